@@ -1,0 +1,194 @@
+"""Home directory and settings: one TOML file plus environment overrides, typed and validated.
+
+The settings file is ``$CASPARIAN_HOME/config.toml``. Every key may be overridden by an environment
+variable ``CASPARIAN_<KEY>`` (upper case), e.g. ``CASPARIAN_MAX_CONCURRENT_WORKERS=4``. Errors name
+the file (or variable) and the key, so a user can fix them without reading code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+DEFAULT_HOME = Path("~/.casparian_flow")
+CONFIG_FILE_NAME = "config.toml"
+ENV_PREFIX = "CASPARIAN_"
+
+
+class ConfigError(ValueError):
+    """A setting is missing, misspelt or of the wrong type; the message names file and key."""
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The home: the explicit argument, else ``$CASPARIAN_HOME``, else ``~/.casparian_flow``."""
+    if home is not None:
+        return Path(home).expanduser().resolve()
+    from_env = os.environ.get("CASPARIAN_HOME")
+    if from_env:
+        return Path(from_env).expanduser().resolve()
+    return DEFAULT_HOME.expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the engine, with the defaults the product spec names."""
+
+    # Store: empty means the embedded SQLite file ``<home>/state.db``; or ``postgresql://...``.
+    store_url: str = ""
+    # Where outputs go when a parser run names no sink.
+    output_dir: str = ""
+    max_concurrent_workers: int = 2
+    heartbeat_interval_s: float = 60.0
+    lease_timeout_s: float = 300.0
+    max_retries: int = 3
+    retry_backoff_s: tuple[float, ...] = (1.0, 4.0, 16.0)
+    circuit_breaker_threshold: int = 5
+    # Bridge / guest.
+    guest_connect_timeout_s: float = 30.0
+    guest_inactivity_timeout_s: float = 300.0
+    max_frame_bytes: int = 512 * 1024 * 1024
+    guest_memory_limit_mb: int = 0  # 0 = no RLIMIT_AS
+    guest_env_allow: tuple[str, ...] = ()
+    # Quarantine policy: 0 means no limit.
+    quarantine_max_rows: int = 0
+    quarantine_max_percent: float = 0.0
+    # Gatekeeper: "strict" refuses dangerous code at registration, "warn" records it.
+    gatekeeper_policy: str = "strict"
+    # Logs.
+    log_cap_bytes: int = 10 * 1024 * 1024
+    log_retention_days: int = 7
+    log_total_bytes: int = 1024 * 1024 * 1024
+    # Daemon.
+    watch_folders: tuple[str, ...] = ()
+    rescan_interval_s: float = 300.0
+    # AI: "none", "local" (llama.cpp) or "claude" (only where the user permits it).
+    ai_provider: str = "none"
+    ai_model_path: str = ""
+    allow_cloud_ai: bool = False
+
+    def validate(self, source: str) -> None:
+        """Reject values that parse but make no sense; ``source`` names where they came from."""
+        if self.max_concurrent_workers < 1:
+            raise ConfigError(f"{source}: key 'max_concurrent_workers' must be >= 1")
+        if self.gatekeeper_policy not in ("strict", "warn"):
+            raise ConfigError(
+                f"{source}: key 'gatekeeper_policy' must be 'strict' or 'warn', "
+                f"not {self.gatekeeper_policy!r}"
+            )
+        if self.ai_provider not in ("none", "local", "claude"):
+            raise ConfigError(
+                f"{source}: key 'ai_provider' must be 'none', 'local' or 'claude', "
+                f"not {self.ai_provider!r}"
+            )
+        for name in ("heartbeat_interval_s", "lease_timeout_s", "guest_connect_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{source}: key '{name}' must be > 0")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved home directory and its settings; passed explicitly, loaded once."""
+
+    home: Path
+    settings: Settings = field(default_factory=Settings)
+    config_path: Path | None = None
+
+    @property
+    def state_db(self) -> Path:
+        return self.home / "state.db"
+
+    @property
+    def store_url(self) -> str:
+        return self.settings.store_url or f"sqlite:///{self.state_db}"
+
+    @property
+    def output_dir(self) -> Path:
+        configured = self.settings.output_dir
+        return Path(configured).expanduser() if configured else self.home / "output"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def venvs_dir(self) -> Path:
+        return self.home / "venvs"
+
+    @property
+    def wheelhouse_dir(self) -> Path:
+        return self.home / "wheelhouse"
+
+
+_FIELD_TYPES: dict[str, Any] = {
+    f.name: get_type_hints(Settings)[f.name] for f in dataclasses.fields(Settings)
+}
+
+
+def _coerce(value: Any, annotation: Any, where: str, key: str) -> Any:
+    """Check a TOML value against a field's type; strings from the environment are parsed."""
+    target = annotation if isinstance(annotation, type) else get_origin(annotation)
+    from_env = isinstance(value, str) and where.startswith("environment")
+    try:
+        if target is bool:
+            if isinstance(value, bool):
+                return value
+            if from_env and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                return value.lower() in ("1", "true", "yes", "on")
+        elif target is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if from_env:
+                return int(value)
+        elif target is float:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+            if from_env:
+                return float(value)
+        elif target is str:
+            if isinstance(value, str):
+                return value
+        elif target is tuple:
+            (item_type, *_rest) = get_args(annotation)
+            items = value.split(",") if from_env else value
+            if isinstance(items, list | tuple):
+                return tuple(_coerce(i, item_type, where, key) for i in items if i != "")
+    except ValueError:
+        pass
+    expected = getattr(target, "__name__", str(annotation))
+    if target is tuple:
+        expected = f"list of {get_args(annotation)[0].__name__}"
+    raise ConfigError(f"{where}: key '{key}' must be {expected}, got {value!r}")
+
+
+def load_config(home: str | os.PathLike[str] | None = None) -> Config:
+    """Read ``<home>/config.toml`` (if present) and apply ``CASPARIAN_*`` environment overrides."""
+    resolved_home = resolve_home(home)
+    config_path = resolved_home / CONFIG_FILE_NAME
+    values: dict[str, Any] = {}
+    if config_path.is_file():
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{config_path}: not UTF-8 text: {exc}") from exc
+        for key, value in raw.items():
+            if key not in _FIELD_TYPES:
+                known = ", ".join(sorted(_FIELD_TYPES))
+                raise ConfigError(f"{config_path}: unknown key '{key}' (known keys: {known})")
+            values[key] = _coerce(value, _FIELD_TYPES[key], str(config_path), key)
+    for key, annotation in _FIELD_TYPES.items():
+        env_name = ENV_PREFIX + key.upper()
+        if env_name in os.environ:
+            values[key] = _coerce(os.environ[env_name], annotation, f"environment {env_name}", key)
+    settings = Settings(**values)
+    settings.validate(str(config_path) if config_path.is_file() else "settings")
+    return Config(
+        home=resolved_home,
+        settings=settings,
+        config_path=config_path if config_path.is_file() else None,
+    )

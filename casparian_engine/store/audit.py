@@ -1,0 +1,62 @@
+"""The audit trail: who did what, when, with which hashes (spec §7.4)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .db import Database
+
+
+def os_user() -> str:
+    """The operating-system user behind this process, as the audit trail records it."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: float
+    os_user: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+
+
+class AuditRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, action: str, subject: str = "", **details: Any) -> int:
+        """Append one entry; ``details`` must be JSON-serialisable (hashes, ids, counts)."""
+        row = self.db.query_one(
+            "INSERT INTO cf_audit (at, os_user, action, subject, details) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (time.time(), os_user(), action, subject, json.dumps(details, sort_keys=True)),
+        )
+        return int(row[0])
+
+    def list(
+        self, action: str | None = None, since: float | None = None, limit: int = 1000
+    ) -> list[AuditEntry]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if action:
+            clauses.append("action = ?")
+            params.append(action)
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append(since)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.query(
+            f"SELECT id, at, os_user, action, subject, details FROM cf_audit {where} "
+            "ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
