@@ -1,0 +1,185 @@
+"""The output catalog: DuckDB views over the Parquet outputs, and guarded read-only SQL over them.
+
+Every output of every parser lives under ``<output_dir>/<parser>/<output>/*.parquet``. The catalog
+names each one ``<output>`` (or ``<parser>__<output>`` when two parsers share an output name).
+
+``ReadOnlyCatalog.query`` is what untrusted callers (the MCP ``query_output`` tool, the AI sidebar)
+use. It layers three guards so that one mistake does not open the store:
+1. the text must be exactly one ``SELECT``/``WITH`` statement (DuckDB's parser decides, no regex);
+2. it runs on a catalog database opened ``read_only`` — no DDL or DML can succeed;
+3. file-system access is limited to the output directory and the configuration is locked, so
+   ``read_csv('/etc/passwd')``, ``ATTACH``, ``COPY``, ``INSTALL`` and ``SET`` all fail.
+Results are bounded by a row budget and a byte budget.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+DEFAULT_ROW_LIMIT = 1_000
+MAX_ROW_LIMIT = 10_000
+DEFAULT_BYTE_BUDGET = 4 * 1024 * 1024
+
+
+class QueryRefused(ValueError):
+    """The SQL is not a single read-only query over the outputs; the message says why."""
+
+
+@dataclass(frozen=True)
+class OutputTable:
+    """One queryable output: its view name, the parser and output it came from, and its files."""
+
+    name: str
+    parser_name: str
+    output_name: str
+    directory: Path
+    file_count: int
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[dict[str, str]]
+    rows: list[dict[str, Any]]
+    row_count: int
+    truncated: bool
+    truncated_reason: str
+
+
+def list_output_tables(output_dir: Path) -> list[OutputTable]:
+    """Every ``<parser>/<output>`` folder holding at least one committed Parquet file."""
+    found: list[tuple[str, str, Path, int]] = []
+    if not output_dir.is_dir():
+        return []
+    for parser_dir in sorted(p for p in output_dir.iterdir() if p.is_dir()):
+        if parser_dir.name.startswith("."):
+            continue
+        for output_path in sorted(p for p in parser_dir.iterdir() if p.is_dir()):
+            if output_path.name.startswith("."):
+                continue
+            files = [f for f in output_path.glob("*.parquet") if not f.name.startswith(".")]
+            if files:
+                found.append((parser_dir.name, output_path.name, output_path, len(files)))
+    output_counts: dict[str, int] = {}
+    for _, output_name, _, _ in found:
+        output_counts[output_name] = output_counts.get(output_name, 0) + 1
+    return [
+        OutputTable(
+            name=output if output_counts[output] == 1 else f"{parser}__{output}",
+            parser_name=parser,
+            output_name=output,
+            directory=directory,
+            file_count=count,
+        )
+        for parser, output, directory, count in found
+    ]
+
+
+def _quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def create_views(con: duckdb.DuckDBPyConnection, tables: list[OutputTable]) -> None:
+    """Create one view per output table on ``con``."""
+    for table in tables:
+        pattern = str(table.directory / "*.parquet")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {_quote_identifier(table.name)} AS "
+            f"SELECT * FROM read_parquet({_quote_literal(pattern)}, union_by_name = true)"
+        )
+
+
+def check_single_select(sql: str) -> str:
+    """Return the one statement in ``sql`` if it is a SELECT (or WITH … SELECT), else refuse."""
+    if not sql or not sql.strip():
+        raise QueryRefused("empty query: give one SELECT statement")
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryRefused(f"the query does not parse: {exc}") from exc
+    if len(statements) != 1:
+        raise QueryRefused(
+            f"exactly one statement is allowed, got {len(statements)}: send one SELECT at a time"
+        )
+    (statement,) = statements
+    if statement.type != duckdb.StatementType.SELECT:
+        kind = statement.type.name
+        raise QueryRefused(f"only SELECT queries are allowed, got a {kind} statement")
+    return str(statement.query).strip().rstrip(";")
+
+
+class ReadOnlyCatalog:
+    """A read-only DuckDB catalog of the outputs, rebuilt when opened; use as a context manager."""
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir.resolve()
+        self.tables = list_output_tables(self.output_dir)
+        self._tmp = tempfile.TemporaryDirectory(prefix="casparian-catalog-")
+        catalog_path = Path(self._tmp.name) / "catalog.duckdb"
+        with duckdb.connect(str(catalog_path)) as writer:
+            create_views(writer, self.tables)
+        self.con = duckdb.connect(str(catalog_path), read_only=True)
+        allowed = str(self.output_dir) + os.sep
+        self.con.execute(f"SET allowed_directories = [{_quote_literal(allowed)}]")
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET autoinstall_known_extensions = false")
+        self.con.execute("SET autoload_known_extensions = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def query(
+        self,
+        sql: str,
+        limit: int = DEFAULT_ROW_LIMIT,
+        byte_budget: int = DEFAULT_BYTE_BUDGET,
+    ) -> QueryResult:
+        """Run one guarded SELECT; at most ``limit`` rows and about ``byte_budget`` bytes return."""
+        statement = check_single_select(sql)
+        limit = max(1, min(int(limit), MAX_ROW_LIMIT))
+        try:
+            relation = self.con.sql(statement)
+            reader = relation.to_arrow_reader(min(limit + 1, 2048))
+            batches: list[pa.RecordBatch] = []
+            taken = 0
+            for batch in reader:
+                batches.append(batch)
+                taken += batch.num_rows
+                if taken > limit:
+                    break
+            schema = reader.schema
+        except duckdb.Error as exc:
+            raise QueryRefused(f"the query failed: {exc}") from exc
+        table = pa.Table.from_batches(batches, schema=schema)
+        truncated_reason = ""
+        if table.num_rows > limit:
+            table = table.slice(0, limit)
+            truncated_reason = f"row limit {limit}"
+        while table.num_rows > 1 and table.nbytes > byte_budget:
+            table = table.slice(0, table.num_rows // 2)
+            truncated_reason = f"byte budget {byte_budget}"
+        return QueryResult(
+            columns=[{"name": f.name, "type": str(f.type)} for f in table.schema],
+            rows=table.to_pylist(),
+            row_count=table.num_rows,
+            truncated=bool(truncated_reason),
+            truncated_reason=truncated_reason,
+        )
+
+    def close(self) -> None:
+        self.con.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> ReadOnlyCatalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

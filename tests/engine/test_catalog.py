@@ -1,0 +1,158 @@
+"""The output catalog: views over Parquet outputs and the read-only query guard."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from casparian_engine.catalog import QueryRefused, ReadOnlyCatalog, list_output_tables
+
+
+@pytest.fixture
+def output_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "output"
+    (out / "invoices" / "invoices").mkdir(parents=True)
+    (out / "sensors" / "readings").mkdir(parents=True)
+    (out / "other" / "readings").mkdir(parents=True)
+    pq.write_table(
+        pa.table({"id": [1, 2, 3], "amount": [1.5, 2.5, None]}),
+        out / "invoices" / "invoices" / "part-0001.parquet",
+    )
+    pq.write_table(pa.table({"v": [10, 20]}), out / "sensors" / "readings" / "a.parquet")
+    pq.write_table(pa.table({"v": [30]}), out / "other" / "readings" / "b.parquet")
+    (out / "invoices" / "invoices" / ".part-0002.parquet.tmp").write_bytes(b"partial")
+    return out
+
+
+def _fingerprint(directory: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_tables_are_named_by_output_and_disambiguated(output_dir: Path) -> None:
+    names = {t.name: (t.parser_name, t.output_name) for t in list_output_tables(output_dir)}
+    assert names == {
+        "invoices": ("invoices", "invoices"),
+        "other__readings": ("other", "readings"),
+        "sensors__readings": ("sensors", "readings"),
+    }
+
+
+def test_select_returns_rows_and_schema(output_dir: Path) -> None:
+    with ReadOnlyCatalog(output_dir) as catalog:
+        result = catalog.query("SELECT id, amount FROM invoices ORDER BY id")
+    assert result.columns == [{"name": "id", "type": "int64"}, {"name": "amount", "type": "double"}]
+    assert result.rows == [
+        {"id": 1, "amount": 1.5},
+        {"id": 2, "amount": 2.5},
+        {"id": 3, "amount": None},
+    ]
+    assert not result.truncated
+
+
+def test_with_query_and_row_limit(output_dir: Path) -> None:
+    with ReadOnlyCatalog(output_dir) as catalog:
+        result = catalog.query("WITH x AS (SELECT * FROM range(100) t(i)) SELECT i FROM x", limit=7)
+    assert result.row_count == 7
+    assert result.truncated and result.truncated_reason == "row limit 7"
+
+
+def test_byte_budget_truncates(output_dir: Path) -> None:
+    with ReadOnlyCatalog(output_dir) as catalog:
+        result = catalog.query(
+            "SELECT repeat('x', 1000) AS s FROM range(5000)", limit=5000, byte_budget=100_000
+        )
+    assert result.truncated and result.truncated_reason == "byte budget 100000"
+    assert 0 < result.row_count < 5000
+
+
+HOSTILE = [
+    # DDL
+    "CREATE TABLE evil AS SELECT 1",
+    "CREATE VIEW evil AS SELECT 1",
+    "DROP VIEW invoices",
+    "ALTER VIEW invoices RENAME TO x",
+    "CREATE MACRO m(a) AS a",
+    "CREATE SEQUENCE s",
+    # DML
+    "INSERT INTO invoices VALUES (9, 9.9)",
+    "UPDATE invoices SET amount = 0",
+    "DELETE FROM invoices",
+    # ATTACH / DETACH / USE
+    "ATTACH '/tmp/evil.duckdb' AS evil",
+    "ATTACH ':memory:' AS m",
+    "DETACH invoices",
+    "USE memory",
+    # COPY / EXPORT
+    "COPY invoices TO 'pwned.csv'",
+    "COPY (SELECT 1) TO '/tmp/pwned.parquet' (FORMAT parquet)",
+    "EXPORT DATABASE '/tmp/pwned'",
+    # PRAGMA / SET / configuration
+    "PRAGMA enable_external_access",
+    "SET enable_external_access = true",
+    "RESET lock_configuration",
+    "SET allowed_directories = ['/']",
+    "CALL pragma_version()",
+    # extensions
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    # several statements
+    "SELECT 1; DROP VIEW invoices",
+    "SELECT 1; SELECT 2",
+    # reading files outside the outputs
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/hostname')",
+    "SELECT * FROM read_blob('/etc/shadow')",
+    "SELECT * FROM read_json_auto('/proc/self/environ')",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM glob('/root/*')",
+    # path traversal out of the output directory
+    "SELECT * FROM read_text('{out}/../../../../etc/passwd')",
+    "SELECT * FROM read_parquet('{out}/invoices/../../elsewhere.parquet')",
+    "SELECT * FROM read_csv('{out}/../state.db')",
+    # transactions, checkpoints, vacuum
+    "BEGIN TRANSACTION",
+    "CHECKPOINT",
+    "VACUUM",
+    # empty / junk
+    "",
+    "   ;  ",
+    "SELEC 1",
+]
+
+
+@pytest.mark.parametrize("sql", HOSTILE)
+def test_hostile_queries_are_refused_and_outputs_unchanged(output_dir: Path, sql: str) -> None:
+    (output_dir.parent / "elsewhere.parquet").write_bytes(
+        (output_dir / "invoices" / "invoices" / "part-0001.parquet").read_bytes()
+    )
+    before = _fingerprint(output_dir)
+    with ReadOnlyCatalog(output_dir) as catalog:
+        with pytest.raises(QueryRefused):
+            catalog.query(sql.replace("{out}", str(output_dir)))
+        # The catalog still answers honestly afterwards.
+        assert catalog.query("SELECT count(*) AS n FROM invoices").rows == [{"n": 3}]
+    assert _fingerprint(output_dir) == before
+    assert not Path("pwned.csv").exists()
+    assert not Path("/tmp/pwned.parquet").exists()
+
+
+def test_refusal_messages_say_why(output_dir: Path) -> None:
+    with ReadOnlyCatalog(output_dir) as catalog:
+        with pytest.raises(QueryRefused) as info:
+            catalog.query("DELETE FROM invoices")
+        assert str(info.value) == "only SELECT queries are allowed, got a DELETE statement"
+        with pytest.raises(QueryRefused) as info:
+            catalog.query("SELECT 1; SELECT 2")
+        assert str(info.value) == (
+            "exactly one statement is allowed, got 2: send one SELECT at a time"
+        )
+        with pytest.raises(QueryRefused, match="file system operations are disabled"):
+            catalog.query("SELECT * FROM read_csv('/etc/passwd')")
