@@ -10,6 +10,9 @@ from functools import cached_property
 
 from .audit import AuditRepository
 from .db import Database, StoreError
+from .health import HealthRepository
+from .history import HistoryRepository
+from .jobs import JobRepository
 from .schema import LATEST_VERSION, migrate
 
 __all__ = ["Store", "StoreError", "LATEST_VERSION"]
@@ -31,6 +34,19 @@ class Store:
         return AuditRepository(self.db)
 
     # Repositories of each capability are added below, one cached property each.
+
+    # --- Jobs: queue, circuit breaker, processing history ---
+    @cached_property
+    def history(self) -> HistoryRepository:
+        return HistoryRepository(self.db)
+
+    @cached_property
+    def health(self) -> HealthRepository:
+        return HealthRepository(self.db)
+
+    @cached_property
+    def jobs(self) -> JobRepository:
+        return JobRepository(self.db, self.history, self.health)
 
     def close(self) -> None:
         self.db.close()

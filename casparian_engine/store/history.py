@@ -1,0 +1,72 @@
+"""Processing history: which content each parser version has already processed (spec FS-6).
+
+Keyed by ``(input_hash, parser_name, parser_version)`` so a renamed or copied file with the same
+bytes is never reprocessed by the same parser version, and backfill can tell which files an older
+version produced.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .db import Database
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    input_hash: str
+    parser_name: str
+    parser_version: str
+    processed_at: float
+    job_id: int | None
+
+
+class HistoryRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(
+        self, input_hash: str, parser_name: str, parser_version: str, job_id: int | None
+    ) -> bool:
+        """Note that this content was processed; False if it already was (the first job wins)."""
+        row = self.db.query_one(
+            "INSERT INTO cf_processing_history "
+            "(input_hash, parser_name, parser_version, processed_at, job_id) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (input_hash, parser_name, parser_version) DO NOTHING RETURNING job_id",
+            (input_hash, parser_name, parser_version, time.time(), job_id),
+        )
+        return row is not None
+
+    def get(self, input_hash: str, parser_name: str, parser_version: str) -> HistoryEntry | None:
+        """The entry for this content and parser version, if it was processed."""
+        row = self.db.query_one(
+            "SELECT input_hash, parser_name, parser_version, processed_at, job_id "
+            "FROM cf_processing_history "
+            "WHERE input_hash = ? AND parser_name = ? AND parser_version = ?",
+            (input_hash, parser_name, parser_version),
+        )
+        return HistoryEntry(*row) if row else None
+
+    def versions_of(self, parser_name: str) -> dict[str, int]:
+        """How many distinct inputs each version of a parser has processed."""
+        rows = self.db.query(
+            "SELECT parser_version, COUNT(*) FROM cf_processing_history "
+            "WHERE parser_name = ? GROUP BY parser_version",
+            (parser_name,),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def forget(self, parser_name: str, parser_version: str | None = None) -> int:
+        """Drop history of a parser (or one version) so its inputs may be processed again."""
+        if parser_version is None:
+            cursor = self.db.execute(
+                "DELETE FROM cf_processing_history WHERE parser_name = ?", (parser_name,)
+            )
+        else:
+            cursor = self.db.execute(
+                "DELETE FROM cf_processing_history WHERE parser_name = ? AND parser_version = ?",
+                (parser_name, parser_version),
+            )
+        return int(cursor.rowcount)

@@ -1,0 +1,433 @@
+"""The job queue (``cf_jobs``): enqueue, atomic leased claims, heartbeats, retries, dead letter.
+
+A claim is one ``UPDATE … RETURNING`` that moves queued jobs to ``running`` and stamps them with a
+fresh lease token (PostgreSQL picks the rows with ``FOR UPDATE SKIP LOCKED``). Every later change a
+worker makes — heartbeat, complete, fail — names that token and is refused once the lease is gone
+(requeued after a missed heartbeat, cancelled, reset as an orphan), so a result commits only if its
+worker still holds the job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .db import Database
+from .health import HealthRepository
+from .history import HistoryRepository
+from .job_models import (
+    _COLUMNS,
+    CANCELLED,
+    COMPLETED,
+    COMPLETED_WITH_WARNINGS,
+    DEAD_LETTER,
+    FAILED,
+    JOB_STATES,
+    QUEUED,
+    REPLAYABLE_STATES,
+    RUNNING,
+    TERMINAL_STATES,
+    DeadLetter,
+    FailResult,
+    Job,
+    JobFailure,
+    JobOutcome,
+    Lease,
+    NewJob,
+    QueueCounts,
+)
+
+__all__ = [
+    "QUEUED",
+    "RUNNING",
+    "COMPLETED",
+    "COMPLETED_WITH_WARNINGS",
+    "FAILED",
+    "DEAD_LETTER",
+    "CANCELLED",
+    "JOB_STATES",
+    "TERMINAL_STATES",
+    "REPLAYABLE_STATES",
+    "Job",
+    "NewJob",
+    "Lease",
+    "JobOutcome",
+    "JobFailure",
+    "FailResult",
+    "DeadLetter",
+    "QueueCounts",
+    "JobRepository",
+    "new_worker_id",
+]
+
+
+def new_worker_id() -> str:
+    """``host:pid:nonce`` — the host and pid let a restart recognise its own orphans."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class JobRepository:
+    def __init__(
+        self,
+        db: Database,
+        history: HistoryRepository,
+        health: HealthRepository,
+        max_retries: int = 3,
+        retry_backoff_s: Sequence[float] = (1.0, 4.0, 16.0),
+    ) -> None:
+        self.db = db
+        self.history = history
+        self.health = health
+        self.max_retries = max_retries
+        self.retry_backoff_s = tuple(retry_backoff_s) or (0.0,)
+
+    # -- enqueue ---------------------------------------------------------------------------
+    def enqueue(self, jobs: Sequence[NewJob], skip_processed: bool = True) -> list[int]:
+        """Queue jobs in one transaction; returns the new ids.
+
+        A job is skipped when the same parser version already processed its content (history) or
+        already has it queued or running — unless ``skip_processed`` is False (forced backfill).
+        """
+        now = time.time()
+        new_ids: list[int] = []
+        seen: set[tuple[str, str, str]] = set()
+        with self.db.transaction():
+            for job in jobs:
+                key = (job.parser_name, job.parser_version, job.input_hash or "\0" + job.input_path)
+                if key in seen:
+                    continue
+                seen.add(key)
+                row = self.db.query_one(
+                    self._enqueue_sql(job.input_hash is not None, skip_processed),
+                    self._enqueue_params(job, now, skip_processed),
+                )
+                if row is not None:
+                    new_ids.append(int(row[0]))
+        return new_ids
+
+    @staticmethod
+    def _enqueue_sql(has_hash: bool, skip_processed: bool) -> str:
+        same_input = "j.input_hash = ?" if has_hash else "j.input_path = ?"
+        checks = [
+            "NOT EXISTS (SELECT 1 FROM cf_jobs j WHERE j.parser_name = ? AND j.parser_version = ? "
+            f"AND {same_input} AND j.kind = ? AND j.status IN ('queued', 'running'))"
+        ]
+        if skip_processed:
+            checks.append(
+                "NOT EXISTS (SELECT 1 FROM cf_processing_history h WHERE h.input_hash = ? "
+                "AND h.parser_name = ? AND h.parser_version = ?)"
+            )
+        return (
+            "INSERT INTO cf_jobs (parser_name, parser_version, file_id, input_path, input_hash, "
+            "status, kind, batch_id, priority, created_at) "
+            "SELECT ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ? "
+            f"WHERE {' AND '.join(checks)} RETURNING id"
+        )
+
+    @staticmethod
+    def _enqueue_params(job: NewJob, now: float, skip_processed: bool) -> tuple[Any, ...]:
+        params: list[Any] = [
+            job.parser_name,
+            job.parser_version,
+            job.file_id,
+            job.input_path,
+            job.input_hash,
+            job.kind,
+            job.batch_id,
+            job.priority,
+            now,
+            job.parser_name,
+            job.parser_version,
+            job.input_hash if job.input_hash is not None else job.input_path,
+            job.kind,
+        ]
+        if skip_processed:
+            # Without a content hash there is no history key; an empty string never matches.
+            params += [job.input_hash or "", job.parser_name, job.parser_version]
+        return tuple(params)
+
+    # -- claim and lease -------------------------------------------------------------------
+    def claim(
+        self,
+        worker_id: str,
+        limit: int = 1,
+        parser_names: Sequence[str] | None = None,
+        kind: str | None = None,
+        now: float | None = None,
+    ) -> Lease:
+        """Atomically move up to ``limit`` due jobs to ``running`` under a new lease token."""
+        now = time.time() if now is None else now
+        token = uuid.uuid4().hex
+        where, params = self._claimable(parser_names, kind)
+        pick = (
+            f"SELECT id FROM cf_jobs WHERE {where} AND not_before <= ? ORDER BY priority DESC, id"
+        )
+        if self.db.dialect == "postgresql":
+            # ARRAY(...) runs the pick once; a plain IN may be re-run and grab more rows.
+            chosen = f"id = ANY(ARRAY({pick} LIMIT ? FOR UPDATE SKIP LOCKED))"
+        else:
+            chosen = f"id IN ({pick} LIMIT ?)"
+        rows = self.db.query(
+            "UPDATE cf_jobs SET status = 'running', lease_token = ?, worker_id = ?, "
+            f"heartbeat_at = ?, started_at = ? WHERE status = 'queued' AND {chosen} "
+            f"RETURNING {_COLUMNS}",
+            (token, worker_id, now, now, *params, now, limit),
+        )
+        jobs = sorted((Job.from_row(r) for r in rows), key=lambda j: (-j.priority, j.id))
+        return Lease(token, worker_id, tuple(jobs))
+
+    @staticmethod
+    def _claimable(parser_names: Sequence[str] | None, kind: str | None) -> tuple[str, list[Any]]:
+        clauses = [
+            "status = 'queued'",
+            "parser_name NOT IN (SELECT parser_name FROM cf_parser_health "
+            "WHERE paused_at IS NOT NULL)",
+        ]
+        params: list[Any] = []
+        if parser_names is not None:
+            clauses.append(f"parser_name IN ({', '.join('?' for _ in parser_names) or 'NULL'})")
+            params += list(parser_names)
+        if kind is not None:
+            clauses.append("kind = ?")
+            params.append(kind)
+        return " AND ".join(clauses), params
+
+    def next_due(
+        self, parser_names: Sequence[str] | None = None, kind: str | None = None
+    ) -> float | None:
+        """When the earliest claimable queued job becomes due (None: nothing left to claim)."""
+        where, params = self._claimable(parser_names, kind)
+        row = self.db.query_one(f"SELECT MIN(not_before) FROM cf_jobs WHERE {where}", params)
+        return None if row is None or row[0] is None else float(row[0])
+
+    def heartbeat(self, token: str, now: float | None = None) -> set[int]:
+        """Renew a lease; returns the ids this token still holds (the others were taken away)."""
+        rows = self.db.query(
+            "UPDATE cf_jobs SET heartbeat_at = ? WHERE lease_token = ? AND status = 'running' "
+            "RETURNING id",
+            (time.time() if now is None else now, token),
+        )
+        return {int(r[0]) for r in rows}
+
+    def requeue_stale(self, lease_timeout_s: float, now: float | None = None) -> list[int]:
+        """Requeue running jobs whose worker sent no heartbeat for ``lease_timeout_s``."""
+        cutoff = (time.time() if now is None else now) - lease_timeout_s
+        return self._release("status = 'running' AND heartbeat_at < ?", (cutoff,), "lease_expired")
+
+    def reset_orphans(self, host: str, is_alive: Callable[[int], bool]) -> list[int]:
+        """On start-up: requeue running jobs of this host's workers whose process is gone."""
+        rows = self.db.query(
+            "SELECT DISTINCT worker_id FROM cf_jobs WHERE status = 'running' AND worker_id LIKE ?",
+            (f"{host}:%",),
+        )
+        released: list[int] = []
+        for (worker_id,) in rows:
+            pid_text = str(worker_id).split(":")[1] if str(worker_id).count(":") >= 2 else ""
+            if pid_text.isdigit() and is_alive(int(pid_text)):
+                continue
+            released += self._release(
+                "status = 'running' AND worker_id = ?", (worker_id,), "orphaned"
+            )
+        return released
+
+    def _release(self, where: str, params: tuple[Any, ...], reason: str) -> list[int]:
+        rows = self.db.query(
+            "UPDATE cf_jobs SET status = 'queued', lease_token = NULL, worker_id = NULL, "
+            f"heartbeat_at = NULL, error_kind = ? WHERE {where} RETURNING id",
+            (reason, *params),
+        )
+        return sorted(int(r[0]) for r in rows)
+
+    # -- results ---------------------------------------------------------------------------
+    def complete(self, job_id: int, token: str, outcome: JobOutcome) -> bool:
+        """Commit a success if ``token`` still holds the job; records history, resets breaker."""
+        return self.complete_many([(job_id, token, outcome)])[0]
+
+    def complete_many(self, results: Sequence[tuple[int, str, JobOutcome]]) -> list[bool]:
+        """Commit several successes in one transaction; one flag per result (False = lease lost)."""
+        now = time.time()
+        committed: list[bool] = []
+        succeeded_parsers: set[str] = set()
+        with self.db.transaction():
+            for job_id, token, outcome in results:
+                row = self.db.query_one(
+                    "UPDATE cf_jobs SET status = ?, finished_at = ?, heartbeat_at = NULL, "
+                    "rows_emitted = ?, rows_written = ?, rows_quarantined = ?, output_paths = ?, "
+                    "log_path = ?, error_kind = NULL, error_message = NULL, error_trace = NULL "
+                    "WHERE id = ? AND lease_token = ? AND status = 'running' "
+                    "RETURNING parser_name, parser_version, input_hash",
+                    (
+                        outcome.status,
+                        now,
+                        outcome.rows_emitted,
+                        outcome.rows_written,
+                        outcome.rows_quarantined,
+                        json.dumps(list(outcome.output_paths)),
+                        outcome.log_path,
+                        job_id,
+                        token,
+                    ),
+                )
+                committed.append(row is not None)
+                if row is None:
+                    continue
+                parser_name, parser_version, input_hash = row
+                if input_hash:
+                    self.history.record(input_hash, parser_name, parser_version, job_id)
+                succeeded_parsers.add(parser_name)
+            for parser_name in sorted(succeeded_parsers):
+                self.health.record_success(parser_name)
+        return committed
+
+    def fail(self, job_id: int, token: str, failure: JobFailure) -> FailResult:
+        """Retry a transient failure with backoff, dead-letter it when retries are spent,
+        fail a permanent one at once; counts terminal failures toward the circuit breaker."""
+        now = time.time()
+        with self.db.transaction():
+            row = self.db.query_one(
+                "SELECT retry_count, parser_name, input_path FROM cf_jobs "
+                "WHERE id = ? AND lease_token = ? AND status = 'running'",
+                (job_id, token),
+            )
+            if row is None:
+                return FailResult("lost")
+            retry_count, parser_name, input_path = int(row[0]), str(row[1]), str(row[2])
+            error_fields = (failure.kind, failure.message, failure.trace, failure.log_path)
+            if failure.transient and retry_count < self.max_retries:
+                backoff = self.retry_backoff_s[min(retry_count, len(self.retry_backoff_s) - 1)]
+                self.db.execute(
+                    "UPDATE cf_jobs SET status = 'queued', retry_count = retry_count + 1, "
+                    "not_before = ?, lease_token = NULL, worker_id = NULL, heartbeat_at = NULL, "
+                    "error_kind = ?, error_message = ?, error_trace = ?, log_path = ? "
+                    "WHERE id = ?",
+                    (now + backoff, *error_fields, job_id),
+                )
+                return FailResult(QUEUED, retry_at=now + backoff)
+            status = DEAD_LETTER if failure.transient else FAILED
+            self.db.execute(
+                "UPDATE cf_jobs SET status = ?, finished_at = ?, heartbeat_at = NULL, "
+                "error_kind = ?, error_message = ?, error_trace = ?, log_path = ? WHERE id = ?",
+                (status, now, *error_fields, job_id),
+            )
+            if status == DEAD_LETTER:
+                self.db.execute(
+                    "INSERT INTO cf_dead_letter "
+                    "(job_id, parser_name, input_path, error, retry_count, failed_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET "
+                    "error = excluded.error, retry_count = excluded.retry_count, "
+                    "failed_at = excluded.failed_at, replayed_at = NULL",
+                    (
+                        job_id,
+                        parser_name,
+                        input_path,
+                        f"{failure.kind}: {failure.message}",
+                        retry_count,
+                        now,
+                    ),
+                )
+            tripped = self.health.record_failure(parser_name, f"{failure.kind}: {failure.message}")
+        return FailResult(status, breaker_tripped=tripped)
+
+    # -- operator actions ------------------------------------------------------------------
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a queued or running job; a running worker loses its lease and its result."""
+        row = self.db.query_one(
+            "UPDATE cf_jobs SET status = 'cancelled', finished_at = ?, lease_token = NULL, "
+            "heartbeat_at = NULL WHERE id = ? AND status IN ('queued', 'running') RETURNING id",
+            (time.time(), job_id),
+        )
+        return row is not None
+
+    def replay(self, job_id: int) -> bool:
+        """Requeue a failed, dead-lettered or cancelled job with a fresh retry budget."""
+        now = time.time()
+        with self.db.transaction():
+            row = self.db.query_one(
+                "UPDATE cf_jobs SET status = 'queued', retry_count = 0, not_before = 0, "
+                "lease_token = NULL, worker_id = NULL, heartbeat_at = NULL, started_at = NULL, "
+                "finished_at = NULL WHERE id = ? AND status IN ('failed', 'dead_letter', "
+                "'cancelled') RETURNING id",
+                (job_id,),
+            )
+            if row is None:
+                return False
+            self.db.execute(
+                "UPDATE cf_dead_letter SET replayed_at = ? WHERE job_id = ?", (now, job_id)
+            )
+        return True
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, job_id: int) -> Job | None:
+        row = self.db.query_one(f"SELECT {_COLUMNS} FROM cf_jobs WHERE id = ?", (job_id,))
+        return Job.from_row(row) if row else None
+
+    def find(
+        self,
+        status: str | None = None,
+        parser_name: str | None = None,
+        batch_id: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Jobs newest first, optionally of one state, parser or batch."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("status", status), ("parser_name", parser_name)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if batch_id is not None:
+            clauses.append("batch_id = ?")
+            params.append(batch_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM cf_jobs {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [Job.from_row(r) for r in rows]
+
+    def dead_letters(self, include_replayed: bool = False) -> list[DeadLetter]:
+        where = "" if include_replayed else "WHERE replayed_at IS NULL"
+        rows = self.db.query(
+            "SELECT job_id, parser_name, input_path, error, retry_count, failed_at, replayed_at "
+            f"FROM cf_dead_letter {where} ORDER BY failed_at DESC"
+        )
+        return [DeadLetter(*r) for r in rows]
+
+    def counts(
+        self,
+        parser_names: Sequence[str] | None = None,
+        batch_id: str | None = None,
+        since_id: int = 0,
+    ) -> QueueCounts:
+        """Job counts by state, optionally of some parsers, one batch, or ids above ``since_id``."""
+        clauses: list[str] = ["id > ?"]
+        params: list[Any] = [since_id]
+        if parser_names is not None:
+            clauses.append(f"parser_name IN ({', '.join('?' for _ in parser_names) or 'NULL'})")
+            params += list(parser_names)
+        if batch_id is not None:
+            clauses.append("batch_id = ?")
+            params.append(batch_id)
+        rows = self.db.query(
+            f"SELECT status, COUNT(*) FROM cf_jobs WHERE {' AND '.join(clauses)} GROUP BY status",
+            params,
+        )
+        return QueueCounts({str(r[0]): int(r[1]) for r in rows})
+
+    def row_totals(self, batch_id: str | None = None, since_id: int = 0) -> tuple[int, int, int]:
+        """Sums of rows emitted, written and quarantined by finished jobs."""
+        clause, params = (
+            ("AND batch_id = ?", [since_id, batch_id]) if batch_id else ("", [since_id])
+        )
+        row = self.db.query_one(
+            "SELECT COALESCE(SUM(rows_emitted), 0), COALESCE(SUM(rows_written), 0), "
+            f"COALESCE(SUM(rows_quarantined), 0) FROM cf_jobs WHERE id > ? {clause}",
+            params,
+        )
+        return int(row[0]), int(row[1]), int(row[2])
