@@ -1,0 +1,135 @@
+"""Per-job log files (spec FS-7): ``<logs>/<date>/<job_id>.log``, capped, rotated globally.
+
+A queued job's sideband log lines (and what the host says about the job) go to its own file. Each
+file stops growing at the cap and ends with a visible truncation note; ``rotate_logs`` keeps the
+last N days or a total size, whichever is smaller, deleting oldest first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+TRUNCATION_NOTE = "[TRUNCATED] log reached its {cap} byte cap; later output of this job was dropped"
+
+
+def job_log_path(logs_dir: Path, job_id: int, started_at: float | None = None) -> Path:
+    """Where a job's log lives: under the (local) date its run started."""
+    day = dt.date.fromtimestamp(time.time() if started_at is None else started_at)
+    return logs_dir / day.isoformat() / f"{job_id}.log"
+
+
+class JobLog:
+    """An append-only, size-capped log file for one job; safe to reopen for a retry."""
+
+    def __init__(self, path: Path, cap_bytes: int = 10 * 1024 * 1024) -> None:
+        self.path = path
+        self.cap_bytes = cap_bytes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._note = (TRUNCATION_NOTE.format(cap=cap_bytes) + "\n").encode()
+        self.truncated = _ends_with(path, self._note)
+        self._file = open(path, "ab")  # noqa: SIM115 - closed in close()
+        self._size = self._file.tell()
+
+    def write(self, level: str, message: str) -> None:
+        """Append one timestamped line, or the truncation note once the cap is reached."""
+        if self.truncated:
+            return
+        stamp = dt.datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        line = f"{stamp} {level.upper():<7} {message}\n".encode(errors="replace")
+        room = self.cap_bytes - self._size - len(self._note)
+        if len(line) > room:
+            self._file.write(self._note)
+            self._size += len(self._note)
+            self.truncated = True
+        else:
+            self._file.write(line)
+            self._size += len(line)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> JobLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _ends_with(path: Path, tail: bytes) -> bool:
+    """Whether an existing log already ends with ``tail`` (a retry reopening a full log)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() < len(tail):
+                return False
+            handle.seek(-len(tail), os.SEEK_END)
+            return handle.read() == tail
+    except FileNotFoundError:
+        return False
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    removed_files: int
+    removed_bytes: int
+    kept_bytes: int
+
+
+def rotate_logs(
+    logs_dir: Path,
+    retention_days: int = 7,
+    total_bytes: int = 1024 * 1024 * 1024,
+    now: float | None = None,
+) -> RotationReport:
+    """Delete logs older than ``retention_days``, then the oldest until under ``total_bytes``."""
+    if not logs_dir.is_dir():
+        return RotationReport(0, 0, 0)
+    cutoff = (time.time() if now is None else now) - retention_days * 86400
+    entries: list[tuple[float, int, Path]] = []
+    for day_dir in logs_dir.iterdir():
+        if not day_dir.is_dir():
+            continue
+        for entry in os.scandir(day_dir):
+            if entry.is_file():
+                info = entry.stat()
+                entries.append((info.st_mtime, info.st_size, Path(entry.path)))
+    entries.sort()
+    kept_bytes = sum(size for _, size, _ in entries)
+    removed_files = removed_bytes = 0
+    for mtime, size, path in entries:
+        if mtime >= cutoff and kept_bytes <= total_bytes:
+            break
+        path.unlink(missing_ok=True)
+        removed_files += 1
+        removed_bytes += size
+        kept_bytes -= size
+    for day_dir in logs_dir.iterdir():
+        if day_dir.is_dir() and not any(day_dir.iterdir()):
+            day_dir.rmdir()
+    return RotationReport(removed_files, removed_bytes, kept_bytes)
+
+
+def follow_log(
+    path: Path, is_finished: Callable[[], bool], poll_interval_s: float = 0.25
+) -> Iterator[str]:
+    """Yield a log's lines as they are written until the job has finished (like ``tail -f``)."""
+    position = 0
+    while True:
+        finished = is_finished()  # read before draining, so the last lines are not missed
+        if path.is_file():
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                handle.seek(position)
+                while line := handle.readline():
+                    if not line.endswith("\n") and not finished:
+                        break
+                    position = handle.tell()
+                    yield line.rstrip("\n")
+        if finished:
+            return
+        time.sleep(poll_interval_s)
