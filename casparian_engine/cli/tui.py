@@ -1,0 +1,38 @@
+"""``casparian tui``: open the Textual app on a workspace (Textual is imported only here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .common import fail, home_option
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("tui")
+    def tui(
+        ctx: typer.Context,
+        home: Path | None = typer.Option(
+            None,
+            "--home",
+            help="Casparian home to open (default: the global --home, $CASPARIAN_HOME, "
+            "or ~/.casparian_flow).",
+            show_default=False,
+        ),
+    ) -> None:
+        """Open the [bold]terminal UI[/]: Home hub, Discover, Process, Inspect and Jobs."""
+        from ..config import ConfigError
+        from ..store import StoreError
+        from ..workspace import Workspace
+
+        try:
+            workspace = Workspace.open(home if home is not None else home_option(ctx))
+        except (ConfigError, StoreError) as exc:
+            fail(str(exc))
+        try:
+            from casparian_tui.app import CasparianApp
+
+            CasparianApp(workspace).run()
+        finally:
+            workspace.close()

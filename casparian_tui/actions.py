@@ -1,0 +1,189 @@
+"""The one action registry: keys → actions, from which footer, help screen and palette are built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding, BindingType
+
+GLOBAL = "global"
+MODE_NAMES = ("discover", "process", "inspect", "jobs")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One user action: where it applies, which keys trigger it and what it says about itself."""
+
+    scope: str  # "global" or a mode name ("home", "discover", …)
+    keys: str  # Textual key list, e.g. "alt+d" or "alt+h,question_mark"
+    action: str  # Textual action string, e.g. "open_mode('discover')"
+    label: str  # short footer label
+    help: str  # one sentence for the help screen and the command palette
+    key_display: str | None = None
+    show: bool = True  # shown in the footer
+    priority: bool = False  # fires even when an input has focus
+    palette: bool = True  # offered in the command palette
+
+    @property
+    def keys_for_people(self) -> str:
+        """The keys as a person reads them: 'Alt+h / ?'."""
+        if self.key_display:
+            return self.key_display
+        names = {"question_mark": "?", "escape": "Esc", "enter": "Enter", "space": "Space"}
+        parts = []
+        for key in self.keys.split(","):
+            pieces = [names.get(p, p.capitalize() if len(p) > 1 else p) for p in key.split("+")]
+            parts.append("+".join(pieces))
+        return " / ".join(parts)
+
+
+REGISTRY: tuple[ActionSpec, ...] = (
+    # Global keys (spec §5.3): modes, sidebar, help, home, quit.
+    ActionSpec(
+        GLOBAL,
+        "alt+d",
+        "open_mode('discover')",
+        "Discover",
+        "Scan, filter and tag files",
+        priority=True,
+    ),
+    ActionSpec(
+        GLOBAL, "alt+p", "open_mode('process')", "Process", "Run registered parsers", priority=True
+    ),
+    ActionSpec(
+        GLOBAL,
+        "alt+i",
+        "open_mode('inspect')",
+        "Inspect",
+        "Browse output tables and quarantine",
+        priority=True,
+    ),
+    ActionSpec(
+        GLOBAL,
+        "alt+j",
+        "open_mode('jobs')",
+        "Jobs",
+        "Queue status, retry and cancel",
+        priority=True,
+    ),
+    ActionSpec(
+        GLOBAL, "alt+a", "toggle_ai_sidebar", "AI", "Show or hide the AI sidebar", priority=True
+    ),
+    ActionSpec(
+        GLOBAL,
+        "alt+h,question_mark",
+        "show_help",
+        "Help",
+        "List every key and action",
+        key_display="Alt+h / ?",
+    ),
+    ActionSpec(GLOBAL, "escape", "open_mode('home')", "Home", "Return to the Home hub", show=False),
+    ActionSpec(GLOBAL, "ctrl+c", "quit", "Quit", "Quit Casparian", show=False, priority=True),
+    # Home hub.
+    ActionSpec(
+        "home",
+        "left",
+        "move_card(-1)",
+        "Left",
+        "Select the card to the left",
+        show=False,
+        palette=False,
+    ),
+    ActionSpec(
+        "home",
+        "right",
+        "move_card(1)",
+        "Right",
+        "Select the card to the right",
+        show=False,
+        palette=False,
+    ),
+    ActionSpec(
+        "home", "up", "move_card(-2)", "Up", "Select the card above", show=False, palette=False
+    ),
+    ActionSpec(
+        "home", "down", "move_card(2)", "Down", "Select the card below", show=False, palette=False
+    ),
+    ActionSpec("home", "enter", "open_selected", "Open", "Open the selected mode", palette=False),
+    ActionSpec("home", "q", "app.quit", "Quit", "Quit from the Home hub", palette=False),
+    # Discover.
+    ActionSpec(
+        "discover",
+        "slash",
+        "focus_filter",
+        "Filter",
+        "Type a gitignore-style pattern",
+        key_display="/",
+    ),
+    ActionSpec(
+        "discover", "space", "toggle_select", "Select", "Add or remove the file from the selection"
+    ),
+    ActionSpec("discover", "t", "tag_selection", "Tag", "Tag the selected files"),
+    ActionSpec("discover", "p", "preview", "Preview", "Preview the highlighted file"),
+    ActionSpec(
+        "discover", "enter", "details", "Details", "Show every fact about the file", palette=False
+    ),
+    ActionSpec("discover", "n", "scan_folder", "Scan", "Scan a new folder"),
+    ActionSpec("discover", "x", "cancel_scan", "Stop scan", "Cancel the running scan"),
+    ActionSpec("discover", "a", "accept_suggestion", "Accept", "Apply the suggested tag"),
+    ActionSpec(
+        "discover", "right_square_bracket", "page(1)", "Next", "Next page of files", key_display="]"
+    ),
+    ActionSpec(
+        "discover",
+        "left_square_bracket",
+        "page(-1)",
+        "Prev",
+        "Previous page of files",
+        key_display="[",
+    ),
+    # Process.
+    ActionSpec("process", "r", "run_parser", "Run", "Queue and process the parser's matched files"),
+    ActionSpec("process", "s", "stop_parser", "Stop", "Stop the parser's running processing"),
+    # Inspect.
+    ActionSpec("inspect", "f", "filter_rows", "Filter", "Filter rows with a SQL predicate"),
+    ActionSpec(
+        "inspect", "e", "export_view", "Export", "Export the current view to Parquet or CSV"
+    ),
+    ActionSpec(
+        "inspect", "q", "show_quarantine", "Quarantine", "Browse quarantined rows with reasons"
+    ),
+    ActionSpec(
+        "inspect", "right_square_bracket", "page(1)", "Next", "Next page of rows", key_display="]"
+    ),
+    ActionSpec(
+        "inspect",
+        "left_square_bracket",
+        "page(-1)",
+        "Prev",
+        "Previous page of rows",
+        key_display="[",
+    ),
+    # Jobs.
+    ActionSpec("jobs", "j", "cursor(1)", "Down", "Next job", show=False, palette=False),
+    ActionSpec("jobs", "k", "cursor(-1)", "Up", "Previous job", show=False, palette=False),
+    ActionSpec("jobs", "enter", "expand", "Expand", "Show logs, trace and outputs", palette=False),
+    ActionSpec("jobs", "r", "retry_job", "Retry", "Retry the failed job or replay a dead letter"),
+    ActionSpec("jobs", "c", "cancel_job", "Cancel", "Cancel the running or queued job"),
+)
+
+
+def actions_for(scope: str) -> list[ActionSpec]:
+    """The registry entries of one scope, in declaration order."""
+    return [spec for spec in REGISTRY if spec.scope == scope]
+
+
+def bindings_for(scope: str) -> list[BindingType]:
+    """Textual bindings generated from the registry for one scope."""
+    return [
+        Binding(
+            spec.keys,
+            spec.action,
+            spec.label,
+            show=spec.show,
+            priority=spec.priority,
+            key_display=spec.key_display,
+            tooltip=spec.help,
+        )
+        for spec in actions_for(scope)
+    ]

@@ -1,0 +1,108 @@
+"""The Casparian Flow TUI: modes, global keys, theme, palette and the one worker-error handler."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from casparian_engine.workspace import Workspace
+
+from .actions import GLOBAL, MODE_NAMES, REGISTRY, bindings_for
+from .screens.base import ModeScreen
+from .screens.discover import DiscoverScreen
+from .screens.help import HelpScreen
+from .screens.home import HomeScreen
+from .screens.inspect import InspectScreen
+from .screens.jobs import JobsScreen
+from .screens.process import ProcessScreen
+from .services import EngineService
+from .theme import CASPARIAN_THEME
+
+STYLES_DIR = Path(__file__).resolve().parent.parent / "styles"
+
+
+class CasparianApp(App[None]):
+    """Home hub plus four modes; every blocking engine call runs in a thread worker."""
+
+    TITLE = "Casparian Flow"
+    CSS_PATH = [STYLES_DIR / "app.tcss", STYLES_DIR / "modes.tcss"]
+    BINDINGS = bindings_for(GLOBAL)
+    DEFAULT_MODE = "home"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "home": HomeScreen,
+        "discover": DiscoverScreen,
+        "process": ProcessScreen,
+        "inspect": InspectScreen,
+        "jobs": JobsScreen,
+    }
+    AUTO_FOCUS = None  # each mode names its main widget; never the hidden chat input
+
+    show_ai_sidebar: reactive[bool] = reactive(False)
+
+    def __init__(self, workspace: Workspace, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.clock = clock
+        self.service = EngineService(self, workspace)
+
+    def on_mount(self) -> None:
+        self.register_theme(CASPARIAN_THEME)
+        self.theme = CASPARIAN_THEME.name
+
+    # --- global actions -----------------------------------------------------------------------
+    def action_open_mode(self, mode: str) -> None:
+        """Switch to a mode (Home included); switching to the current mode does nothing."""
+        if mode != self.current_mode:
+            self.switch_mode(mode)
+
+    def action_toggle_ai_sidebar(self) -> None:
+        self.show_ai_sidebar = not self.show_ai_sidebar
+
+    def action_show_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.current_mode))
+
+    # --- command palette, generated from the registry ---------------------------------------
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        mode = self.current_mode
+        for spec in REGISTRY:
+            if not spec.palette or spec.scope not in (GLOBAL, mode):
+                continue
+            target = self if spec.scope == GLOBAL else screen
+            yield SystemCommand(
+                f"{spec.label}",
+                f"{spec.help}  [{spec.keys_for_people}]",
+                partial(self.run_action, spec.action, target),
+            )
+        yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
+
+    # --- the one place failed workers become visible ----------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every screen forwards its workers' state here (the message does not bubble)."""
+        if event.state != WorkerState.ERROR:
+            return
+        worker = event.worker
+        text = f"{worker.group or worker.name}: {worker.error}"
+        node = worker.node
+        owner = node if isinstance(node, ModeScreen) else getattr(node, "screen", None)
+        self.show_error(text, owner if isinstance(owner, ModeScreen) else None)
+
+    def show_error(self, text: str, owner: ModeScreen | None = None) -> None:
+        """Show ``text`` as a red inline error on its mode (or the current one; toast on a dialog)."""
+        screen = owner or self.screen
+        if isinstance(screen, ModeScreen):
+            screen.show_error(text)
+        if screen is not self.screen or not isinstance(screen, ModeScreen):
+            self.notify(text, severity="error", timeout=8)
+
+    @property
+    def mode_names(self) -> tuple[str, ...]:
+        return ("home", *MODE_NAMES)

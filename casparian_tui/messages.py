@@ -1,0 +1,191 @@
+"""Typed, past-tense facts that thread workers post to the UI (dataclass ``Message`` subclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class HomeStatsLoaded(Message):
+    """The four Home cards' live figures were computed."""
+
+    stats: dict[str, str]
+
+
+@dataclass
+class EngineFailed(Message):
+    """A worker's engine call raised; the text is shown as a red inline error."""
+
+    where: str
+    error_text: str
+
+
+@dataclass
+class FilesListed(Message):
+    """A page of the file inventory was read from the store."""
+
+    rows: list[Any]
+    total: int
+    offset: int
+    pattern: str
+
+
+@dataclass
+class FilePreviewed(Message):
+    """The first lines of a file were read for the preview pane."""
+
+    path: str
+    text: str
+
+
+@dataclass
+class FilesTagged(Message):
+    """Files were tagged in the store."""
+
+    tag: str
+    file_count: int
+
+
+@dataclass
+class SuggestionsComputed(Message):
+    """The engine proposed tags for untagged groups of files."""
+
+    suggestions: list[Any]
+
+
+@dataclass
+class ScanProgressed(Message):
+    """A running scan reported progress (coalesced: only the newest matters)."""
+
+    root: str
+    files_seen: int
+    detail: str = ""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScanProgressed)
+
+
+@dataclass
+class ScanFinished(Message):
+    """A scan ended: completed, cancelled or failed (``error`` says which)."""
+
+    root: str
+    files_seen: int
+    cancelled: bool = False
+    error: str = ""
+
+
+@dataclass
+class ParsersListed(Message):
+    """Registered parsers with matched file counts and last-run status were read."""
+
+    rows: list[Any]
+
+
+@dataclass
+class ParserFilesListed(Message):
+    """The files a parser matches were read."""
+
+    parser_name: str
+    paths: list[str]
+    total: int
+
+
+@dataclass
+class RunProgressed(Message):
+    """A processing run of one parser moved on (coalesced per parser)."""
+
+    parser_name: str
+    done: int
+    total: int
+    failed: int
+    quarantined_rows: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunProgressed) and message.parser_name == self.parser_name
+
+
+@dataclass
+class RunFinished(Message):
+    """A processing run ended (completed, stopped or failed)."""
+
+    parser_name: str
+    summary: str
+    error: str = ""
+
+
+@dataclass
+class JobsListed(Message):
+    """A page of the job queue was read."""
+
+    rows: list[Any]
+
+
+@dataclass
+class JobDetailLoaded(Message):
+    """One job's logs, trace and outputs were read."""
+
+    job_id: int
+    detail: Any
+
+
+@dataclass
+class JobActed(Message):
+    """A job was retried, replayed or cancelled."""
+
+    job_id: int
+    action: str
+    result_text: str
+
+
+@dataclass
+class TablesListed(Message):
+    """The output tables were listed with row counts."""
+
+    tables: list[Any]
+
+
+@dataclass
+class ColumnStatsComputed(Message):
+    """Column stats of a table were computed (``exact`` False means from a sample)."""
+
+    table: str
+    stats: Any
+    exact: bool
+
+
+@dataclass
+class HistogramComputed(Message):
+    """The value histogram of one column was computed."""
+
+    table: str
+    column: str
+    buckets: Any
+
+
+@dataclass
+class RowsPaged(Message):
+    """A window of a table's rows (after the filter) was read as Arrow."""
+
+    table: str
+    rows: Any
+    offset: int
+    total: int
+
+
+@dataclass
+class ViewExported(Message):
+    """The current view was written to a file."""
+
+    path: str
+    row_count: int
+
+
+@dataclass
+class QuarantineListed(Message):
+    """Quarantined rows with their reasons were read."""
+
+    rows: list[Any] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""One screen module per mode, plus the modal dialogs they open."""

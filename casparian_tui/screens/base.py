@@ -1,0 +1,82 @@
+"""The frame every mode shares: title bar, body, inline error line, AI sidebar and footer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker
+
+from ..widgets.ai_sidebar import AISidebar
+from ..widgets.error_line import ErrorLine
+
+if TYPE_CHECKING:
+    from ..app import CasparianApp
+    from ..services import EngineService
+
+
+class ModeScreen(Screen[None]):
+    """Base of the Home, Discover, Process, Inspect and Jobs screens."""
+
+    MODE: ClassVar[str] = "home"
+    HEADING: ClassVar[str] = "Home"
+
+    @property
+    def casparian(self) -> CasparianApp:
+        from ..app import CasparianApp
+
+        assert isinstance(self.app, CasparianApp)
+        return self.app
+
+    @property
+    def service(self) -> EngineService:
+        return self.casparian.service
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            f"[b]Casparian Flow[/b] › {self.HEADING}   [dim]{self.service.home_label}[/dim]",
+            classes="mode-title",
+        )
+        with Horizontal(classes="mode-row"):
+            with Vertical(classes="mode-body"):
+                yield from self.compose_body()
+                yield ErrorLine(classes="error-line")
+            sidebar = AISidebar(
+                self.service.settings, self.service.config_hint, classes="ai-sidebar"
+            )
+            sidebar.display = self.casparian.show_ai_sidebar
+            yield sidebar
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The mode's own widgets."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        sidebar = self.query_one(AISidebar)
+        sidebar.mode_name = self.MODE
+        self.watch(self.app, "show_ai_sidebar", self._sync_sidebar)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Hand worker outcomes to the app's one error handler."""
+        self.casparian.on_worker_state_changed(event)
+
+    def _sync_sidebar(self, visible: bool) -> None:
+        self.query_one(AISidebar).display = visible
+
+    def set_selection(self, text: str) -> None:
+        """Tell the AI sidebar what the user has selected in this mode."""
+        self.query_one(AISidebar).selection = text
+
+    def show_error(self, text: str) -> None:
+        self.query_one(ErrorLine).show_error(text)
+
+    def clear_error(self) -> None:
+        self.query_one(ErrorLine).clear_error()
+
+    @property
+    def error_text(self) -> str:
+        return self.query_one(ErrorLine).error_text

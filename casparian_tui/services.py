@@ -1,0 +1,141 @@
+"""App-level service: the open workspace plus long-lived state (running scans and runs).
+
+Workers started here belong to the app, not to a screen, so switching modes loses nothing.
+Screens subscribe to ``changed`` and re-read the state when it fires.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.app import App
+from textual.signal import Signal
+
+from casparian_engine.config import Settings
+from casparian_engine.workspace import Workspace
+
+
+class EngineFeatureMissing(RuntimeError):
+    """The engine in this build does not offer a Workspace method the TUI needs."""
+
+
+def engine_method(workspace: Workspace, name: str) -> Any:
+    """``workspace.<name>``, or a clear error naming the missing capability."""
+    method = getattr(workspace, name, None)
+    if method is None:
+        raise EngineFeatureMissing(f"this build's engine has no Workspace.{name}()")
+    return method
+
+
+def compact_count(value: int) -> str:
+    """12345 → '12K', 1234567 → '1.2M' (Home figures are glanced at, not read)."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 10_000:
+        return f"{value // 1000}K"
+    return f"{value:,}"
+
+
+@dataclass
+class ScanState:
+    """A folder scan in progress (or the last one finished)."""
+
+    root: str
+    files_seen: int = 0
+    running: bool = True
+    outcome: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class RunState:
+    """A parser's processing run: progress, errors, quarantine and how to stop it."""
+
+    parser_name: str
+    done: int = 0
+    total: int = 0
+    failed: int = 0
+    quarantined_rows: int = 0
+    running: bool = True
+    outcome: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class EngineService:
+    """Holds the workspace and the work that must survive mode switches."""
+
+    def __init__(self, app: App[Any], workspace: Workspace) -> None:
+        self.app = app
+        self.workspace = workspace
+        self.changed: Signal[str] = Signal(app, "engine-changed")
+        self.scan: ScanState | None = None
+        self.runs: dict[str, RunState] = {}
+
+    @property
+    def settings(self) -> Settings:
+        return self.workspace.config.settings
+
+    @property
+    def home_label(self) -> str:
+        return str(self.workspace.home)
+
+    @property
+    def config_hint(self) -> str:
+        return str(self.workspace.home / "config.toml")
+
+    def publish(self, what: str) -> None:
+        """Tell subscribed screens that ``what`` changed (call on the app thread)."""
+        self.changed.publish(what)
+
+    # --- Home figures (called from a thread worker) -------------------------------------------
+    def home_stats(self) -> dict[str, str]:
+        """One short live figure per mode card; a missing engine capability is said, not faked."""
+        figures: dict[str, str] = {}
+        for mode, compute in (
+            ("discover", self._discover_figure),
+            ("process", self._process_figure),
+            ("inspect", self._inspect_figure),
+            ("jobs", self._jobs_figure),
+        ):
+            try:
+                figures[mode] = compute()
+            except EngineFeatureMissing as exc:
+                figures[mode] = f"unavailable: {exc}"
+        return figures
+
+    def _discover_figure(self) -> str:
+        stats = engine_method(self.workspace, "file_stats")()
+        files = _field(stats, "file_count", "files", "total_files")
+        sources = _field(stats, "source_count", "sources")
+        return f"{compact_count(files)} files, {sources} sources"
+
+    def _process_figure(self) -> str:
+        stats = engine_method(self.workspace, "job_stats")()
+        running = _field(stats, "running")
+        pending = _field(stats, "queued", "pending")
+        return f"{running} running, {pending} pending"
+
+    def _inspect_figure(self) -> str:
+        tables = engine_method(self.workspace, "output_tables")()
+        rows = sum(t.row_count for t in tables)
+        return f"{len(tables)} tables, {compact_count(rows)} rows"
+
+    def _jobs_figure(self) -> str:
+        stats = engine_method(self.workspace, "job_stats")()
+        failed = _field(stats, "failed") + _field(stats, "dead_letter")
+        complete = _field(stats, "completed") + _field(stats, "completed_with_warnings")
+        return f"{failed} failed, {complete} complete"
+
+
+def _field(stats: Any, *names: str) -> int:
+    """Read a count from an engine stats object (dataclass or mapping) by its first known name."""
+    for name in names:
+        if isinstance(stats, dict) and name in stats:
+            return int(stats[name] or 0)
+        if hasattr(stats, name):
+            return int(getattr(stats, name) or 0)
+    if isinstance(stats, dict):
+        return 0
+    raise EngineFeatureMissing(f"engine stats have none of {', '.join(names)}")

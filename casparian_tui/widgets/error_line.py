@@ -1,0 +1,21 @@
+"""A red inline error line: engine errors show here instead of crashing the app."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+
+class ErrorLine(Static):
+    """Shows the latest error of its screen; hidden while there is none."""
+
+    def show_error(self, text: str) -> None:
+        self.update(f"✗ {text}")
+        self.add_class("-visible")
+
+    def clear_error(self) -> None:
+        self.update("")
+        self.remove_class("-visible")
+
+    @property
+    def error_text(self) -> str:
+        return str(self.render()) if self.has_class("-visible") else ""

@@ -1,0 +1,160 @@
+"""Pilot tests of the shell: modes, global keys, Home cards, help, palette, AI sidebar, errors."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import SystemCommand
+from textual.worker import WorkerFailed
+
+from casparian_engine.workspace import Workspace
+from casparian_tui.actions import GLOBAL, REGISTRY, bindings_for
+from casparian_tui.app import CasparianApp
+from casparian_tui.screens.help import HelpScreen
+from casparian_tui.widgets.ai_sidebar import AISidebar
+from casparian_tui.widgets.mode_card import ModeCard
+
+SIZE = (120, 36)
+
+
+@pytest.mark.parametrize(
+    ("key", "mode"),
+    [("alt+d", "discover"), ("alt+p", "process"), ("alt+i", "inspect"), ("alt+j", "jobs")],
+)
+async def test_alt_keys_open_modes_and_escape_returns_home(
+    workspace: Workspace, key: str, mode: str
+) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.current_mode == mode
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "home"
+
+
+async def test_arrow_keys_and_enter_open_the_selected_card(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "right")
+        await pilot.pause()
+        cards = list(app.screen.query(ModeCard))
+        assert [c.selected for c in cards] == [False, False, False, True]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "jobs"
+
+
+async def test_clicking_a_card_opens_its_mode(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#card-inspect")
+        await pilot.pause()
+        assert app.current_mode == "inspect"
+
+
+async def test_q_quits_from_home_only(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+j")
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and app.current_mode == "jobs"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_ctrl_c_quits(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+d")
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+
+@pytest.mark.parametrize("key", ["question_mark", "alt+h"])
+async def test_help_lists_every_registry_entry(workspace: Workspace, key: str) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.listed == sorted_registry()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen) and app.current_mode == "home"
+
+
+def sorted_registry() -> list:
+    scopes = [GLOBAL] + sorted({s.scope for s in REGISTRY if s.scope != GLOBAL})
+    return [s for scope in scopes for s in REGISTRY if s.scope == scope]
+
+
+async def test_footer_and_palette_come_from_the_registry(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+j")
+        await pilot.pause()
+        active = app.screen.active_bindings
+        for binding in bindings_for("jobs") + bindings_for(GLOBAL):
+            for key in binding.key.split(","):  # type: ignore[union-attr]
+                assert key in active
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        expected = [s.label for s in REGISTRY if s.palette and s.scope in (GLOBAL, "jobs")]
+        assert titles == [*expected, "Theme"]
+        assert all(isinstance(c, SystemCommand) for c in app.get_system_commands(app.screen))
+
+
+async def test_palette_command_runs_the_registry_action(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        await commands["Inspect"].callback()
+        await pilot.pause()
+        assert app.current_mode == "inspect"
+
+
+async def test_ai_sidebar_states_no_model_and_never_answers(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sidebar = app.screen.query_one(AISidebar)
+        assert not sidebar.display
+        await pilot.press("alt+a")
+        await pilot.pause()
+        assert sidebar.display
+        status = str(sidebar.query_one("#ai-status").render())
+        assert "No AI model is configured" in status
+        assert str(workspace.home / "config.toml") in status
+        context = str(sidebar.query_one("#ai-context").render())
+        assert context == "Context: home · card Discover"
+        await pilot.click("#ai-input")
+        await pilot.press(*"hello", "enter")
+        await pilot.pause()
+        lines = [str(w.render()) for w in sidebar.query("#ai-log Static")]
+        assert lines == ["you: hello", "Not answered: no AI model is configured (see above)."]
+        # The sidebar setting is app-wide: it stays open in another mode.
+        await pilot.press("alt+d")
+        await pilot.pause()
+        assert app.screen.query_one(AISidebar).display
+        assert str(app.screen.query_one("#ai-context").render()).startswith("Context: discover")
+
+
+async def test_a_failed_worker_shows_a_red_inline_error(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def broken() -> None:
+            raise RuntimeError("the store is unreachable")
+
+        app.screen.run_worker(broken, thread=True, exit_on_error=False, group="probe")
+        with pytest.raises(WorkerFailed):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.error_text == "✗ probe: the store is unreachable"
+        assert app.is_running
