@@ -9,9 +9,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, load_config
 from .store import Store
+
+if TYPE_CHECKING:
+    import threading
+
+    from .audit_export import EvidenceCheck
+    from .envs import EnvManager, VendorResult
+    from .events import EventSink
+    from .inspect import OutputInspector, TableSummary
+    from .parsers.registration import Registration
+    from .scout.scan import ScanSummary
+    from .scout.tagging import TagSuggestion
+    from .store.audit import AuditEntry
+    from .store.files import FileRecord, FileStats
+    from .store.parsers import ParserRecord
+    from .store.tags import TagRule
 
 
 class Workspace:
@@ -45,3 +61,179 @@ class Workspace:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # --- Registration ---
+    def register_parser(
+        self, path: str | os.PathLike[str], allow: tuple[str, ...] = (), policy: str | None = None
+    ) -> Registration:
+        """Bundle, lint, hash and store a parser folder (or an exported bundle .zip)."""
+        from .parsers.registration import register
+
+        chosen_policy = policy or self.config.settings.gatekeeper_policy
+        return register(self.store, Path(path), chosen_policy, tuple(allow))
+
+    def list_parsers(self) -> list[ParserRecord]:
+        """Every registered parser version."""
+        return self.store.parsers.all()
+
+    def get_parser(self, name: str, version: str | None = None) -> ParserRecord | None:
+        """One registered version (the highest when ``version`` is None)."""
+        return self.store.parsers.get(name, version)
+
+    def export_parser(
+        self, name: str, dest: str | os.PathLike[str], version: str | None = None
+    ) -> Path:
+        """Write a registered bundle (verified) as a ZIP that ``register_parser`` accepts."""
+        from .parsers.registration import export_bundle
+
+        return export_bundle(self.store, name, Path(dest), version)
+
+    def load_bundle(self, name: str, version: str | None = None) -> Path:
+        """Verify a registered bundle's SHA-256 and extract it; returns its source folder."""
+        from .parsers.registration import load_bundle
+
+        return load_bundle(self.store, self.home / "bundles", name, version)
+
+    @property
+    def envs(self) -> EnvManager:
+        """The manager of parser environments under this home."""
+        from .envs import EnvManager
+
+        return EnvManager(self.config.venvs_dir, self.config.wheelhouse_dir)
+
+    def environment_for(self, parser: str | ParserRecord, offline: bool = False) -> Path:
+        """The Python interpreter of a registered parser's environment, built if needed."""
+        record = self.get_parser(parser) if isinstance(parser, str) else parser
+        if record is None:
+            raise KeyError(f"no parser '{parser}' is registered")
+        source_dir = self.load_bundle(record.name, record.version)
+        environment = self.envs.ensure(source_dir, offline=offline)
+        return environment.python
+
+    def vendor_parser(self, name: str, version: str | None = None) -> VendorResult:
+        """Copy a registered parser's locked wheels into the wheelhouse for offline builds."""
+        return self.envs.vendor(self.load_bundle(name, version))
+
+    def audit_entries(
+        self, action: str | None = None, since: float | None = None, limit: int = 1000
+    ) -> list[AuditEntry]:
+        """The audit trail, newest first."""
+        return self.store.audit.list(action=action, since=since, limit=limit)
+
+    def export_audit(self, dest: str | os.PathLike[str]) -> dict[str, Any]:
+        """Write the evidence manifest (JSON + readable summary) into ``dest``; returns it."""
+        from .audit_export import export_evidence
+
+        return export_evidence(self.store, Path(dest))
+
+    def verify_audit_export(self, dest: str | os.PathLike[str]) -> EvidenceCheck:
+        """Recompute every hash an evidence manifest lists and report what no longer matches."""
+        from .audit_export import verify_evidence
+
+        return verify_evidence(Path(dest))
+
+    # --- Scout ---
+    def scan(
+        self,
+        root: str | os.PathLike[str],
+        patterns: tuple[str, ...] | list[str] = (),
+        tags: tuple[str, ...] | list[str] = (),
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScanSummary:
+        """Scan a folder into the inventory (raises ``ScanRootError`` if the root is unusable)."""
+        from .events import ignore_events
+        from .scout.scan import Scanner
+        from .scout.tagging import validate_tag
+
+        for tag in tags:
+            validate_tag(tag)
+        scanner = Scanner(self.store, root, patterns, tags, on_event or ignore_events, cancel)
+        return scanner.run()
+
+    def list_files(
+        self,
+        tag: str | None = None,
+        untagged: bool = False,
+        pattern: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        order: str = "path",
+        include_deleted: bool = False,
+    ) -> list[FileRecord]:
+        """One page of the inventory; ``untagged`` ignores automatic ``kind:`` tags."""
+        from .store.files import FileFilter
+
+        file_filter = FileFilter(tag, untagged, pattern, include_deleted)
+        return self.store.files.page(file_filter, limit=limit, offset=offset, order=order)
+
+    def count_files(
+        self,
+        tag: str | None = None,
+        untagged: bool = False,
+        pattern: str | None = None,
+        include_deleted: bool = False,
+    ) -> int:
+        """How many files ``list_files`` would page through with the same filters."""
+        from .store.files import FileFilter
+
+        return self.store.files.count(FileFilter(tag, untagged, pattern, include_deleted))
+
+    def tag_files(self, paths_or_ids: list[str | int] | tuple[str | int, ...], tag: str) -> int:
+        """Tag files (ids, file paths or folders) by hand; returns the number of files tagged."""
+        from .scout.tagging import tag_files
+
+        return tag_files(self.store, paths_or_ids, tag)
+
+    def untag_files(self, paths_or_ids: list[str | int] | tuple[str | int, ...], tag: str) -> int:
+        """Remove a tag from files; returns how many files lost it."""
+        from .scout.tagging import untag_files
+
+        return untag_files(self.store, paths_or_ids, tag)
+
+    def add_tag_rule(self, glob: str, tag: str, priority: int = 0) -> TagRule:
+        """Add a gitignore-style tag rule and re-apply the rules to the inventory."""
+        from .scout.tagging import add_tag_rule
+
+        return add_tag_rule(self.store, glob, tag, priority)
+
+    def list_tag_rules(self) -> list[TagRule]:
+        """Tag rules, highest priority first."""
+        return self.store.tags.list_rules()
+
+    def remove_tag_rule(self, rule_id: int) -> TagRule:
+        """Delete a tag rule (and the tags it assigned); returns the removed rule."""
+        from .scout.tagging import remove_tag_rule
+
+        return remove_tag_rule(self.store, rule_id)
+
+    def file_stats(self) -> FileStats:
+        """Inventory totals for the Home card: files, sources, tagged/untagged."""
+        return self.store.files.stats()
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Every tag on a live file with its file count."""
+        return self.store.tags.counts()
+
+    def suggest_tags(self, limit: int = 5) -> list[TagSuggestion]:
+        """Groups of untagged files (same folder + extension) with a proposed tag, largest first."""
+        from .scout.tagging import suggest_tags
+
+        return suggest_tags(self.store, limit)
+
+    def accept_tag_suggestion(self, suggestion: TagSuggestion, tag: str | None = None) -> int:
+        """Tag the files of a suggestion; returns how many were tagged."""
+        from .scout.tagging import accept_suggestion
+
+        return accept_suggestion(self.store, suggestion, tag)
+
+    # --- Inspect ---
+    def output_inspector(self) -> OutputInspector:
+        """Read-only views over the Parquet outputs (stats, histograms, pages, exports)."""
+        from .inspect import OutputInspector
+
+        return OutputInspector(self.config.output_dir)
+
+    def output_tables(self) -> list[TableSummary]:
+        """Every output table with its row count (from Parquet footers)."""
+        return self.output_inspector().tables()

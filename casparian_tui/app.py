@@ -96,7 +96,7 @@ class CasparianApp(App[None]):
         self.show_error(text, owner if isinstance(owner, ModeScreen) else None)
 
     def show_error(self, text: str, owner: ModeScreen | None = None) -> None:
-        """Show ``text`` as a red inline error on its mode (or the current one; toast on a dialog)."""
+        """Show ``text`` as a red inline error on its mode; a toast when that mode is not shown."""
         screen = owner or self.screen
         if isinstance(screen, ModeScreen):
             screen.show_error(text)
