@@ -10,10 +10,12 @@ from functools import cached_property
 
 from .audit import AuditRepository
 from .db import Database, StoreError
+from .files import FileRepository
 from .health import HealthRepository
 from .history import HistoryRepository
 from .jobs import JobRepository
 from .schema import LATEST_VERSION, migrate
+from .tags import TagRepository
 
 __all__ = ["Store", "StoreError", "LATEST_VERSION"]
 
@@ -47,6 +49,15 @@ class Store:
     @cached_property
     def jobs(self) -> JobRepository:
         return JobRepository(self.db, self.history, self.health)
+
+    # --- Scout: file inventory and tags ---
+    @cached_property
+    def files(self) -> FileRepository:
+        return FileRepository(self.db)
+
+    @cached_property
+    def tags(self) -> TagRepository:
+        return TagRepository(self.db)
 
     def close(self) -> None:
         self.db.close()

@@ -1,0 +1,419 @@
+"""The scan: walk a folder, compare with the inventory, hash what is new or changed, record it all.
+
+Per batch of a few thousand files: one ``IN`` lookup by path, one by inode for rename candidates,
+hashing (in worker processes for big scans, overlapped with walking the next batch), then one
+transaction of ``executemany`` writes. Unchanged files (same size, mtime and inode) are not re-read.
+Files not seen by a complete scan are soft-deleted; a rename keeps the row, so it keeps its tags.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import Event, EventSink, Throttle, check_cancel, ignore_events
+from ..store import Store
+from ..store.files import KnownFile
+from .classify import kind_tag
+from .hashing import HashOutcome, hash_batch
+from .rules import PathMatcher, RuleSet
+from .walk import SkippedEntry, WalkBatch, WalkedFile, check_root, display_path, walk_files
+
+BATCH_SIZE = 2000
+SKIPPED_EXAMPLES_KEPT = 50
+_INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class ScanProgress(Event):
+    """Throttled progress of a running scan."""
+
+    root: str
+    files_seen: int
+    files_hashed: int
+    bytes_hashed: int
+    skipped_count: int
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class ScanSummary(Event):
+    """What a finished scan found; ``skipped`` counts entries per reason."""
+
+    root: str
+    source_id: int
+    new: int
+    changed: int
+    unchanged: int
+    renamed: int
+    deleted: int
+    excluded: int
+    skipped: dict[str, int]
+    skipped_examples: tuple[SkippedEntry, ...]
+    bytes_hashed: int
+    elapsed_s: float
+
+    @property
+    def files_seen(self) -> int:
+        return self.new + self.changed + self.unchanged + self.renamed
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "source_id": self.source_id,
+            "files_seen": self.files_seen,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "renamed": self.renamed,
+            "deleted": self.deleted,
+            "excluded": self.excluded,
+            "skipped": self.skipped_total,
+            "skipped_by_reason": dict(sorted(self.skipped.items())),
+            "skipped_examples": [
+                {"path": display_path(e.path)[0], "reason": e.reason, "detail": e.detail}
+                for e in self.skipped_examples
+            ],
+            "bytes_hashed": self.bytes_hashed,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+def _int64(value: int) -> int:
+    """Device and inode numbers are unsigned 64-bit; store the ones past int64 as negatives."""
+    return value - 2**64 if value > _INT64_MAX else value
+
+
+@dataclass
+class _Item:
+    """One walked file and what the scan decided to do with it."""
+
+    walked: WalkedFile
+    path: str
+    raw_path: bytes | None
+    known: KnownFile | None
+    action: str  # "new" | "changed" | "renamed"
+    needs_hash: bool
+
+
+@dataclass
+class _Plan:
+    items: list[_Item] = field(default_factory=list)
+    unchanged_ids: list[int] = field(default_factory=list)
+    hashes: Future[tuple[list[HashOutcome], int]] | None = None
+
+
+class _InlineFuture(Future[tuple[list[HashOutcome], int]]):
+    """A hash job run in this process when it is asked for (small scans)."""
+
+    def __init__(self, paths_and_exts: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._work = paths_and_exts
+
+    def result(self, timeout: float | None = None) -> tuple[list[HashOutcome], int]:
+        return hash_batch(self._work)
+
+
+class Scanner:
+    """One scan of one root; ``run()`` returns the ``ScanSummary``."""
+
+    def __init__(
+        self,
+        store: Store,
+        root: str | os.PathLike[str],
+        patterns: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        on_event: EventSink = ignore_events,
+        cancel: threading.Event | None = None,
+        batch_size: int = BATCH_SIZE,
+        hash_workers: int | None = None,
+    ) -> None:
+        self.store = store
+        self.root = check_root(os.fspath(root))
+        self.matcher = PathMatcher(patterns) if patterns else None
+        self.tags = tuple(tags)
+        self.on_event = on_event
+        self.cancel = cancel
+        self.batch_size = batch_size
+        self.hash_workers = (
+            hash_workers if hash_workers is not None else min(2, os.cpu_count() or 1)
+        )
+        self.rules = RuleSet(store.tags.list_rules())
+        self.counts: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+        self.skipped_examples: list[SkippedEntry] = []
+        self.bytes_hashed = 0
+        self.files_hashed = 0
+        self._throttle = Throttle()
+        self._pool: ProcessPoolExecutor | None = None
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> ScanSummary:
+        started = time.monotonic()
+        self.seen_at = time.time()
+        with self.store.db.transaction():
+            self.source_id = self.store.files.upsert_source(self.root, self.seen_at)
+        pending: _Plan | None = None
+        try:
+            for batch in walk_files(self.root, self.matcher, self.batch_size):
+                check_cancel(self.cancel)
+                self._note_skipped(batch.skipped)
+                self.counts["excluded"] += batch.excluded_count
+                if self._pool is None and self.hash_workers > 1 and len(batch) >= self.batch_size:
+                    self._start_pool()
+                self._emit_progress(started, len(batch.files))
+                plan = self._plan(batch)
+                if pending is not None:
+                    self._commit(pending)
+                pending = plan
+            if pending is not None:
+                self._commit(pending)
+                pending = None
+            deleted = self._soft_delete_unseen()
+        finally:
+            if pending is not None:
+                self._commit(pending)  # keep the work of a cancelled scan
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+        with self.store.db.transaction():
+            self.store.files.refresh_source_count(self.source_id)
+        summary = ScanSummary(
+            root=self.root,
+            source_id=self.source_id,
+            new=self.counts["new"],
+            changed=self.counts["changed"],
+            unchanged=self.counts["unchanged"],
+            renamed=self.counts["renamed"],
+            deleted=deleted,
+            excluded=self.counts["excluded"],
+            skipped=dict(self.skipped),
+            skipped_examples=tuple(self.skipped_examples),
+            bytes_hashed=self.bytes_hashed,
+            elapsed_s=time.monotonic() - started,
+        )
+        self.store.audit.record("files.scanned", self.root, **summary.to_dict())
+        self.on_event(summary)
+        return summary
+
+    def _start_pool(self) -> None:
+        context = multiprocessing.get_context("forkserver")
+        self._pool = ProcessPoolExecutor(max_workers=self.hash_workers, mp_context=context)
+
+    def _emit_progress(self, started: float, batch_files: int) -> None:
+        if self._throttle.ready():
+            seen = sum(self.counts[k] for k in ("new", "changed", "unchanged", "renamed"))
+            self.on_event(
+                ScanProgress(
+                    self.root,
+                    seen + batch_files,
+                    self.files_hashed,
+                    self.bytes_hashed,
+                    sum(self.skipped.values()),
+                    time.monotonic() - started,
+                )
+            )
+
+    def _note_skipped(self, entries: list[SkippedEntry]) -> None:
+        for entry in entries:
+            self.skipped[entry.reason] += 1
+            if len(self.skipped_examples) < SKIPPED_EXAMPLES_KEPT:
+                self.skipped_examples.append(entry)
+        unreadable_folders = [
+            display_path(e.path)[0]
+            for e in entries
+            if e.reason in ("permission_denied", "unreadable") and os.path.isdir(e.path)
+        ]
+        if unreadable_folders:  # what we cannot see now is not gone: keep its rows alive
+            with self.store.db.transaction():
+                for folder in unreadable_folders:
+                    ids = self.store.files.ids_under(folder)
+                    self.store.files.touch(ids, self.seen_at, self.source_id)
+
+    # -- compare -----------------------------------------------------------------------------
+    def _plan(self, batch: WalkBatch) -> _Plan:
+        plan = _Plan()
+        shown = [display_path(w.path) for w in batch.files]
+        known_by_path = self.store.files.known_by_paths([p for p, _ in shown])
+        unknown: list[_Item] = []
+        for walked, (path, raw) in zip(batch.files, shown, strict=True):
+            known = known_by_path.get(path)
+            if known is None:
+                unknown.append(_Item(walked, path, raw, None, "new", True))
+            elif (
+                known.size == walked.size
+                and known.mtime_ns == walked.mtime_ns
+                and known.inode == _int64(walked.inode)
+                and known.device == _int64(walked.device)
+            ):
+                plan.unchanged_ids.append(known.id)
+            else:
+                plan.items.append(_Item(walked, path, raw, known, "changed", True))
+        if unknown:
+            self._find_renames(unknown)
+            plan.items.extend(unknown)
+        to_hash = [(i.walked.path, _ext(i.walked.path)) for i in plan.items if i.needs_hash]
+        if to_hash:
+            plan.hashes = self._submit(to_hash)
+        return plan
+
+    def _find_renames(self, unknown: list[_Item]) -> None:
+        """Mark new paths whose (device, inode) belongs to a stored file whose path is gone."""
+        by_identity: dict[tuple[int, int], list[KnownFile]] = {}
+        for known in self.store.files.known_by_inodes([_int64(i.walked.inode) for i in unknown]):
+            by_identity.setdefault((known.device, known.inode), []).append(known)
+        if not by_identity:
+            return
+        claimed: set[int] = set()
+        for item in unknown:
+            walked = item.walked
+            for known in by_identity.get((_int64(walked.device), _int64(walked.inode)), ()):
+                if known.id in claimed or os.path.lexists(known.os_path):
+                    continue
+                claimed.add(known.id)
+                item.known = known
+                item.action = "renamed"
+                item.needs_hash = known.size != walked.size or known.mtime_ns != walked.mtime_ns
+                break
+
+    def _submit(self, work: list[tuple[str, str]]) -> Future[tuple[list[HashOutcome], int]]:
+        if self._pool is None:
+            return _InlineFuture(work)
+        share = -(-len(work) // self.hash_workers)
+        parts = [
+            self._pool.submit(hash_batch, work[i : i + share]) for i in range(0, len(work), share)
+        ]
+        combined: Future[tuple[list[HashOutcome], int]] = _CombinedFuture(parts)
+        return combined
+
+    # -- record ------------------------------------------------------------------------------
+    def _commit(self, plan: _Plan) -> None:
+        outcomes: list[HashOutcome] = []
+        if plan.hashes is not None:
+            outcomes, bytes_read = plan.hashes.result()
+            self.bytes_hashed += bytes_read
+            self.files_hashed += len(outcomes)
+        outcome_iter = iter(outcomes)
+        files = self.store.files
+        tags = self.store.tags
+        seen_at = self.seen_at
+        inserts: list[tuple[Any, ...]] = []
+        content_updates: list[tuple[Any, ...]] = []
+        moves: list[tuple[Any, ...]] = []
+        kinds: dict[str, str] = {}
+        touched_ids = list(plan.unchanged_ids)
+        self.counts["unchanged"] += len(plan.unchanged_ids)
+        recorded: list[_Item] = []
+        for item in plan.items:
+            walked, known = item.walked, item.known
+            sha256: str | None = None
+            kind: str | None = None
+            if item.needs_hash:
+                sha256, kind_or_reason, detail = next(outcome_iter)
+                if sha256 is None:
+                    self._note_skipped([SkippedEntry(walked.path, kind_or_reason, detail or "")])
+                    if known is not None and kind_or_reason != "vanished":
+                        touched_ids.append(known.id)  # still there, just unreadable now
+                    continue
+                kind = kind_or_reason
+                kinds[item.path] = kind
+            device, inode = _int64(walked.device), _int64(walked.inode)
+            self.counts[item.action] += 1
+            recorded.append(item)
+            parent, _, name = item.path.rpartition("/")
+            if known is None:
+                inserts.append(
+                    (self.source_id, item.path, item.raw_path, parent, name, _ext(name),
+                     walked.depth, walked.size, walked.mtime_ns, device, inode, sha256, kind,
+                     seen_at, seen_at)
+                )  # fmt: skip
+                continue
+            if item.action == "renamed":
+                moves.append(
+                    (item.path, item.raw_path, parent, name, _ext(name), walked.depth,
+                     walked.size, walked.mtime_ns, seen_at, self.source_id, known.id)
+                )  # fmt: skip
+            if item.needs_hash:
+                content_updates.append(
+                    (walked.size, walked.mtime_ns, device, inode, sha256, kind, seen_at,
+                     self.source_id, known.id)
+                )  # fmt: skip
+            elif item.action != "renamed":
+                touched_ids.append(known.id)
+        with self.store.db.transaction():
+            files.insert(inserts)
+            files.move(moves)
+            files.update_content(content_updates)
+            files.touch(touched_ids, seen_at, self.source_id)
+            new_ids = files.ids_by_paths([row[1] for row in inserts]) if inserts else {}
+            ids = {
+                item.path: item.known.id if item.known else new_ids[item.path] for item in recorded
+            }
+            if kinds:
+                tags.replace_auto([(ids[p], kind_tag(k)) for p, k in kinds.items()], seen_at)
+            if self.rules:
+                self._apply_rules([i for i in recorded if i.action != "changed"], ids)
+            if self.tags:
+                seen_ids = plan.unchanged_ids + list(ids.values())
+                for tag in self.tags:
+                    tags.add_manual(seen_ids, tag, seen_at)
+
+    def _apply_rules(self, ruled: list[_Item], ids: dict[str, int]) -> None:
+        """Tag new and moved files by the first matching rule (moved files are re-evaluated)."""
+        moved_ids = [ids[i.path] for i in ruled if i.known is not None]
+        if moved_ids:
+            self.store.tags.clear_rule_tags(moved_ids)
+        rows: list[tuple[int, str, int]] = []
+        for item in ruled:
+            rule = self.rules.first_match(item.walked.rel_path)
+            if rule is not None:
+                rows.append((ids[item.path], rule.tag, rule.id))
+        self.store.tags.add_rule_tags(rows, self.seen_at)
+
+    def _soft_delete_unseen(self) -> int:
+        files = self.store.files
+        now = time.time()
+        with self.store.db.transaction():
+            if self.matcher is None:
+                return files.soft_delete_unseen(self.source_id, self.seen_at, now)
+            # With patterns, only files the patterns select can have gone missing.
+            deleted = 0
+            after_id = 0
+            prefix_len = len(self.root.rstrip("/")) + 1
+            while page := files.unseen_page(self.source_id, self.seen_at, after_id, 5000):
+                after_id = page[-1][0]
+                gone = [fid for fid, path in page if self.matcher.matches(path[prefix_len:])]
+                files.soft_delete(gone, now)
+                deleted += len(gone)
+            return deleted
+
+
+class _CombinedFuture(Future[tuple[list[HashOutcome], int]]):
+    """The hash outcomes of one batch that was split across worker processes, in order."""
+
+    def __init__(self, parts: list[Future[tuple[list[HashOutcome], int]]]) -> None:
+        super().__init__()
+        self._parts = parts
+
+    def result(self, timeout: float | None = None) -> tuple[list[HashOutcome], int]:
+        outcomes: list[HashOutcome] = []
+        total = 0
+        for part in self._parts:
+            part_outcomes, part_bytes = part.result(timeout)
+            outcomes.extend(part_outcomes)
+            total += part_bytes
+        return outcomes, total
+
+
+def _ext(name: str) -> str:
+    return os.path.splitext(name)[1].lower()

@@ -1,0 +1,189 @@
+"""A streaming directory walk: ``os.scandir`` with an explicit stack, yielding batches of files.
+
+Memory stays flat: only the stack of pending folders and the current batch are held. Symlinked
+folders are never followed (reported as skipped, reason ``symlink_to_directory``); a symlink to a
+regular file is recorded under the link's own path with the target's size, mtime and identity.
+Anything that cannot be read is skipped with a reason; the walk goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .hashing import failure_reason
+from .rules import PathMatcher
+
+SKIP_REASONS = (
+    "permission_denied",
+    "broken_symlink",
+    "symlink_loop",
+    "symlink_to_directory",
+    "not_regular_file",
+    "vanished",
+    "unreadable",
+)
+
+
+class ScanRootError(Exception):
+    """The scan root itself cannot be scanned (missing, not a folder, unreadable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WalkedFile:
+    """One regular file found by the walk (``path`` is OS-native and may hold surrogates)."""
+
+    path: str
+    rel_path: str
+    depth: int
+    size: int
+    mtime_ns: int
+    device: int
+    inode: int
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedEntry:
+    """An entry the scan could not record, and why."""
+
+    path: str
+    reason: str
+    detail: str
+
+
+@dataclass
+class WalkBatch:
+    """A slice of the walk: files found, entries skipped, entries left out by the patterns."""
+
+    files: list[WalkedFile] = field(default_factory=list)
+    skipped: list[SkippedEntry] = field(default_factory=list)
+    excluded_count: int = 0
+
+    def __len__(self) -> int:
+        return len(self.files) + len(self.skipped) + self.excluded_count
+
+
+def display_path(path: str) -> tuple[str, bytes | None]:
+    """The UTF-8 text to store for an OS path, and its raw bytes when the name is not UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(path)
+        return raw.decode("utf-8", "backslashreplace"), raw
+    return path, None
+
+
+def check_root(root: str) -> str:
+    """The absolute, normalised root; raises ``ScanRootError`` if it cannot be scanned."""
+    absolute = os.path.abspath(root)
+    try:
+        st = os.stat(absolute)
+    except FileNotFoundError as exc:
+        raise ScanRootError(f"scan root does not exist: {absolute}") from exc
+    except OSError as exc:
+        raise ScanRootError(f"cannot read scan root {absolute}: {exc.strerror}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise ScanRootError(f"scan root is not a folder: {absolute}")
+    try:
+        with os.scandir(absolute):
+            pass
+    except OSError as exc:
+        raise ScanRootError(f"cannot list scan root {absolute}: {exc.strerror}") from exc
+    return absolute
+
+
+def _skip_for_symlink(path: str) -> tuple[os.stat_result | None, SkippedEntry | None]:
+    """Follow a symlink once: its target's stat, or why it is skipped."""
+    try:
+        target = os.stat(path)
+    except FileNotFoundError:
+        if os.path.lexists(path):
+            return None, SkippedEntry(path, "broken_symlink", f"target {os.readlink(path)!r}")
+        return None, SkippedEntry(path, "vanished", "removed during the scan")
+    except OSError as exc:
+        return None, SkippedEntry(path, failure_reason(exc), exc.strerror or str(exc))
+    if stat.S_ISDIR(target.st_mode):
+        return None, SkippedEntry(
+            path, "symlink_to_directory", "symlinked folders are not followed"
+        )
+    return target, None
+
+
+def walk_files(
+    root: str, matcher: PathMatcher | None = None, batch_size: int = 2000
+) -> Iterator[WalkBatch]:
+    """Yield batches of files under ``root`` (already checked), depth first, streaming."""
+    stack: list[tuple[str, str, int]] = [(root, "", 0)]
+    batch = WalkBatch()
+    while stack:
+        folder, rel_prefix, depth = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError as exc:
+            batch.skipped.append(
+                SkippedEntry(folder, failure_reason(exc), exc.strerror or str(exc))
+            )
+            continue
+        with entries:
+            while True:
+                if len(batch) >= batch_size:
+                    yield batch
+                    batch = WalkBatch()
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    break
+                except OSError as exc:
+                    reason = failure_reason(exc)
+                    batch.skipped.append(SkippedEntry(folder, reason, exc.strerror or str(exc)))
+                    break
+                rel_path = rel_prefix + entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, rel_path + "/", depth + 1))
+                        continue
+                    if matcher is not None and not matcher.matches(rel_path):
+                        batch.excluded_count += 1
+                        continue
+                    if entry.is_symlink():
+                        st, skipped = _skip_for_symlink(entry.path)
+                        if skipped is not None:
+                            batch.skipped.append(skipped)
+                            continue
+                        assert st is not None
+                    else:
+                        st = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    reason = failure_reason(exc)
+                    batch.skipped.append(SkippedEntry(entry.path, reason, exc.strerror or ""))
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    batch.skipped.append(
+                        SkippedEntry(entry.path, "not_regular_file", _file_type(st.st_mode))
+                    )
+                    continue
+                batch.files.append(
+                    WalkedFile(
+                        entry.path,
+                        rel_path,
+                        depth,
+                        st.st_size,
+                        st.st_mtime_ns,
+                        st.st_dev,
+                        st.st_ino,
+                    )
+                )
+    if len(batch):
+        yield batch
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
