@@ -14,6 +14,7 @@ from .files import FileRepository
 from .health import HealthRepository
 from .history import HistoryRepository
 from .jobs import JobRepository
+from .parsers import ParserRepository
 from .schema import LATEST_VERSION, migrate
 from .tags import TagRepository
 
@@ -58,6 +59,11 @@ class Store:
     @cached_property
     def tags(self) -> TagRepository:
         return TagRepository(self.db)
+
+    # --- Registration: parser bundles ---
+    @cached_property
+    def parsers(self) -> ParserRepository:
+        return ParserRepository(self.db)
 
     def close(self) -> None:
         self.db.close()

@@ -235,6 +235,17 @@ class JobRepository:
             )
         return released
 
+    def release(self, token: str, job_ids: Sequence[int]) -> list[int]:
+        """Hand claimed but unstarted jobs back to the queue (graceful stop, paused parser)."""
+        if not job_ids:
+            return []
+        marks = ", ".join("?" for _ in job_ids)
+        return self._release(
+            f"status = 'running' AND lease_token = ? AND id IN ({marks})",
+            (token, *job_ids),
+            "released",
+        )
+
     def _release(self, where: str, params: tuple[Any, ...], reason: str) -> list[int]:
         rows = self.db.query(
             "UPDATE cf_jobs SET status = 'queued', lease_token = NULL, worker_id = NULL, "

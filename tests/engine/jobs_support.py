@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,3 +32,23 @@ def new_jobs(count: int, parser: str = "p", version: str = "1", start: int = 0) 
         NewJob(parser, version, f"/data/f{i}.csv", input_hash=f"h{i}")
         for i in range(start, start + count)
     ]
+
+
+def write_csv_inputs(folder: Path, count: int, rows_per_file: int = 5) -> list[Path]:
+    """``count`` small CSV files with globally unique ``id`` values."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        path = folder / f"input_{index:05d}.csv"
+        lines = ["id,value"] + [
+            f"{index * rows_per_file + row},{index}.{row}" for row in range(rows_per_file)
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    return paths
+
+
+def enqueue_files(store: Store, paths: list[Path], parser: str = "csv") -> list[int]:
+    """Queue one job per file, keyed by its content hash."""
+    jobs = [NewJob(parser, "1", str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in paths]
+    return store.jobs.enqueue(jobs)

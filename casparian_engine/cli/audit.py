@@ -1,0 +1,106 @@
+"""``casparian audit …``: read the audit trail, export an evidence manifest, verify one."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from .common import console, fail, open_workspace, print_json
+
+audit_app = typer.Typer(
+    name="audit",
+    help=(
+        "The audit trail: who registered, approved, ran, replayed or resumed what, when, with "
+        "which hashes. Without a subcommand, list the newest entries."
+    ),
+    invoke_without_command=True,
+    rich_markup_mode="rich",
+)
+
+
+@audit_app.callback()
+def audit_list(
+    ctx: typer.Context,
+    action: str | None = typer.Option(
+        None, "--action", help="Only entries of this action, e.g. parser.registered."
+    ),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many entries, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print the entries as JSON."),
+) -> None:
+    """List audit entries, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    with open_workspace(ctx) as workspace:
+        entries = workspace.audit_entries(action=action, limit=limit)
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": e.id,
+                    "at": e.at,
+                    "os_user": e.os_user,
+                    "action": e.action,
+                    "subject": e.subject,
+                    "details": e.details,
+                }
+                for e in entries
+            ]  # fmt: skip
+        )
+        return
+    if not entries:
+        console.print("the audit trail is empty")
+        return
+    table = Table("id", "time", "user", "action", "subject")
+    for entry in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.at))
+        table.add_row(str(entry.id), when, entry.os_user, entry.action, entry.subject)
+    console.print(table)
+
+
+@audit_app.command("export")
+def export_command(
+    ctx: typer.Context,
+    dest: Path = typer.Argument(..., help="Folder to write the evidence manifest into."),
+    as_json: bool = typer.Option(False, "--json", help="Print counts as JSON."),
+) -> None:
+    """Write an evidence manifest: inputs, parser identities, contracts, jobs, outputs, hashes."""
+    with open_workspace(ctx) as workspace:
+        try:
+            manifest = workspace.export_audit(dest)
+        except (OSError, ValueError) as exc:
+            fail(str(exc))
+    counts = {k: len(manifest[k]) for k in ("parsers", "inputs", "jobs", "outputs", "audit")}
+    if as_json:
+        print_json({"path": str(dest), **counts})
+        return
+    listed = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    console.print(f"evidence written to {dest} ({listed})", highlight=False)
+    console.print(f"check it any time with: casparian audit verify {dest}", highlight=False)
+
+
+@audit_app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="A folder written by `casparian audit export`."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Recompute every hash in an evidence manifest; exit 1 if anything no longer matches."""
+    with open_workspace(ctx) as workspace:
+        check = workspace.verify_audit_export(folder)
+    if as_json:
+        print_json({"ok": check.ok, "checked": check.checked, "problems": list(check.problems)})
+    elif check.ok:
+        console.print(f"verified: {check.checked} hashes match", highlight=False)
+    else:
+        for problem in check.problems:
+            console.print(f"[red]mismatch:[/] {problem}", highlight=False)
+    if not check.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")

@@ -1,0 +1,166 @@
+"""``casparian parser …``: register a parser as a hashed bundle; list, show and export bundles."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from .common import console, fail, open_workspace, print_json
+
+parser_app = typer.Typer(
+    name="parser",
+    help=(
+        "Registered parsers: immutable, hashed source bundles with their [bold]uv.lock[/] and "
+        "contracts. Register once; the worker pool runs the registered bundle."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+
+@parser_app.command("register")
+def register_command(
+    ctx: typer.Context,
+    path: Path = typer.Argument(
+        ..., help="Parser folder, a .py file in it, or a bundle .zip from `parser export`."
+    ),
+    allow: list[str] = typer.Option(
+        [],
+        "--allow",
+        help="Accept one gatekeeper rule for this parser (repeatable), e.g. --allow network. "
+        "Recorded in the audit trail.",
+    ),
+    policy: str | None = typer.Option(
+        None,
+        "--policy",
+        help="Gatekeeper policy for this registration: strict (refuse findings) or warn "
+        "(record them). Default: the gatekeeper_policy setting.",
+        show_default=False,
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Bundle a parser's source (with its [bold]uv.lock[/]), lint it, hash it and store it."""
+    with open_workspace(ctx) as workspace:
+        try:
+            result = workspace.register_parser(path, allow=tuple(allow), policy=policy)
+        except ValueError as exc:
+            fail(str(exc))
+        if as_json:
+            print_json(
+                {
+                    "name": result.name,
+                    "version": result.version,
+                    "identity": result.identity,
+                    "bundle_sha256": result.bundle_sha256,
+                    "created": result.created,
+                    "gatekeeper": result.verdict.as_dict(),
+                    "excluded": list(result.excluded),
+                }
+            )
+            return
+        console.print(result.message, highlight=False)
+        for finding in result.verdict.warned:
+            console.print(f"[yellow]warning:[/] {finding.message}", highlight=False)
+        for finding in result.verdict.allowed:
+            console.print(f"[cyan]allowed:[/] {finding.message}", highlight=False)
+        if result.excluded:
+            console.print(
+                f"not bundled (not source): {', '.join(result.excluded)}", highlight=False
+            )
+
+
+@parser_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the parsers as JSON."),
+) -> None:
+    """List registered parser versions."""
+    from rich.table import Table
+
+    with open_workspace(ctx) as workspace:
+        records = workspace.list_parsers()
+    if as_json:
+        print_json([r.as_dict() for r in records])
+        return
+    if not records:
+        console.print("no parsers registered: `casparian parser register <folder>`")
+        return
+    table = Table("name", "version", "identity", "outputs", "registered", "by")
+    for record in records:
+        table.add_row(
+            record.name,
+            record.version,
+            record.identity_hash[:16],
+            ", ".join(record.outputs) or "-",
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(record.registered_at)),
+            record.registered_by,
+        )
+    console.print(table)
+
+
+@parser_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Parser name."),
+    version: str | None = typer.Option(None, "--version", help="Version (default: highest)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the parser as JSON."),
+) -> None:
+    """Show one registered parser: hashes, contracts, gatekeeper findings."""
+    with open_workspace(ctx) as workspace:
+        record = workspace.get_parser(name, version)
+    if record is None:
+        fail(f"no parser '{name}'{f' version {version}' if version else ''} is registered")
+    if as_json:
+        print_json(record.as_dict())
+        return
+    console.print(f"[bold]{record.name}[/] {record.version}", highlight=False)
+    for label, value in (
+        ("identity", record.identity_hash),
+        ("bundle sha256", record.bundle_sha256),
+        ("lockfile sha256", record.lockfile_hash),
+        ("source", record.source_path or "-"),
+        ("tags", ", ".join(record.tags) or "-"),
+        ("patterns", ", ".join(record.patterns) or "-"),
+        ("registered", f"{time.ctime(record.registered_at)} by {record.registered_by}"),
+        ("gatekeeper", record.gatekeeper.get("policy", "-")),
+    ):
+        console.print(f"  {label:<16} {value}", highlight=False)
+    for output, contract_file in record.outputs.items():
+        console.print(f"  output {output}: contract {contract_file or '(none)'}", highlight=False)
+    for contract in record.contracts:
+        console.print(f"  contract {contract['file']}: {contract['sha256']}", highlight=False)
+    for kind in ("warned", "allowed"):
+        for finding in record.gatekeeper.get(kind, []):
+            console.print(f"  {kind}: {finding['message']}", highlight=False)
+
+
+@parser_app.command("export")
+def export_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Parser name."),
+    dest: Path = typer.Argument(..., help="Folder (or .zip file name) to write the bundle to."),
+    version: str | None = typer.Option(None, "--version", help="Version (default: highest)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Write a registered bundle as a ZIP (verified first) that `parser register` accepts."""
+    with open_workspace(ctx) as workspace:
+        try:
+            target = workspace.export_parser(name, dest, version)
+        except ValueError as exc:
+            fail(str(exc))
+        record = workspace.get_parser(name, version)
+    assert record is not None
+    if as_json:
+        print_json({"path": str(target), **record.as_dict()})
+        return
+    console.print(f"exported {name} {record.version} to {target}", highlight=False)
+
+
+# --- Operations on registered parsers (e.g. `parser resume <name>`) go below this line. ---
+# Add each as `@parser_app.command("…")`; `register` below attaches the whole group.
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(parser_app, name="parser")

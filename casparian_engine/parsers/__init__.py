@@ -1,0 +1,1 @@
+"""Parser API support in the host: loading, bundling, identity and the gatekeeper."""

@@ -1,0 +1,243 @@
+"""The worker pool: start N worker processes on the queue, report progress, end with a summary.
+
+Before starting it requeues orphans of this host (jobs left ``running`` by a worker that died)
+and leases nobody renewed. While it runs it keeps requeueing stale leases, replaces a worker that
+crashed, and turns the queue's counts into throttled progress events. Cancelling (Ctrl+C, SIGTERM,
+the TUI's stop) asks every worker to stop gracefully: running jobs finish, claimed ones return.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from ..config import Config
+from ..events import Event, EventSink, ignore_events
+from ..store import Store
+from ..store.jobs import QueueCounts
+from .worker import DEFAULT_HANDLER, open_job_store
+
+PROGRESS_INTERVAL_S = 0.1
+STOP_GRACE_S = 30.0
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class PoolProgress(Event):
+    """Where a pool run stands: jobs finished of the total, and how they ended so far."""
+
+    finished: int
+    total: int
+    running: int
+    queued: int
+    failed: int
+    rows_written: int
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class PoolSummary(Event):
+    """How a pool run ended."""
+
+    counts: dict[str, int]
+    rows_emitted: int
+    rows_written: int
+    rows_quarantined: int
+    elapsed_s: float
+    jobs_finished: int
+    orphans_requeued: int
+    paused_parsers: tuple[str, ...] = ()
+    worker_crashes: int = 0
+    cancelled: bool = False
+
+    @property
+    def files_per_s(self) -> float:
+        return self.jobs_finished / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows_written / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    workers: int | None = None
+    parser_names: tuple[str, ...] | None = None
+    kind: str | None = None
+    claim_batch: int = 8
+    follow: bool = False
+    output_root: Path | None = None
+    handler_spec: str = DEFAULT_HANDLER
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def recover_leases(store: Store, config: Config) -> int:
+    """Requeue this host's orphans and every lease without a recent heartbeat."""
+    orphans = store.jobs.reset_orphans(socket.gethostname(), _pid_alive)
+    stale = store.jobs.requeue_stale(config.settings.lease_timeout_s)
+    return len(orphans) + len(stale)
+
+
+def _die_with_parent() -> None:
+    """In the worker child: get SIGTERM if the pool dies, so no worker outlives it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+class WorkerPool:
+    """N worker processes on one store; ``run`` blocks until drained or cancelled."""
+
+    def __init__(self, config: Config, options: PoolOptions) -> None:
+        self.config = config
+        self.options = options
+        self.worker_count = options.workers or config.settings.max_concurrent_workers
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def _command(self) -> list[str]:
+        options = self.options
+        command = [sys.executable, "-m", "casparian_engine.runner.worker"]
+        command += ["--home", str(self.config.home), "--batch", str(options.claim_batch)]
+        command += ["--handler", options.handler_spec]
+        for name in options.parser_names or ():
+            command += ["--parser", name]
+        if options.kind:
+            command += ["--kind", options.kind]
+        if options.follow:
+            command.append("--follow")
+        if options.output_root:
+            command += ["--output-root", str(options.output_root)]
+        return command
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **self.options.extra_env, "CASPARIAN_HOME": str(self.config.home)}
+        return subprocess.Popen(self._command(), env=env, preexec_fn=_die_with_parent)
+
+    def _counts(self, store: Store) -> QueueCounts:
+        return store.jobs.counts(self.options.parser_names)
+
+    def run(
+        self, on_event: EventSink = ignore_events, cancel: threading.Event | None = None
+    ) -> PoolSummary:
+        """Drain the queue (or keep serving it with ``follow``) and summarise the run."""
+        store = open_job_store(self.config)
+        started = time.monotonic()
+        cancel = cancel or threading.Event()
+        crashes = 0
+        try:
+            recovered = recover_leases(store, self.config)
+            before = self._counts(store)
+            totals_before = store.jobs.row_totals()
+            self.processes = [self._spawn() for _ in range(self.worker_count)]
+            next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
+            while True:
+                counts = self._counts(store)
+                on_event(self._progress(store, before, counts, totals_before[1], started))
+                if cancel.wait(PROGRESS_INTERVAL_S):
+                    self._stop_workers()
+                    break
+                crashed = [p for p in self.processes if p.poll() not in (None, 0)]
+                self.processes = [p for p in self.processes if p.poll() is None]
+                if crashed:
+                    crashes += len(crashed)
+                    recover_leases(store, self.config)
+                    if self._work_left(store):
+                        self.processes += [self._spawn() for _ in crashed]
+                if not self.processes:
+                    break
+                if time.monotonic() >= next_stale_check:
+                    store.jobs.requeue_stale(self.config.settings.lease_timeout_s)
+                    next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
+            return self._summary(
+                store, before, totals_before, started, recovered, crashes, cancel.is_set()
+            )
+        finally:
+            self._stop_workers()
+            store.close()
+
+    def _work_left(self, store: Store) -> bool:
+        return store.jobs.next_due(self.options.parser_names, self.options.kind) is not None
+
+    def _stop_workers(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for process in self.processes:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes = []
+
+    def _progress(
+        self,
+        store: Store,
+        before: QueueCounts,
+        counts: QueueCounts,
+        rows_before: int,
+        started: float,
+    ) -> PoolProgress:
+        finished = counts.finished - before.finished
+        return PoolProgress(
+            finished=finished,
+            total=finished + counts["queued"] + counts["running"],
+            running=counts["running"],
+            queued=counts["queued"],
+            failed=counts["failed"]
+            + counts["dead_letter"]
+            - before["failed"]
+            - before["dead_letter"],
+            rows_written=store.jobs.row_totals()[1] - rows_before,
+            elapsed_s=time.monotonic() - started,
+        )
+
+    def _summary(
+        self,
+        store: Store,
+        before: QueueCounts,
+        totals_before: Sequence[int],
+        started: float,
+        recovered: int,
+        crashes: int,
+        cancelled: bool,
+    ) -> PoolSummary:
+        counts = self._counts(store)
+        emitted, written, quarantined = store.jobs.row_totals()
+        delta = {
+            status: counts[status] - before[status]
+            for status in set(counts.by_status) | set(before.by_status)
+        }
+        return PoolSummary(
+            counts={k: v for k, v in sorted(delta.items()) if v},
+            rows_emitted=emitted - totals_before[0],
+            rows_written=written - totals_before[1],
+            rows_quarantined=quarantined - totals_before[2],
+            elapsed_s=time.monotonic() - started,
+            jobs_finished=counts.finished - before.finished,
+            orphans_requeued=recovered,
+            paused_parsers=tuple(h.parser_name for h in store.health.paused_parsers()),
+            worker_crashes=crashes,
+            cancelled=cancelled,
+        )

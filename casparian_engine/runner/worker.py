@@ -1,0 +1,290 @@
+"""One prod worker: claim leased jobs, run them through a job handler, commit only while held.
+
+A worker is its own process (``python -m casparian_engine.runner.worker``) so a crash or a
+``kill -9`` takes nothing else down: its leases simply stop being renewed and the jobs return to
+the queue. A heartbeat thread renews every lease it holds; a job whose lease was taken away
+(cancelled, requeued) is told to stop and its result is refused by the store. SIGTERM/SIGINT stop
+it gracefully: the running job finishes, claimed jobs not yet started are handed back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..config import Config, load_config
+from ..logs import JobLog, job_log_path
+from ..store import Store
+from ..store.health import breaker_message
+from ..store.jobs import Job, JobFailure, JobOutcome, Lease, new_worker_id
+
+DEFAULT_HANDLER = "casparian_engine.runner.prod:make_handler"
+COMMIT_EVERY_S = 0.5
+
+
+class JobError(Exception):
+    """A job failed; ``transient`` failures (timeout, OOM risk, connection reset) are retried."""
+
+    def __init__(self, kind: str, message: str, transient: bool = False, trace: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.transient = transient
+        self.trace = trace
+
+
+@dataclass
+class JobContext:
+    """What a handler needs to run one job."""
+
+    job: Job
+    config: Config
+    log: JobLog
+    output_root: Path
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class JobHandler(Protocol):
+    def __call__(self, context: JobContext) -> JobOutcome: ...
+
+
+HandlerFactory = Callable[[Config], JobHandler]
+
+
+def load_handler_factory(spec: str) -> HandlerFactory:
+    """Resolve ``"module:function"`` to a handler factory; the message says what is missing."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RuntimeError(f"job handler {spec!r}: cannot import {module_name!r}: {exc}") from exc
+    factory = getattr(module, attribute or "make_handler", None)
+    if not callable(factory):
+        raise RuntimeError(f"job handler {spec!r}: {module_name} has no callable {attribute!r}")
+    return factory
+
+
+def open_job_store(config: Config) -> Store:
+    """Open the store with the queue policy (retries, backoff, breaker) of these settings."""
+    store = Store(config.store_url)
+    settings = config.settings
+    store.jobs.max_retries = settings.max_retries
+    store.jobs.retry_backoff_s = settings.retry_backoff_s or (0.0,)
+    store.health.threshold = settings.circuit_breaker_threshold
+    return store
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    parser_names: tuple[str, ...] | None = None
+    kind: str | None = None
+    claim_batch: int = 8
+    drain: bool = True  # exit when nothing is left to claim (process) or wait for more (daemon)
+    idle_poll_s: float = 1.0
+    output_root: Path | None = None
+    handler_spec: str = DEFAULT_HANDLER
+
+
+class Worker:
+    """Claims and runs jobs until the queue is drained or ``stop`` is set."""
+
+    def __init__(self, config: Config, options: WorkerOptions, store: Store | None = None) -> None:
+        self.config = config
+        self.options = options
+        self.store = store or open_job_store(config)
+        self.worker_id = new_worker_id()
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self._held: dict[str, dict[int, threading.Event]] = {}
+        self._held_lock = threading.Lock()
+        self.jobs_run = 0
+
+    # -- heartbeats --------------------------------------------------------------------------
+    def _heartbeat_loop(self, done: threading.Event) -> None:
+        interval = self.config.settings.heartbeat_interval_s
+        while not done.wait(interval):
+            self.renew_leases()
+
+    def renew_leases(self) -> None:
+        """Renew every lease held; tell jobs whose lease was taken away to stop."""
+        with self._held_lock:
+            held = {token: dict(jobs) for token, jobs in self._held.items()}
+        for token, jobs in held.items():
+            still_held = self.store.jobs.heartbeat(token)
+            for job_id, cancel in jobs.items():
+                if job_id not in still_held:
+                    cancel.set()
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Work until drained or stopped; returns how many jobs this worker ran."""
+        handler = load_handler_factory(self.options.handler_spec)(self.config)
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeat_loop, args=(done,), daemon=True)
+        beat.start()
+        try:
+            while not self.stop.is_set():
+                lease = self.store.jobs.claim(
+                    self.worker_id,
+                    limit=self.options.claim_batch,
+                    parser_names=self.options.parser_names,
+                    kind=self.options.kind,
+                )
+                if lease.jobs:
+                    self._run_lease(lease, handler)
+                elif not self._wait_for_work():
+                    break
+        finally:
+            done.set()
+            close = getattr(handler, "close", None)
+            if callable(close):
+                close()
+        return self.jobs_run
+
+    def _wait_for_work(self) -> bool:
+        """Sleep until the next retry is due or new work may exist; False when drained."""
+        due = self.store.jobs.next_due(self.options.parser_names, self.options.kind)
+        if due is None and self.options.drain:
+            return False
+        delay = self.options.idle_poll_s if due is None else max(0.0, due - time.time())
+        self.wake.wait(min(delay, self.options.idle_poll_s))
+        self.wake.clear()
+        return True
+
+    def _run_lease(self, lease: Lease, handler: JobHandler) -> None:
+        cancels = {job.id: threading.Event() for job in lease.jobs}
+        with self._held_lock:
+            self._held[lease.token] = cancels
+        pending: list[tuple[int, str, JobOutcome]] = []
+        first_pending_at = 0.0
+        paused: set[str] = set()
+        try:
+            for index, job in enumerate(lease.jobs):
+                if self.stop.is_set():
+                    self.store.jobs.release(lease.token, [j.id for j in lease.jobs[index:]])
+                    break
+                if job.parser_name in paused:
+                    self.store.jobs.release(lease.token, [job.id])
+                    continue
+                result = self._run_one(job, lease.token, handler, cancels[job.id])
+                if isinstance(result, JobOutcome):
+                    if not pending:
+                        first_pending_at = time.monotonic()
+                    pending.append((job.id, lease.token, result))
+                elif result:
+                    paused.add(job.parser_name)
+                if pending and time.monotonic() - first_pending_at >= COMMIT_EVERY_S:
+                    self.store.jobs.complete_many(pending)
+                    pending = []
+        finally:
+            if pending:
+                self.store.jobs.complete_many(pending)
+            with self._held_lock:
+                self._held.pop(lease.token, None)
+
+    def _run_one(
+        self, job: Job, token: str, handler: JobHandler, cancel: threading.Event
+    ) -> JobOutcome | bool:
+        """Run one job: its outcome, or whether its failure tripped the circuit breaker."""
+        log_path = job_log_path(self.config.logs_dir, job.id, job.started_at)
+        output_root = self.options.output_root or self.config.output_dir
+        self.jobs_run += 1
+        with JobLog(log_path, self.config.settings.log_cap_bytes) as log:
+            log.write(
+                "info",
+                f"job {job.id}: {job.parser_name} {job.parser_version} on "
+                f"{job.input_path} (attempt {job.retry_count + 1}, worker {self.worker_id})",
+            )
+            try:
+                outcome = handler(JobContext(job, self.config, log, output_root, cancel))
+            except JobError as exc:
+                failure = JobFailure(exc.kind, exc.message, exc.transient, exc.trace, str(log_path))
+            except Exception as exc:  # noqa: BLE001 - any handler bug fails the job, not the worker
+                failure = JobFailure(
+                    "internal_error",
+                    f"{type(exc).__name__}: {exc}",
+                    False,
+                    traceback.format_exc(),
+                    str(log_path),
+                )
+            else:
+                log.write(
+                    "info",
+                    f"finished: {outcome.rows_written} rows written, "
+                    f"{outcome.rows_quarantined} quarantined",
+                )
+                return JobOutcome(
+                    outcome.rows_emitted,
+                    outcome.rows_written,
+                    outcome.rows_quarantined,
+                    outcome.output_paths,
+                    str(log_path),
+                )
+            log.write("error", f"{failure.kind}: {failure.message}")
+            if failure.trace:
+                log.write("error", failure.trace)
+            result = self.store.jobs.fail(job.id, token, failure)
+            log.write("info", f"job is now {result.status}")
+            if result.breaker_tripped:
+                message = breaker_message(job.parser_name, self.store.health.threshold)
+                log.write("error", message)
+            return result.breaker_tripped
+
+
+def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="casparian-worker", description=__doc__)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--parser", action="append", dest="parsers")
+    parser.add_argument("--kind")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument(
+        "--follow", action="store_true", help="wait for new work instead of exiting"
+    )
+    parser.add_argument("--output-root")
+    parser.add_argument("--handler", default=DEFAULT_HANDLER)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of a worker process started by the pool."""
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    config = load_config(args.home)
+    options = WorkerOptions(
+        parser_names=tuple(args.parsers) if args.parsers else None,
+        kind=args.kind,
+        claim_batch=args.batch,
+        drain=not args.follow,
+        output_root=Path(args.output_root) if args.output_root else None,
+        handler_spec=args.handler,
+    )
+    worker = Worker(config, options)
+
+    def stop(signum: int, frame: Any) -> None:
+        worker.stop.set()
+        worker.wake.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        worker.run()
+    finally:
+        worker.store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the module under its real name so handlers' ``JobError`` is the class caught here.
+    from casparian_engine.runner import worker as _worker
+
+    sys.exit(_worker.main())
