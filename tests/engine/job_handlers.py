@@ -2,7 +2,7 @@
 
 ``csv_to_parquet`` reads a CSV with pyarrow and writes one Parquet file per input content through
 a temp file and an atomic rename, with the job id as lineage; files whose name says ``permanent``
-or ``transient`` fail that way. ``record_claims`` does nothing but append the job id to a per-process
+or ``transient`` fail that way. ``record_claims`` only appends the job id to a per-process
 file, so a test can prove no job ran twice.
 """
 
