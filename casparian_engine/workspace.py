@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from .events import EventSink
     from .inspect import OutputInspector, TableSummary
     from .parsers.registration import Registration
+    from .parsers.preview import FilePreview
+    from .runner.dev import RunSummary
+    from .sinks import Sink
     from .scout.scan import ScanSummary
     from .scout.tagging import TagSuggestion
     from .store.audit import AuditEntry
@@ -237,3 +240,44 @@ class Workspace:
     def output_tables(self) -> list[TableSummary]:
         """Every output table with its row count (from Parquet footers)."""
         return self.output_inspector().tables()
+
+    # --- Runs ---
+    def run_parser(
+        self,
+        parser_path: str | os.PathLike[str],
+        inputs: str | os.PathLike[str],
+        *,
+        sink: str | None = None,
+        venv: str | os.PathLike[str] | None = None,
+        force: bool = False,
+        whatif: bool = False,
+        interactive: bool = False,
+        on_log: Any = None,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+        sink_object: Sink | None = None,
+    ) -> RunSummary:
+        """Dev loop: run a parser file over a file/folder/glob through one warm guest into a sink."""
+        from .events import ignore_events
+        from .runner.dev import run_parser
+
+        return run_parser(
+            self.config,
+            parser_path,
+            inputs,
+            sink_uri=sink,
+            venv=venv,
+            force=force,
+            whatif=whatif,
+            interactive=interactive,
+            on_log=on_log,
+            on_event=on_event or ignore_events,
+            cancel=cancel,
+            sink=sink_object,
+        )
+
+    def preview_file(self, path: str | os.PathLike[str], rows: int = 10) -> FilePreview:
+        """Detected format and dialect, a schema guess and the first rows (hex for binary)."""
+        from .parsers.preview import preview_file
+
+        return preview_file(Path(path), rows)

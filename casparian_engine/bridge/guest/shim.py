@@ -1,0 +1,512 @@
+"""The guest: loads a user's parser, parses the files the host names, streams Arrow batches back.
+
+Runs in the parser's own environment and imports only the standard library, pyarrow and pyzmq (and
+pandas/polars when a parser returns them). Usage::
+
+    python shim.py --endpoint tcp://127.0.0.1:PORT --parser /path/to/parser.py [--max-frame-bytes N]
+
+Frames (guest -> host): data ``[LENGTH:4][ARROW IPC stream]`` sent as two ZeroMQ parts, the output
+name in the schema metadata; single-part control frames ``[0xFFFFFFFE][LEVEL:1][LENGTH:4][UTF-8]``
+(log), ``[0xFFFFFFFF][LENGTH:4][JSON]`` (error), ``[0xFFFFFFFD][LENGTH:4][JSON]`` (hello, parser
+metadata), ``[0x00000000]`` (end of one file's output). Commands (host -> guest) are JSON:
+``{"op": "parse", "path": ...}`` or ``{"op": "stop"}``. Exit codes: 0 success, 1 permanent
+failure, 2 transient failure, decided by exception type only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import io
+import json
+import logging
+import os
+import resource
+import struct
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+END_OF_STREAM = 0x00000000
+HELLO_SIGNAL = 0xFFFFFFFD
+LOG_SIGNAL = 0xFFFFFFFE
+ERROR_SIGNAL = 0xFFFFFFFF
+OUTPUT_METADATA_KEY = b"casparian.output"
+EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT = 0, 1, 2
+OOM_SAFETY_FACTOR = 3
+MEMORY_CHECK_MIN_BYTES = 1 << 20
+LOG_CHUNK_CHARS = 16_384
+_U32 = struct.Struct(">I")
+
+
+class GuestFailure(Exception):
+    """A failure the shim itself detects; ``kind`` names it, ``retryable`` says transient."""
+
+    def __init__(self, kind: str, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retryable = retryable
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Transient by type: memory, timeouts, connections and the parser's ``TransientError``."""
+    from casparian_parser import TransientError
+
+    if isinstance(exc, GuestFailure):
+        return exc.retryable
+    return isinstance(exc, MemoryError | TimeoutError | ConnectionError | TransientError)
+
+
+# --- frames -----------------------------------------------------------------------------------
+
+
+def encode_log(level: int, message: str) -> bytes:
+    """A log control frame."""
+    payload = message.encode("utf-8", "replace")
+    return (
+        _U32.pack(LOG_SIGNAL) + bytes([max(0, min(level, 255))]) + _U32.pack(len(payload)) + payload
+    )
+
+
+def encode_json(signal: int, document: dict[str, Any]) -> bytes:
+    """An error or hello control frame carrying JSON."""
+    payload = json.dumps(document).encode("utf-8")
+    return _U32.pack(signal) + _U32.pack(len(payload)) + payload
+
+
+class Channel:
+    """The guest's socket: serialised sends that give up when the host process has gone."""
+
+    def __init__(self, endpoint: str) -> None:
+        import zmq
+
+        self._zmq = zmq
+        self.context = zmq.Context(1)
+        self.socket = self.context.socket(zmq.PAIR)
+        self.socket.setsockopt(zmq.SNDHWM, 4)
+        self.socket.setsockopt(zmq.LINGER, 10_000)
+        self.socket.connect(endpoint)
+        self._lock = threading.Lock()
+        self._parent_pid = os.getppid()
+
+    def host_alive(self) -> bool:
+        return os.getppid() == self._parent_pid
+
+    def send(self, parts: list[Any]) -> None:
+        """Send one frame (one or two parts), waiting for room while the host lives."""
+        with self._lock:
+            while not self.socket.poll(1000, self._zmq.POLLOUT):
+                if not self.host_alive():
+                    os._exit(EXIT_TRANSIENT)
+            self.socket.send_multipart(parts, copy=False)
+
+    def receive_command(self) -> dict[str, Any]:
+        """The next command from the host; exits if the host process disappears."""
+        while not self.socket.poll(1000, self._zmq.POLLIN):
+            if not self.host_alive():
+                os._exit(EXIT_TRANSIENT)
+        with self._lock:
+            message = self.socket.recv()
+        command: dict[str, Any] = json.loads(message)
+        return command
+
+    def log(self, level: int, message: str) -> None:
+        self.send([encode_log(level, message)])
+
+    def close(self) -> None:
+        self.socket.close()
+        self.context.term()
+
+
+class SidebandStream(io.TextIOBase):
+    """Replaces ``sys.stdout``/``sys.stderr``: each written line becomes a log frame."""
+
+    def __init__(self, channel: Channel, level: int) -> None:
+        super().__init__()
+        self._channel = channel
+        self._level = level
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending:
+            *lines, self._pending = self._pending.split("\n")
+            for line in lines:
+                self._send(line)
+        if len(self._pending) > LOG_CHUNK_CHARS:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            self._send(pending)
+
+    def _send(self, line: str) -> None:
+        for start in range(0, max(len(line), 1), LOG_CHUNK_CHARS):
+            self._channel.log(self._level, line[start : start + LOG_CHUNK_CHARS])
+
+
+class SidebandHandler(logging.Handler):
+    """Routes ``logging`` records to the sideband with their level."""
+
+    def __init__(self, channel: Channel) -> None:
+        super().__init__()
+        self._channel = channel
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._channel.log(record.levelno, self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def _debugger_on_terminal(*args: Any, **kwargs: Any) -> None:
+    """``breakpoint()`` opens pdb on the real terminal, not on the sideband."""
+    import pdb
+
+    debugger = pdb.Pdb(stdin=sys.__stdin__, stdout=sys.__stdout__)
+    debugger.set_trace(sys._getframe(1))
+
+
+# --- conversion -------------------------------------------------------------------------------
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the guest may still use: MemAvailable, capped by the RLIMIT_AS headroom."""
+    available: int | None = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        return None
+    soft_limit, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft_limit != resource.RLIM_INFINITY:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    headroom = soft_limit - int(line.split()[1]) * 1024
+                    available = headroom if available is None else min(available, headroom)
+                    break
+    return available
+
+
+def estimated_bytes(data: Any) -> int:
+    """How much memory a batch occupies before conversion."""
+    module = type(data).__module__
+    if module.startswith("pandas"):
+        return int(data.memory_usage(deep=True, index=False).sum())
+    if module.startswith("polars"):
+        return int(data.estimated_size())
+    return int(getattr(data, "nbytes", 0))
+
+
+def check_memory(data: Any, where: str) -> None:
+    """Stop with ``OOM_RISK`` (transient) when free memory is below 3x the batch size."""
+    batch_bytes = estimated_bytes(data)
+    if batch_bytes < MEMORY_CHECK_MIN_BYTES:
+        return
+    available = available_memory_bytes()
+    if available is not None and available < OOM_SAFETY_FACTOR * batch_bytes:
+        raise GuestFailure(
+            "OOM_RISK",
+            f"{where}: a batch of {batch_bytes / 1e6:.1f} MB needs {OOM_SAFETY_FACTOR}x that in "
+            f"free memory but only {max(available, 0) / 1e6:.1f} MB is available; yield smaller "
+            "batches (e.g. read the file in chunks and yield each chunk)",
+            retryable=True,
+        )
+
+
+def safe_to_arrow(data: Any, where: str) -> Any:
+    """Convert a parser's item to a pyarrow Table; mixed-type columns fall back to strings."""
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    module = type(data).__module__
+    if module.startswith("pandas") and type(data).__name__ == "DataFrame":
+        return _pandas_to_arrow(data)
+    if module.startswith("polars") and type(data).__name__ == "DataFrame":
+        return data.to_arrow()
+    if data is None:
+        raise GuestFailure("WrongType", f"{where}: parse() returned None; return or yield data")
+    raise GuestFailure(
+        "WrongType",
+        f"{where}: parse() produced a {type(data).__module__}.{type(data).__qualname__}; expected "
+        "a pyarrow Table or RecordBatch, a pandas or polars DataFrame, or Output(name, data)",
+    )
+
+
+def _pandas_to_arrow(frame: Any) -> Any:
+    """pandas -> Arrow column by column; a column Arrow cannot type becomes text (nulls kept)."""
+    import pyarrow as pa
+
+    arrays, names = [], []
+    for column_name in frame.columns:
+        column = frame[column_name]
+        try:
+            array = pa.array(column, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError, OverflowError):
+            array = pa.array(column.astype("string"), type=pa.string(), from_pandas=True)
+        arrays.append(array)
+        names.append(str(column_name))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
+class LoadedParser:
+    """A user's parser module, Level 1 (``def parse``) or Level 2 (a ``Parser`` subclass)."""
+
+    def __init__(self, parser_path: Path) -> None:
+        from casparian_parser import Parser
+
+        module_name = parser_path.stem
+        spec = importlib.util.spec_from_file_location(module_name, parser_path)
+        if spec is None or spec.loader is None:
+            raise GuestFailure("ImportError", f"{parser_path}: cannot be loaded as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        classes = [
+            value
+            for value in vars(module).values()
+            if inspect.isclass(value)
+            and issubclass(value, Parser)
+            and value is not Parser
+            and value.__module__ == module_name
+        ]
+        if len(classes) > 1:
+            names = ", ".join(sorted(c.__name__ for c in classes))
+            raise GuestFailure("LoadError", f"{parser_path}: several Parser classes ({names})")
+        self.outputs: dict[str, str | None] = {}
+        if classes:
+            parser_class: Any = classes[0]
+            self.level = 2
+            self.name = parser_class.name or module_name
+            self.version = str(parser_class.version)
+            self.outputs = dict(parser_class.outputs or {})
+            self.tags = list(parser_class.tags or [])
+            self.patterns = list(parser_class.patterns or [])
+            self.parse_function = parser_class().parse
+        elif callable(getattr(module, "parse", None)):
+            self.level = 1
+            self.name = str(getattr(module, "name", module_name))
+            self.version = str(getattr(module, "version", "0.0.0"))
+            self.tags = list(getattr(module, "tags", []))
+            self.patterns = list(getattr(module, "patterns", []))
+            self.parse_function = module.parse
+        else:
+            raise GuestFailure(
+                "LoadError",
+                f"{parser_path}: defines neither a parse(path) function nor a Parser subclass",
+            )
+        self.default_output = (
+            next(iter(self.outputs))
+            if len(self.outputs) == 1
+            else (module_name if self.level == 1 else self.name)
+        )
+
+    def describe(self) -> dict[str, Any]:
+        import pyarrow as pa
+
+        return {
+            "level": self.level,
+            "name": self.name,
+            "version": self.version,
+            "outputs": self.outputs,
+            "tags": self.tags,
+            "patterns": self.patterns,
+            "default_output": self.default_output,
+            "python": sys.version.split()[0],
+            "pyarrow": pa.__version__,
+        }
+
+    def output_name(self, requested: str | None, where: str) -> str:
+        """The output an item belongs to; undeclared names are refused."""
+        if requested is None:
+            if len(self.outputs) > 1:
+                declared = ", ".join(self.outputs)
+                raise GuestFailure(
+                    "OutputError",
+                    f"{where}: the parser declares several outputs ({declared}); "
+                    "yield Output(name, data) to say which one",
+                )
+            return self.default_output
+        if self.outputs and requested not in self.outputs:
+            declared = ", ".join(self.outputs)
+            raise GuestFailure(
+                "OutputError",
+                f"{where}: Output({requested!r}) is not declared (declared: {declared})",
+            )
+        return requested
+
+    def items(self, path: str) -> Iterator[tuple[str | None, Any]]:
+        """Run ``parse(path)`` and yield (requested output name, data) for each item."""
+        import pyarrow as pa
+        from casparian_parser import Output
+
+        result = self.parse_function(path)
+        if result is None:
+            raise GuestFailure(
+                "WrongType",
+                f"{path}: parse() returned None; return or yield a pyarrow Table/RecordBatch, "
+                "a DataFrame or Output(name, data)",
+            )
+        single = (pa.Table, pa.RecordBatch, Output)
+        is_frame = type(result).__name__ == "DataFrame"
+        if isinstance(result, single) or is_frame:
+            iterable: Any = [result]
+        elif isinstance(result, list | tuple) or inspect.isgenerator(result):
+            iterable = result
+        else:
+            iterable = [result]
+        for item in iterable:
+            if isinstance(item, Output):
+                yield item.name, item.data
+            else:
+                yield None, item
+
+
+# --- streaming --------------------------------------------------------------------------------
+
+
+class Streamer:
+    """Turns parser items into data frames no larger than the frame cap."""
+
+    def __init__(self, channel: Channel, parser: LoadedParser, max_frame_bytes: int) -> None:
+        self.channel = channel
+        self.parser = parser
+        self.max_frame_bytes = max_frame_bytes
+
+    def parse_file(self, path: str) -> None:
+        import pyarrow as pa
+
+        for requested, data in self.parser.items(path):
+            output = self.parser.output_name(requested, path)
+            where = f"{path}: output {output!r}"
+            check_memory(data, where)
+            table = safe_to_arrow(data, where)
+            if table.num_columns == 0:
+                raise GuestFailure("WrongType", f"{where}: a batch has no columns")
+            if table.num_rows == 0:
+                empty = [pa.array([], type=field.type) for field in table.schema]
+                self._send_batch(pa.record_batch(empty, schema=table.schema), output, where)
+                continue
+            if table.num_columns and table.column(0).num_chunks > 8:
+                table = table.combine_chunks()
+            for batch in table.to_batches():
+                self._send_batch(batch, output, where)
+        self.channel.send([_U32.pack(END_OF_STREAM)])
+
+    def _send_batch(self, batch: Any, output: str, where: str) -> None:
+        if batch.nbytes > self.max_frame_bytes and batch.num_rows > 1:
+            half = batch.num_rows // 2
+            self._send_batch(batch.slice(0, half), output, where)
+            self._send_batch(batch.slice(half), output, where)
+            return
+        payload = self._serialise(batch, output)
+        if payload.size > self.max_frame_bytes:
+            if batch.num_rows > 1:
+                half = batch.num_rows // 2
+                self._send_batch(batch.slice(0, half), output, where)
+                self._send_batch(batch.slice(half), output, where)
+                return
+            raise GuestFailure(
+                "FrameTooLarge",
+                f"{where}: a single row needs {payload.size} bytes, more than the frame cap "
+                f"max_frame_bytes={self.max_frame_bytes}; split large values or raise the cap",
+            )
+        self.channel.send([_U32.pack(payload.size), payload])
+
+    @staticmethod
+    def _serialise(batch: Any, output: str) -> Any:
+        import pyarrow as pa
+
+        schema = batch.schema.with_metadata({OUTPUT_METADATA_KEY: output.encode("utf-8")})
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, schema) as writer:
+            writer.write_batch(batch.replace_schema_metadata(schema.metadata))
+        return sink.getvalue()
+
+
+def _error_document(exc: BaseException, path: str | None) -> dict[str, Any]:
+    kind = exc.kind if isinstance(exc, GuestFailure) else type(exc).__name__
+    message = str(exc) or kind
+    if isinstance(exc, SystemExit):
+        message = f"the parser called sys.exit({exc.code!r}); return from parse() instead"
+    if path is not None and not message.startswith(path):
+        message = f"{path}: {message}"
+    return {
+        "kind": kind,
+        "retryable": is_transient(exc),
+        "message": message,
+        "traceback": "".join(traceback.format_exception(exc)),
+        "path": path,
+    }
+
+
+def serve(channel: Channel, parser_path: Path, max_frame_bytes: int) -> int:
+    """Load the parser, say hello, then parse each file the host names until told to stop."""
+    current_path: str | None = None
+    try:
+        parser = LoadedParser(parser_path)
+        channel.send([encode_json(HELLO_SIGNAL, parser.describe())])
+        streamer = Streamer(channel, parser, max_frame_bytes)
+        while True:
+            command = channel.receive_command()
+            if command.get("op") == "stop":
+                return EXIT_OK
+            current_path = str(command["path"])
+            streamer.parse_file(current_path)
+            sys.stdout.flush()
+            sys.stderr.flush()
+    except BaseException as exc:  # noqa: BLE001 - every failure is reported, then mapped to 1/2
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001
+            pass
+        document = _error_document(exc, current_path)
+        channel.send([encode_json(ERROR_SIGNAL, document)])
+        return EXIT_TRANSIENT if document["retryable"] else EXIT_PERMANENT
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = argparse.ArgumentParser(description=__doc__)
+    arguments.add_argument("--endpoint", required=True)
+    arguments.add_argument("--parser", required=True, type=Path)
+    arguments.add_argument("--max-frame-bytes", type=int, default=512 * 1024 * 1024)
+    options = arguments.parse_args(argv)
+    try:
+        channel = Channel(options.endpoint)
+    except ImportError as exc:
+        sys.stderr.write(f"casparian guest: {sys.executable} cannot import pyzmq/pyarrow: {exc}\n")
+        return EXIT_PERMANENT
+    sys.stdout = SidebandStream(channel, logging.INFO)
+    sys.stderr = SidebandStream(channel, logging.WARNING)
+    logging.basicConfig(level=logging.INFO, handlers=[SidebandHandler(channel)], force=True)
+    if "PYTHONBREAKPOINT" not in os.environ:
+        sys.breakpointhook = _debugger_on_terminal
+    exit_code = serve(channel, options.parser.resolve(), options.max_frame_bytes)
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    channel.close()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,397 @@
+"""The host side of the bridge: start an isolated guest, feed it files, receive its frames."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import zmq
+
+from ..config import Settings
+from .frames import (
+    DataFrame,
+    EndOfStream,
+    ErrorFrame,
+    FrameError,
+    HelloFrame,
+    LogFrame,
+    decode_frame,
+)
+
+GUEST_DIR = Path(__file__).resolve().parent / "guest"
+SHIM_PATH = GUEST_DIR / "shim.py"
+BASE_ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONHASHSEED", "PYTHONIOENCODING")
+POLL_INTERVAL_MS = 200
+
+LogHandler = Callable[[int, str], None]
+
+
+class GuestError(Exception):
+    """The guest failed: ``kind`` names the failure, ``retryable`` marks it transient."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        traceback: str = "",
+        path: str | None = None,
+        exit_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retryable = retryable
+        self.traceback = traceback
+        self.path = path
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class ParserInfo:
+    """What the guest reported about the parser it loaded."""
+
+    name: str
+    version: str
+    level: int
+    outputs: dict[str, str | None]
+    default_output: str
+    tags: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+    python: str = ""
+
+    @classmethod
+    def from_hello(cls, metadata: dict[str, Any]) -> ParserInfo:
+        return cls(
+            name=str(metadata["name"]),
+            version=str(metadata["version"]),
+            level=int(metadata["level"]),
+            outputs=dict(metadata.get("outputs") or {}),
+            default_output=str(metadata["default_output"]),
+            tags=list(metadata.get("tags") or []),
+            patterns=list(metadata.get("patterns") or []),
+            python=str(metadata.get("python", "")),
+        )
+
+
+def guest_python(venv: str | os.PathLike[str] | None = None) -> str:
+    """The interpreter for the guest: ``--venv``, else ``$VIRTUAL_ENV``, else this one."""
+    chosen = venv or os.environ.get("VIRTUAL_ENV")
+    if chosen:
+        candidate = Path(chosen).expanduser() / "bin" / "python"
+        if not candidate.exists():
+            raise GuestError("VenvError", f"{chosen}: no interpreter at {candidate}")
+        return str(candidate)
+    return sys.executable
+
+
+def scrubbed_environment(
+    settings: Settings, parser_dir: Path, work_dir: Path, source: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The guest's environment: an allow-list of the host's, nothing else (no credentials)."""
+    host_env = os.environ if source is None else source
+    allowed = set(BASE_ENV_ALLOW) | set(settings.guest_env_allow)
+    env = {
+        name: value for name, value in host_env.items() if name in allowed or name.startswith("LC_")
+    }
+    env.update(
+        HOME=str(work_dir),
+        TMPDIR=str(work_dir),
+        PYTHONPATH=os.pathsep.join([str(GUEST_DIR), str(parser_dir)]),
+        PYTHONUNBUFFERED="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.setdefault("PATH", os.defpath)
+    return env
+
+
+def _limits_and_group(memory_limit_mb: int, take_terminal: bool) -> Callable[[], None]:
+    """Runs in the child before exec: own process group, no core dumps, optional memory cap."""
+
+    def prepare() -> None:
+        if take_terminal:
+            os.setpgid(0, 0)
+            previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+            with contextlib.suppress(OSError):
+                os.tcsetpgrp(0, os.getpgrp())
+            signal.signal(signal.SIGTTOU, previous)
+        else:
+            os.setsid()
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if memory_limit_mb > 0:
+            limit = memory_limit_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return prepare
+
+
+class GuestProcess:
+    """One warm guest running one parser; feed it many files with ``submit`` + ``frames``."""
+
+    def __init__(
+        self,
+        parser_path: str | os.PathLike[str],
+        settings: Settings,
+        *,
+        python: str | None = None,
+        interactive: bool = False,
+        log_file: IO[bytes] | None = None,
+        on_log: LogHandler | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.parser_path = Path(parser_path).resolve()
+        self.settings = settings
+        self.python = python or sys.executable
+        self.interactive = interactive
+        self.log_file = log_file
+        self.on_log = on_log or (lambda level, message: None)
+        self.cancel = cancel
+        self.info: ParserInfo | None = None
+        self.pending_paths: list[str] = []
+        self.logged_bytes = 0
+        self.log_truncated = False
+        self._context: zmq.Context[Any] = zmq.Context.instance()
+        self._socket: zmq.Socket[Any] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._work_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._took_terminal = False
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> ParserInfo:
+        """Spawn the guest, wait for it to load the parser, and return what it reported."""
+        if not self.parser_path.is_file():
+            raise GuestError("LoadError", f"{self.parser_path}: no such parser file")
+        socket = self._context.socket(zmq.PAIR)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.RCVHWM, 4)
+        socket.setsockopt(zmq.MAXMSGSIZE, self.settings.max_frame_bytes + 64)
+        port = socket.bind_to_random_port("tcp://127.0.0.1")
+        self._socket = socket
+        self._work_dir = tempfile.TemporaryDirectory(prefix="casparian-guest-")
+        work_dir = Path(self._work_dir.name)
+        take_terminal = self.interactive and _owns_terminal()
+        stdio: dict[str, Any] = {}
+        if not self.interactive:
+            out = self.log_file if self.log_file is not None else subprocess.DEVNULL
+            stdio = {"stdin": subprocess.DEVNULL, "stdout": out, "stderr": out}
+        command = [
+            self.python,
+            str(SHIM_PATH),
+            "--endpoint",
+            f"tcp://127.0.0.1:{port}",
+            "--parser",
+            str(self.parser_path),
+            "--max-frame-bytes",
+            str(self.settings.max_frame_bytes),
+        ]
+        env = scrubbed_environment(self.settings, self.parser_path.parent, work_dir)
+        try:
+            self._process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=work_dir,
+                preexec_fn=_limits_and_group(self.settings.guest_memory_limit_mb, take_terminal),
+                **stdio,
+            )
+        except OSError as exc:
+            self.close()
+            raise GuestError(
+                "SpawnError", f"cannot start the guest with {self.python}: {exc}"
+            ) from exc
+        self._took_terminal = take_terminal
+        frame = self._next_frame(self.settings.guest_connect_timeout_s, "loading the parser")
+        if isinstance(frame, ErrorFrame):
+            self.close()
+            raise _error_from(frame, self._process.returncode)
+        if not isinstance(frame, HelloFrame):
+            self.close()
+            raise GuestError(
+                "ProtocolError", f"expected the guest's hello, got {type(frame).__name__}"
+            )
+        try:
+            self.info = ParserInfo.from_hello(frame.metadata)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.close()
+            raise GuestError("ProtocolError", f"the guest's hello is incomplete: {exc}") from exc
+        return self.info
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def submit(self, path: str | os.PathLike[str]) -> None:
+        """Queue a file for parsing; frames for it come back in submission order."""
+        assert self._socket is not None, "start() the guest first"
+        resolved = str(Path(path).resolve())
+        self._socket.send(json.dumps({"op": "parse", "path": resolved}).encode("utf-8"))
+        self.pending_paths.append(resolved)
+
+    def frames(self) -> Iterator[DataFrame]:
+        """Data frames of the oldest submitted file, until its end; guest failures raise."""
+        path = self.pending_paths[0]
+        while True:
+            frame = self._next_frame(self.settings.guest_inactivity_timeout_s, f"parsing {path}")
+            if isinstance(frame, DataFrame):
+                yield frame
+            elif isinstance(frame, EndOfStream):
+                self.pending_paths.pop(0)
+                return
+            elif isinstance(frame, ErrorFrame):
+                self._wait_exit(5.0)
+                raise _error_from(frame, self._returncode())
+            else:
+                raise GuestError("ProtocolError", f"{path}: unexpected {type(frame).__name__}")
+
+    def stop(self) -> None:
+        """Ask the guest to finish, then make sure its whole process group is gone."""
+        if self._socket is not None and self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(zmq.ZMQError):
+                self._socket.send(b'{"op": "stop"}', zmq.NOBLOCK)
+            self._wait_exit(5.0)
+        self.close()
+
+    def close(self) -> None:
+        """Kill the guest's process group (children included) and release socket and temp dir."""
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+        if self._took_terminal:
+            _reclaim_terminal()
+            self._took_terminal = False
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+        if self._work_dir is not None:
+            self._work_dir.cleanup()
+            self._work_dir = None
+
+    def __enter__(self) -> GuestProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    def _returncode(self) -> int | None:
+        return self._process.poll() if self._process else None
+
+    def _wait_exit(self, timeout_s: float) -> None:
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=timeout_s)
+
+    def _next_frame(self, timeout_s: float, doing: str) -> Any:
+        """The next non-log frame; logs are routed as they arrive, silence times out."""
+        assert self._socket is not None and self._process is not None
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.cancel is not None and self.cancel.is_set():
+                raise GuestError("Cancelled", f"cancelled while {doing}")
+            if self._socket.poll(POLL_INTERVAL_MS, zmq.POLLIN):
+                parts = self._socket.recv_multipart(copy=False)
+                try:
+                    frame = decode_frame(parts, self.settings.max_frame_bytes)
+                except FrameError as exc:
+                    raise GuestError("ProtocolError", f"while {doing}: {exc}") from exc
+                if isinstance(frame, LogFrame):
+                    if self._route_log(frame):
+                        deadline = time.monotonic() + timeout_s
+                    continue
+                return frame
+            returncode = self._process.poll()
+            if returncode is not None and not self._socket.poll(0, zmq.POLLIN):
+                raise GuestError(
+                    "GuestExited",
+                    f"the guest exited with code {returncode} while {doing}, without reporting "
+                    "an error (os._exit, a crash, a signal or a frame over max_frame_bytes)",
+                    retryable=returncode == 2,
+                    exit_code=returncode,
+                )
+            if time.monotonic() > deadline:
+                raise GuestError(
+                    "InactivityTimeout",
+                    f"the guest sent nothing for {timeout_s:g} s while {doing}; stopped it "
+                    "(guest_inactivity_timeout_s / guest_connect_timeout_s)",
+                    retryable=True,
+                )
+
+    def _route_log(self, frame: LogFrame) -> bool:
+        """Pass a log line on unless the per-guest cap is spent; True if it counts as activity."""
+        if self.log_truncated:
+            return False
+        self.logged_bytes += len(frame.message) + 1
+        if self.logged_bytes > self.settings.log_cap_bytes:
+            self.log_truncated = True
+            self.on_log(
+                30,
+                f"[casparian] log output exceeded {self.settings.log_cap_bytes} bytes; "
+                "further guest log lines are dropped",
+            )
+            return False
+        self.on_log(frame.level, frame.message)
+        return True
+
+
+def _error_from(frame: ErrorFrame, exit_code: int | None) -> GuestError:
+    return GuestError(
+        frame.kind,
+        frame.message,
+        retryable=frame.retryable,
+        traceback=frame.traceback,
+        path=frame.path,
+        exit_code=exit_code,
+    )
+
+
+def _owns_terminal() -> bool:
+    """True when stdin is a terminal whose foreground group is ours (so the guest may take it)."""
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()
+    except OSError:
+        return False
+
+
+def _reclaim_terminal() -> None:
+    """Make our process group the terminal's foreground group again after the guest ends."""
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(0, os.getpgrp())
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
+
+
+def start_guest(
+    parser_path: str | os.PathLike[str], settings: Settings, **options: Any
+) -> GuestProcess:
+    """Start a guest and return it loaded; closes it again if loading fails."""
+    guest = GuestProcess(parser_path, settings, **options)
+    try:
+        guest.start()
+    except BaseException:
+        guest.close()
+        raise
+    return guest
+
+
+def describe(values: Sequence[str]) -> str:
+    """Join names for messages."""
+    return ", ".join(values) if values else "(none)"

@@ -1,0 +1,201 @@
+"""``casparian run`` (the parser dev loop) and ``casparian preview`` (look at a file first)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from .common import console, err_console, fail, open_workspace, print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("preview")(preview)
+
+
+def _print_log(level: int, message: str) -> None:
+    """Sideband lines print at once: info to stdout, warnings and errors to stderr."""
+    stream = sys.stdout if level < logging.WARNING else sys.stderr
+    prefix = "" if level == logging.INFO else f"[{logging.getLevelName(level)}] "
+    stream.write(f"{prefix}{message}\n")
+    stream.flush()
+
+
+def run(
+    ctx: typer.Context,
+    parser: Path = typer.Argument(
+        ..., help="The parser file (Level 1 `def parse(path)` or a Parser class)."
+    ),
+    input: str = typer.Argument(
+        ..., help="A file, a folder (every file below it) or a quoted glob."
+    ),
+    sink: str | None = typer.Option(
+        None,
+        "--sink",
+        help=(
+            "Where rows go: parquet://DIR, ipc://DIR, sqlite://FILE, duckdb://FILE or stdout. "
+            "Default: Parquet under <home>/output/<parser>/<output>/."
+        ),
+        show_default=False,
+    ),
+    venv: Path | None = typer.Option(
+        None,
+        "--venv",
+        help="Run the parser with this venv's Python (default: current / $VIRTUAL_ENV).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace outputs that already exist."),
+    whatif: bool = typer.Option(
+        False,
+        "--whatif",
+        help="Parse, then show outputs, schemas, row counts and targets; write nothing.",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Run a parser over input files in dev mode: [bold]breakpoint()[/] works, logs print at once,
+    bad rows go to [italic]<output>__quarantine[/], and a summary ends the run."""
+    from ..runner.dev import InputError
+
+    with open_workspace(ctx) as workspace:
+        try:
+            summary = workspace.run_parser(
+                parser,
+                input,
+                sink=sink,
+                venv=venv,
+                force=force,
+                whatif=whatif,
+                interactive=True,
+                on_log=_print_log,
+            )
+        except InputError as exc:
+            fail(str(exc))
+        except Exception as exc:  # noqa: BLE001 - e.g. a bad --sink URI or --venv
+            kind = getattr(exc, "kind", type(exc).__name__)
+            fail(f"{kind}: {exc}")
+    if json_output:
+        print_json(_summary_document(summary))
+    else:
+        _print_summary(summary)
+    raise typer.Exit(summary.exit_code)
+
+
+def _summary_document(summary: Any) -> dict[str, Any]:
+    return {
+        "parser": summary.parser_name,
+        "version": summary.parser_version,
+        "sink": summary.sink_uri,
+        "files": summary.files_done,
+        "files_total": summary.files_total,
+        "outputs": {
+            name: {"emitted": c.emitted, "written": c.written, "quarantined": c.quarantined}
+            for name, c in summary.outputs.items()
+        },
+        "schemas": {name: str(schema) for name, schema in summary.schemas.items()},
+        "targets": summary.targets,
+        "seconds": round(summary.seconds, 3),
+        "rows_per_second": round(summary.rows_per_second, 1),
+        "whatif": summary.whatif,
+        "cancelled": summary.cancelled,
+        "failure": None
+        if summary.failure is None
+        else {
+            "path": summary.failure.path,
+            "kind": summary.failure.kind,
+            "message": summary.failure.message,
+            "retryable": summary.failure.retryable,
+        },
+        "exit_code": summary.exit_code,
+    }
+
+
+def _print_summary(summary: Any) -> None:
+    if summary.cancelled:
+        err_console.print(
+            f"[bold yellow]Interrupted:[/] stopped the guest's process group "
+            f"(pgid {summary.guest_pid}); nothing was written.",
+            highlight=False,
+        )
+        return
+    if summary.failure is not None:
+        failure = summary.failure
+        transient = "transient — a retry may succeed" if failure.retryable else "permanent"
+        err_console.print(
+            f"[bold red]{failure.kind}[/] ({transient}): {failure.message}", highlight=False
+        )
+        if failure.traceback and failure.kind not in ("InactivityTimeout", "GuestExited"):
+            err_console.print(failure.traceback.rstrip(), highlight=False, markup=False)
+        err_console.print(
+            f"Stopped after {summary.files_done} of {summary.files_total} file(s); "
+            "nothing was written.",
+            highlight=False,
+        )
+        return
+    verb = "Would write" if summary.whatif else "Wrote"
+    for name, counts in sorted(summary.outputs.items()):
+        target = summary.targets.get(name, "")
+        console.print(
+            f"{verb} [bold]{name}[/]: {counts.written} rows"
+            + (f", {counts.quarantined} quarantined" if counts.quarantined else "")
+            + (f" → {target}" if target else ""),
+            highlight=False,
+        )
+        if summary.whatif and name in summary.schemas:
+            for field in summary.schemas[name]:
+                console.print(f"    {field.name}: {field.type}", highlight=False, markup=False)
+    if summary.whatif:
+        for name in summary.existing_outputs:
+            console.print(
+                f"[yellow]{name} exists already; a real run needs --force[/]", highlight=False
+            )
+    console.print(
+        f"{summary.files_done} file(s), {summary.rows_written} rows written, "
+        f"{summary.rows_quarantined} flagged/quarantined, {summary.seconds:.2f} s, "
+        f"{summary.rows_per_second:,.0f} rows/s",
+        highlight=False,
+    )
+    if summary.log_truncated:
+        console.print("[yellow]guest log output was capped; later lines were dropped[/]")
+
+
+def preview(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The file to look at."),
+    rows: int = typer.Option(10, "--rows", "-n", help="How many rows to show."),
+    json_output: bool = typer.Option(False, "--json", help="Print the preview as JSON."),
+) -> None:
+    """Show a file's format and dialect, a schema guess and its first rows (hex for binary)."""
+    from rich.table import Table
+
+    with open_workspace(ctx) as workspace:
+        try:
+            result = workspace.preview_file(file, rows)
+        except OSError as exc:
+            fail(f"{file}: {exc.strerror or exc}")
+    if json_output:
+        print_json(result.to_dict())
+        return
+    details = ", ".join(f"{k}={v!r}" for k, v in result.dialect.items())
+    console.print(
+        f"[bold]{result.path}[/]: {result.format}" + (f" ({details})" if details else ""),
+        highlight=False,
+    )
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/]", highlight=False)
+    if result.hex_lines:
+        for line in result.hex_lines:
+            console.print(line, highlight=False, markup=False)
+        return
+    if result.schema:
+        console.print(
+            "Schema guess: " + ", ".join(f"{n}: {t}" for n, t in result.schema), highlight=False
+        )
+    view = Table(show_lines=False)
+    for name, type_name in result.schema:
+        view.add_column(f"{name}\n[dim]{type_name}[/]", overflow="fold")
+    for values in result.rows:
+        view.add_row(*("∅" if v is None else str(v) for v in values))
+    console.print(view)

@@ -1,0 +1,224 @@
+"""``casparian preview``: what a file is (format, dialect), a schema guess and its first rows.
+
+Reads only the head of a file (``HEAD_BYTES``), so previewing a 10 GB file is as quick as a small
+one. Binary files get a hex view.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HEAD_BYTES = 256 * 1024
+HEX_BYTES = 256
+TEXT_SUFFIXES = {".txt", ".log", ".md", ".ini", ".cfg"}
+
+
+@dataclass(frozen=True)
+class FilePreview:
+    """A file's detected format, dialect, schema guess and first rows (or hex lines)."""
+
+    path: str
+    format: str
+    size_bytes: int
+    dialect: dict[str, Any] = field(default_factory=dict)
+    schema: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    hex_lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _hex_view(data: bytes) -> list[str]:
+    lines = []
+    for offset in range(0, min(len(data), HEX_BYTES), 16):
+        chunk = data[offset : offset + 16]
+        hex_part = " ".join(f"{byte:02x}" for byte in chunk)
+        text_part = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
+        lines.append(f"{offset:08x}  {hex_part:<47}  {text_part}")
+    return lines
+
+
+def _decode(head: bytes) -> tuple[str | None, str]:
+    """The head as text and its encoding, or None when it looks binary."""
+    if b"\x00" in head[:8192] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, ""
+    for encoding in (
+        ("utf-8-sig", "utf-16")
+        if head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        else (
+            "utf-8-sig",
+            "cp1252",
+        )
+    ):
+        try:
+            return head.decode(encoding), encoding
+        except UnicodeDecodeError:
+            # a multi-byte character cut at the end of the head is not a decoding problem
+            try:
+                return head[:-3].decode(encoding), encoding
+            except UnicodeDecodeError:
+                continue
+    return None, ""
+
+
+def _table_preview(table: Any, rows: int) -> tuple[list[tuple[str, str]], list[list[Any]]]:
+    head = table.slice(0, rows)
+    schema = [(f.name, str(f.type)) for f in head.schema]
+    columns = [column.to_pylist() for column in head.columns]
+    return schema, [list(values) for values in zip(*columns, strict=True)]
+
+
+def preview_file(path: Path, rows: int = 10) -> FilePreview:
+    """Preview ``path``; raises ``OSError`` if it cannot be read."""
+    size = path.stat().st_size
+    with open(path, "rb") as stream:
+        head = stream.read(HEAD_BYTES)
+    truncated = size > len(head)
+    if head.startswith(b"PAR1"):
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        schema, first = _table_preview(
+            parquet.read_row_group(0)
+            if parquet.num_row_groups
+            else parquet.schema_arrow.empty_table(),
+            rows,
+        )
+        return FilePreview(
+            str(path), "parquet", size, {"rows": parquet.metadata.num_rows}, schema, first
+        )
+    text, encoding = _decode(head)
+    if text is None:
+        return FilePreview(str(path), "binary", size, hex_lines=_hex_view(head))
+    if truncated and "\n" in text:
+        text = text[: text.rfind("\n") + 1]
+    stripped = text.lstrip()
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".jsonl", ".ndjson") or stripped.startswith(("{", "[")):
+        preview = _json_preview(path, text, encoding, size, rows)
+        if preview is not None:
+            return preview
+    if suffix not in TEXT_SUFFIXES:
+        preview = _delimited_preview(path, text, encoding, size, rows)
+        if preview is not None:
+            return preview
+    lines = text.splitlines()[:rows]
+    return FilePreview(
+        str(path),
+        "text",
+        size,
+        {"encoding": encoding},
+        [("line", "string")],
+        [[line] for line in lines],
+    )
+
+
+def _json_preview(path: Path, text: str, encoding: str, size: int, rows: int) -> FilePreview | None:
+    import pyarrow as pa
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        records = [json.loads(line) for line in lines[: rows * 10]]
+        form = "jsonl"
+        if len(records) == 1 and isinstance(records[0], list):
+            records, form = records[0], "json"
+    except ValueError:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+        records = document if isinstance(document, list) else [document]
+        form = "json"
+    objects = [r for r in records if isinstance(r, dict)]
+    if not objects:
+        return FilePreview(
+            str(path),
+            form,
+            size,
+            {"encoding": encoding},
+            [("value", "json")],
+            [[json.dumps(r)] for r in records[:rows]],
+        )
+    try:
+        table = pa.Table.from_pylist(objects[: rows * 10])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return FilePreview(
+            str(path),
+            form,
+            size,
+            {"encoding": encoding},
+            [("value", "json")],
+            [[json.dumps(r)] for r in objects[:rows]],
+            notes=["objects have mixed types; shown as JSON"],
+        )
+    schema, first = _table_preview(table, rows)
+    return FilePreview(str(path), form, size, {"encoding": encoding}, schema, first)
+
+
+def _delimited_preview(
+    path: Path, text: str, encoding: str, size: int, rows: int
+) -> FilePreview | None:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    sample = text[:65536]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        if path.suffix.lower() not in (".csv", ".tsv"):
+            return None
+        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
+    has_header = _looks_like_header(sample, dialect)
+    options = pcsv.ParseOptions(
+        delimiter=dialect.delimiter, quote_char=dialect.quotechar or '"', newlines_in_values=True
+    )
+    read_options = pcsv.ReadOptions(autogenerate_column_names=not has_header)
+    notes: list[str] = []
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(text.encode("utf-8")), read_options=read_options, parse_options=options
+        )
+    except pa.ArrowInvalid as exc:
+        options = pcsv.ParseOptions(
+            delimiter=dialect.delimiter, invalid_row_handler=lambda row: "skip"
+        )
+        table = pcsv.read_csv(
+            io.BytesIO(text.encode("utf-8")), read_options=read_options, parse_options=options
+        )
+        notes.append(f"some rows do not fit the dialect and were skipped in this preview: {exc}")
+    name = "tsv" if dialect.delimiter == "\t" else "csv"
+    details = {
+        "delimiter": dialect.delimiter,
+        "quotechar": dialect.quotechar,
+        "header": has_header,
+        "encoding": encoding,
+    }
+    schema, first = _table_preview(table, rows)
+    return FilePreview(str(path), name, size, details, schema, first, notes=notes)
+
+
+def _looks_like_header(sample: str, dialect: Any) -> bool:
+    """A first row of distinct, non-numeric names is a header; otherwise ask the sniffer."""
+    first_row = next(csv.reader(io.StringIO(sample), dialect), [])
+    names = [cell.strip() for cell in first_row]
+
+    def numeric(cell: str) -> bool:
+        try:
+            float(cell.replace(",", "."))
+        except ValueError:
+            return False
+        return True
+
+    if names and all(names) and len(set(names)) == len(names) and not any(map(numeric, names)):
+        return True
+    try:
+        return csv.Sniffer().has_header(sample)
+    except csv.Error:
+        return False

@@ -1,0 +1,263 @@
+"""The dev loop behind ``casparian run``: one warm guest, many files, real sinks, a summary.
+
+It shares the ``Executor`` with the queued worker and differs only in where things come from and
+go: the parser is a file on disk, the guest may own the terminal (``breakpoint()`` works), logs
+print at once, and quarantined rows go to the sink as ``<output>__quarantine``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..config import Config
+from ..events import Cancelled, EventSink, ignore_events
+from ..sinks import OutputExistsError, Sink, SinkError, open_sink
+from .contracts_seam import contract_validator
+from .events import FileFailed, RunFinished, RunStarted
+from .executor import ExecutionError, Executor, FileTask, OutputCounts
+from .quarantine import QUARANTINE_SUFFIX
+from .whatif import WhatIfSink
+
+DEV_JOB_ID = 0  # lineage job id of dev runs, which have no queued job
+
+
+class InputError(ValueError):
+    """The input argument names no readable file."""
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    """Why a run stopped: the file, the kind of failure, the message, whether a retry may help."""
+
+    path: str | None
+    kind: str
+    message: str
+    retryable: bool
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The outcome of a run: rows per output, quarantined rows, files, timing, targets."""
+
+    parser_name: str
+    parser_version: str
+    sink_uri: str
+    files_total: int
+    files_done: int
+    outputs: dict[str, OutputCounts]
+    targets: dict[str, str]
+    schemas: dict[str, pa.Schema]
+    seconds: float
+    whatif: bool = False
+    failure: RunFailure | None = None
+    cancelled: bool = False
+    existing_outputs: tuple[str, ...] = ()
+    log_truncated: bool = False
+    committed: bool = False
+    guest_python: str = ""
+    guest_pid: int | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def rows_written(self) -> int:
+        return sum(c.written for c in self.outputs.values())
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(c.quarantined for c in self.outputs.values())
+
+    @property
+    def rows_emitted(self) -> int:
+        return sum(c.emitted for c in self.outputs.values())
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_emitted / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok, 1 permanent failure, 2 transient failure, 130 interrupted."""
+        if self.cancelled:
+            return 130
+        if self.failure is not None:
+            return 2 if self.failure.retryable else 1
+        return 0
+
+
+def resolve_inputs(spec: str | os.PathLike[str]) -> list[Path]:
+    """A file, a folder (every non-hidden file below it) or a glob, as a sorted list of files."""
+    text = os.fspath(spec)
+    path = Path(text).expanduser()
+    if path.is_file():
+        return [path.resolve()]
+    if path.is_dir():
+        found = [
+            Path(root, name).resolve()
+            for root, dirs, names in os.walk(path)
+            for name in names
+            if not name.startswith(".")
+            and not any(part.startswith(".") for part in Path(root).relative_to(path).parts)
+        ]
+    elif any(char in text for char in "*?["):
+        found = [Path(p).resolve() for p in glob.glob(os.path.expanduser(text), recursive=True)]
+        found = [p for p in found if p.is_file()]
+    else:
+        raise InputError(f"{text}: no such file or directory")
+    if not found:
+        raise InputError(f"{text}: no input files found")
+    return sorted(found)
+
+
+def run_parser(
+    config: Config,
+    parser_path: str | os.PathLike[str],
+    inputs: str | os.PathLike[str] | list[Path],
+    *,
+    sink_uri: str | None = None,
+    venv: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    whatif: bool = False,
+    interactive: bool = False,
+    on_log: Callable[[int, str], None] | None = None,
+    on_event: EventSink = ignore_events,
+    cancel: threading.Event | None = None,
+    sink: Sink | None = None,
+) -> RunSummary:
+    """Run a parser over inputs through one warm guest into a sink; never raises for bad input."""
+    from ..bridge.host import GuestError, guest_python, start_guest
+
+    started = time.perf_counter()
+    files = inputs if isinstance(inputs, list) else resolve_inputs(inputs)
+    python = guest_python(venv)
+    try:
+        guest = start_guest(
+            parser_path,
+            config.settings,
+            python=python,
+            interactive=interactive,
+            on_log=on_log,
+            cancel=cancel,
+        )
+    except GuestError as exc:
+        return _load_failure(parser_path, len(files), python, started, exc)
+    except KeyboardInterrupt:
+        return _load_failure(parser_path, len(files), python, started, None)
+    info = guest.info
+    assert info is not None
+    real_sink = sink or open_sink(
+        sink_uri, default_dir=config.output_dir / info.name, overwrite=force
+    )
+    active_sink: Sink = WhatIfSink(real_sink) if whatif else real_sink
+    declared = list(info.outputs) or [info.default_output]
+    existing = tuple(name for name in declared if real_sink.exists(name))
+    on_event(RunStarted(info.name, info.version, len(files), real_sink.uri))
+    totals: dict[str, OutputCounts] = {}
+    files_done = 0
+    failure: RunFailure | None = None
+    cancelled = False
+    committed = False
+    targets: dict[str, str] = {}
+    executor: Executor | None = None
+    try:
+        if existing and not force and not whatif:
+            names = ", ".join(f"{n} ({real_sink.target(n)})" for n in existing)
+            raise OutputExistsError(f"output already exists: {names}; use --force to replace it")
+        executor = Executor(
+            guest,
+            active_sink,
+            parser_name=info.name,
+            parser_version=info.version,
+            validator=contract_validator(Path(parser_path).resolve().parent, info.outputs),
+            on_event=on_event,
+            cancel=cancel,
+        )
+        for result in executor.run(FileTask(str(path), DEV_JOB_ID) for path in files):
+            files_done += 1
+            for name, counts in result.outputs.items():
+                totals.setdefault(name, OutputCounts()).add(counts)
+        targets = active_sink.commit()
+        committed = not whatif
+    except ExecutionError as exc:
+        if exc.kind == "KeyboardInterrupt":
+            cancelled = True
+        else:
+            failure = RunFailure(exc.path, exc.kind, exc.message, exc.retryable, exc.traceback)
+            on_event(FileFailed(exc.path, exc.kind, exc.message, exc.retryable))
+    except GuestError as exc:
+        failure = RunFailure(exc.path, exc.kind, exc.message, exc.retryable, exc.traceback)
+    except (SinkError, OSError) as exc:
+        failure = RunFailure(None, type(exc).__name__, str(exc), False)
+    except (Cancelled, KeyboardInterrupt):
+        cancelled = True
+    finally:
+        if not committed and not whatif:
+            active_sink.abort()
+        guest.stop()
+    if whatif:
+        targets = {name: real_sink.target(name) for name in (executor.schemas if executor else {})}
+        targets.update(
+            {
+                name + QUARANTINE_SUFFIX: real_sink.target(name + QUARANTINE_SUFFIX)
+                for name, counts in totals.items()
+                if counts.quarantined
+            }
+        )
+    summary = RunSummary(
+        parser_name=info.name,
+        parser_version=info.version,
+        sink_uri=real_sink.uri,
+        files_total=len(files),
+        files_done=files_done,
+        outputs=totals,
+        targets=targets,
+        schemas=dict(executor.schemas) if executor else {},
+        seconds=time.perf_counter() - started,
+        whatif=whatif,
+        failure=failure,
+        cancelled=cancelled,
+        existing_outputs=existing,
+        log_truncated=guest.log_truncated,
+        committed=committed,
+        guest_python=python,
+        guest_pid=guest.pid,
+    )
+    on_event(RunFinished(summary))
+    return summary
+
+
+def _load_failure(
+    parser_path: str | os.PathLike[str],
+    file_count: int,
+    python: str,
+    started: float,
+    error: Exception | None,
+) -> RunSummary:
+    """The summary of a run whose parser never loaded (syntax/import error) or was interrupted."""
+    failure = None
+    if error is not None:
+        kind = getattr(error, "kind", type(error).__name__)
+        retryable = bool(getattr(error, "retryable", False))
+        failure = RunFailure(None, kind, str(error), retryable, getattr(error, "traceback", ""))
+    return RunSummary(
+        parser_name=Path(parser_path).stem,
+        parser_version="?",
+        sink_uri="",
+        files_total=file_count,
+        files_done=0,
+        outputs={},
+        targets={},
+        schemas={},
+        seconds=time.perf_counter() - started,
+        failure=failure,
+        cancelled=error is None,
+        guest_python=python,
+    )
