@@ -1,0 +1,106 @@
+"""``casparian demo``: write the demo workspace (messy files, sample parsers, a scanned home)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from .common import console, fail, print_json
+
+
+def demo(
+    directory: Path = typer.Argument(
+        Path("casparian-demo"),
+        help="Where to write the demo: files/, parsers/ and home/ go inside it.",
+    ),
+    files: int = typer.Option(
+        200, "--files", "-n", help="How many data files to write (at least 10).", min=1
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same bytes."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a demo that was made with different --files/--seed."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON only."),
+) -> None:
+    """Write a deterministic demo workspace of realistic, messy files plus sample parsers.
+
+    [bold]DIR/files/[/] holds invoices (comma CSV, the bulk), sensor exports (semicolon CSV with
+    decimal commas), syslog files, JSON lines, a fixed-width legacy export, bank statements with
+    day-first dates and a few broken files. [bold]DIR/parsers/[/] holds a sample parser for each
+    format. [bold]DIR/home/[/] is the demo's Casparian home, with tag rules and a first scan:
+    use [bold]casparian --home DIR/home …[/]. Re-running with the same arguments reuses the demo.
+    """
+    from ..demo import DemoError, DemoProgress
+    from ..demo.home import create_demo_workspace
+    from ..scout.rules import PatternError
+    from ..scout.scan import ScanProgress
+    from ..scout.tagging import TaggingError
+    from ..scout.walk import ScanRootError
+
+    show_progress = not as_json and sys.stdout.isatty() and console.is_terminal
+    errors = (DemoError, ScanRootError, PatternError, TaggingError, OSError)
+    try:
+        if not show_progress:
+            made = create_demo_workspace(directory, files, seed, force=force)
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=console, transient=True) as progress:
+                task = progress.add_task("writing demo files", total=files)
+
+                def on_event(event: object) -> None:
+                    if isinstance(event, DemoProgress):
+                        progress.update(task, completed=event.written_files)
+                    elif isinstance(event, ScanProgress):
+                        progress.update(
+                            task, description=f"scanning: {event.files_seen:,} files", total=None
+                        )
+
+                made = create_demo_workspace(directory, files, seed, force=force, on_event=on_event)
+    except errors as exc:
+        fail(str(exc))
+    result = made.demo
+    payload = {
+        "root": str(result.root),
+        "files_dir": str(result.files_dir),
+        "parsers_dir": str(result.parsers_dir),
+        "home_dir": str(result.home_dir),
+        "reused": result.reused,
+        "file_count": result.file_count,
+        "files_by_format": result.files_by_format,
+        "total_bytes": result.total_bytes,
+        "content_sha256": result.content_sha256,
+        "special_files": result.special_files,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "scan": made.scan.to_dict() if made.scan is not None else None,
+    }
+    if as_json:
+        print_json(payload)
+        return
+    verb = "reused" if result.reused else "wrote"
+    rate = result.file_count / result.elapsed_s if result.elapsed_s > 0 else 0.0
+    console.print(
+        f"{verb} [bold]{result.file_count:,}[/] demo files ({result.total_bytes / 1e6:.1f} MB) in "
+        f"{result.root} in {result.elapsed_s:.2f}s"
+        + ("" if result.reused else f" ({rate:,.0f} files/s)"),
+        highlight=False,
+    )
+    counts = ", ".join(f"{n:,} {name}" for name, n in result.files_by_format.items())
+    console.print(f"  formats: {counts}", highlight=False)
+    if made.scan is not None:
+        console.print(f"  scanned into {result.home_dir} and tagged", highlight=False)
+    home = result.home_dir
+    console.print(
+        f"next: casparian --home {home} files --tag invoices\n"
+        f"      casparian --home {home} run {result.parsers_dir / 'invoices' / 'invoices.py'} "
+        f"{result.files_dir / result.special_files.get('bom_crlf_csv', 'invoices')}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

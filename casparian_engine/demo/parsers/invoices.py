@@ -1,0 +1,109 @@
+"""Invoice line items: comma CSV, one invoice per file, streamed in typed batches.
+
+Money columns are read as text and converted with pyarrow.compute so one bad value marks its row
+(``_cf_row_error``) instead of failing the file; a row with the wrong number of columns becomes an
+error row carrying its original text. ``_cf_row`` is the line number in the source file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from casparian_parser import Parser
+
+COLUMN_TYPES = {
+    "invoice_id": pa.string(),
+    "issued_on": pa.date32(),
+    "customer_id": pa.string(),
+    "sku": pa.string(),
+    "description": pa.string(),
+    "quantity": pa.int64(),
+    "unit_price": pa.string(),
+    "amount": pa.string(),
+    "currency": pa.string(),
+}
+MONEY_COLUMNS = ("unit_price", "amount")
+MONEY_PATTERN = r"^-?[0-9]{1,10}(\.[0-9]{1,2})?$"
+MONEY_TYPE = pa.decimal128(12, 2)
+OUTPUT_SCHEMA = pa.schema(
+    [
+        (name, MONEY_TYPE if name in MONEY_COLUMNS else value_type)
+        for name, value_type in COLUMN_TYPES.items()
+    ]
+    + [("_cf_row_error", pa.string()), ("_cf_row", pa.int64())]
+)
+HEADER_LINES = 1
+
+
+class InvoiceParser(Parser):
+    name = "invoices"
+    version = "1.0.0"
+    tags = ["invoices"]
+    patterns = ["invoices/**/*.csv"]
+    outputs = {"invoices": "invoices.contract.yaml"}
+
+    def parse(self, path: str) -> Iterator[pa.RecordBatch]:
+        """Yield one typed batch per CSV block, then one batch of rows that could not be split."""
+        skipped_rows: list[tuple[int, str]] = []
+
+        def keep_bad_row(row: pacsv.InvalidRow) -> str:
+            got = f"expected {row.expected_columns} columns, got {row.actual_columns}"
+            skipped_rows.append((row.number, f"{got}: {row.text}"))
+            return "skip"
+
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=keep_bad_row),
+            convert_options=pacsv.ConvertOptions(
+                column_types=COLUMN_TYPES, include_columns=list(COLUMN_TYPES)
+            ),
+        )
+        next_line = HEADER_LINES + 1
+        for batch in reader:
+            line_numbers, next_line = _line_numbers(batch.num_rows, next_line, skipped_rows)
+            yield _typed_batch(batch, line_numbers)
+        if skipped_rows:
+            yield _unsplittable_rows(skipped_rows)
+
+
+def _line_numbers(
+    row_count: int, first_line: int, skipped_rows: list[tuple[int, str]]
+) -> tuple[pa.Array, int]:
+    """Source line of each row of a batch, stepping over lines the reader skipped as invalid."""
+    lines = pc.add(
+        pc.cumulative_sum(pc.fill_null(pa.nulls(row_count, pa.int64()), 1)), first_line - 1
+    )
+    last_line = first_line + row_count - 1
+    for skipped_line, _ in sorted(skipped_rows):
+        if first_line <= skipped_line <= last_line:
+            lines = pc.if_else(pc.greater_equal(lines, skipped_line), pc.add(lines, 1), lines)
+            last_line += 1
+    return lines, last_line + 1
+
+
+def _typed_batch(batch: pa.RecordBatch, line_numbers: pa.Array) -> pa.RecordBatch:
+    """Convert the money columns; a value that is not a number nulls the cell and marks the row."""
+    columns = {name: batch.column(name) for name in COLUMN_TYPES}
+    row_error = pa.nulls(batch.num_rows, pa.string())
+    for name in MONEY_COLUMNS:
+        text = columns[name]
+        valid = pc.fill_null(pc.match_substring_regex(text, MONEY_PATTERN), False)
+        columns[name] = pc.if_else(valid, text, pa.scalar(None, pa.string())).cast(MONEY_TYPE)
+        message = pc.binary_join_element_wise(f"{name} is not a number: '", text, "'", "")
+        joined = pc.binary_join_element_wise(row_error, message, "; ")
+        row_error = pc.if_else(valid, row_error, pc.coalesce(joined, message))
+    arrays = [*columns.values(), row_error, line_numbers]
+    return pa.RecordBatch.from_arrays(arrays, schema=OUTPUT_SCHEMA)
+
+
+def _unsplittable_rows(skipped_rows: list[tuple[int, str]]) -> pa.RecordBatch:
+    """Rows with the wrong column count: every value null, the reason and original text kept."""
+    row_count = len(skipped_rows)
+    arrays = [pa.nulls(row_count, field.type) for field in OUTPUT_SCHEMA][:-2]
+    arrays.append(pa.array([reason for _, reason in skipped_rows], pa.string()))
+    arrays.append(pa.array([line for line, _ in skipped_rows], pa.int64()))
+    return pa.RecordBatch.from_arrays(arrays, schema=OUTPUT_SCHEMA)
