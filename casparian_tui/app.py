@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 from casparian_engine.workspace import Workspace
 
 from .actions import GLOBAL, MODE_NAMES, REGISTRY, bindings_for
+from .messages import ScanFinished, ScanProgressed
 from .screens.base import ModeScreen
 from .screens.discover import DiscoverScreen
 from .screens.help import HelpScreen
@@ -83,6 +84,15 @@ class CasparianApp(App[None]):
                 partial(self.run_action, spec.action, target),
             )
         yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
+
+    # --- long-lived work reported by service workers ----------------------------------------
+    def on_scan_progressed(self, message: ScanProgressed) -> None:
+        self.service.scan_progressed(message)
+
+    def on_scan_finished(self, message: ScanFinished) -> None:
+        self.service.scan_finished(message)
+        if message.error:
+            self.show_error(f"scan of {message.root} failed: {message.error}")
 
     # --- the one place failed workers become visible ----------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from textual.app import App
 from textual.signal import Signal
 
 from casparian_engine.config import Settings
+from casparian_engine.events import Event
 from casparian_engine.workspace import Workspace
+
+from .messages import ScanFinished, ScanProgressed
 
 
 class EngineFeatureMissing(RuntimeError):
@@ -84,6 +88,64 @@ class EngineService:
     @property
     def config_hint(self) -> str:
         return str(self.workspace.home / "config.toml")
+
+    # --- scans ---------------------------------------------------------------------------------
+    def start_scan(self, root: str) -> None:
+        """Scan ``root`` in an app-level worker; progress arrives as ``ScanProgressed``."""
+        if self.scan is not None and self.scan.running:
+            self.app.notify("A scan is already running; press x to cancel it first.")
+            return
+        self.scan = ScanState(root)
+        self.publish("scan")
+        self.app.run_worker(
+            partial(self._run_scan, self.scan),
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group="scan",
+        )
+
+    def cancel_scan(self) -> None:
+        if self.scan is not None and self.scan.running:
+            self.scan.cancel.set()
+
+    def _run_scan(self, state: ScanState) -> None:
+        """Worker body: call the engine, turn its events into messages, report the outcome."""
+        from casparian_engine.events import Cancelled
+        from casparian_engine.scout.scan import ScanProgress
+
+        def forward(event: Event) -> None:
+            if isinstance(event, ScanProgress):
+                self.app.post_message(ScanProgressed(state.root, event.files_seen))
+
+        try:
+            summary = self.workspace.scan(state.root, on_event=forward, cancel=state.cancel)
+        except Cancelled:
+            self.app.post_message(ScanFinished(state.root, state.files_seen, cancelled=True))
+            return
+        except Exception as exc:
+            self.app.post_message(ScanFinished(state.root, state.files_seen, error=str(exc)))
+            return
+        found = summary.new + summary.changed + summary.unchanged + summary.renamed
+        self.app.post_message(ScanFinished(state.root, found, cancelled=state.cancel.is_set()))
+
+    def scan_progressed(self, message: ScanProgressed) -> None:
+        if self.scan is not None and self.scan.root == message.root:
+            self.scan.files_seen = message.files_seen
+            self.publish("scan")
+
+    def scan_finished(self, message: ScanFinished) -> None:
+        if self.scan is None or self.scan.root != message.root:
+            return
+        self.scan.running = False
+        self.scan.files_seen = message.files_seen
+        if message.error:
+            self.scan.outcome = f"failed: {message.error}"
+        elif message.cancelled:
+            self.scan.outcome = f"cancelled after {message.files_seen:,} files (kept)"
+        else:
+            self.scan.outcome = f"done, {message.files_seen:,} files"
+        self.publish("scan")
 
     def publish(self, what: str) -> None:
         """Tell subscribed screens that ``what`` changed (call on the app thread)."""

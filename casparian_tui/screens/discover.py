@@ -1,12 +1,270 @@
-"""Discover mode."""
+"""Discover: the paged file inventory, a live gitignore-style filter, tagging, preview and scans."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Input, ProgressBar, Static
+
 from ..actions import bindings_for
+from ..messages import FilePreviewed, FilesListed, FilesTagged, SuggestionsComputed
 from .base import ModeScreen
+from .dialogs import DetailsDialog, PromptDialog
+
+PAGE_SIZE = 100
+PREVIEW_BYTES = 8192
+
+
+def gitignore_to_glob(pattern: str) -> str | None:
+    """A gitignore-style pattern as a GLOB over absolute paths ('' means no filter)."""
+    text = pattern.strip().replace("**", "*")
+    if not text:
+        return None
+    if text.endswith("/"):
+        return f"*/{text.strip('/')}/*"
+    if not any(c in text for c in "*?["):
+        return f"*{text}*"  # plain text: match anywhere while typing
+    return f"*/{text.lstrip('/')}"
+
+
+def human_size(size: int) -> str:
+    """Bytes as a short figure: 1.2 KB, 3.4 MB."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
 
 
 class DiscoverScreen(ModeScreen):
+    """File list (left) and preview (right); the list is one page of the store at a time."""
+
     MODE = "discover"
     HEADING = "Discover"
     BINDINGS = bindings_for("discover")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page_offset = 0
+        self.total = 0
+        self.glob: str | None = None
+        self.page_rows: list[Any] = []
+        self.selected_ids: set[int] = set()
+        self.suggestion: Any = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder="filter: *.csv, invoices/, 2024 …  (gitignore-style)", id="filter")
+        yield Static("", id="suggestion")
+        with Horizontal(id="scan-row"):
+            yield ProgressBar(total=None, show_eta=False, id="scan-progress")
+            yield Static("", id="scan-status")
+        with Horizontal(classes="split"):
+            table: DataTable[str] = DataTable(id="files", cursor_type="row", zebra_stripes=True)
+            yield table
+            with VerticalScroll(id="preview-pane"):
+                yield Static("Press p to preview the highlighted file.", id="preview")
+        yield Static("", id="files-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#files", DataTable)
+        for label, key in (("✓", "sel"), ("path", "path"), ("tags", "tags"), ("size", "size"),
+                           ("parent", "parent"), ("depth", "depth")):  # fmt: skip
+            table.add_column(label, key=key)
+        table.focus()
+        self.service.changed.subscribe(self, self._on_service_changed)
+        self._render_scan()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    # --- loading ----------------------------------------------------------------------------
+    def reload(self) -> None:
+        self.load_page(self.glob, self.page_offset)
+        self.load_suggestion()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-files")
+    def load_page(self, glob: str | None, offset: int) -> None:
+        workspace = self.service.workspace
+        rows = workspace.list_files(pattern=glob, limit=PAGE_SIZE, offset=offset)
+        total = workspace.count_files(pattern=glob)
+        self.post_message(FilesListed(rows, total, offset, glob or ""))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-suggest")
+    def load_suggestion(self) -> None:
+        self.post_message(SuggestionsComputed(self.service.workspace.suggest_tags(limit=1)))
+
+    def on_files_listed(self, message: FilesListed) -> None:
+        if (message.pattern or None) != self.glob:
+            return  # an older filter's answer
+        self.page_rows, self.total, self.page_offset = message.rows, message.total, message.offset
+        table = self.query_one("#files", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for record in message.rows:
+            parent, _, _name = record.path.rpartition("/")
+            table.add_row(
+                "✓" if record.id in self.selected_ids else " ",
+                record.path,
+                ", ".join(record.tags),
+                human_size(record.size),
+                parent.rpartition("/")[2] or "/",
+                str(record.path.count("/") - 1),
+                key=str(record.id),
+            )
+        if message.rows:
+            table.move_cursor(row=min(cursor, len(message.rows) - 1))
+        self._render_status()
+
+    def on_suggestions_computed(self, message: SuggestionsComputed) -> None:
+        self.suggestion = message.suggestions[0] if message.suggestions else None
+        text = f"💡 {self.suggestion.text}  [dim](a to accept)[/dim]" if self.suggestion else ""
+        self.query_one("#suggestion", Static).update(text)
+
+    def _render_status(self) -> None:
+        first = self.page_offset + 1 if self.total else 0
+        last = self.page_offset + len(self.page_rows)
+        status = f"files {first:,}–{last:,} of {self.total:,}"
+        if self.selected_ids:
+            status += f" · {len(self.selected_ids)} selected"
+        self.query_one("#files-status", Static).update(status)
+
+    # --- filter -----------------------------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter":
+            return
+        self.glob = gitignore_to_glob(event.value)
+        self.page_offset = 0
+        self.load_page(self.glob, 0)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.query_one("#files", DataTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_page(self, step: int) -> None:
+        new_offset = self.page_offset + step * PAGE_SIZE
+        if 0 <= new_offset < max(self.total, 1):
+            self.load_page(self.glob, new_offset)
+
+    # --- selection, tags, preview, details ---------------------------------------------------
+    @property
+    def current_record(self) -> Any:
+        table = self.query_one("#files", DataTable)
+        if not self.page_rows or table.cursor_row >= len(self.page_rows):
+            return None
+        return self.page_rows[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        record = self.current_record
+        if record is not None:
+            self.set_selection(record.path)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter (or a second click) on a row opens its details."""
+        event.stop()
+        self.action_details()
+
+    def action_toggle_select(self) -> None:
+        record = self.current_record
+        if record is None:
+            return
+        self.selected_ids ^= {record.id}
+        table = self.query_one("#files", DataTable)
+        mark = "✓" if record.id in self.selected_ids else " "
+        table.update_cell(str(record.id), "sel", mark)
+        self._render_status()
+
+    def action_tag_selection(self) -> None:
+        ids = sorted(self.selected_ids) or ([self.current_record.id] if self.current_record else [])
+        if not ids:
+            return
+        title = f"Tag {len(ids)} file{'s' if len(ids) != 1 else ''} as:"
+
+        def tag_chosen(tag: str | None) -> None:
+            if tag:
+                self.tag_files(ids, tag)
+
+        self.app.push_screen(PromptDialog(title, "tag name, e.g. invoices"), tag_chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
+    def tag_files(self, file_ids: list[int], tag: str) -> None:
+        tagged = self.service.workspace.tag_files(list(file_ids), tag)
+        self.post_message(FilesTagged(tag, tagged))
+
+    def on_files_tagged(self, message: FilesTagged) -> None:
+        self.selected_ids.clear()
+        self.clear_error()
+        self.notify(f"Tagged {message.file_count} files as {message.tag!r}")
+        self.reload()
+
+    def action_accept_suggestion(self) -> None:
+        if self.suggestion is not None:
+            self.accept_suggestion(self.suggestion)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
+    def accept_suggestion(self, suggestion: Any) -> None:
+        tagged = self.service.workspace.accept_tag_suggestion(suggestion)
+        self.post_message(FilesTagged(suggestion.suggested_tag, tagged))
+
+    def action_preview(self) -> None:
+        record = self.current_record
+        if record is not None:
+            self.preview_file(record.os_path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-preview")
+    def preview_file(self, path: str) -> None:
+        with open(path, "rb") as handle:
+            head = handle.read(PREVIEW_BYTES)
+        text = head.decode("utf-8", errors="replace")
+        self.post_message(FilePreviewed(path, text))
+
+    def on_file_previewed(self, message: FilePreviewed) -> None:
+        body = f"[b]{escape(message.path)}[/b]\n\n{escape(message.text)}"
+        self.query_one("#preview", Static).update(body)
+
+    def action_details(self) -> None:
+        record = self.current_record
+        if record is not None:
+            self.app.push_screen(DetailsDialog(f"File {record.path}", record.to_dict()))
+
+    # --- scanning (the scan lives in the app service, so it survives mode switches) ---------
+    def action_scan_folder(self) -> None:
+        def folder_chosen(folder: str | None) -> None:
+            if folder:
+                self.service.start_scan(folder)
+
+        self.app.push_screen(PromptDialog("Scan folder:", "/path/to/folder"), folder_chosen)
+
+    def action_cancel_scan(self) -> None:
+        self.service.cancel_scan()
+
+    def _on_service_changed(self, what: str) -> None:
+        if what == "scan":
+            self._render_scan()
+            scan = self.service.scan
+            if scan is not None and not scan.running:
+                self.reload()
+
+    def _render_scan(self) -> None:
+        scan = self.service.scan
+        row = self.query_one("#scan-row")
+        row.display = scan is not None
+        if scan is None:
+            return
+        bar = self.query_one("#scan-progress", ProgressBar)
+        if scan.running:
+            bar.update(total=None)
+            text = f"scanning {scan.root}: {scan.files_seen:,} files  [dim](x to cancel)[/dim]"
+        else:
+            bar.update(total=1, progress=1)
+            text = f"{scan.root}: {scan.outcome}"
+        self.query_one("#scan-status", Static).update(text)

@@ -1,0 +1,134 @@
+"""Pilot tests of Discover: paging from the store, live filter, multi-select tagging, preview,
+details, the engine's suggestion line and scanning a new folder from the TUI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from casparian_engine.workspace import Workspace
+from casparian_tui.app import CasparianApp
+from casparian_tui.screens.dialogs import DetailsDialog
+from casparian_tui.screens.discover import DiscoverScreen, gitignore_to_glob
+
+SIZE = (120, 36)
+
+
+async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def open_discover(app: CasparianApp, pilot: Pilot[None]) -> DiscoverScreen:
+    await pilot.press("alt+d")
+    await settle(app, pilot)
+    assert isinstance(app.screen, DiscoverScreen)
+    return app.screen
+
+
+def test_gitignore_patterns_become_path_globs() -> None:
+    assert gitignore_to_glob("") is None
+    assert gitignore_to_glob("*.csv") == "*/*.csv"
+    assert gitignore_to_glob("invoices/") == "*/invoices/*"
+    assert gitignore_to_glob("inv") == "*inv*"
+    assert gitignore_to_glob("/data/**/*.txt") == "*/data/*/*.txt"
+
+
+async def test_list_suggestion_and_live_filter(scanned: Workspace, data_dir: Path) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        assert screen.total == 6
+        assert str(screen.query_one("#files-status").render()) == "files 1–6 of 6"
+        suggestion = str(screen.query_one("#suggestion").render())
+        assert suggestion == "💡 Tag 5 .csv files in invoices/ as 'invoices'?  (a to accept)"
+        await pilot.press("slash", *"*.txt")
+        await settle(app, pilot)
+        assert [r.path for r in screen.page_rows] == [str(data_dir / "readme.txt")]
+        assert str(screen.query_one("#files-status").render()) == "files 1–1 of 1"
+
+
+async def test_space_selects_and_t_tags_the_selection(scanned: Workspace) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        await pilot.press("space", "down", "space")
+        await pilot.pause()
+        assert str(screen.query_one("#files-status").render()) == "files 1–6 of 6 · 2 selected"
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"q1", "enter")
+        await settle(app, pilot)
+        assert scanned.count_files(tag="q1") == 2
+        assert [("q1" in r.tags) for r in screen.page_rows] == [True, True] + [False] * 4
+        assert screen.selected_ids == set()
+
+
+async def test_a_bad_tag_shows_a_red_error_and_tags_nothing(scanned: Workspace) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"bad tag!", "enter")
+        await settle(app, pilot)
+        assert screen.error_text.startswith("✗ discover-tag: ")
+        assert "bad tag!" in screen.error_text
+        assert all(tag.startswith("kind:") for r in screen.page_rows for tag in r.tags)
+
+
+async def test_accepting_the_suggestion_tags_the_group(scanned: Workspace) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert scanned.count_files(tag="invoices") == 5
+        assert str(screen.query_one("#suggestion").render()) == ""
+
+
+async def test_preview_and_details(scanned: Workspace, data_dir: Path) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        await pilot.press("p")
+        await settle(app, pilot)
+        preview = str(screen.query_one("#preview").render())
+        assert preview == f"{data_dir / 'invoices' / 'inv0.csv'}\n\nid,amount\n0,1.5\n"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsDialog)
+        assert app.screen.facts["path"] == str(data_dir / "invoices" / "inv0.csv")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_scan_a_new_folder_from_the_tui(workspace: Workspace, data_dir: Path) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        assert screen.total == 0
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*str(data_dir), "enter")
+        await settle(app, pilot)
+        assert str(screen.query_one("#scan-status").render()) == f"{data_dir}: done, 6 files"
+        assert screen.total == 6
+
+
+async def test_scanning_a_missing_folder_is_a_red_error(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*str(tmp_path / "nope"), "enter")
+        await settle(app, pilot)
+        status = str(screen.query_one("#scan-status").render())
+        assert status.startswith(f"{tmp_path / 'nope'}: failed: ")
+        assert screen.error_text.startswith(f"✗ scan of {tmp_path / 'nope'} failed: ")
