@@ -442,3 +442,32 @@ def test_syslog_level1_parser_keeps_continuation_lines_as_errors(demo_root: Path
         assert {ts.year for ts in table["logged_at"].drop_null().to_pylist()} == {year}
         assert table["host"].drop_null().unique().to_pylist() == [path.parent.name]
     assert continuation_total > 0
+
+
+def test_invoice_parser_runs_through_casparian_run_with_the_same_counts(
+    demo_root: Path, tmp_path: Path
+) -> None:
+    module = _load_parser(demo_root, "invoices", "invoices.py")
+    invoices_dir = demo_root / "files" / "invoices"
+    paths = _files(demo_root, "invoices/*/*/inv_*.csv")
+    tables = [table for _, table in _parse_all(module.InvoiceParser().parse, paths)]
+    emitted = sum(t.num_rows for t in tables)
+    marked = sum(len(_error_rows(t)) for t in tables)
+    assert marked > 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASPARIAN_")}
+    parser_path = demo_root / "parsers" / "invoices" / "invoices.py"
+    command = [str(CASPARIAN), "--home", str(tmp_path / "home"), "run", str(parser_path)]
+    ran = subprocess.run(
+        [*command, str(invoices_dir), "--sink", f"parquet://{tmp_path / 'out'}", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert summary["files"] == len(tables)
+    assert summary["outputs"]["invoices"] == {
+        "emitted": emitted,
+        "written": emitted - marked,
+        "quarantined": marked,
+    }
