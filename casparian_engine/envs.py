@@ -282,12 +282,11 @@ class EnvManager:
         return sorted(found, key=lambda e: (e.last_used, e.lockfile_hash))
 
     def cleanup(self, keep: int, protect: tuple[str, ...] = ()) -> list[str]:
-        """Remove least-recently-used environments beyond ``keep``; returns the removed hashes."""
+        """Keep the ``keep`` most recently used (and any protected); returns the removed hashes."""
         environments = self.environments()
-        removable = [e for e in environments if e.lockfile_hash not in protect]
-        excess = max(0, len(environments) - keep)
+        older = environments[: max(0, len(environments) - keep)]
         removed: list[str] = []
-        for environment in removable[:excess]:
+        for environment in (e for e in older if e.lockfile_hash not in protect):
             shutil.rmtree(environment.path)
             removed.append(environment.lockfile_hash)
         return removed

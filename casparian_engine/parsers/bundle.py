@@ -13,6 +13,7 @@ import io
 import json
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -333,8 +334,13 @@ def read_members(
         for info in infos:
             if info.is_dir():
                 continue
-            with archive.open(info) as stream:
-                data = stream.read(limits.max_member_bytes + 1)
+            try:
+                with archive.open(info) as stream:
+                    data = stream.read(limits.max_member_bytes + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise BundleError(
+                    f"bundle of {label}: member '{info.filename}' is corrupt: {exc}"
+                ) from exc
             if len(data) != info.file_size:
                 raise BundleError(
                     f"bundle of {label}: member '{info.filename}' declares {info.file_size} "
