@@ -1,7 +1,8 @@
 """SHA-256 of a file, streamed, plus its kind from the first bytes — one read pass per file.
 
 Small files are read with ``os.open``/``os.read`` (no Python file object: the open dominates the
-cost of hashing tiny files). ``hash_batch`` is what worker processes run; one bad file never raises.
+cost of hashing tiny files). ``hash_batch`` is what worker processes run: ``python -m
+casparian_engine.scout.hashing`` reads pickled batches on stdin; one bad file never raises.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import pickle
+import sys
+from typing import BinaryIO
 
 from .classify import classify
 
@@ -62,3 +66,14 @@ def hash_batch(paths_and_exts: list[tuple[str, str]]) -> tuple[list[HashOutcome]
         bytes_read += size
         outcomes.append((sha256, kind, None))
     return outcomes, bytes_read
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Worker loop: read pickled batches, write pickled ``hash_batch`` results, until ``None``."""
+    while (work := pickle.load(stdin)) is not None:
+        pickle.dump(hash_batch(work), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -8,13 +8,12 @@ Files not seen by a complete scan are soft-deleted; a rename keeps the row, so i
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ from .classify import kind_tag
 from .hashing import HashOutcome, hash_batch
 from .rules import PathMatcher, RuleSet
 from .walk import SkippedEntry, WalkBatch, WalkedFile, check_root, display_path, walk_files
+from .workers import HashWorkerPool
 
 BATCH_SIZE = 2000
 SKIPPED_EXAMPLES_KEPT = 50
@@ -156,7 +156,7 @@ class Scanner:
         self.bytes_hashed = 0
         self.files_hashed = 0
         self._throttle = Throttle()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: HashWorkerPool | None = None
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> ScanSummary:
@@ -170,8 +170,6 @@ class Scanner:
                 check_cancel(self.cancel)
                 self._note_skipped(batch.skipped)
                 self.counts["excluded"] += batch.excluded_count
-                if self._pool is None and self.hash_workers > 1 and len(batch) >= self.batch_size:
-                    self._start_pool()
                 self._emit_progress(started, len(batch.files))
                 plan = self._plan(batch)
                 if pending is not None:
@@ -185,7 +183,7 @@ class Scanner:
             if pending is not None:
                 self._commit(pending)  # keep the work of a cancelled scan
             if self._pool is not None:
-                self._pool.shutdown(cancel_futures=True)
+                self._pool.close()
         with self.store.db.transaction():
             self.store.files.refresh_source_count(self.source_id)
         summary = ScanSummary(
@@ -205,10 +203,6 @@ class Scanner:
         self.store.audit.record("files.scanned", self.root, **summary.to_dict())
         self.on_event(summary)
         return summary
-
-    def _start_pool(self) -> None:
-        context = multiprocessing.get_context("forkserver")
-        self._pool = ProcessPoolExecutor(max_workers=self.hash_workers, mp_context=context)
 
     def _emit_progress(self, started: float, batch_files: int) -> None:
         if self._throttle.ready():
@@ -287,14 +281,11 @@ class Scanner:
                 break
 
     def _submit(self, work: list[tuple[str, str]]) -> Future[tuple[list[HashOutcome], int]]:
+        if self._pool is None and self.hash_workers > 1 and len(work) * 2 >= self.batch_size:
+            self._pool = HashWorkerPool(self.hash_workers)  # only big scans pay the start-up
         if self._pool is None:
             return _InlineFuture(work)
-        share = -(-len(work) // self.hash_workers)
-        parts = [
-            self._pool.submit(hash_batch, work[i : i + share]) for i in range(0, len(work), share)
-        ]
-        combined: Future[tuple[list[HashOutcome], int]] = _CombinedFuture(parts)
-        return combined
+        return self._pool.submit(work)
 
     # -- record ------------------------------------------------------------------------------
     def _commit(self, plan: _Plan) -> None:
@@ -360,7 +351,10 @@ class Scanner:
                 item.path: item.known.id if item.known else new_ids[item.path] for item in recorded
             }
             if kinds:
-                tags.replace_auto([(ids[p], kind_tag(k)) for p, k in kinds.items()], seen_at)
+                auto_tags = [(ids[p], kind_tag(k)) for p, k in kinds.items()]
+                tags.replace_auto(
+                    auto_tags, seen_at, known_ids={i.known.id for i in recorded if i.known}
+                )
             if self.rules:
                 self._apply_rules([i for i in recorded if i.action != "changed"], ids)
             if self.tags:
@@ -398,22 +392,8 @@ class Scanner:
             return deleted
 
 
-class _CombinedFuture(Future[tuple[list[HashOutcome], int]]):
-    """The hash outcomes of one batch that was split across worker processes, in order."""
-
-    def __init__(self, parts: list[Future[tuple[list[HashOutcome], int]]]) -> None:
-        super().__init__()
-        self._parts = parts
-
-    def result(self, timeout: float | None = None) -> tuple[list[HashOutcome], int]:
-        outcomes: list[HashOutcome] = []
-        total = 0
-        for part in self._parts:
-            part_outcomes, part_bytes = part.result(timeout)
-            outcomes.extend(part_outcomes)
-            total += part_bytes
-        return outcomes, total
-
-
-def _ext(name: str) -> str:
-    return os.path.splitext(name)[1].lower()
+def _ext(path: str) -> str:
+    """Lower-case extension with its dot ('.csv'); '' for none or a leading-dot name."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""

@@ -48,9 +48,13 @@ class TagRepository:
             [(file_id, tag, rule_id, now) for file_id, tag, rule_id in rows],
         )
 
-    def replace_auto(self, rows: Sequence[tuple[int, str]], now: float) -> None:
-        """Set each file's single automatic tag, rows of (file_id, tag), dropping the old one."""
-        ids = [file_id for file_id, _ in rows]
+    def replace_auto(
+        self, rows: Sequence[tuple[int, str]], now: float, known_ids: set[int] | None = None
+    ) -> None:
+        """Set each file's single automatic tag, rows of (file_id, tag), dropping the old one.
+
+        ``known_ids`` limits the drop to files that may have one (new files have none)."""
+        ids = [file_id for file_id, _ in rows if known_ids is None or file_id in known_ids]
         for chunk in chunked(ids):
             self.db.execute(
                 f"DELETE FROM cf_tags WHERE origin = 'auto' AND file_id IN ({marks(len(chunk))})",

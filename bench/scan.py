@@ -1,0 +1,105 @@
+"""Scan benchmark: first scan (with SHA-256) and rescan of N small files, beside bare baselines.
+
+Builds (or reuses) a tree of N small files under ``bench/.work/scan-<N>``, then prints in one run:
+a bare ``os.scandir`` walk, ``find -type f``, the first ``casparian`` scan into a fresh store, a
+rescan of the unchanged tree, and the peak RSS of this process and of the hash workers.
+
+    .venv/bin/python bench/scan.py                 # 200,000 files
+    .venv/bin/python bench/scan.py --files 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from casparian_engine.scout.scan import Scanner
+from casparian_engine.store import Store
+
+FILES_PER_FOLDER = 1000
+WORK_DIR = Path(__file__).resolve().parent / ".work"
+
+
+def build_tree(root: Path, file_count: int) -> None:
+    """N small CSV files, 1,000 per folder, 10 folders per parent; reused when complete."""
+    marker = root.with_name(root.name + ".complete")
+    if marker.exists():
+        return
+    for index in range(file_count):
+        folder = root / f"g{index // (FILES_PER_FOLDER * 10)}" / f"d{index // FILES_PER_FOLDER}"
+        if index % FILES_PER_FOLDER == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{index}.csv").write_text(f"id,value\n{index},{index * 7 % 1000}\n")
+    marker.write_text(str(file_count))
+
+
+def bare_walk(root: str) -> int:
+    """Count files with ``os.scandir`` and an explicit stack, no stat (the floor)."""
+    count = 0
+    stack = [root]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    count += 1
+    return count
+
+
+def timed(label: str, count: int, seconds: float, baseline: float | None = None) -> float:
+    rate = count / seconds
+    ratio = f"  ({rate / baseline:.2f}× bare walk)" if baseline else ""
+    print(f"{label:<34} {count:>9,} files in {seconds:6.2f} s = {rate:>10,.0f} files/s{ratio}")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200_000, help="number of small files")
+    parser.add_argument("--hash-workers", type=int, default=None, help="hash processes (auto)")
+    args = parser.parse_args()
+
+    root = WORK_DIR / f"scan-{args.files}"
+    started = time.perf_counter()
+    build_tree(root, args.files)
+    print(f"tree: {root} ({args.files:,} files, ready in {time.perf_counter() - started:.1f} s)")
+
+    bare_walk(str(root))  # warm the page cache
+    started = time.perf_counter()
+    walked = bare_walk(str(root))
+    bare_rate = timed("bare os.scandir walk", walked, time.perf_counter() - started)
+    started = time.perf_counter()
+    found = subprocess.run(
+        ["find", str(root), "-type", "f"], capture_output=True, check=True
+    ).stdout.count(b"\n")
+    timed("find -type f", found, time.perf_counter() - started, bare_rate)
+
+    rss_before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with tempfile.TemporaryDirectory(prefix="casparian-bench-") as home:
+        store = Store(f"sqlite:///{home}/state.db")
+        started = time.perf_counter()
+        first = Scanner(store, root, hash_workers=args.hash_workers).run()
+        timed(
+            "first scan (stat+SHA-256+insert)", first.new, time.perf_counter() - started, bare_rate
+        )
+        started = time.perf_counter()
+        again = Scanner(store, root, hash_workers=args.hash_workers).run()
+        timed("rescan (unchanged)", again.unchanged, time.perf_counter() - started, bare_rate)
+        store.close()
+    assert first.new == args.files and again.unchanged == args.files, (first, again)
+    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"peak RSS: scanning process {own_mb:.0f} MB (before scanning {rss_before_mb:.0f} MB), "
+        f"largest hash worker {workers_mb:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Hash worker processes: plain ``python -m casparian_engine.scout.hashing`` subprocesses.
+
+Subprocesses rather than ``multiprocessing`` so a scan never re-imports the caller's ``__main__``
+and never forks a threaded process (the TUI). Each worker gets one slice of a batch; a reader thread
+per worker turns its answers into futures, so writing the next batch can never deadlock.
+"""
+
+from __future__ import annotations
+
+import collections
+import pickle
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from typing import IO, Any
+
+from .hashing import HashOutcome
+
+HashResult = tuple[list[HashOutcome], int]
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "casparian_engine.scout.hashing"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.pending: collections.deque[Future[HashResult]] = collections.deque()
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True, name="scan-hash-reader")
+        self.reader.start()
+
+    def _read(self) -> None:
+        stdout: IO[bytes] | None = self.process.stdout
+        assert stdout is not None
+        while True:
+            try:
+                result = pickle.load(stdout)
+            except (EOFError, pickle.UnpicklingError, OSError) as exc:
+                with self.lock:
+                    while self.pending:
+                        self.pending.popleft().set_exception(
+                            RuntimeError(f"a hash worker stopped unexpectedly: {exc!r}")
+                        )
+                return
+            with self.lock:
+                future = self.pending.popleft()
+            future.set_result(result)
+
+    def submit(self, work: list[tuple[str, str]]) -> Future[HashResult]:
+        future: Future[HashResult] = Future()
+        stdin = self.process.stdin
+        assert stdin is not None
+        with self.lock:
+            self.pending.append(future)
+        pickle.dump(work, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        stdin.flush()
+        return future
+
+    def close(self) -> None:
+        stdin = self.process.stdin
+        try:
+            if stdin is not None:
+                pickle.dump(None, stdin)
+                stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(timeout=10)
+
+
+class HashWorkerPool:
+    """A few hash subprocesses; ``submit`` splits a batch across them and keeps the order."""
+
+    def __init__(self, worker_count: int) -> None:
+        self.workers = [_Worker() for _ in range(worker_count)]
+
+    def submit(self, work: list[tuple[str, str]]) -> Future[HashResult]:
+        share = -(-len(work) // len(self.workers))
+        parts = [
+            worker.submit(work[start : start + share])
+            for worker, start in zip(self.workers, range(0, len(work), share), strict=False)
+        ]
+        return CombinedFuture(parts)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+    def __enter__(self) -> HashWorkerPool:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class CombinedFuture(Future[HashResult]):
+    """The outcomes of one batch split across workers, in the batch's order."""
+
+    def __init__(self, parts: list[Future[HashResult]]) -> None:
+        super().__init__()
+        self._parts = parts
+
+    def result(self, timeout: float | None = None) -> HashResult:
+        outcomes: list[HashOutcome] = []
+        total = 0
+        for part in self._parts:
+            part_outcomes, part_bytes = part.result(timeout)
+            outcomes.extend(part_outcomes)
+            total += part_bytes
+        return outcomes, total
