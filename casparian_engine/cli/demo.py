@@ -20,7 +20,10 @@ def demo(
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same bytes."),
     force: bool = typer.Option(
-        False, "--force", help="Replace a demo that was made with different --files/--seed."
+        False,
+        "--force",
+        help="Rewrite the demo's files and sample parsers (needed to change --files/--seed); "
+        "home/ is kept and rescanned.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON only."),
 ) -> None:

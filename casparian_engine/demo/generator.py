@@ -137,7 +137,11 @@ def generate_demo(
         manifest = {"unreadable": True}
     if manifest is None:
         _refuse_foreign_directory(root_dir)
-    elif _is_complete_match(manifest, args) and _tree_matches(root_dir / "files", manifest):
+    elif (
+        not force
+        and _is_complete_match(manifest, args)
+        and _tree_matches(root_dir / "files", manifest)
+    ):
         _write_parsers(root_dir / "parsers", overwrite=False)
         return _result(root_dir, manifest, reused=True, started=started)
     elif manifest.get("complete") is True and manifest.get("args") != args and not force:

@@ -160,6 +160,9 @@ def test_rerun_with_same_arguments_reuses_and_keeps_parser_edits(tmp_path: Path)
     assert again.content_sha256 == first.content_sha256
     assert invoice.stat().st_ino == inode_before
     assert edited_parser.read_text() == "# my edit\n"
+    forced = generate_demo(tmp_path / "demo", 20, seed=1, force=True)
+    assert forced.reused is False and forced.content_sha256 == first.content_sha256
+    assert edited_parser.read_text().startswith('"""Invoice line items')
 
 
 def test_different_arguments_are_refused_without_force(tmp_path: Path) -> None:
