@@ -241,13 +241,26 @@ def safe_to_arrow(data: Any, where: str) -> Any:
         return _pandas_to_arrow(data)
     if module.startswith("polars") and type(data).__name__ == "DataFrame":
         return data.to_arrow()
+    if isinstance(data, dict) and all(isinstance(values, list) for values in data.values()):
+        return pa.table({str(name): _column_from_list(values) for name, values in data.items()})
     if data is None:
         raise GuestFailure("WrongType", f"{where}: parse() returned None; return or yield data")
     raise GuestFailure(
         "WrongType",
         f"{where}: parse() produced a {type(data).__module__}.{type(data).__qualname__}; expected "
-        "a pyarrow Table or RecordBatch, a pandas or polars DataFrame, or Output(name, data)",
+        "a pyarrow Table or RecordBatch, a pandas or polars DataFrame, a dict of column lists, "
+        "or Output(name, data)",
     )
+
+
+def _column_from_list(values: list[Any]) -> Any:
+    """A Python list as an Arrow array; mixed types fall back to text (nulls kept)."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([None if value is None else str(value) for value in values], pa.string())
 
 
 def _pandas_to_arrow(frame: Any) -> Any:
@@ -482,6 +495,8 @@ def serve(channel: Channel, parser_path: Path, max_frame_bytes: int) -> int:
         except Exception:  # noqa: BLE001
             pass
         document = _error_document(exc, current_path)
+        if current_path is None and not document["message"].startswith(str(parser_path)):
+            document["message"] = f"{parser_path}: {document['message']}"
         channel.send([encode_json(ERROR_SIGNAL, document)])
         return EXIT_TRANSIENT if document["retryable"] else EXIT_PERMANENT
 
