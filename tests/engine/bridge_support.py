@@ -13,7 +13,7 @@ ZOO = Path(__file__).resolve().parent / "zoo"
 
 def zoo_run(
     home: Path,
-    parser: str,
+    parser: str | Path,
     inputs: Path | list[Path],
     sink: str | None = None,
     logs: list[tuple[int, str]] | None = None,
@@ -24,7 +24,7 @@ def zoo_run(
     collected = logs if logs is not None else []
     return run_parser(
         config,
-        ZOO / f"{parser}.py",
+        parser if isinstance(parser, Path) else ZOO / f"{parser}.py",
         inputs if isinstance(inputs, list) else [inputs],
         sink_uri=sink,
         on_log=lambda level, message: collected.append((level, message)),
