@@ -1,0 +1,125 @@
+"""Tagging: rules by priority, manual tags, untag, suggestions, stats, and the CLI commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from casparian_engine.cli.main import app
+from casparian_engine.scout.tagging import TaggingError
+from casparian_engine.workspace import Workspace
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "invoices").mkdir(parents=True)
+    (root / "invoices" / "archive").mkdir()
+    for index in range(3):
+        (root / "invoices" / f"inv{index}.csv").write_text(f"id,total\n{index},9.50\n")
+    (root / "invoices" / "archive" / "old.csv").write_text("id,total\n9,1.00\n")
+    (root / "readme.txt").write_text("hello\n")
+    return root
+
+
+def names(records: list) -> list[str]:  # type: ignore[type-arg]
+    return sorted(Path(r.path).name for r in records)
+
+
+def test_highest_priority_rule_wins_and_rules_apply_to_existing_files(
+    workspace: Workspace, tree: Path
+) -> None:
+    workspace.scan(tree)
+    low = workspace.add_tag_rule("*.csv", "csv-data", priority=0)
+    high = workspace.add_tag_rule("invoices/archive/", "archive", priority=10)
+    assert [r.id for r in workspace.list_tag_rules()] == [high.id, low.id]
+    assert names(workspace.list_files(tag="archive")) == ["old.csv"]
+    assert names(workspace.list_files(tag="csv-data")) == ["inv0.csv", "inv1.csv", "inv2.csv"]
+    workspace.remove_tag_rule(high.id)
+    assert workspace.count_files(tag="archive") == 0
+    assert workspace.count_files(tag="csv-data") == 4
+
+
+def test_rules_apply_on_scan_to_new_files(workspace: Workspace, tree: Path) -> None:
+    workspace.add_tag_rule("invoices/*.csv", "invoices")
+    workspace.scan(tree)
+    assert names(workspace.list_files(tag="invoices")) == ["inv0.csv", "inv1.csv", "inv2.csv"]
+
+
+def test_manual_tag_survives_rule_removal_and_untag_removes_it(
+    workspace: Workspace, tree: Path
+) -> None:
+    workspace.scan(tree)
+    rule = workspace.add_tag_rule("*.txt", "docs")
+    assert workspace.tag_files([str(tree / "readme.txt")], "docs") == 1
+    workspace.remove_tag_rule(rule.id)
+    assert names(workspace.list_files(tag="docs")) == ["readme.txt"]
+    assert workspace.untag_files([str(tree / "readme.txt")], "docs") == 1
+    assert workspace.count_files(tag="docs") == 0
+
+
+def test_tagging_a_folder_tags_every_file_below_it(workspace: Workspace, tree: Path) -> None:
+    workspace.scan(tree)
+    assert workspace.tag_files([str(tree / "invoices")], "finance") == 4
+    stats = workspace.file_stats()
+    assert (stats.total_files, stats.source_count) == (5, 1)
+    assert (stats.tagged_files, stats.untagged_files) == (4, 1)
+    assert names(workspace.list_files(untagged=True)) == ["readme.txt"]
+
+
+def test_bad_tag_input_names_the_problem_and_changes_nothing(
+    workspace: Workspace, tree: Path
+) -> None:
+    workspace.scan(tree)
+    missing = str(tree / "missing.csv")
+    with pytest.raises(TaggingError, match=f"not in the inventory .*: {missing}$"):
+        workspace.tag_files([str(tree / "readme.txt"), missing], "x")
+    assert workspace.count_files(tag="x") == 0
+    with pytest.raises(TaggingError, match="invalid tag 'two words'"):
+        workspace.tag_files([str(tree / "readme.txt")], "two words")
+    with pytest.raises(TaggingError, match="'kind:' prefix is reserved"):
+        workspace.add_tag_rule("*.csv", "kind:csv")
+    with pytest.raises(TaggingError, match="no tag rule with id 999"):
+        workspace.remove_tag_rule(999)
+    with pytest.raises(TaggingError, match="file id 12345"):
+        workspace.tag_files([12345], "x")
+
+
+def test_suggestions_group_untagged_files_by_folder_and_extension(
+    workspace: Workspace, tree: Path
+) -> None:
+    workspace.scan(tree)
+    suggestion = workspace.suggest_tags()[0]
+    assert (suggestion.folder, suggestion.ext, suggestion.file_count) == ("invoices/", ".csv", 3)
+    assert suggestion.suggested_tag == "invoices"
+    assert suggestion.text == "Tag 3 .csv files in invoices/ as 'invoices'?"
+    assert workspace.accept_tag_suggestion(suggestion) == 3
+    assert all(s.parent != suggestion.parent for s in workspace.suggest_tags())
+
+
+def test_cli_tag_rule_files_and_untag(home: Path, tree: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["scan", str(tree)]).exit_code == 0
+    added = runner.invoke(
+        app, ["tag", "rule", "add", "invoices/*.csv", "invoices", "--priority", "5"]
+    )
+    assert added.exit_code == 0, added.output
+    assert "3 files tagged 'invoices'" in added.output
+    rules = json.loads(runner.invoke(app, ["tag", "rule", "list", "--json"]).stdout)
+    assert rules == [{"id": 1, "pattern": "invoices/*.csv", "tag": "invoices", "priority": 5}]
+    tagged = runner.invoke(app, ["tag", str(tree / "readme.txt"), "docs"])
+    assert tagged.exit_code == 0 and "tagged 1 files as 'docs'" in tagged.output
+    listed = json.loads(runner.invoke(app, ["files", "--tag", "docs", "--json"]).stdout)
+    assert listed["total"] == 1 and listed["files"][0]["tags"] == ["docs", "kind:text"]
+    untagged = json.loads(runner.invoke(app, ["files", "--untagged", "--json"]).stdout)
+    assert [Path(f["path"]).name for f in untagged["files"]] == ["old.csv"]
+    limited = json.loads(runner.invoke(app, ["files", "--limit", "2", "--json"]).stdout)
+    assert (limited["total"], len(limited["files"])) == (5, 2)
+    assert runner.invoke(app, ["untag", str(tree / "readme.txt"), "docs"]).exit_code == 0
+    missing = runner.invoke(app, ["tag", str(tree / "nope.csv"), "docs"])
+    assert missing.exit_code == 1 and "not in the inventory" in missing.output
+    removed = runner.invoke(app, ["tag", "rule", "remove", "7"])
+    assert removed.exit_code == 1 and "no tag rule with id 7" in removed.output
