@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from .common import console, fail, open_workspace, print_json
 
@@ -97,7 +98,7 @@ def verify_command(
         console.print(f"verified: {check.checked} hashes match", highlight=False)
     else:
         for problem in check.problems:
-            console.print(f"[red]mismatch:[/] {problem}", highlight=False)
+            console.print(f"[red]mismatch:[/] {escape(problem)}", highlight=False)
     if not check.ok:
         raise typer.Exit(1)
 

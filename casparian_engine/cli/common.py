@@ -42,7 +42,10 @@ def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a red error line to stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    from rich.markup import escape
+
+    # Escaped: messages quote user text and rule tags such as "[socket]", never markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 

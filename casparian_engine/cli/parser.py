@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from .common import console, fail, open_workspace, print_json
 
@@ -62,9 +63,9 @@ def register_command(
             return
         console.print(result.message, highlight=False)
         for finding in result.verdict.warned:
-            console.print(f"[yellow]warning:[/] {finding.message}", highlight=False)
+            console.print(f"[yellow]warning:[/] {escape(finding.message)}", highlight=False)
         for finding in result.verdict.allowed:
-            console.print(f"[cyan]allowed:[/] {finding.message}", highlight=False)
+            console.print(f"[cyan]allowed:[/] {escape(finding.message)}", highlight=False)
         if result.excluded:
             console.print(
                 f"not bundled (not source): {', '.join(result.excluded)}", highlight=False
@@ -133,7 +134,7 @@ def show_command(
         console.print(f"  contract {contract['file']}: {contract['sha256']}", highlight=False)
     for kind in ("warned", "allowed"):
         for finding in record.gatekeeper.get(kind, []):
-            console.print(f"  {kind}: {finding['message']}", highlight=False)
+            console.print(f"  {kind}: {escape(finding['message'])}", highlight=False)
 
 
 @parser_app.command("export")

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
                 python = workspace.environment_for(record, offline=offline)
             except (ValueError, RuntimeError) as exc:
                 fail(str(exc))
-        console.print(str(python), highlight=False)
+        typer.echo(str(python))  # plain, unwrapped: scripts use it
 
     @env_app.command("list")
     def env_list(
