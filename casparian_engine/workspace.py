@@ -24,11 +24,14 @@ if TYPE_CHECKING:
     from .parsers.registration import Registration
     from .parsers.preview import FilePreview
     from .runner.dev import RunSummary
+    from .runner.matching import EnqueueReport
+    from .runner.pool import PoolSummary
     from .sinks import Sink
     from .scout.scan import ScanSummary
     from .scout.tagging import TagSuggestion
     from .store.audit import AuditEntry
     from .store.files import FileRecord, FileStats
+    from .store.jobs import DeadLetter, Job, QueueCounts
     from .store.parsers import ParserRecord
     from .store.tags import TagRule
 
@@ -281,3 +284,96 @@ class Workspace:
         from .parsers.preview import preview_file
 
         return preview_file(Path(path), rows)
+
+    # --- Jobs ---
+    def _job_store(self) -> Store:
+        from .runner.worker import apply_queue_settings
+
+        return apply_queue_settings(self.store, self.config)
+
+    def enqueue_matching(self, parser: str | None = None) -> list[EnqueueReport]:
+        """Queue scanned files matched by registered parsers (tags or patterns), never twice."""
+        from .runner.matching import enqueue_matching
+
+        return enqueue_matching(self._job_store(), parser)
+
+    def process(
+        self,
+        parser: str | None = None,
+        workers: int | None = None,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+        handler: str | None = None,
+        claim_batch: int = 8,
+    ) -> PoolSummary:
+        """Queue matching files, then drain the queue with the worker pool; returns a summary."""
+        from .events import ignore_events
+        from .runner.pool import PoolOptions, WorkerPool
+        from .runner.worker import DEFAULT_HANDLER
+
+        if self.store.parsers.all():
+            self.enqueue_matching(parser)
+        options = PoolOptions(
+            workers=workers,
+            parser_names=(parser,) if parser else None,
+            claim_batch=claim_batch,
+            handler_spec=handler or DEFAULT_HANDLER,
+        )
+        return WorkerPool(self.config, options).run(on_event or ignore_events, cancel)
+
+    def list_jobs(
+        self,
+        status: str | None = None,
+        parser: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Jobs newest first, optionally of one state or parser."""
+        return self._job_store().jobs.find(status, parser, limit=limit, offset=offset)
+
+    def job_detail(self, job_id: int) -> Job | None:
+        return self._job_store().jobs.get(job_id)
+
+    def dead_letters(self, include_replayed: bool = False) -> list[DeadLetter]:
+        """Jobs that spent their retries; kept until a person looks at them."""
+        return self._job_store().jobs.dead_letters(include_replayed)
+
+    def replay_job(self, job_id: int) -> bool:
+        """Requeue a dead-lettered, failed or cancelled job with a fresh retry budget."""
+        replayed = self._job_store().jobs.replay(job_id)
+        if replayed:
+            self.store.audit.record("job.replay", str(job_id))
+        return replayed
+
+    def retry_job(self, job_id: int) -> bool:
+        """The TUI's "retry failed": the same as a replay."""
+        return self.replay_job(job_id)
+
+    def cancel_job(self, job_id: int) -> bool:
+        """Cancel a queued or running job; a running worker's result is then refused."""
+        cancelled = self._job_store().jobs.cancel(job_id)
+        if cancelled:
+            self.store.audit.record("job.cancel", str(job_id))
+        return cancelled
+
+    def job_log_path(self, job_id: int) -> Path | None:
+        """Where a job's log is (or will be, once it starts); None for an unknown job."""
+        from .logs import job_log_path
+
+        job = self.job_detail(job_id)
+        if job is None:
+            return None
+        if job.log_path:
+            return Path(job.log_path)
+        return job_log_path(self.config.logs_dir, job.id, job.started_at)
+
+    def resume_parser(self, name: str) -> bool:
+        """Clear a parser's circuit breaker so its queued jobs run again."""
+        resumed = self._job_store().health.resume(name)
+        if resumed:
+            self.store.audit.record("parser.resume", name)
+        return resumed
+
+    def job_stats(self) -> QueueCounts:
+        """Job counts by state ("2 running, 5 pending", "1 failed, 8 complete")."""
+        return self._job_store().jobs.counts()

@@ -153,7 +153,12 @@ class WorkerPool:
             while True:
                 counts = self._counts(store)
                 on_event(self._progress(store, before, counts, totals_before[1], started))
-                if cancel.wait(PROGRESS_INTERVAL_S):
+                try:
+                    stopping = cancel.wait(PROGRESS_INTERVAL_S)
+                except KeyboardInterrupt:  # Ctrl+C: workers got SIGINT too and stop gracefully
+                    cancel.set()
+                    stopping = True
+                if stopping:
                     self._stop_workers()
                     break
                 crashed = [p for p in self.processes if p.poll() not in (None, 0)]

@@ -76,7 +76,11 @@ def load_handler_factory(spec: str) -> HandlerFactory:
 
 def open_job_store(config: Config) -> Store:
     """Open the store with the queue policy (retries, backoff, breaker) of these settings."""
-    store = Store(config.store_url)
+    return apply_queue_settings(Store(config.store_url), config)
+
+
+def apply_queue_settings(store: Store, config: Config) -> Store:
+    """Give the store's queue the retry, backoff and breaker policy of the settings."""
     settings = config.settings
     store.jobs.max_retries = settings.max_retries
     store.jobs.retry_backoff_s = settings.retry_backoff_s or (0.0,)

@@ -373,6 +373,16 @@ class JobRepository:
         return True
 
     # -- reading ---------------------------------------------------------------------------
+    def live_files(self, after_id: int, limit: int) -> list[tuple[int, str, str | None, str]]:
+        """(id, path, sha256, source root) of live inventory files after ``after_id``."""
+        rows = self.db.query(
+            "SELECT f.id, f.path, f.sha256, COALESCE(s.root, '') FROM cf_files f "
+            "LEFT JOIN cf_sources s ON s.id = f.source_id "
+            "WHERE f.deleted_at IS NULL AND f.id > ? ORDER BY f.id LIMIT ?",
+            (after_id, limit),
+        )
+        return [(int(r[0]), str(r[1]), r[2], str(r[3])) for r in rows]
+
     def get(self, job_id: int) -> Job | None:
         row = self.db.query_one(f"SELECT {_COLUMNS} FROM cf_jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row else None

@@ -1,0 +1,146 @@
+"""``casparian jobs``: list jobs and the dead letter queue, replay, cancel, read a job's log."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import typer
+
+from .common import console, fail, open_workspace, print_json
+
+STATES = "queued, running, completed, completed_with_warnings, failed, dead_letter, cancelled"
+
+jobs_app = typer.Typer(
+    name="jobs",
+    help="The job queue: list jobs and the dead letter queue; replay, cancel, read logs.",
+    invoke_without_command=True,
+    rich_markup_mode="rich",
+)
+
+
+def _when(stamp: float | None) -> str:
+    return dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S") if stamp else ""
+
+
+@jobs_app.callback()
+def jobs_command(
+    ctx: typer.Context,
+    status: str | None = typer.Option(None, "--status", "-s", help=f"Only one state: {STATES}."),
+    parser: str | None = typer.Option(None, "--parser", "-p", help="Only this parser's jobs."),
+    dead_letter: bool = typer.Option(
+        False, "--dead-letter", help="List the dead letter queue (jobs that spent their retries)."
+    ),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Show at most this many."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List jobs, newest first (or the dead letter queue with --dead-letter)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..store.jobs import JOB_STATES
+
+    if status is not None and status not in JOB_STATES:
+        fail(f"unknown job state {status!r}; use one of: {STATES}")
+    with open_workspace(ctx) as workspace:
+        if dead_letter:
+            letters = workspace.dead_letters()[:limit]
+            if json_output:
+                print_json([dataclasses.asdict(letter) for letter in letters])
+                return
+            if not letters:
+                console.print("the dead letter queue is empty")
+            for letter in letters:
+                console.print(
+                    f"[bold]{letter.job_id}[/] {letter.parser_name} {letter.input_path} "
+                    f"retries={letter.retry_count} at {_when(letter.failed_at)}\n  {letter.error}",
+                    highlight=False,
+                )
+            return
+        jobs = workspace.list_jobs(status, parser, limit=limit)
+        stats = workspace.job_stats()
+    if json_output:
+        print_json([_job_dict(job) for job in jobs])
+        return
+    from rich.table import Table
+
+    table = Table("id", "state", "parser", "input", "rows", "tries", "finished", "error")
+    for job in jobs:
+        table.add_row(
+            str(job.id),
+            job.status,
+            f"{job.parser_name} {job.parser_version}",
+            job.input_path,
+            f"{job.rows_written:,}"
+            + (f" (+{job.rows_quarantined:,} q)" if job.rows_quarantined else ""),
+            str(job.retry_count + (job.status != "queued")),
+            _when(job.finished_at),
+            job.error_message or "",
+        )
+    console.print(table)
+    console.print(
+        ", ".join(f"{n:,} {state}" for state, n in sorted(stats.by_status.items())) or "no jobs",
+        highlight=False,
+    )
+
+
+def _job_dict(job: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(job)
+    data["output_paths"] = list(job.output_paths)
+    return data
+
+
+@jobs_app.command("replay")
+def replay_command(ctx: typer.Context, job_id: int = typer.Argument(..., help="Job id.")) -> None:
+    """Requeue a dead-lettered, failed or cancelled job (the dead letter record is kept)."""
+    with open_workspace(ctx) as workspace:
+        job = workspace.job_detail(job_id)
+        if job is None:
+            fail(f"no job {job_id}")
+        if not workspace.replay_job(job_id):
+            fail(f"job {job_id} is {job.status}; only failed, dead_letter or cancelled jobs replay")
+    console.print(f"job {job_id} is queued again", highlight=False)
+
+
+@jobs_app.command("cancel")
+def cancel_command(ctx: typer.Context, job_id: int = typer.Argument(..., help="Job id.")) -> None:
+    """Cancel a queued or running job (a running worker's result is then refused)."""
+    with open_workspace(ctx) as workspace:
+        job = workspace.job_detail(job_id)
+        if job is None:
+            fail(f"no job {job_id}")
+        if not workspace.cancel_job(job_id):
+            fail(f"job {job_id} is {job.status}; only queued or running jobs can be cancelled")
+    console.print(f"job {job_id} cancelled", highlight=False)
+
+
+@jobs_app.command("logs")
+def logs_command(
+    ctx: typer.Context,
+    job_id: int = typer.Argument(..., help="Job id."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing until the job ends."),
+) -> None:
+    """Print a job's log (sideband lines of its parser and what the worker said about it)."""
+    from ..logs import follow_log
+    from ..store.jobs import TERMINAL_STATES
+
+    with open_workspace(ctx) as workspace:
+        path = workspace.job_log_path(job_id)
+        if path is None:
+            fail(f"no job {job_id}")
+        if not follow:
+            if not path.is_file():
+                fail(f"job {job_id} has no log yet (expected at {path})")
+            typer.echo(path.read_text(encoding="utf-8", errors="replace"), nl=False)
+            return
+
+        def finished() -> bool:
+            job = workspace.job_detail(job_id)
+            return job is None or job.status in TERMINAL_STATES
+
+        for line in follow_log(path, finished):
+            typer.echo(line)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jobs_app, name="jobs")

@@ -1,0 +1,147 @@
+"""``casparian process`` (drain the queue and exit), ``casparian start`` (the daemon) and
+``casparian parser resume`` (clear a circuit breaker)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import typer
+
+from .common import console, fail, open_workspace, print_json
+from .parser import parser_app
+
+HANDLER_HELP = "Job handler as module:function (tests and benchmarks); default: the executor."
+
+
+def _summary_dict(summary: Any) -> dict[str, Any]:
+    return {
+        "jobs_finished": summary.jobs_finished,
+        "counts": summary.counts,
+        "rows_emitted": summary.rows_emitted,
+        "rows_written": summary.rows_written,
+        "rows_quarantined": summary.rows_quarantined,
+        "seconds": round(summary.elapsed_s, 3),
+        "files_per_second": round(summary.files_per_s, 1),
+        "rows_per_second": round(summary.rows_per_s, 1),
+        "orphans_requeued": summary.orphans_requeued,
+        "paused_parsers": list(summary.paused_parsers),
+        "worker_crashes": summary.worker_crashes,
+        "cancelled": summary.cancelled,
+    }
+
+
+def _print_summary(summary: Any) -> None:
+    counts = ", ".join(f"{n:,} {status}" for status, n in summary.counts.items() if n > 0)
+    console.print(
+        f"[bold]{summary.jobs_finished:,}[/] jobs finished in {summary.elapsed_s:.1f}s "
+        f"({summary.files_per_s:,.0f} files/s, {summary.rows_per_s:,.0f} rows/s): "
+        f"{counts or 'nothing to do'}",
+        highlight=False,
+    )
+    console.print(
+        f"rows: {summary.rows_written:,} written, {summary.rows_quarantined:,} quarantined",
+        highlight=False,
+    )
+    if summary.orphans_requeued:
+        console.print(f"requeued {summary.orphans_requeued:,} jobs left by a crashed worker")
+    for name in summary.paused_parsers:
+        console.print(
+            f"[bold red]paused[/] parser '{name}' (circuit breaker); "
+            f"fix it, then `casparian parser resume {name}`",
+            highlight=False,
+        )
+    if summary.cancelled:
+        console.print("[yellow]stopped early[/]: running jobs finished, the rest stay queued")
+
+
+def process_command(
+    ctx: typer.Context,
+    parser: str | None = typer.Option(None, "--parser", "-p", help="Only this parser's jobs."),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", min=1, help="Worker processes (default: max_concurrent_workers)."
+    ),
+    batch: int = typer.Option(8, "--batch", min=1, help="Jobs a worker claims at once."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    handler: str | None = typer.Option(None, "--handler", hidden=True, help=HANDLER_HELP),
+) -> None:
+    """Queue scanned files matched by registered parsers, drain the queue with the worker pool,
+    and exit with a summary. Ctrl+C stops gracefully: running jobs finish, the rest stay queued."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from ..runner.pool import PoolProgress
+
+    cancel = threading.Event()
+    with open_workspace(ctx) as workspace:
+        if parser is not None and workspace.store.parsers.get(parser) is None and not handler:
+            fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=json_output,
+        ) as bar:
+            task = bar.add_task("processing", total=None)
+
+            def show(event: Any) -> None:
+                if isinstance(event, PoolProgress):
+                    bar.update(
+                        task,
+                        completed=event.finished,
+                        total=event.total,
+                        description=f"{event.running} running, {event.failed} failed",
+                    )
+
+            summary = workspace.process(
+                parser, workers, show, cancel, handler=handler, claim_batch=batch
+            )
+    if json_output:
+        print_json(_summary_dict(summary))
+    else:
+        _print_summary(summary)
+    failed = summary.counts.get("failed", 0) + summary.counts.get("dead_letter", 0)
+    raise typer.Exit(1 if failed or summary.paused_parsers else 0)
+
+
+def start_command(
+    ctx: typer.Context,
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Worker processes."),
+    handler: str | None = typer.Option(None, "--handler", hidden=True, help=HANDLER_HELP),
+) -> None:
+    """Run the daemon: watch the configured folders (watch_folders), rescan them periodically,
+    queue new and changed files for their parsers and keep the worker pool running.
+    SIGTERM or Ctrl+C stops it gracefully."""
+    from ..runner.daemon import run_daemon
+
+    with open_workspace(ctx) as workspace:
+        if not workspace.config.settings.watch_folders:
+            fail(
+                "no folders to watch: set watch_folders in "
+                f'{workspace.home / "config.toml"} (e.g. watch_folders = ["/data/in"])'
+            )
+        console.print(
+            f"watching {', '.join(workspace.config.settings.watch_folders)}; Ctrl+C to stop",
+            highlight=False,
+        )
+        summary = run_daemon(workspace, workers=workers, handler=handler)
+    _print_summary(summary)
+
+
+@parser_app.command("resume")
+def resume_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The paused parser."),
+) -> None:
+    """Clear a parser's circuit breaker so its queued jobs run again."""
+    with open_workspace(ctx) as workspace:
+        if not workspace.resume_parser(name):
+            fail(f"parser '{name}' is not paused")
+    console.print(f"resumed parser '{name}'", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("process")(process_command)
+    app.command("start")(start_command)

@@ -1,0 +1,101 @@
+"""The daemon behind ``casparian start``: watch folders, queue new and changed files, keep the
+worker pool serving the queue, stop gracefully on SIGTERM or Ctrl+C.
+
+Changes arrive from ``watchfiles``; a periodic full rescan (``rescan_interval_s``) catches what
+file-system events miss (network file systems). Each round rescans the watched folders into the
+inventory and queues files matched by registered parsers; history keeps work from repeating.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..events import Event, EventSink, ignore_events
+from .matching import EnqueueReport
+from .pool import PoolOptions, PoolSummary, WorkerPool
+from .worker import DEFAULT_HANDLER
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+class DaemonRound(Event):
+    """One rescan-and-enqueue round finished."""
+
+    def __init__(self, changed_paths: int, reports: list[EnqueueReport]) -> None:
+        self.changed_paths = changed_paths
+        self.reports = reports
+
+    @property
+    def queued(self) -> int:
+        return sum(r.queued for r in self.reports)
+
+
+def rescan_and_enqueue(workspace: Workspace) -> list[EnqueueReport]:
+    """Rescan every watched folder, then queue what registered parsers match."""
+    for folder in workspace.config.settings.watch_folders:
+        workspace.scan(folder)
+    if not workspace.store.parsers.all():
+        return []
+    return workspace.enqueue_matching()
+
+
+def _install_stop_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGTERM sets ``stop`` (main thread only); returns a function restoring the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_term(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
+def run_daemon(
+    workspace: Workspace,
+    workers: int | None = None,
+    handler: str | None = None,
+    on_event: EventSink = ignore_events,
+    stop: threading.Event | None = None,
+) -> PoolSummary:
+    """Serve until ``stop`` is set (SIGTERM, Ctrl+C); returns the pool's summary."""
+    import watchfiles
+
+    stop = stop or threading.Event()
+    settings = workspace.config.settings
+    options = PoolOptions(workers=workers, follow=True, handler_spec=handler or DEFAULT_HANDLER)
+    pool = WorkerPool(workspace.config, options)
+    summaries: list[PoolSummary] = []
+    pool_thread = threading.Thread(
+        target=lambda: summaries.append(pool.run(on_event, stop)), name="worker-pool"
+    )
+    restore = _install_stop_signals(stop)
+    try:
+        on_event(DaemonRound(0, rescan_and_enqueue(workspace)))
+        pool_thread.start()
+        for changes in watchfiles.watch(
+            *settings.watch_folders,
+            stop_event=stop,
+            rust_timeout=int(settings.rescan_interval_s * 1000),
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            on_event(DaemonRound(len(changes), rescan_and_enqueue(workspace)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        restore()
+        if pool_thread.ident is not None:
+            pool_thread.join()
+    if not summaries:
+        raise RuntimeError("the worker pool stopped without a summary; see the worker output")
+    return summaries[0]

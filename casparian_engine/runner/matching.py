@@ -1,0 +1,67 @@
+"""Which scanned files each registered parser should process: by tag or by gitignore pattern."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pathspec
+
+from ..store import Store
+from ..store.jobs import NewJob
+from ..store.parsers import ParserRecord
+
+PAGE_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class EnqueueReport:
+    """Per parser: files matched, jobs queued, and files skipped (already processed or queued)."""
+
+    parser_name: str
+    parser_version: str
+    matched: int
+    queued: int
+
+    @property
+    def skipped(self) -> int:
+        return self.matched - self.queued
+
+
+def current_parsers(store: Store, name: str | None = None) -> list[ParserRecord]:
+    """The highest registered version of each parser (or of the one named)."""
+    if name is not None:
+        record = store.parsers.get(name)
+        if record is None:
+            raise KeyError(f"no parser '{name}' is registered")
+        return [record]
+    latest: dict[str, ParserRecord] = {}
+    for record in store.parsers.all():  # sorted by name, then version
+        latest[record.name] = record
+    return list(latest.values())
+
+
+def matching_jobs(store: Store, parser: ParserRecord, kind: str = "process") -> Iterator[NewJob]:
+    """Jobs for every live file the parser's tags or patterns select."""
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", parser.patterns)
+    wanted_tags = set(parser.tags)
+    after_id = 0
+    while page := store.jobs.live_files(after_id, PAGE_SIZE):
+        after_id = page[-1][0]
+        tags = store.files.tags_of([row[0] for row in page]) if wanted_tags else {}
+        for file_id, path, sha256, root in page:
+            relative = os.path.relpath(path, root) if root else path
+            by_tag = bool(wanted_tags.intersection(tags.get(file_id, ())))
+            if by_tag or (parser.patterns and spec.match_file(relative)):
+                yield NewJob(parser.name, parser.version, path, sha256, file_id, kind)
+
+
+def enqueue_matching(store: Store, parser_name: str | None = None) -> list[EnqueueReport]:
+    """Queue every matching file not yet processed by each parser's current version."""
+    reports = []
+    for parser in current_parsers(store, parser_name):
+        jobs = list(matching_jobs(store, parser))
+        queued = store.jobs.enqueue(jobs)
+        reports.append(EnqueueReport(parser.name, parser.version, len(jobs), len(queued)))
+    return reports
