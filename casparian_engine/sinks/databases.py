@@ -149,7 +149,7 @@ class DuckDBSink:
 
         if not self.path.exists():
             return False
-        connection = self._connection or duckdb.connect(str(self.path), read_only=True)
+        connection = self._connection or duckdb.connect(str(self.path))
         try:
             row = connection.execute(
                 "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [output]
