@@ -193,6 +193,8 @@ class EngineService:
 
 def _field(stats: Any, *names: str) -> int:
     """Read a count from an engine stats object (dataclass or mapping) by its first known name."""
+    if hasattr(stats, "by_status"):
+        stats = stats.by_status
     for name in names:
         if isinstance(stats, dict) and name in stats:
             return int(stats[name] or 0)
