@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 TRUNCATION_NOTE = "[TRUNCATED] log reached its {cap} byte cap; later output of this job was dropped"
 
@@ -24,27 +25,61 @@ def job_log_path(logs_dir: Path, job_id: int, started_at: float | None = None) -
 
 
 class JobLog:
-    """An append-only, size-capped log file for one job; safe to reopen for a retry."""
+    """An append-only, size-capped log file for one job; safe to reopen for a retry.
+
+    Lines given to ``note`` (the host's routine remarks) stay in memory until something is
+    ``write``-n — a parser's log line, an error — so a quiet successful job creates no file.
+    """
 
     def __init__(self, path: Path, cap_bytes: int = 10 * 1024 * 1024) -> None:
         self.path = path
         self.cap_bytes = cap_bytes
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._note = (TRUNCATION_NOTE.format(cap=cap_bytes) + "\n").encode()
-        self.truncated = _ends_with(path, self._note)
-        self._file = open(path, "ab")  # noqa: SIM115 - closed in close()
-        self._size = self._file.tell()
+        self._note_line = (TRUNCATION_NOTE.format(cap=cap_bytes) + "\n").encode()
+        self._pending: list[bytes] = []
+        self._file: BinaryIO | None = None
+        self._size = 0
+        self.truncated = False
+
+    @property
+    def written(self) -> bool:
+        """Whether the log file exists on disk for this run."""
+        return self._file is not None
+
+    def note(self, level: str, message: str) -> None:
+        """Keep a routine line; it reaches the file only if the job writes anything else."""
+        if self._file is not None:
+            self._append(self._line(level, message))
+        else:
+            self._pending.append(self._line(level, message))
 
     def write(self, level: str, message: str) -> None:
         """Append one timestamped line, or the truncation note once the cap is reached."""
+        if self._file is None:
+            self._open()
+        self._append(self._line(level, message))
+
+    @staticmethod
+    def _line(level: str, message: str) -> bytes:
+        stamp = dt.datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        return f"{stamp} {level.upper():<7} {message}\n".encode(errors="replace")
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.truncated = _ends_with(self.path, self._note_line)
+        self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+        self._size = self._file.tell()
+        pending, self._pending = self._pending, []
+        for line in pending:
+            self._append(line)
+
+    def _append(self, line: bytes) -> None:
+        assert self._file is not None
         if self.truncated:
             return
-        stamp = dt.datetime.now().strftime("%H:%M:%S.%f")[:-3]
-        line = f"{stamp} {level.upper():<7} {message}\n".encode(errors="replace")
-        room = self.cap_bytes - self._size - len(self._note)
+        room = self.cap_bytes - self._size - len(self._note_line)
         if len(line) > room:
-            self._file.write(self._note)
-            self._size += len(self._note)
+            self._file.write(self._note_line)
+            self._size += len(self._note_line)
             self.truncated = True
         else:
             self._file.write(line)
@@ -52,7 +87,8 @@ class JobLog:
         self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     def __enter__(self) -> JobLog:
         return self

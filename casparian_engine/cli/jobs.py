@@ -130,7 +130,10 @@ def logs_command(
             fail(f"no job {job_id}")
         if not follow:
             if not path.is_file():
-                fail(f"job {job_id} has no log yet (expected at {path})")
+                fail(
+                    f"job {job_id} has no log at {path}: it has not started, or it succeeded "
+                    "without its parser logging anything"
+                )
             typer.echo(path.read_text(encoding="utf-8", errors="replace"), nl=False)
             return
 

@@ -204,7 +204,7 @@ class Worker:
         output_root = self.options.output_root or self.config.output_dir
         self.jobs_run += 1
         with JobLog(log_path, self.config.settings.log_cap_bytes) as log:
-            log.write(
+            log.note(
                 "info",
                 f"job {job.id}: {job.parser_name} {job.parser_version} on "
                 f"{job.input_path} (attempt {job.retry_count + 1}, worker {self.worker_id})",
@@ -222,7 +222,7 @@ class Worker:
                     str(log_path),
                 )
             else:
-                log.write(
+                log.note(
                     "info",
                     f"finished: {outcome.rows_written} rows written, "
                     f"{outcome.rows_quarantined} quarantined",
@@ -232,7 +232,7 @@ class Worker:
                     outcome.rows_written,
                     outcome.rows_quarantined,
                     outcome.output_paths,
-                    str(log_path),
+                    str(log_path) if log.written else None,
                 )
             log.write("error", f"{failure.kind}: {failure.message}")
             if failure.trace:

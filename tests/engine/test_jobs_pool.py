@@ -54,7 +54,7 @@ def test_pool_drains_the_queue_into_parquet(pool_config: Config, tmp_path: Path)
     with closing(Store(pool_config.store_url)) as store:
         job = store.jobs.find(status="completed", limit=1)[0]
     assert job.log_path is not None
-    assert "wrote 3 rows" in Path(job.log_path).read_text()
+    assert "wrote 3 rows" in Path(job.log_path).read_text()  # the handler wrote a line
 
 
 def test_failures_retry_dead_letter_and_trip_the_breaker(

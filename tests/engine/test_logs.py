@@ -85,3 +85,19 @@ def test_follow_yields_lines_until_the_job_finishes(tmp_path: Path) -> None:
         ["INFO", "first"],
         ["WARNING", "second"],
     ]
+
+
+def test_quiet_job_creates_no_file_until_something_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "day" / "3.log"
+    with JobLog(path) as quiet:
+        quiet.note("info", "started")
+        quiet.note("info", "finished")
+    assert not quiet.written and not path.exists()
+    with JobLog(path) as noisy:
+        noisy.note("info", "started")
+        noisy.write("warning", "row 4 looks odd")
+    assert noisy.written
+    assert [line.split(maxsplit=2)[1:] for line in path.read_text().splitlines()] == [
+        ["INFO", "started"],
+        ["WARNING", "row 4 looks odd"],
+    ]

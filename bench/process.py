@@ -1,0 +1,101 @@
+"""Prod loop benchmark: the queue's claim-and-complete rate, and the full pipeline vs DuckDB.
+
+Part 1 (queue): N jobs whose handler emits nothing, claimed and completed on a fresh SQLite store
+— once in-process by one worker (the queue's own cost) and once by ``casparian process`` with its
+worker processes. Part 2 (pipeline, ``--pipeline``): the demo's files processed by
+``casparian process`` with the registered demo parsers, beside DuckDB's ``read_csv`` glob → Parquet
+of the CSV files in the same run, with the column types given and with auto-detection.
+
+    .venv/bin/python bench/process.py                      # queue, 20,000 jobs
+    .venv/bin/python bench/process.py --jobs 2000          # quick
+    .venv/bin/python bench/process.py --pipeline --files 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from casparian_engine.config import Config, load_config  # noqa: E402
+from casparian_engine.runner.pool import PoolOptions, WorkerPool  # noqa: E402
+from casparian_engine.runner.worker import JobContext, Worker, WorkerOptions  # noqa: E402
+from casparian_engine.store import Store  # noqa: E402
+from casparian_engine.store.jobs import JobOutcome, NewJob  # noqa: E402
+
+NOOP_HANDLER = "bench.process:emit_nothing"
+
+
+def emit_nothing(config: Config) -> object:
+    """A handler whose parser emits nothing: only the queue's cost remains."""
+
+    def handle(context: JobContext) -> JobOutcome:
+        return JobOutcome()
+
+    return handle
+
+
+def _enqueue(home: Path, count: int) -> float:
+    store = Store(load_config(home).store_url)
+    started = time.perf_counter()
+    store.jobs.enqueue([NewJob("noop", "1", f"/virtual/{i}.csv", f"h{i}") for i in range(count)])
+    seconds = time.perf_counter() - started
+    store.close()
+    return seconds
+
+
+def bench_queue(job_count: int, batch: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        home = Path(scratch) / "inproc"
+        os.environ["CASPARIAN_HOME"] = str(home)
+        enqueue_s = _enqueue(home, job_count)
+        print(f"enqueue {job_count:,} jobs: {enqueue_s:.2f}s ({job_count / enqueue_s:,.0f} jobs/s)")
+        config = load_config(home)
+        worker = Worker(config, WorkerOptions(claim_batch=batch, handler_spec=NOOP_HANDLER))
+        started = time.perf_counter()
+        ran = worker.run()
+        seconds = time.perf_counter() - started
+        worker.store.close()
+        print(
+            f"claim+complete, 1 in-process worker, batch {batch}: {ran:,} jobs in {seconds:.2f}s "
+            f"= {ran / seconds:,.0f} jobs/s"
+        )
+        home = Path(scratch) / "pool"
+        os.environ["CASPARIAN_HOME"] = str(home)
+        _enqueue(home, job_count)
+        pool = WorkerPool(
+            load_config(home),
+            PoolOptions(workers=workers, claim_batch=batch, handler_spec=NOOP_HANDLER),
+        )
+        summary = pool.run()
+        print(
+            f"casparian process, {workers} worker processes, batch {batch}: "
+            f"{summary.jobs_finished:,} jobs in {summary.elapsed_s:.2f}s "
+            f"= {summary.files_per_s:,.0f} jobs/s (incl. worker start-up)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pipeline", action="store_true")
+    parser.add_argument("--files", type=int, default=50_000)
+    args = parser.parse_args()
+    os.environ["PYTHONPATH"] = str(REPO_ROOT)
+    bench_queue(args.jobs, args.batch, args.workers)
+    if args.pipeline:
+        from bench.process_pipeline import bench_pipeline
+
+        bench_pipeline(args.files, args.workers)
+
+
+if __name__ == "__main__":
+    main()
