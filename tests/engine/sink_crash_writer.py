@@ -8,7 +8,7 @@ import pyarrow as pa
 from casparian_engine.sinks import open_sink
 
 sink = open_sink(sys.argv[1], default_dir=Path("."), overwrite=True)
-for batch_number in range(3):
+for _batch in range(3):
     sink.write("rows", pa.table({"n": list(range(1000))}))
 if hasattr(sink, "_drain"):
     sink._drain()  # the writer thread has encoded the staged part file
