@@ -264,8 +264,13 @@ class Scanner:
     def _find_renames(self, unknown: list[_Item]) -> None:
         """Mark new paths whose (device, inode) belongs to a stored file whose path is gone."""
         by_identity: dict[tuple[int, int], list[KnownFile]] = {}
-        for known in self.store.files.known_by_inodes([_int64(i.walked.inode) for i in unknown]):
-            by_identity.setdefault((known.device, known.inode), []).append(known)
+        inodes_by_device: dict[int, list[int]] = {}
+        for item in unknown:
+            device = _int64(item.walked.device)
+            inodes_by_device.setdefault(device, []).append(_int64(item.walked.inode))
+        for device, inodes in inodes_by_device.items():
+            for known in self.store.files.known_by_identity(device, inodes):
+                by_identity.setdefault((known.device, known.inode), []).append(known)
         if not by_identity:
             return
         claimed: set[int] = set()

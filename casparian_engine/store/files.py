@@ -176,12 +176,14 @@ class FileRepository:
                 found[r[1]] = KnownFile(*r)
         return found
 
-    def known_by_inodes(self, inodes: Sequence[int]) -> list[KnownFile]:
+    def known_by_identity(self, device: int, inodes: Sequence[int]) -> list[KnownFile]:
+        """Stored files on ``device`` with one of ``inodes`` (uses the (device, inode) index)."""
         found: list[KnownFile] = []
         for chunk in chunked(sorted(set(inodes))):
             rows = self.db.query(
-                f"SELECT {self._KNOWN_COLUMNS} FROM cf_files WHERE inode IN ({marks(len(chunk))})",
-                chunk,
+                f"SELECT {self._KNOWN_COLUMNS} FROM cf_files "
+                f"WHERE device = ? AND inode IN ({marks(len(chunk))})",
+                (device, *chunk),
             )
             found.extend(KnownFile(*r) for r in rows)
         return found
