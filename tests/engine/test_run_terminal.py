@@ -1,4 +1,4 @@
-"""`casparian run` on a real pseudo-terminal: breakpoint() opens pdb; Ctrl+C stops the guest group."""
+"""`casparian run` on a real pty: breakpoint() opens pdb; Ctrl+C stops the guest group."""
 
 from __future__ import annotations
 
