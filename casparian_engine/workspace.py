@@ -17,6 +17,11 @@ from .store import Store
 if TYPE_CHECKING:
     import threading
 
+    from .contracts.model import SchemaContract
+    from .contracts.quarantine import ReplayResult
+    from .store.contracts import Approval, StoredContract
+    from .store.quarantine import QuarantinedRow, QuarantineFilter
+
     from .audit_export import EvidenceCheck
     from .envs import EnvManager, VendorResult
     from .events import EventSink
@@ -377,3 +382,117 @@ class Workspace:
     def job_stats(self) -> QueueCounts:
         """Job counts by state ("2 running, 5 pending", "1 failed, 8 complete")."""
         return self._job_store().jobs.counts()
+
+    # --- Schema contracts and quarantine (contracts engineer) ---------------------------------
+    def propose_contract(self, contract: SchemaContract) -> StoredContract:
+        """Keep a discovered contract as the open proposal for its name (a human approves it)."""
+        return self.store.contracts.propose(contract)
+
+    def approve_contract(self, contract: SchemaContract) -> Approval:
+        """Lock a contract as the next approved version of its name (audited; no-op if same)."""
+        return self.store.contracts.approve(contract)
+
+    def list_contracts(self) -> list[StoredContract]:
+        return self.store.contracts.list()
+
+    def contract_versions(self, name: str) -> list[StoredContract]:
+        return self.store.contracts.versions(name)
+
+    def list_quarantine(
+        self, where: QuarantineFilter, after_id: int = 0, limit: int = 50
+    ) -> list[QuarantinedRow]:
+        """One keyset page of quarantined rows (``after_id`` = last id of the previous page)."""
+        return self.store.quarantine.list(where, after_id=after_id, limit=limit)
+
+    def count_quarantine(self, where: QuarantineFilter) -> int:
+        return self.store.quarantine.count(where)
+
+    def quarantined_row(self, quarantine_id: int) -> QuarantinedRow | None:
+        return self.store.quarantine.get(quarantine_id)
+
+    def replay_quarantine(self, where: QuarantineFilter) -> list[ReplayResult]:
+        """Re-validate quarantined rows against the current contract; move passing rows out."""
+        from .contracts.quarantine import replay_quarantine
+
+        return replay_quarantine(self.store, self.config.output_dir, where)
+
+    # --- Scopes and AI tools ---------------------------------------------------------------
+    def approve_contract_id(self, contract_id: int) -> Approval:
+        """Approve a stored proposal by its id (the MCP ``approve_schemas`` path)."""
+        stored = next((c for c in self.store.contracts.list() if c.id == contract_id), None)
+        if stored is None:
+            raise ValueError(f"no contract with id {contract_id}")
+        return self.store.contracts.approve(stored.contract)
+
+    def execute_scope(
+        self,
+        parser: str,
+        scope: ScopeDefinition,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Job]:
+        """Queue a scope's files for a registered parser, drain its queue, return those jobs."""
+        from .events import ignore_events
+        from .runner.pool import PoolOptions, WorkerPool
+        from .store.job_models import NewJob
+
+        record = self.get_parser(parser)
+        if record is None:
+            raise ValueError(f"parser {parser!r} is not registered")
+        store = self._job_store()
+        new_jobs = [
+            NewJob(record.name, record.version, f.path, f.sha256, f.file_id, batch_id=scope.name)
+            for f in self.store.scopes.resolve(scope)
+        ]
+        job_ids = store.jobs.enqueue(new_jobs)
+        options = PoolOptions(parser_names=(record.name,))
+        WorkerPool(self.config, options).run(on_event or ignore_events, cancel)
+        jobs = [store.jobs.get(job_id) for job_id in job_ids]
+        return [job for job in jobs if job is not None]
+
+    def discover_contracts(self, paths: Sequence[str | os.PathLike[str]]) -> DiscoveryReport:
+        """Propose contracts for files (grouped by shape) and keep them for a human to approve."""
+        from .contracts.grouping import discover_groups
+
+        groups, skipped = discover_groups([Path(p) for p in paths])
+        proposals = []
+        for group in groups:
+            stored = self.store.contracts.propose(group.discovery.contract)
+            self.store.audit.record(
+                "contract.propose",
+                stored.name,
+                version=stored.version,
+                content_hash=stored.content_hash,
+                files=group.file_count,
+            )
+            proposals.append(ContractProposal(stored, group.discovery, group.file_count))
+        return DiscoveryReport(tuple(proposals), tuple((s.path, s.reason) for s in skipped))
+
+
+@dataclass(frozen=True)
+class ContractProposal:
+    """A stored proposal, how it was discovered and how many files it covers."""
+
+    stored: StoredContract
+    discovery: Discovery
+    file_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "contract_id": self.stored.id,
+            "name": self.stored.name,
+            "version": self.stored.version,
+            "status": self.stored.status,
+            "content_hash": self.stored.content_hash,
+            "file_count": self.file_count,
+            "rows_sampled": self.discovery.rows_sampled,
+            "dialect": self.discovery.dialect.describe(),
+            "contract": self.stored.contract.to_dict(),
+            "proposal_yaml": self.discovery.proposal_text(),
+        }
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    proposals: tuple[ContractProposal, ...]
+    skipped: tuple[tuple[str, str], ...]

@@ -9,12 +9,14 @@ from __future__ import annotations
 from functools import cached_property
 
 from .audit import AuditRepository
+from .contracts import ContractRepository
 from .db import Database, StoreError
 from .files import FileRepository
 from .health import HealthRepository
 from .history import HistoryRepository
 from .jobs import JobRepository
 from .parsers import ParserRepository
+from .quarantine import QuarantineRepository
 from .schema import LATEST_VERSION, migrate
 from .tags import TagRepository
 
@@ -64,6 +66,15 @@ class Store:
     @cached_property
     def parsers(self) -> ParserRepository:
         return ParserRepository(self.db)
+
+    # --- Contracts and quarantine ---
+    @cached_property
+    def contracts(self) -> ContractRepository:
+        return ContractRepository(self.db, self.audit)
+
+    @cached_property
+    def quarantine(self) -> QuarantineRepository:
+        return QuarantineRepository(self.db)
 
     def close(self) -> None:
         self.db.close()

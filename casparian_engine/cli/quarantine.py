@@ -1,0 +1,108 @@
+"""`casparian quarantine`: list, show and replay rows that broke their contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from .common import console, fail, open_workspace, print_json
+
+quarantine_app = typer.Typer(
+    help="Rows that broke their contract, kept with reasons and lineage: list, show, replay.",
+    no_args_is_help=True,
+)
+
+
+def _filter(job: int | None, parser: str | None, rule: str | None, replayed: bool = False) -> Any:
+    from ..store.quarantine import QuarantineFilter
+
+    return QuarantineFilter(job_id=job, parser_name=parser, rule=rule, include_replayed=replayed)
+
+
+@quarantine_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    job: int | None = typer.Option(None, "--job", "-j", help="Only rows of this job."),
+    parser: str | None = typer.Option(None, "--parser", "-p", help="Only rows of this parser."),
+    rule: str | None = typer.Option(
+        None, "--rule", "-r", help="Only rows breaking this rule ('cast' or 'cast:amount')."
+    ),
+    after: int = typer.Option(0, "--after", help="Start after this id (the last of a page)."),
+    limit: int = typer.Option(50, "--limit", "-n", help="Rows per page."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One page of quarantined rows (keyset pagination: pass --after <last id> for the next)."""
+    where = _filter(job, parser, rule)
+    with open_workspace(ctx) as workspace:
+        rows = workspace.list_quarantine(where, after_id=after, limit=limit)
+        total = workspace.count_quarantine(where) if not as_json else None
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+        return
+    console.print(f"{total} quarantined row(s)" + (f"; showing {len(rows)}" if rows else ""))
+    for r in rows:
+        console.print(
+            f"{r.id:>8}  job {r.job_id}  {r.parser_name}/{r.output_name}  "
+            f"{r.source_path}:{r.source_row}  {r.rules}",
+            markup=False,
+        )
+    if rows and len(rows) == limit:
+        console.print(f"next page: --after {rows[-1].id}")
+
+
+@quarantine_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    quarantine_id: int = typer.Argument(..., help="Quarantined row id (from `list`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One quarantined row: lineage, every violated rule with its reason, the original values."""
+    with open_workspace(ctx) as workspace:
+        row = workspace.quarantined_row(quarantine_id)
+    if row is None:
+        fail(f"no quarantined row with id {quarantine_id}")
+    if as_json:
+        print_json(row.to_dict())
+        return
+    console.print(f"row {row.id}: {row.source_path} line {row.source_row}", markup=False)
+    console.print(
+        f"job {row.job_id}, parser {row.parser_name} {row.parser_version}, output "
+        f"{row.output_name}, source sha256 {row.source_hash}, contract {row.contract_hash}",
+        markup=False,
+    )
+    for violation in row.violations:
+        console.print(
+            f"  {violation['rule']}:{violation['column']}  {violation['reason']}", markup=False
+        )
+    for key, value in row.row_values.items():
+        console.print(f"    {key} = {value!r}", markup=False)
+
+
+@quarantine_app.command("replay")
+def replay_command(
+    ctx: typer.Context,
+    job: int | None = typer.Option(None, "--job", "-j", help="Replay this job's rows."),
+    parser: str | None = typer.Option(None, "--parser", "-p", help="Replay this parser's rows."),
+) -> None:
+    """Re-validate against the current approved contract; move rows that now pass to the output."""
+    if job is None and parser is None:
+        fail("say which rows to replay: --job J or --parser P")
+    with open_workspace(ctx) as workspace:
+        try:
+            results = workspace.replay_quarantine(_filter(job, parser, None))
+        except LookupError as exc:
+            fail(str(exc))
+    if not results:
+        console.print("Nothing to replay.")
+    for r in results:
+        console.print(
+            f"{r.parser_name}/{r.output_name}: {r.rows_moved} of {r.rows_checked} rows now pass "
+            f"{r.contract_name} v{r.contract_version}; {r.rows_still_quarantined} stay quarantined"
+            + (f"; written to {r.output_file}" if r.output_file else ""),
+            markup=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(quarantine_app, name="quarantine")

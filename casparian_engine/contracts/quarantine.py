@@ -1,0 +1,220 @@
+"""Quarantine in the store: the executor's writer, the job policy, and replay after a fix.
+
+``StoreQuarantineWriter`` is the prod ``QuarantineWriter``: it keeps every quarantined row in
+``cf_quarantine`` with its lineage. ``policy_breach`` says whether a job's quarantine exceeds the
+settings (the rows are kept either way). ``replay_quarantine`` re-validates unreplayed rows against
+the current approved contract and moves those that now pass into the output as one new Parquet file
+(written to a temp name, renamed inside the transaction that marks them replayed), with an audit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..config import Settings
+    from ..store import Store
+    from ..store.quarantine import QuarantineFilter
+    from .model import SchemaContract
+
+REPLAY_PAGE_ROWS = 50_000
+
+
+class _Lineage(Protocol):
+    source_path: str
+    source_hash: str
+    job_id: int
+    parser_name: str
+    parser_version: str
+    output: str
+    contract_hash: str | None
+
+
+class StoreQuarantineWriter:
+    """Writes quarantined rows with lineage to ``cf_quarantine`` (never drops them)."""
+
+    def __init__(self, store: Store, contract_hashes: dict[str, str] | None = None) -> None:
+        self.store = store
+        self.contract_hashes = contract_hashes or {}
+        self.rows_written = 0
+
+    def write(self, quarantined: pa.Table, lineage: _Lineage) -> None:
+        self.rows_written += self.store.quarantine.add(
+            lineage.job_id,
+            lineage.parser_name,
+            lineage.parser_version,
+            lineage.output,
+            lineage.contract_hash or self.contract_hashes.get(lineage.output),
+            lineage.source_path,
+            lineage.source_hash,
+            quarantined,
+        )
+
+
+def policy_breach(settings: Settings, rows_emitted: int, rows_quarantined: int) -> str | None:
+    """Why a job's quarantine breaks the policy (max rows / max percent), or None if it does not."""
+    if settings.quarantine_max_rows and rows_quarantined > settings.quarantine_max_rows:
+        return (
+            f"{rows_quarantined} rows quarantined, more than quarantine_max_rows = "
+            f"{settings.quarantine_max_rows} (the rows are kept in quarantine)"
+        )
+    if settings.quarantine_max_percent and rows_emitted:
+        percent = 100.0 * rows_quarantined / rows_emitted
+        if percent > settings.quarantine_max_percent:
+            return (
+                f"{percent:.1f}% of rows quarantined, more than quarantine_max_percent = "
+                f"{settings.quarantine_max_percent} (the rows are kept in quarantine)"
+            )
+    return None
+
+
+def job_status(rows_quarantined: int) -> str:
+    """The final status of a job that succeeded: with quarantine it is a warning."""
+    return "completed_with_warnings" if rows_quarantined else "completed"
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay did, per (parser, output): rows re-checked, moved, still failing."""
+
+    parser_name: str
+    output_name: str
+    contract_name: str
+    contract_version: int
+    rows_checked: int
+    rows_moved: int
+    rows_still_quarantined: int
+    output_file: str | None
+
+
+def contract_name_for(parser_name: str, output_name: str) -> str:
+    """The contract name an output is approved under: ``parser`` or ``parser.output``."""
+    return parser_name if output_name in ("", parser_name) else f"{parser_name}.{output_name}"
+
+
+def _current_contract(store: Store, rows: list[Any]) -> tuple[str, SchemaContract, int]:
+    """The newest approved contract for the rows' output (by their hash's name, else by naming)."""
+    first = rows[0]
+    known = store.contracts.by_hash(first.contract_hash) if first.contract_hash else None
+    name = known.name if known else contract_name_for(first.parser_name, first.output_name)
+    latest = store.contracts.latest(name)
+    if latest is None:
+        raise LookupError(
+            f"no approved contract {name!r} for output {first.output_name!r} of parser "
+            f"{first.parser_name!r}: approve one with `casparian schema approve`"
+        )
+    return name, latest.contract, latest.version
+
+
+def _rows_table(rows: list[Any]) -> pa.Table:
+    """The quarantined rows' original text values as a table of strings, plus lineage."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    names: list[str] = []
+    for row in rows:
+        for key in row.row_values:
+            if key not in names:
+                names.append(key)
+    lines = "\n".join(json.dumps(row.row_values) for row in rows).encode()
+    schema = pa.schema([pa.field(n, pa.string()) for n in names])
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    table = pj.read_json(pa.BufferReader(lines), parse_options=options)
+    return table.append_column("_cf_row", pa.array([r.source_row for r in rows], pa.int64()))
+
+
+def replay_quarantine(
+    store: Store, output_dir: Path, where: QuarantineFilter, replay_job_id: int | None = None
+) -> list[ReplayResult]:
+    """Move quarantined rows that pass the current contract into the output; audit each move."""
+    import pyarrow.parquet as pq
+
+    groups: dict[tuple[str, str], list[Any]] = {}
+    after = 0
+    while page := store.quarantine.list(where, after_id=after, limit=REPLAY_PAGE_ROWS):
+        for row in page:
+            groups.setdefault((row.parser_name, row.output_name), []).append(row)
+        after = page[-1].id
+    results: list[ReplayResult] = []
+    for (parser_name, output_name), rows in sorted(groups.items()):
+        name, contract, version = _current_contract(store, rows)
+        valid = _passing_rows(_rows_table(rows), contract, rows)
+        moved = valid.num_rows
+        output_file: str | None = None
+        if moved:
+            valid_ids = valid.column("_cf_quarantine_id").to_pylist()
+            valid = valid.drop_columns(["_cf_quarantine_id"])
+            target_dir = output_dir / parser_name / output_name
+            target_dir.mkdir(parents=True, exist_ok=True)
+            final = target_dir / f"replay-{int(time.time())}-{uuid.uuid4().hex[:8]}.parquet"
+            temp = target_dir / f".{final.name}.tmp"
+            pq.write_table(valid, temp)
+            try:
+                with store.db.transaction():
+                    store.quarantine.mark_replayed(valid_ids, replay_job_id)
+                    store.audit.record(
+                        "quarantine.replay",
+                        f"{parser_name}/{output_name}",
+                        contract=name,
+                        contract_version=version,
+                        rows_moved=moved,
+                        rows_checked=len(rows),
+                        output_file=str(final),
+                    )
+                    os.replace(temp, final)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+            output_file = str(final)
+        results.append(
+            ReplayResult(
+                parser_name,
+                output_name,
+                name,
+                version,
+                len(rows),
+                moved,
+                len(rows) - moved,
+                output_file,
+            )
+        )
+    return results
+
+
+def _passing_rows(table: pa.Table, contract: SchemaContract, rows: list[Any]) -> pa.Table:
+    """Rows that pass ``contract`` now, typed, with their lineage columns and quarantine id."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .validate import validate
+
+    # Number the rows by position so each valid row can be traced to its quarantine entry.
+    position = table.column_names.index("_cf_row")
+    numbered = table.set_column(position, "_cf_row", pa.array(range(len(rows)), pa.int64()))
+    valid = validate(numbered, contract).valid
+    positions = valid.column("_cf_row")
+
+    def lineage(values: list[Any], data_type: pa.DataType) -> Any:
+        return pc.take(pa.array(values, data_type), positions)
+
+    valid = valid.set_column(
+        valid.column_names.index("_cf_row"),
+        "_cf_row",
+        lineage([r.source_row for r in rows], pa.int64()),
+    )
+    valid = valid.append_column(
+        "_cf_source_hash", lineage([r.source_hash for r in rows], pa.string())
+    )
+    valid = valid.append_column("_cf_job_id", lineage([r.job_id for r in rows], pa.int64()))
+    valid = valid.append_column(
+        "_cf_parser_version", lineage([r.parser_version for r in rows], pa.string())
+    )
+    return valid.append_column("_cf_quarantine_id", lineage([r.id for r in rows], pa.int64()))

@@ -1,0 +1,237 @@
+"""Quarantined rows in ``cf_quarantine`` (one row each, with lineage) and ``cf_quarantine_rules``.
+
+``add`` stores a validator's quarantined table in one transaction (``executemany``). Listing is
+keyset-paginated (``id > after`` ordered by id) so a page costs the same at row 10 and row 10
+million; the rule filter goes through ``cf_quarantine_rules``' primary key (rule, quarantine_id).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .db import Database
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+_COLUMNS = (
+    "id, job_id, parser_name, parser_version, output_name, contract_hash, source_path, "
+    "source_hash, source_row, rules, violations, row_values, created_at, replayed_at, "
+    "replay_job_id"
+)
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """One quarantined row: where it came from, what it broke, and its original values."""
+
+    id: int
+    job_id: int | None
+    parser_name: str
+    parser_version: str
+    output_name: str
+    contract_hash: str | None
+    source_path: str | None
+    source_hash: str | None
+    source_row: int | None
+    rules: str
+    violations: list[dict[str, Any]]
+    row_values: dict[str, Any]
+    created_at: float
+    replayed_at: float | None
+    replay_job_id: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _row(row: Any) -> QuarantinedRow:
+    return QuarantinedRow(
+        id=row[0],
+        job_id=row[1],
+        parser_name=row[2],
+        parser_version=row[3],
+        output_name=row[4],
+        contract_hash=row[5],
+        source_path=row[6],
+        source_hash=row[7],
+        source_row=row[8],
+        rules=row[9],
+        violations=json.loads(row[10]),
+        row_values=json.loads(row[11]),
+        created_at=row[12],
+        replayed_at=row[13],
+        replay_job_id=row[14],
+    )
+
+
+@dataclass(frozen=True)
+class QuarantineFilter:
+    """Which quarantined rows: by job, parser, output or rule (``cast`` or ``cast:amount``)."""
+
+    job_id: int | None = None
+    parser_name: str | None = None
+    output_name: str | None = None
+    rule: str | None = None
+    include_replayed: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.job_id is not None:
+            clauses.append("q.job_id = ?")
+            params.append(self.job_id)
+        if self.parser_name is not None:
+            clauses.append("q.parser_name = ?")
+            params.append(self.parser_name)
+        if self.output_name is not None:
+            clauses.append("q.output_name = ?")
+            params.append(self.output_name)
+        if not self.include_replayed:
+            clauses.append("q.replayed_at IS NULL")
+        if self.rule is not None:
+            if ":" in self.rule:
+                clauses.append(
+                    "q.id IN (SELECT quarantine_id FROM cf_quarantine_rules WHERE rule = ?)"
+                )
+                params.append(self.rule)
+            else:
+                # 'cast' matches 'cast' and every 'cast:<column>': a range scan of the key.
+                clauses.append(
+                    "q.id IN (SELECT quarantine_id FROM cf_quarantine_rules "
+                    "WHERE rule = ? OR (rule >= ? AND rule < ?))"
+                )
+                params.extend([self.rule, self.rule + ":", self.rule + ";"])
+        return (" AND ".join(clauses) or "1 = 1"), params
+
+
+class QuarantineRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(
+        self,
+        job_id: int | None,
+        parser_name: str,
+        parser_version: str,
+        output_name: str,
+        contract_hash: str | None,
+        source_path: str | None,
+        source_hash: str | None,
+        quarantined: pa.Table,
+    ) -> int:
+        """Store every row of a validator's quarantined table in one transaction; returns count."""
+        import pyarrow.compute as pc
+
+        count = quarantined.num_rows
+        if count == 0:
+            return 0
+        now = time.time()
+        source_rows = quarantined.column("_cf_row").to_pylist()
+        rules = quarantined.column("rules").to_pylist()
+        violations = quarantined.column("violations").to_pylist()
+        values = quarantined.column("row_values").to_pylist()
+        split_rules = pc.split_pattern(quarantined.column("rules"), ",")
+        flat_rules = pc.list_flatten(split_rules)
+        owner = pc.list_parent_indices(split_rules)
+        with self.db.transaction():
+            first_id = self._reserve_ids(count)
+            self.db.executemany(
+                f"INSERT INTO cf_quarantine ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (
+                    (
+                        first_id + index,
+                        job_id,
+                        parser_name,
+                        parser_version,
+                        output_name,
+                        contract_hash,
+                        source_path,
+                        source_hash,
+                        source_rows[index],
+                        rules[index],
+                        violations[index],
+                        values[index],
+                        now,
+                    )
+                    for index in range(count)
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO cf_quarantine_rules (quarantine_id, rule) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (
+                    (first_id + parent, rule)
+                    for parent, rule in zip(owner.to_pylist(), flat_rules.to_pylist(), strict=True)
+                    if rule
+                ),
+            )
+        return count
+
+    def _reserve_ids(self, count: int) -> int:
+        """The first of ``count`` fresh consecutive ids (inside the caller's transaction)."""
+        if self.db.dialect == "postgresql":
+            rows = self.db.query(
+                "SELECT nextval(pg_get_serial_sequence('cf_quarantine', 'id')) "
+                "FROM generate_series(1, ?)",
+                (count,),
+            )
+            ids = sorted(int(r[0]) for r in rows)
+            if ids[-1] - ids[0] + 1 == count:
+                return ids[0]
+            self.db.execute(
+                "SELECT setval(pg_get_serial_sequence('cf_quarantine', 'id'), ?)",
+                (ids[-1] + count,),
+            )
+            return ids[-1] + 1
+        # SQLite: BEGIN IMMEDIATE holds the write lock, so nobody else can take these ids.
+        row = self.db.query_one("SELECT COALESCE(MAX(id), 0) FROM cf_quarantine")
+        return int(row[0]) + 1
+
+    def list(
+        self, where: QuarantineFilter = QuarantineFilter(), after_id: int = 0, limit: int = 50
+    ) -> list[QuarantinedRow]:
+        """One page in id order, starting after ``after_id`` (keyset pagination)."""
+        clause, params = where.where()
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM cf_quarantine q WHERE q.id > ? AND {clause} "
+            "ORDER BY q.id LIMIT ?",
+            (after_id, *params, limit),
+        )
+        return [_row(r) for r in rows]
+
+    def count(self, where: QuarantineFilter = QuarantineFilter()) -> int:
+        clause, params = where.where()
+        row = self.db.query_one(f"SELECT COUNT(*) FROM cf_quarantine q WHERE {clause}", params)
+        return int(row[0])
+
+    def get(self, quarantine_id: int) -> QuarantinedRow | None:
+        row = self.db.query_one(
+            f"SELECT {_COLUMNS} FROM cf_quarantine WHERE id = ?", (quarantine_id,)
+        )
+        return _row(row) if row else None
+
+    def rule_counts(self, where: QuarantineFilter = QuarantineFilter()) -> dict[str, int]:
+        """How many rows broke each rule (a row may break several)."""
+        clause, params = where.where()
+        rows = self.db.query(
+            "SELECT r.rule, COUNT(*) FROM cf_quarantine_rules r JOIN cf_quarantine q "
+            f"ON q.id = r.quarantine_id WHERE {clause} GROUP BY r.rule ORDER BY COUNT(*) DESC",
+            params,
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def mark_replayed(self, ids: Sequence[int], replay_job_id: int | None = None) -> int:
+        """Mark rows as moved to the output (inside the caller's transaction, if any)."""
+        now = time.time()
+        self.db.executemany(
+            "UPDATE cf_quarantine SET replayed_at = ?, replay_job_id = ? "
+            "WHERE id = ? AND replayed_at IS NULL",
+            ((now, replay_job_id, i) for i in ids),
+        )
+        return len(ids)
