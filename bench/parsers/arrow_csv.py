@@ -12,5 +12,4 @@ def parse(path):
         yield pcsv.read_csv(path)
         return
     reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=16 * 1024 * 1024))
-    for batch in reader:
-        yield batch
+    yield from reader
