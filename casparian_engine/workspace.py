@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .store.quarantine import QuarantinedRow, QuarantineFilter
 
     from .audit_export import EvidenceCheck
+    from .backfill import BackfillPlan, BackfillResult
     from .envs import EnvManager, VendorResult
     from .events import EventSink
     from .inspect import OutputInspector, TableSummary
@@ -321,6 +322,7 @@ class Workspace:
         options = PoolOptions(
             workers=workers,
             parser_names=(parser,) if parser else None,
+            kind="process",
             claim_batch=claim_batch,
             handler_spec=handler or DEFAULT_HANDLER,
         )
@@ -382,6 +384,34 @@ class Workspace:
     def job_stats(self) -> QueueCounts:
         """Job counts by state ("2 running, 5 pending", "1 failed, 8 complete")."""
         return self._job_store().jobs.counts()
+
+    def backfill_plan(
+        self, parser: str, limit: int | None = None, force: bool = False
+    ) -> BackfillPlan:
+        """Files whose outputs come from an older version of ``parser`` (all with ``force``)."""
+        from .backfill import plan_backfill
+
+        return plan_backfill(self._job_store(), parser, limit, force)
+
+    def backfill_execute(
+        self,
+        parser: str,
+        limit: int | None = None,
+        force: bool = False,
+        workers: int | None = None,
+        handler: str | None = None,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> BackfillResult:
+        """Reprocess the plan into staging; swap it in only if every file succeeded."""
+        from .backfill import execute_backfill, plan_backfill
+        from .events import ignore_events
+
+        store = self._job_store()
+        plan = plan_backfill(store, parser, limit, force)
+        return execute_backfill(
+            store, self.config, plan, workers, handler, force, on_event or ignore_events, cancel
+        )
 
     # --- Schema contracts and quarantine (contracts engineer) ---------------------------------
     def propose_contract(self, contract: SchemaContract) -> StoredContract:

@@ -44,7 +44,7 @@ def current_parsers(store: Store, name: str | None = None) -> list[ParserRecord]
 
 def matching_jobs(store: Store, parser: ParserRecord, kind: str = "process") -> Iterator[NewJob]:
     """Jobs for every live file the parser's tags or patterns select."""
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", parser.patterns)
+    spec = pathspec.PathSpec.from_lines("gitignore", parser.patterns)
     wanted_tags = set(parser.tags)
     after_id = 0
     while page := store.jobs.live_files(after_id, PAGE_SIZE):
@@ -58,10 +58,14 @@ def matching_jobs(store: Store, parser: ParserRecord, kind: str = "process") -> 
 
 
 def enqueue_matching(store: Store, parser_name: str | None = None) -> list[EnqueueReport]:
-    """Queue every matching file not yet processed by each parser's current version."""
+    """Queue every matching file no version of its parser has processed yet.
+
+    Files an older version processed are left to ``casparian backfill`` (manual by design).
+    """
     reports = []
     for parser in current_parsers(store, parser_name):
-        jobs = list(matching_jobs(store, parser))
+        processed = store.history.versions_by_hash(parser.name)
+        jobs = [j for j in matching_jobs(store, parser) if j.input_hash not in processed]
         queued = store.jobs.enqueue(jobs)
         reports.append(EnqueueReport(parser.name, parser.version, len(jobs), len(queued)))
     return reports

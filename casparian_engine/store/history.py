@@ -70,3 +70,26 @@ class HistoryRepository:
                 (parser_name, parser_version),
             )
         return int(cursor.rowcount)
+
+    def versions_by_hash(self, parser_name: str) -> dict[str, set[str]]:
+        """For each input hash, the versions of this parser that processed it."""
+        rows = self.db.query(
+            "SELECT input_hash, parser_version FROM cf_processing_history WHERE parser_name = ?",
+            (parser_name,),
+        )
+        found: dict[str, set[str]] = {}
+        for input_hash, version in rows:
+            found.setdefault(str(input_hash), set()).add(str(version))
+        return found
+
+    def forget_jobs(self, job_ids: list[int]) -> int:
+        """Drop the entries these jobs made (their outputs were discarded)."""
+        removed = 0
+        for start in range(0, len(job_ids), 500):
+            chunk = job_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            cursor = self.db.execute(
+                f"DELETE FROM cf_processing_history WHERE job_id IN ({marks})", chunk
+            )
+            removed += int(cursor.rowcount)
+        return removed

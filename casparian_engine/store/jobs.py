@@ -372,6 +372,25 @@ class JobRepository:
             )
         return True
 
+    def set_output_paths(self, paths_by_job: dict[int, tuple[str, ...]]) -> None:
+        """Record where finished jobs' outputs now live (after a backfill swap)."""
+        with self.db.transaction():
+            for job_id, paths in paths_by_job.items():
+                self.db.execute(
+                    "UPDATE cf_jobs SET output_paths = ? WHERE id = ?",
+                    (json.dumps(list(paths)), job_id),
+                )
+
+    def cancel_unfinished(self, kind: str, keep_batch: str | None = None) -> list[int]:
+        """Cancel queued or running jobs of a kind (e.g. a crashed backfill's leftovers)."""
+        rows = self.db.query(
+            "UPDATE cf_jobs SET status = 'cancelled', finished_at = ?, lease_token = NULL "
+            "WHERE kind = ? AND status IN ('queued', 'running') AND COALESCE(batch_id, '') <> ? "
+            "RETURNING id",
+            (time.time(), kind, keep_batch or ""),
+        )
+        return sorted(int(r[0]) for r in rows)
+
     # -- reading ---------------------------------------------------------------------------
     def live_files(self, after_id: int, limit: int) -> list[tuple[int, str, str | None, str]]:
         """(id, path, sha256, source root) of live inventory files after ``after_id``."""

@@ -26,6 +26,8 @@ def csv_to_parquet(config: Config) -> JobHandler:
         name = Path(job.input_path).name
         if "permanent" in name:
             raise JobError("parse_error", f"{job.input_path}: bad header")
+        if os.environ.get("CASPARIAN_TEST_FAIL_NAME") == name:
+            raise JobError("parse_error", f"{job.input_path}: rejected by the test")
         if "transient" in name:
             raise JobError("timeout", f"{job.input_path}: guest timed out", transient=True)
         table = pacsv.read_csv(job.input_path)

@@ -1,0 +1,200 @@
+"""Backfill (spec FS-6): reprocess a parser's files with its current version, all or nothing.
+
+``plan`` lists the files the parser matches whose processed version is older than the current one
+(with ``force``: every matched file). ``execute`` queues them as one batch whose outputs go to
+``<output>/.staging/<batch>/``; only when every file succeeded is the parser's output folder
+swapped for the staged one in a single rename exchange (kept outputs of files not backfilled are
+hard-linked in first), so a query sees the old dataset or the new one, never a mix. On failure,
+cancellation or a crash the staging is removed, the batch's history is forgotten and the old
+output stays as it was.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config
+from .events import EventSink, ignore_events
+from .runner.matching import current_parsers, matching_jobs
+from .runner.pool import PoolOptions, PoolSummary, WorkerPool
+from .runner.worker import DEFAULT_HANDLER
+from .store import Store
+from .store.jobs import COMPLETED, COMPLETED_WITH_WARNINGS, NewJob
+
+BACKFILL_KIND = "backfill"
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+class BackfillError(RuntimeError):
+    """A backfill cannot start (unknown parser, another backfill running)."""
+
+
+@dataclass(frozen=True)
+class StaleFile:
+    path: str
+    input_hash: str | None
+    processed_versions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    parser_name: str
+    current_version: str
+    files: tuple[StaleFile, ...]
+    jobs: tuple[NewJob, ...] = field(repr=False, default=())
+
+
+@dataclass(frozen=True)
+class BackfillResult:
+    plan: BackfillPlan
+    batch_id: str
+    swapped: bool
+    summary: PoolSummary | None
+    output_dir: Path
+    reason: str = ""
+
+
+def plan_backfill(
+    store: Store, parser_name: str, limit: int | None = None, force: bool = False
+) -> BackfillPlan:
+    """Files whose outputs come from an older version of the parser (all matches with force)."""
+    try:
+        (parser,) = current_parsers(store, parser_name)
+    except KeyError as exc:
+        raise BackfillError(str(exc.args[0])) from exc
+    versions = store.history.versions_by_hash(parser_name)
+    files: list[StaleFile] = []
+    jobs: list[NewJob] = []
+    for job in matching_jobs(store, parser, kind=BACKFILL_KIND):
+        done = versions.get(job.input_hash or "", set())
+        older = tuple(sorted(v for v in done if v != parser.version))
+        if force or (older and parser.version not in done):
+            files.append(StaleFile(job.input_path, job.input_hash, older))
+            jobs.append(job)
+            if limit is not None and len(files) >= limit:
+                break
+    return BackfillPlan(parser.name, parser.version, tuple(files), tuple(jobs))
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two directories atomically (Linux renameat2); elsewhere, two quick renames."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        result = renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+        if result == 0:
+            return
+    aside = a.with_name(a.name + ".swap")
+    os.rename(a, aside)
+    os.rename(b, a)
+    os.rename(aside, b)
+
+
+def _link_kept_outputs(live: Path, staged: Path, replaced: set[str]) -> None:
+    """Hard-link every live output file not being replaced into the staged tree."""
+    if not live.is_dir():
+        return
+    for directory, _, names in os.walk(live):
+        for name in names:
+            source = Path(directory) / name
+            if str(source) in replaced or name.startswith("."):
+                continue
+            target = staged / source.relative_to(live)
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(source, target)
+
+
+def clean_abandoned(store: Store, staging_root: Path) -> None:
+    """Undo what a crashed backfill left: its queued jobs, its history and its staging."""
+    leftovers = store.jobs.cancel_unfinished(BACKFILL_KIND)
+    if leftovers and staging_root.is_dir():
+        batches = {j.batch_id for j in (store.jobs.get(i) for i in leftovers) if j and j.batch_id}
+        for batch in batches:
+            done = [j.id for j in store.jobs.find(batch_id=batch, limit=1_000_000)]
+            store.history.forget_jobs(done)
+            shutil.rmtree(staging_root / batch, ignore_errors=True)
+
+
+def execute_backfill(
+    store: Store,
+    config: Config,
+    plan: BackfillPlan,
+    workers: int | None = None,
+    handler: str | None = None,
+    force: bool = False,
+    on_event: EventSink = ignore_events,
+    cancel: threading.Event | None = None,
+) -> BackfillResult:
+    """Run the plan into staging and swap it in only if every file succeeded."""
+    live = config.output_dir / plan.parser_name
+    staging_root = config.output_dir / ".staging"
+    clean_abandoned(store, staging_root)
+    batch_id = f"backfill-{uuid.uuid4().hex[:12]}"
+    staging = staging_root / batch_id
+    if not plan.jobs:
+        return BackfillResult(plan, batch_id, False, None, live, "nothing to backfill")
+    jobs = [
+        NewJob(
+            j.parser_name,
+            j.parser_version,
+            j.input_path,
+            j.input_hash,
+            j.file_id,
+            BACKFILL_KIND,
+            batch_id,
+        )
+        for j in plan.jobs
+    ]
+    job_ids = store.jobs.enqueue(jobs, skip_processed=not force)
+    staging.mkdir(parents=True, exist_ok=True)
+    options = PoolOptions(
+        workers=workers,
+        parser_names=(plan.parser_name,),
+        kind=BACKFILL_KIND,
+        output_root=staging,
+        handler_spec=handler or DEFAULT_HANDLER,
+    )
+    summary = WorkerPool(config, options).run(on_event, cancel)
+    finished = store.jobs.find(batch_id=batch_id, limit=len(job_ids) + 1)
+    succeeded = [j for j in finished if j.status in (COMPLETED, COMPLETED_WITH_WARNINGS)]
+    if summary.cancelled or len(succeeded) != len(job_ids):
+        store.jobs.cancel_unfinished(BACKFILL_KIND)
+        store.history.forget_jobs([j.id for j in finished])
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = f"{len(job_ids) - len(succeeded)} of {len(job_ids)} files did not succeed"
+        return BackfillResult(plan, batch_id, False, summary, live, reason)
+    hashes = {j.input_hash for j in succeeded}
+    replaced = {
+        path
+        for old in store.jobs.find(parser_name=plan.parser_name, limit=10_000_000)
+        if old.batch_id != batch_id and old.input_hash in hashes
+        for path in old.output_paths
+    }
+    staged = staging / plan.parser_name
+    staged.mkdir(parents=True, exist_ok=True)
+    _link_kept_outputs(live, staged, replaced)
+    live.mkdir(parents=True, exist_ok=True)
+    _exchange(live, staged)
+    shutil.rmtree(staging, ignore_errors=True)
+    prefix = str(staged)
+    store.jobs.set_output_paths(
+        {
+            j.id: tuple(
+                str(live) + p[len(prefix) :] if p.startswith(prefix) else p for p in j.output_paths
+            )
+            for j in succeeded
+        }
+    )
+    store.audit.record(
+        "parser.backfill", plan.parser_name, version=plan.current_version, files=len(job_ids)
+    )
+    return BackfillResult(plan, batch_id, True, summary, live)

@@ -1,0 +1,82 @@
+"""``casparian backfill <parser>``: reprocess files an older parser version produced."""
+
+from __future__ import annotations
+
+import typer
+
+from .common import console, fail, open_workspace, print_json
+
+
+def backfill_command(
+    ctx: typer.Context,
+    parser: str = typer.Argument(..., help="The registered parser to backfill."),
+    execute: bool = typer.Option(
+        False, "--execute", help="Reprocess (default: only list the stale files)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most N files."),
+    force: bool = typer.Option(
+        False, "--force", help="Include files already processed by the current version."
+    ),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Worker processes."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+    handler: str | None = typer.Option(None, "--handler", hidden=True, help="Job handler."),
+) -> None:
+    """List files whose outputs come from an older version of PARSER; with --execute, reprocess
+    them into a staging folder and swap it in only when every file succeeded."""
+    from ..backfill import BackfillError
+
+    with open_workspace(ctx) as workspace:
+        try:
+            if not execute:
+                plan = workspace.backfill_plan(parser, limit, force)
+                if json_output:
+                    print_json(
+                        {
+                            "parser": plan.parser_name,
+                            "current_version": plan.current_version,
+                            "files": [
+                                {"path": f.path, "processed_versions": list(f.processed_versions)}
+                                for f in plan.files
+                            ],
+                        }
+                    )
+                    return
+                console.print(
+                    f"{len(plan.files):,} files of parser '{plan.parser_name}' would be "
+                    f"reprocessed by version {plan.current_version}",
+                    highlight=False,
+                )
+                for stale in plan.files:
+                    versions = ", ".join(stale.processed_versions) or "-"
+                    console.print(f"  {stale.path} (processed by {versions})", highlight=False)
+                return
+            result = workspace.backfill_execute(parser, limit, force, workers, handler)
+        except BackfillError as exc:
+            fail(str(exc))
+    if json_output:
+        print_json(
+            {
+                "batch_id": result.batch_id,
+                "swapped": result.swapped,
+                "files": len(result.plan.files),
+                "reason": result.reason,
+                "output_dir": str(result.output_dir),
+            }
+        )
+    elif result.swapped:
+        console.print(
+            f"backfilled {len(result.plan.files):,} files with version "
+            f"{result.plan.current_version}; {result.output_dir} now holds only its outputs",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"[yellow]not swapped[/]: {result.reason}; the previous output is untouched",
+            highlight=False,
+        )
+    if not result.swapped and result.reason != "nothing to backfill":
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backfill")(backfill_command)
