@@ -31,7 +31,10 @@ def test_hash_is_canonical_and_yaml_round_trips() -> None:
         ("name: x\ncolumns: [{name: a, type: int64, colour: red}]", "unknown key 'colour'"),
         ("name: x\ncolumns: [{name: _cf_row, type: int64}]", "reserved for lineage"),
         ("name: x\ncolumns: [{name: a, type: int8}, {name: a, type: int8}]", "'a' appears twice"),
-        ("name: x\ncolumns: [{name: a, type: date, min: soon}]", "key 'min' = 'soon' is not a date"),
+        (
+            "name: x\ncolumns: [{name: a, type: date, min: soon}]",
+            "key 'min' = 'soon' is not a date",
+        ),
     ],
 )
 def test_bad_contract_files_name_file_column_and_key(text: str, message: str) -> None:

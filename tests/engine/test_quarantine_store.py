@@ -1,0 +1,133 @@
+"""Quarantine in the store: bulk add, keyset pages, rule filter, CLI and replay after a fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from casparian_engine.cli.main import app
+from casparian_engine.config import Settings
+from casparian_engine.contracts import SchemaContract, validate
+from casparian_engine.contracts.quarantine import StoreQuarantineWriter, policy_breach
+from casparian_engine.store.quarantine import QuarantineFilter
+from casparian_engine.workspace import Workspace
+
+STRICT = SchemaContract.from_dict(
+    {
+        "name": "meters",
+        "columns": [
+            {"name": "id", "type": "int64", "nullable": False},
+            {"name": "reading", "type": "float64", "max": 100},
+        ],
+    }
+)
+
+
+def _quarantine(workspace: Workspace, rows: int = 6, job_id: int = 7) -> None:
+    table = pa.table(
+        {
+            "id": [str(i) for i in range(rows)],
+            "reading": ["150" if i % 2 else "x" for i in range(rows)],
+            "_cf_row": list(range(1, rows + 1)),
+        }
+    )
+    result = validate(table, STRICT)
+    workspace.approve_contract(STRICT)
+
+    class Lineage:
+        source_path = "/data/m.csv"
+        source_hash = "abc"
+        parser_name = "meters"
+        parser_version = "1.0"
+        output = "meters"
+        contract_hash = STRICT.content_hash
+
+    Lineage.job_id = job_id  # type: ignore[attr-defined]
+    StoreQuarantineWriter(workspace.store).write(result.quarantined, Lineage())  # type: ignore[arg-type]
+
+
+def test_rows_keep_lineage_reasons_and_values(workspace: Workspace) -> None:
+    _quarantine(workspace)
+    first = workspace.list_quarantine(QuarantineFilter(job_id=7), limit=1)[0]
+    assert (first.source_path, first.source_row, first.job_id) == ("/data/m.csv", 1, 7)
+    assert first.rules == "cast:reading"
+    assert first.violations == [
+        {"column": "reading", "rule": "cast", "reason": "not a valid float64"}
+    ]
+    assert first.row_values == {"id": "0", "reading": "x"}
+    assert first.contract_hash == STRICT.content_hash
+
+
+def test_keyset_pages_and_rule_filter(workspace: Workspace) -> None:
+    _quarantine(workspace, rows=10)
+    page_one = workspace.list_quarantine(QuarantineFilter(), limit=4)
+    page_two = workspace.list_quarantine(QuarantineFilter(), after_id=page_one[-1].id, limit=4)
+    page_three = workspace.list_quarantine(QuarantineFilter(), after_id=page_two[-1].id, limit=4)
+    ids = [r.id for r in page_one + page_two + page_three]
+    assert ids == sorted(ids) and len(set(ids)) == 10
+    assert workspace.count_quarantine(QuarantineFilter(rule="range")) == 5
+    assert workspace.count_quarantine(QuarantineFilter(rule="range:reading")) == 5
+    assert workspace.count_quarantine(QuarantineFilter(rule="cast:id")) == 0
+    assert workspace.count_quarantine(QuarantineFilter(parser_name="other")) == 0
+
+
+def test_policy_fails_the_job_but_never_drops_rows() -> None:
+    assert policy_breach(Settings(), 100, 90) is None
+    assert policy_breach(Settings(quarantine_max_rows=5), 100, 6) == (
+        "6 rows quarantined, more than quarantine_max_rows = 5 (the rows are kept in quarantine)"
+    )
+    assert policy_breach(Settings(quarantine_max_percent=10.0), 100, 11) == (
+        "11.0% of rows quarantined, more than quarantine_max_percent = 10.0 "
+        "(the rows are kept in quarantine)"
+    )
+
+
+def test_replay_moves_rows_that_pass_the_new_contract(workspace: Workspace) -> None:
+    _quarantine(workspace, rows=6)
+    relaxed = SchemaContract.from_dict(
+        {
+            "name": "meters",
+            "columns": [
+                {"name": "id", "type": "int64", "nullable": False},
+                {"name": "reading", "type": "float64", "max": 1000},
+            ],
+        }
+    )
+    workspace.approve_contract(relaxed)
+    (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (6, 3, 3)
+    assert result.contract_version == 2
+    assert result.output_file is not None
+    written = pq.read_table(result.output_file)
+    assert written.column("reading").to_pylist() == [150.0, 150.0, 150.0]
+    assert written.column("_cf_row").to_pylist() == [2, 4, 6]
+    assert set(written.column("_cf_job_id").to_pylist()) == {7}
+    assert written.column("_cf_source_hash").to_pylist() == ["abc"] * 3
+    assert workspace.count_quarantine(QuarantineFilter()) == 3
+    assert workspace.count_quarantine(QuarantineFilter(include_replayed=True)) == 6
+    (audit,) = workspace.store.audit.list(action="quarantine.replay")
+    assert audit.details["rows_moved"] == 3
+    again = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    assert again[0].rows_moved == 0 and again[0].output_file is None
+
+
+def test_quarantine_cli_list_show_replay(home: Path) -> None:
+    with Workspace.open(home) as workspace:
+        _quarantine(workspace, rows=4)
+    runner = CliRunner()
+    result = runner.invoke(app, ["quarantine", "list", "--rule", "cast", "--json"])
+    rows = json.loads(result.output)
+    assert [r["source_row"] for r in rows] == [1, 3]
+    result = runner.invoke(app, ["quarantine", "show", str(rows[0]["id"])])
+    assert "cast:reading  not a valid float64" in result.output
+    assert "reading = 'x'" in result.output
+    result = runner.invoke(app, ["quarantine", "show", "999"])
+    assert result.exit_code == 1 and "no quarantined row with id 999" in result.output
+    result = runner.invoke(app, ["quarantine", "replay"])
+    assert result.exit_code == 1 and "--job J or --parser P" in result.output
+    result = runner.invoke(app, ["quarantine", "replay", "--job", "7"])
+    assert "meters/meters: 0 of 4 rows now pass meters v1; 4 stay quarantined" in result.output
