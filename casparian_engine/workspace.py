@@ -7,6 +7,8 @@ outputs. Each capability is written once, in the engine, and exposed here as a m
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -17,28 +19,31 @@ from .store import Store
 if TYPE_CHECKING:
     import threading
 
-    from .contracts.model import SchemaContract
-    from .contracts.quarantine import ReplayResult
-    from .store.contracts import Approval, StoredContract
-    from .store.quarantine import QuarantinedRow, QuarantineFilter
-
     from .audit_export import EvidenceCheck
     from .backfill import BackfillPlan, BackfillResult
+    from .contracts.discover import Discovery
+    from .contracts.model import SchemaContract
+    from .contracts.quarantine import ReplayResult
     from .envs import EnvManager, VendorResult
     from .events import EventSink
     from .inspect import OutputInspector, TableSummary
-    from .parsers.registration import Registration
+    from .parser_overview import MatchedFilesPage, ParserOverview
     from .parsers.preview import FilePreview
+    from .parsers.registration import Registration
     from .runner.dev import RunSummary
     from .runner.matching import EnqueueReport
     from .runner.pool import PoolSummary
-    from .sinks import Sink
     from .scout.scan import ScanSummary
     from .scout.tagging import TagSuggestion
+    from .sinks import Sink
+    from .source_lines import SourceLine
     from .store.audit import AuditEntry
+    from .store.contracts import Approval, StoredContract
     from .store.files import FileRecord, FileStats
     from .store.jobs import DeadLetter, Job, QueueCounts
     from .store.parsers import ParserRecord
+    from .store.quarantine import QuarantinedRow, QuarantineFilter
+    from .store.scopes import ScopeDefinition
     from .store.tags import TagRule
 
 
@@ -385,6 +390,31 @@ class Workspace:
         """Job counts by state ("2 running, 5 pending", "1 failed, 8 complete")."""
         return self._job_store().jobs.counts()
 
+    # --- Process view and quarantine source lines (TUI engineer) ------------------------------
+    def parser_overview(self) -> list[ParserOverview]:
+        """Each registered parser's current version: matched file count and last run status."""
+        from .parser_overview import parser_overviews
+
+        return parser_overviews(self._job_store())
+
+    def matched_file_count(self, parser: str) -> int:
+        """How many scanned files the parser's tags or patterns select."""
+        from .parser_overview import matched_file_count
+
+        return matched_file_count(self.store, parser)
+
+    def matched_files(self, parser: str, offset: int = 0, limit: int = 100) -> MatchedFilesPage:
+        """One page of the files the parser matches, with the total."""
+        from .parser_overview import matched_files
+
+        return matched_files(self.store, parser, offset, limit)
+
+    def source_line(self, path: str | os.PathLike[str], line_number: int) -> SourceLine:
+        """Line ``line_number`` of a source file (``SourceLineError`` if it moved or shrank)."""
+        from .source_lines import read_source_line
+
+        return read_source_line(path, line_number)
+
     def backfill_plan(
         self, parser: str, limit: int | None = None, force: bool = False
     ) -> BackfillPlan:
@@ -445,3 +475,84 @@ class Workspace:
         from .contracts.quarantine import replay_quarantine
 
         return replay_quarantine(self.store, self.config.output_dir, where)
+
+    # --- Scopes and AI tools ---------------------------------------------------------------
+    def approve_contract_id(self, contract_id: int) -> Approval:
+        """Approve a stored proposal by its id (the MCP ``approve_schemas`` path)."""
+        stored = next((c for c in self.store.contracts.list() if c.id == contract_id), None)
+        if stored is None:
+            raise ValueError(f"no contract with id {contract_id}")
+        return self.store.contracts.approve(stored.contract)
+
+    def execute_scope(
+        self,
+        parser: str,
+        scope: ScopeDefinition,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Job]:
+        """Queue a scope's files for a registered parser, drain its queue, return those jobs."""
+        from .events import ignore_events
+        from .runner.pool import PoolOptions, WorkerPool
+        from .store.job_models import NewJob
+
+        record = self.get_parser(parser)
+        if record is None:
+            raise ValueError(f"parser {parser!r} is not registered")
+        store = self._job_store()
+        new_jobs = [
+            NewJob(record.name, record.version, f.path, f.sha256, f.file_id, batch_id=scope.name)
+            for f in self.store.scopes.resolve(scope)
+        ]
+        job_ids = store.jobs.enqueue(new_jobs)
+        options = PoolOptions(parser_names=(record.name,))
+        WorkerPool(self.config, options).run(on_event or ignore_events, cancel)
+        jobs = [store.jobs.get(job_id) for job_id in job_ids]
+        return [job for job in jobs if job is not None]
+
+    def discover_contracts(self, paths: Sequence[str | os.PathLike[str]]) -> DiscoveryReport:
+        """Propose contracts for files (grouped by shape) and keep them for a human to approve."""
+        from .contracts.grouping import discover_groups
+
+        groups, skipped = discover_groups([Path(p) for p in paths])
+        proposals = []
+        for group in groups:
+            stored = self.store.contracts.propose(group.discovery.contract)
+            self.store.audit.record(
+                "contract.propose",
+                stored.name,
+                version=stored.version,
+                content_hash=stored.content_hash,
+                files=group.file_count,
+            )
+            proposals.append(ContractProposal(stored, group.discovery, group.file_count))
+        return DiscoveryReport(tuple(proposals), tuple((s.path, s.reason) for s in skipped))
+
+
+@dataclass(frozen=True)
+class ContractProposal:
+    """A stored proposal, how it was discovered and how many files it covers."""
+
+    stored: StoredContract
+    discovery: Discovery
+    file_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "contract_id": self.stored.id,
+            "name": self.stored.name,
+            "version": self.stored.version,
+            "status": self.stored.status,
+            "content_hash": self.stored.content_hash,
+            "file_count": self.file_count,
+            "rows_sampled": self.discovery.rows_sampled,
+            "dialect": self.discovery.dialect.describe(),
+            "contract": self.stored.contract.to_dict(),
+            "proposal_yaml": self.discovery.proposal_text(),
+        }
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    proposals: tuple[ContractProposal, ...]
+    skipped: tuple[tuple[str, str], ...]

@@ -140,6 +140,22 @@ REGISTRY: tuple[ActionSpec, ...] = (
     # Process.
     ActionSpec("process", "r", "run_parser", "Run", "Queue and process the parser's matched files"),
     ActionSpec("process", "s", "stop_parser", "Stop", "Stop the parser's running processing"),
+    ActionSpec(
+        "process",
+        "right_square_bracket",
+        "page(1)",
+        "Next",
+        "Next page of matched files",
+        key_display="]",
+    ),
+    ActionSpec(
+        "process",
+        "left_square_bracket",
+        "page(-1)",
+        "Prev",
+        "Previous page of matched files",
+        key_display="[",
+    ),
     # Inspect.
     ActionSpec("inspect", "f", "filter_rows", "Filter", "Filter rows with a SQL predicate"),
     ActionSpec(

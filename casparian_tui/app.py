@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 from casparian_engine.workspace import Workspace
 
 from .actions import GLOBAL, MODE_NAMES, REGISTRY, bindings_for
-from .messages import ScanFinished, ScanProgressed
+from .messages import RunFinished, RunProgressed, ScanFinished, ScanProgressed
 from .screens.base import ModeScreen
 from .screens.discover import DiscoverScreen
 from .screens.help import HelpScreen
@@ -93,6 +93,18 @@ class CasparianApp(App[None]):
         self.service.scan_finished(message)
         if message.error:
             self.show_error(f"scan of {message.root} failed: {message.error}")
+
+    def on_run_progressed(self, message: RunProgressed) -> None:
+        self.service.run_progressed(message)
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.service.run_finished(message)
+        if message.error:
+            self.show_error(f"processing {message.parser_name} failed: {message.error}")
+
+    def on_unmount(self) -> None:
+        """Closing the app stops scans and runs, so no engine thread outlives it."""
+        self.service.cancel_all()
 
     # --- the one place failed workers become visible ----------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -92,6 +92,7 @@ class ParserFilesListed(Message):
     parser_name: str
     paths: list[str]
     total: int
+    offset: int = 0
 
 
 @dataclass

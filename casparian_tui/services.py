@@ -18,7 +18,7 @@ from casparian_engine.config import Settings
 from casparian_engine.events import Event
 from casparian_engine.workspace import Workspace
 
-from .messages import ScanFinished, ScanProgressed
+from .messages import RunFinished, RunProgressed, ScanFinished, ScanProgressed
 
 
 class EngineFeatureMissing(RuntimeError):
@@ -146,6 +146,97 @@ class EngineService:
         else:
             self.scan.outcome = f"done, {message.files_seen:,} files"
         self.publish("scan")
+
+    # --- processing runs (one per parser) -----------------------------------------------------
+    def start_run(self, parser_name: str) -> None:
+        """Queue and process a parser's matched files in an app-level worker."""
+        current = self.runs.get(parser_name)
+        if current is not None and current.running:
+            self.app.notify(f"{parser_name} is already running; press s to stop it.")
+            return
+        state = self.runs[parser_name] = RunState(parser_name)
+        self.publish("run")
+        self.app.run_worker(
+            partial(self._run_process, state),
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group=f"run-{parser_name}",
+        )
+
+    def stop_run(self, parser_name: str) -> bool:
+        """Ask a running parser's pool to stop (running jobs finish, claimed ones return)."""
+        state = self.runs.get(parser_name)
+        if state is None or not state.running:
+            return False
+        state.cancel.set()
+        state.outcome = "stopping…"
+        self.publish("run")
+        return True
+
+    def cancel_all(self) -> None:
+        """Stop every scan and run (the app is closing)."""
+        if self.scan is not None:
+            self.scan.cancel.set()
+        for state in self.runs.values():
+            state.cancel.set()
+
+    def _run_process(self, state: RunState) -> None:
+        """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
+        from casparian_engine.runner.pool import PoolProgress
+
+        def forward(event: Event) -> None:
+            if isinstance(event, PoolProgress):
+                self.app.post_message(
+                    RunProgressed(
+                        state.parser_name,
+                        event.finished,
+                        event.total,
+                        event.failed,
+                        event.rows_quarantined,
+                    )
+                )
+
+        try:
+            summary = self.workspace.process(
+                parser=state.parser_name, on_event=forward, cancel=state.cancel
+            )
+        except Exception as exc:
+            self.app.post_message(RunFinished(state.parser_name, "", error=str(exc)))
+            return
+        counts = {k: v for k, v in summary.counts.items() if v > 0}
+        failed = counts.get("failed", 0) + counts.get("dead_letter", 0)
+        text = (
+            f"{'stopped' if summary.cancelled else 'done'}: {summary.jobs_finished:,} files, "
+            f"{summary.rows_written:,} rows, {failed} failed, "
+            f"{summary.rows_quarantined:,} quarantined"
+        )
+        self.app.post_message(
+            RunProgressed(
+                state.parser_name,
+                summary.jobs_finished,
+                max(state.total, summary.jobs_finished),
+                failed,
+                summary.rows_quarantined,
+            )
+        )
+        self.app.post_message(RunFinished(state.parser_name, text))
+
+    def run_progressed(self, message: RunProgressed) -> None:
+        state = self.runs.get(message.parser_name)
+        if state is None:
+            return
+        state.done, state.total = message.done, message.total
+        state.failed, state.quarantined_rows = message.failed, message.quarantined_rows
+        self.publish("run")
+
+    def run_finished(self, message: RunFinished) -> None:
+        state = self.runs.get(message.parser_name)
+        if state is None:
+            return
+        state.running = False
+        state.outcome = f"failed: {message.error}" if message.error else message.summary
+        self.publish("run")
 
     def publish(self, what: str) -> None:
         """Tell subscribed screens that ``what`` changed (call on the app thread)."""

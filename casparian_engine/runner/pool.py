@@ -23,6 +23,7 @@ import psutil
 
 from ..config import Config
 from ..events import Event, EventSink, ignore_events
+from ..logs import rotate_logs
 from ..store import Store
 from ..store.jobs import QueueCounts
 from .worker import DEFAULT_HANDLER, open_job_store
@@ -43,6 +44,7 @@ class PoolProgress(Event):
     failed: int
     rows_written: int
     elapsed_s: float
+    rows_quarantined: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,13 +148,15 @@ class WorkerPool:
         crashes = 0
         try:
             recovered = recover_leases(store, self.config)
+            settings = self.config.settings
+            rotate_logs(self.config.logs_dir, settings.log_retention_days, settings.log_total_bytes)
             before = self._counts(store)
             totals_before = store.jobs.row_totals()
             self.processes = [self._spawn() for _ in range(self.worker_count)]
             next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
             while True:
                 counts = self._counts(store)
-                on_event(self._progress(store, before, counts, totals_before[1], started))
+                on_event(self._progress(store, before, counts, totals_before, started))
                 try:
                     stopping = cancel.wait(PROGRESS_INTERVAL_S)
                 except KeyboardInterrupt:  # Ctrl+C: workers got SIGINT too and stop gracefully
@@ -201,10 +205,11 @@ class WorkerPool:
         store: Store,
         before: QueueCounts,
         counts: QueueCounts,
-        rows_before: int,
+        totals_before: Sequence[int],
         started: float,
     ) -> PoolProgress:
         finished = counts.finished - before.finished
+        _emitted, written, quarantined = store.jobs.row_totals()
         return PoolProgress(
             finished=finished,
             total=finished + counts["queued"] + counts["running"],
@@ -214,8 +219,9 @@ class WorkerPool:
             + counts["dead_letter"]
             - before["failed"]
             - before["dead_letter"],
-            rows_written=store.jobs.row_totals()[1] - rows_before,
+            rows_written=written - totals_before[1],
             elapsed_s=time.monotonic() - started,
+            rows_quarantined=quarantined - totals_before[2],
         )
 
     def _summary(

@@ -1,12 +1,186 @@
-"""Process mode."""
+"""Process: registered parsers, the files each one matches, and live runs (r runs, s stops)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
 from ..actions import bindings_for
+from ..messages import ParserFilesListed, ParsersListed
+from ..services import RunState
+from ..widgets.run_progress import RunProgress
 from .base import ModeScreen
+
+FILES_PAGE = 100
+NO_PARSERS = "No parsers registered yet: casparian parser register <folder>"
+
+
+def run_cell(state: RunState | None) -> str:
+    """The parser table's short 'run' column: running figures, or how the last run ended."""
+    if state is None:
+        return ""
+    if state.running:
+        return f"▶ {state.done}/{state.total}" if state.total else "▶ starting"
+    return "✗ failed" if state.outcome.startswith("failed") else "■ " + state.outcome.split(":")[0]
 
 
 class ProcessScreen(ModeScreen):
+    """Parsers (left), the highlighted parser's matched files (right), run bars (bottom)."""
+
     MODE = "process"
     HEADING = "Process"
     BINDINGS = bindings_for("process")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parsers: list[Any] = []
+        self.parser_name = ""
+        self.files_offset = 0
+        self.files_total = 0
+        self.file_paths: list[str] = []
+        self.ended_runs: dict[str, str] = {}
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="split"):
+            parsers: DataTable[str] = DataTable(id="parsers-table", cursor_type="row")
+            yield parsers
+            with Vertical(id="parser-files-pane"):
+                yield Static("Highlight a parser to list its files.", id="parser-files-title")
+                files: DataTable[str] = DataTable(id="parser-files", cursor_type="row")
+                yield files
+        yield Vertical(id="runs")
+        yield Static("", id="process-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one("#parsers-table", DataTable)
+        for label, key in (("parser", "name"), ("version", "version"), ("matched", "matched"),
+                           ("last run", "last"), ("run", "run")):  # fmt: skip
+            table.add_column(label, key=key)
+        self.query_one("#parser-files", DataTable).add_column("matched file", key="path")
+        table.focus()
+        self.service.changed.subscribe(self, self._on_service_changed)
+        self._render_runs()
+        self.load_parsers()
+
+    def on_screen_resume(self) -> None:
+        self.load_parsers()
+
+    # --- parsers ------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-parsers")
+    def load_parsers(self) -> None:
+        self.post_message(ParsersListed(self.service.workspace.parser_overview()))
+
+    def on_parsers_listed(self, message: ParsersListed) -> None:
+        self.parsers = message.rows
+        table = self.query_one("#parsers-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for parser in message.rows:
+            table.add_row(
+                parser.name,
+                parser.version,
+                f"{parser.matched_file_count:,}",
+                parser.last_run_status,
+                run_cell(self.service.runs.get(parser.name)),
+                key=parser.name,
+            )
+        if message.rows:
+            table.move_cursor(row=min(cursor, len(message.rows) - 1))
+            self._open_parser(self.parsers[table.cursor_row].name, force=True)
+        self._status(f"{len(message.rows)} parsers" if message.rows else NO_PARSERS)
+
+    @property
+    def current_parser(self) -> Any:
+        table = self.query_one("#parsers-table", DataTable)
+        if not self.parsers or table.cursor_row >= len(self.parsers):
+            return None
+        return self.parsers[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "parsers-table" and self.current_parser is not None:
+            self._open_parser(self.current_parser.name)
+        elif event.data_table.id == "parser-files" and event.cursor_row < len(self.file_paths):
+            self.set_selection(self.file_paths[event.cursor_row])
+
+    def _open_parser(self, name: str, force: bool = False) -> None:
+        if name == self.parser_name and not force:
+            return
+        if name != self.parser_name:
+            self.files_offset = 0
+        self.parser_name = name
+        self.set_selection(f"parser {name}")
+        self.load_files(name, self.files_offset)
+
+    # --- matched files (paged) ----------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-files")
+    def load_files(self, parser_name: str, offset: int) -> None:
+        page = self.service.workspace.matched_files(parser_name, offset, FILES_PAGE)
+        self.post_message(ParserFilesListed(parser_name, page.paths, page.total, page.offset))
+
+    def on_parser_files_listed(self, message: ParserFilesListed) -> None:
+        if message.parser_name != self.parser_name:
+            return  # an answer for a parser no longer highlighted
+        self.file_paths, self.files_offset = message.paths, message.offset
+        self.files_total = message.total
+        files = self.query_one("#parser-files", DataTable)
+        files.clear()
+        for path in message.paths:
+            files.add_row(path)
+        first = message.offset + 1 if message.total else 0
+        last = message.offset + len(message.paths)
+        title = f"[b]{escape(message.parser_name)}[/b] matches {message.total:,} files"
+        if message.total:
+            title += f" · {first:,}–{last:,}"
+        self.query_one("#parser-files-title", Static).update(title)
+
+    def action_page(self, step: int) -> None:
+        offset = self.files_offset + step * FILES_PAGE
+        if self.parser_name and 0 <= offset < max(self.files_total, 1):
+            self.load_files(self.parser_name, offset)
+
+    # --- runs (held by the app service, so switching modes loses nothing) -----------------
+    def action_run_parser(self) -> None:
+        parser = self.current_parser
+        if parser is None:
+            self.show_error(NO_PARSERS)
+            return
+        self.clear_error()
+        self.service.start_run(parser.name)
+
+    def action_stop_parser(self) -> None:
+        parser = self.current_parser
+        if parser is None:
+            return
+        if not self.service.stop_run(parser.name):
+            self.show_error(f"{parser.name} is not running: r starts it")
+
+    def _on_service_changed(self, what: str) -> None:
+        if what != "run":
+            return
+        self._render_runs()
+        table = self.query_one("#parsers-table", DataTable)
+        for parser in self.parsers:
+            table.update_cell(parser.name, "run", run_cell(self.service.runs.get(parser.name)))
+        ended = {n: s.outcome for n, s in self.service.runs.items() if not s.running}
+        if ended != self.ended_runs:  # a run just ended: its last-run status changed
+            self.ended_runs = ended
+            self.load_parsers()
+
+    def _render_runs(self) -> None:
+        pane = self.query_one("#runs", Vertical)
+        shown = {panel.state.parser_name: panel for panel in pane.query(RunProgress)}
+        for name, state in self.service.runs.items():
+            if name in shown:
+                shown[name].show(state)
+            else:
+                pane.mount(RunProgress(state))
+        pane.display = bool(self.service.runs)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#process-status", Static).update(text)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual import events
+from textual.pilot import Pilot
 
 from casparian_engine.workspace import Workspace
 
@@ -23,3 +25,26 @@ def data_dir(tmp_path: Path) -> Path:
 def scanned(workspace: Workspace, data_dir: Path) -> Workspace:
     workspace.scan(data_dir)
     return workspace
+
+
+@pytest.fixture
+def registered(workspace: Workspace, tmp_path: Path) -> Workspace:
+    """A registered invoices parser (a real, uv-locked folder) over four scanned invoice files;
+    inv0.csv has one row whose amount breaks the contract (it goes to quarantine)."""
+    from tests.engine.registration_support import make_parser
+
+    invoices = tmp_path / "batch" / "invoices"
+    invoices.mkdir(parents=True)
+    (invoices / "inv0.csv").write_text("id,amount\n1,2.5\n2,x\n")
+    for number in range(1, 4):
+        (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number + 10},1.5\n")
+    workspace.register_parser(make_parser(tmp_path / "parser"))
+    workspace.scan(tmp_path / "batch")
+    return workspace
+
+
+async def scroll_wheel(pilot: Pilot[None], selector: str, notches: int = 3) -> None:
+    """Turn the mouse wheel down over a widget (Pilot has click but no scroll helper)."""
+    for _ in range(notches):
+        await pilot._post_mouse_events([events.MouseScrollDown], selector, offset=(2, 2))
+    await pilot.pause()

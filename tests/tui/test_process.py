@@ -1,0 +1,139 @@
+"""Pilot tests of Process: parsers with matched counts, paged matched files, r runs through the
+real worker pool (live progress, errors, quarantine), s stops, runs survive mode switches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from casparian_engine.workspace import Workspace
+from casparian_tui.app import CasparianApp
+from casparian_tui.messages import RunProgressed
+from casparian_tui.screens.process import NO_PARSERS, ProcessScreen
+from casparian_tui.widgets.run_progress import RunProgress
+
+from .conftest import scroll_wheel
+
+SIZE = (120, 36)
+
+
+async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
+    for _ in range(4):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def open_process(app: CasparianApp, pilot: Pilot[None]) -> ProcessScreen:
+    await pilot.press("alt+p")
+    await settle(app, pilot)
+    assert isinstance(app.screen, ProcessScreen)
+    return app.screen
+
+
+def cells(screen: ProcessScreen, table_id: str) -> list[list[str]]:
+    table = screen.query_one(table_id, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_parsers_files_and_a_run_with_quarantine(registered: Workspace) -> None:
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        assert cells(screen, "#parsers-table") == [["invoices", "1.0.0", "4", "never run", ""]]
+        title = str(screen.query_one("#parser-files-title").render())
+        assert title == "invoices matches 4 files · 1–4"
+        assert sorted(Path(p).name for p in screen.file_paths) == [f"inv{n}.csv" for n in range(4)]
+        await pilot.press("r")
+        await settle(app, pilot)
+        state = app.service.runs["invoices"]
+        assert (state.running, state.done, state.total) == (False, 4, 4)
+        assert (state.failed, state.quarantined_rows) == (0, 1)
+        assert state.outcome == "done: 4 files, 4 rows, 0 failed, 1 quarantined"
+        label = str(screen.query_one(RunProgress).query_one(".run-label").render())
+        assert label == "invoices 4/4 files · 0 failed · 1 rows quarantined  " + state.outcome
+        newest = registered.list_jobs(parser="invoices", limit=1)[0].status
+        assert cells(screen, "#parsers-table") == [["invoices", "1.0.0", "4", newest, "■ done"]]
+        assert registered.job_stats().by_status == {"completed": 3, "completed_with_warnings": 1}
+
+
+async def test_stop_from_the_first_progress_event_keeps_the_rest_queued(
+    registered: Workspace,
+) -> None:
+    app = CasparianApp(registered)
+
+    def stop_on_first_progress(message: Message) -> None:
+        if isinstance(message, RunProgressed) and isinstance(app.screen, ProcessScreen):
+            app.screen.action_stop_parser()
+
+    async with app.run_test(size=SIZE, message_hook=stop_on_first_progress) as pilot:
+        await open_process(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        state = app.service.runs["invoices"]
+        assert not state.running and state.outcome.startswith("stopped: ")
+        counts = registered.job_stats().by_status
+        finished = counts.get("completed", 0) + counts.get("completed_with_warnings", 0)
+        assert finished + counts.get("queued", 0) == 4  # stopped, nothing lost
+
+
+async def test_s_on_an_idle_parser_is_a_red_error(registered: Workspace) -> None:
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.error_text == "✗ invoices is not running: r starts it"
+        assert registered.job_stats().by_status == {}
+
+
+async def test_r_with_no_parser_registered(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        assert str(screen.query_one("#process-status").render()) == NO_PARSERS
+        await pilot.press("r")
+        await pilot.pause()
+        assert screen.error_text == f"✗ {NO_PARSERS}"
+        assert app.service.runs == {}
+
+
+async def test_a_run_survives_switching_modes(registered: Workspace) -> None:
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_process(app, pilot)
+        await pilot.press("r", "escape")
+        assert app.current_mode == "home"
+        await settle(app, pilot)
+        screen = await open_process(app, pilot)
+        label = str(screen.query_one(RunProgress).query_one(".run-label").render())
+        assert label.startswith("invoices 4/4 files · 0 failed · 1 rows quarantined  done: ")
+
+
+async def test_matched_files_page_with_keys_click_and_scroll(
+    registered: Workspace, tmp_path: Path
+) -> None:
+    more = tmp_path / "batch" / "invoices" / "more"
+    more.mkdir()
+    for number in range(146):
+        (more / f"m{number:03d}.csv").write_text(f"id,amount\n{number},1.0\n")
+    registered.scan(tmp_path / "batch")
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        assert screen.files_total == 150 and len(screen.file_paths) == 100
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        title = str(screen.query_one("#parser-files-title").render())
+        assert title == "invoices matches 150 files · 101–150"
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert screen.files_offset == 0
+        files = screen.query_one("#parser-files", DataTable)
+        await pilot.click("#parser-files", offset=(5, 3))
+        await pilot.pause()
+        assert files.has_focus and files.cursor_row == 2
+        await scroll_wheel(pilot, "#parser-files")
+        assert files.scroll_y > 0
