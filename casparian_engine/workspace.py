@@ -271,7 +271,7 @@ class Workspace:
         cancel: threading.Event | None = None,
         sink_object: Sink | None = None,
     ) -> RunSummary:
-        """Dev loop: run a parser file over a file/folder/glob through one warm guest into a sink."""
+        """Dev loop: run a parser over a file, folder or glob through one warm guest into a sink."""
         from .events import ignore_events
         from .runner.dev import run_parser
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import typer
@@ -62,6 +63,9 @@ def _register_commands() -> None:
         register = getattr(module, "register", None)
         if callable(register):
             register(app)
+    # Commands of other installed packages (the TUI registers `casparian tui` this way).
+    for entry_point in sorted(entry_points(group="casparian.commands"), key=lambda e: e.name):
+        entry_point.load()(app)
 
 
 _register_commands()

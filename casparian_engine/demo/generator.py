@@ -314,6 +314,25 @@ def _write_parsers(parsers_dir: Path, *, overwrite: bool) -> None:
         pyproject = target / "pyproject.toml"
         if overwrite or not pyproject.exists():
             pyproject.write_text(_parser_pyproject(directory), encoding="utf-8")
+        if overwrite or not (target / "uv.lock").exists():
+            _lock(target)
+
+
+def _lock(parser_dir: Path) -> None:
+    """Write the parser's ``uv.lock`` offline: it pins no third-party package, so no index URL."""
+    import subprocess
+
+    from uv import find_uv_bin
+
+    completed = subprocess.run(
+        [find_uv_bin(), "lock", "--offline", "--quiet"],
+        cwd=parser_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "UV_NO_PROGRESS": "1"},
+    )
+    if completed.returncode != 0:
+        raise DemoError(f"{parser_dir}: `uv lock` failed: {completed.stderr.strip()}")
 
 
 def _parser_pyproject(directory: str) -> str:
@@ -322,7 +341,8 @@ def _parser_pyproject(directory: str) -> str:
         f'name = "casparian-demo-{directory.replace("_", "-")}"\n'
         'version = "1.0.0"\n'
         'requires-python = ">=3.11"\n'
-        'dependencies = ["pyarrow>=17"]\n'
+        "# pyarrow and pyzmq come with the Casparian guest runtime; list only what else you need.\n"
+        "dependencies = []\n"
     )
 
 

@@ -18,6 +18,7 @@ from .jobs import JobRepository
 from .parsers import ParserRepository
 from .quarantine import QuarantineRepository
 from .schema import LATEST_VERSION, migrate
+from .scopes import ScopeRepository
 from .tags import TagRepository
 
 __all__ = ["Store", "StoreError", "LATEST_VERSION"]
@@ -39,6 +40,10 @@ class Store:
         return AuditRepository(self.db)
 
     # Repositories of each capability are added below, one cached property each.
+
+    @cached_property
+    def scopes(self) -> ScopeRepository:
+        return ScopeRepository(self.db)
 
     # --- Jobs: queue, circuit breaker, processing history ---
     @cached_property

@@ -1,4 +1,8 @@
-"""``casparian tui``: open the Textual app on a workspace (Textual is imported only here)."""
+"""``casparian tui``: open the Textual app on a workspace.
+
+The engine's CLI never imports the TUI; this module registers the command through the
+``casparian.commands`` entry point (see pyproject.toml), so Textual loads only when it is used.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from .common import fail, home_option
+from casparian_engine.cli.common import fail, home_option
 
 
 def register(app: typer.Typer) -> None:
@@ -22,16 +26,16 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Open the [bold]terminal UI[/]: Home hub, Discover, Process, Inspect and Jobs."""
-        from ..config import ConfigError
-        from ..store import StoreError
-        from ..workspace import Workspace
+        from casparian_engine.config import ConfigError
+        from casparian_engine.store import StoreError
+        from casparian_engine.workspace import Workspace
 
         try:
             workspace = Workspace.open(home if home is not None else home_option(ctx))
         except (ConfigError, StoreError) as exc:
             fail(str(exc))
         try:
-            from casparian_tui.app import CasparianApp
+            from .app import CasparianApp
 
             CasparianApp(workspace).run()
         finally:

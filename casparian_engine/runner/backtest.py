@@ -1,0 +1,158 @@
+"""Backtest: run a registered parser over files and report per-file outcomes, writing nothing.
+
+Files that failed before (failed or dead-lettered jobs of this parser) go first, so a fix is
+confirmed where it matters. Each file runs through the same executor and validator as production;
+rows are counted, not written. A file ends ``pass`` (every row valid), ``quarantine`` (some rows
+would be quarantined) or ``fail`` (the parser or the contract failed the file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from ..bridge.host import GuestError, GuestProcess, start_guest
+from ..events import check_cancel
+from .contracts_seam import contract_validator
+from .executor import ExecutionError, Executor, FileTask
+from .quarantine import RowLineage, Validator
+
+
+class _CountingSink:
+    """A sink that keeps nothing: it counts rows per output so a backtest writes no outputs."""
+
+    uri = "backtest://"
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}
+
+    def target(self, output: str) -> str:
+        return f"backtest://{output}"
+
+    def exists(self, output: str) -> bool:
+        return False
+
+    def write(self, output: str, table: pa.Table) -> None:
+        self.rows[output] = self.rows.get(output, 0) + table.num_rows
+
+    def commit(self) -> dict[str, str]:
+        return {}
+
+    def abort(self) -> None:
+        self.rows.clear()
+
+
+@dataclass
+class _CountingQuarantine:
+    rows: int = 0
+    rules: dict[str, int] = field(default_factory=dict)
+
+    def write(self, quarantined: pa.Table, lineage: RowLineage) -> None:
+        self.rows += quarantined.num_rows
+        for rule_list in quarantined.column("rules").to_pylist():
+            for rule in str(rule_list).split(","):
+                if rule:
+                    self.rules[rule] = self.rules.get(rule, 0) + 1
+
+
+@dataclass(frozen=True)
+class BacktestFile:
+    path: str
+    status: str  # pass | quarantine | fail
+    rows_emitted: int
+    rows_valid: int
+    rows_quarantined: int
+    failed_before: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    parser_name: str
+    parser_version: str
+    files: tuple[BacktestFile, ...]
+
+    def counts(self) -> dict[str, int]:
+        totals = {"pass": 0, "quarantine": 0, "fail": 0}
+        for item in self.files:
+            totals[item.status] += 1
+        return totals
+
+
+def backtest(
+    workspace: object,
+    parser_name: str,
+    paths: Sequence[str],
+    cancel: threading.Event | None = None,
+) -> BacktestReport:
+    """Run ``parser_name`` (the current registered version) over ``paths``, failed-before first."""
+    from ..parsers.bundle import collect_source, read_metadata
+    from ..workspace import Workspace
+
+    assert isinstance(workspace, Workspace)
+    record = workspace.get_parser(parser_name)
+    if record is None:
+        raise ValueError(f"parser {parser_name!r} is not registered")
+    failed_before = {
+        job.input_path
+        for status in ("failed", "dead_letter")
+        for job in workspace.list_jobs(status=status, parser=parser_name, limit=100_000)
+    }
+    ordered = sorted(paths, key=lambda p: (p not in failed_before, p))
+    source_dir = workspace.load_bundle(record.name, record.version)
+    entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
+    python = str(workspace.environment_for(record))
+
+    guest: GuestProcess | None = None
+    validator: Validator | None = None
+    results: list[BacktestFile] = []
+    try:
+        for path in ordered:
+            check_cancel(cancel)
+            if guest is None:
+                guest = start_guest(entry, workspace.config.settings, python=python)
+                assert guest.info is not None
+                validator = contract_validator(entry.parent, guest.info.outputs)
+            assert validator is not None
+            sink, quarantine = _CountingSink(), _CountingQuarantine()
+            executor = Executor(
+                guest,
+                sink,
+                parser_name=record.name,
+                parser_version=record.version,
+                validator=validator,
+                quarantine=quarantine,
+                cancel=cancel,
+                pipeline_depth=1,
+            )
+            try:
+                (result,) = list(executor.run([FileTask(path)]))
+            except (ExecutionError, GuestError) as exc:
+                results.append(
+                    BacktestFile(path, "fail", 0, 0, 0, path in failed_before, exc.message)
+                )
+                with contextlib.suppress(Exception):
+                    guest.stop()
+                guest = None
+                continue
+            emitted = sum(c.emitted for c in result.outputs.values())
+            status = "quarantine" if quarantine.rows else "pass"
+            results.append(
+                BacktestFile(
+                    path,
+                    status,
+                    emitted,
+                    sum(sink.rows.values()),
+                    quarantine.rows,
+                    path in failed_before,
+                )
+            )
+    finally:
+        if guest is not None:
+            with contextlib.suppress(Exception):
+                guest.stop()
+    return BacktestReport(record.name, record.version, tuple(results))

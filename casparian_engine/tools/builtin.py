@@ -1,0 +1,204 @@
+"""The seven tools of spec §5.2, each a thin wrapper over ``Workspace`` methods.
+
+Return values are plain JSON-ready dicts. Paths are checked by the registry's guard before a tool
+runs (``path_params``); scope and file arguments that name stored files are checked here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from ..catalog import DEFAULT_ROW_LIMIT, ReadOnlyCatalog
+from ..store.scopes import ScopeDefinition, scope_from_arguments
+from .registry import ToolContext, ToolRefused, tool
+
+SAMPLE_FILES = 10
+
+
+def _scope(ctx: ToolContext, name: str) -> ScopeDefinition:
+    scope = ctx.workspace.store.scopes.get(name)
+    if scope is None:
+        known = ", ".join(s.name for s in ctx.workspace.store.scopes.all()) or "none yet"
+        raise ValueError(
+            f"unknown scope {name!r} (known scopes: {known}); create it with apply_scope"
+        )
+    return scope
+
+
+def _scope_paths(ctx: ToolContext, scope: ScopeDefinition) -> list[str]:
+    paths = [f.path for f in ctx.workspace.store.scopes.resolve(scope)]
+    for path in paths:
+        ctx.guard.check_path(path)
+    return paths
+
+
+@tool("read", path_params=("path",))
+def quick_scan(ctx: ToolContext, path: str, patterns: list[str] | None = None) -> dict[str, Any]:
+    """Scan a folder into the inventory: counts, classification tags and a sample of files.
+
+    `patterns` are gitignore-style (e.g. `*.csv`, `!tmp/`). A rescan re-hashes only changed files.
+    """
+    resolved = str(ctx.guard.check_path(path))
+    summary = ctx.workspace.scan(resolved, patterns=tuple(patterns or ()))
+    scope = ScopeDefinition(name="", paths=(resolved,))
+    sample = []
+    for index, scoped in enumerate(ctx.workspace.store.scopes.resolve(scope, batch_size=50)):
+        if index >= SAMPLE_FILES:
+            break
+        sample.append({"path": scoped.path, "size": scoped.size, "sha256": scoped.sha256})
+    return {
+        "root": resolved,
+        "summary": summary.to_dict(),
+        "tags": [{"tag": tag, "files": count} for tag, count in ctx.workspace.tag_counts()],
+        "sample": sample,
+    }
+
+
+@tool("read", path_params=("paths",))
+def apply_scope(
+    ctx: ToolContext,
+    name: str,
+    tags: list[str] | None = None,
+    patterns: list[str] | None = None,
+    paths: list[str] | None = None,
+    tag: str | None = None,
+) -> dict[str, Any]:
+    """Group scanned files into a named scope for processing, and optionally tag them.
+
+    Files must carry one of `tags`, match the gitignore-style `patterns` (relative to the scanned
+    root) and lie under one of `paths`; an omitted criterion does not narrow. Tagging the files with
+    `tag` changes the inventory, so it needs a read-write server.
+    """
+    if not (tags or patterns or paths):
+        raise ValueError("give at least one of tags, patterns or paths to define the scope")
+    resolved_paths = [str(ctx.guard.check_path(p)) for p in paths or ()]
+    scope = ctx.workspace.store.scopes.save(
+        scope_from_arguments(name, tags, patterns, resolved_paths)
+    )
+    files = _scope_paths(ctx, scope)
+    tagged = 0
+    if tag:
+        if not ctx.guard.read_write:
+            raise ToolRefused(
+                "tagging files changes the inventory and the server is read-only: "
+                "start it with --read-write, or call apply_scope without `tag`"
+            )
+        tagged = ctx.workspace.tag_files(list[str | int](files), tag) if files else 0
+    return {
+        "scope": {
+            "name": scope.name,
+            "tags": list(scope.tags),
+            "patterns": list(scope.patterns),
+            "paths": list(scope.paths),
+        },
+        "file_count": len(files),
+        "sample": files[:SAMPLE_FILES],
+        "tagged": tagged,
+    }
+
+
+@tool("read", path_params=("files",))
+def discover_schemas(
+    ctx: ToolContext, scope: str | None = None, files: list[str] | None = None
+) -> dict[str, Any]:
+    """Propose schema contracts from sample files (a scope or explicit files).
+
+    Proposals are stored for a human to review and approve; nothing is locked here.
+    """
+    if bool(scope) == bool(files):
+        raise ValueError("give exactly one of `scope` or `files`")
+    paths = (
+        _scope_paths(ctx, _scope(ctx, scope))
+        if scope
+        else [str(ctx.guard.check_path(f)) for f in files or ()]
+    )
+    if not paths:
+        raise ValueError("the scope holds no files: scan a folder or widen the scope")
+    report = ctx.workspace.discover_contracts(paths)
+    return {
+        "proposals": [p.to_dict() for p in report.proposals],
+        "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],
+        "files": len(paths),
+    }
+
+
+@tool("approve")
+def approve_schemas(ctx: ToolContext, contract_ids: list[int]) -> dict[str, Any]:
+    """Lock proposed contracts by id (needs a server started with --allow-approve)."""
+    if not contract_ids:
+        raise ValueError("give at least one contract id")
+    approved = []
+    for contract_id in contract_ids:
+        approval = ctx.workspace.approve_contract_id(contract_id)
+        approved.append(
+            {
+                "requested_id": contract_id,
+                "name": approval.current.name,
+                "version": approval.current.version,
+                "content_hash": approval.current.content_hash,
+                "new_version": approval.created,
+                "previous_version": approval.previous.version if approval.previous else None,
+            }
+        )
+    return {"approved": approved}
+
+
+@tool("read")
+def run_backtest(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
+    """Run a registered parser over a scope without writing outputs; files that failed before first.
+
+    Returns pass / fail / quarantine counts overall and per file.
+    """
+    from ..runner.backtest import backtest
+
+    paths = _scope_paths(ctx, _scope(ctx, scope))
+    report = backtest(ctx.workspace, parser, paths)
+    return {
+        "parser": report.parser_name,
+        "version": report.parser_version,
+        "counts": report.counts(),
+        "files": [asdict(f) for f in report.files],
+    }
+
+
+@tool("write")
+def execute_pipeline(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
+    """Queue a scope's files for a registered parser and process them (read-write servers only)."""
+    definition = _scope(ctx, scope)
+    _scope_paths(ctx, definition)
+    jobs = ctx.workspace.execute_scope(parser, definition)
+    return {
+        "parser": parser,
+        "scope": scope,
+        "jobs": [
+            {
+                "job_id": job.id,
+                "input_path": job.input_path,
+                "status": job.status,
+                "rows_written": job.rows_written,
+                "rows_quarantined": job.rows_quarantined,
+                "error": job.error_message,
+            }
+            for job in jobs
+        ],
+    }
+
+
+@tool("read")
+def query_output(ctx: ToolContext, sql: str, limit: int = DEFAULT_ROW_LIMIT) -> dict[str, Any]:
+    """Run one read-only SELECT over the output tables (row and byte budgets apply).
+
+    Tables are named after each parser output; `SELECT * FROM duckdb_views()` lists them.
+    """
+    with ReadOnlyCatalog(ctx.workspace.config.output_dir) as catalog:
+        result = catalog.query(sql, limit=limit)
+        tables = [t.name for t in catalog.tables]
+    return {
+        "columns": result.columns,
+        "rows": result.rows,
+        "row_count": result.row_count,
+        "truncated": result.truncated,
+        "truncated_reason": result.truncated_reason,
+        "tables": tables,
+    }

@@ -1,0 +1,144 @@
+"""The one registry of AI-callable tools, shared by the MCP server and the TUI's AI sidebar.
+
+A tool is a plain function ``fn(ctx: ToolContext, **arguments) -> dict`` with typed parameters
+and a docstring. The registry records what each tool may touch (``read``, ``write`` or
+``approve``) and which parameters are paths, so every interface applies the same guard-rails:
+
+* paths must sit inside an allow-list (default: the working directory);
+* ``write`` tools need read-write mode, ``approve`` tools need explicit approval rights
+  (AI proposes, humans approve);
+* every call — allowed or refused — is recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..workspace import Workspace
+
+Access = Literal["read", "write", "approve"]
+
+
+class ToolRefused(PermissionError):
+    """A guard-rail stopped the call; the message tells the caller what would allow it."""
+
+
+@dataclass(frozen=True)
+class ToolGuard:
+    """What the current session allows: path allow-list, write access, approval rights."""
+
+    allowed_paths: tuple[Path, ...] = field(default_factory=lambda: (Path.cwd().resolve(),))
+    read_write: bool = False
+    allow_approve: bool = False
+
+    def check_access(self, tool_name: str, access: Access) -> None:
+        if access == "write" and not self.read_write:
+            raise ToolRefused(
+                f"{tool_name} changes state and the server is read-only: "
+                "start it with --read-write to allow it"
+            )
+        if access == "approve" and not self.allow_approve:
+            raise ToolRefused(
+                f"{tool_name} locks schema contracts, which is a human decision: "
+                "review the proposal and run `casparian schema approve`, or start the server "
+                "with --allow-approve"
+            )
+
+    def check_path(self, value: str | os.PathLike[str]) -> Path:
+        """Resolve ``value`` (following symlinks); refuse it unless it is inside the allow-list."""
+        resolved = Path(value).expanduser().resolve()
+        for root in self.allowed_paths:
+            if resolved == root or resolved.is_relative_to(root):
+                return resolved
+        allowed = ", ".join(str(p) for p in self.allowed_paths)
+        raise ToolRefused(f"path {str(value)!r} is outside the allowed paths ({allowed})")
+
+
+@dataclass
+class ToolContext:
+    """What a tool function receives: the open workspace and the session's guard."""
+
+    workspace: Workspace
+    guard: ToolGuard
+
+
+ToolFunction = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    function: ToolFunction
+    access: Access
+    path_params: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        return inspect.cleandoc(self.function.__doc__ or self.name)
+
+    def public_signature(self) -> inspect.Signature:
+        """The function's signature without the leading ``ctx`` parameter."""
+        signature = inspect.signature(self.function, eval_str=True)
+        params = list(signature.parameters.values())[1:]
+        return signature.replace(parameters=params)
+
+
+REGISTRY: dict[str, ToolSpec] = {}
+
+
+def tool(access: Access, path_params: Sequence[str] = ()) -> Callable[[ToolFunction], ToolFunction]:
+    """Register a tool function under its own name."""
+
+    def decorator(function: ToolFunction) -> ToolFunction:
+        REGISTRY[function.__name__] = ToolSpec(
+            function.__name__, function, access, tuple(path_params)
+        )
+        return function
+
+    return decorator
+
+
+def _path_values(value: Any) -> Iterable[str]:
+    if value is None:
+        return []
+    if isinstance(value, str | os.PathLike):
+        return [str(value)]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def call_tool(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Apply the guard-rails, run the tool, and audit the call whatever its outcome."""
+    started = time.perf_counter()
+    audit = ctx.workspace.store.audit
+    try:
+        ctx.guard.check_access(spec.name, spec.access)
+        for name in spec.path_params:
+            for value in _path_values(arguments.get(name)):
+                ctx.guard.check_path(value)
+        result = spec.function(ctx, **arguments)
+    except Exception as exc:
+        audit.record(
+            "tool.call",
+            spec.name,
+            arguments=arguments,
+            outcome="refused" if isinstance(exc, ToolRefused) else "error",
+            error=str(exc),
+            seconds=round(time.perf_counter() - started, 4),
+        )
+        raise
+    audit.record(
+        "tool.call",
+        spec.name,
+        arguments=arguments,
+        outcome="ok",
+        seconds=round(time.perf_counter() - started, 4),
+    )
+    return result
