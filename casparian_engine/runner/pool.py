@@ -24,6 +24,7 @@ import psutil
 from ..config import Config
 from ..events import Event, EventSink, ignore_events
 from ..logs import rotate_logs
+from ..logs import rotate_logs
 from ..store import Store
 from ..store.jobs import QueueCounts
 from .worker import DEFAULT_HANDLER, open_job_store
@@ -148,6 +149,8 @@ class WorkerPool:
         crashes = 0
         try:
             recovered = recover_leases(store, self.config)
+            settings = self.config.settings
+            rotate_logs(self.config.logs_dir, settings.log_retention_days, settings.log_total_bytes)
             settings = self.config.settings
             rotate_logs(self.config.logs_dir, settings.log_retention_days, settings.log_total_bytes)
             before = self._counts(store)
