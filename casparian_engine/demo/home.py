@@ -21,6 +21,10 @@ DEMO_TAG_RULES: tuple[tuple[str, str, int], ...] = (
     ("finance/statements/**/*.csv", "bank_statements", 10),
 )
 
+# Level-2 sample parsers registered in the demo home, so Process has work to show at once. The
+# Level-1 syslog parser stays a dev-loop example (`casparian run`): registration needs Level 2.
+REGISTERED_PARSERS: tuple[str, ...] = ("invoices", "sensors", "app_events", "legacy_accounts")
+
 
 @dataclass(frozen=True)
 class DemoWorkspace:
@@ -51,5 +55,7 @@ def create_demo_workspace(
         for glob, tag, priority in DEMO_TAG_RULES:
             workspace.add_tag_rule(glob, tag, priority)
         summary = workspace.scan(demo.files_dir, on_event=on_event, cancel=cancel)
+        for parser_dir in REGISTERED_PARSERS:
+            workspace.register_parser(demo.parsers_dir / parser_dir)
     mark_home_prepared(demo)
     return DemoWorkspace(demo, summary)

@@ -32,15 +32,9 @@ TOOLS = {
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo workspace with the invoices parser registered (no outputs yet)."""
+    """A demo workspace: scanned, tagged, sample parsers registered, no outputs yet."""
     root = tmp_path_factory.mktemp("mcp") / "demo"
     subprocess.run([CASPARIAN, "demo", str(root), "--files", "60"], check=True, capture_output=True)
-    subprocess.run(
-        [CASPARIAN, "--home", str(root / "home"), "parser", "register", "parsers/invoices"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
     return root
 
 
