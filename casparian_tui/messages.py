@@ -187,6 +187,18 @@ class ViewExported(Message):
 
 @dataclass
 class QuarantineListed(Message):
-    """Quarantined rows with their reasons were read."""
+    """A keyset page of quarantined rows (ids after ``after_id``) with their reasons was read."""
 
     rows: list[Any] = field(default_factory=list)
+    total: int = 0
+    after_id: int = 0
+
+
+@dataclass
+class SourceLineRead(Message):
+    """The source line a quarantined row points at was read (or ``error`` says why not)."""
+
+    quarantine_id: int
+    line_number: int
+    text: str
+    error: str = ""

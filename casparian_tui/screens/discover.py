@@ -16,7 +16,8 @@ from .base import ModeScreen
 from .dialogs import DetailsDialog, PromptDialog
 
 PAGE_SIZE = 100
-PREVIEW_BYTES = 8192
+PREVIEW_ROWS = 12
+CELL_WIDTH = 16
 
 
 def gitignore_to_glob(pattern: str) -> str | None:
@@ -29,6 +30,30 @@ def gitignore_to_glob(pattern: str) -> str | None:
     if not any(c in text for c in "*?["):
         return f"*{text}*"  # plain text: match anywhere while typing
     return f"*/{text.lstrip('/')}"
+
+
+def preview_text(preview: Any) -> str:
+    """The engine's FilePreview as plain lines: format, dialect, schema, first rows or hex."""
+    lines = [f"{preview.format} · {human_size(preview.size_bytes)}"]
+    dialect = preview.dialect
+    if dialect:
+        parts = [f"delimiter {dialect['delimiter']!r}"] if "delimiter" in dialect else []
+        if "header" in dialect:
+            parts.append("header" if dialect["header"] else "no header")
+        if dialect.get("encoding"):
+            parts.append(str(dialect["encoding"]))
+        lines.append(" · ".join(parts))
+    if preview.schema:
+        lines.append("columns: " + ", ".join(f"{name} {kind}" for name, kind in preview.schema))
+    lines += [f"note: {note}" for note in preview.notes]
+    lines.append("")
+    if preview.schema:
+        lines.append(" | ".join(name[:CELL_WIDTH] for name, _ in preview.schema))
+    for row in preview.rows:
+        cells = ["" if value is None else str(value) for value in row]
+        lines.append(" | ".join(cell[:CELL_WIDTH] for cell in cells))
+    lines += preview.hex_lines
+    return "\n".join(lines)
 
 
 def human_size(size: int) -> str:
@@ -222,10 +247,8 @@ class DiscoverScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-preview")
     def preview_file(self, path: str) -> None:
-        with open(path, "rb") as handle:
-            head = handle.read(PREVIEW_BYTES)
-        text = head.decode("utf-8", errors="replace")
-        self.post_message(FilePreviewed(path, text))
+        preview = self.service.workspace.preview_file(path, rows=PREVIEW_ROWS)
+        self.post_message(FilePreviewed(path, preview_text(preview)))
 
     def on_file_previewed(self, message: FilePreviewed) -> None:
         body = f"[b]{escape(message.path)}[/b]\n\n{escape(message.text)}"

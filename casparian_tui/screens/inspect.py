@@ -16,14 +16,18 @@ from ..actions import bindings_for
 from ..messages import (
     ColumnStatsComputed,
     HistogramComputed,
+    QuarantineListed,
     RowsPaged,
+    SourceLineRead,
     TablesListed,
     ViewExported,
 )
+from ..widgets.quarantine_pane import QuarantinePane
 from .base import ModeScreen
 from .dialogs import PromptDialog
 
 ROWS_PAGE = 100
+QUARANTINE_PAGE = 50
 SAMPLE_ABOVE_ROWS = 1_000_000
 BAR_WIDTH = 30
 
@@ -57,9 +61,13 @@ class InspectScreen(ModeScreen):
         self.row_offset = 0
         self.row_total = 0
         self.stat_columns: list[str] = []
+        self.quarantine_mode = False
+        self.quarantine_rows: list[Any] = []
+        self.quarantine_total = 0
+        self.quarantine_pages: list[int] = [0]  # after_id of each page shown so far
 
     def compose_body(self) -> ComposeResult:
-        with Horizontal(classes="split"):
+        with Horizontal(classes="split", id="outputs-view"):
             tables: DataTable[str] = DataTable(id="tables-list", cursor_type="row")
             yield tables
             with Vertical(id="inspect-detail"):
@@ -67,6 +75,9 @@ class InspectScreen(ModeScreen):
                 yield stats
                 yield Static("Select a column for its histogram.", id="histogram")
         yield Vertical(id="rows-pane")
+        quarantine = QuarantinePane(id="quarantine-pane", classes="split")
+        quarantine.display = False
+        yield quarantine
         yield Static("", id="inspect-status")
 
     def on_mount(self) -> None:
@@ -99,7 +110,10 @@ class InspectScreen(ModeScreen):
             self._status("No output tables yet: process some files first.")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "tables-list" and event.cursor_row < len(self.tables):
+        if event.data_table.id == "quarantine-list":
+            if event.cursor_row < len(self.quarantine_rows):
+                self.open_quarantined(self.quarantine_rows[event.cursor_row])
+        elif event.data_table.id == "tables-list" and event.cursor_row < len(self.tables):
             self.open_table(self.tables[event.cursor_row].name)
         elif event.data_table.id == "stats" and event.cursor_row < len(self.stat_columns):
             column = self.stat_columns[event.cursor_row]
@@ -174,11 +188,17 @@ class InspectScreen(ModeScreen):
         self.query_one("#inspect-status", Static).update(text)
 
     def action_page(self, step: int) -> None:
+        if self.quarantine_mode:
+            self.page_quarantine(step)
+            return
         offset = self.row_offset + step * ROWS_PAGE
         if self.table_name and 0 <= offset < max(self.row_total, 1):
             self.load_rows(self.table_name, self.predicate, offset)
 
     def action_filter_rows(self) -> None:
+        if self.quarantine_mode:
+            self.show_error("f filters output tables: press q to leave quarantine first")
+            return
         if not self.table_name:
             return
 
@@ -191,6 +211,9 @@ class InspectScreen(ModeScreen):
         self.app.push_screen(prompt, chosen)
 
     def action_export_view(self) -> None:
+        if self.quarantine_mode:
+            self.show_error("e exports output tables: press q to leave quarantine first")
+            return
         if not self.table_name:
             return
         default = str(Path.cwd() / f"{self.table_name}.parquet")
@@ -212,5 +235,78 @@ class InspectScreen(ModeScreen):
         self.notify(f"Exported {message.row_count:,} rows to {message.path}")
         self._status(f"exported {message.row_count:,} rows to {message.path}")
 
+    # --- quarantine: keyset pages of rows, their reasons, and the source line ---------------
     def action_show_quarantine(self) -> None:
-        self.show_error("quarantine browsing needs the engine's quarantine repository (not yet)")
+        """Toggle between the output tables and the quarantined rows."""
+        self.quarantine_mode = not self.quarantine_mode
+        self.query_one("#outputs-view").display = not self.quarantine_mode
+        self.query_one("#rows-pane").display = not self.quarantine_mode
+        pane = self.query_one(QuarantinePane)
+        pane.display = self.quarantine_mode
+        self.clear_error()
+        if self.quarantine_mode:
+            self.quarantine_pages = [0]
+            pane.query_one("#quarantine-list", DataTable).focus()
+            self.load_quarantine(0)
+        else:
+            self.query_one("#tables-list", DataTable).focus()
+            self.load_tables()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-quarantine")
+    def load_quarantine(self, after_id: int) -> None:
+        from casparian_engine.store.quarantine import QuarantineFilter
+
+        workspace = self.service.workspace
+        where = QuarantineFilter()
+        rows = workspace.list_quarantine(where, after_id=after_id, limit=QUARANTINE_PAGE)
+        total = workspace.count_quarantine(where)
+        self.post_message(QuarantineListed(rows, total, after_id))
+
+    def on_quarantine_listed(self, message: QuarantineListed) -> None:
+        if message.after_id != self.quarantine_pages[-1]:
+            return  # an answer for a page no longer wanted
+        self.quarantine_rows, self.quarantine_total = message.rows, message.total
+        self.query_one(QuarantinePane).show_rows(message.rows)
+        page = len(self.quarantine_pages) - 1
+        first = page * QUARANTINE_PAGE + 1 if message.rows else 0
+        last = page * QUARANTINE_PAGE + len(message.rows)
+        self._status(f"quarantine: rows {first:,}–{last:,} of {message.total:,}")
+
+    def page_quarantine(self, step: int) -> None:
+        """Keyset paging: forward from the last id shown, back to the previous page's start."""
+        shown_through = (len(self.quarantine_pages) - 1) * QUARANTINE_PAGE
+        more = shown_through + len(self.quarantine_rows) < self.quarantine_total
+        if step > 0 and self.quarantine_rows and more:
+            self.quarantine_pages.append(self.quarantine_rows[-1].id)
+            self.load_quarantine(self.quarantine_pages[-1])
+        elif step < 0 and len(self.quarantine_pages) > 1:
+            self.quarantine_pages.pop()
+            self.load_quarantine(self.quarantine_pages[-1])
+
+    def open_quarantined(self, row: Any) -> None:
+        self.set_selection(f"quarantined row {row.id} ({row.rules})")
+        self.query_one(QuarantinePane).show_row(row)
+        self.read_source_line(row.id, row.source_path, row.source_row)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-source-line")
+    def read_source_line(self, quarantine_id: int, path: str | None, line: int | None) -> None:
+        from casparian_engine.source_lines import SourceLineError
+
+        if path is None or line is None:
+            text = "this row has no source pointer (the parser gave no _cf_row)"
+            self.post_message(SourceLineRead(quarantine_id, line or 0, "", text))
+            return
+        try:
+            found = self.service.workspace.source_line(path, line)
+        except SourceLineError as exc:
+            self.post_message(SourceLineRead(quarantine_id, line, "", str(exc)))
+            return
+        text = found.text + (" …(cut)" if found.truncated else "")
+        self.post_message(SourceLineRead(quarantine_id, line, text))
+
+    def on_source_line_read(self, message: SourceLineRead) -> None:
+        shown = self.quarantine_rows
+        table = self.query_one("#quarantine-list", DataTable)
+        if table.cursor_row < len(shown) and shown[table.cursor_row].id == message.quarantine_id:
+            pane = self.query_one(QuarantinePane)
+            pane.show_source_line(message.line_number, message.text, message.error)

@@ -3,9 +3,11 @@ details, the engine's suggestion line and scanning a new folder from the TUI."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.worker import WorkerFailed
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -96,7 +98,16 @@ async def test_preview_and_details(scanned: Workspace, data_dir: Path) -> None:
         await pilot.press("p")
         await settle(app, pilot)
         preview = str(screen.query_one("#preview").render())
-        assert preview == f"{data_dir / 'invoices' / 'inv0.csv'}\n\nid,amount\n0,1.5\n"
+        assert preview.splitlines() == [
+            str(data_dir / "invoices" / "inv0.csv"),
+            "",
+            "csv · 16 B",
+            "delimiter ',' · header · utf-8-sig",
+            "columns: id int64, amount double",
+            "",
+            "id | amount",
+            "0 | 1.5",
+        ]
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, DetailsDialog)
@@ -132,3 +143,21 @@ async def test_scanning_a_missing_folder_is_a_red_error(
         status = str(screen.query_one("#scan-status").render())
         assert status.startswith(f"{tmp_path / 'nope'}: failed: ")
         assert screen.error_text.startswith(f"✗ scan of {tmp_path / 'nope'} failed: ")
+
+
+async def test_previewing_a_vanished_file_is_a_red_error(
+    scanned: Workspace, data_dir: Path
+) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        (data_dir / "invoices" / "inv0.csv").unlink()
+        await pilot.press("p")
+        with contextlib.suppress(WorkerFailed):  # raised only if still running when awaited
+            await app.workers.wait_for_complete()
+        await settle(app, pilot)
+        assert screen.error_text.startswith("✗ discover-preview: ")
+        assert "inv0.csv" in screen.error_text
+        assert (
+            str(screen.query_one("#preview").render()) == "Press p to preview the highlighted file."
+        )

@@ -1,0 +1,83 @@
+"""Quarantined rows (left) beside the highlighted row's reasons, values and source line (right)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Static
+
+
+def source_pointer(row: Any) -> str:
+    """'inv0.csv:3' style pointer: the source file's name and line (or '?' when unknown)."""
+    name = (row.source_path or "?").rpartition("/")[2]
+    return f"{name}:{row.source_row if row.source_row is not None else '?'}"
+
+
+def reasons_text(row: Any) -> str:
+    """One line per violated rule: 'amount: cast — not a valid float64'."""
+    lines = []
+    for violation in row.violations:
+        column = violation.get("column") or "(row)"
+        lines.append(f"  {column}: {violation.get('rule', '?')} — {violation.get('reason', '')}")
+    return "\n".join(lines) or f"  {row.rules}"
+
+
+def row_detail(row: Any) -> str:
+    """Everything about one quarantined row except its source line (markup-escaped)."""
+    values = "\n".join(f"  {name} = {value!r}" for name, value in row.row_values.items())
+    return "\n".join(
+        [
+            f"[b]quarantined row {row.id}[/b] · {escape(row.parser_name)} "
+            f"{escape(row.parser_version)} → {escape(row.output_name)} · job {row.job_id}",
+            f"source  {escape(row.source_path or 'unknown')} line {row.source_row}",
+            "[b]reasons[/b]",
+            escape(reasons_text(row)),
+            "[b]values[/b]",
+            escape(values) or "  (none kept)",
+        ]
+    )
+
+
+class QuarantinePane(Horizontal):
+    """Renders what the Inspect screen's workers read; it runs no engine calls itself."""
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str] = DataTable(id="quarantine-list", cursor_type="row")
+        yield table
+        with VerticalScroll(id="quarantine-detail-pane"):
+            yield Static("Highlight a row for its reasons and source line.", id="quarantine-detail")
+            yield Static("", id="source-line")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("id", "parser", "output", "rules", "source")
+
+    def show_rows(self, rows: list[Any]) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(
+                str(row.id),
+                row.parser_name,
+                row.output_name,
+                row.rules,
+                source_pointer(row),
+                key=str(row.id),
+            )
+        if not rows:
+            self.query_one("#quarantine-detail", Static).update("No quarantined rows.")
+            self.query_one("#source-line", Static).update("")
+
+    def show_row(self, row: Any) -> None:
+        self.query_one("#quarantine-detail", Static).update(row_detail(row))
+        self.query_one("#source-line", Static).update("[dim]reading the source line…[/dim]")
+
+    def show_source_line(self, line_number: int, text: str, error: str) -> None:
+        body = f"[b]source line {line_number}[/b]\n"
+        if error:
+            body += f"[red]{escape(error)}[/red]"
+        else:
+            body += f"  {escape(text)}"
+        self.query_one("#source-line", Static).update(body)
