@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 from casparian_engine.workspace import Workspace
 
 from .actions import GLOBAL, MODE_NAMES, REGISTRY, bindings_for
-from .messages import RunFinished, RunProgressed, ScanFinished, ScanProgressed
+from .messages import RunFinished, RunProgressed, ScanFinished
 from .screens.base import ModeScreen
 from .screens.discover import DiscoverScreen
 from .screens.help import HelpScreen
@@ -86,9 +86,6 @@ class CasparianApp(App[None]):
         yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
 
     # --- long-lived work reported by service workers ----------------------------------------
-    def on_scan_progressed(self, message: ScanProgressed) -> None:
-        self.service.scan_progressed(message)
-
     def on_scan_finished(self, message: ScanFinished) -> None:
         self.service.scan_finished(message)
         if message.error:

@@ -116,7 +116,7 @@ class EngineService:
 
         def forward(event: Event) -> None:
             if isinstance(event, ScanProgress):
-                self.app.post_message(ScanProgressed(state.root, event.files_seen))
+                self._deliver_scan_progress(ScanProgressed(state.root, event.files_seen))
 
         try:
             summary = self.workspace.scan(state.root, on_event=forward, cancel=state.cancel)
@@ -128,6 +128,14 @@ class EngineService:
             return
         found = summary.new + summary.changed + summary.unchanged + summary.renamed
         self.app.post_message(ScanFinished(state.root, found, cancelled=state.cancel.is_set()))
+
+    def _deliver_scan_progress(self, message: ScanProgressed) -> None:
+        """Apply throttled scan progress on the app thread and wait until it is shown, so a stop
+        pressed while it is on screen takes effect before the engine's next batch."""
+        try:
+            self.app.call_from_thread(self.scan_progressed, message)
+        except RuntimeError:  # the app is closing; cancel_all has already stopped the scan
+            pass
 
     def scan_progressed(self, message: ScanProgressed) -> None:
         if self.scan is not None and self.scan.root == message.root:

@@ -161,3 +161,38 @@ async def test_previewing_a_vanished_file_is_a_red_error(
         assert (
             str(screen.query_one("#preview").render()) == "Press p to preview the highlighted file."
         )
+
+
+async def test_cancel_on_the_first_progress_keeps_exactly_the_first_batch(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Progress is applied on the app thread before the scan goes on, so a stop requested on the
+    first progress update lands before the second batch: the first 2,000 files are kept."""
+    from casparian_engine.scout.scan import BATCH_SIZE
+
+    big = tmp_path / "big"
+    big.mkdir()
+    for number in range(BATCH_SIZE + 500):
+        (big / f"f{number:05d}.txt").write_text(str(number))
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        seen: list[int] = []
+
+        def stop_on_first_progress(what: str) -> None:
+            scan = app.service.scan
+            if what == "scan" and scan is not None and scan.running and scan.files_seen:
+                seen.append(scan.files_seen)
+                screen.action_cancel_scan()
+
+        app.service.changed.subscribe(screen, stop_on_first_progress)
+        app.service.start_scan(str(big))
+        await settle(app, pilot)
+        assert seen == [BATCH_SIZE]
+        assert app.service.scan is not None
+        assert app.service.scan.outcome == f"cancelled after {BATCH_SIZE:,} files (kept)"
+        assert str(screen.query_one("#scan-status").render()) == (
+            f"{big}: cancelled after {BATCH_SIZE:,} files (kept)"
+        )
+        assert workspace.count_files() == BATCH_SIZE
+        assert screen.error_text == ""
