@@ -148,7 +148,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             log_path TEXT
         );
         CREATE INDEX IF NOT EXISTS ix_jobs_claim ON cf_jobs(status, priority DESC, id);
-        CREATE INDEX IF NOT EXISTS ix_jobs_input ON cf_jobs(parser_name, parser_version, input_hash);
+        CREATE INDEX IF NOT EXISTS ix_jobs_input
+            ON cf_jobs(parser_name, parser_version, input_hash);
         CREATE INDEX IF NOT EXISTS ix_jobs_batch ON cf_jobs(batch_id);
         CREATE INDEX IF NOT EXISTS ix_jobs_parser ON cf_jobs(parser_name, status);
         CREATE INDEX IF NOT EXISTS ix_jobs_file ON cf_jobs(file_id);
