@@ -315,7 +315,7 @@ class Workspace:
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
         handler: str | None = None,
-        claim_batch: int = 8,
+        claim_batch: int | None = None,
     ) -> PoolSummary:
         """Queue matching files, then drain the queue with the worker pool; returns a summary."""
         from .events import ignore_events

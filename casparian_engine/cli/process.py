@@ -61,7 +61,13 @@ def process_command(
     workers: int | None = typer.Option(
         None, "--workers", "-w", min=1, help="Worker processes (default: max_concurrent_workers)."
     ),
-    batch: int = typer.Option(8, "--batch", min=1, help="Jobs a worker claims at once."),
+    batch: int | None = typer.Option(
+        None,
+        "--batch",
+        min=1,
+        help="Jobs a worker claims at once; each claim writes one Parquet part per output "
+        "(default 256 with the executor).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     handler: str | None = typer.Option(None, "--handler", hidden=True, help=HANDLER_HELP),
 ) -> None:

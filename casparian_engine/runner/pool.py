@@ -24,7 +24,6 @@ import psutil
 from ..config import Config
 from ..events import Event, EventSink, ignore_events
 from ..logs import rotate_logs
-from ..logs import rotate_logs
 from ..store import Store
 from ..store.jobs import QueueCounts
 from .worker import DEFAULT_HANDLER, open_job_store
@@ -77,7 +76,7 @@ class PoolOptions:
     workers: int | None = None
     parser_names: tuple[str, ...] | None = None
     kind: str | None = None
-    claim_batch: int = 8
+    claim_batch: int | None = None  # None: the worker's default for its handler
     follow: bool = False
     output_root: Path | None = None
     handler_spec: str = DEFAULT_HANDLER
@@ -120,7 +119,9 @@ class WorkerPool:
     def _command(self) -> list[str]:
         options = self.options
         command = [sys.executable, "-m", "casparian_engine.runner.worker"]
-        command += ["--home", str(self.config.home), "--batch", str(options.claim_batch)]
+        command += ["--home", str(self.config.home)]
+        if options.claim_batch:
+            command += ["--batch", str(options.claim_batch)]
         command += ["--handler", options.handler_spec]
         for name in options.parser_names or ():
             command += ["--parser", name]
@@ -149,8 +150,6 @@ class WorkerPool:
         crashes = 0
         try:
             recovered = recover_leases(store, self.config)
-            settings = self.config.settings
-            rotate_logs(self.config.logs_dir, settings.log_retention_days, settings.log_total_bytes)
             settings = self.config.settings
             rotate_logs(self.config.logs_dir, settings.log_retention_days, settings.log_total_bytes)
             before = self._counts(store)

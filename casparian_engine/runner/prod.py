@@ -1,100 +1,64 @@
-"""The queued worker's job handler: the one executor over a warm guest per parser version.
+"""The queued worker's batch handler: the one executor over a warm guest per parser version.
 
-For each job the handler looks up (or starts) a guest for the job's parser version — its bundle
-verified and extracted, its locked environment built — and feeds it the job's file through the
-shared ``Executor``. Outputs go to ``<output_root>/<parser>/<output>/job-<id>.parquet``: written to
-a hidden temp file and renamed into place when the file is done, so a reader never sees a partial
-file and a rerun of the same job (after a crash) replaces its file instead of adding rows twice. A
-guest that fails is stopped and replaced on the next job.
+A claimed batch is grouped by parser version; each group's files stream through one ``Executor``
+on that version's warm guest (bundle verified and extracted, locked environment built), several
+files in flight so the guest never waits. Rows go to the batch's ``BatchParts`` — one Parquet part
+per output for the whole batch, a file's rows appended only once the file succeeded — and
+quarantined rows are kept for ``cf_quarantine``; the worker commits and publishes the batch. A file
+that fails is failed alone: its guest is stopped and the rest of the batch continues on a new one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-from pathlib import Path
+import importlib.util
+import sys
+from collections.abc import Iterator
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..bridge.host import GuestError, GuestProcess, start_guest
 from ..config import Config
+from ..contracts.quarantine import policy_breach
 from ..logs import JobLog
-from ..sinks import SinkError, check_output_name, check_same_schema
-from ..store.jobs import JobOutcome
-from .contracts_seam import contract_validator
-from .executor import ExecutionError, Executor, FileTask
+from ..store.jobs import Job, JobFailure, JobOutcome
+from .batch import BatchContext, BatchResult
+from .contracts_seam import contract_validator, load_contracts
+from .executor import ExecutionError, Executor, FileResult, FileTask
+from .parts import BatchParts
 from .quarantine import Validator
-from .worker import JobContext, JobError
+from .worker import JobError
 
 LOG_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
+PIPELINE_DEPTH = 16  # files submitted ahead to the guest
+PART_MAX_ROWS = 4_000_000  # a batch stops taking new files once its parts hold this many rows
 
 
-class JobPartSink:
-    """A sink holding one job's rows: one Parquet part per output, published on ``commit``."""
+def skip_missing_dateutil() -> None:
+    """Without python-dateutil installed, pyarrow retries importing it on every compute call
+    given a Python scalar (a sys.path search each time, ~7x the call); remember it is absent."""
+    if importlib.util.find_spec("dateutil") is None:
+        sys.modules.setdefault("dateutil.relativedelta", None)  # type: ignore[arg-type]
 
-    def __init__(self, root: Path, job_id: int) -> None:
-        self.root = root
-        self.uri = f"parquet://{root}"
-        self.part_name = f"job-{job_id}.parquet"
-        self._writers: dict[str, tuple[pq.ParquetWriter, Path]] = {}
 
-    def target(self, output: str) -> str:
-        return str(self.root / check_output_name(output) / self.part_name)
-
-    def exists(self, output: str) -> bool:
-        return Path(self.target(output)).exists()
-
-    def write(self, output: str, table: pa.Table) -> None:
-        entry = self._writers.get(output)
-        if entry is None:
-            directory = self.root / check_output_name(output)
-            directory.mkdir(parents=True, exist_ok=True)
-            temp = directory / f".{self.part_name}.{os.getpid()}.tmp"
-            entry = (pq.ParquetWriter(temp, table.schema), temp)
-            self._writers[output] = entry
-        writer, _ = entry
-        check_same_schema(output, writer.schema, table.schema)
-        try:
-            writer.write_table(table)
-        except OSError as exc:
-            raise SinkError(f"{self.target(output)}: writing failed: {exc}") from exc
-
-    def commit(self) -> dict[str, str]:
-        published: dict[str, str] = {}
-        for output, (writer, temp) in self._writers.items():
-            writer.close()
-            target = Path(self.target(output))
-            os.replace(temp, target)
-            published[output] = str(target)
-        self._writers.clear()
-        return published
-
-    def abort(self) -> None:
-        for writer, temp in self._writers.values():
-            with contextlib.suppress(Exception):
-                writer.close()
-            temp.unlink(missing_ok=True)
-        self._writers.clear()
+skip_missing_dateutil()
 
 
 class ProdHandler:
-    """Runs queued jobs through warm guests, one per parser version."""
+    """Runs claimed batches through warm guests, one per parser version."""
 
     def __init__(self, config: Config) -> None:
         from ..workspace import Workspace
 
         self.config = config
         self.workspace = Workspace.open(config.home)
-        self._guests: dict[tuple[str, str], tuple[GuestProcess, Validator]] = {}
+        self._guests: dict[tuple[str, str], tuple[GuestProcess, Validator, dict[str, str]]] = {}
         self._log: JobLog | None = None
 
     def _on_log(self, level: int, message: str) -> None:
         if self._log is not None:
             self._log.write(LOG_LEVELS.get(level, str(level)), message)
 
-    def _guest(self, name: str, version: str) -> tuple[GuestProcess, Validator]:
+    def _guest(self, name: str, version: str) -> tuple[GuestProcess, Validator, dict[str, str]]:
         key = (name, version)
         if key in self._guests:
             return self._guests[key]
@@ -109,51 +73,149 @@ class ProdHandler:
         guest = start_guest(entry, self.config.settings, python=str(python), on_log=self._on_log)
         assert guest.info is not None
         validator = contract_validator(entry.parent, guest.info.outputs)
-        self._guests[key] = (guest, validator)
-        return guest, validator
+        hashes = {
+            output: contract.content_hash
+            for output, contract in load_contracts(entry.parent, guest.info.outputs).items()
+        }
+        self._guests[key] = (guest, validator, hashes)
+        return self._guests[key]
 
     def _discard(self, key: tuple[str, str]) -> None:
-        guest_and_validator = self._guests.pop(key, None)
-        if guest_and_validator is not None:
+        entry = self._guests.pop(key, None)
+        if entry is not None:
             with contextlib.suppress(Exception):
-                guest_and_validator[0].stop()
+                entry[0].stop()
 
-    def __call__(self, context: JobContext) -> JobOutcome:
-        job = context.job
-        key = (job.parser_name, job.parser_version)
-        self._log = context.log
-        sink = JobPartSink(context.output_root / job.parser_name, job.id)
+    def run_batch(self, context: BatchContext) -> BatchResult:
+        """Run every job of the lease, grouped by parser version, into one set of parts."""
+        result = BatchResult()
+        groups: dict[tuple[str, str], list[Job]] = {}
+        for job in context.lease.jobs:
+            groups.setdefault((job.parser_name, job.parser_version), []).append(job)
+        parts_by_parser: dict[str, BatchParts] = {}
         try:
-            guest, validator = self._guest(*key)
-            executor = Executor(
-                guest,
-                sink,
-                parser_name=job.parser_name,
-                parser_version=job.parser_version,
-                validator=validator,
-                cancel=context.cancel,
-                pipeline_depth=1,
-            )
-            (result,) = list(executor.run([FileTask(job.input_path, job.id, job.input_hash)]))
-            targets = sink.commit()
-        except (ExecutionError, GuestError) as exc:
-            sink.abort()
-            self._discard(key)
-            raise JobError(exc.kind, exc.message, exc.retryable, exc.traceback) from exc
+            for key, jobs in groups.items():
+                if context.stop.is_set() or self._full(parts_by_parser):
+                    result.unstarted += [job.id for job in jobs]
+                    continue
+                parts = parts_by_parser.get(key[0])
+                if parts is None:
+                    parts = BatchParts(context.output_root / key[0], context.lease.token)
+                    parts_by_parser[key[0]] = parts
+                    result.parts.append(parts)
+                self._run_group(key, jobs, parts, context, result, parts_by_parser)
         except BaseException:
-            sink.abort()
-            self._discard(key)
+            result.abort()
             raise
         finally:
             self._log = None
-        emitted = sum(c.emitted for c in result.outputs.values())
-        written = sum(c.written for c in result.outputs.values())
-        return JobOutcome(emitted, written, result.quarantined_rows, tuple(targets.values()))
+        return result
 
-    def close(self) -> None:
-        for key in list(self._guests):
-            self._discard(key)
-        self.workspace.close()
+    @staticmethod
+    def _full(parts_by_parser: dict[str, BatchParts]) -> bool:
+        return sum(p.rows_accepted for p in parts_by_parser.values()) >= PART_MAX_ROWS
+
+    def _run_group(
+        self,
+        key: tuple[str, str],
+        jobs: list[Job],
+        parts: BatchParts,
+        context: BatchContext,
+        result: BatchResult,
+        parts_by_parser: dict[str, BatchParts],
+    ) -> None:
+        """The jobs of one parser version; a failed file restarts the guest for the rest."""
+        remaining = list(jobs)
+        consecutive_failures = 0
+        threshold = self.config.settings.circuit_breaker_threshold
+        while remaining:
+            done = 0
+            try:
+                guest, validator, hashes = self._guest(*key)
+                parts.contract_hashes.update(hashes)
+                executor = Executor(
+                    guest,
+                    parts,
+                    parser_name=key[0],
+                    parser_version=key[1],
+                    validator=validator,
+                    quarantine=parts.quarantine_writer,
+                    pipeline_depth=PIPELINE_DEPTH,
+                )
+                tasks = [FileTask(j.input_path, j.id, j.input_hash) for j in remaining]
+                self._log = context.logs.for_job(remaining[0])
+                for file_result in self._results(executor, tasks):
+                    job = remaining[done]
+                    done += 1
+                    self._finish_file(job, file_result, parts, context, result)
+                    consecutive_failures = 0 if job.id in result.outcomes else 1
+                    if context.stop.is_set() or self._full(parts_by_parser):
+                        break
+                    if done < len(remaining):
+                        self._log = context.logs.for_job(remaining[done])
+                result.unstarted += [j.id for j in remaining[done:]]
+                return
+            except (ExecutionError, GuestError, JobError) as exc:
+                parts.discard()
+                self._discard(key)
+                failing = remaining[done]
+                if getattr(exc, "kind", "") == "SchemaChanged" and done > 0:
+                    remaining = remaining[done:]  # a new executor (and part) for the new schema
+                    continue
+                result.failures[failing.id] = _failure(exc)
+                _log_failure(context.logs.for_job(failing), result.failures[failing.id])
+                consecutive_failures += 1
+                remaining = remaining[done + 1 :]
+                if consecutive_failures >= threshold or context.stop.is_set():
+                    result.unstarted += [j.id for j in remaining]  # the breaker decides at commit
+                    return
+
+    @staticmethod
+    def _results(executor: Executor, tasks: list[FileTask]) -> Iterator[FileResult]:
+        results = executor.run(tasks)
+        try:
+            yield from results
+        finally:
+            close = getattr(results, "close", None)
+            if callable(close):
+                close()  # stop the executor's hashing thread when the batch ends early
+
+    def _finish_file(
+        self,
+        job: Job,
+        file_result: FileResult,
+        parts: BatchParts,
+        context: BatchContext,
+        result: BatchResult,
+    ) -> None:
+        """Accept a parsed file's rows, or fail it (keeping its quarantine) by the policy."""
+        emitted = sum(c.emitted for c in file_result.outputs.values())
+        written = sum(c.written for c in file_result.outputs.values())
+        quarantined = file_result.quarantined_rows
+        breach = policy_breach(self.config.settings, emitted, quarantined)
+        if breach is not None:
+            parts.keep_quarantine(job.id)
+            failure = JobFailure("QuarantinePolicy", f"{job.input_path}: {breach}")
+            result.failures[job.id] = failure
+            _log_failure(context.logs.for_job(job), failure)
+            return
+        parts.accept(job.id)
+        result.outcomes[job.id] = JobOutcome(emitted, written, quarantined)
+
+
+def _failure(exc: BaseException) -> JobFailure:
+    if isinstance(exc, JobError):
+        return JobFailure(exc.kind, exc.message, exc.transient, exc.trace)
+    if isinstance(exc, ExecutionError):
+        return JobFailure(exc.kind, exc.message, exc.retryable, exc.traceback)
+    assert isinstance(exc, GuestError)
+    return JobFailure(exc.kind, exc.message, exc.retryable, exc.traceback)
+
+
+def _log_failure(log: JobLog, failure: JobFailure) -> None:
+    log.write("error", f"{failure.kind}: {failure.message}")
+    if failure.trace:
+        log.write("error", failure.trace)
 
 
 def make_handler(config: Config) -> Any:

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,9 +27,13 @@ from ..logs import JobLog, job_log_path
 from ..store import Store
 from ..store.health import breaker_message
 from ..store.jobs import Job, JobFailure, JobOutcome, Lease, new_worker_id
+from .batch import BatchContext, BatchHandler, JobLogs, commit_batch, log_commit
+from .parts import recover_parts
 
 DEFAULT_HANDLER = "casparian_engine.runner.prod:make_handler"
 COMMIT_EVERY_S = 0.5
+JOB_CLAIM = 8  # jobs claimed at once by a per-job handler
+BATCH_CLAIM = 256  # by a batch handler: one Parquet part per output per claim
 
 
 class JobError(Exception):
@@ -92,7 +96,7 @@ def apply_queue_settings(store: Store, config: Config) -> Store:
 class WorkerOptions:
     parser_names: tuple[str, ...] | None = None
     kind: str | None = None
-    claim_batch: int = 8
+    claim_batch: int | None = None  # None: JOB_CLAIM or BATCH_CLAIM, by the handler's kind
     drain: bool = True  # exit when nothing is left to claim (process) or wait for more (daemon)
     idle_poll_s: float = 1.0
     output_root: Path | None = None
@@ -133,6 +137,10 @@ class Worker:
     def run(self) -> int:
         """Work until drained or stopped; returns how many jobs this worker ran."""
         handler = load_handler_factory(self.options.handler_spec)(self.config)
+        batched = callable(getattr(handler, "run_batch", None))
+        claim = self.options.claim_batch or (BATCH_CLAIM if batched else JOB_CLAIM)
+        if batched:
+            recover_parts(self.store, self.output_root)
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat_loop, args=(done,), daemon=True)
         beat.start()
@@ -140,11 +148,13 @@ class Worker:
             while not self.stop.is_set():
                 lease = self.store.jobs.claim(
                     self.worker_id,
-                    limit=self.options.claim_batch,
+                    limit=claim,
                     parser_names=self.options.parser_names,
                     kind=self.options.kind,
                 )
-                if lease.jobs:
+                if lease.jobs and batched:
+                    self._run_batch(lease, handler)  # type: ignore[arg-type]
+                elif lease.jobs:
                     self._run_lease(lease, handler)
                 elif not self._wait_for_work():
                     break
@@ -164,6 +174,36 @@ class Worker:
         self.wake.wait(min(delay, self.options.idle_poll_s))
         self.wake.clear()
         return True
+
+    @property
+    def output_root(self) -> Path:
+        return self.options.output_root or self.config.output_dir
+
+    def _run_batch(self, lease: Lease, handler: BatchHandler) -> None:
+        """Run a lease as one batch: one part per output, one commit (see ``runner.batch``)."""
+        with self._held_lock:
+            self._held[lease.token] = {job.id: threading.Event() for job in lease.jobs}
+        logs = JobLogs(self.config, self.worker_id)
+        try:
+            result = handler.run_batch(
+                BatchContext(lease, self.config, self.output_root, logs, self.stop)
+            )
+            self.jobs_run += len(result.outcomes) + len(result.failures)
+            if result.unstarted:
+                self.store.jobs.release(lease.token, result.unstarted)
+            for job_id, outcome in result.outcomes.items():
+                log_path = logs.path_if_written(job_id)
+                if log_path:
+                    result.outcomes[job_id] = replace(outcome, log_path=log_path)
+            for job_id, failure in result.failures.items():
+                result.failures[job_id] = replace(failure, log_path=logs.path_if_written(job_id))
+            report = commit_batch(self.store, lease, result)
+            jobs = {job.id: job for job in lease.jobs}
+            log_commit(logs, jobs, report, self.store.health.threshold)
+        finally:
+            logs.close()
+            with self._held_lock:
+                self._held.pop(lease.token, None)
 
     def _run_lease(self, lease: Lease, handler: JobHandler) -> None:
         cancels = {job.id: threading.Event() for job in lease.jobs}
@@ -201,7 +241,7 @@ class Worker:
     ) -> JobOutcome | bool:
         """Run one job: its outcome, or whether its failure tripped the circuit breaker."""
         log_path = job_log_path(self.config.logs_dir, job.id, job.started_at)
-        output_root = self.options.output_root or self.config.output_dir
+        output_root = self.output_root
         self.jobs_run += 1
         with JobLog(log_path, self.config.settings.log_cap_bytes) as log:
             log.note(
@@ -250,7 +290,7 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--home", required=True)
     parser.add_argument("--parser", action="append", dest="parsers")
     parser.add_argument("--kind")
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=None)
     parser.add_argument(
         "--follow", action="store_true", help="wait for new work instead of exiting"
     )

@@ -1,0 +1,237 @@
+"""A worker's claimed batch of jobs run as one unit: one Parquet part per output, one commit.
+
+A batch handler (``run_batch``) processes the jobs of a lease and returns a ``BatchResult``: the
+``BatchParts`` holding the rows of the files that succeeded, each job's outcome or failure, and the
+jobs it did not start. ``commit_batch`` then publishes in two phases: temps fsynced, ONE store
+transaction that completes the jobs with their final part paths, fails the failed ones, stores the
+quarantined rows in ``cf_quarantine`` and writes the audit entries, and only then the renames. A job
+whose lease was lost meanwhile has its rows cut out of the parts before the transaction is retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from ..config import Config
+from ..logs import JobLog, job_log_path
+from ..store import Store
+from ..store.health import breaker_message
+from ..store.jobs import FailResult, Job, JobFailure, JobOutcome, Lease
+from .parts import BatchParts
+
+MAX_COMMIT_ATTEMPTS = 5
+HASH_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+class JobLogs:
+    """Each job's log, opened only when the job has something to say (quiet jobs write none)."""
+
+    def __init__(self, config: Config, worker_id: str) -> None:
+        self.config = config
+        self.worker_id = worker_id
+        self._logs: dict[int, JobLog] = {}
+
+    def for_job(self, job: Job) -> JobLog:
+        log = self._logs.get(job.id)
+        if log is None:
+            path = job_log_path(self.config.logs_dir, job.id, job.started_at)
+            log = JobLog(path, self.config.settings.log_cap_bytes)
+            log.note(
+                "info",
+                f"job {job.id}: {job.parser_name} {job.parser_version} on {job.input_path} "
+                f"(attempt {job.retry_count + 1}, worker {self.worker_id})",
+            )
+            self._logs[job.id] = log
+        return log
+
+    def path_if_written(self, job_id: int) -> str | None:
+        log = self._logs.get(job_id)
+        return str(log.path) if log is not None and log.written else None
+
+    def close(self) -> None:
+        for log in self._logs.values():
+            log.close()
+        self._logs.clear()
+
+
+@dataclass
+class BatchContext:
+    """What a batch handler needs: the lease's jobs, where outputs go, and when to stop."""
+
+    lease: Lease
+    config: Config
+    output_root: Path
+    logs: JobLogs
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class BatchResult:
+    """What a batch handler did: rows in parts, outcomes, failures, and jobs left unstarted."""
+
+    parts: list[BatchParts] = field(default_factory=list)
+    outcomes: dict[int, JobOutcome] = field(default_factory=dict)
+    failures: dict[int, JobFailure] = field(default_factory=dict)
+    unstarted: list[int] = field(default_factory=list)
+
+    def abort(self) -> None:
+        for parts in self.parts:
+            parts.abort()
+
+
+class BatchHandler(Protocol):
+    def run_batch(self, context: BatchContext) -> BatchResult: ...
+
+
+class LeaseLost(Exception):
+    """Some jobs of the batch were taken away (cancelled, requeued) before the commit."""
+
+    def __init__(self, job_ids: set[int]) -> None:
+        super().__init__(f"lease lost for jobs {sorted(job_ids)}")
+        self.job_ids = job_ids
+
+
+@dataclass(frozen=True)
+class CommitReport:
+    """How a batch commit ended: jobs completed, failure results, jobs whose lease was lost."""
+
+    completed: tuple[int, ...]
+    failed: dict[int, FailResult]
+    lost: tuple[int, ...]
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def commit_batch(store: Store, lease: Lease, result: BatchResult) -> CommitReport:
+    """Two-phase publish of a batch: fsynced temps, one store transaction, then the renames."""
+    jobs = {job.id: job for job in lease.jobs}
+    paths: dict[int, tuple[str, ...]] = {}
+    for parts in result.parts:
+        paths.update(parts.finish())
+    outcomes = dict(result.outcomes)
+    failures = dict(result.failures)
+    lost: set[int] = set()
+    for _attempt in range(MAX_COMMIT_ATTEMPTS):
+        part_hashes = {
+            final: sha256_of(temp)
+            for parts in result.parts
+            for final, temp in parts.files().items()
+        }
+        try:
+            failed = _commit_transaction(
+                store, lease, jobs, outcomes, failures, paths, part_hashes, result.parts
+            )
+        except LeaseLost as exc:
+            lost |= exc.job_ids
+            for parts in result.parts:
+                parts.exclude(exc.job_ids)
+            outcomes = {k: v for k, v in outcomes.items() if k not in exc.job_ids}
+            paths = {k: v for k, v in paths.items() if k not in exc.job_ids}
+            continue
+        for parts in result.parts:
+            parts.publish()
+        return CommitReport(tuple(sorted(outcomes)), failed, tuple(sorted(lost)))
+    result.abort()
+    raise RuntimeError(
+        f"batch {lease.token}: leases kept changing during {MAX_COMMIT_ATTEMPTS} commits"
+    )
+
+
+def _commit_transaction(
+    store: Store,
+    lease: Lease,
+    jobs: dict[int, Job],
+    outcomes: dict[int, JobOutcome],
+    failures: dict[int, JobFailure],
+    paths: dict[int, tuple[str, ...]],
+    part_hashes: dict[str, str],
+    all_parts: list[BatchParts],
+) -> dict[int, FailResult]:
+    """The one transaction of a batch commit; raises ``LeaseLost`` (rolled back) if any
+    completed job is no longer held."""
+    with store.db.transaction():
+        flags = store.jobs.complete_many(
+            [
+                (job_id, lease.token, replace(outcome, output_paths=paths.get(job_id, ())))
+                for job_id, outcome in outcomes.items()
+            ]
+        )
+        lost = {job_id for job_id, held in zip(outcomes, flags, strict=True) if not held}
+        if lost:
+            raise LeaseLost(lost)
+        failed = {
+            job_id: store.jobs.fail(job_id, lease.token, failure)
+            for job_id, failure in failures.items()
+        }
+        keep = set(outcomes) | {k for k, v in failed.items() if v.status != "lost"}
+        for parts in all_parts:
+            store_quarantine(store, parts, keep)
+        for job_id, outcome in outcomes.items():
+            job = jobs[job_id]
+            store.audit.record(
+                "job.completed",
+                str(job_id),
+                parser=job.parser_name,
+                version=job.parser_version,
+                input_path=job.input_path,
+                input_hash=job.input_hash,
+                rows_written=outcome.rows_written,
+                rows_quarantined=outcome.rows_quarantined,
+                outputs={path: part_hashes.get(path) for path in paths.get(job_id, ())},
+            )
+        for job_id, fail_result in failed.items():
+            if fail_result.status == "lost":
+                continue
+            job, failure = jobs[job_id], failures[job_id]
+            store.audit.record(
+                "job.failed",
+                str(job_id),
+                parser=job.parser_name,
+                version=job.parser_version,
+                input_path=job.input_path,
+                input_hash=job.input_hash,
+                error=f"{failure.kind}: {failure.message}",
+                status=fail_result.status,
+            )
+    return failed
+
+
+def store_quarantine(store: Store, parts: BatchParts, keep: set[int]) -> int:
+    """Insert the kept jobs' quarantined rows into ``cf_quarantine`` (caller's transaction)."""
+    stored = 0
+    for job_id, items in parts.quarantine.items():
+        if job_id not in keep:
+            continue
+        for table, lineage in items:
+            stored += store.quarantine.add(
+                lineage.job_id,
+                lineage.parser_name,
+                lineage.parser_version,
+                lineage.output,
+                lineage.contract_hash or parts.contract_hashes.get(lineage.output),
+                lineage.source_path,
+                lineage.source_hash,
+                table,
+            )
+    return stored
+
+
+def log_commit(logs: JobLogs, jobs: dict[int, Job], report: CommitReport, threshold: int) -> None:
+    """Tell each failed or lost job's log how it ended."""
+    for job_id, fail_result in report.failed.items():
+        log = logs.for_job(jobs[job_id])
+        log.write("info", f"job is now {fail_result.status}")
+        if fail_result.breaker_tripped:
+            log.write("error", breaker_message(jobs[job_id].parser_name, threshold))
+    for job_id in report.lost:
+        logs.for_job(jobs[job_id]).write("warning", "lease lost: the result was not committed")

@@ -1,0 +1,266 @@
+"""Coalesced Parquet parts: one part file per output per claimed batch, published in two phases.
+
+A worker's batch of jobs writes each output's rows into one hidden temp file
+``<root>/<output>/.part-<token>-<n>.parquet.tmp``. A file's rows are buffered while the executor
+routes them and appended to the part only once that file succeeded, so a failed file never leaves
+rows behind. Publishing is two-phase: the temp is fsynced, the store transaction completes the
+batch's jobs naming the final path ``part-<token>-<n>.parquet``, and only then is the temp renamed.
+``recover_parts`` finishes what a crash interrupted: a temp whose jobs completed is renamed into
+place, a temp whose jobs are neither completed nor running is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..sinks import SinkError, check_output_name
+from ..store import Store
+from .quarantine import RowLineage
+
+ROW_GROUP_ROWS = 128 * 1024
+TEMP_PATTERN = re.compile(r"^\.(part-([0-9a-f]+)-\d+\.parquet)\.tmp(\.rewrite)?$")
+
+
+@dataclass
+class _Part:
+    """One part file being written: its temp path, final path and writer."""
+
+    temp: Path
+    final: Path
+    writer: pq.ParquetWriter
+    job_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _OutputParts:
+    """The parts of one output in this batch (a new part starts if the schema changes)."""
+
+    directory: Path
+    parts: list[_Part] = field(default_factory=list)
+    buffer: list[pa.Table] = field(default_factory=list)
+    buffer_rows: int = 0
+    buffer_jobs: set[int] = field(default_factory=set)
+
+
+class _QuarantineBuffer:
+    """Keeps quarantined rows of the current file until it is accepted or discarded."""
+
+    def __init__(self, pending: list[tuple[pa.Table, RowLineage]]) -> None:
+        self.pending = pending
+
+    def write(self, quarantined: pa.Table, lineage: RowLineage) -> None:
+        if quarantined.num_rows:
+            self.pending.append((quarantined, lineage))
+
+
+class BatchParts:
+    """The executor's sink and quarantine writer for one claimed batch of jobs."""
+
+    def __init__(self, root: Path, token: str) -> None:
+        self.root = root
+        self.token = token
+        self.uri = f"parquet://{root}"
+        self._outputs: dict[str, _OutputParts] = {}
+        self._pending: list[tuple[str, pa.Table]] = []
+        self._pending_quarantine: list[tuple[pa.Table, RowLineage]] = []
+        self.quarantine: dict[int, list[tuple[pa.Table, RowLineage]]] = {}
+        self.rows_accepted = 0
+        self.contract_hashes: dict[str, str] = {}
+        self._part_count = 0
+
+    # -- the Sink and QuarantineWriter protocols, per file ---------------------------------------
+    def target(self, output: str) -> str:
+        return str(self.root / check_output_name(output))
+
+    def exists(self, output: str) -> bool:
+        return False
+
+    def write(self, output: str, table: pa.Table) -> None:
+        """Hold a batch of the current file's rows until the file is accepted."""
+        self._pending.append((output, table))
+
+    @property
+    def quarantine_writer(self) -> _QuarantineBuffer:
+        """The executor's ``QuarantineWriter``: holds the current file's quarantined rows."""
+        return _QuarantineBuffer(self._pending_quarantine)
+
+    def accept(self, job_id: int) -> tuple[str, ...]:
+        """The current file succeeded: append its rows; returns the outputs it wrote to."""
+        outputs: list[str] = []
+        for output, table in self._pending:
+            state = self._outputs.get(output)
+            if state is None:
+                state = _OutputParts(self.root / check_output_name(output))
+                self._outputs[output] = state
+            if state.buffer and state.buffer[0].schema != table.schema:
+                self._flush(output, state)
+            if table.num_rows or not state.parts:
+                state.buffer.append(table)
+                state.buffer_rows += table.num_rows
+                state.buffer_jobs.add(job_id)
+                self.rows_accepted += table.num_rows
+            if output not in outputs:
+                outputs.append(output)
+            if state.buffer_rows >= ROW_GROUP_ROWS:
+                self._flush(output, state)
+        self.keep_quarantine(job_id)
+        return tuple(outputs)
+
+    def keep_quarantine(self, job_id: int) -> None:
+        """Keep the current file's quarantined rows for the store, but none of its output rows
+        (a job failed by the quarantine policy still keeps its quarantined rows)."""
+        if self._pending_quarantine:
+            self.quarantine.setdefault(job_id, []).extend(self._pending_quarantine)
+        self.discard()
+
+    def discard(self) -> None:
+        """Forget the current file's rows (it failed, or they were accepted)."""
+        self._pending.clear()
+        self._pending_quarantine.clear()
+
+    # -- part files ------------------------------------------------------------------------------
+    def _flush(self, output: str, state: _OutputParts) -> None:
+        if not state.buffer:
+            return
+        table = pa.concat_tables(state.buffer) if len(state.buffer) > 1 else state.buffer[0]
+        part = state.parts[-1] if state.parts else None
+        if part is None or part.writer.schema != table.schema:
+            part = self._open_part(state.directory, table.schema)
+            state.parts.append(part)
+        try:
+            part.writer.write_table(table, row_group_size=max(1, table.num_rows))
+        except OSError as exc:
+            raise SinkError(f"{part.temp}: writing output {output!r} failed: {exc}") from exc
+        part.job_ids |= state.buffer_jobs
+        state.buffer, state.buffer_rows, state.buffer_jobs = [], 0, set()
+
+    def _open_part(self, directory: Path, schema: pa.Schema) -> _Part:
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"part-{self.token}-{self._part_count}.parquet"
+        self._part_count += 1
+        temp = directory / f".{name}.tmp"
+        return _Part(temp, directory / name, pq.ParquetWriter(temp, schema))
+
+    def finish(self) -> dict[int, tuple[str, ...]]:
+        """Write out buffered rows, close and fsync every temp; the final paths of each job."""
+        paths: dict[int, list[str]] = {}
+        for output, state in self._outputs.items():
+            self._flush(output, state)
+            for part in state.parts:
+                part.writer.close()
+                _fsync(part.temp)
+                for job_id in part.job_ids:
+                    paths.setdefault(job_id, []).append(str(part.final))
+        return {job_id: tuple(found) for job_id, found in paths.items()}
+
+    def files(self) -> dict[str, str]:
+        """Final path -> temp path of every part still to publish."""
+        return {
+            str(part.final): str(part.temp)
+            for state in self._outputs.values()
+            for part in state.parts
+        }
+
+    def exclude(self, job_ids: set[int]) -> None:
+        """Rewrite the (finished) temps without the rows of jobs whose lease was lost."""
+        for state in self._outputs.values():
+            kept: list[_Part] = []
+            for part in state.parts:
+                if not part.job_ids & job_ids:
+                    kept.append(part)
+                    continue
+                table = pq.read_table(part.temp)
+                mask = pc.invert(pc.is_in(table.column("_cf_job_id"), pa.array(list(job_ids))))
+                remaining = table.filter(mask)
+                part.job_ids -= job_ids
+                if remaining.num_rows == 0 and not part.job_ids:
+                    part.temp.unlink(missing_ok=True)
+                    continue
+                rewrite = part.temp.with_name(part.temp.name + ".rewrite")
+                pq.write_table(remaining, rewrite)
+                _fsync(rewrite)
+                os.replace(rewrite, part.temp)
+                kept.append(part)
+            state.parts = kept
+        for job_id in job_ids:
+            self.quarantine.pop(job_id, None)
+
+    def publish(self) -> None:
+        """Phase two: rename every temp to its final name (after the store committed)."""
+        for state in self._outputs.values():
+            for part in state.parts:
+                publish_part(part.temp, part.final)
+
+    def abort(self) -> None:
+        """Close and delete every temp of this batch (nothing of it was committed)."""
+        for state in self._outputs.values():
+            for part in state.parts:
+                with contextlib.suppress(Exception):
+                    part.writer.close()
+                part.temp.unlink(missing_ok=True)
+            state.parts = []
+        self._outputs.clear()
+        self.discard()
+
+    def commit(self) -> dict[str, str]:
+        raise SinkError("batch parts are published by the worker after the store commits")
+
+
+def publish_part(temp: Path, final: Path) -> None:
+    """Rename a committed temp into place; a concurrent recovery may have done it already."""
+    try:
+        os.replace(temp, final)
+    except FileNotFoundError:
+        if not final.exists():
+            raise
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@dataclass(frozen=True)
+class PartRecovery:
+    """What start-up recovery did with leftover temps."""
+
+    published: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    left_running: tuple[str, ...] = ()
+
+
+def recover_parts(store: Store, output_root: Path) -> PartRecovery:
+    """Rename temps whose jobs completed, delete temps of jobs that neither completed nor run."""
+    published: list[str] = []
+    deleted: list[str] = []
+    running: list[str] = []
+    if not output_root.is_dir():
+        return PartRecovery()
+    for temp in sorted(output_root.glob("*/*/.part-*.tmp*")):
+        match = TEMP_PATTERN.match(temp.name)
+        if match is None:
+            continue
+        final = temp.with_name(match.group(1))
+        states = store.jobs.lease_outputs(match.group(2))
+        if any(status == "running" for status, _ in states):
+            running.append(str(temp))
+        elif not match.group(3) and any(
+            str(final) in paths for status, paths in states if status != "running"
+        ):
+            publish_part(temp, final)
+            published.append(str(final))
+        else:
+            temp.unlink(missing_ok=True)
+            deleted.append(str(temp))
+    return PartRecovery(tuple(published), tuple(deleted), tuple(running))
