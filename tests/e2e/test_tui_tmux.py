@@ -1,0 +1,146 @@
+"""End to end: the real `casparian tui` in tmux on the demo workspace, driven with keys.
+
+Each test has its own tmux server (``-L``); waits poll ``capture-pane`` for the expected text
+until a deadline (no fixed sleeps).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CASPARIAN = Path(sys.executable).with_name("casparian")
+DEADLINE_S = 60.0
+
+
+class Tmux:
+    """One private tmux server running one 120×36 session."""
+
+    def __init__(self) -> None:
+        self.socket = f"cf-e2e-{uuid.uuid4().hex[:12]}"
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], check=check, capture_output=True, text=True
+        )
+
+    def start(self, command: list[str]) -> None:
+        self.run("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "36", *command)
+        self.run("resize-window", "-t", "e2e", "-x", "120", "-y", "36")
+
+    def screen(self) -> str:
+        result = self.run("capture-pane", "-p", "-t", "e2e", check=False)
+        return result.stdout
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self.run("send-keys", "-t", "e2e", *(["-l"] if literal else []), *keys)
+
+    def wait_for(self, text: str) -> str:
+        """Poll the screen until ``text`` shows; fail with the last screen at the deadline."""
+        deadline = time.monotonic() + DEADLINE_S
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.05)  # poll interval, not a wait for an outcome
+        raise AssertionError(f"{text!r} never appeared; last screen:\n{screen}")
+
+    def focus_input_by_typing(self, focus_key: str, prefix: str, probe: str) -> None:
+        """Press ``focus_key`` and type ``probe`` until it shows after ``prefix``."""
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            self.keys(focus_key)
+            self.keys(probe, literal=True)
+            step_deadline = time.monotonic() + 1.0
+            while time.monotonic() < step_deadline:
+                if prefix + probe in self.screen():
+                    return
+                time.sleep(0.05)
+        raise AssertionError(f"the input never took focus; last screen:\n{self.screen()}")
+
+    def wait_for_change(self, screen: str, gone: str) -> str:
+        """Poll until ``gone`` is no longer on the screen; return the new screen."""
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if gone not in screen:
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"{gone!r} stayed on screen:\n{screen}")
+
+    def wait_for_exit(self) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            if self.run("has-session", "-t", "e2e", check=False).returncode != 0:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the TUI did not exit; last screen:\n{self.screen()}")
+
+    def kill(self) -> None:
+        self.run("kill-server", check=False)
+
+
+@pytest.fixture
+def demo_home() -> Iterator[Path]:
+    """`casparian demo` in a short path, so whole file paths fit in the list's column."""
+    demo = Path(tempfile.mkdtemp(prefix="cfe2e", dir="/tmp"))
+    try:
+        subprocess.run(
+            [str(CASPARIAN), "demo", str(demo), "--files", "30", "--json"],
+            check=True,
+            capture_output=True,
+        )
+        yield demo / "home"
+    finally:
+        shutil.rmtree(demo, ignore_errors=True)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    session = Tmux()
+    try:
+        yield session
+    finally:
+        session.kill()
+
+
+def test_home_discover_filter_help_and_quit(demo_home: Path, tmux: Tmux) -> None:
+    tmux.start([str(CASPARIAN), "tui", "--home", str(demo_home)])
+    tmux.wait_for("Casparian Flow")
+    home = tmux.wait_for("failed,")  # the last card's live figure: "0 failed, 0 complete"
+    assert " files, 1 sources" in home
+    assert "Process" in home and "Inspect" in home and "Jobs" in home
+    tmux.keys("M-d")
+    tmux.wait_for("Casparian Flow › Discover")
+    tmux.wait_for("files 1–")
+    tmux.focus_input_by_typing("/", "▊  ", "*")  # keys sent with "/" may beat the focus
+    tmux.keys("C-u")
+    tmux.keys("*.log", literal=True)
+    screen = tmux.wait_for("▊  *.log ")
+    status = tmux.wait_for_change(screen, "files 1–30 of 30")
+    listed = [line.split("▏")[0].strip() for line in status.splitlines() if "/files/" in line]
+    assert listed and all("/files/logs/" in path for path in listed)
+    assert f"files 1–{len(listed)} of {len(listed)}" in status
+    tmux.keys("Enter")
+    tmux.keys("Escape")
+    tmux.wait_for("Casparian Flow › Home")
+    tmux.keys("?")
+    tmux.wait_for("Keys — you are in home")
+    tmux.keys("Escape")
+    deadline = time.monotonic() + DEADLINE_S
+    while "Keys — you are in" in tmux.screen() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Keys — you are in" not in tmux.screen()
+    tmux.keys("q")
+    tmux.wait_for_exit()
