@@ -202,6 +202,12 @@ class ProdHandler:
         parts.accept(job.id)
         result.outcomes[job.id] = JobOutcome(emitted, written, quarantined)
 
+    def close(self) -> None:
+        """Stop every warm guest and close the workspace (the worker calls this on exit)."""
+        for key in list(self._guests):
+            self._discard(key)
+        self.workspace.close()
+
 
 def _failure(exc: BaseException) -> JobFailure:
     if isinstance(exc, JobError):
