@@ -55,3 +55,18 @@ class RuleSet:
             if spec.match_file(rel_path):
                 return rule
         return None
+
+    def first_matches(self, rel_paths: Sequence[str]) -> list[TagRule | None]:
+        """The first matching rule of each path: each rule is matched once against the batch."""
+        found: list[TagRule | None] = [None] * len(rel_paths)
+        remaining = dict.fromkeys(range(len(rel_paths)))
+        for rule, spec in self._compiled:
+            if not remaining:
+                break
+            indices = list(remaining)
+            matched = set(spec.match_files([rel_paths[i] for i in indices]))
+            for index in indices:
+                if rel_paths[index] in matched:
+                    found[index] = rule
+                    del remaining[index]
+        return found

@@ -19,14 +19,18 @@ from typing import Any
 
 from ..events import Event, EventSink, Throttle, check_cancel, ignore_events
 from ..store import Store
-from ..store.files import KnownFile
+from ..store.files import KnownFile, KnownRow
 from .classify import kind_tag
 from .hashing import HashOutcome, hash_batch
 from .rules import PathMatcher, RuleSet
 from .walk import SkippedEntry, WalkBatch, WalkedFile, check_root, display_path, walk_files
+from .window import CommitWindow
 from .workers import HashWorkerPool
 
 BATCH_SIZE = 2000
+# Drop the SHA-256 index while inserting once this many files are new and they are at least a
+# tenth of the table: rebuilding it once (~1 µs/row) is then cheaper than random inserts.
+DEFER_HASH_INDEX_AFTER = 20_000
 SKIPPED_EXAMPLES_KEPT = 50
 _INT64_MAX = 2**63 - 1
 
@@ -95,23 +99,34 @@ def _int64(value: int) -> int:
     return value - 2**64 if value > _INT64_MAX else value
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
-    """One walked file and what the scan decided to do with it."""
+    """One new, changed or moved file and what the scan will write for it."""
 
     walked: WalkedFile
     path: str
     raw_path: bytes | None
-    known: KnownFile | None
-    action: str  # "new" | "changed" | "renamed"
-    needs_hash: bool
+    parent: str
+    ext: str
+    device: int
+    inode: int
+    known: KnownFile | None = None
+    action: str = "new"  # "new" | "changed" | "renamed"
+    needs_hash: bool = True
 
 
 @dataclass
 class _Plan:
+    """A batch compared with the store: what to hash and write, and which ids were seen as is."""
+
     items: list[_Item] = field(default_factory=list)
-    unchanged_ids: list[int] = field(default_factory=list)
+    seen_ids: list[int] = field(default_factory=list)  # live, same source: last_seen only
+    revived_ids: list[int] = field(default_factory=list)  # deleted or from another source
     hashes: Future[tuple[list[HashOutcome], int]] | None = None
+
+    @property
+    def unchanged_count(self) -> int:
+        return len(self.seen_ids) + len(self.revived_ids)
 
 
 class _InlineFuture(Future[tuple[list[HashOutcome], int]]):
@@ -164,26 +179,39 @@ class Scanner:
         self.seen_at = time.time()
         with self.store.db.transaction():
             self.source_id = self.store.files.upsert_source(self.root, self.seen_at)
+        files = self.store.files
+        files.tune_for_scan()
+        with self.store.db.transaction():
+            files.ensure_hash_index()  # after a scan that was killed while it was dropped
+            self._rows_at_start = files.last_id()
+        self._inserted = 0
+        self._hash_index_dropped = False
         pending: _Plan | None = None
         try:
-            for batch in walk_files(self.root, self.matcher, self.batch_size):
-                check_cancel(self.cancel)
-                self._note_skipped(batch.skipped)
-                self.counts["excluded"] += batch.excluded_count
-                self._emit_progress(started, len(batch.files))
-                plan = self._plan(batch)
+            with CommitWindow(self.store.db) as window:
+                for batch in walk_files(self.root, self.matcher, self.batch_size):
+                    check_cancel(self.cancel)
+                    self._note_skipped(batch.skipped)
+                    self.counts["excluded"] += batch.excluded_count
+                    self._emit_progress(started, len(batch.files))
+                    window.open()
+                    plan = self._plan(batch)
+                    if pending is not None:
+                        self._commit(pending)
+                        window.tick()
+                    pending = plan
                 if pending is not None:
                     self._commit(pending)
-                pending = plan
-            if pending is not None:
-                self._commit(pending)
-                pending = None
+                    pending = None
             deleted = self._soft_delete_unseen()
         finally:
             if pending is not None:
                 self._commit(pending)  # keep the work of a cancelled scan
             if self._pool is not None:
                 self._pool.close()
+            if self._hash_index_dropped:
+                with self.store.db.transaction():
+                    files.ensure_hash_index()
         with self.store.db.transaction():
             self.store.files.refresh_source_count(self.source_id)
         summary = ScanSummary(
@@ -236,38 +264,55 @@ class Scanner:
 
     # -- compare -----------------------------------------------------------------------------
     def _plan(self, batch: WalkBatch) -> _Plan:
+        """Compare a batch with the store: one lookup, then set and dict work only."""
         plan = _Plan()
         shown = [display_path(w.path) for w in batch.files]
-        known_by_path = self.store.files.known_by_paths([p for p, _ in shown])
+        known_by_path = self._lookup(batch, [path for path, _ in shown])
+        source_id = self.source_id
         unknown: list[_Item] = []
         for walked, (path, raw) in zip(batch.files, shown, strict=True):
+            device, inode = walked.device, walked.inode
+            if device > _INT64_MAX or inode > _INT64_MAX:
+                device, inode = _int64(device), _int64(inode)
             known = known_by_path.get(path)
+            if known is not None and known[3:7] == (walked.size, walked.mtime_ns, device, inode):
+                if known[7] is None and known[8] == source_id:
+                    plan.seen_ids.append(known[0])
+                else:
+                    plan.revived_ids.append(known[0])
+                continue
+            parent, _, name = path.rpartition("/")
+            item = _Item(walked, path, raw, parent, _ext(name), device, inode)
             if known is None:
-                unknown.append(_Item(walked, path, raw, None, "new", True))
-            elif (
-                known.size == walked.size
-                and known.mtime_ns == walked.mtime_ns
-                and known.inode == _int64(walked.inode)
-                and known.device == _int64(walked.device)
-            ):
-                plan.unchanged_ids.append(known.id)
+                unknown.append(item)
             else:
-                plan.items.append(_Item(walked, path, raw, known, "changed", True))
+                item.known = KnownFile(*known[:8])
+                item.action = "changed"
+                plan.items.append(item)
         if unknown:
             self._find_renames(unknown)
             plan.items.extend(unknown)
-        to_hash = [(i.walked.path, _ext(i.walked.path)) for i in plan.items if i.needs_hash]
+        to_hash = [(i.walked.path, i.ext) for i in plan.items if i.needs_hash]
         if to_hash:
             plan.hashes = self._submit(to_hash)
         return plan
 
+    def _lookup(self, batch: WalkBatch, paths: list[str]) -> dict[str, KnownRow]:
+        """Stored rows for a batch: by parent for folders listed whole, by path for the rest."""
+        files = self.store.files
+        whole = batch.whole_folders
+        rows = files.known_in_folders(sorted(whole))
+        partial = [path for path in paths if path.rpartition("/")[0] not in whole]
+        if partial:
+            rows.extend(files.known_by_paths(partial))
+        return {row[1]: row for row in rows}
+
     def _find_renames(self, unknown: list[_Item]) -> None:
         """Mark new paths whose (device, inode) belongs to a stored file whose path is gone."""
-        by_identity: dict[tuple[int, int], list[KnownFile]] = {}
         inodes_by_device: dict[int, list[int]] = {}
         for item in unknown:
-            device = _int64(item.walked.device)
-            inodes_by_device.setdefault(device, []).append(_int64(item.walked.inode))
+            inodes_by_device.setdefault(item.device, []).append(item.inode)
+        by_identity: dict[tuple[int, int], list[KnownFile]] = {}
         for device, inodes in inodes_by_device.items():
             for known in self.store.files.known_by_identity(device, inodes):
                 by_identity.setdefault((known.device, known.inode), []).append(known)
@@ -276,7 +321,7 @@ class Scanner:
         claimed: set[int] = set()
         for item in unknown:
             walked = item.walked
-            for known in by_identity.get((_int64(walked.device), _int64(walked.inode)), ()):
+            for known in by_identity.get((item.device, item.inode), ()):
                 if known.id in claimed or os.path.lexists(known.os_path):
                     continue
                 claimed.add(known.id)
@@ -300,16 +345,14 @@ class Scanner:
             self.bytes_hashed += bytes_read
             self.files_hashed += len(outcomes)
         outcome_iter = iter(outcomes)
-        files = self.store.files
-        tags = self.store.tags
-        seen_at = self.seen_at
+        source_id, seen_at = self.source_id, self.seen_at
         inserts: list[tuple[Any, ...]] = []
         content_updates: list[tuple[Any, ...]] = []
         moves: list[tuple[Any, ...]] = []
-        kinds: dict[str, str] = {}
-        touched_ids = list(plan.unchanged_ids)
-        self.counts["unchanged"] += len(plan.unchanged_ids)
+        known_kinds: list[tuple[int, str]] = []
+        revived_ids = list(plan.revived_ids)
         recorded: list[_Item] = []
+        self.counts["unchanged"] += plan.unchanged_count
         for item in plan.items:
             walked, known = item.walked, item.known
             sha256: str | None = None
@@ -319,64 +362,93 @@ class Scanner:
                 if sha256 is None:
                     self._note_skipped([SkippedEntry(walked.path, kind_or_reason, detail or "")])
                     if known is not None and kind_or_reason != "vanished":
-                        touched_ids.append(known.id)  # still there, just unreadable now
+                        revived_ids.append(known.id)  # still there, just unreadable now
                     continue
                 kind = kind_or_reason
-                kinds[item.path] = kind
-            device, inode = _int64(walked.device), _int64(walked.inode)
             self.counts[item.action] += 1
             recorded.append(item)
-            parent, _, name = item.path.rpartition("/")
+            name = item.path[len(item.parent) + 1 :]
             if known is None:
                 inserts.append(
-                    (self.source_id, item.path, item.raw_path, parent, name, _ext(name),
-                     walked.depth, walked.size, walked.mtime_ns, device, inode, sha256, kind,
-                     seen_at, seen_at)
+                    (source_id, item.path, item.raw_path, item.parent, name, item.ext,
+                     walked.depth, walked.size, walked.mtime_ns, item.device, item.inode, sha256,
+                     kind, seen_at, seen_at)
                 )  # fmt: skip
                 continue
             if item.action == "renamed":
                 moves.append(
-                    (item.path, item.raw_path, parent, name, _ext(name), walked.depth,
-                     walked.size, walked.mtime_ns, seen_at, self.source_id, known.id)
+                    (item.path, item.raw_path, item.parent, name, item.ext, walked.depth,
+                     walked.size, walked.mtime_ns, seen_at, source_id, known.id)
                 )  # fmt: skip
             if item.needs_hash:
+                assert kind is not None
+                known_kinds.append((known.id, kind_tag(kind)))
                 content_updates.append(
-                    (walked.size, walked.mtime_ns, device, inode, sha256, kind, seen_at,
-                     self.source_id, known.id)
+                    (walked.size, walked.mtime_ns, item.device, item.inode, sha256, kind, seen_at,
+                     source_id, known.id)
                 )  # fmt: skip
             elif item.action != "renamed":
-                touched_ids.append(known.id)
+                revived_ids.append(known.id)
+        self._write(plan, inserts, moves, content_updates, revived_ids, known_kinds, recorded)
+
+    def _write(
+        self,
+        plan: _Plan,
+        inserts: list[tuple[Any, ...]],
+        moves: list[tuple[Any, ...]],
+        content_updates: list[tuple[Any, ...]],
+        revived_ids: list[int],
+        known_kinds: list[tuple[int, str]],
+        recorded: list[_Item],
+    ) -> None:
+        """One transaction for the batch; new files get their kind tags in SQL, not Python."""
+        files, tags, seen_at = self.store.files, self.store.tags, self.seen_at
         with self.store.db.transaction():
+            last_id = files.last_id() if inserts else 0
+            self._maybe_defer_hash_index(len(inserts))
             files.insert(inserts)
             files.move(moves)
             files.update_content(content_updates)
-            files.touch(touched_ids, seen_at, self.source_id)
-            new_ids = files.ids_by_paths([row[1] for row in inserts]) if inserts else {}
+            files.mark_seen(plan.seen_ids, seen_at)
+            files.touch(revived_ids, seen_at, self.source_id)
+            if inserts:
+                tags.add_auto_for_inserted(last_id, self.source_id, seen_at, seen_at)
+            if known_kinds:
+                tags.replace_auto(known_kinds, seen_at)
+            if not (self.rules or self.tags):
+                return
+            new_ids = files.inserted_since(last_id, self.source_id, seen_at) if inserts else {}
             ids = {
-                item.path: item.known.id if item.known else new_ids[item.path] for item in recorded
+                item.path: item.known.id if item.known else new_ids[item.path]
+                for item in recorded
+                if item.known or item.path in new_ids
             }
-            if kinds:
-                auto_tags = [(ids[p], kind_tag(k)) for p, k in kinds.items()]
-                tags.replace_auto(
-                    auto_tags, seen_at, known_ids={i.known.id for i in recorded if i.known}
-                )
             if self.rules:
                 self._apply_rules([i for i in recorded if i.action != "changed"], ids)
             if self.tags:
-                seen_ids = plan.unchanged_ids + list(ids.values())
+                seen_ids = plan.seen_ids + plan.revived_ids + list(ids.values())
                 for tag in self.tags:
                     tags.add_manual(seen_ids, tag, seen_at)
 
+    def _maybe_defer_hash_index(self, new_count: int) -> None:
+        self._inserted += new_count
+        if not self._hash_index_dropped and self._inserted >= max(
+            DEFER_HASH_INDEX_AFTER, self._rows_at_start // 10
+        ):
+            self._hash_index_dropped = self.store.files.drop_hash_index()
+
     def _apply_rules(self, ruled: list[_Item], ids: dict[str, int]) -> None:
         """Tag new and moved files by the first matching rule (moved files are re-evaluated)."""
+        ruled = [item for item in ruled if item.path in ids]
         moved_ids = [ids[i.path] for i in ruled if i.known is not None]
         if moved_ids:
             self.store.tags.clear_rule_tags(moved_ids)
-        rows: list[tuple[int, str, int]] = []
-        for item in ruled:
-            rule = self.rules.first_match(item.walked.rel_path)
-            if rule is not None:
-                rows.append((ids[item.path], rule.tag, rule.id))
+        matches = self.rules.first_matches([item.walked.rel_path for item in ruled])
+        rows = [
+            (ids[item.path], rule.tag, rule.id)
+            for item, rule in zip(ruled, matches, strict=True)
+            if rule is not None
+        ]
         self.store.tags.add_rule_tags(rows, self.seen_at)
 
     def _soft_delete_unseen(self) -> int:

@@ -1,6 +1,8 @@
 """A streaming directory walk: ``os.scandir`` with an explicit stack, yielding batches of files.
 
-Memory stays flat: only the stack of pending folders and the current batch are held. Symlinked
+Memory stays flat: only the stack of pending folders and the current batch are held. Batches end
+between folders where possible (a folder listed whole in one batch lets the scan look up its stored
+rows by parent in one query); a folder of more than ``SPLIT_FACTOR`` batches is split. Symlinked
 folders are never followed (reported as skipped, reason ``symlink_to_directory``); a symlink to a
 regular file is recorded under the link's own path with the target's size, mtime and identity.
 Anything that cannot be read is skipped with a reason; the walk goes on.
@@ -25,6 +27,7 @@ SKIP_REASONS = (
     "vanished",
     "unreadable",
 )
+SPLIT_FACTOR = 4
 
 
 class ScanRootError(Exception):
@@ -60,6 +63,7 @@ class WalkBatch:
     files: list[WalkedFile] = field(default_factory=list)
     skipped: list[SkippedEntry] = field(default_factory=list)
     excluded_count: int = 0
+    whole_folders: set[str] = field(default_factory=set)  # display paths listed entirely here
 
     def __len__(self) -> int:
         return len(self.files) + len(self.skipped) + self.excluded_count
@@ -117,8 +121,12 @@ def walk_files(
     """Yield batches of files under ``root`` (already checked), depth first, streaming."""
     stack: list[tuple[str, str, int]] = [(root, "", 0)]
     batch = WalkBatch()
+    split_size = batch_size * SPLIT_FACTOR
     while stack:
         folder, rel_prefix, depth = stack.pop()
+        if len(batch) >= batch_size:
+            yield batch
+            batch = WalkBatch()
         try:
             entries = os.scandir(folder)
         except OSError as exc:
@@ -126,14 +134,17 @@ def walk_files(
                 SkippedEntry(folder, failure_reason(exc), exc.strerror or str(exc))
             )
             continue
+        opened_in = batch
         with entries:
             while True:
-                if len(batch) >= batch_size:
+                if len(batch) >= split_size:
                     yield batch
                     batch = WalkBatch()
                 try:
                     entry = next(entries)
                 except StopIteration:
+                    if batch is opened_in:
+                        batch.whole_folders.add(display_path(folder)[0])
                     break
                 except OSError as exc:
                     reason = failure_reason(exc)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .db import Database
-from .files import chunked, marks
+from .files import chunked, in_list, marks
 
 ORIGINS = ("rule", "manual", "auto")
 
@@ -55,15 +55,27 @@ class TagRepository:
 
         ``known_ids`` limits the drop to files that may have one (new files have none)."""
         ids = [file_id for file_id, _ in rows if known_ids is None or file_id in known_ids]
-        for chunk in chunked(ids):
-            self.db.execute(
-                f"DELETE FROM cf_tags WHERE origin = 'auto' AND file_id IN ({marks(len(chunk))})",
-                chunk,
-            )
+        if ids:
+            condition, param = in_list(self.db, "file_id", ids)
+            self.db.execute(f"DELETE FROM cf_tags WHERE origin = 'auto' AND {condition}", (param,))
         self.db.executemany(
             "INSERT INTO cf_tags (file_id, tag, origin, rule_id, created_at) "
             "VALUES (?, ?, 'auto', NULL, ?) ON CONFLICT (file_id, tag) DO NOTHING",
             [(file_id, tag, now) for file_id, tag in rows],
+        )
+
+    def add_auto_for_inserted(
+        self, after_id: int, source_id: int, first_seen: float, now: float
+    ) -> None:
+        """Give the files one scan inserted after ``after_id`` their ``kind:`` tag, in SQL.
+
+        The unary ``+`` keeps SQLite on the id range (not the source index, which is O(N))."""
+        self.db.execute(
+            "INSERT INTO cf_tags (file_id, tag, origin, rule_id, created_at) "
+            "SELECT id, 'kind:' || kind, 'auto', NULL, ? FROM cf_files "
+            "WHERE id > ? AND +source_id = ? AND +first_seen = ? AND kind IS NOT NULL "
+            "ON CONFLICT (file_id, tag) DO NOTHING",
+            (now, after_id, source_id, first_seen),
         )
 
     def remove(self, file_ids: Sequence[int], tag: str) -> int:
