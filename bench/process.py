@@ -8,7 +8,7 @@ of the CSV files in the same run, with the column types given and with auto-dete
 
     .venv/bin/python bench/process.py                      # queue, 20,000 jobs
     .venv/bin/python bench/process.py --jobs 2000          # quick
-    .venv/bin/python bench/process.py --pipeline --files 50000
+    .venv/bin/python bench/process.py --jobs 0 --pipeline --files 50000   # pipeline only
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=50_000)
     args = parser.parse_args()
     os.environ["PYTHONPATH"] = str(REPO_ROOT)
-    bench_queue(args.jobs, args.batch, args.workers)
+    if args.jobs:
+        bench_queue(args.jobs, args.batch, args.workers)
     if args.pipeline:
         from bench.process_pipeline import bench_pipeline
 
