@@ -7,7 +7,6 @@ caller derives the ``cast`` violation mask as "text present, typed value null".
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any, TypeAlias
 
@@ -15,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .model import ColumnSpec
+from .temporal import ISO_TIMESTAMP_RE, strptime_strict
 
 # pa.Array or pa.ChunkedArray; pyarrow ships no type information, so mypy sees Any either way.
 AnyArray: TypeAlias = Any
@@ -24,10 +24,6 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 _FLOAT_RE = (
     r"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|Inf|INF|infinity|Infinity|"
     r"nan|NaN|NAN)$"
-)
-_ISO_TIMESTAMP_RE = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
-    r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?)?{zone}$"
 )
 _INT64_SAFE_DIGITS = 18
 _INT_BOUNDS = {
@@ -87,21 +83,70 @@ def compatibility(actual: pa.DataType, expected: pa.DataType) -> str | None:
 
 
 def _null_where(mask: AnyArray, values: AnyArray) -> AnyArray:
-    return pc.if_else(mask, pa.scalar(None, values.type), values)
+    return null_unless(values, pc.invert(pc.fill_null(mask, True)))
 
 
 def _keep_where(mask: AnyArray, values: AnyArray) -> AnyArray:
-    return pc.if_else(mask, values, pa.scalar(None, values.type))
+    return null_unless(values, mask)
+
+
+def _flat(values: AnyArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _null_unless_array(values: pa.Array, keep: pa.Array) -> pa.Array:
+    validity = pc.and_(pc.is_valid(values), keep)
+    data_type = values.type
+    shares_buffers = (
+        values.offset == 0
+        and validity.offset == 0
+        and data_type.num_fields == 0
+        and not pa.types.is_dictionary(data_type)
+        and len(values.buffers()) == data_type.num_buffers
+    )
+    if not shares_buffers:
+        return pc.if_else(keep, values, pa.scalar(None, data_type))
+    buffers = [validity.buffers()[1], *values.buffers()[1:]]
+    return pa.Array.from_buffers(data_type, len(values), buffers)
+
+
+def null_unless(values: AnyArray, keep: AnyArray) -> AnyArray:
+    """``values`` with null wherever ``keep`` is false or null, reusing the value buffers.
+
+    Only the validity bitmap is rebuilt, so nulling a few strings of a big text column copies no
+    text (``if_else`` would copy every value).
+    """
+    keep = _flat(pc.fill_null(keep, False))
+    if not isinstance(values, pa.ChunkedArray):
+        return _null_unless_array(values, keep)
+    chunks = []
+    start = 0
+    for chunk in values.chunks:
+        chunks.append(_null_unless_array(chunk, keep.slice(start, len(chunk))))
+        start += len(chunk)
+    return pa.chunked_array(chunks, values.type)
 
 
 def apply_null_tokens(text: AnyArray, tokens: tuple[str, ...]) -> AnyArray:
     """Text with every null token (e.g. '', 'N/A') replaced by a real null."""
     if not tokens:
         return text
-    is_token = pc.is_in(text, value_set=pa.array(tokens, text.type))
-    if not pc.any(is_token).as_py():
+    if pa.types.is_dictionary(text.type):
+        text = pc.cast(text, pa.string())
+    byte_lengths = pc.binary_length(text)
+    is_token: AnyArray | None = None
+    if "" in tokens and pc.min(byte_lengths).as_py() == 0:
+        is_token = pc.equal(byte_lengths, 0)
+    word_tokens = [token for token in tokens if token]
+    if word_tokens:
+        token_lengths = pa.array(sorted({len(token.encode()) for token in word_tokens}), pa.int32())
+        right_length = pc.is_in(pc.cast(byte_lengths, pa.int32()), value_set=token_lengths)
+        if pc.any(right_length).as_py():
+            listed = pc.is_in(text, value_set=pa.array(word_tokens, text.type))
+            is_token = listed if is_token is None else pc.or_(is_token, listed)
+    if is_token is None or not pc.any(is_token).as_py():
         return text
-    return _null_where(is_token, text)
+    return null_unless(text, pc.invert(pc.fill_null(is_token, False)))
 
 
 def cast_text(text: AnyArray, spec: ColumnSpec) -> AnyArray:
@@ -162,112 +207,60 @@ def _decimal_ok(text: AnyArray, target: pa.DataType) -> AnyArray:
 
 
 def _cast_integer(text: AnyArray, target: pa.DataType) -> AnyArray:
-    try:
-        return pc.cast(text, target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    low, high = _INT_BOUNDS[target]
-    digits_only = pc.utf8_ltrim(text, "-")
-    sign_length = pc.subtract(pc.utf8_length(text), pc.utf8_length(digits_only))
-    digit_count = pc.utf8_length(digits_only)
-    well_formed = pc.and_(pc.ascii_is_decimal(digits_only), pc.less_equal(sign_length, 1))
-    small = pc.fill_null(
-        pc.and_(well_formed, pc.less_equal(digit_count, _INT64_SAFE_DIGITS)), False
-    )
-    as_int64 = pc.cast(_keep_where(small, text), pa.int64())
-    in_range = pc.and_(
-        pc.greater_equal(as_int64, max(low, -(2**63))),
-        pc.less_equal(as_int64, min(high, 2**63 - 1)),
-    )
-    typed = pc.cast(_keep_where(pc.fill_null(in_range, False), as_int64), target)
-    big = pc.fill_null(
-        pc.and_(
-            well_formed,
-            pc.and_(pc.greater(digit_count, _INT64_SAFE_DIGITS), pc.less_equal(digit_count, 38)),
-        ),
-        False,
-    )
-    if pc.any(big).as_py() and target.bit_width == 64:
-        wide = pc.cast(_keep_where(big, text), pa.decimal128(38, 0))
+    """Decimal integer text to ``target``; anything else (hex, '+5', '1e3', overflow) is null.
+
+    Plain digit strings are recognised with a cheap byte-class kernel; only the rest (signs, long
+    numbers, junk) go through a regex, so a column with a few bad values stays on the fast path.
+    """
+    plain = pc.ascii_is_decimal(text)
+    longest = pc.max(pc.binary_length(text)).as_py() or 0
+    if longest > _INT64_SAFE_DIGITS:
+        plain = pc.and_(plain, pc.less_equal(pc.binary_length(text), _INT64_SAFE_DIGITS))
+    plain = pc.fill_null(plain, False)
+    leftover = pc.and_(pc.is_valid(text), pc.invert(plain))
+    big: AnyArray | None = None
+    if not pc.any(leftover).as_py():
+        try:
+            return pc.cast(text, target)  # only plain digits: the one-pass cast fails on overflow
+        except pa.ArrowInvalid:
+            pass
+    else:
+        plain, leftover = _flat(plain), _flat(leftover)
+        leftover_text = pc.filter(text, leftover)
+        small_pattern = rf"^-?[0-9]{{1,{_INT64_SAFE_DIGITS}}}$"
+        plain = pc.replace_with_mask(
+            plain, leftover, _flat(pc.match_substring_regex(leftover_text, small_pattern))
+        )
+        if target.bit_width == 64:
+            big_pattern = rf"^-?[0-9]{{{_INT64_SAFE_DIGITS + 1},38}}$"
+            big_left = _flat(pc.match_substring_regex(leftover_text, big_pattern))
+            if pc.any(big_left).as_py():
+                no_rows = pa.repeat(False, len(plain))
+                big = pc.replace_with_mask(no_rows, leftover, big_left)
+    typed = pc.cast(null_unless(text, plain), pa.int64())
+    if target != pa.int64():
+        low, high = _INT_BOUNDS[target]
+        in_range = pc.and_(
+            pc.greater_equal(typed, max(low, -(2**63))), pc.less_equal(typed, min(high, 2**63 - 1))
+        )
+        typed = pc.cast(null_unless(typed, in_range), target)
+    if big is not None:
+        low, high = _INT_BOUNDS[target]
+        wide = pc.cast(null_unless(text, big), pa.decimal128(38, 0))
         wide_in_range = pc.and_(
             pc.greater_equal(wide, pa.scalar(Decimal(low), pa.decimal128(38, 0))),
             pc.less_equal(wide, pa.scalar(Decimal(high), pa.decimal128(38, 0))),
         )
-        wide_typed = pc.cast(_keep_where(pc.fill_null(wide_in_range, False), wide), target)
+        wide_typed = pc.cast(null_unless(wide, wide_in_range), target)
         typed = pc.coalesce(typed, wide_typed)
     return typed
 
 
-_DIRECTIVE_PATTERNS = {
-    "Y": "[0-9]{4}",
-    "y": "[0-9]{2}",
-    "m": "[0-9]{1,2}",
-    "d": "(?P<day>[0-9]{1,2})",
-    "e": " ?(?P<day>[0-9]{1,2})",
-    "H": "[0-9]{1,2}",
-    "I": "[0-9]{1,2}",
-    "M": "[0-9]{1,2}",
-    "S": "[0-9]{1,2}",
-    "j": "[0-9]{1,3}",
-    "p": "[AaPp][Mm]",
-    "b": "[A-Za-z]+",
-    "B": "[A-Za-z]+",
-    "a": "[A-Za-z]+",
-    "A": "[A-Za-z]+",
-    "%": "%",
-}
-
-
-def _day_pattern(fmt: str) -> str | None:
-    """A regex that captures the day-of-month text a strptime format reads, if it can say."""
-    parts = ["^"]
-    index = 0
-    while index < len(fmt):
-        char = fmt[index]
-        if char == "%" and index + 1 < len(fmt):
-            directive = fmt[index + 1]
-            if directive not in _DIRECTIVE_PATTERNS:
-                return None
-            parts.append(_DIRECTIVE_PATTERNS[directive])
-            index += 2
-            continue
-        parts.append(r"\s+" if char.isspace() else re.escape(char))
-        index += 1
-    pattern = "".join(parts)
-    return pattern if pattern.count("(?P<day>") == 1 else None
-
-
-def strptime_strict(text: AnyArray, fmt: str, unit: str) -> AnyArray:
-    """``strptime`` that also rejects impossible days (Arrow rolls 2024-02-30 over to March 1).
-
-    A rolled-over date always lands on day 1-3, so only those rows have their day-of-month text
-    extracted and compared with the parsed day; a mismatch becomes null, i.e. a failed cast.
-    """
-    parsed = pc.strptime(text, fmt, unit, error_is_null=True)
-    day_pattern = _day_pattern(fmt)
-    if day_pattern is None:
-        return parsed
-    suspect = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
-    if not pc.any(suspect).as_py():
-        return parsed
-    if isinstance(suspect, pa.ChunkedArray):
-        suspect = suspect.combine_chunks()
-    suspect_text = pc.filter(text, suspect)
-    day_text = pc.struct_field(pc.extract_regex(suspect_text, day_pattern), "day")
-    day_read = pc.cast(day_text, pa.int64())
-    same_day = pc.equal(day_read, pc.cast(pc.day(pc.filter(parsed, suspect)), pa.int64()))
-    mismatch = pc.fill_null(pc.invert(same_day), True)
-    if isinstance(mismatch, pa.ChunkedArray):
-        mismatch = mismatch.combine_chunks()
-    rolled_over = pc.replace_with_mask(suspect, suspect, mismatch)
-    return _null_where(rolled_over, parsed)
-
-
 def _cast_time(text: AnyArray, fmt: str | None, target: pa.DataType) -> AnyArray:
     formats = [fmt] if fmt else ["%H:%M:%S", "%H:%M"]
-    parsed = pc.strptime(text, formats[0], target.unit, error_is_null=True)
+    parsed = strptime_strict(text, formats[0], target.unit)
     for other in formats[1:]:
-        parsed = pc.coalesce(parsed, pc.strptime(text, other, target.unit, error_is_null=True))
+        parsed = pc.coalesce(parsed, strptime_strict(text, other, target.unit))
     return pc.cast(parsed, target)
 
 
@@ -282,7 +275,7 @@ def _cast_timestamp(text: AnyArray, fmt: str | None, target: pa.DataType) -> Any
             )
         return pc.cast(parsed, target)
     zone = r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?" if target.tz else ""
-    pattern = _ISO_TIMESTAMP_RE.replace("{zone}", zone)
+    pattern = ISO_TIMESTAMP_RE.replace("{zone}", zone)
 
     def admitted() -> AnyArray:
         shaped = pc.match_substring_regex(text, pattern)

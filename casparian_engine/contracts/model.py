@@ -207,6 +207,8 @@ class ColumnSpec:
             pa.types.is_temporal(data_type) and not pa.types.is_duration(data_type)
         ):
             raise ContractError(f"{where}: 'format' applies to date, time and timestamp only")
+        if self.format is not None and self.format.count("%f") > 1:
+            raise ContractError(f"{where}: key 'format': '%f' may appear only once")
         for key in ("min", "max"):
             value = getattr(self, key)
             if value is None:

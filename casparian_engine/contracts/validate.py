@@ -41,9 +41,11 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-def _map(work: Callable[[_T], _R], items: Iterable[_T], row_count: int) -> list[_R]:
+def _map(
+    work: Callable[[_T], _R], items: Iterable[_T], row_count: int, parallel: bool = True
+) -> list[_R]:
     """``work`` over ``items``, on the pool when the table is big enough to be worth it."""
-    if row_count < _PARALLEL_MIN_ROWS:
+    if not parallel or row_count < _PARALLEL_MIN_ROWS:
         return [work(item) for item in items]
     return list(_POOL.map(work, items))
 
@@ -174,21 +176,38 @@ def _column_checks(
         )
     if spec.allowed is not None:
         value_set = pa.array(list(spec.allowed)).cast(target)
-        listed = pc.or_(pc.is_null(typed), pc.is_in(typed, value_set=value_set))
+        unlisted = pc.invert(pc.is_in(typed, value_set=value_set, skip_nulls=True))
         shown = ", ".join(str(v) for v in spec.allowed[:10])
         more = ", ..." if len(spec.allowed) > 10 else ""
         reason = f"not one of the allowed values [{shown}{more}]"
-        checks.append((_RuleSlot(spec.name, "allowed", reason), pc.invert(listed)))
+        checks.append(
+            (_RuleSlot(spec.name, "allowed", reason), pc.and_(pc.is_valid(typed), unlisted))
+        )
     if spec.max_length is not None:
-        if pa.types.is_string(target):
-            length = pc.utf8_length(typed)
-        else:
-            length = pc.binary_length(typed)
         reason = f"longer than {spec.max_length} characters"
         checks.append(
-            (_RuleSlot(spec.name, "max_length", reason), pc.greater(length, spec.max_length))
+            (_RuleSlot(spec.name, "max_length", reason), _too_long(typed, spec.max_length))
         )
     return typed, [(slot, pc.fill_null(mask, False)) for slot, mask in checks]
+
+
+def _too_long(values: AnyArray, max_length: int) -> AnyArray:
+    """Mask of values longer than ``max_length`` characters (bytes for binary).
+
+    A UTF-8 string never has more characters than bytes, so characters are counted only for the
+    few values whose byte length is over the limit.
+    """
+    over = pc.greater(pc.binary_length(values), max_length)
+    if not pa.types.is_string(values.type) or not pc.any(over).as_py():
+        return over
+    over = pc.fill_null(over, False)
+    if isinstance(over, pa.ChunkedArray):
+        over = over.combine_chunks()
+    char_counts = pc.utf8_length(pc.filter(values, over))
+    too_many = pc.greater(char_counts, max_length)
+    if isinstance(too_many, pa.ChunkedArray):
+        too_many = too_many.combine_chunks()
+    return pc.replace_with_mask(over, over, too_many)
 
 
 def _json_string(text: AnyArray) -> AnyArray:
@@ -213,27 +232,33 @@ def _row_values(table: pa.Table) -> AnyArray:
         parts.append(("," if parts else "{") + key)
         parts.append(_json_string(values_as_text(table.column(name))))
     if not parts:
-        return pa.array(["{}"] * table.num_rows, pa.string())
+        return pa.repeat(pa.scalar("{}", pa.string()), table.num_rows)
     parts.append("}")
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _violation_codes(masks: list[AnyArray], num_rows: int) -> tuple[list[AnyArray], AnyArray]:
-    """Per-row bit words (63 rules per word) and the mask of rows with any violation."""
+def _violation_words(masks: list[AnyArray]) -> list[AnyArray]:
+    """Per-row bit words (63 rules per word) for rows already filtered to the quarantined ones."""
     words: list[AnyArray] = []
+    zero = pa.scalar(0, pa.int64())
     for start in range(0, len(masks), _BITS_PER_WORD):
         word: AnyArray | None = None
         for bit, mask in enumerate(masks[start : start + _BITS_PER_WORD]):
-            term = pc.if_else(mask, pa.scalar(1 << bit, pa.int64()), pa.scalar(0, pa.int64()))
+            term = pc.if_else(mask, pa.scalar(1 << bit, pa.int64()), zero)
             word = term if word is None else pc.bit_wise_or(word, term)
         assert word is not None
         words.append(word)
-    if not words:
-        return [], pa.chunked_array([pa.array([False] * num_rows, pa.bool_())])
-    any_violation = pc.not_equal(words[0], 0)
-    for word in words[1:]:
-        any_violation = pc.or_(any_violation, pc.not_equal(word, 0))
-    return words, any_violation
+    return words
+
+
+def _any_violation(masks: list[AnyArray], num_rows: int) -> AnyArray:
+    """The mask of rows that break at least one rule (bitmap ORs, no per-row integers)."""
+    if not masks:
+        return pa.repeat(False, num_rows)
+    any_violation = masks[0]
+    for mask in masks[1:]:
+        any_violation = pc.or_(any_violation, mask)
+    return any_violation
 
 
 def _reason_columns(words: list[AnyArray], slots: list[_RuleSlot]) -> tuple[pa.Array, pa.Array]:
@@ -280,8 +305,13 @@ def _with_parser_errors(
     return rules, violations
 
 
-def validate(table: pa.Table | pa.RecordBatch, contract: SchemaContract) -> ValidationResult:
-    """Split ``table`` into rows that satisfy ``contract`` and rows quarantined with reasons."""
+def validate(
+    table: pa.Table | pa.RecordBatch, contract: SchemaContract, *, parallel: bool = True
+) -> ValidationResult:
+    """Split ``table`` into rows that satisfy ``contract`` and rows quarantined with reasons.
+
+    ``parallel=False`` keeps every kernel on the calling thread (benchmarks compare both).
+    """
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     paths = check_structure(table.schema, contract)
@@ -292,6 +322,7 @@ def validate(table: pa.Table | pa.RecordBatch, contract: SchemaContract) -> Vali
         lambda spec: _column_checks(table.column(spec.name), paths[spec.name], spec, contract),
         contract.columns,
         table.num_rows,
+        parallel,
     )
     for typed, checks in checked:
         typed_columns.append(typed)
@@ -304,23 +335,25 @@ def validate(table: pa.Table | pa.RecordBatch, contract: SchemaContract) -> Vali
         typed_columns.append(pc.cast(table.column(ROW_COLUMN), pa.int64()))
         fields.append(pa.field(ROW_COLUMN, pa.int64()))
     typed_table = pa.Table.from_arrays(typed_columns, schema=pa.schema(fields))
-    words, bad = _violation_codes(masks, table.num_rows)
+    bad = _any_violation(masks, table.num_rows)
     errors = table.column(ROW_ERROR_COLUMN) if ROW_ERROR_COLUMN in table.column_names else None
     if errors is not None:
         bad = pc.or_(bad, pc.is_valid(errors))
     quarantined_count = pc.sum(bad).as_py() or 0
     if quarantined_count == 0:
         return ValidationResult(typed_table, QUARANTINE_SCHEMA.empty_table())
+    if isinstance(bad, pa.ChunkedArray):
+        bad = bad.combine_chunks()
     good = pc.invert(bad)
     valid = pa.Table.from_arrays(
-        _map(lambda column: pc.filter(column, good), typed_table.columns, table.num_rows),
+        _map(lambda column: pc.filter(column, good), typed_table.columns, table.num_rows, parallel),
         schema=typed_table.schema,
     )
-    bad_words = [pc.filter(word, bad) for word in words]
-    if bad_words:
-        rules, inner = _reason_columns(bad_words, slots)
+    words = _violation_words([pc.filter(mask, bad) for mask in masks])
+    if words:
+        rules, inner = _reason_columns(words, slots)
     else:
-        rules = inner = pa.array([""] * quarantined_count, pa.string())
+        rules = inner = pa.repeat(pa.scalar("", pa.string()), quarantined_count)
     bad_errors = pc.filter(errors, bad) if errors is not None else None
     rules, violations = _with_parser_errors(rules, inner, bad_errors)
     bad_rows = table.filter(bad)
