@@ -26,6 +26,7 @@ from ..store import Store
 from .quarantine import RowLineage
 
 ROW_GROUP_ROWS = 128 * 1024
+JOB_COLUMN = "_cf_job_id"
 TEMP_PATTERN = re.compile(r"^\.(part-([0-9a-f]+)-\d+\.parquet)\.tmp(\.rewrite)?$")
 
 
@@ -93,9 +94,9 @@ class BatchParts:
         return _QuarantineBuffer(self._pending_quarantine)
 
     def accept(self, job_id: int) -> tuple[str, ...]:
-        """The current file succeeded: append its rows; returns the outputs it wrote to."""
+        """A file succeeded: append its rows; returns the outputs it wrote to."""
         outputs: list[str] = []
-        for output, table in self._pending:
+        for output, table in self._take(job_id):
             state = self._outputs.get(output)
             if state is None:
                 state = _OutputParts(self.root / check_output_name(output))
@@ -114,16 +115,44 @@ class BatchParts:
         self.keep_quarantine(job_id)
         return tuple(outputs)
 
+    def _take(self, job_id: int) -> list[tuple[str, pa.Table]]:
+        """Remove and return the pending rows of one job (a packed table may hold several)."""
+        taken: list[tuple[str, pa.Table]] = []
+        kept: list[tuple[str, pa.Table]] = []
+        for output, table in self._pending:
+            if table.num_rows == 0 or JOB_COLUMN not in table.column_names:
+                taken.append((output, table))
+                continue
+            ids = table.column(JOB_COLUMN)
+            low, high = (value.as_py() for value in pc.min_max(ids).values())
+            if low == high == job_id:
+                taken.append((output, table))
+            elif job_id < low or job_id > high:
+                kept.append((output, table))
+            else:
+                mine = pc.equal(ids, job_id)
+                taken.append((output, table.filter(mine)))
+                kept.append((output, table.filter(pc.invert(mine))))
+        self._pending = kept
+        return taken
+
+    def reject(self, job_id: int) -> None:
+        """A file failed by the quarantine policy: drop its rows but keep its quarantined ones."""
+        self._take(job_id)
+        self.keep_quarantine(job_id)
+
     def keep_quarantine(self, job_id: int) -> None:
-        """Keep the current file's quarantined rows for the store, but none of its output rows
-        (a job failed by the quarantine policy still keeps its quarantined rows)."""
-        if self._pending_quarantine:
-            self.quarantine.setdefault(job_id, []).extend(self._pending_quarantine)
-        self.discard()
+        """Move one job's pending quarantined rows to the batch's list for ``cf_quarantine``."""
+        mine = [item for item in self._pending_quarantine if item[1].job_id == job_id]
+        if mine:
+            self.quarantine.setdefault(job_id, []).extend(mine)
+            self._pending_quarantine[:] = [
+                item for item in self._pending_quarantine if item[1].job_id != job_id
+            ]
 
     def discard(self) -> None:
         """Forget the current file's rows (it failed, or they were accepted)."""
-        self._pending.clear()
+        self._pending = []
         self._pending_quarantine.clear()
 
     # -- part files ------------------------------------------------------------------------------
@@ -178,7 +207,7 @@ class BatchParts:
                     kept.append(part)
                     continue
                 table = pq.read_table(part.temp)
-                mask = pc.invert(pc.is_in(table.column("_cf_job_id"), pa.array(list(job_ids))))
+                mask = pc.invert(pc.is_in(table.column(JOB_COLUMN), pa.array(list(job_ids))))
                 remaining = table.filter(mask)
                 part.job_ids -= job_ids
                 if remaining.num_rows == 0 and not part.job_ids:

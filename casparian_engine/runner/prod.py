@@ -125,11 +125,11 @@ class ProdHandler:
         parts_by_parser: dict[str, BatchParts],
     ) -> None:
         """The jobs of one parser version; a failed file restarts the guest for the rest."""
-        remaining = list(jobs)
+        pending = {job.id: job for job in jobs}  # not finished yet, in submission order
         consecutive_failures = 0
         threshold = self.config.settings.circuit_breaker_threshold
-        while remaining:
-            done = 0
+        while pending:
+            finished_here = 0
             try:
                 guest, validator, hashes = self._guest(*key)
                 parts.contract_hashes.update(hashes)
@@ -142,32 +142,33 @@ class ProdHandler:
                     quarantine=parts.quarantine_writer,
                     pipeline_depth=PIPELINE_DEPTH,
                 )
-                tasks = [FileTask(j.input_path, j.id, j.input_hash) for j in remaining]
-                self._log = context.logs.for_job(remaining[0])
+                tasks = [FileTask(j.input_path, j.id, j.input_hash) for j in pending.values()]
+                self._log = context.logs.for_job(next(iter(pending.values())))
                 for file_result in self._results(executor, tasks):
-                    job = remaining[done]
-                    done += 1
+                    job = pending.pop(file_result.job_id)
+                    finished_here += 1
                     self._finish_file(job, file_result, parts, context, result)
                     consecutive_failures = 0 if job.id in result.outcomes else 1
                     if context.stop.is_set() or self._full(parts_by_parser):
                         break
-                    if done < len(remaining):
-                        self._log = context.logs.for_job(remaining[done])
-                result.unstarted += [j.id for j in remaining[done:]]
+                    if pending:
+                        self._log = context.logs.for_job(next(iter(pending.values())))
+                if pending:  # stopped early: the guest still holds submitted files
+                    self._discard(key)
+                    result.unstarted += list(pending)
                 return
             except (ExecutionError, GuestError, JobError) as exc:
                 parts.discard()
                 self._discard(key)
-                failing = remaining[done]
-                if getattr(exc, "kind", "") == "SchemaChanged" and done > 0:
-                    remaining = remaining[done:]  # a new executor (and part) for the new schema
-                    continue
+                if getattr(exc, "kind", "") == "SchemaChanged" and finished_here > 0:
+                    continue  # a new executor (and a new part) for the new schema
+                failing = _failing_job(pending, exc)
+                del pending[failing.id]
                 result.failures[failing.id] = _failure(exc)
                 _log_failure(context.logs.for_job(failing), result.failures[failing.id])
                 consecutive_failures += 1
-                remaining = remaining[done + 1 :]
                 if consecutive_failures >= threshold or context.stop.is_set():
-                    result.unstarted += [j.id for j in remaining]  # the breaker decides at commit
+                    result.unstarted += list(pending)  # the breaker decides at commit
                     return
 
     @staticmethod
@@ -194,7 +195,7 @@ class ProdHandler:
         quarantined = file_result.quarantined_rows
         breach = policy_breach(self.config.settings, emitted, quarantined)
         if breach is not None:
-            parts.keep_quarantine(job.id)
+            parts.reject(job.id)
             failure = JobFailure("QuarantinePolicy", f"{job.input_path}: {breach}")
             result.failures[job.id] = failure
             _log_failure(context.logs.for_job(job), failure)
@@ -207,6 +208,15 @@ class ProdHandler:
         for key in list(self._guests):
             self._discard(key)
         self.workspace.close()
+
+
+def _failing_job(pending: dict[int, Job], exc: BaseException) -> Job:
+    """The unfinished job the error names by its path (else the oldest unfinished one)."""
+    path = getattr(exc, "path", None)
+    for job in pending.values():
+        if path and job.input_path == path:
+            return job
+    return next(iter(pending.values()))
 
 
 def _failure(exc: BaseException) -> JobFailure:
