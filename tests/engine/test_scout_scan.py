@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,20 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def workspace(
+    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
+    """The same behaviour on both stores: SQLite in the home, and a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("CASPARIAN_STORE_URL", request.getfixturevalue("pg_url"))
+    opened = Workspace.open(home)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 @pytest.fixture

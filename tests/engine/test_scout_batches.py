@@ -1,0 +1,121 @@
+"""Scan batching: split folders, last_seen-only rescans, commit windows, the deferred hash index."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from casparian_engine.events import Cancelled, Event
+from casparian_engine.scout import scan as scan_module
+from casparian_engine.scout.scan import Scanner, ScanProgress
+from casparian_engine.scout.walk import walk_files
+from casparian_engine.workspace import Workspace
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def workspace(
+    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
+    """The same behaviour on both stores."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("CASPARIAN_STORE_URL", request.getfixturevalue("pg_url"))
+    opened = Workspace.open(home)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def make_tree(root: Path, folders: int, files_per_folder: int) -> Path:
+    for folder in range(folders):
+        (root / f"d{folder}").mkdir(parents=True)
+        for index in range(files_per_folder):
+            (root / f"d{folder}" / f"f{index}.csv").write_text(f"a,b\n{folder},{index}\n")
+    return root
+
+
+def stored_rows(workspace: Workspace) -> dict[str, tuple[object, ...]]:
+    rows = workspace.store.db.query(
+        "SELECT path, id, size, mtime_ns, sha256, kind, first_seen, last_seen, deleted_at "
+        "FROM cf_files"
+    )
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_batches_end_between_folders_and_split_only_huge_ones(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "t", folders=3, files_per_folder=7)
+    (root / "big").mkdir()
+    for index in range(50):
+        (root / "big" / f"b{index}.csv").write_text("x\n")
+    batches = list(walk_files(str(root), batch_size=10))
+    whole = set().union(*(b.whole_folders for b in batches))
+    assert whole == {str(root), *(str(root / f"d{i}") for i in range(3))}
+    big_sizes = [sum(1 for f in b.files if "/big/" in f.path) for b in batches]
+    assert sum(big_sizes) == 50 and max(big_sizes) == 40  # split at 4 x batch_size
+
+
+def test_rescan_of_a_split_folder_touches_only_last_seen(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    root = make_tree(tmp_path / "t", folders=2, files_per_folder=45)
+    first = Scanner(workspace.store, root, batch_size=10, hash_workers=1).run()
+    assert first.new == 90
+    before = stored_rows(workspace)
+    again = Scanner(workspace.store, root, batch_size=10, hash_workers=1).run()
+    assert (again.unchanged, again.new, again.changed, again.deleted) == (90, 0, 0, 0)
+    after = stored_rows(workspace)
+    assert {p: r[:6] for p, r in after.items()} == {p: r[:6] for p, r in before.items()}
+    assert all(after[p][6] > before[p][6] and after[p][7] is None for p in after)
+    (root / "d1" / "f44.csv").write_text("a,b\nchanged,content\n")
+    third = Scanner(workspace.store, root, batch_size=10, hash_workers=1).run()
+    assert (third.unchanged, third.changed) == (89, 1)
+
+
+def test_big_insert_drops_and_rebuilds_the_hash_index(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan_module, "DEFER_HASH_INDEX_AFTER", 30)
+    root = make_tree(tmp_path / "t", folders=4, files_per_folder=25)
+    summary = Scanner(workspace.store, root, batch_size=20, hash_workers=1).run()
+    assert summary.new == 100
+    assert hash_index_exists(workspace)
+    assert workspace.count_files(tag="kind:csv") == 100
+
+
+def test_cancelled_big_insert_keeps_its_work_and_the_hash_index(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan_module, "DEFER_HASH_INDEX_AFTER", 30)
+    root = make_tree(tmp_path / "t", folders=6, files_per_folder=20)
+    cancel = threading.Event()
+    progress: list[int] = []
+
+    def cancel_after_three_batches(event: Event) -> None:
+        if isinstance(event, ScanProgress):
+            progress.append(event.files_seen)
+            if len(progress) == 3:
+                cancel.set()
+
+    monkeypatch.setattr("casparian_engine.events.Throttle.ready", lambda self: True)
+    scanner = Scanner(
+        workspace.store, root, on_event=cancel_after_three_batches, cancel=cancel,
+        batch_size=20, hash_workers=1,
+    )  # fmt: skip
+    with pytest.raises(Cancelled):
+        scanner.run()
+    assert workspace.count_files() == 60  # three batches of one folder each, all committed
+    assert workspace.count_files(tag="kind:csv") == 60
+    assert hash_index_exists(workspace)
+    assert Scanner(workspace.store, root, batch_size=20, hash_workers=1).run().new == 60
+
+
+def hash_index_exists(workspace: Workspace) -> bool:
+    db = workspace.store.db
+    if db.dialect == "sqlite":
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
+    else:
+        sql = "SELECT COUNT(*) FROM pg_indexes WHERE indexname = ?"
+    return int(db.query_one(sql, ("ix_files_sha256",))[0]) == 1
