@@ -288,6 +288,7 @@ class Workspace:
             on_event=on_event or ignore_events,
             cancel=cancel,
             sink=sink_object,
+            approved_contracts=self.store.contracts.latest,
         )
 
     def preview_file(self, path: str | os.PathLike[str], rows: int = 10) -> FilePreview:

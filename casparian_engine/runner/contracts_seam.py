@@ -3,11 +3,21 @@
 A Level 2 parser maps each output to a contract file (relative to the parser file) or ``None``.
 Outputs with a contract are checked by ``casparian_engine.contracts.validate``; the others pass
 through unchanged.
+
+Runs use the APPROVED contract: when the store holds an approved version under the file's contract
+name, rows are validated against that version. A parser file whose contract differs from it is
+reported with both hashes and the diff: in dev (``strict=False``) as a warning, the run going on
+against the approved version; in prod (``strict=True``) as a permanent error, since a worker must
+never apply a contract nobody approved.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -15,10 +25,26 @@ from ..contracts import ContractError, SchemaContract, validate
 from .executor import ExecutionError
 from .quarantine import Split, Validator, accept_all
 
+if TYPE_CHECKING:
+    from ..store.contracts import StoredContract
+
+ApprovedLookup = Callable[[str], "StoredContract | None"]
+"""The newest approved version of a contract name, e.g. ``store.contracts.latest``."""
+
 
 def load_contracts(parser_dir: Path, outputs: dict[str, str | None]) -> dict[str, SchemaContract]:
     """Read each declared contract file; a missing or invalid file names itself."""
-    contracts: dict[str, SchemaContract] = {}
+    return {output: declared.contract for output, declared in _declared(parser_dir, outputs)}
+
+
+@dataclass(frozen=True)
+class _Declared:
+    contract: SchemaContract
+    path: Path
+
+
+def _declared(parser_dir: Path, outputs: dict[str, str | None]) -> list[tuple[str, _Declared]]:
+    declared: list[tuple[str, _Declared]] = []
     for output, relative in outputs.items():
         if not relative:
             continue
@@ -37,13 +63,96 @@ def load_contracts(parser_dir: Path, outputs: dict[str, str | None]) -> dict[str
                 contract = SchemaContract.from_yaml(text, source=str(path))
         except ContractError as exc:
             raise ExecutionError("ContractError", str(exc), path=str(path)) from exc
-        contracts[output] = contract
-    return contracts
+        declared.append((output, _Declared(contract, path)))
+    return declared
 
 
-def contract_validator(parser_dir: Path, outputs: dict[str, str | None]) -> Validator:
-    """A validator that applies each output's contract (if it has one)."""
-    contracts = load_contracts(parser_dir, outputs)
+@dataclass(frozen=True)
+class ContractChoice:
+    """The contract one output is validated against, and how the parser's file relates to it."""
+
+    output: str
+    file_contract: SchemaContract
+    path: Path
+    approved: StoredContract | None
+
+    @property
+    def contract(self) -> SchemaContract:
+        """The approved version when there is one, else the parser's file (not yet approved)."""
+        return self.approved.contract if self.approved is not None else self.file_contract
+
+    @property
+    def differs(self) -> bool:
+        approved = self.approved
+        return approved is not None and approved.content_hash != self.file_contract.content_hash
+
+    def mismatch(self) -> str:
+        """One line naming the file, the approved version and both hashes."""
+        approved = self.approved
+        assert approved is not None
+        return (
+            f"output {self.output!r}: contract file {self.path} (hash "
+            f"{self.file_contract.content_hash[:12]}) differs from approved contract "
+            f"{approved.name!r} version {approved.version} (hash {approved.content_hash[:12]})"
+        )
+
+    def diff(self) -> str:
+        """Unified diff from the approved version to the file."""
+        approved = self.approved
+        assert approved is not None
+        lines = difflib.unified_diff(
+            approved.contract.to_yaml().splitlines(keepends=True),
+            self.file_contract.to_yaml().splitlines(keepends=True),
+            f"approved version {approved.version}",
+            str(self.path),
+        )
+        return "".join(lines)
+
+
+def resolve_contracts(
+    parser_dir: Path, outputs: dict[str, str | None], approved: ApprovedLookup | None
+) -> dict[str, ContractChoice]:
+    """Each output's declared contract file beside its newest approved version (if any)."""
+    return {
+        output: ContractChoice(
+            output,
+            declared.contract,
+            declared.path,
+            approved(declared.contract.name) if approved is not None else None,
+        )
+        for output, declared in _declared(parser_dir, outputs)
+    }
+
+
+def contract_validator(
+    parser_dir: Path,
+    outputs: dict[str, str | None],
+    *,
+    approved: ApprovedLookup | None = None,
+    strict: bool = False,
+    on_warning: Callable[[str], None] | None = None,
+) -> Validator:
+    """A validator that applies each output's contract (the approved version when one exists).
+
+    A parser file that differs from the approved version raises a permanent
+    ``ExecutionError("ContractNotApproved")`` when ``strict`` (prod), else goes to ``on_warning``
+    with the diff, and the approved version is used (dev).
+    """
+    choices = resolve_contracts(parser_dir, outputs, approved)
+    for choice in choices.values():
+        if not choice.differs:
+            continue
+        approve_hint = f"approve it with `casparian schema approve {choice.path}`"
+        if strict:
+            raise ExecutionError(
+                "ContractNotApproved", f"{choice.mismatch()}; {approve_hint}", path=str(choice.path)
+            )
+        if on_warning is not None:
+            on_warning(
+                f"{choice.mismatch()}; validating against the approved version "
+                f"(to use the file, {approve_hint}):\n{choice.diff()}"
+            )
+    contracts = {output: choice.contract for output, choice in choices.items()}
     if not contracts:
         return accept_all
 

@@ -17,16 +17,20 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..bridge.host import GuestProcess
 from ..config import Config
 from ..events import Cancelled, EventSink, ignore_events
 from ..sinks import OutputExistsError, Sink, SinkError, open_sink
-from .contracts_seam import contract_validator
+from .contracts_seam import ApprovedLookup, contract_validator
 from .events import FileFailed, RunFinished, RunStarted
 from .executor import ExecutionError, Executor, FileTask, OutputCounts
+from .file_gate import FileGate
 from .quarantine import QUARANTINE_SUFFIX
 from .whatif import WhatIfSink
 
 DEV_JOB_ID = 0  # lineage job id of dev runs, which have no queued job
+PACK_ROWS = 65_536  # small files' rows travel together in frames of up to this many rows
+SECOND_GUEST_FROM_FILES = 256  # from this many files, a second guest parses beside the first
 
 
 class InputError(ValueError):
@@ -66,6 +70,8 @@ class RunSummary:
     guest_python: str = ""
     guest_pid: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    failed_files: tuple[RunFailure, ...] = ()
+    guests: int = 1
 
     @property
     def rows_written(self) -> int:
@@ -90,6 +96,8 @@ class RunSummary:
             return 130
         if self.failure is not None:
             return 2 if self.failure.retryable else 1
+        if self.failed_files:
+            return 2 if all(failed.retryable for failed in self.failed_files) else 1
         return 0
 
 
@@ -131,22 +139,46 @@ def run_parser(
     on_event: EventSink = ignore_events,
     cancel: threading.Event | None = None,
     sink: Sink | None = None,
+    approved_contracts: ApprovedLookup | None = None,
+    keep_going: bool = False,
+    guests: int | None = None,
 ) -> RunSummary:
-    """Run a parser over inputs through one warm guest into a sink; never raises for bad input."""
+    """Run a parser over inputs through warm guests into a sink; never raises for bad input.
+
+    With ``approved_contracts`` (the store's lookup) outputs validate against approved versions.
+    ``keep_going`` records a failed file and carries on with the next (one guest, restarted after
+    a failure); by default the first failure stops the run and nothing is written. ``guests``
+    defaults to two for many files (not interactive, not keep-going), else one.
+    """
     from ..bridge.host import GuestError, guest_python, start_guest
 
     started = time.perf_counter()
     files = inputs if isinstance(inputs, list) else resolve_inputs(inputs)
     python = guest_python(venv)
-    try:
-        guest = start_guest(
+    if guests is None:
+        many = len(files) >= SECOND_GUEST_FROM_FILES and (os.cpu_count() or 1) > 1
+        guests = 2 if many and not interactive and not keep_going else 1
+    guests = 1 if keep_going else max(1, guests)
+
+    def launch(interactive_guest: bool) -> GuestProcess:
+        return start_guest(
             parser_path,
             config.settings,
             python=python,
-            interactive=interactive,
+            interactive=interactive_guest,
             on_log=on_log,
             cancel=cancel,
+            pack_rows=PACK_ROWS,
         )
+
+    more_guests: list[GuestProcess] = []
+    try:
+        guest = launch(interactive)
+        try:
+            more_guests = [launch(False) for _ in range(guests - 1)]
+        except GuestError:
+            guest.stop()
+            raise
     except GuestError as exc:
         return _load_failure(parser_path, len(files), python, started, exc)
     except KeyboardInterrupt:
@@ -157,6 +189,8 @@ def run_parser(
         sink_uri, default_dir=config.output_dir / info.name, overwrite=force
     )
     active_sink: Sink = WhatIfSink(real_sink) if whatif else real_sink
+    gate = FileGate(active_sink) if keep_going else None
+    failed_files: list[RunFailure] = []
     declared = list(info.outputs) or [info.default_output]
     existing = tuple(name for name in declared if real_sink.exists(name))
     on_event(RunStarted(info.name, info.version, len(files), real_sink.uri))
@@ -173,17 +207,35 @@ def run_parser(
             raise OutputExistsError(f"output already exists: {names}; use --force to replace it")
         executor = Executor(
             guest,
-            active_sink,
+            gate or active_sink,
             parser_name=info.name,
             parser_version=info.version,
             validator=contract_validator(Path(parser_path).resolve().parent, info.outputs),
             on_event=on_event,
             cancel=cancel,
+            more_guests=more_guests,
         )
-        for result in executor.run(FileTask(str(path), DEV_JOB_ID) for path in files):
-            files_done += 1
-            for name, counts in result.outputs.items():
-                totals.setdefault(name, OutputCounts()).add(counts)
+        remaining = files
+        while remaining:
+            try:
+                for result in executor.run(FileTask(str(path), DEV_JOB_ID) for path in remaining):
+                    files_done += 1
+                    if gate is not None:
+                        gate.accept()
+                    for name, counts in result.outputs.items():
+                        totals.setdefault(name, OutputCounts()).add(counts)
+                remaining = []
+            except ExecutionError as exc:
+                if gate is None or exc.kind in ("KeyboardInterrupt", "Cancelled"):
+                    raise
+                remaining = _after_failed_file(remaining, exc, gate.reject())
+                failed = RunFailure(exc.path, exc.kind, exc.message, exc.retryable, exc.traceback)
+                failed_files.append(failed)
+                on_event(FileFailed(exc.path, exc.kind, exc.message, exc.retryable))
+                guest.stop()
+                if remaining:
+                    guest = launch(interactive)
+                    executor.guest = guest
         targets = active_sink.commit()
         committed = not whatif
     except ExecutionError as exc:
@@ -202,6 +254,8 @@ def run_parser(
         if not committed and not whatif:
             active_sink.abort()
         guest.stop()
+        for extra in more_guests:
+            extra.stop()
     if whatif:
         targets = {name: real_sink.target(name) for name in (executor.schemas if executor else {})}
         targets.update(
@@ -229,9 +283,26 @@ def run_parser(
         committed=committed,
         guest_python=python,
         guest_pid=guest.pid,
+        failed_files=tuple(failed_files),
+        guests=1 + len(more_guests),
     )
     on_event(RunFinished(summary))
     return summary
+
+
+def _after_failed_file(files: list[Path], error: ExecutionError, clean: bool) -> list[Path]:
+    """The files after the one that failed; re-raises when the run cannot go on without it."""
+    if not clean:
+        error.message += (
+            " (--keep-going cannot drop this file's rows: more than the held limit had already "
+            "been passed to the sink; stopped the run)"
+        )
+        raise error
+    failed = Path(error.path).resolve()
+    position = next((index for index, path in enumerate(files) if path == failed), None)
+    if position is None:
+        raise error
+    return files[position + 1 :]
 
 
 def _load_failure(
