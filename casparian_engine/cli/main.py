@@ -63,7 +63,13 @@ def _register_commands() -> None:
         register = getattr(module, "register", None)
         if callable(register):
             register(app)
-    # Commands of other installed packages (the TUI registers `casparian tui` this way).
+
+
+def _register_plugins() -> None:
+    """Commands of other installed packages (the TUI registers `casparian tui` this way).
+
+    Loaded only by the console script, so importing the engine never imports those packages.
+    """
     for entry_point in sorted(entry_points(group="casparian.commands"), key=lambda e: e.name):
         entry_point.load()(app)
 
@@ -73,4 +79,5 @@ _register_commands()
 
 def run() -> None:
     """Console-script entry point."""
+    _register_plugins()
     app()
