@@ -8,6 +8,7 @@ print at once, and quarantined rows go to the sink as ``<output>__quarantine``.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import threading
 import time
@@ -210,7 +211,12 @@ def run_parser(
             gate or active_sink,
             parser_name=info.name,
             parser_version=info.version,
-            validator=contract_validator(Path(parser_path).resolve().parent, info.outputs),
+            validator=contract_validator(
+                Path(parser_path).resolve().parent,
+                info.outputs,
+                approved=approved_contracts,
+                on_warning=(lambda text: on_log(logging.WARNING, text)) if on_log else None,
+            ),
             on_event=on_event,
             cancel=cancel,
             more_guests=more_guests,
