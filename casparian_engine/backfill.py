@@ -113,6 +113,27 @@ def _link_kept_outputs(live: Path, staged: Path, replaced: set[str]) -> None:
             os.link(source, target)
 
 
+def _carry_over_kept_rows(live: Path, staged: Path, replaced_jobs: dict[str, set[int]]) -> None:
+    """A replaced part shared with files not backfilled: stage a copy without the replaced rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    for path, job_ids in replaced_jobs.items():
+        source = Path(path)
+        if not source.is_file() or not source.is_relative_to(live):
+            continue
+        table = pq.read_table(source)
+        if "_cf_job_id" not in table.column_names:
+            continue
+        replaced = pa.array(sorted(job_ids), pa.int64())
+        kept = table.filter(pc.invert(pc.is_in(table.column("_cf_job_id"), replaced)))
+        if kept.num_rows:
+            target = staged / source.relative_to(live)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(kept, target)
+
+
 def clean_abandoned(store: Store, staging_root: Path) -> None:
     """Undo what a crashed backfill left: its queued jobs, its history and its staging."""
     leftovers = store.jobs.cancel_unfinished(BACKFILL_KIND)
@@ -173,15 +194,15 @@ def execute_backfill(
         reason = f"{len(job_ids) - len(succeeded)} of {len(job_ids)} files did not succeed"
         return BackfillResult(plan, batch_id, False, summary, live, reason)
     hashes = {j.input_hash for j in succeeded}
-    replaced = {
-        path
-        for old in store.jobs.find(parser_name=plan.parser_name, limit=10_000_000)
-        if old.batch_id != batch_id and old.input_hash in hashes
-        for path in old.output_paths
-    }
+    replaced_jobs: dict[str, set[int]] = {}
+    for old in store.jobs.find(parser_name=plan.parser_name, limit=10_000_000):
+        if old.batch_id != batch_id and old.input_hash in hashes:
+            for path in old.output_paths:
+                replaced_jobs.setdefault(path, set()).add(old.id)
     staged = staging / plan.parser_name
     staged.mkdir(parents=True, exist_ok=True)
-    _link_kept_outputs(live, staged, replaced)
+    _carry_over_kept_rows(live, staged, replaced_jobs)
+    _link_kept_outputs(live, staged, set(replaced_jobs))
     live.mkdir(parents=True, exist_ok=True)
     _exchange(live, staged)
     shutil.rmtree(staging, ignore_errors=True)

@@ -204,3 +204,45 @@ def test_recovery_publishes_committed_temps_and_deletes_abandoned_ones(demo_home
     finally:
         handler.close()
         store.close()
+
+
+def test_backfill_of_some_files_keeps_the_other_files_rows_of_shared_parts(
+    pristine_demo: Path, demo_home: Path, tmp_path: Path
+) -> None:
+    with Workspace.open(demo_home) as workspace:
+        workspace.process("invoices", workers=1)
+        before = (
+            duckdb.connect()
+            .execute(
+                "SELECT count(*), count(DISTINCT _cf_job_id) "
+                f"FROM '{_parts_dir(demo_home)}/*.parquet'"
+            )
+            .fetchone()
+        )
+        newer = tmp_path / "invoices-v2"
+        shutil.copytree(pristine_demo / "parsers" / "invoices", newer)
+        source = newer / "invoices.py"
+        source.write_text(source.read_text().replace('version = "1.0.0"', 'version = "1.1.0"'))
+        workspace.register_parser(newer)
+        result = workspace.backfill_execute("invoices", limit=10, workers=1)
+        assert result.swapped, result.reason
+    rows, versions, sources = (
+        duckdb.connect()
+        .execute(
+            "SELECT count(*), count(DISTINCT _cf_parser_version), "
+            "count(DISTINCT _cf_source_hash) FILTER (WHERE _cf_parser_version = '1.1.0') "
+            f"FROM '{_parts_dir(demo_home)}/*.parquet'"
+        )
+        .fetchone()
+    )
+    assert before is not None and rows == before[0]  # every file's rows once, none lost
+    assert (versions, sources) == (2, 10)
+    duplicates = (
+        duckdb.connect()
+        .execute(
+            "SELECT count(*) FROM (SELECT _cf_source_hash, _cf_row FROM "
+            f"'{_parts_dir(demo_home)}/*.parquet' GROUP BY ALL HAVING count(*) > 1)"
+        )
+        .fetchone()
+    )
+    assert duplicates == (0,)
