@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc
 
+from .guest.casparian_stream import FILE_ROWS_METADATA_KEY
 from .guest.shim import (
     END_OF_STREAM,
     ERROR_SIGNAL,
@@ -44,10 +45,11 @@ class FrameError(Exception):
 
 @dataclass(frozen=True)
 class DataFrame:
-    """One record batch for one output."""
+    """One record batch for one output; ``file_rows`` (packed frames) gives each file's rows."""
 
     output: str
     batch: pa.RecordBatch
+    file_rows: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ class HelloFrame:
 
 @dataclass(frozen=True)
 class EndOfStream:
-    """The guest finished one file."""
+    """The guest finished the ``files`` oldest pending files (1 unless it packed several)."""
+
+    files: int = 1
 
 
 Frame = DataFrame | LogFrame | ErrorFrame | HelloFrame | EndOfStream
@@ -120,7 +124,14 @@ def decode_frame(parts: list[Any], max_frame_bytes: int) -> Frame:
         return _decode_batch(payload)
     body = header[4:]
     if signal == END_OF_STREAM:
-        return EndOfStream()
+        if not body:
+            return EndOfStream()
+        if len(body) != 4:
+            raise FrameError(f"end-of-files frame has {len(body)} bytes after its signal, not 4")
+        (count,) = _U32.unpack_from(body, 0)
+        if count == 0:
+            raise FrameError("end-of-files frame completes 0 files")
+        return EndOfStream(files=count)
     if signal == LOG_SIGNAL:
         if len(body) < 5:
             raise FrameError("log frame is shorter than its level and length fields")
@@ -155,4 +166,17 @@ def _decode_batch(payload: Any) -> DataFrame:
     if not raw_name:
         raise FrameError("data frame has no output name in its schema metadata")
     batch = batches[0].replace_schema_metadata(None)
-    return DataFrame(output=raw_name.decode("utf-8", "replace"), batch=batch)
+    output = raw_name.decode("utf-8", "replace")
+    raw_rows = metadata.get(FILE_ROWS_METADATA_KEY)
+    if raw_rows is None:
+        return DataFrame(output=output, batch=batch)
+    try:
+        file_rows = tuple(int(rows) for rows in json.loads(raw_rows))
+    except (ValueError, TypeError) as exc:
+        raise FrameError(f"packed frame has unreadable file row counts: {exc}") from exc
+    if not file_rows or min(file_rows) < 0 or sum(file_rows) != batch.num_rows:
+        raise FrameError(
+            f"packed frame's file row counts add up to {sum(file_rows)}, "
+            f"but it carries {batch.num_rows} rows"
+        )
+    return DataFrame(output=output, batch=batch, file_rows=file_rows)

@@ -151,8 +151,11 @@ class GuestProcess:
         log_file: IO[bytes] | None = None,
         on_log: LogHandler | None = None,
         cancel: threading.Event | None = None,
+        pack_rows: int = 0,
     ) -> None:
         self.parser_path = Path(parser_path).resolve()
+        self.pack_rows = max(0, pack_rows)
+        self.last_activity = time.monotonic()
         self.settings = settings
         self.python = python or sys.executable
         self.interactive = interactive
@@ -197,6 +200,8 @@ class GuestProcess:
             str(self.parser_path),
             "--max-frame-bytes",
             str(self.settings.max_frame_bytes),
+            "--pack-rows",
+            str(self.pack_rows),
         ]
         env = scrubbed_environment(self.settings, self.parser_path.parent, work_dir)
         try:
@@ -239,6 +244,77 @@ class GuestProcess:
         resolved = str(Path(path).resolve())
         self._socket.send(json.dumps({"op": "parse", "path": resolved}).encode("utf-8"))
         self.pending_paths.append(resolved)
+
+    def submit_many(self, paths: Sequence[str]) -> None:
+        """Queue several files with one command (absolute paths, as the executor has them)."""
+        assert self._socket is not None, "start() the guest first"
+        if not paths:
+            return
+        self._socket.send(json.dumps({"op": "parse", "paths": list(paths)}).encode("utf-8"))
+        self.pending_paths.extend(paths)
+        self.last_activity = time.monotonic()
+
+    @property
+    def socket(self) -> zmq.Socket[Any] | None:
+        """The host's socket to this guest (for polling several guests at once)."""
+        return self._socket
+
+    def poll_frame(self) -> DataFrame | EndOfStream | None:
+        """The next data or end frame if one has arrived, else None; never blocks.
+
+        Logs are routed on the way; a guest failure, exit or silence past the inactivity timeout
+        raises ``GuestError`` (the path is the oldest pending file).
+        """
+        assert self._socket is not None and self._process is not None
+        doing = f"parsing {self.pending_paths[0]}" if self.pending_paths else "waiting"
+        timeout_s = self.settings.guest_inactivity_timeout_s
+        while self._socket.poll(0, zmq.POLLIN):
+            parts = self._socket.recv_multipart(copy=False)
+            try:
+                frame = decode_frame(parts, self.settings.max_frame_bytes)
+            except FrameError as exc:
+                raise GuestError("ProtocolError", f"while {doing}: {exc}") from exc
+            if isinstance(frame, LogFrame):
+                if self._route_log(frame):
+                    self.last_activity = time.monotonic()
+                continue
+            self.last_activity = time.monotonic()
+            if isinstance(frame, ErrorFrame):
+                self._wait_exit(5.0)
+                raise _error_from(frame, self._returncode())
+            if isinstance(frame, EndOfStream):
+                if frame.files > len(self.pending_paths):
+                    raise GuestError(
+                        "ProtocolError",
+                        f"the guest completed {frame.files} files, but only "
+                        f"{len(self.pending_paths)} were pending",
+                    )
+                del self.pending_paths[: frame.files]
+                return frame
+            if isinstance(frame, DataFrame):
+                if not self.pending_paths:
+                    raise GuestError("ProtocolError", "the guest sent rows for no pending file")
+                return frame
+            raise GuestError("ProtocolError", f"while {doing}: unexpected {type(frame).__name__}")
+        if self.cancel is not None and self.cancel.is_set():
+            raise GuestError("Cancelled", f"cancelled while {doing}")
+        returncode = self._process.poll()
+        if returncode is not None and not self._socket.poll(0, zmq.POLLIN):
+            raise GuestError(
+                "GuestExited",
+                f"the guest exited with code {returncode} while {doing}, without reporting "
+                "an error (os._exit, a crash, a signal or a frame over max_frame_bytes)",
+                retryable=returncode == 2,
+                exit_code=returncode,
+            )
+        if self.pending_paths and time.monotonic() - self.last_activity > timeout_s:
+            raise GuestError(
+                "InactivityTimeout",
+                f"the guest sent nothing for {timeout_s:g} s while {doing}; stopped it "
+                "(guest_inactivity_timeout_s / guest_connect_timeout_s)",
+                retryable=True,
+            )
+        return None
 
     def frames(self) -> Iterator[DataFrame]:
         """Data frames of the oldest submitted file, until its end; guest failures raise."""

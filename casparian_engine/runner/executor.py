@@ -6,22 +6,32 @@ id, optional known hash). For every batch of an output it (1) quarantines rows t
 with ``_cf_row_error``, (2) validates the rest, (3) adds lineage to valid rows, (4) writes valid
 rows to the sink and quarantined rows to the quarantine writer, and (5) checks that every emitted
 row landed in exactly one place. Files are submitted a few ahead so the guest never waits.
+
+Guests started with ``pack_rows`` send many small files' rows as one frame (the row count of each
+file in its metadata); such a frame is routed as one group — row numbers and lineage for all its
+files are built with a few vector operations — and written with one ``sink.write``. Only when a
+group has quarantined rows is it routed file by file, so each quarantined row keeps its own
+file's lineage. ``more_guests`` run beside the first one; their rows go to the same sink.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import zmq
 
-from ..bridge.host import GuestError, GuestProcess
+from ..bridge.frames import DataFrame, EndOfStream
+from ..bridge.host import POLL_INTERVAL_MS, GuestError, GuestProcess
 from ..events import EventSink, Throttle, check_cancel, ignore_events
 from ..sinks import Sink, SinkError, check_same_schema
 from .events import BatchWritten, FileParsed, RowsQuarantined
@@ -31,6 +41,7 @@ from .quarantine import (
     QuarantineWriter,
     RowLineage,
     SinkQuarantineWriter,
+    Split,
     Validator,
     accept_all,
     split_parser_flagged,
@@ -41,6 +52,7 @@ ALLOWED_RESERVED = frozenset({ROW_COLUMN, ROW_ERROR_COLUMN})
 LINEAGE_COLUMNS = ("_cf_row", "_cf_source_hash", "_cf_job_id", "_cf_parser_version")
 HASH_CHUNK_BYTES = 4 * 1024 * 1024
 DEFAULT_PIPELINE_DEPTH = 8
+DEFAULT_CHUNK_FILES = 64
 
 
 class ExecutionError(Exception):
@@ -106,8 +118,35 @@ def sha256_of_file(path: str) -> str:
     return digest.hexdigest()
 
 
+@dataclass
+class _InFlight:
+    """A submitted file: its task, its hash (computed with its chunk) and its counts so far."""
+
+    task: FileTask
+    hashes: Future[list[str]]
+    index: int
+    submitted: float
+    counts: dict[str, OutputCounts] = field(default_factory=dict)
+
+    @property
+    def source_hash(self) -> str:
+        return self.hashes.result()[self.index]
+
+
+@dataclass
+class _Lane:
+    """One guest and the files submitted to it, oldest first."""
+
+    guest: GuestProcess
+    files: deque[_InFlight] = field(default_factory=deque)
+
+
+def _hash_chunk(tasks: list[FileTask]) -> list[str]:
+    return [task.source_hash or sha256_of_file(task.path) for task in tasks]
+
+
 class Executor:
-    """Feeds files to one warm guest and routes every row it emits."""
+    """Feeds files to warm guests and routes every row they emit."""
 
     def __init__(
         self,
@@ -121,8 +160,11 @@ class Executor:
         on_event: EventSink = ignore_events,
         cancel: threading.Event | None = None,
         pipeline_depth: int = DEFAULT_PIPELINE_DEPTH,
+        more_guests: Sequence[GuestProcess] = (),
+        chunk_files: int = DEFAULT_CHUNK_FILES,
     ) -> None:
         self.guest = guest
+        self.more_guests = list(more_guests)
         self.sink = sink
         self.parser_name = parser_name
         self.parser_version = parser_version
@@ -131,75 +173,147 @@ class Executor:
         self.on_event = on_event
         self.cancel = cancel
         self.pipeline_depth = max(1, pipeline_depth)
+        self.chunk_files = max(1, chunk_files)
         self.schemas: dict[str, pa.Schema] = {}
         self.written_totals: dict[str, int] = {}
         self._throttle = Throttle()
-        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-hash")
+        self._remaining: Iterator[FileTask] = iter(())
+        self._hasher: ThreadPoolExecutor | None = None
 
     def run(self, tasks: Iterable[FileTask]) -> Iterator[FileResult]:
-        """Process files in order, keeping up to ``pipeline_depth`` submitted to the guest."""
-        remaining = iter(tasks)
-        in_flight: deque[tuple[FileTask, Future[str]]] = deque()
+        """Process files, keeping each guest a few files ahead; results come as files finish."""
+        lanes = [_Lane(guest) for guest in (self.guest, *self.more_guests)]
+        self._remaining = iter(tasks)
+        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-hash")
+        poller = zmq.Poller()
+        for lane in lanes:
+            if lane.guest.socket is not None:
+                poller.register(lane.guest.socket, zmq.POLLIN)
         try:
+            for lane in lanes:
+                self._top_up(lane)
             while True:
-                while len(in_flight) < self.pipeline_depth:
-                    task = next(remaining, None)
-                    if task is None:
-                        break
-                    self.guest.submit(task.path)
-                    in_flight.append((task, self._hash_future(task)))
-                if not in_flight:
+                busy = [lane for lane in lanes if lane.files]
+                if not busy:
                     return
-                task, source_hash = in_flight.popleft()
-                yield self._execute(task, source_hash)
+                check_cancel(self.cancel)
+                poller.poll(POLL_INTERVAL_MS)
+                for lane in busy:
+                    while (frame := self._poll(lane)) is not None:
+                        if isinstance(frame, EndOfStream):
+                            done = [lane.files.popleft() for _ in range(frame.files)]
+                            self._top_up(lane)
+                            for entry in done:
+                                yield self._result(entry)
+                        else:
+                            check_cancel(self.cancel)
+                            self._route_frame(lane, frame)
         finally:
             self._hasher.shutdown(wait=False, cancel_futures=True)
 
-    def _hash_future(self, task: FileTask) -> Future[str]:
-        if task.source_hash is not None:
-            done: Future[str] = Future()
-            done.set_result(task.source_hash)
-            return done
-        return self._hasher.submit(sha256_of_file, task.path)
+    def _top_up(self, lane: _Lane) -> None:
+        """Submit the next files to a guest until it has its share in flight."""
+        packing = lane.guest.pack_rows > 0
+        depth = max(self.pipeline_depth, 4 * self.chunk_files) if packing else self.pipeline_depth
+        while len(lane.files) < depth:
+            room = min(depth - len(lane.files), self.chunk_files)
+            chunk = list(itertools.islice(self._remaining, room))
+            if not chunk:
+                return
+            assert self._hasher is not None
+            hashes = self._hasher.submit(_hash_chunk, chunk)
+            now = time.perf_counter()
+            lane.files.extend(_InFlight(task, hashes, i, now) for i, task in enumerate(chunk))
+            if len(chunk) == 1:
+                lane.guest.submit(chunk[0].path)
+            else:
+                lane.guest.submit_many([str(Path(task.path).resolve()) for task in chunk])
 
-    def _execute(self, task: FileTask, source_hash_future: Future[str]) -> FileResult:
-        started = time.perf_counter()
-        counts: dict[str, OutputCounts] = {}
+    def _poll(self, lane: _Lane) -> DataFrame | EndOfStream | None:
         try:
-            for frame in self.guest.frames():
-                check_cancel(self.cancel)
-                lineage = RowLineage(
-                    source_path=task.path,
-                    source_hash=source_hash_future.result(),
-                    job_id=task.job_id,
-                    parser_name=self.parser_name,
-                    parser_version=self.parser_version,
-                    output=frame.output,
-                )
-                output_counts = counts.setdefault(frame.output, OutputCounts())
-                batch_counts = self._route(
-                    pa.Table.from_batches([frame.batch]), lineage, output_counts
-                )
-                output_counts.add(batch_counts)
+            return lane.guest.poll_frame()
         except GuestError as exc:
-            error = ExecutionError(exc.kind, exc.message, path=task.path, retryable=exc.retryable)
+            path = exc.path or lane.files[0].task.path
+            error = ExecutionError(exc.kind, exc.message, path=path, retryable=exc.retryable)
             error.traceback = exc.traceback
             raise error from exc
-        except SinkError as exc:
-            raise ExecutionError("SinkError", f"{task.path}: {exc}", path=task.path) from exc
-        except OSError as exc:
-            raise ExecutionError("InputError", f"{task.path}: {exc}", path=task.path) from exc
-        seconds = time.perf_counter() - started
-        result = FileResult(task.path, source_hash_future.result(), task.job_id, counts, seconds)
+
+    def _result(self, entry: _InFlight) -> FileResult:
+        seconds = time.perf_counter() - entry.submitted
+        task = entry.task
+        result = FileResult(task.path, entry.source_hash, task.job_id, entry.counts, seconds)
         self.on_event(
             FileParsed(
                 path=task.path,
-                rows_by_output={name: c.written for name, c in counts.items()},
+                rows_by_output={name: c.written for name, c in entry.counts.items()},
                 quarantined_rows=result.quarantined_rows,
                 seconds=seconds,
             )
         )
         return result
+
+    def _route_frame(self, lane: _Lane, frame: DataFrame) -> None:
+        """Route one frame: one file's batch, or a pack of whole files."""
+        file_rows = frame.file_rows
+        if file_rows is not None and len(file_rows) > len(lane.files):
+            raise ExecutionError(
+                "ProtocolError",
+                f"a packed frame covers {len(file_rows)} files but {len(lane.files)} are pending",
+                path=lane.files[0].task.path,
+            )
+        entries = (
+            [lane.files[0]]
+            if file_rows is None
+            else list(itertools.islice(lane.files, len(file_rows)))
+        )
+        path = entries[0].task.path
+        table = pa.Table.from_batches([frame.batch])
+        try:
+            if len(entries) == 1 or not self._route_pack(
+                table, entries, file_rows or (), frame.output
+            ):
+                offset = 0
+                for entry, rows in zip(entries, file_rows or (table.num_rows,), strict=True):
+                    if rows or len(entries) == 1:
+                        self._route_file(entry, frame.output, table.slice(offset, rows))
+                    offset += rows
+        except SinkError as exc:
+            raise ExecutionError("SinkError", f"{path}: {exc}", path=path) from exc
+        except OSError as exc:
+            raise ExecutionError("InputError", f"{path}: {exc}", path=path) from exc
+
+    def _route_file(self, entry: _InFlight, output: str, table: pa.Table) -> None:
+        lineage = RowLineage(
+            source_path=entry.task.path,
+            source_hash=entry.source_hash,
+            job_id=entry.task.job_id,
+            parser_name=self.parser_name,
+            parser_version=self.parser_version,
+            output=output,
+        )
+        counts = entry.counts.setdefault(output, OutputCounts())
+        counts.add(self._route(table, lineage, counts))
+
+    def _route_pack(
+        self, table: pa.Table, entries: list[_InFlight], file_rows: Sequence[int], output: str
+    ) -> bool:
+        """Route a pack of whole files in one go; False if it must go file by file (quarantine)."""
+        path = entries[0].task.path
+        if ROW_ERROR_COLUMN in table.column_names:
+            return False
+        self._check_columns(table, output, path)
+        file_index = _file_index(file_rows)
+        table = self._with_packed_row_numbers(table, file_rows, file_index, output, path)
+        split = self._validate(output, table, path)
+        if split.quarantined.num_rows or split.valid.num_rows != table.num_rows:
+            return False
+        valid = _with_packed_lineage(split.valid, entries, file_index, self.parser_version)
+        if valid.num_rows or output not in self.written_totals:
+            self.sink.write(output, valid)
+        for entry, rows in zip(entries, file_rows, strict=True):
+            entry.counts.setdefault(output, OutputCounts()).add(OutputCounts(rows, rows, 0))
+        self._count_written(output, valid.num_rows)
+        return True
 
     def _route(self, table: pa.Table, lineage: RowLineage, so_far: OutputCounts) -> OutputCounts:
         """Steps 1-5 for one batch; returns this batch's counts."""
@@ -208,14 +322,7 @@ class Executor:
         emitted = table.num_rows
         table = self._with_row_numbers(table, so_far.emitted, output, path)
         unflagged, flagged = split_parser_flagged(table)
-        try:
-            split = self.validator(output, unflagged)
-        except Exception as exc:
-            if isinstance(exc, ExecutionError):
-                raise
-            raise ExecutionError(
-                type(exc).__name__, f"{path}: output {output!r}: {exc}", path=path
-            ) from exc
+        split = self._validate(output, unflagged, path)
         quarantined = flagged
         if split.quarantined.num_rows:
             quarantined = (
@@ -238,13 +345,26 @@ class Executor:
                 f"{valid.num_rows} were written and {quarantined.num_rows} quarantined",
                 path=path,
             )
-        total = self.written_totals.get(output, 0) + valid.num_rows
-        self.written_totals[output] = total
-        if self._throttle.ready():
-            self.on_event(BatchWritten(output=output, rows=valid.num_rows, total_rows=total))
+        self._count_written(output, valid.num_rows)
         return OutputCounts(
             emitted=emitted, written=valid.num_rows, quarantined=quarantined.num_rows
         )
+
+    def _validate(self, output: str, table: pa.Table, path: str) -> Split:
+        try:
+            return self.validator(output, table)
+        except Exception as exc:
+            if isinstance(exc, ExecutionError):
+                raise
+            raise ExecutionError(
+                type(exc).__name__, f"{path}: output {output!r}: {exc}", path=path
+            ) from exc
+
+    def _count_written(self, output: str, rows: int) -> None:
+        total = self.written_totals.get(output, 0) + rows
+        self.written_totals[output] = total
+        if self._throttle.ready():
+            self.on_event(BatchWritten(output=output, rows=rows, total_rows=total))
 
     def _check_columns(self, table: pa.Table, output: str, path: str) -> None:
         reserved = [
@@ -283,6 +403,18 @@ class Executor:
         return table.append_column(ROW_COLUMN, numbers)
 
     @staticmethod
+    def _with_packed_row_numbers(
+        table: pa.Table, file_rows: Sequence[int], file_index: pa.Array, output: str, path: str
+    ) -> pa.Table:
+        """``_cf_row`` for a pack: the parser's own, or each row's position in its own file + 1."""
+        if ROW_COLUMN in table.column_names:
+            return Executor._with_row_numbers(table, 0, output, path)
+        starts = pa.array(list(itertools.accumulate(file_rows, initial=0))[:-1], pa.int64())
+        ones = pa.repeat(pa.scalar(1, pa.int64()), table.num_rows)
+        numbers = pc.subtract(pc.cumulative_sum(ones), pc.take(starts, file_index))
+        return table.append_column(ROW_COLUMN, numbers)
+
+    @staticmethod
     def _with_lineage(valid: pa.Table, lineage: RowLineage) -> pa.Table:
         rows = valid.num_rows
         data_columns = [name for name in valid.column_names if name != ROW_COLUMN]
@@ -299,3 +431,35 @@ class Executor:
             pa.repeat(pa.scalar(lineage.job_id, pa.int64()), rows),
         )
         return table.append_column("_cf_parser_version", pa.repeat(lineage.parser_version, rows))
+
+
+def _file_index(file_rows: Sequence[int]) -> pa.Array:
+    """For each row of a pack, the index of the file it came from (run-end decoded)."""
+    nonempty = [index for index, rows in enumerate(file_rows) if rows]
+    if not nonempty:
+        return pa.array([], pa.int32())
+    ends = list(itertools.accumulate(file_rows[index] for index in nonempty))
+    runs = pa.RunEndEncodedArray.from_arrays(
+        pa.array(ends, pa.int32()), pa.array(nonempty, pa.int32())
+    )
+    return pc.run_end_decode(runs)
+
+
+def _with_packed_lineage(
+    valid: pa.Table, entries: list[_InFlight], file_index: pa.Array, parser_version: str
+) -> pa.Table:
+    """Lineage columns for a pack of files, in the same layout as ``Executor._with_lineage``."""
+    rows = valid.num_rows
+    data_columns = [name for name in valid.column_names if name != ROW_COLUMN]
+    table = valid.select(data_columns)
+    table = table.append_column(pa.field(ROW_COLUMN, pa.int64()), valid.column(ROW_COLUMN))
+    hashes = pa.array([entry.source_hash for entry in entries], pa.string())
+    table = table.append_column("_cf_source_hash", pc.take(hashes, file_index))
+    job_ids = {entry.task.job_id for entry in entries}
+    if len(job_ids) == 1:
+        jobs: pa.Array = pa.repeat(pa.scalar(job_ids.pop(), pa.int64()), rows)
+    else:
+        per_file = pa.array([entry.task.job_id for entry in entries], pa.int64())
+        jobs = pc.take(per_file, file_index)
+    table = table.append_column(pa.field("_cf_job_id", pa.int64()), jobs)
+    return table.append_column("_cf_parser_version", pa.repeat(parser_version, rows))

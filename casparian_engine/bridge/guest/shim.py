@@ -27,15 +27,20 @@ import struct
 import sys
 import threading
 import traceback
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-END_OF_STREAM = 0x00000000
+try:  # imported as part of casparian_engine on the host; as a script beside it in the guest
+    from .casparian_stream import END_OF_STREAM, OUTPUT_METADATA_KEY, Streamer
+except ImportError:
+    from casparian_stream import END_OF_STREAM, OUTPUT_METADATA_KEY, Streamer  # type: ignore[no-redef]
+
+__all__ = ["END_OF_STREAM", "OUTPUT_METADATA_KEY", "Streamer", "main", "serve"]
 HELLO_SIGNAL = 0xFFFFFFFD
 LOG_SIGNAL = 0xFFFFFFFE
 ERROR_SIGNAL = 0xFFFFFFFF
-OUTPUT_METADATA_KEY = b"casparian.output"
 EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT = 0, 1, 2
 OOM_SAFETY_FACTOR = 3
 MEMORY_CHECK_MIN_BYTES = 1 << 20
@@ -113,6 +118,10 @@ class Channel:
             message = self.socket.recv()
         command: dict[str, Any] = json.loads(message)
         return command
+
+    def command_waiting(self) -> bool:
+        """Whether the host already sent another command."""
+        return bool(self.socket.poll(0, self._zmq.POLLIN))
 
     def log(self, level: int, message: str) -> None:
         self.send([encode_log(level, message)])
@@ -398,63 +407,20 @@ class LoadedParser:
 # --- streaming --------------------------------------------------------------------------------
 
 
-class Streamer:
-    """Turns parser items into data frames no larger than the frame cap."""
+def converted_items(parser: LoadedParser, path: str) -> Iterator[tuple[str, Any]]:
+    """The parser's items for one file as (output name, pyarrow Table), memory-checked."""
+    for requested, data in parser.items(path):
+        output = parser.output_name(requested, path)
+        where = f"{path}: output {output!r}"
+        check_memory(data, where)
+        table = safe_to_arrow(data, where)
+        if table.num_columns == 0:
+            raise GuestFailure("WrongType", f"{where}: a batch has no columns")
+        yield output, table
 
-    def __init__(self, channel: Channel, parser: LoadedParser, max_frame_bytes: int) -> None:
-        self.channel = channel
-        self.parser = parser
-        self.max_frame_bytes = max_frame_bytes
 
-    def parse_file(self, path: str) -> None:
-        import pyarrow as pa
-
-        for requested, data in self.parser.items(path):
-            output = self.parser.output_name(requested, path)
-            where = f"{path}: output {output!r}"
-            check_memory(data, where)
-            table = safe_to_arrow(data, where)
-            if table.num_columns == 0:
-                raise GuestFailure("WrongType", f"{where}: a batch has no columns")
-            if table.num_rows == 0:
-                empty = [pa.array([], type=field.type) for field in table.schema]
-                self._send_batch(pa.record_batch(empty, schema=table.schema), output, where)
-                continue
-            if table.num_columns and table.column(0).num_chunks > 8:
-                table = table.combine_chunks()
-            for batch in table.to_batches():
-                self._send_batch(batch, output, where)
-        self.channel.send([_U32.pack(END_OF_STREAM)])
-
-    def _send_batch(self, batch: Any, output: str, where: str) -> None:
-        if batch.nbytes > self.max_frame_bytes and batch.num_rows > 1:
-            half = batch.num_rows // 2
-            self._send_batch(batch.slice(0, half), output, where)
-            self._send_batch(batch.slice(half), output, where)
-            return
-        payload = self._serialise(batch, output)
-        if payload.size > self.max_frame_bytes:
-            if batch.num_rows > 1:
-                half = batch.num_rows // 2
-                self._send_batch(batch.slice(0, half), output, where)
-                self._send_batch(batch.slice(half), output, where)
-                return
-            raise GuestFailure(
-                "FrameTooLarge",
-                f"{where}: a single row needs {payload.size} bytes, more than the frame cap "
-                f"max_frame_bytes={self.max_frame_bytes}; split large values or raise the cap",
-            )
-        self.channel.send([_U32.pack(payload.size), payload])
-
-    @staticmethod
-    def _serialise(batch: Any, output: str) -> Any:
-        import pyarrow as pa
-
-        schema = batch.schema.with_metadata({OUTPUT_METADATA_KEY: output.encode("utf-8")})
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, schema) as writer:
-            writer.write_batch(batch.replace_schema_metadata(schema.metadata))
-        return sink.getvalue()
+def _frame_too_large(message: str) -> GuestFailure:
+    return GuestFailure("FrameTooLarge", message)
 
 
 def _error_document(exc: BaseException, path: str | None) -> dict[str, Any]:
@@ -473,25 +439,47 @@ def _error_document(exc: BaseException, path: str | None) -> dict[str, Any]:
     }
 
 
-def serve(channel: Channel, parser_path: Path, max_frame_bytes: int) -> int:
+def serve(channel: Channel, parser_path: Path, max_frame_bytes: int, pack_rows: int = 0) -> int:
     """Load the parser, say hello, then parse each file the host names until told to stop."""
     current_path: str | None = None
+    streamer: Streamer | None = None
     try:
         parser = LoadedParser(parser_path)
         channel.send([encode_json(HELLO_SIGNAL, parser.describe())])
-        streamer = Streamer(channel, parser, max_frame_bytes)
+        streamer = Streamer(
+            channel.send,
+            lambda path: converted_items(parser, path),
+            _frame_too_large,
+            max_frame_bytes,
+            pack_rows,
+        )
+        queued: deque[str] = deque()
         while True:
-            command = channel.receive_command()
-            if command.get("op") == "stop":
-                return EXIT_OK
-            current_path = str(command["path"])
-            streamer.parse_file(current_path)
+            if not queued:
+                command = channel.receive_command()
+                if command.get("op") == "stop":
+                    return EXIT_OK
+                queued.extend(_command_paths(command))
+                continue
+            current_path = queued.popleft()
+            stop_after = False
+            if not queued and channel.command_waiting():
+                command = channel.receive_command()
+                stop_after = command.get("op") == "stop"
+                if not stop_after:
+                    queued.extend(_command_paths(command))
+            streamer.parse_file(current_path, more_waiting=bool(queued))
+            current_path = None
             sys.stdout.flush()
             sys.stderr.flush()
+            if stop_after:
+                return EXIT_OK
     except BaseException as exc:  # noqa: BLE001 - every failure is reported, then mapped to 1/2
         try:
             sys.stdout.flush()
             sys.stderr.flush()
+            if streamer is not None:
+                streamer.flush()  # files parsed before the failure are complete: deliver them
         except Exception:  # noqa: BLE001
             pass
         document = _error_document(exc, current_path)
@@ -501,11 +489,19 @@ def serve(channel: Channel, parser_path: Path, max_frame_bytes: int) -> int:
         return EXIT_TRANSIENT if document["retryable"] else EXIT_PERMANENT
 
 
+def _command_paths(command: dict[str, Any]) -> list[str]:
+    """The files a parse command names: ``{"op": "parse", "path": P}`` or ``"paths": [...]``."""
+    if "paths" in command:
+        return [str(path) for path in command["paths"]]
+    return [str(command["path"])]
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = argparse.ArgumentParser(description=__doc__)
     arguments.add_argument("--endpoint", required=True)
     arguments.add_argument("--parser", required=True, type=Path)
     arguments.add_argument("--max-frame-bytes", type=int, default=512 * 1024 * 1024)
+    arguments.add_argument("--pack-rows", type=int, default=0)
     options = arguments.parse_args(argv)
     try:
         channel = Channel(options.endpoint)
@@ -517,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, handlers=[SidebandHandler(channel)], force=True)
     if "PYTHONBREAKPOINT" not in os.environ:
         sys.breakpointhook = _debugger_on_terminal
-    exit_code = serve(channel, options.parser.resolve(), options.max_frame_bytes)
+    exit_code = serve(channel, options.parser.resolve(), options.max_frame_bytes, options.pack_rows)
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     channel.close()
     return exit_code
