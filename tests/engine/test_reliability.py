@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -135,3 +136,77 @@ def test_two_pools_never_run_a_job_twice(
 
 HANDLER = "tests.engine.job_handlers:csv_to_parquet"
 CLAIMS_HANDLER = "tests.engine.job_handlers:record_claims"
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_with_the_real_handler_loses_and_duplicates_nothing(
+    tmp_path: Path, home: Path
+) -> None:
+    """The registered demo parser through real guests, coalesced parts and the store quarantine:
+    after repeated kill -9 and a restart, the output equals an uninterrupted run's."""
+    from casparian_engine.demo.home import create_demo_workspace
+    from casparian_engine.workspace import Workspace
+
+    demo = create_demo_workspace(tmp_path / "demo", 700)
+    homes = {"killed": tmp_path / "killed", "reference": tmp_path / "reference"}
+    for copy in homes.values():
+        shutil.copytree(demo.home_dir, copy, symlinks=True)
+        with Workspace.open(copy) as workspace:
+            assert len(workspace.enqueue_matching("invoices")) == 1
+    env_of = {
+        name: {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CASPARIAN_HOME": str(path)}
+        for name, path in homes.items()
+    }
+    reference = _start_pool(homes["reference"], REAL_HANDLER, 2, 64, env_of["reference"])
+    assert reference.wait(WAIT_LIMIT_S) == 0
+    store = Store(f"sqlite:///{homes['killed'] / 'state.db'}")
+    with closing(store):
+        total = store.jobs.counts().total
+        assert total >= 500
+        finished = lambda: store.jobs.counts().finished  # noqa: E731
+        rng = random.Random(9)
+        kills = 0
+        for _ in range(5):
+            if finished() >= total - 40:
+                break
+            target = min(total - 20, finished() + rng.randint(1, 120))
+            pool = _start_pool(
+                homes["killed"], REAL_HANDLER, 2, rng.choice([8, 16, 32]), env_of["killed"]
+            )
+            _wait_until(
+                lambda t=target, p=pool: finished() >= t or p.poll() is not None, "progress"
+            )
+            os.killpg(pool.pid, signal.SIGKILL)
+            pool.wait()
+            kills += 1
+        assert kills >= 3
+        final = _start_pool(homes["killed"], REAL_HANDLER, 2, 32, env_of["killed"])
+        assert final.wait(WAIT_LIMIT_S) == 0
+        jobs = store.jobs.find(limit=10_000)
+        assert {j.status for j in jobs} <= {"completed", "completed_with_warnings"}
+        assert len(jobs) == total
+        quarantined = store.db.query_one("SELECT count(*) FROM cf_quarantine")[0]
+        assert quarantined == sum(j.rows_quarantined for j in jobs)
+    outputs = {name: path / "output" / "invoices" / "invoices" for name, path in homes.items()}
+    assert not list(outputs["killed"].glob(".*"))  # no temp is left, and none is visible
+    for part in outputs["killed"].glob("*.parquet"):
+        pq.read_metadata(part)
+    connection = duckdb.connect()
+    columns = "_cf_source_hash, _cf_row, invoice_id, sku, amount"
+    counts = [
+        connection.execute(
+            f"SELECT count(*), count(DISTINCT (_cf_source_hash, _cf_row)) "
+            f"FROM '{outputs[name]}/*.parquet'"
+        ).fetchone()
+        for name in ("killed", "reference")
+    ]
+    assert counts[0] == counts[1] and counts[0][0] == counts[0][1]  # type: ignore[index]
+    for first, second in (("killed", "reference"), ("reference", "killed")):
+        difference = connection.execute(
+            f"SELECT count(*) FROM (SELECT {columns} FROM '{outputs[first]}/*.parquet' "
+            f"EXCEPT SELECT {columns} FROM '{outputs[second]}/*.parquet')"
+        ).fetchone()
+        assert difference == (0,)
+
+
+REAL_HANDLER = "casparian_engine.runner.prod:make_handler"
