@@ -1,0 +1,92 @@
+"""Two pools on one PostgreSQL store never run a job twice; ``casparian start`` stops on SIGTERM.
+
+Both use real worker processes. The SIGTERM test runs the real CLI as a subprocess on a watched
+folder, signals it while jobs are running, and checks the exit code, that no job is left
+``running`` (each finished or went back to the queue) and that no worker process outlives it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from contextlib import closing
+from pathlib import Path
+
+import psutil
+import pytest
+
+from casparian_engine.store import Store
+from casparian_engine.store.jobs import NewJob
+from casparian_engine.workspace import Workspace
+
+from .jobs_support import write_csv_inputs
+from .test_backfill import _register
+from .test_reliability import CLAIMS_HANDLER, REPO_ROOT, WAIT_LIMIT_S, _start_pool, _wait_until
+
+CASPARIAN = str(Path(sys.executable).with_name("casparian"))
+SLOW_HANDLER = "tests.engine.job_handlers:slow_noop"
+
+
+@pytest.mark.slow
+def test_two_pools_on_postgresql_never_run_a_job_twice(
+    home: Path, tmp_path: Path, pg_url: str
+) -> None:
+    claims_dir = tmp_path / "claims"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "CASPARIAN_HOME": str(home),
+        "CASPARIAN_STORE_URL": pg_url,
+        "CASPARIAN_TEST_CLAIMS_DIR": str(claims_dir),
+    }
+    store = Store(pg_url)
+    with closing(store):
+        ids = store.jobs.enqueue(
+            [NewJob("noop", "1", f"/virtual/{i}.csv", f"hash{i}") for i in range(2_000)]
+        )
+        pools = [_start_pool(home, CLAIMS_HANDLER, 2, 16, env) for _ in range(2)]
+        assert [p.wait(WAIT_LIMIT_S * 2) for p in pools] == [0, 0]
+        assert store.jobs.counts().by_status == {"completed": 2_000}
+    runs = Counter(
+        int(line) for path in claims_dir.glob("*.txt") for line in path.read_text().splitlines()
+    )
+    assert len(list(claims_dir.glob("*.txt"))) == 4  # both pools' workers took part
+    assert sorted(runs) == sorted(ids)
+    assert max(runs.values()) == 1
+
+
+@pytest.mark.slow
+def test_start_stops_gracefully_on_sigterm(home: Path, tmp_path: Path) -> None:
+    watched = tmp_path / "watched"
+    write_csv_inputs(watched, 400, rows_per_file=1)
+    with Workspace.open(home) as workspace:
+        _register(workspace, "1")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "CASPARIAN_HOME": str(home),
+        "CASPARIAN_WATCH_FOLDERS": str(watched),
+    }
+    daemon = subprocess.Popen(
+        [CASPARIAN, "start", "--workers", "2", "--handler", SLOW_HANDLER],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    store = Store(f"sqlite:///{home / 'state.db'}")
+    with closing(store):
+        _wait_until(lambda: store.jobs.counts()["completed"] >= 10, "jobs to complete")
+        workers = psutil.Process(daemon.pid).children(recursive=True)
+        assert len(workers) >= 2
+        daemon.send_signal(signal.SIGTERM)
+        stdout, stderr = daemon.communicate(timeout=WAIT_LIMIT_S)
+        assert daemon.returncode == 0, stderr.decode()
+        counts = store.jobs.counts()
+        assert counts["running"] == 0  # running jobs finished, claimed ones went back
+        assert counts["queued"] > 0 and counts["completed"] + counts["queued"] == 400
+    assert b"jobs finished" in stdout
+    assert not [p.pid for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
