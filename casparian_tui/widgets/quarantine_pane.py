@@ -9,6 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
+COLUMN_WIDTHS = (("id", 6), ("parser", 10), ("output", 10), ("rules", 16), ("source", 14))
+
 
 def source_pointer(row: Any) -> str:
     """'inv0.csv:3' style pointer: the source file's name and line (or '?' when unknown)."""
@@ -52,7 +54,9 @@ class QuarantinePane(Horizontal):
             yield Static("", id="source-line")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("id", "parser", "output", "rules", "source")
+        table = self.query_one(DataTable)
+        for label, width in COLUMN_WIDTHS:  # fixed: widths never depend on which rows came first
+            table.add_column(label, width=width)
 
     def show_rows(self, rows: list[Any]) -> None:
         table = self.query_one(DataTable)

