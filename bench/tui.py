@@ -83,7 +83,8 @@ async def measure(workspace: Workspace, scan_root: Path, idle_s: float) -> tuple
         app.service.start_run("invoices")
         await pilot.press("alt+d")  # a mode switch while both run
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        for _ in range(5):  # let the finished messages of both workers be handled
+            await pilot.pause()
         busy = meter.report("scan + processing run")
         scan, run = app.service.scan, app.service.runs["invoices"]
         assert scan is not None
