@@ -270,8 +270,10 @@ class Workspace:
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
         sink_object: Sink | None = None,
+        keep_going: bool = False,
+        guests: int | None = None,
     ) -> RunSummary:
-        """Dev loop: run a parser over a file, folder or glob through one warm guest into a sink."""
+        """Dev loop: run a parser over a file, folder or glob through warm guests into a sink."""
         from .events import ignore_events
         from .runner.dev import run_parser
 
@@ -289,6 +291,8 @@ class Workspace:
             cancel=cancel,
             sink=sink_object,
             approved_contracts=self.store.contracts.latest,
+            keep_going=keep_going,
+            guests=guests,
         )
 
     def preview_file(self, path: str | os.PathLike[str], rows: int = 10) -> FilePreview:

@@ -53,6 +53,22 @@ def run(
         "--whatif",
         help="Parse, then show outputs, schemas, row counts and targets; write nothing.",
     ),
+    keep_going: bool = typer.Option(
+        False,
+        "--keep-going",
+        help=(
+            "Carry on past a failed file (its rows are dropped) and list every failed file with "
+            "its error at the end. Default: stop at the first failure and write nothing."
+        ),
+    ),
+    guests: int | None = typer.Option(
+        None,
+        "--guests",
+        min=1,
+        help="How many guest processes parse in parallel (default: 1; 2 for 256+ files "
+        "when not on a terminal).",
+        show_default=False,
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run a parser over input files in dev mode: [bold]breakpoint()[/] works, logs print at once,
@@ -70,6 +86,8 @@ def run(
                 whatif=whatif,
                 interactive=True,
                 on_log=_print_log,
+                keep_going=keep_going,
+                guests=guests,
             )
         except InputError as exc:
             fail(str(exc))
@@ -108,6 +126,10 @@ def _summary_document(summary: Any) -> dict[str, Any]:
             "message": summary.failure.message,
             "retryable": summary.failure.retryable,
         },
+        "failed_files": [
+            {"path": f.path, "kind": f.kind, "message": f.message, "retryable": f.retryable}
+            for f in summary.failed_files
+        ],
         "exit_code": summary.exit_code,
     }
 
@@ -159,6 +181,14 @@ def _print_summary(summary: Any) -> None:
     )
     if summary.log_truncated:
         console.print("[yellow]guest log output was capped; later lines were dropped[/]")
+    if summary.failed_files:
+        err_console.print(
+            f"[bold red]{len(summary.failed_files)} file(s) failed[/] (their rows were not "
+            "written):",
+            highlight=False,
+        )
+        for failed in summary.failed_files:
+            err_console.print(f"  {failed.kind}: {failed.message}", highlight=False, markup=False)
 
 
 def preview(

@@ -17,6 +17,10 @@ def zoo_run(
     inputs: Path | list[Path],
     sink: str | None = None,
     logs: list[tuple[int, str]] | None = None,
+    *,
+    guests: int | None = None,
+    keep_going: bool = False,
+    venv: str | None = None,
     **settings: object,
 ) -> RunSummary:
     """Run ``zoo/<parser>.py`` over ``inputs`` with settings overrides; logs go to ``logs``."""
@@ -28,4 +32,7 @@ def zoo_run(
         inputs if isinstance(inputs, list) else [inputs],
         sink_uri=sink,
         on_log=lambda level, message: collected.append((level, message)),
+        guests=guests,
+        keep_going=keep_going,
+        venv=venv,
     )
