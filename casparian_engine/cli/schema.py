@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from .common import console, fail, open_workspace, print_json
+
+if TYPE_CHECKING:
+    from ..store.contracts import Approval
 
 schema_app = typer.Typer(
     help="Schema contracts: discover a proposal from sample files, approve it (locks a new "
@@ -62,28 +66,36 @@ def discover_command(
 @schema_app.command("approve")
 def approve_command(
     ctx: typer.Context,
-    source: str = typer.Argument(..., help="A contract file (YAML/JSON), or a proposal's name."),
+    sources: list[str] = typer.Argument(
+        ..., help="Contract files (YAML/JSON) or proposals' names; each is approved in turn."
+    ),
 ) -> None:
-    """Lock a contract as the next immutable version; prints the diff against the previous one."""
+    """Lock contracts as their next immutable versions; prints each diff against the previous."""
     from ..contracts.model import ContractError, SchemaContract
 
     with open_workspace(ctx) as workspace:
-        path = Path(source)
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            try:
+        contracts = []
+        for source in sources:  # read every source first: one bad file approves nothing
+            path = Path(source)
+            if path.is_file():
+                text = path.read_text(encoding="utf-8")
                 loader = (
                     SchemaContract.from_json if path.suffix == ".json" else SchemaContract.from_yaml
                 )
-                contract = loader(text, str(path))
-            except ContractError as exc:
-                fail(str(exc))
-        else:
-            proposal = workspace.store.contracts.proposal(source)
-            if proposal is None:
-                fail(f"{source!r} is neither a contract file nor a proposed contract's name")
-            contract = proposal.contract
-        approval = workspace.approve_contract(contract)
+                try:
+                    contracts.append(loader(text, str(path)))
+                except ContractError as exc:
+                    fail(str(exc))
+            else:
+                proposal = workspace.store.contracts.proposal(source)
+                if proposal is None:
+                    fail(f"{source!r} is neither a contract file nor a proposed contract's name")
+                contracts.append(proposal.contract)
+        for contract in contracts:
+            _report_approval(workspace.approve_contract(contract))
+
+
+def _report_approval(approval: Approval) -> None:
     current = approval.current
     if not approval.created:
         console.print(

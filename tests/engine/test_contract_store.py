@@ -85,3 +85,22 @@ def test_schema_cli_discover_approve_show_list_diff(home: Path, tmp_path: Path) 
     result = runner.invoke(app, ["schema", "approve", "nope"])
     assert result.exit_code == 1
     assert "'nope' is neither a contract file nor a proposed contract's name" in result.output
+
+
+def test_schema_cli_approves_several_files_or_none_when_one_is_bad(
+    home: Path, tmp_path: Path, workspace: Workspace
+) -> None:
+    good = tmp_path / "a.contract.yaml"
+    good.write_text(SchemaContract.from_dict({**BODY, "name": "a"}).to_yaml(), encoding="utf-8")
+    other = tmp_path / "b.contract.yaml"
+    other.write_text(SchemaContract.from_dict({**BODY, "name": "b"}).to_yaml(), encoding="utf-8")
+    bad = tmp_path / "bad.contract.yaml"
+    bad.write_text("name: bad\ncolumns: []\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["schema", "approve", str(good), str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}: key 'columns' must be a non-empty list" in result.output.replace("\n", "")
+    assert workspace.store.contracts.latest("a") is None
+    result = runner.invoke(app, ["schema", "approve", str(good), str(other)])
+    assert result.exit_code == 0, result.output
+    assert "Approved 'a' version 1" in result.output and "Approved 'b' version 1" in result.output
