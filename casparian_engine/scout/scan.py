@@ -23,7 +23,14 @@ from ..store.files import KnownFile, KnownRow
 from .classify import kind_tag
 from .hashing import HashOutcome, hash_batch
 from .rules import PathMatcher, RuleSet
-from .walk import SkippedEntry, WalkBatch, WalkedFile, check_root, display_path, walk_files
+from .walk import (
+    SkippedEntry,
+    WalkBatch,
+    WalkedFile,
+    check_root,
+    display_path,
+    walk_files,
+)
 from .window import CommitWindow
 from .workers import HashWorkerPool
 
@@ -308,13 +315,16 @@ class Scanner:
         return {row[1]: row for row in rows}
 
     def _find_renames(self, unknown: list[_Item]) -> None:
-        """Mark new paths whose (device, inode) belongs to a stored file whose path is gone."""
+        """Mark new paths whose (device, inode) belongs to a file stored before this scan whose
+        path is gone (into an empty store nothing can have been renamed)."""
+        if self._rows_at_start == 0:
+            return
         inodes_by_device: dict[int, list[int]] = {}
         for item in unknown:
             inodes_by_device.setdefault(item.device, []).append(item.inode)
         by_identity: dict[tuple[int, int], list[KnownFile]] = {}
         for device, inodes in inodes_by_device.items():
-            for known in self.store.files.known_by_identity(device, inodes):
+            for known in self.store.files.known_by_identity(device, inodes, self._rows_at_start):
                 by_identity.setdefault((known.device, known.inode), []).append(known)
         if not by_identity:
             return

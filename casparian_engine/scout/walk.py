@@ -71,6 +71,8 @@ class WalkBatch:
 
 def display_path(path: str) -> tuple[str, bytes | None]:
     """The UTF-8 text to store for an OS path, and its raw bytes when the name is not UTF-8."""
+    if path.isascii():
+        return path, None
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
@@ -135,57 +137,54 @@ def walk_files(
             )
             continue
         opened_in = batch
+        files, skipped = batch.files, batch.skipped
+        room = split_size - len(batch)  # entries this batch can still take from the folder
         with entries:
-            while True:
-                if len(batch) >= split_size:
-                    yield batch
-                    batch = WalkBatch()
-                try:
-                    entry = next(entries)
-                except StopIteration:
-                    if batch is opened_in:
-                        batch.whole_folders.add(display_path(folder)[0])
-                    break
-                except OSError as exc:
-                    reason = failure_reason(exc)
-                    batch.skipped.append(SkippedEntry(folder, reason, exc.strerror or str(exc)))
-                    break
-                rel_path = rel_prefix + entry.name
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, rel_path + "/", depth + 1))
-                        continue
-                    if matcher is not None and not matcher.matches(rel_path):
-                        batch.excluded_count += 1
-                        continue
-                    if entry.is_symlink():
-                        st, skipped = _skip_for_symlink(entry.path)
-                        if skipped is not None:
-                            batch.skipped.append(skipped)
+            try:
+                for entry in entries:
+                    if room <= 0:
+                        yield batch
+                        batch = WalkBatch()
+                        files, skipped = batch.files, batch.skipped
+                        room = split_size
+                    room -= 1
+                    rel_path = rel_prefix + entry.name
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append((entry.path, rel_path + "/", depth + 1))
+                            room += 1
                             continue
-                        assert st is not None
-                    else:
-                        st = entry.stat(follow_symlinks=False)
-                except OSError as exc:
-                    reason = failure_reason(exc)
-                    batch.skipped.append(SkippedEntry(entry.path, reason, exc.strerror or ""))
-                    continue
-                if not stat.S_ISREG(st.st_mode):
-                    batch.skipped.append(
-                        SkippedEntry(entry.path, "not_regular_file", _file_type(st.st_mode))
-                    )
-                    continue
-                batch.files.append(
-                    WalkedFile(
-                        entry.path,
-                        rel_path,
-                        depth,
-                        st.st_size,
-                        st.st_mtime_ns,
-                        st.st_dev,
-                        st.st_ino,
-                    )
-                )
+                        if matcher is not None and not matcher.matches(rel_path):
+                            batch.excluded_count += 1
+                            continue
+                        if entry.is_symlink():
+                            st, skip = _skip_for_symlink(entry.path)
+                            if skip is not None:
+                                skipped.append(skip)
+                                continue
+                            assert st is not None
+                        else:
+                            st = entry.stat(follow_symlinks=False)
+                    except OSError as exc:
+                        reason = failure_reason(exc)
+                        skipped.append(SkippedEntry(entry.path, reason, exc.strerror or ""))
+                        continue
+                    if not stat.S_ISREG(st.st_mode):
+                        skipped.append(
+                            SkippedEntry(entry.path, "not_regular_file", _file_type(st.st_mode))
+                        )
+                        continue
+                    files.append(
+                        WalkedFile(
+                            entry.path, rel_path, depth, st.st_size, st.st_mtime_ns, st.st_dev,
+                            st.st_ino,
+                        )
+                    )  # fmt: skip
+            except OSError as exc:  # the listing itself failed part way
+                skipped.append(SkippedEntry(folder, failure_reason(exc), exc.strerror or str(exc)))
+                continue
+        if batch is opened_in:
+            batch.whole_folders.add(display_path(folder)[0])
     if len(batch):
         yield batch
 

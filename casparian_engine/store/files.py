@@ -16,6 +16,7 @@ from typing import Any
 from .db import Database
 
 MAX_PARAMS = 500
+_INT64_MAX = 2**63 - 1
 INSERT_FILE_SQL = (
     "INSERT INTO cf_files (source_id, path, raw_path, parent, name, ext, depth, size, mtime_ns, "
     "device, inode, sha256, kind, first_seen, last_seen) "
@@ -201,13 +202,15 @@ class FileRepository:
             )
         return found
 
-    def known_by_identity(self, device: int, inodes: Sequence[int]) -> list[KnownFile]:
-        """Stored files on ``device`` with one of ``inodes`` (uses the (device, inode) index)."""
+    def known_by_identity(
+        self, device: int, inodes: Sequence[int], max_id: int | None = None
+    ) -> list[KnownFile]:
+        """Stored files on ``device`` with one of ``inodes`` and an id up to ``max_id``."""
         condition, param = in_list(self.db, "inode", sorted(set(inodes)))
         rows = self.db.query(
             "SELECT id, path, raw_path, size, mtime_ns, device, inode, deleted_at FROM cf_files "
-            f"WHERE device = ? AND {condition}",
-            (device, param),
+            f"WHERE device = ? AND {condition} AND id <= ?",
+            (device, param, _INT64_MAX if max_id is None else max_id),
         )
         return [KnownFile(*r) for r in rows]
 
