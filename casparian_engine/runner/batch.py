@@ -77,6 +77,7 @@ class BatchResult:
     outcomes: dict[int, JobOutcome] = field(default_factory=dict)
     failures: dict[int, JobFailure] = field(default_factory=dict)
     unstarted: list[int] = field(default_factory=list)
+    rows_written: int = 0
 
     def abort(self) -> None:
         for parts in self.parts:

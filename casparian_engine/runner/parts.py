@@ -52,14 +52,14 @@ class _OutputParts:
 
 
 class _QuarantineBuffer:
-    """Keeps quarantined rows of the current file until it is accepted or discarded."""
+    """Keeps quarantined rows of unfinished files, by job, until they are settled or discarded."""
 
-    def __init__(self, pending: list[tuple[pa.Table, RowLineage]]) -> None:
+    def __init__(self, pending: dict[int, list[tuple[pa.Table, RowLineage]]]) -> None:
         self.pending = pending
 
     def write(self, quarantined: pa.Table, lineage: RowLineage) -> None:
         if quarantined.num_rows:
-            self.pending.append((quarantined, lineage))
+            self.pending.setdefault(lineage.job_id, []).append((quarantined, lineage))
 
 
 class BatchParts:
@@ -71,13 +71,12 @@ class BatchParts:
         self.uri = f"parquet://{root}"
         self._outputs: dict[str, _OutputParts] = {}
         self._pending: list[tuple[str, pa.Table]] = []
-        self._pending_quarantine: list[tuple[pa.Table, RowLineage]] = []
+        self._pending_quarantine: dict[int, list[tuple[pa.Table, RowLineage]]] = {}
         self.quarantine: dict[int, list[tuple[pa.Table, RowLineage]]] = {}
-        self.rows_accepted = 0
         self.contract_hashes: dict[str, str] = {}
         self._part_count = 0
 
-    # -- the Sink and QuarantineWriter protocols, per file ---------------------------------------
+    # -- the Sink and QuarantineWriter protocols ---------------------------------------------
     def target(self, output: str) -> str:
         return str(self.root / check_output_name(output))
 
@@ -85,73 +84,70 @@ class BatchParts:
         return False
 
     def write(self, output: str, table: pa.Table) -> None:
-        """Hold a batch of the current file's rows until the file is accepted."""
+        """Hold rows of unfinished files (a packed table may hold several) until settled."""
         self._pending.append((output, table))
 
     @property
     def quarantine_writer(self) -> _QuarantineBuffer:
-        """The executor's ``QuarantineWriter``: holds the current file's quarantined rows."""
+        """The executor's ``QuarantineWriter``: holds unfinished files' quarantined rows."""
         return _QuarantineBuffer(self._pending_quarantine)
 
-    def accept(self, job_id: int) -> tuple[str, ...]:
-        """A file succeeded: append its rows; returns the outputs it wrote to."""
-        outputs: list[str] = []
-        for output, table in self._take(job_id):
-            state = self._outputs.get(output)
-            if state is None:
-                state = _OutputParts(self.root / check_output_name(output))
-                self._outputs[output] = state
-            if state.buffer and state.buffer[0].schema != table.schema:
-                self._flush(output, state)
-            if table.num_rows or not state.parts:
-                state.buffer.append(table)
-                state.buffer_rows += table.num_rows
-                state.buffer_jobs.add(job_id)
-                self.rows_accepted += table.num_rows
-            if output not in outputs:
-                outputs.append(output)
-            if state.buffer_rows >= ROW_GROUP_ROWS:
-                self._flush(output, state)
-        self.keep_quarantine(job_id)
-        return tuple(outputs)
-
-    def _take(self, job_id: int) -> list[tuple[str, pa.Table]]:
-        """Remove and return the pending rows of one job (a packed table may hold several)."""
-        taken: list[tuple[str, pa.Table]] = []
+    def settle(self, accepted: set[int], rejected: set[int] | None = None) -> None:
+        """Files finished: append the accepted jobs' rows to the parts, drop the rejected jobs'
+        rows (keeping their quarantined rows for the store); other rows stay pending."""
+        rejected = rejected or set()
+        if not accepted and not rejected:
+            return
+        accepted_ids = pa.array(sorted(accepted), pa.int64())
+        rejected_ids = pa.array(sorted(rejected), pa.int64())
         kept: list[tuple[str, pa.Table]] = []
         for output, table in self._pending:
             if table.num_rows == 0 or JOB_COLUMN not in table.column_names:
-                taken.append((output, table))
+                if accepted:
+                    self._append(output, table, [])
+                else:
+                    kept.append((output, table))
                 continue
             ids = table.column(JOB_COLUMN)
-            low, high = (value.as_py() for value in pc.min_max(ids).values())
-            if low == high == job_id:
-                taken.append((output, table))
-            elif job_id < low or job_id > high:
-                kept.append((output, table))
-            else:
-                mine = pc.equal(ids, job_id)
-                taken.append((output, table.filter(mine)))
-                kept.append((output, table.filter(pc.invert(mine))))
+            mine = pc.is_in(ids, value_set=accepted_ids)
+            taken = pc.sum(pc.cast(mine, pa.int64())).as_py() or 0
+            if taken == table.num_rows:
+                self._append(output, table, pc.unique(ids).to_pylist())
+                continue
+            rest = table
+            if taken:
+                chosen = table.filter(mine)
+                self._append(output, chosen, pc.unique(chosen.column(JOB_COLUMN)).to_pylist())
+                rest = table.filter(pc.invert(mine))
+            if rejected:
+                rest = rest.filter(
+                    pc.invert(pc.is_in(rest.column(JOB_COLUMN), value_set=rejected_ids))
+                )
+            if rest.num_rows:
+                kept.append((output, rest))
         self._pending = kept
-        return taken
+        for job_id in accepted | rejected:
+            items = self._pending_quarantine.pop(job_id, None)
+            if items:
+                self.quarantine.setdefault(job_id, []).extend(items)
 
-    def reject(self, job_id: int) -> None:
-        """A file failed by the quarantine policy: drop its rows but keep its quarantined ones."""
-        self._take(job_id)
-        self.keep_quarantine(job_id)
-
-    def keep_quarantine(self, job_id: int) -> None:
-        """Move one job's pending quarantined rows to the batch's list for ``cf_quarantine``."""
-        mine = [item for item in self._pending_quarantine if item[1].job_id == job_id]
-        if mine:
-            self.quarantine.setdefault(job_id, []).extend(mine)
-            self._pending_quarantine[:] = [
-                item for item in self._pending_quarantine if item[1].job_id != job_id
-            ]
+    def _append(self, output: str, table: pa.Table, job_ids: list[int]) -> None:
+        state = self._outputs.get(output)
+        if state is None:
+            state = _OutputParts(self.root / check_output_name(output))
+            self._outputs[output] = state
+        if state.buffer and state.buffer[0].schema != table.schema:
+            self._flush(output, state)
+        if table.num_rows == 0 and (state.parts or state.buffer):
+            return
+        state.buffer.append(table)
+        state.buffer_rows += table.num_rows
+        state.buffer_jobs.update(job_ids)
+        if state.buffer_rows >= ROW_GROUP_ROWS:
+            self._flush(output, state)
 
     def discard(self) -> None:
-        """Forget the current file's rows (it failed, or they were accepted)."""
+        """Forget every unsettled row (the files in flight are run again)."""
         self._pending = []
         self._pending_quarantine.clear()
 

@@ -30,6 +30,7 @@ from .worker import JobError
 
 LOG_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
 PIPELINE_DEPTH = 16  # files submitted ahead to the guest
+PACK_ROWS = 65_536  # small files' rows travel together in frames of up to this many rows
 PART_MAX_ROWS = 4_000_000  # a batch stops taking new files once its parts hold this many rows
 
 
@@ -70,7 +71,13 @@ class ProdHandler:
         source_dir = self.workspace.load_bundle(name, version)
         entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
         python = self.workspace.environment_for(record)
-        guest = start_guest(entry, self.config.settings, python=str(python), on_log=self._on_log)
+        guest = start_guest(
+            entry,
+            self.config.settings,
+            python=str(python),
+            on_log=self._on_log,
+            pack_rows=PACK_ROWS,
+        )
         assert guest.info is not None
         validator = contract_validator(entry.parent, guest.info.outputs)
         hashes = {
@@ -95,7 +102,7 @@ class ProdHandler:
         parts_by_parser: dict[str, BatchParts] = {}
         try:
             for key, jobs in groups.items():
-                if context.stop.is_set() or self._full(parts_by_parser):
+                if context.stop.is_set() or result.rows_written >= PART_MAX_ROWS:
                     result.unstarted += [job.id for job in jobs]
                     continue
                 parts = parts_by_parser.get(key[0])
@@ -103,17 +110,13 @@ class ProdHandler:
                     parts = BatchParts(context.output_root / key[0], context.lease.token)
                     parts_by_parser[key[0]] = parts
                     result.parts.append(parts)
-                self._run_group(key, jobs, parts, context, result, parts_by_parser)
+                self._run_group(key, jobs, parts, context, result)
         except BaseException:
             result.abort()
             raise
         finally:
             self._log = None
         return result
-
-    @staticmethod
-    def _full(parts_by_parser: dict[str, BatchParts]) -> bool:
-        return sum(p.rows_accepted for p in parts_by_parser.values()) >= PART_MAX_ROWS
 
     def _run_group(
         self,
@@ -122,7 +125,6 @@ class ProdHandler:
         parts: BatchParts,
         context: BatchContext,
         result: BatchResult,
-        parts_by_parser: dict[str, BatchParts],
     ) -> None:
         """The jobs of one parser version; a failed file restarts the guest for the rest."""
         pending = {job.id: job for job in jobs}  # not finished yet, in submission order
@@ -144,15 +146,21 @@ class ProdHandler:
                 )
                 tasks = [FileTask(j.input_path, j.id, j.input_hash) for j in pending.values()]
                 self._log = context.logs.for_job(next(iter(pending.values())))
-                for file_result in self._results(executor, tasks):
-                    job = pending.pop(file_result.job_id)
-                    finished_here += 1
-                    self._finish_file(job, file_result, parts, context, result)
-                    consecutive_failures = 0 if job.id in result.outcomes else 1
-                    if context.stop.is_set() or self._full(parts_by_parser):
-                        break
-                    if pending:
-                        self._log = context.logs.for_job(next(iter(pending.values())))
+                accepted: set[int] = set()
+                rejected: set[int] = set()
+                try:
+                    for file_result in self._results(executor, tasks):
+                        job = pending.pop(file_result.job_id)
+                        finished_here += 1
+                        ok = self._finish_file(job, file_result, context, result)
+                        (accepted if ok else rejected).add(job.id)
+                        consecutive_failures = 0 if ok else 1
+                        if context.stop.is_set() or result.rows_written >= PART_MAX_ROWS:
+                            break
+                        if pending:
+                            self._log = context.logs.for_job(next(iter(pending.values())))
+                finally:
+                    parts.settle(accepted, rejected)  # finished files' rows, even on an error
                 if pending:  # stopped early: the guest still holds submitted files
                     self._discard(key)
                     result.unstarted += list(pending)
@@ -185,23 +193,22 @@ class ProdHandler:
         self,
         job: Job,
         file_result: FileResult,
-        parts: BatchParts,
         context: BatchContext,
         result: BatchResult,
-    ) -> None:
-        """Accept a parsed file's rows, or fail it (keeping its quarantine) by the policy."""
+    ) -> bool:
+        """Whether a parsed file is accepted (else the policy failed it, keeping its quarantine)."""
         emitted = sum(c.emitted for c in file_result.outputs.values())
         written = sum(c.written for c in file_result.outputs.values())
         quarantined = file_result.quarantined_rows
         breach = policy_breach(self.config.settings, emitted, quarantined)
         if breach is not None:
-            parts.reject(job.id)
             failure = JobFailure("QuarantinePolicy", f"{job.input_path}: {breach}")
             result.failures[job.id] = failure
             _log_failure(context.logs.for_job(job), failure)
-            return
-        parts.accept(job.id)
+            return False
         result.outcomes[job.id] = JobOutcome(emitted, written, quarantined)
+        result.rows_written += written
+        return True
 
     def close(self) -> None:
         """Stop every warm guest and close the workspace (the worker calls this on exit)."""
