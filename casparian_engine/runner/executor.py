@@ -398,8 +398,9 @@ class Executor:
                 )
             index = table.column_names.index(ROW_COLUMN)
             return table.set_column(index, ROW_COLUMN, pc.cast(given, pa.int64()))
-        ones = pa.repeat(pa.scalar(1, pa.int64()), table.num_rows)
-        numbers = pc.add(pc.cumulative_sum(ones), pa.scalar(rows_before, pa.int64()))
+        numbers = counting_from_one(table.num_rows)
+        if rows_before:
+            numbers = pc.add(numbers, pa.scalar(rows_before, pa.int64()))
         return table.append_column(ROW_COLUMN, numbers)
 
     @staticmethod
@@ -410,8 +411,7 @@ class Executor:
         if ROW_COLUMN in table.column_names:
             return Executor._with_row_numbers(table, 0, output, path)
         starts = pa.array(list(itertools.accumulate(file_rows, initial=0))[:-1], pa.int64())
-        ones = pa.repeat(pa.scalar(1, pa.int64()), table.num_rows)
-        numbers = pc.subtract(pc.cumulative_sum(ones), pc.take(starts, file_index))
+        numbers = pc.subtract(counting_from_one(table.num_rows), pc.take(starts, file_index))
         return table.append_column(ROW_COLUMN, numbers)
 
     @staticmethod
@@ -425,12 +425,46 @@ class Executor:
         )
         table = valid.select(data_columns)
         table = table.append_column(pa.field(ROW_COLUMN, pa.int64()), row_numbers)
-        table = table.append_column("_cf_source_hash", pa.repeat(lineage.source_hash, rows))
+        table = table.append_column("_cf_source_hash", repeated_text(lineage.source_hash, rows))
         table = table.append_column(
             pa.field("_cf_job_id", pa.int64()),
             pa.repeat(pa.scalar(lineage.job_id, pa.int64()), rows),
         )
-        return table.append_column("_cf_parser_version", pa.repeat(lineage.parser_version, rows))
+        return table.append_column(
+            "_cf_parser_version", repeated_text(lineage.parser_version, rows)
+        )
+
+
+_REPEATED: dict[str, pa.Array] = {}
+REPEATED_CACHE_ENTRIES = 8
+
+
+def repeated_text(value: str, rows: int) -> pa.Array:
+    """``value`` repeated ``rows`` times: a zero-copy slice of a cached array when possible.
+
+    Building a fresh repeated string column for every batch of a big file costs more than the
+    Parquet write of the batch; the lineage of one file (or one parser version) repeats a lot.
+    """
+    cached = _REPEATED.get(value)
+    if cached is None or len(cached) < rows:
+        if len(_REPEATED) >= REPEATED_CACHE_ENTRIES:
+            _REPEATED.pop(next(iter(_REPEATED)))
+        cached = pa.repeat(value, max(rows, 1024))
+        _REPEATED[value] = cached
+    return cached.slice(0, rows)
+
+
+_COUNTING: list[pa.Array] = [pa.array([], pa.int64())]
+
+
+def counting_from_one(rows: int) -> pa.Array:
+    """1, 2, ..., rows as int64: a zero-copy slice of a cached, growing array."""
+    cached = _COUNTING[0]
+    if len(cached) < rows:
+        ones = pa.repeat(pa.scalar(1, pa.int64()), max(rows, 2 * len(cached), 1024))
+        cached = pc.cumulative_sum(ones)
+        _COUNTING[0] = cached
+    return cached.slice(0, rows)
 
 
 def _file_index(file_rows: Sequence[int]) -> pa.Array:
@@ -462,4 +496,4 @@ def _with_packed_lineage(
         per_file = pa.array([entry.task.job_id for entry in entries], pa.int64())
         jobs = pc.take(per_file, file_index)
     table = table.append_column(pa.field("_cf_job_id", pa.int64()), jobs)
-    return table.append_column("_cf_parser_version", pa.repeat(parser_version, rows))
+    return table.append_column("_cf_parser_version", repeated_text(parser_version, rows))

@@ -73,7 +73,9 @@ class _OutputFiles:
         path = self.directory / name
         self.part_count += 1
         if self.file_format == "parquet":
-            self.writer = pq.ParquetWriter(path, self.schema)
+            self.writer = pq.ParquetWriter(
+                path, self.schema, use_dictionary=dictionary_columns(self.schema)
+            )
         else:
             self.writer = pa.ipc.new_file(pa.OSFile(str(path), "wb"), self.schema)
 
@@ -88,6 +90,23 @@ class _OutputFiles:
         if self.part_count == 0:
             self._open_part()  # an output with a schema but no rows still gets a (row-less) file
         self._close_part()
+
+
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Columns worth dictionary-encoding: text and binary (often repeated) and the lineage ids.
+
+    Numbers and timestamps are mostly distinct, so trying a dictionary on them only costs time
+    (it roughly halves the Parquet write rate of a typical table).
+    """
+    return [
+        field.name
+        for field in schema
+        if pa.types.is_string(field.type)
+        or pa.types.is_large_string(field.type)
+        or pa.types.is_binary(field.type)
+        or pa.types.is_dictionary(field.type)
+        or field.name == "_cf_job_id"
+    ]
 
 
 class ArrowFileSink:
