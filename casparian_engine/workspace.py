@@ -469,8 +469,9 @@ class Workspace:
         """One keyset page of quarantined rows (``after_id`` = last id of the previous page)."""
         return self.store.quarantine.list(where, after_id=after_id, limit=limit)
 
-    def count_quarantine(self, where: QuarantineFilter) -> int:
-        return self.store.quarantine.count(where)
+    def count_quarantine(self, where: QuarantineFilter, cap: int | None = None) -> int:
+        """Matching rows; with ``cap``, stops counting past it (returns cap + 1: 'more than')."""
+        return self.store.quarantine.count(where, cap=cap)
 
     def quarantined_row(self, quarantine_id: int) -> QuarantinedRow | None:
         return self.store.quarantine.get(quarantine_id)

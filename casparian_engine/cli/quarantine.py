@@ -8,6 +8,8 @@ import typer
 
 from .common import console, fail, open_workspace, print_json
 
+COUNT_CAP = 10_000  # `list` stops counting here: exact totals of millions cost a full scan
+
 quarantine_app = typer.Typer(
     help="Rows that broke their contract, kept with reasons and lineage: list, show, replay.",
     no_args_is_help=True,
@@ -36,11 +38,12 @@ def list_command(
     where = _filter(job, parser, rule)
     with open_workspace(ctx) as workspace:
         rows = workspace.list_quarantine(where, after_id=after, limit=limit)
-        total = workspace.count_quarantine(where) if not as_json else None
+        total = workspace.count_quarantine(where, cap=COUNT_CAP) if not as_json else 0
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    console.print(f"{total} quarantined row(s)" + (f"; showing {len(rows)}" if rows else ""))
+    counted = f"more than {COUNT_CAP:,}" if total > COUNT_CAP else f"{total:,}"
+    console.print(f"{counted} quarantined row(s)" + (f"; showing {len(rows)}" if rows else ""))
     for r in rows:
         console.print(
             f"{r.id:>8}  job {r.job_id}  {r.parser_name}/{r.output_name}  "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .db import Database
@@ -23,6 +23,7 @@ _COLUMNS = (
     "source_hash, source_row, rules, violations, row_values, created_at, replayed_at, "
     "replay_job_id"
 )
+_Q_COLUMNS = ", ".join("q." + name.strip() for name in _COLUMNS.split(","))
 
 
 @dataclass(frozen=True)
@@ -196,19 +197,77 @@ class QuarantineRepository:
     def list(
         self, where: QuarantineFilter = QuarantineFilter(), after_id: int = 0, limit: int = 50
     ) -> list[QuarantinedRow]:
-        """One page in id order, starting after ``after_id`` (keyset pagination)."""
-        clause, params = where.where()
-        rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM cf_quarantine q WHERE q.id > ? AND {clause} "
-            "ORDER BY q.id LIMIT ?",
-            (after_id, *params, limit),
-        )
-        return [_row(r) for r in rows]
+        """One page in id order, starting after ``after_id`` (keyset pagination).
 
-    def count(self, where: QuarantineFilter = QuarantineFilter()) -> int:
+        A rule filter walks ``cf_quarantine_rules``' key (rule, quarantine_id) from ``after_id``
+        for each rule name it covers ('cast' covers 'cast:amount', 'cast:qty', ...), and the
+        pages are merged: the cost is one page per rule name, however deep the page.
+        """
+        if where.rule is None:
+            clause, params = where.where()
+            rows = self.db.query(
+                f"SELECT {_COLUMNS} FROM cf_quarantine q WHERE q.id > ? AND {clause} "
+                "ORDER BY q.id LIMIT ?",
+                (after_id, *params, limit),
+            )
+            return [_row(r) for r in rows]
+        clause, params = replace(where, rule=None).where()
+        by_id: dict[int, Any] = {}
+        for rule in self._rule_names(where.rule):
+            rows = self.db.query(
+                f"SELECT {_Q_COLUMNS} FROM cf_quarantine_rules r "
+                "JOIN cf_quarantine q ON q.id = r.quarantine_id "
+                f"WHERE r.rule = ? AND r.quarantine_id > ? AND {clause} "
+                "ORDER BY r.quarantine_id LIMIT ?",
+                (rule, after_id, *params, limit),
+            )
+            by_id.update((row[0], row) for row in rows)
+        return [_row(by_id[key]) for key in sorted(by_id)[:limit]]
+
+    def _rule_names(self, rule: str) -> tuple[str, ...]:
+        """The stored rule names a filter covers: itself, and '<rule>:<column>' for a bare rule.
+
+        A recursive seek (each step one index lookup for the next name) lists the distinct names
+        without reading every row that carries them.
+        """
+        if ":" in rule:
+            return (rule,)
+        rows = self.db.query(
+            "WITH RECURSIVE names(rule) AS ("
+            " SELECT MIN(rule) FROM cf_quarantine_rules WHERE rule >= ? AND rule < ?"
+            " UNION ALL"
+            " SELECT (SELECT MIN(r.rule) FROM cf_quarantine_rules r"
+            "         WHERE r.rule > names.rule AND r.rule < ?)"
+            " FROM names WHERE names.rule IS NOT NULL"
+            ") SELECT rule FROM names WHERE rule IS NOT NULL",
+            (rule + ":", rule + ";", rule + ";"),
+        )
+        return (rule, *(str(row[0]) for row in rows))
+
+    def count(self, where: QuarantineFilter = QuarantineFilter(), cap: int | None = None) -> int:
+        """Matching rows. With ``cap`` the count stops at cap + 1 ("more than cap"), so it
+        costs O(cap) however many millions match; without, it reads every match."""
         clause, params = where.where()
-        row = self.db.query_one(f"SELECT COUNT(*) FROM cf_quarantine q WHERE {clause}", params)
-        return int(row[0])
+        if cap is None:
+            row = self.db.query_one(f"SELECT COUNT(*) FROM cf_quarantine q WHERE {clause}", params)
+            return int(row[0])
+        if where.rule is None:
+            row = self.db.query_one(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM cf_quarantine q WHERE {clause} LIMIT ?) c",
+                (*params, cap + 1),
+            )
+            return int(row[0])
+        clause, params = replace(where, rule=None).where()
+        seen: set[int] = set()
+        for rule in self._rule_names(where.rule):
+            rows = self.db.query(
+                "SELECT r.quarantine_id FROM cf_quarantine_rules r "
+                "JOIN cf_quarantine q ON q.id = r.quarantine_id "
+                f"WHERE r.rule = ? AND {clause} LIMIT ?",
+                (rule, *params, cap + 1),
+            )
+            seen.update(int(row[0]) for row in rows)
+        return min(len(seen), cap + 1)
 
     def get(self, quarantine_id: int) -> QuarantinedRow | None:
         row = self.db.query_one(

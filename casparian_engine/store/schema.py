@@ -171,8 +171,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             replayed_at {real},
             replay_job_id {bigint}
         );
-        CREATE INDEX IF NOT EXISTS ix_quarantine_job ON cf_quarantine(job_id);
-        CREATE INDEX IF NOT EXISTS ix_quarantine_parser ON cf_quarantine(parser_name, output_name);
+        CREATE INDEX IF NOT EXISTS ix_quarantine_job ON cf_quarantine(job_id, id);
+        CREATE INDEX IF NOT EXISTS ix_quarantine_parser_id ON cf_quarantine(parser_name, id);
+        CREATE INDEX IF NOT EXISTS ix_quarantine_parser
+            ON cf_quarantine(parser_name, output_name, id);
         CREATE TABLE IF NOT EXISTS cf_quarantine_rules (
             quarantine_id {bigint} NOT NULL REFERENCES cf_quarantine(id) ON DELETE CASCADE,
             rule TEXT NOT NULL,

@@ -75,6 +75,55 @@ def test_keyset_pages_and_rule_filter(workspace: Workspace) -> None:
     assert workspace.count_quarantine(QuarantineFilter(parser_name="other")) == 0
 
 
+def test_rule_pages_cover_every_column_once_in_id_order(workspace: Workspace) -> None:
+    """'cast' covers cast:a and cast:b; a row breaking both appears once; pages never skip."""
+    quarantined = pa.table(
+        {
+            "_cf_row": list(range(1, 8)),
+            "rules": [
+                "cast:a", "cast:b", "cast:a,cast:b", "range:a", "cast", "cast:b", "castle:a",
+            ],
+            "violations": ["[]"] * 7,
+            "row_values": ["{}"] * 7,
+        }
+    )  # fmt: skip
+    store = workspace.store.quarantine
+    store.add(1, "p", "1", "o", None, "/f.csv", "h", quarantined)
+    store.add(2, "q", "1", "o", None, "/g.csv", "h", quarantined)
+    pages: list[list[int]] = []
+    after = 0
+    while page := workspace.list_quarantine(QuarantineFilter(rule="cast"), after, limit=3):
+        pages.append([row.source_row or 0 for row in page])
+        after = page[-1].id
+    assert pages == [[1, 2, 3], [5, 6, 1], [2, 3, 5], [6]]
+    only_p = workspace.list_quarantine(QuarantineFilter(rule="cast:b", parser_name="q"), limit=9)
+    assert [(row.job_id, row.source_row) for row in only_p] == [(2, 2), (2, 3), (2, 6)]
+    assert workspace.list_quarantine(QuarantineFilter(rule="cas"), limit=9) == []
+
+
+def test_a_capped_count_stops_past_the_cap(workspace: Workspace, home: Path) -> None:
+    _quarantine(workspace, rows=10)
+    assert workspace.count_quarantine(QuarantineFilter(), cap=3) == 4
+    assert workspace.count_quarantine(QuarantineFilter(), cap=20) == 10
+    assert workspace.count_quarantine(QuarantineFilter(rule="range"), cap=2) == 3
+    assert workspace.count_quarantine(QuarantineFilter(rule="cast"), cap=20) == 5
+    assert workspace.count_quarantine(QuarantineFilter(rule="cast", job_id=8), cap=20) == 0
+    result = CliRunner().invoke(app, ["quarantine", "list", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "10 quarantined row(s); showing 2"
+    many = pa.table(
+        {
+            "_cf_row": pa.array(range(10_000), pa.int64()),
+            "rules": pa.repeat(pa.scalar("cast:x"), 10_000),
+            "violations": pa.repeat(pa.scalar("[]"), 10_000),
+            "row_values": pa.repeat(pa.scalar("{}"), 10_000),
+        }
+    )
+    workspace.store.quarantine.add(9, "bulk", "1", "o", None, "/b.csv", "h", many)
+    result = CliRunner().invoke(app, ["quarantine", "list", "--limit", "2"])
+    assert result.output.splitlines()[0] == "more than 10,000 quarantined row(s); showing 2"
+
+
 def test_policy_fails_the_job_but_never_drops_rows() -> None:
     assert policy_breach(Settings(), 100, 90) is None
     assert policy_breach(Settings(quarantine_max_rows=5), 100, 6) == (

@@ -1,0 +1,146 @@
+"""Quarantine listing with millions of rows: `quarantine list` by parser, rule and job, and `show`.
+
+Fills a fresh SQLite store (a temporary home) with quarantined rows through the real repository
+(``QuarantineRepository.add``, batches as a worker writes them), spread over parsers, jobs and rule
+combinations. Then times what ``casparian quarantine list`` does — one keyset page plus a count
+capped at 10,000 — at the first page and at a deep page (``--after`` an id near the end), for each
+filter, beside the exact count (a full read of the matches), and ``show`` of one row. Each
+figure is the best of a few runs. Also runs the real CLI once for a page.
+Usage: ``python bench/quarantine.py [--rows N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from casparian_engine.cli.quarantine import COUNT_CAP
+from casparian_engine.store.quarantine import QuarantineFilter
+from casparian_engine.workspace import Workspace
+
+PARSERS = 20
+BATCH_ROWS = 50_000
+RULE_SETS = ("cast:amount", "range:qty", "pattern:code", "cast:amount,range:qty", "not_null:id")
+
+
+def _batch(start: int, row_count: int) -> pa.Table:
+    """A validator-shaped quarantined table of ``row_count`` rows."""
+    positions = pa.array(range(start, start + row_count), pa.int64())
+    rule_index = pc.cast(pc.bit_wise_and(positions, 3), pa.int64())
+    rules = pc.take(pa.array(RULE_SETS[:4]), rule_index)
+    rules = pc.if_else(pc.equal(pc.bit_wise_and(positions, 1023), 0), RULE_SETS[4], rules)
+    reason = pc.binary_join_element_wise(
+        '[{"column": "amount", "rule": "cast", "reason": "not a valid float64: ', rules, '"}]', ""
+    )
+    values = pc.binary_join_element_wise(
+        '{"id": "', pc.cast(positions, pa.string()), '", "amount": "x"}', ""
+    )
+    return pa.table(
+        {"_cf_row": positions, "rules": rules, "violations": reason, "row_values": values}
+    )
+
+
+def fill(workspace: Workspace, row_count: int) -> float:
+    """Insert ``row_count`` rows; each batch holds ten jobs of different parsers. Returns s."""
+    started = time.perf_counter()
+    batch_index = 0
+    for start in range(0, row_count, BATCH_ROWS):
+        size = min(BATCH_ROWS, row_count - start)
+        # Every batch spreads over several jobs and parsers, as many workers' batches would.
+        for part in range(10):
+            low, high = part * size // 10, (part + 1) * size // 10
+            job_id = batch_index * 10 + part + 1
+            workspace.store.quarantine.add(
+                job_id,
+                f"parser_{job_id % PARSERS:02d}",
+                "1.0.0",
+                "orders",
+                "c0ffee",
+                f"/data/in/file_{job_id}.csv",
+                "f00d",
+                _batch(start + low, high - low),
+            )
+        batch_index += 1
+    return time.perf_counter() - started
+
+
+def best(runs: int, work: Callable[[], object]) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cf-bench-quarantine-") as home:
+        workspace = Workspace.open(Path(home))
+        fill_s = fill(workspace, args.rows)
+        total = workspace.count_quarantine(QuarantineFilter())
+        jobs = -(-args.rows // BATCH_ROWS) * 10
+        middle_job = jobs // 2
+        print(
+            f"rows: {total:,} in {PARSERS} parsers, {jobs} jobs; insert {fill_s:.1f} s "
+            f"({total / fill_s:,.0f} rows/s through QuarantineRepository.add)"
+        )
+        last_id = workspace.store.db.query_one("SELECT MAX(id) FROM cf_quarantine")[0]
+        deep_after = int(last_id * 0.95)
+        filters = {
+            "--parser parser_07": QuarantineFilter(parser_name="parser_07"),
+            "--rule range:qty": QuarantineFilter(rule="range:qty"),
+            "--rule not_null (prefix)": QuarantineFilter(rule="not_null"),
+            f"--job {middle_job}": QuarantineFilter(job_id=middle_job),
+            "(no filter)": QuarantineFilter(),
+        }
+        print(
+            f"{'list':<28} {'matches':>10} {'page 1':>10} {'deep page':>10} "
+            f"{'count<=10k':>10} {'exact count':>11}"
+        )
+        for label, where in filters.items():
+            matches = workspace.count_quarantine(where)
+            first = best(args.runs, lambda w=where: workspace.list_quarantine(w, limit=50))
+            deep = best(
+                args.runs,
+                lambda w=where: workspace.list_quarantine(w, after_id=deep_after, limit=50),
+            )
+            capped = best(args.runs, lambda w=where: workspace.count_quarantine(w, cap=COUNT_CAP))
+            exact = best(args.runs, lambda w=where: workspace.count_quarantine(w))
+            print(
+                f"{label:<28} {matches:>10,} {first * 1000:>8.2f}ms {deep * 1000:>8.2f}ms "
+                f"{capped * 1000:>8.2f}ms {exact * 1000:>9.2f}ms"
+            )
+        show = best(args.runs, lambda: workspace.quarantined_row(deep_after + 1))
+        print(f"{'show <id>':<28} {1:>10,} {show * 1000:>8.2f}ms")
+        workspace.close()
+        casparian = Path(sys.executable).parent / "casparian"
+        command = [str(casparian), "quarantine", "list", "--parser", "parser_07", "--after"]
+        started = time.perf_counter()
+        subprocess.run(
+            [*command, str(deep_after)],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "CASPARIAN_HOME": home},
+        )
+        cli_s = time.perf_counter() - started
+        print(
+            f"CLI `quarantine list --parser parser_07 --after {deep_after}` (new process, "
+            f"with start-up): {cli_s * 1000:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
