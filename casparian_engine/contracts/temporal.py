@@ -149,13 +149,14 @@ def _reject_rolled_over(text: AnyArray, parsed: AnyArray, fmt: str, unit: str) -
         utc_day = pc.day(parsed)
         suspect = pc.or_(pc.less_equal(utc_day, 4), pc.greater_equal(utc_day, 28))
     else:
-        suspect = pc.take(_IS_ROLLOVER_LANDING_DAY, pc.day_of_year(parsed))
+        suspect = _on_landing_days(parsed, unit)
     suspect = _flat(pc.fill_null(suspect, False))
     if not pc.any(suspect).as_py():
         return parsed
-    groups = pc.extract_regex(pc.filter(text, suspect), pattern)
+    positions = pc.indices_nonzero(suspect)
+    groups = pc.extract_regex(pc.take(text, positions), pattern)
     day_read = pc.cast(pc.struct_field(groups, "day"), pa.int64())
-    suspect_parsed = pc.filter(parsed, suspect)
+    suspect_parsed = pc.take(parsed, positions)
     if has_zone:
         offset = _offset_seconds(pc.struct_field(groups, "zone"))
         shift = pc.multiply(offset, _UNIT_NANOSECONDS["s"] // _UNIT_NANOSECONDS[unit])
@@ -167,6 +168,29 @@ def _reject_rolled_over(text: AnyArray, parsed: AnyArray, fmt: str, unit: str) -
         suspect, suspect, _flat(pc.fill_null(pc.invert(same_day), True))
     )
     return pc.if_else(rolled_over, pa.scalar(None, parsed.type), parsed)
+
+
+def _on_landing_days(parsed: AnyArray, unit: str) -> AnyArray:
+    """Mask of values on a day where a rollover can land (1-3 March, 1 May, ...).
+
+    Values are mapped to their day number since the earliest one (integer arithmetic), and the
+    few distinct days of the data's span are looked up once: cheaper than a calendar kernel per
+    value. A span beyond ~550 years falls back to ``day_of_year``.
+    """
+    ticks = pc.cast(parsed, pa.int64())
+    bounds = pc.min_max(ticks).as_py()
+    if bounds["min"] is None:
+        return pc.is_valid(parsed)  # all null: nothing to check
+    ticks_per_day = 86_400 * (_UNIT_NANOSECONDS["s"] // _UNIT_NANOSECONDS[unit])
+    first_day = bounds["min"] // ticks_per_day
+    day_count = bounds["max"] // ticks_per_day - first_day + 1
+    if day_count > 200_000:
+        return pc.take(_IS_ROLLOVER_LANDING_DAY, pc.day_of_year(parsed))
+    counting = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int32()), day_count))
+    span_days = pc.cast(pc.add(counting, pa.scalar(first_day - 1, pa.int32())), pa.date32())
+    landing_in_span = pc.take(_IS_ROLLOVER_LANDING_DAY, pc.day_of_year(span_days))
+    day_index = pc.divide(pc.subtract(ticks, first_day * ticks_per_day), ticks_per_day)
+    return pc.take(landing_in_span, day_index)
 
 
 def _offset_seconds(zone: AnyArray) -> AnyArray:

@@ -212,12 +212,14 @@ def _too_long(values: AnyArray, max_length: int) -> AnyArray:
 
 def _json_string(text: AnyArray) -> AnyArray:
     """Each value as a JSON string literal (``null`` for null), built with vectorised replaces."""
-    escaped = pc.replace_substring(text, "\\", "\\\\")
-    for raw, replacement in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        escaped = pc.replace_substring(escaped, raw, replacement)
-    if pc.any(pc.match_substring_regex(escaped, "[\\x00-\\x1f\\x7f]")).as_py():
-        for code in (*range(0x20), 0x7F):
-            escaped = pc.replace_substring(escaped, chr(code), f"\\u{code:04x}")
+    escaped = text
+    if pc.any(pc.match_substring_regex(text, '["\\\\\\x00-\\x1f\\x7f]')).as_py():
+        escaped = pc.replace_substring(text, "\\", "\\\\")
+        for raw, replacement in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            escaped = pc.replace_substring(escaped, raw, replacement)
+        if pc.any(pc.match_substring_regex(escaped, "[\\x00-\\x1f\\x7f]")).as_py():
+            for code in (*range(0x20), 0x7F):
+                escaped = pc.replace_substring(escaped, chr(code), f"\\u{code:04x}")
     quoted = pc.binary_join_element_wise('"', escaped, '"', "")
     return pc.fill_null(quoted, "null")
 
@@ -349,14 +351,16 @@ def validate(
         _map(lambda column: pc.filter(column, good), typed_table.columns, table.num_rows, parallel),
         schema=typed_table.schema,
     )
-    words = _violation_words([pc.filter(mask, bad) for mask in masks])
+    # The few quarantined rows are gathered by index: filtering a bitmap per mask is far slower.
+    bad_positions = pc.indices_nonzero(bad)
+    words = _violation_words([pc.take(mask, bad_positions) for mask in masks])
     if words:
         rules, inner = _reason_columns(words, slots)
     else:
         rules = inner = pa.repeat(pa.scalar("", pa.string()), quarantined_count)
-    bad_errors = pc.filter(errors, bad) if errors is not None else None
+    bad_errors = pc.take(errors, bad_positions) if errors is not None else None
     rules, violations = _with_parser_errors(rules, inner, bad_errors)
-    bad_rows = table.filter(bad)
+    bad_rows = table.take(bad_positions)
     if ROW_COLUMN in table.column_names:
         source_rows = pc.cast(bad_rows.column(ROW_COLUMN), pa.int64())
     else:

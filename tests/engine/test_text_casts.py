@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from casparian_engine.contracts import ContractError, SchemaContract, validate
@@ -122,3 +123,21 @@ def test_null_tokens_of_any_length_become_null() -> None:
     text = pa.chunked_array([["", "N/A", "NA", "n/a", "x"]])
     assert apply_null_tokens(text, ("", "N/A")).to_pylist() == [None, None, "NA", "n/a", "x"]
     assert apply_null_tokens(text, ("-",)).to_pylist() == ["", "N/A", "NA", "n/a", "x"]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_landing_day_lookup_agrees_with_the_calendar(unit: str) -> None:
+    from casparian_engine.contracts.temporal import _IS_ROLLOVER_LANDING_DAY, _on_landing_days
+
+    days = pa.array(range(-4000, 22000), pa.int32()).cast(pa.date32())  # 1959 to 2030
+    stamps = pc.add(days.cast(pa.timestamp(unit)), pa.scalar(45_296, pa.duration("s")))
+    expected = pc.take(_IS_ROLLOVER_LANDING_DAY, pc.day_of_year(stamps))
+    assert _on_landing_days(stamps, unit).to_pylist() == expected.to_pylist()
+
+
+def test_rolled_over_dates_before_1970_are_rejected() -> None:
+    valid, rules = _one_column(
+        "date", ["1969-02-30", "1969-03-01", "1900-04-31"], format="%Y-%m-%d"
+    )
+    assert [str(day) for day in valid] == ["1969-03-01"]
+    assert rules == ["cast:v", "cast:v"]
