@@ -1,8 +1,10 @@
-"""SHA-256 of a file, streamed, plus its kind from the first bytes — one read pass per file.
+"""Examine files for a scan: ``stat`` against the stored marker, and SHA-256 + kind when changed.
 
-Small files are read with ``os.open``/``os.read`` (no Python file object: the open dominates the
-cost of hashing tiny files). ``hash_batch`` is what worker processes run: ``python -m
-casparian_engine.scout.hashing`` reads pickled batches on stdin; one bad file never raises.
+This is the per-file half of a scan, run in worker processes for big scans (``python -m
+casparian_engine.scout.hashing`` reads pickled batches on stdin) or inline for small ones. A file
+whose (size, mtime, device, inode) equals its stored marker is not opened. Otherwise it is opened
+with ``os.open`` (no Python file object: the open dominates the cost of tiny files), ``fstat``-ed
+and read once, for its digest and its kind from the first bytes. One bad file never raises.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import errno
 import hashlib
 import os
 import pickle
+import stat
 import sys
 from typing import BinaryIO
 
@@ -20,26 +23,28 @@ HEAD_BYTES = 8192
 FIRST_READ_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_INT64_MAX = 2**63 - 1
 
-# A hash outcome: (sha256, kind, None) on success or (None, skip reason, detail) on failure.
-HashOutcome = tuple[str | None, str, str | None]
+# What a scan knows of a stored file: (size, mtime_ns, device, inode), device/inode as int64.
+Marker = tuple[int, int, int, int]
+# One file to examine: (OS path, stored marker or None, follow a symlink).
+ExamineWork = tuple[str, "Marker | None", bool]
+# Per file: None when unchanged; (sha256, kind, size, mtime_ns, device, inode) when read;
+# (None, skip reason, detail) when it could not be read.
+Examined = tuple[str, str, int, int, int, int] | tuple[None, str, str] | None
 
 
-def hash_file(path: str, ext: str) -> tuple[str, str, int]:
-    """(SHA-256 hex, kind, bytes read) of one file; raises ``OSError`` if it cannot be read."""
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        data = os.read(fd, FIRST_READ_BYTES)
-        digest = hashlib.sha256(data)
-        head = data[:HEAD_BYTES]
-        total = len(data)
-        if total == FIRST_READ_BYTES:
-            while chunk := os.read(fd, CHUNK_BYTES):
-                digest.update(chunk)
-                total += len(chunk)
-    finally:
-        os.close(fd)
-    return digest.hexdigest(), classify(ext, head, total > len(head)), total
+def int64(value: int) -> int:
+    """Device and inode numbers are unsigned 64-bit; store the ones past int64 as negatives."""
+    return value - 2**64 if value > _INT64_MAX else value
+
+
+def extension(path: str) -> str:
+    """Lower-case extension with its dot ('.csv'); '' for none or a leading-dot name."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
 
 
 def failure_reason(exc: OSError) -> str:
@@ -53,25 +58,68 @@ def failure_reason(exc: OSError) -> str:
     return "unreadable"
 
 
-def hash_batch(paths_and_exts: list[tuple[str, str]]) -> tuple[list[HashOutcome], int]:
-    """Hash many files; returns one outcome per input (in order) and the bytes read in total."""
-    outcomes: list[HashOutcome] = []
+def file_type(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _read_and_hash(path: str, follow: bool) -> tuple[Examined, int]:
+    fd = os.open(path, _OPEN_FLAGS if follow else _OPEN_FLAGS | _NOFOLLOW)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return (None, "not_regular_file", file_type(st.st_mode)), 0
+        data = os.read(fd, FIRST_READ_BYTES)
+        digest = hashlib.sha256(data)
+        total = len(data)
+        if total == FIRST_READ_BYTES:
+            while chunk := os.read(fd, CHUNK_BYTES):
+                digest.update(chunk)
+                total += len(chunk)
+    finally:
+        os.close(fd)
+    head = data[:HEAD_BYTES]
+    kind = classify(extension(path), head, total > len(head))
+    device, inode = st.st_dev, st.st_ino
+    if device > _INT64_MAX or inode > _INT64_MAX:
+        device, inode = int64(device), int64(inode)
+    return (digest.hexdigest(), kind, st.st_size, st.st_mtime_ns, device, inode), total
+
+
+def examine_batch(work: list[ExamineWork]) -> tuple[list[Examined], int]:
+    """Examine many files; one outcome per input, in order, and the bytes read in total."""
+    outcomes: list[Examined] = []
+    append = outcomes.append
     bytes_read = 0
-    for path, ext in paths_and_exts:
+    for path, marker, follow in work:
         try:
-            sha256, kind, size = hash_file(path, ext)
+            if marker is not None:
+                st = os.stat(path) if follow else os.lstat(path)
+                device, inode = st.st_dev, st.st_ino
+                if device > _INT64_MAX or inode > _INT64_MAX:
+                    device, inode = int64(device), int64(inode)
+                if (st.st_size, st.st_mtime_ns, device, inode) == marker:
+                    append(None)
+                    continue
+            outcome, size = _read_and_hash(path, follow)
         except OSError as exc:
-            outcomes.append((None, failure_reason(exc), exc.strerror or str(exc)))
+            append((None, failure_reason(exc), exc.strerror or str(exc)))
             continue
         bytes_read += size
-        outcomes.append((sha256, kind, None))
+        append(outcome)
     return outcomes, bytes_read
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Worker loop: read pickled batches, write pickled ``hash_batch`` results, until ``None``."""
+    """Worker loop: read pickled batches, write pickled ``examine_batch`` results until None."""
     while (work := pickle.load(stdin)) is not None:
-        pickle.dump(hash_batch(work), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(examine_batch(work), stdout, protocol=pickle.HIGHEST_PROTOCOL)
         stdout.flush()
 
 

@@ -1,9 +1,11 @@
-"""The scan: walk a folder, compare with the inventory, hash what is new or changed, record it all.
+"""The scan: walk a folder, compare with the inventory, examine what may have changed, record it.
 
-Per batch of a few thousand files: one ``IN`` lookup by path, one by inode for rename candidates,
-hashing (in worker processes for big scans, overlapped with walking the next batch), then one
-transaction of ``executemany`` writes. Unchanged files (same size, mtime and inode) are not re-read.
-Files not seen by a complete scan are soft-deleted; a rename keeps the row, so it keeps its tags.
+Per batch of a few thousand files: ONE lookup of the stored rows (by parent for folders listed
+whole, by path for the rest); the examine step (``stat`` against the stored marker, SHA-256 + kind
+when it differs — in worker processes for big scans, overlapped with walking the next batch); then
+one transaction of ``executemany`` writes, several batches per commit window. Unchanged files cost
+one ``UPDATE last_seen`` per batch and no rule matching. Files not seen by a complete scan are
+soft-deleted; a rename (same device + inode, old path gone) keeps the row, so it keeps its tags.
 """
 
 from __future__ import annotations
@@ -14,137 +16,67 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..events import Event, EventSink, Throttle, check_cancel, ignore_events
+from ..events import EventSink, Throttle, check_cancel, ignore_events
 from ..store import Store
-from ..store.files import KnownFile, KnownRow
+from ..store.files import KnownRow
 from .classify import kind_tag
-from .hashing import HashOutcome, hash_batch
+from .hashing import Examined, ExamineWork, examine_batch, extension
 from .rules import PathMatcher, RuleSet
-from .walk import (
-    SkippedEntry,
-    WalkBatch,
-    WalkedFile,
-    check_root,
-    display_path,
-    walk_files,
-)
+from .summary import ScanProgress, ScanSummary
+from .walk import SkippedEntry, WalkBatch, WalkedFile, check_root, display_path, walk_files
 from .window import CommitWindow
 from .workers import HashWorkerPool
 
+__all__ = ["BATCH_SIZE", "ScanProgress", "ScanSummary", "Scanner"]
+
 BATCH_SIZE = 2000
+SKIPPED_EXAMPLES_KEPT = 50
 # Drop the SHA-256 index while inserting once this many files are new and they are at least a
 # tenth of the table: rebuilding it once (~1 µs/row) is then cheaper than random inserts.
 DEFER_HASH_INDEX_AFTER = 20_000
-SKIPPED_EXAMPLES_KEPT = 50
-_INT64_MAX = 2**63 - 1
 
-
-@dataclass(frozen=True)
-class ScanProgress(Event):
-    """Throttled progress of a running scan."""
-
-    root: str
-    files_seen: int
-    files_hashed: int
-    bytes_hashed: int
-    skipped_count: int
-    elapsed_s: float
-
-
-@dataclass(frozen=True)
-class ScanSummary(Event):
-    """What a finished scan found; ``skipped`` counts entries per reason."""
-
-    root: str
-    source_id: int
-    new: int
-    changed: int
-    unchanged: int
-    renamed: int
-    deleted: int
-    excluded: int
-    skipped: dict[str, int]
-    skipped_examples: tuple[SkippedEntry, ...]
-    bytes_hashed: int
-    elapsed_s: float
-
-    @property
-    def files_seen(self) -> int:
-        return self.new + self.changed + self.unchanged + self.renamed
-
-    @property
-    def skipped_total(self) -> int:
-        return sum(self.skipped.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "root": self.root,
-            "source_id": self.source_id,
-            "files_seen": self.files_seen,
-            "new": self.new,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "renamed": self.renamed,
-            "deleted": self.deleted,
-            "excluded": self.excluded,
-            "skipped": self.skipped_total,
-            "skipped_by_reason": dict(sorted(self.skipped.items())),
-            "skipped_examples": [
-                {"path": display_path(e.path)[0], "reason": e.reason, "detail": e.detail}
-                for e in self.skipped_examples
-            ],
-            "bytes_hashed": self.bytes_hashed,
-            "elapsed_s": round(self.elapsed_s, 3),
-        }
-
-
-def _int64(value: int) -> int:
-    """Device and inode numbers are unsigned 64-bit; store the ones past int64 as negatives."""
-    return value - 2**64 if value > _INT64_MAX else value
+ExamineResult = tuple[list[Examined], int]
 
 
 @dataclass(slots=True)
-class _Item:
-    """One new, changed or moved file and what the scan will write for it."""
+class _Read:
+    """A file the examine step read: new, changed or moved, with what the scan will write."""
 
     walked: WalkedFile
     path: str
     raw_path: bytes | None
-    parent: str
-    ext: str
+    sha256: str
+    kind: str
+    size: int
+    mtime_ns: int
     device: int
     inode: int
-    known: KnownFile | None = None
-    action: str = "new"  # "new" | "changed" | "renamed"
-    needs_hash: bool = True
+    known_id: int | None
+    action: str  # "new" | "changed" | "renamed"
 
 
 @dataclass
 class _Plan:
-    """A batch compared with the store: what to hash and write, and which ids were seen as is."""
+    """A batch compared with the store, and the examine job running for it."""
 
-    items: list[_Item] = field(default_factory=list)
-    seen_ids: list[int] = field(default_factory=list)  # live, same source: last_seen only
-    revived_ids: list[int] = field(default_factory=list)  # deleted or from another source
-    hashes: Future[tuple[list[HashOutcome], int]] | None = None
-
-    @property
-    def unchanged_count(self) -> int:
-        return len(self.seen_ids) + len(self.revived_ids)
+    batch: WalkBatch
+    shown: list[tuple[str, bytes | None]]
+    known: list[KnownRow | None]
+    examined: Future[ExamineResult]
 
 
-class _InlineFuture(Future[tuple[list[HashOutcome], int]]):
-    """A hash job run in this process when it is asked for (small scans)."""
+class _InlineFuture(Future[ExamineResult]):
+    """An examine job run in this process when it is asked for (small scans)."""
 
-    def __init__(self, paths_and_exts: list[tuple[str, str]]) -> None:
+    def __init__(self, work: list[ExamineWork]) -> None:
         super().__init__()
-        self._work = paths_and_exts
+        self._work = work
 
-    def result(self, timeout: float | None = None) -> tuple[list[HashOutcome], int]:
-        return hash_batch(self._work)
+    def result(self, timeout: float | None = None) -> ExamineResult:
+        return examine_batch(self._work)
 
 
 class Scanner:
@@ -179,20 +111,20 @@ class Scanner:
         self.files_hashed = 0
         self._throttle = Throttle()
         self._pool: HashWorkerPool | None = None
+        self._rows_at_start = 0
+        self._inserted = 0
+        self._hash_index_dropped = False
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> ScanSummary:
         started = time.monotonic()
         self.seen_at = time.time()
-        with self.store.db.transaction():
-            self.source_id = self.store.files.upsert_source(self.root, self.seen_at)
         files = self.store.files
         files.tune_for_scan()
         with self.store.db.transaction():
+            self.source_id = files.upsert_source(self.root, self.seen_at)
             files.ensure_hash_index()  # after a scan that was killed while it was dropped
             self._rows_at_start = files.last_id()
-        self._inserted = 0
-        self._hash_index_dropped = False
         pending: _Plan | None = None
         try:
             with CommitWindow(self.store.db) as window:
@@ -220,7 +152,7 @@ class Scanner:
                 with self.store.db.transaction():
                     files.ensure_hash_index()
         with self.store.db.transaction():
-            self.store.files.refresh_source_count(self.source_id)
+            files.refresh_source_count(self.source_id)
         summary = ScanSummary(
             root=self.root,
             source_id=self.source_id,
@@ -271,38 +203,15 @@ class Scanner:
 
     # -- compare -----------------------------------------------------------------------------
     def _plan(self, batch: WalkBatch) -> _Plan:
-        """Compare a batch with the store: one lookup, then set and dict work only."""
-        plan = _Plan()
+        """One lookup of the stored rows, then the examine job (stat, and hash if changed)."""
         shown = [display_path(w.path) for w in batch.files]
-        known_by_path = self._lookup(batch, [path for path, _ in shown])
-        source_id = self.source_id
-        unknown: list[_Item] = []
-        for walked, (path, raw) in zip(batch.files, shown, strict=True):
-            device, inode = walked.device, walked.inode
-            if device > _INT64_MAX or inode > _INT64_MAX:
-                device, inode = _int64(device), _int64(inode)
-            known = known_by_path.get(path)
-            if known is not None and known[3:7] == (walked.size, walked.mtime_ns, device, inode):
-                if known[7] is None and known[8] == source_id:
-                    plan.seen_ids.append(known[0])
-                else:
-                    plan.revived_ids.append(known[0])
-                continue
-            parent, _, name = path.rpartition("/")
-            item = _Item(walked, path, raw, parent, _ext(name), device, inode)
-            if known is None:
-                unknown.append(item)
-            else:
-                item.known = KnownFile(*known[:8])
-                item.action = "changed"
-                plan.items.append(item)
-        if unknown:
-            self._find_renames(unknown)
-            plan.items.extend(unknown)
-        to_hash = [(i.walked.path, i.ext) for i in plan.items if i.needs_hash]
-        if to_hash:
-            plan.hashes = self._submit(to_hash)
-        return plan
+        by_path = self._lookup(batch, [path for path, _ in shown])
+        known = [by_path.get(path) for path, _ in shown]
+        work: list[ExamineWork] = [
+            (w.path, None if row is None else row[3:7], w.follow)
+            for w, row in zip(batch.files, known, strict=True)
+        ]
+        return _Plan(batch, shown, known, self._submit(work))
 
     def _lookup(self, batch: WalkBatch, paths: list[str]) -> dict[str, KnownRow]:
         """Stored rows for a batch: by parent for folders listed whole, by path for the rest."""
@@ -314,131 +223,128 @@ class Scanner:
             rows.extend(files.known_by_paths(partial))
         return {row[1]: row for row in rows}
 
-    def _find_renames(self, unknown: list[_Item]) -> None:
-        """Mark new paths whose (device, inode) belongs to a file stored before this scan whose
-        path is gone (into an empty store nothing can have been renamed)."""
-        if self._rows_at_start == 0:
-            return
-        inodes_by_device: dict[int, list[int]] = {}
-        for item in unknown:
-            inodes_by_device.setdefault(item.device, []).append(item.inode)
-        by_identity: dict[tuple[int, int], list[KnownFile]] = {}
-        for device, inodes in inodes_by_device.items():
-            for known in self.store.files.known_by_identity(device, inodes, self._rows_at_start):
-                by_identity.setdefault((known.device, known.inode), []).append(known)
-        if not by_identity:
-            return
-        claimed: set[int] = set()
-        for item in unknown:
-            walked = item.walked
-            for known in by_identity.get((item.device, item.inode), ()):
-                if known.id in claimed or os.path.lexists(known.os_path):
-                    continue
-                claimed.add(known.id)
-                item.known = known
-                item.action = "renamed"
-                item.needs_hash = known.size != walked.size or known.mtime_ns != walked.mtime_ns
-                break
-
-    def _submit(self, work: list[tuple[str, str]]) -> Future[tuple[list[HashOutcome], int]]:
+    def _submit(self, work: list[ExamineWork]) -> Future[ExamineResult]:
         if self._pool is None and self.hash_workers > 1 and len(work) * 2 >= self.batch_size:
             self._pool = HashWorkerPool(self.hash_workers)  # only big scans pay the start-up
         if self._pool is None:
             return _InlineFuture(work)
         return self._pool.submit(work)
 
+    def _find_renames(self, fresh: list[_Read]) -> None:
+        """Mark new paths whose (device, inode) belongs to a file stored before this scan whose
+        path is gone (into an empty store nothing can have been renamed)."""
+        if self._rows_at_start == 0:
+            return
+        inodes_by_device: dict[int, list[int]] = {}
+        for item in fresh:
+            inodes_by_device.setdefault(item.device, []).append(item.inode)
+        gone_by_identity: dict[tuple[int, int], list[int]] = {}
+        for device, inodes in inodes_by_device.items():
+            for known in self.store.files.known_by_identity(device, inodes, self._rows_at_start):
+                if not os.path.lexists(known.os_path):
+                    gone_by_identity.setdefault((known.device, known.inode), []).append(known.id)
+        for item in fresh:
+            candidates = gone_by_identity.get((item.device, item.inode))
+            if candidates:
+                item.known_id = candidates.pop(0)
+                item.action = "renamed"
+
     # -- record ------------------------------------------------------------------------------
     def _commit(self, plan: _Plan) -> None:
-        outcomes: list[HashOutcome] = []
-        if plan.hashes is not None:
-            outcomes, bytes_read = plan.hashes.result()
-            self.bytes_hashed += bytes_read
-            self.files_hashed += len(outcomes)
-        outcome_iter = iter(outcomes)
-        source_id, seen_at = self.source_id, self.seen_at
+        outcomes, bytes_read = plan.examined.result()
+        self.bytes_hashed += bytes_read
+        source_id = self.source_id
+        seen_ids: list[int] = []  # live, same source: last_seen only
+        revived_ids: list[int] = []  # soft-deleted, from another source, or unreadable now
+        read: list[_Read] = []
+        fresh: list[_Read] = []
+        files = plan.batch.files
+        for index, outcome in enumerate(outcomes):
+            row = plan.known[index]
+            if outcome is None:  # unchanged
+                assert row is not None
+                if row[7] is None and row[8] == source_id:
+                    seen_ids.append(row[0])
+                else:
+                    revived_ids.append(row[0])
+                continue
+            if len(outcome) == 3:  # (None, reason, detail): could not be read
+                _, reason, detail = outcome
+                walked = files[index]
+                self._note_skipped([SkippedEntry(walked.path, reason, detail)])
+                if row is not None and reason != "vanished":
+                    revived_ids.append(row[0])  # still there, just unreadable now
+                continue
+            sha256, kind, size, mtime_ns, device, inode = outcome
+            path, raw = plan.shown[index]
+            item = _Read(
+                files[index], path, raw, sha256, kind, size, mtime_ns, device, inode,
+                None if row is None else row[0], "new" if row is None else "changed",
+            )  # fmt: skip
+            read.append(item)
+            if row is None:
+                fresh.append(item)
+        self.files_hashed += len(read)
+        if fresh:
+            self._find_renames(fresh)
+        self.counts["unchanged"] += len(seen_ids) + len(revived_ids)
+        self._write(read, seen_ids, revived_ids)
+
+    def _write(self, read: list[_Read], seen_ids: list[int], revived_ids: list[int]) -> None:
+        """One transaction for the batch; new files get their kind tags in SQL, not Python."""
+        files, tags = self.store.files, self.store.tags
+        seen_at, source_id = self.seen_at, self.source_id
         inserts: list[tuple[Any, ...]] = []
-        content_updates: list[tuple[Any, ...]] = []
         moves: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
         known_kinds: list[tuple[int, str]] = []
-        revived_ids = list(plan.revived_ids)
-        recorded: list[_Item] = []
-        self.counts["unchanged"] += plan.unchanged_count
-        for item in plan.items:
-            walked, known = item.walked, item.known
-            sha256: str | None = None
-            kind: str | None = None
-            if item.needs_hash:
-                sha256, kind_or_reason, detail = next(outcome_iter)
-                if sha256 is None:
-                    self._note_skipped([SkippedEntry(walked.path, kind_or_reason, detail or "")])
-                    if known is not None and kind_or_reason != "vanished":
-                        revived_ids.append(known.id)  # still there, just unreadable now
-                    continue
-                kind = kind_or_reason
+        for item in read:
             self.counts[item.action] += 1
-            recorded.append(item)
-            name = item.path[len(item.parent) + 1 :]
-            if known is None:
+            parent, _, name = item.path.rpartition("/")
+            depth = item.walked.depth
+            if item.known_id is None:
                 inserts.append(
-                    (source_id, item.path, item.raw_path, item.parent, name, item.ext,
-                     walked.depth, walked.size, walked.mtime_ns, item.device, item.inode, sha256,
-                     kind, seen_at, seen_at)
+                    (source_id, item.path, item.raw_path, parent, name, extension(name), depth,
+                     item.size, item.mtime_ns, item.device, item.inode, item.sha256, item.kind,
+                     seen_at, seen_at)
                 )  # fmt: skip
                 continue
             if item.action == "renamed":
                 moves.append(
-                    (item.path, item.raw_path, item.parent, name, item.ext, walked.depth,
-                     walked.size, walked.mtime_ns, seen_at, source_id, known.id)
+                    (item.path, item.raw_path, parent, name, extension(name), depth, item.size,
+                     item.mtime_ns, seen_at, source_id, item.known_id)
                 )  # fmt: skip
-            if item.needs_hash:
-                assert kind is not None
-                known_kinds.append((known.id, kind_tag(kind)))
-                content_updates.append(
-                    (walked.size, walked.mtime_ns, item.device, item.inode, sha256, kind, seen_at,
-                     source_id, known.id)
-                )  # fmt: skip
-            elif item.action != "renamed":
-                revived_ids.append(known.id)
-        self._write(plan, inserts, moves, content_updates, revived_ids, known_kinds, recorded)
-
-    def _write(
-        self,
-        plan: _Plan,
-        inserts: list[tuple[Any, ...]],
-        moves: list[tuple[Any, ...]],
-        content_updates: list[tuple[Any, ...]],
-        revived_ids: list[int],
-        known_kinds: list[tuple[int, str]],
-        recorded: list[_Item],
-    ) -> None:
-        """One transaction for the batch; new files get their kind tags in SQL, not Python."""
-        files, tags, seen_at = self.store.files, self.store.tags, self.seen_at
+            updates.append(
+                (item.size, item.mtime_ns, item.device, item.inode, item.sha256, item.kind,
+                 seen_at, source_id, item.known_id)
+            )  # fmt: skip
+            known_kinds.append((item.known_id, kind_tag(item.kind)))
         with self.store.db.transaction():
             last_id = files.last_id() if inserts else 0
             self._maybe_defer_hash_index(len(inserts))
             files.insert(inserts)
             files.move(moves)
-            files.update_content(content_updates)
-            files.mark_seen(plan.seen_ids, seen_at)
-            files.touch(revived_ids, seen_at, self.source_id)
+            files.update_content(updates)
+            files.mark_seen(seen_ids, seen_at)
+            files.touch(revived_ids, seen_at, source_id)
             if inserts:
-                tags.add_auto_for_inserted(last_id, self.source_id, seen_at, seen_at)
+                tags.add_auto_for_inserted(last_id, source_id, seen_at, seen_at)
             if known_kinds:
                 tags.replace_auto(known_kinds, seen_at)
             if not (self.rules or self.tags):
                 return
-            new_ids = files.inserted_since(last_id, self.source_id, seen_at) if inserts else {}
+            new_ids = files.inserted_since(last_id, source_id, seen_at) if inserts else {}
             ids = {
-                item.path: item.known.id if item.known else new_ids[item.path]
-                for item in recorded
-                if item.known or item.path in new_ids
+                item.path: item.known_id if item.known_id is not None else new_ids[item.path]
+                for item in read
+                if item.known_id is not None or item.path in new_ids
             }
             if self.rules:
-                self._apply_rules([i for i in recorded if i.action != "changed"], ids)
+                self._apply_rules([i for i in read if i.action != "changed"], ids)
             if self.tags:
-                seen_ids = plan.seen_ids + plan.revived_ids + list(ids.values())
+                tagged_ids = seen_ids + revived_ids + list(ids.values())
                 for tag in self.tags:
-                    tags.add_manual(seen_ids, tag, seen_at)
+                    tags.add_manual(tagged_ids, tag, seen_at)
 
     def _maybe_defer_hash_index(self, new_count: int) -> None:
         self._inserted += new_count
@@ -447,10 +353,10 @@ class Scanner:
         ):
             self._hash_index_dropped = self.store.files.drop_hash_index()
 
-    def _apply_rules(self, ruled: list[_Item], ids: dict[str, int]) -> None:
+    def _apply_rules(self, ruled: list[_Read], ids: dict[str, int]) -> None:
         """Tag new and moved files by the first matching rule (moved files are re-evaluated)."""
         ruled = [item for item in ruled if item.path in ids]
-        moved_ids = [ids[i.path] for i in ruled if i.known is not None]
+        moved_ids = [ids[i.path] for i in ruled if i.known_id is not None]
         if moved_ids:
             self.store.tags.clear_rule_tags(moved_ids)
         matches = self.rules.first_matches([item.walked.rel_path for item in ruled])
@@ -477,10 +383,3 @@ class Scanner:
                 files.soft_delete(gone, now)
                 deleted += len(gone)
             return deleted
-
-
-def _ext(path: str) -> str:
-    """Lower-case extension with its dot ('.csv'); '' for none or a leading-dot name."""
-    name = path.rpartition("/")[2]
-    dot = name.rfind(".")
-    return name[dot:].lower() if dot > 0 else ""

@@ -1,12 +1,13 @@
 """A streaming directory walk: ``os.scandir`` with an explicit stack, yielding batches of files.
 
-Memory stays flat: only the stack of pending folders and the current batch are held. Batches end
-between folders where possible (a folder listed whole in one batch lets the scan look up its stored
-rows by parent in one query); a folder of more than ``SPLIT_FACTOR`` batches is split. Symlinked
-folders are never followed (reported as skipped, reason ``symlink_to_directory``); a symlink to a
-regular file is recorded under the link's own path with the target's size, mtime and identity.
-Anything that cannot be read is skipped with a reason; the walk goes on.
-"""
+Files are not ``stat``-ed here: the directory entry type says what is a regular file, and the
+scan's examine step (in worker processes for big scans) stats them. Memory stays flat: only the
+stack of pending folders and the current batch are held. Batches end between folders where
+possible (a folder listed whole in one batch lets the scan look up its stored rows by parent in one
+query); a folder of more than ``SPLIT_FACTOR`` batches is split. Symlinked folders are never
+followed (reported as skipped, reason ``symlink_to_directory``); a symlink to a regular file is
+recorded under the link's own path with the target's size, mtime and identity. Anything that
+cannot be read is skipped with a reason; the walk goes on."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .hashing import failure_reason
+from .hashing import failure_reason, file_type
 from .rules import PathMatcher
 
 SKIP_REASONS = (
@@ -36,15 +37,13 @@ class ScanRootError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class WalkedFile:
-    """One regular file found by the walk (``path`` is OS-native and may hold surrogates)."""
+    """A regular file (by its directory entry type, not yet ``stat``-ed) or a symlink to one
+    (``follow``); ``path`` is OS-native and may hold surrogates."""
 
     path: str
     rel_path: str
     depth: int
-    size: int
-    mtime_ns: int
-    device: int
-    inode: int
+    follow: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,21 +99,21 @@ def check_root(root: str) -> str:
     return absolute
 
 
-def _skip_for_symlink(path: str) -> tuple[os.stat_result | None, SkippedEntry | None]:
-    """Follow a symlink once: its target's stat, or why it is skipped."""
+def _skip_for_symlink(path: str) -> SkippedEntry | None:
+    """Follow a symlink once: why it is skipped, or None when it points at a regular file."""
     try:
         target = os.stat(path)
     except FileNotFoundError:
         if os.path.lexists(path):
-            return None, SkippedEntry(path, "broken_symlink", f"target {os.readlink(path)!r}")
-        return None, SkippedEntry(path, "vanished", "removed during the scan")
+            return SkippedEntry(path, "broken_symlink", f"target {os.readlink(path)!r}")
+        return SkippedEntry(path, "vanished", "removed during the scan")
     except OSError as exc:
-        return None, SkippedEntry(path, failure_reason(exc), exc.strerror or str(exc))
+        return SkippedEntry(path, failure_reason(exc), exc.strerror or str(exc))
     if stat.S_ISDIR(target.st_mode):
-        return None, SkippedEntry(
-            path, "symlink_to_directory", "symlinked folders are not followed"
-        )
-    return target, None
+        return SkippedEntry(path, "symlink_to_directory", "symlinked folders are not followed")
+    if not stat.S_ISREG(target.st_mode):
+        return SkippedEntry(path, "not_regular_file", file_type(target.st_mode))
+    return None
 
 
 def walk_files(
@@ -157,29 +156,22 @@ def walk_files(
                         if matcher is not None and not matcher.matches(rel_path):
                             batch.excluded_count += 1
                             continue
+                        if entry.is_file(follow_symlinks=False):
+                            files.append(WalkedFile(entry.path, rel_path, depth))
+                            continue
                         if entry.is_symlink():
-                            st, skip = _skip_for_symlink(entry.path)
-                            if skip is not None:
+                            skip = _skip_for_symlink(entry.path)
+                            if skip is None:
+                                files.append(WalkedFile(entry.path, rel_path, depth, True))
+                            else:
                                 skipped.append(skip)
-                                continue
-                            assert st is not None
-                        else:
-                            st = entry.stat(follow_symlinks=False)
+                            continue
+                        mode = entry.stat(follow_symlinks=False).st_mode
                     except OSError as exc:
                         reason = failure_reason(exc)
                         skipped.append(SkippedEntry(entry.path, reason, exc.strerror or ""))
                         continue
-                    if not stat.S_ISREG(st.st_mode):
-                        skipped.append(
-                            SkippedEntry(entry.path, "not_regular_file", _file_type(st.st_mode))
-                        )
-                        continue
-                    files.append(
-                        WalkedFile(
-                            entry.path, rel_path, depth, st.st_size, st.st_mtime_ns, st.st_dev,
-                            st.st_ino,
-                        )
-                    )  # fmt: skip
+                    skipped.append(SkippedEntry(entry.path, "not_regular_file", file_type(mode)))
             except OSError as exc:  # the listing itself failed part way
                 skipped.append(SkippedEntry(folder, failure_reason(exc), exc.strerror or str(exc)))
                 continue
@@ -187,13 +179,3 @@ def walk_files(
             batch.whole_folders.add(display_path(folder)[0])
     if len(batch):
         yield batch
-
-
-def _file_type(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"

@@ -1,4 +1,4 @@
-"""Hash worker processes: plain ``python -m casparian_engine.scout.hashing`` subprocesses.
+"""Examine (stat + hash) workers: plain ``python -m casparian_engine.scout.hashing`` processes.
 
 Subprocesses rather than ``multiprocessing`` so a scan never re-imports the caller's ``__main__``
 and never forks a threaded process (the TUI). Each worker gets one slice of a batch; a reader thread
@@ -15,9 +15,9 @@ import threading
 from concurrent.futures import Future
 from typing import IO, Any
 
-from .hashing import HashOutcome
+from .hashing import Examined, ExamineWork
 
-HashResult = tuple[list[HashOutcome], int]
+HashResult = tuple[list[Examined], int]
 
 
 class _Worker:
@@ -49,7 +49,7 @@ class _Worker:
                 future = self.pending.popleft()
             future.set_result(result)
 
-    def submit(self, work: list[tuple[str, str]]) -> Future[HashResult]:
+    def submit(self, work: list[ExamineWork]) -> Future[HashResult]:
         future: Future[HashResult] = Future()
         stdin = self.process.stdin
         assert stdin is not None
@@ -81,7 +81,7 @@ class HashWorkerPool:
     def __init__(self, worker_count: int) -> None:
         self.workers = [_Worker() for _ in range(worker_count)]
 
-    def submit(self, work: list[tuple[str, str]]) -> Future[HashResult]:
+    def submit(self, work: list[ExamineWork]) -> Future[HashResult]:
         share = -(-len(work) // len(self.workers))
         parts = [
             worker.submit(work[start : start + share])
@@ -108,7 +108,7 @@ class CombinedFuture(Future[HashResult]):
         self._parts = parts
 
     def result(self, timeout: float | None = None) -> HashResult:
-        outcomes: list[HashOutcome] = []
+        outcomes: list[Examined] = []
         total = 0
         for part in self._parts:
             part_outcomes, part_bytes = part.result(timeout)
