@@ -98,16 +98,17 @@ def _null_unless_array(values: pa.Array, keep: pa.Array) -> pa.Array:
     validity = pc.and_(pc.is_valid(values), keep)
     data_type = values.type
     shares_buffers = (
-        values.offset == 0
-        and validity.offset == 0
+        validity.offset == 0
         and data_type.num_fields == 0
         and not pa.types.is_dictionary(data_type)
         and len(values.buffers()) == data_type.num_buffers
     )
     if not shares_buffers:
         return pc.if_else(keep, values, pa.scalar(None, data_type))
+    if values.offset:  # a slice: its validity bits start ``offset`` bits into the bitmap
+        validity = pa.concat_arrays([pa.repeat(False, values.offset), validity])
     buffers = [validity.buffers()[1], *values.buffers()[1:]]
-    return pa.Array.from_buffers(data_type, len(values), buffers)
+    return pa.Array.from_buffers(data_type, len(values), buffers, offset=values.offset)
 
 
 def null_unless(values: AnyArray, keep: AnyArray) -> AnyArray:

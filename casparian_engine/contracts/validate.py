@@ -9,10 +9,8 @@ small table of the distinct combinations that occur — no Python loop ever runs
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,23 +29,12 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 _BITS_PER_WORD = 63
-# Columns are checked (and filtered) in parallel: Arrow kernels release the GIL. Small tables stay
-# on the calling thread, where a pool's hand-off would cost more than it saves.
+# A big table is cut into one contiguous slice of rows per pool thread and each slice is
+# validated whole (Arrow kernels release the GIL): every thread gets the same mix of work, and
+# nothing runs serially but the zero-copy concatenation. Small tables stay on the calling thread.
 _PARALLEL_MIN_ROWS = 65_536
-_POOL = ThreadPoolExecutor(
-    max_workers=max(1, min(8, pa.cpu_count())), thread_name_prefix="cf-validate"
-)
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
-
-def _map(
-    work: Callable[[_T], _R], items: Iterable[_T], row_count: int, parallel: bool = True
-) -> list[_R]:
-    """``work`` over ``items``, on the pool when the table is big enough to be worth it."""
-    if not parallel or row_count < _PARALLEL_MIN_ROWS:
-        return [work(item) for item in items]
-    return list(_POOL.map(work, items))
+_WORKERS = max(1, min(8, pa.cpu_count()))
+_POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="cf-validate")
 
 
 class StructuralMismatch(Exception):
@@ -317,16 +304,27 @@ def validate(
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     paths = check_structure(table.schema, contract)
+    workers = _WORKERS if parallel else 1
+    if workers < 2 or table.num_rows < 2 * _PARALLEL_MIN_ROWS:
+        return _validate_rows(table, contract, paths)
+    slice_rows = -(-table.num_rows // workers)
+    slices = [table.slice(start, slice_rows) for start in range(0, table.num_rows, slice_rows)]
+    results = list(_POOL.map(lambda rows: _validate_rows(rows, contract, paths), slices))
+    return ValidationResult(
+        pa.concat_tables([result.valid for result in results]),
+        pa.concat_tables([result.quarantined for result in results]),
+    )
+
+
+def _validate_rows(
+    table: pa.Table, contract: SchemaContract, paths: dict[str, str]
+) -> ValidationResult:
+    """``validate`` for one slice of rows, on the calling thread."""
     typed_columns: list[AnyArray] = []
     slots: list[_RuleSlot] = []
     masks: list[AnyArray] = []
-    checked = _map(
-        lambda spec: _column_checks(table.column(spec.name), paths[spec.name], spec, contract),
-        contract.columns,
-        table.num_rows,
-        parallel,
-    )
-    for typed, checks in checked:
+    for spec in contract.columns:
+        typed, checks = _column_checks(table.column(spec.name), paths[spec.name], spec, contract)
         typed_columns.append(typed)
         for slot, mask in checks:
             slots.append(slot)
@@ -348,8 +346,7 @@ def validate(
         bad = bad.combine_chunks()
     good = pc.invert(bad)
     valid = pa.Table.from_arrays(
-        _map(lambda column: pc.filter(column, good), typed_table.columns, table.num_rows, parallel),
-        schema=typed_table.schema,
+        [pc.filter(column, good) for column in typed_table.columns], schema=typed_table.schema
     )
     # The few quarantined rows are gathered by index: filtering a bitmap per mask is far slower.
     bad_positions = pc.indices_nonzero(bad)

@@ -141,3 +141,41 @@ def test_rolled_over_dates_before_1970_are_rejected() -> None:
     )
     assert [str(day) for day in valid] == ["1969-03-01"]
     assert rules == ["cast:v", "cast:v"]
+
+
+def test_null_unless_on_slices_keeps_existing_nulls_and_alignment() -> None:
+    base = pa.array(["a", None, "c", "d", "e", None, "g", "h", "i", "j", "k"])
+    for start in range(0, 6):
+        piece = base.slice(start, 5)
+        keep = pa.array([True, False, True, True, False])
+        expected = [
+            v if k else None for v, k in zip(piece.to_pylist(), keep.to_pylist(), strict=True)
+        ]
+        assert null_unless(piece, keep).to_pylist() == expected
+
+
+def test_parallel_row_slices_give_the_same_split_as_one_thread() -> None:
+    contract = SchemaContract.from_dict(
+        {
+            "name": "c",
+            "columns": [
+                {"name": "n", "type": "int32", "nullable": False},
+                {"name": "day", "type": "date", "format": "%Y-%m-%d"},
+            ],
+        }
+    )
+    pattern_rows = 140_001
+    n = pc.cast(pa.array(range(pattern_rows), pa.int64()), pa.string())
+    n = pc.if_else(pc.equal(pc.bit_wise_and(pa.array(range(pattern_rows)), 4095), 7), "x", n)
+    day = pc.if_else(
+        pc.equal(pc.bit_wise_and(pa.array(range(pattern_rows)), 8191), 9),
+        "2023-02-29",
+        "2023-03-01",
+    )
+    table = pa.table({"n": n, "day": day, "_cf_row": pa.array(range(1, pattern_rows + 1))})
+    serial = validate(table, contract, parallel=False)
+    threaded = validate(table, contract)
+    assert threaded.valid.equals(serial.valid)
+    assert threaded.quarantined.equals(serial.quarantined)
+    assert serial.quarantined.num_rows == 35 + 18
+    assert serial.rows_in == pattern_rows
