@@ -64,8 +64,16 @@ class _OutputFiles:
         else:
             self.writer.write_table(combined)
         self.file_rows += combined.num_rows
+        del combined
+        self.pending_released()
         if self.file_rows >= FILE_ROWS:
             self._close_part()
+
+    @staticmethod
+    def pending_released() -> None:
+        """Hand freed row-group memory back to the OS: mimalloc otherwise keeps it, and the
+        host's peak RSS would grow with the file instead of staying at a few row groups."""
+        pa.default_memory_pool().release_unused()
 
     def _open_part(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
