@@ -41,7 +41,7 @@ DATE_FORMATS = (
     "%d.%m.%Y",
     "%Y/%m/%d",
 )
-TIME_FORMATS = ("%H:%M:%S", "%H:%M")
+TIME_FORMATS = ("%H:%M:%S", "%H:%M:%S.%f", "%H:%M")
 _INT_RE = r"^-?[0-9]{1,18}$"
 _LEADING_ZERO_RE = r"^-?0[0-9]+$"
 _FLOAT_RE = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"

@@ -179,3 +179,20 @@ def test_parallel_row_slices_give_the_same_split_as_one_thread() -> None:
     assert threaded.quarantined.equals(serial.quarantined)
     assert serial.quarantined.num_rows == 35 + 18
     assert serial.rows_in == pattern_rows
+
+
+def test_discovery_proposes_a_fractional_seconds_format() -> None:
+    from casparian_engine.contracts.discover import infer_column
+
+    text = pa.chunked_array([["31/05/2024 10:00:00.25", "01/06/2024 23:59:59.999999"]])
+    spec, formats = infer_column("at", text)
+    assert (spec.type, spec.format) == ("timestamp(us)", "%d/%m/%Y %H:%M:%S.%f")
+    assert formats == ["%d/%m/%Y %H:%M:%S.%f"]
+    spec, _ = infer_column("t", pa.chunked_array([["10:00:00.5", "23:59:59.125"]]))
+    assert (spec.type, spec.format) == ("time(us)", "%H:%M:%S.%f")
+
+
+def test_time_columns_read_fractions() -> None:
+    valid, rules = _one_column("time(us)", ["10:00:00.5", "25:00:00.1"], format="%H:%M:%S.%f")
+    assert [str(value) for value in valid] == ["10:00:00.500000"]
+    assert rules == ["cast:v"]
