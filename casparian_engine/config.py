@@ -111,6 +111,12 @@ class Config:
         return Path(configured).expanduser() if configured else self.home / "output"
 
     @property
+    def dev_output_dir(self) -> Path:
+        """Where ``casparian run`` writes by default: apart from the production outputs, so a dev
+        run can never add rows to, or replace, the tables the worker pool maintains."""
+        return self.home / "dev-output"
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 

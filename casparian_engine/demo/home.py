@@ -21,8 +21,9 @@ DEMO_TAG_RULES: tuple[tuple[str, str, int], ...] = (
     ("finance/statements/**/*.csv", "bank_statements", 10),
 )
 
-# Level-2 sample parsers registered in the demo home, so Process has work to show at once. The
-# Level-1 syslog parser stays a dev-loop example (`casparian run`): registration needs Level 2.
+# Level-2 sample parsers registered (their contracts approved) in the demo home, so Process has
+# work to show at once. The Level-1 syslog parser stays a dev-loop example (`casparian run`):
+# registration needs Level 2.
 REGISTERED_PARSERS: tuple[str, ...] = ("invoices", "sensors", "app_events", "legacy_accounts")
 
 
@@ -56,6 +57,16 @@ def create_demo_workspace(
             workspace.add_tag_rule(glob, tag, priority)
         summary = workspace.scan(demo.files_dir, on_event=on_event, cancel=cancel)
         for parser_dir in REGISTERED_PARSERS:
+            _approve_contracts(workspace, demo.parsers_dir / parser_dir)
             workspace.register_parser(demo.parsers_dir / parser_dir)
     mark_home_prepared(demo)
     return DemoWorkspace(demo, summary)
+
+
+def _approve_contracts(workspace: Workspace, parser_dir: Path) -> None:
+    """Approve the sample contracts, as the person setting up the demo would (audited)."""
+    from ..contracts import SchemaContract
+
+    for path in sorted(parser_dir.glob("*.contract.yaml")):
+        contract = SchemaContract.from_yaml(path.read_text(encoding="utf-8"), source=str(path))
+        workspace.approve_contract(contract)

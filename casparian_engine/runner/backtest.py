@@ -116,7 +116,9 @@ def backtest(
             if guest is None:
                 guest = start_guest(entry, workspace.config.settings, python=python)
                 assert guest.info is not None
-                validator = contract_validator(entry.parent, guest.info.outputs)
+                validator = contract_validator(
+                    entry.parent, guest.info.outputs, approved=workspace.store.contracts.latest
+                )
             assert validator is not None
             sink, quarantine = _CountingSink(), _CountingQuarantine()
             executor = Executor(

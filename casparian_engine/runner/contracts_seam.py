@@ -134,15 +134,22 @@ def contract_validator(
 ) -> Validator:
     """A validator that applies each output's contract (the approved version when one exists).
 
-    A parser file that differs from the approved version raises a permanent
-    ``ExecutionError("ContractNotApproved")`` when ``strict`` (prod), else goes to ``on_warning``
-    with the diff, and the approved version is used (dev).
+    A parser file that differs from the approved version — or, when ``strict`` (prod), has no
+    approved version at all — raises a permanent ``ExecutionError("ContractNotApproved")``; in dev
+    a difference goes to ``on_warning`` with the diff, and the approved version is used.
     """
     choices = resolve_contracts(parser_dir, outputs, approved)
     for choice in choices.values():
+        approve_hint = f"approve it with `casparian schema approve {choice.path}`"
+        if strict and approved is not None and choice.approved is None:
+            raise ExecutionError(
+                "ContractNotApproved",
+                f"output {choice.output!r}: contract {choice.file_contract.name!r} "
+                f"({choice.path}) has no approved version; {approve_hint}",
+                path=str(choice.path),
+            )
         if not choice.differs:
             continue
-        approve_hint = f"approve it with `casparian schema approve {choice.path}`"
         if strict:
             raise ExecutionError(
                 "ContractNotApproved", f"{choice.mismatch()}; {approve_hint}", path=str(choice.path)

@@ -187,7 +187,7 @@ def run_parser(
     info = guest.info
     assert info is not None
     real_sink = sink or open_sink(
-        sink_uri, default_dir=config.output_dir / info.name, overwrite=force
+        sink_uri, default_dir=config.dev_output_dir / info.name, overwrite=force
     )
     active_sink: Sink = WhatIfSink(real_sink) if whatif else real_sink
     gate = FileGate(active_sink) if keep_going else None

@@ -79,7 +79,12 @@ class ProdHandler:
             pack_rows=PACK_ROWS,
         )
         assert guest.info is not None
-        validator = contract_validator(entry.parent, guest.info.outputs)
+        validator = contract_validator(
+            entry.parent,
+            guest.info.outputs,
+            approved=self.workspace.store.contracts.latest,
+            strict=True,
+        )
         hashes = {
             output: contract.content_hash
             for output, contract in load_contracts(entry.parent, guest.info.outputs).items()

@@ -74,7 +74,7 @@ def test_many_small_files_keep_per_file_lineage(home: Path, tmp_path: Path, gues
     assert (summary.files_done, summary.guests) == (300, guests)
     expected_rows = sum(index % 4 + 1 for index in range(300))
     assert summary.outputs["plain_csv"].written == expected_rows
-    folder = home / "output" / "plain_csv" / "plain_csv"
+    folder = home / "dev-output" / "plain_csv" / "plain_csv"
     assert len(list(folder.iterdir())) == 1  # coalesced into one Parquet file
     table = pq.read_table(folder).sort_by([("file", "ascending"), ("n", "ascending")])
     hashes = {index: _digest(path) for index, path in enumerate(files)}
@@ -98,7 +98,7 @@ def test_packed_files_with_flagged_rows_keep_each_files_lineage(home: Path, tmp_
     assert summary.failure is None, summary.failure
     counts = summary.outputs["amounts"]
     assert (counts.emitted, counts.written, counts.quarantined) == (10, 5, 5)
-    root = home / "output" / "flagging"
+    root = home / "dev-output" / "flagging"
     quarantined = pq.read_table(root / "amounts__quarantine").to_pylist()
     by_path = {row["_cf_source_path"]: row for row in quarantined}
     assert sorted(by_path) == [str(path) for path in files]
@@ -122,7 +122,7 @@ def test_keep_going_skips_failed_files_and_reports_them(home: Path, tmp_path: Pa
         ("bad030.csv", "ValueError"),
     ]
     assert "cannot parse bad007.csv: broken header" in summary.failed_files[0].message
-    table = pq.read_table(home / "output" / "fails_on_bad" / "fails_on_bad")
+    table = pq.read_table(home / "dev-output" / "fails_on_bad" / "fails_on_bad")
     assert sorted(set(table.column("file").to_pylist())) == sorted(set(range(40)) - {7, 30})
     assert 999 not in table.column("n").to_pylist()  # the failed files' rows were dropped
 
@@ -135,7 +135,7 @@ def test_without_keep_going_the_first_failure_stops_and_writes_nothing(
     assert summary.failure is not None and not summary.committed
     assert Path(summary.failure.path or "").name == "bad007.csv"
     assert summary.failure.kind == "ValueError" and summary.exit_code == 1
-    assert not (home / "output" / "fails_on_bad" / "fails_on_bad").exists()
+    assert not (home / "dev-output" / "fails_on_bad" / "fails_on_bad").exists()
 
 
 def test_cli_keep_going_lists_failed_files(home: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def input_file(tmp_path: Path) -> Path:
 
 
 def _nothing_written(home: Path) -> bool:
-    output = home / "output"
+    output = home / "dev-output"
     return not output.exists() or not any(p.suffix == ".parquet" for p in output.rglob("*"))
 
 
@@ -94,7 +94,7 @@ def test_a_row_over_the_frame_cap_fails(home: Path, input_file: Path) -> None:
 def test_a_big_table_is_split_into_frames_under_the_cap(home: Path, input_file: Path) -> None:
     summary = zoo_run(home, "big_table", input_file, max_frame_bytes=512 * 1024)
     assert summary.failure is None
-    table = pq.read_table(home / "output" / "big_table" / "big_table")
+    table = pq.read_table(home / "dev-output" / "big_table" / "big_table")
     assert table.num_rows == 300_000
     assert table.column("n").to_pylist()[-3:] == [299_997, 299_998, 299_999]
     assert table.column("_cf_row").to_pylist()[-1] == 300_000
@@ -103,7 +103,7 @@ def test_a_big_table_is_split_into_frames_under_the_cap(home: Path, input_file: 
 def test_mixed_type_column_falls_back_to_text(home: Path, input_file: Path) -> None:
     summary = zoo_run(home, "mixed_types", input_file)
     assert summary.failure is None
-    table = pq.read_table(home / "output" / "mixed_types" / "mixed_types")
+    table = pq.read_table(home / "dev-output" / "mixed_types" / "mixed_types")
     assert str(table.schema.field("value").type) == "string"
     assert table.column("value").to_pylist() == ["1", "two", None, "4.5"]
 
@@ -111,7 +111,7 @@ def test_mixed_type_column_falls_back_to_text(home: Path, input_file: Path) -> N
 def test_writing_to_the_real_stdout_does_not_disturb_data(home: Path, input_file: Path) -> None:
     summary = zoo_run(home, "real_stdout", input_file)
     assert summary.failure is None
-    table = pq.read_table(home / "output" / "real_stdout" / "real_stdout")
+    table = pq.read_table(home / "dev-output" / "real_stdout" / "real_stdout")
     assert table.column("n").to_pylist() == [1, 2, 3]
 
 
@@ -158,7 +158,7 @@ def test_guest_sees_no_host_secrets(
     monkeypatch.setenv("CASPARIAN_TEST_ALLOWED", "yes")
     summary = zoo_run(home, "env_probe", input_file, guest_env_allow=("CASPARIAN_TEST_ALLOWED",))
     assert summary.failure is None
-    table = pq.read_table(home / "output" / "env_probe" / "env_probe")
+    table = pq.read_table(home / "dev-output" / "env_probe" / "env_probe")
     names = set(table.column("name").to_pylist())
     assert "ANTHROPIC_API_KEY" not in names
     assert "AWS_SECRET_ACCESS_KEY" not in names

@@ -28,7 +28,7 @@ def test_parser_flagged_rows_go_to_quarantine_with_lineage(home: Path, amounts_c
     assert summary.failure is None
     counts = summary.outputs["amounts"]
     assert (counts.emitted, counts.written, counts.quarantined) == (3, 2, 1)
-    root = home / "output" / "flagging"
+    root = home / "dev-output" / "flagging"
     valid = pq.read_table(root / "amounts")
     assert valid.column("amount").to_pylist() == ["10", "-3"]
     assert valid.column("_cf_row").to_pylist() == [2, 4]
@@ -55,10 +55,10 @@ def test_contract_violations_are_quarantined(home: Path, tmp_path: Path) -> None
     assert summary.failure is None, summary.failure
     counts = summary.outputs["orders"]
     assert (counts.emitted, counts.written, counts.quarantined) == (3, 1, 2)
-    valid = pq.read_table(home / "output" / "contracted" / "orders")
+    valid = pq.read_table(home / "dev-output" / "contracted" / "orders")
     assert valid.column("id").to_pylist() == [1]
     assert str(valid.schema.field("amount").type) == "double"
-    quarantined = pq.read_table(home / "output" / "contracted" / "orders__quarantine")
+    quarantined = pq.read_table(home / "dev-output" / "contracted" / "orders__quarantine")
     assert sorted(quarantined.column("_cf_row").to_pylist()) == [2, 3]
 
 
@@ -70,10 +70,10 @@ def test_many_files_share_one_warm_guest(home: Path, tmp_path: Path) -> None:
     summary = zoo_run(home, "pid_reporter", resolve_inputs(folder))
     assert summary.failure is None
     assert summary.files_done == 30
-    table = pq.read_table(home / "output" / "pid_reporter" / "pid_reporter")
+    table = pq.read_table(home / "dev-output" / "pid_reporter" / "pid_reporter")
     assert table.num_rows == 30
     assert len(set(table.column("guest_pid").to_pylist())) == 1
-    assert len(list((home / "output" / "pid_reporter" / "pid_reporter").iterdir())) == 1
+    assert len(list((home / "dev-output" / "pid_reporter" / "pid_reporter").iterdir())) == 1
 
 
 def test_resolve_inputs_file_folder_glob(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_cli_whatif_writes_nothing_and_force_replaces(home: Path, amounts_csv: P
     assert whatif.returncode == 0, whatif.stderr
     assert "Would write amounts: 2 rows, 1 quarantined" in whatif.stdout
     assert "amount: string" in whatif.stdout
-    assert not (home / "output").exists()
+    assert not (home / "dev-output").exists()
     first = _cli(home, "run", parser, str(amounts_csv))
     assert first.returncode == 0, first.stderr
     assert "1 file(s), 3 rows written, 1 flagged/quarantined" in first.stdout
@@ -116,7 +116,7 @@ def test_cli_whatif_writes_nothing_and_force_replaces(home: Path, amounts_csv: P
     assert "use --force to replace it" in again.stderr
     forced = _cli(home, "run", parser, str(amounts_csv), "--force")
     assert forced.returncode == 0, forced.stderr
-    assert pq.read_table(home / "output" / "flagging" / "amounts").num_rows == 2
+    assert pq.read_table(home / "dev-output" / "flagging" / "amounts").num_rows == 2
 
 
 @pytest.mark.parametrize("scheme", ["sqlite", "duckdb", "ipc"])

@@ -91,7 +91,7 @@ def test_sigint_to_the_host_stops_the_guest_group(home: Path, tmp_path: Path) ->
         assert not psutil.pid_exists(guest_pid) or (
             psutil.Process(guest_pid).status() == psutil.STATUS_ZOMBIE
         )
-    assert not (home / "output").exists() or not any((home / "output").rglob("*.parquet"))
+    assert not (home / "dev-output").exists() or not any((home / "dev-output").rglob("*.parquet"))
 
 
 def test_ctrl_c_typed_at_the_terminal_stops_the_run(home: Path, tmp_path: Path) -> None:
