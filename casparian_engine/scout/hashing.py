@@ -15,6 +15,7 @@ import os
 import pickle
 import stat
 import sys
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from .classify import classify
@@ -28,8 +29,9 @@ _INT64_MAX = 2**63 - 1
 
 # What a scan knows of a stored file: (size, mtime_ns, device, inode), device/inode as int64.
 Marker = tuple[int, int, int, int]
-# One file to examine: (OS path, stored marker or None, follow a symlink).
-ExamineWork = tuple[str, "Marker | None", bool]
+# A batch of files as one message: ("\0"-joined OS paths, sizes, mtimes, devices, inodes, follow
+# flags) — columns, so pickling creates no per-file tuples; a size of -1 means "not stored yet".
+PackedJob = tuple[str, list[int], list[int], list[int], list[int], bytes]
 # Per file: None when unchanged; (sha256, kind, size, mtime_ns, device, inode) when read;
 # (None, skip reason, detail) when it could not be read.
 Examined = tuple[str, str, int, int, int, int] | tuple[None, str, str] | None
@@ -92,34 +94,64 @@ def _read_and_hash(path: str, follow: bool) -> tuple[Examined, int]:
     return (digest.hexdigest(), kind, st.st_size, st.st_mtime_ns, device, inode), total
 
 
-def examine_batch(work: list[ExamineWork]) -> tuple[list[Examined], int]:
-    """Examine many files; one outcome per input, in order, and the bytes read in total."""
+@dataclass(frozen=True, slots=True)
+class ExamineJob:
+    """Files to examine, by column; ``sizes[i] == -1`` when file ``i`` has no stored marker."""
+
+    paths: list[str]
+    sizes: list[int]
+    mtimes: list[int]
+    devices: list[int]
+    inodes: list[int]
+    follow: bytes  # 1 for a symlink to a regular file (stat its target), else 0
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def part(self, start: int, stop: int) -> ExamineJob:
+        return ExamineJob(
+            self.paths[start:stop], self.sizes[start:stop], self.mtimes[start:stop],
+            self.devices[start:stop], self.inodes[start:stop], self.follow[start:stop],
+        )  # fmt: skip
+
+    def packed(self) -> PackedJob:
+        paths = "\0".join(self.paths)
+        return paths, self.sizes, self.mtimes, self.devices, self.inodes, self.follow
+
+
+def examine_packed(job: PackedJob) -> tuple[list[Examined], int]:
+    """Examine a packed batch; one outcome per file, in order, and the bytes read in total."""
+    joined, sizes, mtimes, devices, inodes, follow_flags = job
     outcomes: list[Examined] = []
     append = outcomes.append
     bytes_read = 0
-    for path, marker, follow in work:
+    paths = joined.split("\0") if sizes else []
+    for path, size, mtime_ns, device, inode, follow in zip(
+        paths, sizes, mtimes, devices, inodes, follow_flags, strict=True
+    ):
         try:
-            if marker is not None:
+            if size >= 0:
                 st = os.stat(path) if follow else os.lstat(path)
-                device, inode = st.st_dev, st.st_ino
-                if device > _INT64_MAX or inode > _INT64_MAX:
-                    device, inode = int64(device), int64(inode)
-                if (st.st_size, st.st_mtime_ns, device, inode) == marker:
-                    append(None)
-                    continue
-            outcome, size = _read_and_hash(path, follow)
+                if st.st_size == size and st.st_mtime_ns == mtime_ns:
+                    st_device, st_inode = st.st_dev, st.st_ino
+                    if st_device > _INT64_MAX or st_inode > _INT64_MAX:
+                        st_device, st_inode = int64(st_device), int64(st_inode)
+                    if st_device == device and st_inode == inode:
+                        append(None)
+                        continue
+            outcome, read = _read_and_hash(path, bool(follow))
         except OSError as exc:
             append((None, failure_reason(exc), exc.strerror or str(exc)))
             continue
-        bytes_read += size
+        bytes_read += read
         append(outcome)
     return outcomes, bytes_read
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Worker loop: read pickled batches, write pickled ``examine_batch`` results until None."""
-    while (work := pickle.load(stdin)) is not None:
-        pickle.dump(examine_batch(work), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+    """Worker loop: read packed jobs, write ``examine_packed`` results, until ``None``."""
+    while (job := pickle.load(stdin)) is not None:
+        pickle.dump(examine_packed(job), stdout, protocol=pickle.HIGHEST_PROTOCOL)
         stdout.flush()
 
 

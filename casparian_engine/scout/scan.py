@@ -23,7 +23,7 @@ from ..events import EventSink, Throttle, check_cancel, ignore_events
 from ..store import Store
 from ..store.files import KnownRow
 from .classify import kind_tag
-from .hashing import Examined, ExamineWork, examine_batch, extension
+from .hashing import Examined, ExamineJob, examine_packed, extension
 from .rules import PathMatcher, RuleSet
 from .summary import ScanProgress, ScanSummary
 from .walk import SkippedEntry, WalkBatch, WalkedFile, check_root, display_path, walk_files
@@ -34,9 +34,10 @@ __all__ = ["BATCH_SIZE", "ScanProgress", "ScanSummary", "Scanner"]
 
 BATCH_SIZE = 2000
 SKIPPED_EXAMPLES_KEPT = 50
-# Drop the SHA-256 index while inserting once this many files are new and they are at least a
-# tenth of the table: rebuilding it once (~1 µs/row) is then cheaper than random inserts.
-DEFER_HASH_INDEX_AFTER = 20_000
+# Drop secondary indexes while inserting once this many files are new and they are at least a
+# tenth of the table: rebuilding once (~1 µs/row) is then cheaper than maintaining them per row.
+# The (device, inode) index is dropped only when the store was empty: renames are looked up by it.
+DEFER_INDEXES_AFTER = 20_000
 
 ExamineResult = tuple[list[Examined], int]
 
@@ -71,12 +72,12 @@ class _Plan:
 class _InlineFuture(Future[ExamineResult]):
     """An examine job run in this process when it is asked for (small scans)."""
 
-    def __init__(self, work: list[ExamineWork]) -> None:
+    def __init__(self, job: ExamineJob) -> None:
         super().__init__()
-        self._work = work
+        self._job = job
 
     def result(self, timeout: float | None = None) -> ExamineResult:
-        return examine_batch(self._work)
+        return examine_packed(self._job.packed())
 
 
 class Scanner:
@@ -111,9 +112,10 @@ class Scanner:
         self.files_hashed = 0
         self._throttle = Throttle()
         self._pool: HashWorkerPool | None = None
+        self.worker_peak_rss_mb: float | None = None  # read when the workers are closed
         self._rows_at_start = 0
         self._inserted = 0
-        self._hash_index_dropped = False
+        self._dropped_indexes: list[str] = []
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> ScanSummary:
@@ -123,7 +125,7 @@ class Scanner:
         files.tune_for_scan()
         with self.store.db.transaction():
             self.source_id = files.upsert_source(self.root, self.seen_at)
-            files.ensure_hash_index()  # after a scan that was killed while it was dropped
+            files.ensure_bulk_indexes()  # after a scan that was killed while they were dropped
             self._rows_at_start = files.last_id()
         pending: _Plan | None = None
         try:
@@ -147,10 +149,11 @@ class Scanner:
             if pending is not None:
                 self._commit(pending)  # keep the work of a cancelled scan
             if self._pool is not None:
+                self.worker_peak_rss_mb = self._pool.peak_rss_mb()
                 self._pool.close()
-            if self._hash_index_dropped:
+            if self._dropped_indexes:
                 with self.store.db.transaction():
-                    files.ensure_hash_index()
+                    files.ensure_bulk_indexes()
         with self.store.db.transaction():
             files.refresh_source_count(self.source_id)
         summary = ScanSummary(
@@ -207,11 +210,15 @@ class Scanner:
         shown = [display_path(w.path) for w in batch.files]
         by_path = self._lookup(batch, [path for path, _ in shown])
         known = [by_path.get(path) for path, _ in shown]
-        work: list[ExamineWork] = [
-            (w.path, None if row is None else row[3:7], w.follow)
-            for w, row in zip(batch.files, known, strict=True)
-        ]
-        return _Plan(batch, shown, known, self._submit(work))
+        job = ExamineJob(
+            [w.path for w in batch.files],
+            [-1 if row is None else row[3] for row in known],
+            [0 if row is None else row[4] for row in known],
+            [0 if row is None else row[5] for row in known],
+            [0 if row is None else row[6] for row in known],
+            bytes(w.follow for w in batch.files),
+        )
+        return _Plan(batch, shown, known, self._submit(job))
 
     def _lookup(self, batch: WalkBatch, paths: list[str]) -> dict[str, KnownRow]:
         """Stored rows for a batch: by parent for folders listed whole, by path for the rest."""
@@ -223,12 +230,12 @@ class Scanner:
             rows.extend(files.known_by_paths(partial))
         return {row[1]: row for row in rows}
 
-    def _submit(self, work: list[ExamineWork]) -> Future[ExamineResult]:
-        if self._pool is None and self.hash_workers > 1 and len(work) * 2 >= self.batch_size:
+    def _submit(self, job: ExamineJob) -> Future[ExamineResult]:
+        if self._pool is None and self.hash_workers > 1 and len(job) * 2 >= self.batch_size:
             self._pool = HashWorkerPool(self.hash_workers)  # only big scans pay the start-up
         if self._pool is None:
-            return _InlineFuture(work)
-        return self._pool.submit(work)
+            return _InlineFuture(job)
+        return self._pool.submit(job)
 
     def _find_renames(self, fresh: list[_Read]) -> None:
         """Mark new paths whose (device, inode) belongs to a file stored before this scan whose
@@ -321,7 +328,7 @@ class Scanner:
             known_kinds.append((item.known_id, kind_tag(item.kind)))
         with self.store.db.transaction():
             last_id = files.last_id() if inserts else 0
-            self._maybe_defer_hash_index(len(inserts))
+            self._maybe_defer_indexes(len(inserts))
             files.insert(inserts)
             files.move(moves)
             files.update_content(updates)
@@ -346,12 +353,15 @@ class Scanner:
                 for tag in self.tags:
                     tags.add_manual(tagged_ids, tag, seen_at)
 
-    def _maybe_defer_hash_index(self, new_count: int) -> None:
+    def _maybe_defer_indexes(self, new_count: int) -> None:
         self._inserted += new_count
-        if not self._hash_index_dropped and self._inserted >= max(
-            DEFER_HASH_INDEX_AFTER, self._rows_at_start // 10
+        if not self._dropped_indexes and self._inserted >= max(
+            DEFER_INDEXES_AFTER, self._rows_at_start // 10
         ):
-            self._hash_index_dropped = self.store.files.drop_hash_index()
+            names = ["ix_files_sha256", "ix_files_source"]
+            if self._rows_at_start == 0:
+                names.append("ix_files_identity")
+            self._dropped_indexes = self.store.files.drop_bulk_indexes(names)
 
     def _apply_rules(self, ruled: list[_Read], ids: dict[str, int]) -> None:
         """Tag new and moved files by the first matching rule (moved files are re-evaluated)."""

@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import Future
 from typing import IO, Any
 
-from .hashing import Examined, ExamineWork
+from .hashing import Examined, ExamineJob
 
 HashResult = tuple[list[Examined], int]
 
@@ -49,15 +49,26 @@ class _Worker:
                 future = self.pending.popleft()
             future.set_result(result)
 
-    def submit(self, work: list[ExamineWork]) -> Future[HashResult]:
+    def submit(self, job: ExamineJob) -> Future[HashResult]:
         future: Future[HashResult] = Future()
         stdin = self.process.stdin
         assert stdin is not None
         with self.lock:
             self.pending.append(future)
-        pickle.dump(work, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(job.packed(), stdin, protocol=pickle.HIGHEST_PROTOCOL)
         stdin.flush()
         return future
+
+    def peak_rss_mb(self) -> float | None:
+        """The worker's peak resident memory (Linux ``VmHWM``), while it is still running."""
+        try:
+            with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
 
     def close(self) -> None:
         stdin = self.process.stdin
@@ -81,13 +92,18 @@ class HashWorkerPool:
     def __init__(self, worker_count: int) -> None:
         self.workers = [_Worker() for _ in range(worker_count)]
 
-    def submit(self, work: list[ExamineWork]) -> Future[HashResult]:
-        share = -(-len(work) // len(self.workers))
+    def submit(self, job: ExamineJob) -> Future[HashResult]:
+        share = -(-len(job) // len(self.workers))
         parts = [
-            worker.submit(work[start : start + share])
-            for worker, start in zip(self.workers, range(0, len(work), share), strict=False)
+            worker.submit(job.part(start, start + share))
+            for worker, start in zip(self.workers, range(0, len(job), share), strict=False)
         ]
         return CombinedFuture(parts)
+
+    def peak_rss_mb(self) -> float | None:
+        """The largest peak resident memory of the workers (None where it cannot be read)."""
+        peaks = [peak for worker in self.workers if (peak := worker.peak_rss_mb()) is not None]
+        return max(peaks) if peaks else None
 
     def close(self) -> None:
         for worker in self.workers:

@@ -297,20 +297,31 @@ class FileRepository:
             self.db.execute("PRAGMA temp_store = MEMORY")
             self.db.execute("PRAGMA wal_autocheckpoint = 10000")
 
-    # Random SHA-256 keys make every insert dirty a different page of this index: on SQLite a big
-    # scan drops it and builds it once at the end (same definition as in schema.py).
-    HASH_INDEX_SQL = "CREATE INDEX IF NOT EXISTS ix_files_sha256 ON cf_files(sha256)"
+    # Secondary indexes a bulk insert may drop on SQLite and build once at the end (sorting is
+    # far cheaper than one B-tree insert per row; random SHA-256 keys dirty a page per row).
+    # Same definitions as in schema.py.
+    BULK_INDEXES = {
+        "ix_files_sha256": "CREATE INDEX IF NOT EXISTS ix_files_sha256 ON cf_files(sha256)",
+        "ix_files_source": (
+            "CREATE INDEX IF NOT EXISTS ix_files_source ON cf_files(source_id, deleted_at)"
+        ),
+        "ix_files_identity": (
+            "CREATE INDEX IF NOT EXISTS ix_files_identity ON cf_files(device, inode)"
+        ),
+    }
 
-    def drop_hash_index(self) -> bool:
-        """Drop the SHA-256 index for a bulk insert (SQLite only); True if it was dropped."""
+    def drop_bulk_indexes(self, names: Sequence[str]) -> list[str]:
+        """Drop these ``BULK_INDEXES`` for a bulk insert (SQLite only); returns those dropped."""
         if self.db.dialect != "sqlite":
-            return False
-        self.db.execute("DROP INDEX IF EXISTS ix_files_sha256")
-        return True
+            return []
+        for name in names:
+            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+        return list(names)
 
-    def ensure_hash_index(self) -> None:
-        """(Re)build the SHA-256 index if a bulk insert dropped it."""
-        self.db.execute(self.HASH_INDEX_SQL)
+    def ensure_bulk_indexes(self) -> None:
+        """(Re)build any of ``BULK_INDEXES`` a bulk insert dropped."""
+        for sql in self.BULK_INDEXES.values():
+            self.db.execute(sql)
 
     # -- listing -----------------------------------------------------------------------------
     def _where(self, flt: FileFilter) -> tuple[str, list[Any]]:

@@ -74,21 +74,24 @@ def test_rescan_of_a_split_folder_touches_only_last_seen(
     assert (third.unchanged, third.changed) == (89, 1)
 
 
-def test_big_insert_drops_and_rebuilds_the_hash_index(
+def test_big_insert_drops_and_rebuilds_secondary_indexes(
     workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scan_module, "DEFER_HASH_INDEX_AFTER", 30)
+    monkeypatch.setattr(scan_module, "DEFER_INDEXES_AFTER", 30)
     root = make_tree(tmp_path / "t", folders=4, files_per_folder=25)
     summary = Scanner(workspace.store, root, batch_size=20, hash_workers=1).run()
     assert summary.new == 100
-    assert hash_index_exists(workspace)
+    assert bulk_indexes_exist(workspace)
     assert workspace.count_files(tag="kind:csv") == 100
+    (root / "d0" / "f0.csv").rename(root / "d3" / "moved.csv")
+    again = Scanner(workspace.store, root, batch_size=20, hash_workers=1).run()
+    assert (again.renamed, again.unchanged, again.new, again.deleted) == (1, 99, 0, 0)
 
 
-def test_cancelled_big_insert_keeps_its_work_and_the_hash_index(
+def test_cancelled_big_insert_keeps_its_work_and_the_indexes(
     workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scan_module, "DEFER_HASH_INDEX_AFTER", 30)
+    monkeypatch.setattr(scan_module, "DEFER_INDEXES_AFTER", 30)
     root = make_tree(tmp_path / "t", folders=6, files_per_folder=20)
     cancel = threading.Event()
     progress: list[int] = []
@@ -108,14 +111,16 @@ def test_cancelled_big_insert_keeps_its_work_and_the_hash_index(
         scanner.run()
     assert workspace.count_files() == 60  # three batches of one folder each, all committed
     assert workspace.count_files(tag="kind:csv") == 60
-    assert hash_index_exists(workspace)
+    assert bulk_indexes_exist(workspace)
     assert Scanner(workspace.store, root, batch_size=20, hash_workers=1).run().new == 60
 
 
-def hash_index_exists(workspace: Workspace) -> bool:
+def bulk_indexes_exist(workspace: Workspace) -> bool:
+    """All three indexes a bulk insert may drop are back."""
     db = workspace.store.db
     if db.dialect == "sqlite":
         sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
     else:
         sql = "SELECT COUNT(*) FROM pg_indexes WHERE indexname = ?"
-    return int(db.query_one(sql, ("ix_files_sha256",))[0]) == 1
+    names = ("ix_files_sha256", "ix_files_source", "ix_files_identity")
+    return all(int(db.query_one(sql, (name,))[0]) == 1 for name in names)
