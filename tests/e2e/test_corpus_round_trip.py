@@ -85,6 +85,12 @@ class RoundTrip:
     summary: dict[str, object]
     approve_stdout: str
 
+    def target(self, output: str) -> str:
+        """Where the run wrote ``output``, as its summary reports it."""
+        targets = self.summary["targets"]
+        assert isinstance(targets, dict)
+        return str(targets[output])
+
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
@@ -153,8 +159,7 @@ def test_rows_written_and_quarantined_per_file(round_trip: RoundTrip, relative: 
 
 def test_malformed_records_are_quarantined_with_their_text(round_trip: RoundTrip) -> None:
     output = round_trip.outputs["duckdb-csv/test/error_too_many.csv"]
-    folder = round_trip.home / "output" / "dialect_csv" / f"{output}__quarantine"
-    (row,) = pq.read_table(folder).to_pylist()
+    (row,) = pq.read_table(round_trip.target(f"{output}__quarantine")).to_pylist()
     assert row["rules"] == "parser_flagged"
     (violation,) = json.loads(row["violations"])
     assert violation == {
@@ -177,8 +182,7 @@ def _as_text(value: object) -> str:
 @pytest.mark.parametrize("name", SPECTRUM)
 def test_csv_spectrum_rows_written_match_the_json(round_trip: RoundTrip, name: str) -> None:
     relative = f"csv-spectrum/csvs/{name}.csv"
-    folder = round_trip.home / "output" / "dialect_csv" / round_trip.outputs[relative]
-    table = pq.read_table(folder)
+    table = pq.read_table(round_trip.target(round_trip.outputs[relative]))
     table = table.select([c for c in table.column_names if not c.startswith("_cf_")])
     written = [{k: _as_text(v) for k, v in row.items()} for row in table.to_pylist()]
     expected = json.loads((CORPUS_DIR / "csv-spectrum" / "json" / f"{name}.json").read_text())
