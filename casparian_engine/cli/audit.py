@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, fail, folding_table, open_workspace, print_json
 
 audit_app = typer.Typer(
     name="audit",
@@ -33,7 +33,6 @@ def audit_list(
     """List audit entries, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
 
     with open_workspace(ctx) as workspace:
         entries = workspace.audit_entries(action=action, limit=limit)
@@ -55,7 +54,7 @@ def audit_list(
     if not entries:
         console.print("the audit trail is empty")
         return
-    table = Table("id", "time", "user", "action", "subject")
+    table = folding_table("id", "time", "user", "action", "subject")
     for entry in entries:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.at))
         table.add_row(str(entry.id), when, entry.os_user, entry.action, entry.subject)

@@ -9,14 +9,39 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+from rich.table import Column, Table
 
 from ..config import ConfigError
 from ..store import StoreError
 from ..workspace import Workspace
 
-console = Console()
-err_console = Console(stderr=True)
+PIPED_WIDTH = 10_000
+"""Width of output that is not a terminal: lines and tables are never wrapped or truncated."""
+
+
+class CliConsole(Console):
+    """A console that, writing to a pipe or file, does not wrap at 80 columns (``COLUMNS`` wins)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dimensions = super().size
+        if self._width is None and not self.is_terminal and "COLUMNS" not in self._environ:
+            return ConsoleDimensions(PIPED_WIDTH, dimensions.height)
+        return dimensions
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = CliConsole()
+err_console = CliConsole(stderr=True)
+
+
+def folding_table(*headers: str, **options: Any) -> Table:
+    """A table whose cells fold long values (paths, ids) onto more lines instead of cutting them."""
+    return Table(*(Column(h, overflow="fold") for h in headers), **options)
 
 
 def home_option(ctx: typer.Context) -> str | None:
@@ -52,3 +77,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def print_json(payload: Any) -> None:
     """Machine-readable output: plain JSON on stdout, nothing else."""
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``word`` for a count of one, else its plural (``many`` or ``word + 's'``)."""
+    if count == 1:
+        return word
+    return many if many is not None else word + "s"
+
+
+def counted(count: int, word: str, many: str | None = None) -> str:
+    """A count with its noun, pluralised: ``1 row``, ``3 rows``, ``1,000 files``."""
+    return f"{count:,} {plural(count, word, many)}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, fail, folding_table, open_workspace, print_json
 
 STATES = "queued, running, completed, completed_with_warnings, failed, dead_letter, cancelled"
 
@@ -62,9 +62,8 @@ def jobs_command(
     if json_output:
         print_json([_job_dict(job) for job in jobs])
         return
-    from rich.table import Table
 
-    table = Table("id", "state", "parser", "input", "rows", "tries", "finished", "error")
+    table = folding_table("id", "state", "parser", "input", "rows", "tries", "finished", "error")
     for job in jobs:
         table.add_row(
             str(job.id),

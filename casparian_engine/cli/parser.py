@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, fail, folding_table, open_workspace, print_json
 
 parser_app = typer.Typer(
     name="parser",
@@ -78,7 +78,6 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print the parsers as JSON."),
 ) -> None:
     """List registered parser versions."""
-    from rich.table import Table
 
     with open_workspace(ctx) as workspace:
         records = workspace.list_parsers()
@@ -88,7 +87,7 @@ def list_command(
     if not records:
         console.print("no parsers registered: `casparian parser register <folder>`")
         return
-    table = Table("name", "version", "identity", "outputs", "registered", "by")
+    table = folding_table("name", "version", "identity", "outputs", "registered", "by")
     for record in records:
         table.add_row(
             record.name,

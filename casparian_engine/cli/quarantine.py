@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, fail, open_workspace, plural, print_json
 
 COUNT_CAP = 10_000  # `list` stops counting here: exact totals of millions cost a full scan
 
@@ -71,13 +71,15 @@ def show_command(
     console.print(f"row {row.id}: {row.source_path} line {row.source_row}", markup=False)
     console.print(
         f"job {row.job_id}, parser {row.parser_name} {row.parser_version}, output "
-        f"{row.output_name}, source sha256 {row.source_hash}, contract {row.contract_hash}",
+        f"{row.output_name}, source sha256 {row.source_hash}, "
+        f"contract {row.contract_hash or '(none)'}",
         markup=False,
     )
     for violation in row.violations:
-        console.print(
-            f"  {violation['rule']}:{violation['column']}  {violation['reason']}", markup=False
-        )
+        # A parser-flagged row names no column: its reason is the parser's _cf_row_error text.
+        rule = violation["rule"]
+        where = f"{rule}:{violation['column']}" if violation.get("column") is not None else rule
+        console.print(f"  {where}  {violation['reason']}", markup=False)
     for key, value in row.row_values.items():
         console.print(f"    {key} = {value!r}", markup=False)
 
@@ -92,19 +94,27 @@ def replay_command(
     if job is None and parser is None:
         fail("say which rows to replay: --job J or --parser P")
     with open_workspace(ctx) as workspace:
-        try:
-            results = workspace.replay_quarantine(_filter(job, parser, None))
-        except LookupError as exc:
-            fail(str(exc))
+        results = workspace.replay_quarantine(_filter(job, parser, None))
     if not results:
         console.print("Nothing to replay.")
     for r in results:
+        if r.error is not None:
+            console.print(
+                f"{r.parser_name}/{r.output_name}: not replayed, {r.rows_checked} "
+                f"{plural(r.rows_checked, 'row')} stay quarantined: {r.error}",
+                markup=False,
+            )
+            continue
         console.print(
-            f"{r.parser_name}/{r.output_name}: {r.rows_moved} of {r.rows_checked} rows now pass "
-            f"{r.contract_name} v{r.contract_version}; {r.rows_still_quarantined} stay quarantined"
+            f"{r.parser_name}/{r.output_name}: {r.rows_moved} of {r.rows_checked} "
+            f"{plural(r.rows_checked, 'row')} now pass {r.contract_name} v{r.contract_version}; "
+            f"{r.rows_still_quarantined} stay quarantined"
             + (f"; written to {r.output_file}" if r.output_file else ""),
             markup=False,
         )
+    failed = [r for r in results if r.error is not None]
+    if failed:
+        fail(f"{len(failed)} of {len(results)} {plural(len(results), 'output')} could not replay")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, fail, folding_table, open_workspace, print_json
 
 
 class _TagGroup(TyperGroup):
@@ -149,9 +149,8 @@ def files(
     if not records:
         console.print("no files match (scan a folder with `casparian scan PATH`)")
         return
-    from rich.table import Table
 
-    table = Table("id", "path", "size", "kind", "tags", "modified")
+    table = folding_table("id", "path", "size", "kind", "tags", "modified")
     for record in records:
         modified = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.mtime_ns / 1e9))
         table.add_row(
@@ -227,9 +226,8 @@ def rule_list(
     if not rules:
         console.print("no tag rules (add one with `casparian tag rule add GLOB TAG`)")
         return
-    from rich.table import Table
 
-    table = Table("id", "pattern", "tag", "priority")
+    table = folding_table("id", "pattern", "tag", "priority")
     for rule in rules:
         table.add_row(str(rule.id), rule.pattern, rule.tag, str(rule.priority))
     console.print(table)

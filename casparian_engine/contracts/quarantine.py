@@ -93,6 +93,7 @@ class ReplayResult:
     rows_moved: int
     rows_still_quarantined: int
     output_file: str | None
+    error: str | None = None
 
 
 def contract_name_for(parser_name: str, output_name: str) -> str:
@@ -100,11 +101,47 @@ def contract_name_for(parser_name: str, output_name: str) -> str:
     return parser_name if output_name in ("", parser_name) else f"{parser_name}.{output_name}"
 
 
+def _declared_contract_name(
+    store: Store, parser_name: str, version: str, output: str
+) -> str | None:
+    """The ``name:`` of the contract a registered parser declares for ``output`` (its version
+    first, else its newest), read from the verified bundle; None when none is declared."""
+    from ..parsers.bundle import read_members
+    from ..parsers.registration import verified_bundle
+    from .model import SchemaContract
+
+    records = [store.parsers.get(parser_name, version), store.parsers.get(parser_name)]
+    for record in (r for r in records if r is not None):
+        entry = next((e for e in record.contracts if e.get("output") == output), None)
+        if entry is None:
+            continue
+        _, blob = verified_bundle(store, record.name, record.version)
+        text = read_members(blob, f"parser '{record.name}' {record.version}")[entry["file"]]
+        source = f"{entry['file']} of parser '{record.name}' {record.version}"
+        decoded = text.decode("utf-8")
+        if entry["file"].endswith(".json"):
+            return SchemaContract.from_json(decoded, source=source).name
+        return SchemaContract.from_yaml(decoded, source=source).name
+    return None
+
+
 def _current_contract(store: Store, rows: list[Any]) -> tuple[str, SchemaContract, int]:
-    """The newest approved contract for the rows' output (by their hash's name, else by naming)."""
+    """The newest approved contract for the rows' output.
+
+    Its name comes from the contract the rows were checked against (by their stored hash), else
+    from the contract the registered parser declares for the output, else from the naming rule.
+    """
     first = rows[0]
-    known = store.contracts.by_hash(first.contract_hash) if first.contract_hash else None
-    name = known.name if known else contract_name_for(first.parser_name, first.output_name)
+    hashes = dict.fromkeys(r.contract_hash for r in rows if r.contract_hash)
+    known = next(filter(None, (store.contracts.by_hash(h) for h in hashes)), None)
+    name = (
+        known.name
+        if known
+        else _declared_contract_name(
+            store, first.parser_name, first.parser_version, first.output_name
+        )
+        or contract_name_for(first.parser_name, first.output_name)
+    )
     latest = store.contracts.latest(name)
     if latest is None:
         raise LookupError(
@@ -145,7 +182,15 @@ def replay_quarantine(
         after = page[-1].id
     results: list[ReplayResult] = []
     for (parser_name, output_name), rows in sorted(groups.items()):
-        name, contract, version = _current_contract(store, rows)
+        try:
+            name, contract, version = _current_contract(store, rows)
+        except (LookupError, ValueError) as exc:  # this group cannot replay; the others still do
+            results.append(
+                ReplayResult(
+                    parser_name, output_name, "", 0, len(rows), 0, len(rows), None, str(exc)
+                )
+            )
+            continue
         valid = _passing_rows(_rows_table(rows), contract, rows)
         moved = valid.num_rows
         output_file: str | None = None

@@ -1,0 +1,128 @@
+"""New-user fixes: replay of rows quarantined before their contract was approved, show text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+from typer.testing import CliRunner
+
+from casparian_engine.cli.main import app
+from casparian_engine.contracts import SchemaContract, validate
+from casparian_engine.contracts.quarantine import StoreQuarantineWriter
+from casparian_engine.runner.quarantine import split_parser_flagged
+from casparian_engine.store.quarantine import QuarantineFilter
+from casparian_engine.workspace import Workspace
+
+from .registration_support import uv_lock
+
+PARSER = """\
+from casparian_parser import Parser
+
+
+class SmallBad(Parser):
+    name = "smallbad"
+    version = "1.0.0"
+    tags = ["small"]
+    outputs = {"rows": "smallbad.contract.yaml"}
+
+    def parse(self, path):
+        import pyarrow.csv as pv
+        return pv.read_csv(path)
+"""
+
+STRICT = {"name": "smallbad", "columns": [{"name": "n", "type": "int64", "max": 10}]}
+FIXED = {"name": "smallbad", "columns": [{"name": "n", "type": "int64", "max": 1000}]}
+
+
+def _parser_folder(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "smallbad.py").write_text(PARSER)
+    (folder / "smallbad.contract.yaml").write_text(SchemaContract.from_dict(FIXED).to_yaml())
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "smallbad"\nversion = "1.0.0"\nrequires-python = ">=3.11"\n'
+        "dependencies = []\n"
+    )
+    uv_lock(folder)
+    return folder
+
+
+class _Lineage:
+    source_path = "/data/small.csv"
+    source_hash = "abc"
+    job_id = 3
+    parser_name = "smallbad"
+    parser_version = "1.0.0"
+
+    def __init__(self, output: str, contract_hash: str | None) -> None:
+        self.output = output
+        self.contract_hash = contract_hash
+
+
+def _quarantine_unapproved(workspace: Workspace) -> None:
+    """Rows of output 'rows' checked against a contract that was never approved."""
+    strict = SchemaContract.from_dict(STRICT)
+    table = pa.table({"n": ["5", "50", "500", "x"], "_cf_row": [1, 2, 3, 4]})
+    quarantined = validate(table, strict).quarantined
+    StoreQuarantineWriter(workspace.store).write(
+        quarantined,
+        _Lineage("rows", strict.content_hash),  # type: ignore[arg-type]
+    )
+
+
+def test_replay_finds_the_contract_by_the_parsers_declared_name(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.register_parser(_parser_folder(tmp_path / "parser"))
+    _quarantine_unapproved(workspace)
+    assert workspace.count_quarantine(QuarantineFilter(parser_name="smallbad")) == 3
+    workspace.approve_contract(SchemaContract.from_dict(FIXED))
+    (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="smallbad"))
+    assert result.error is None
+    assert (result.contract_name, result.contract_version) == ("smallbad", 1)
+    assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (3, 2, 1)
+
+
+def test_replay_finds_the_contract_by_the_rows_hash(workspace: Workspace) -> None:
+    """Rows checked against an approved version of 'smallbad' replay against its newest."""
+    workspace.approve_contract(SchemaContract.from_dict(STRICT))
+    _quarantine_unapproved(workspace)
+    workspace.approve_contract(SchemaContract.from_dict(FIXED))
+    (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="smallbad"))
+    assert (result.contract_name, result.contract_version, result.rows_moved) == ("smallbad", 2, 2)
+
+
+def test_one_failing_group_does_not_stop_the_others(home: Path, tmp_path: Path) -> None:
+    with Workspace.open(home) as workspace:
+        workspace.register_parser(_parser_folder(tmp_path / "parser"))
+        _quarantine_unapproved(workspace)
+        table = pa.table({"v": ["1"], "_cf_row": [9]})
+        contract = SchemaContract.from_dict(
+            {"name": "x", "columns": [{"name": "v", "type": "date"}]}
+        )
+        writer = StoreQuarantineWriter(workspace.store)
+        writer.write(validate(table, contract).quarantined, _Lineage("extra", None))  # type: ignore[arg-type]
+        workspace.approve_contract(SchemaContract.from_dict(FIXED))
+    result = CliRunner().invoke(app, ["quarantine", "replay", "--parser", "smallbad"])
+    assert result.exit_code == 1
+    assert (
+        "smallbad/extra: not replayed, 1 row stay quarantined: no approved contract "
+        "'smallbad.extra' for output 'extra' of parser 'smallbad': approve one with "
+        "`casparian schema approve`"
+    ) in result.output
+    assert "smallbad/rows: 2 of 3 rows now pass smallbad v1; 1 stay quarantined" in result.output
+    assert "error: 1 of 2 outputs could not replay" in result.output
+
+
+def test_show_prints_the_parsers_reason_for_a_flagged_row(home: Path) -> None:
+    table = pa.table(
+        {"n": ["1", "2"], "_cf_row": [1, 2], "_cf_row_error": [None, "line 2 is not a reading"]}
+    )
+    _, flagged = split_parser_flagged(table)
+    with Workspace.open(home) as workspace:
+        StoreQuarantineWriter(workspace.store).write(flagged, _Lineage("rows", None))  # type: ignore[arg-type]
+        (row,) = workspace.list_quarantine(QuarantineFilter())
+    result = CliRunner().invoke(app, ["quarantine", "show", str(row.id)])
+    assert result.exit_code == 0
+    assert "  parser_flagged  line 2 is not a reading" in result.output
+    assert "None" not in result.output
