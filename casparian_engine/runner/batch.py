@@ -106,6 +106,7 @@ class CommitReport:
 
 
 def sha256_of(path: str) -> str:
+    """SHA-256 of a part file, for the audit entry of each job that wrote to it."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         while chunk := stream.read(HASH_CHUNK_BYTES):
