@@ -290,11 +290,11 @@ class FileRepository:
             self.db.execute(f"UPDATE cf_files SET deleted_at = ? WHERE {condition}", (now, param))
 
     def tune_for_scan(self) -> None:
-        """SQLite, this thread's connection: a 32 MB page cache, in-memory temp storage, and
-        checkpoints every 40 MB of WAL rather than 4 MB (each checkpoint syncs to disk)."""
+        """SQLite, this thread's connection: a 32 MB page cache and checkpoints every 40 MB of
+        WAL rather than 4 MB (each checkpoint syncs to disk). Temp storage stays on disk: index
+        builds sort the whole table, which in memory would grow with the number of files."""
         if self.db.dialect == "sqlite":
             self.db.execute("PRAGMA cache_size = -32768")
-            self.db.execute("PRAGMA temp_store = MEMORY")
             self.db.execute("PRAGMA wal_autocheckpoint = 10000")
 
     # Secondary indexes a bulk insert may drop on SQLite and build once at the end (sorting is
