@@ -14,7 +14,7 @@ from casparian_engine.scout.classify import classify
     [
         (".csv", b"", "empty"),
         (".parquet", b"PAR1\x15\x04", "parquet"),
-        (".csv", gzip.compress(b"a,b\n1,2\n"), "compressed"),
+        (".csv", gzip.compress(b"a,b\n1,2\n", mtime=0), "compressed"),
         (".xlsx", b"PK\x03\x04\x14\x00", "compressed"),
         (".dat", b"\x00\x01\x02binary\x00", "binary"),
         (".txt", b"Export 2024\nid;name;amount\n1;a;2,50\n2;b;3,75\n3;c;1,00\n", "csv"),
