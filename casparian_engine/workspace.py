@@ -516,11 +516,16 @@ class Workspace:
         jobs = [store.jobs.get(job_id) for job_id in job_ids]
         return [job for job in jobs if job is not None]
 
-    def discover_contracts(self, paths: Sequence[str | os.PathLike[str]]) -> DiscoveryReport:
-        """Propose contracts for files (grouped by shape) and keep them for a human to approve."""
+    def discover_contracts(
+        self, paths: Sequence[str | os.PathLike[str]], name: str | None = None
+    ) -> DiscoveryReport:
+        """Propose contracts for files (grouped by shape) and keep them for a human to approve.
+
+        ``name`` (a scope's name) names the proposals; without it they are named after folders.
+        """
         from .contracts.grouping import discover_groups
 
-        groups, skipped = discover_groups([Path(p) for p in paths])
+        groups, skipped = discover_groups([Path(p) for p in paths], base_name=name)
         proposals = []
         for group in groups:
             stored = self.store.contracts.propose(group.discovery.contract)
@@ -555,6 +560,7 @@ class ContractProposal:
             "dialect": self.discovery.dialect.describe(),
             "contract": self.stored.contract.to_dict(),
             "proposal_yaml": self.discovery.proposal_text(),
+            "warnings": list(self.discovery.warnings),
         }
 
 

@@ -56,6 +56,7 @@ def discover_command(
                 "contract": found.contract.to_dict(),
                 "candidate_formats": found.candidate_formats,
                 "rows_sampled": found.rows_sampled,
+                "warnings": list(found.warnings),
             }
         )
         return

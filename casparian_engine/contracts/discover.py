@@ -13,8 +13,9 @@ import codecs
 import csv
 import io
 import math
+import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -81,6 +82,7 @@ class Discovery:
     contract: SchemaContract
     rows_sampled: int
     candidate_formats: dict[str, list[str]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def proposal_text(self) -> str:
         """The YAML a person reviews, with the dialect and open choices as comments on top."""
@@ -89,6 +91,7 @@ class Discovery:
             f"{self.rows_sampled} rows sampled.",
             f"# Dialect: {self.dialect.describe()}",
         ]
+        lines.extend(f"# WARNING (low confidence): {w}" for w in self.warnings)
         for column, formats in self.candidate_formats.items():
             if len(formats) > 1:
                 lines.append(f"# Column {column!r} also parses as: {', '.join(formats[1:])}")
@@ -167,7 +170,7 @@ def sniff_dialect(text: str, encoding: str) -> Dialect:
         if score > best[0]:
             best = (score, delimiter, width, preamble)
     _, delimiter, _width, preamble = best
-    records = list(
+    every = list(
         csv.reader(
             io.StringIO(text, newline=""),
             delimiter=delimiter,
@@ -176,8 +179,23 @@ def sniff_dialect(text: str, encoding: str) -> Dialect:
             doublequote=escape is None,
             strict=False,
         )
-    )[preamble : preamble + 50]
+    )
+    # A line of key=value cells (``device=TH-0001;site=plant-a``) is metadata, not the header,
+    # even when it has as many fields as the records below it.
+    while preamble < min(len(every) - 2, 30) and _is_metadata(every[preamble]):
+        preamble += 1
+    records = every[preamble : preamble + 50]
     return Dialect(encoding, delimiter, quote, escape, _has_header(records), preamble)
+
+
+_METADATA_CELL = re.compile(r"^\s*[A-Za-z_][\w .-]{0,40}?\s*(?:=|: )\s*\S")
+
+
+def _is_metadata(record: list[str]) -> bool:
+    """Whether at least half of a line's non-empty cells are ``key=value`` / ``key: value``."""
+    cells = [cell for cell in record if cell.strip()]
+    matches = sum(1 for cell in cells if _METADATA_CELL.match(cell))
+    return bool(cells) and 2 * matches >= len(cells)
 
 
 def _looks_typed(value: str) -> bool:
@@ -226,6 +244,8 @@ def read_text_table(path: Path, dialect: Dialect, max_rows: int | None = SAMPLE_
         strict=False,
     )
     first = next(iter(list(records)[dialect.preamble_lines :]), [])
+    if first:  # a BOM the encoding did not remove (a file read with another file's dialect)
+        first[0] = first[0].lstrip("\ufeff")
     if dialect.header:
         names = _unique_names([n.strip() or f"column_{i + 1}" for i, n in enumerate(first)])
     else:
@@ -353,13 +373,25 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return files
 
 
+def file_encoding(path: Path) -> str:
+    """The encoding of one file, sniffed from its first bytes (BOMs included)."""
+    with open(path, "rb") as stream:
+        return sniff_encoding(stream.read(SNIFF_BYTES))
+
+
 def discover(paths: list[Path], name: str) -> Discovery:
-    """Sniff the first file's dialect, read every file's sample with it, and infer one contract."""
+    """Sniff the first file's dialect, read every file's sample with it, and infer one contract.
+
+    Each file keeps its own encoding (one may start with a BOM, the next not); the proposal
+    carries warnings when the dialect or the header look doubtful.
+    """
+    from .confidence import discovery_warnings
+
     files = expand_paths(paths)
     dialect = sniff_file(files[0])
     tables: list[pa.Table] = []
     for path in files:
-        table = read_text_table(path, dialect)
+        table = read_text_table(path, replace(dialect, encoding=file_encoding(path)))
         if tables and table.column_names != tables[0].column_names:
             raise DiscoveryError(
                 f"{path}: columns {table.column_names} differ from {files[0]}'s "
@@ -368,4 +400,7 @@ def discover(paths: list[Path], name: str) -> Discovery:
         tables.append(table)
     sample = pa.concat_tables(tables)
     contract, candidates = infer_contract(sample, name)
-    return Discovery(tuple(str(p) for p in files), dialect, contract, sample.num_rows, candidates)
+    warnings = discovery_warnings(files[0], dialect, sample)
+    return Discovery(
+        tuple(str(p) for p in files), dialect, contract, sample.num_rows, candidates, warnings
+    )

@@ -7,8 +7,8 @@ files. Files that are not delimited text are reported per file, never dropped si
 
 from __future__ import annotations
 
+import os
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,20 +34,55 @@ class DiscoverySkip:
     reason: str
 
 
-def _contract_name(files: Sequence[Path], taken: set[str]) -> str:
-    folder = Counter(p.parent.name for p in files).most_common(1)[0][0]
-    base = re.sub(r"[^a-z0-9_]+", "_", (folder or files[0].stem).lower()).strip("_") or "data"
-    name, suffix = base, 2
-    while name in taken:
-        name, suffix = f"{base}_{suffix}", suffix + 1
-    taken.add(name)
-    return name
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
+
+
+def _folder_label(parts: tuple[str, ...], depth: int) -> str:
+    """The folder at ``depth`` of a group's common folder, led by the nearest folder above it
+    whose name has letters when it is only digits (``invoices_2023_08``, never ``08``)."""
+    depth = min(depth, len(parts) - 1)
+    if depth < 0:
+        return ""
+    start = depth
+    while start > 0 and not re.search(r"[a-z]", parts[start].lower()):
+        start -= 1
+    return _slug("_".join(parts[start : depth + 1]))
+
+
+def _group_names(groups: list[list[Path]], base_name: str | None) -> list[str]:
+    """One distinct contract name per group: the base name (a scope's) when given, then the
+    top-most folder that tells the groups apart; never a bare number."""
+    commons = [
+        Path(os.path.commonpath([str(p.resolve().parent) for p in members])).parts
+        for members in groups
+    ]
+    depth = 0
+    while all(len(parts) > depth for parts in commons) and len({p[depth] for p in commons}) == 1:
+        depth += 1
+    base = _slug(base_name) if base_name else ""
+    names: list[str] = []
+    for parts, members in zip(commons, groups, strict=True):
+        label = "" if base and len(groups) == 1 else _folder_label(parts, depth)
+        if (not label and not base) or (label and label in names):
+            label = "_".join(filter(None, (label, _slug(members[0].suffix.lstrip("."))))) or ""
+        name = "_".join(filter(None, (base, label))) or _slug(members[0].stem) or "data"
+        if not re.search(r"[a-z]", name):
+            name = f"data_{name}"
+        unique, suffix = name, 2
+        while unique in names:
+            unique, suffix = f"{name}_{suffix}", suffix + 1
+        names.append(unique)
+    return names
 
 
 def discover_groups(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path], base_name: str | None = None
 ) -> tuple[list[GroupedDiscovery], list[DiscoverySkip]]:
-    """Propose one contract per group of same-shaped delimited files among ``paths``."""
+    """Propose one contract per group of same-shaped delimited files among ``paths``.
+
+    Groups are named after ``base_name`` (a scope's name) when given, else after their folders.
+    """
     files = sorted(Path(p) for p in paths)
     step = max(1, len(files) // MAX_FILES_SNIFFED)
     groups: dict[tuple[str, tuple[str, ...]], list[Path]] = {}
@@ -61,9 +96,8 @@ def discover_groups(
             continue
         groups.setdefault((path.suffix.lower(), columns), []).append(path)
     proposals: list[GroupedDiscovery] = []
-    taken: set[str] = set()
-    for members in groups.values():
-        name = _contract_name(members, taken)
+    member_lists = list(groups.values())
+    for name, members in zip(_group_names(member_lists, base_name), member_lists, strict=True):
         sample = members[:: max(1, len(members) // SAMPLE_FILES_PER_GROUP)]
         try:
             proposals.append(GroupedDiscovery(name, discover(sample, name), len(members) * step))

@@ -55,14 +55,16 @@ def _sample_lines(text: str, truncated: bool) -> list[str]:
     return [line for line in lines if line.strip()][:_SAMPLE_LINES]
 
 
-def _is_delimited(lines: list[str]) -> bool:
+def _is_delimited(lines: list[str], min_fields: int = 2) -> bool:
+    """Whether most lines (one preamble line aside) split into ``min_fields`` or more fields by
+    one delimiter; from 3 fields on only ';', tab and '|' count (commas are common in prose)."""
     if len(lines) < 2:
         return False
     body = lines[1:] if len(lines) > 2 else lines  # tolerate one preamble line
-    for delimiter in _DELIMITERS:
+    for delimiter in _DELIMITERS if min_fields < 3 else _DELIMITERS[1:]:
         counts = [line.count(delimiter) for line in body]
         common = max(set(counts), key=counts.count)
-        if common >= 1 and counts.count(common) * 5 >= len(counts) * 4:
+        if common >= min_fields - 1 and counts.count(common) * 5 >= len(counts) * 4:
             return True
     return False
 
@@ -87,6 +89,10 @@ def classify(ext: str, head: bytes, truncated: bool) -> str:
         if ext in _JSONL_EXTS or (len(lines) >= 2 and rest_are_objects and first.endswith("}")):
             return "jsonl"
         return "json"
+    # Delimited records that start with a timestamp (sensor exports, with or without a preamble
+    # line) are csv: a .csv name or 2+ non-comma delimiters per line outweigh the log look.
+    if _is_delimited(lines) and (ext in _DELIMITED_EXTS or _is_delimited(lines, min_fields=3)):
+        return "csv"
     log_lines = sum(1 for line in lines if _LOG_LINE.match(line))
     if ext == ".log" or (len(lines) >= 2 and log_lines * 5 >= len(lines) * 3):
         return "log"

@@ -115,7 +115,7 @@ def discover_schemas(
     )
     if not paths:
         raise ValueError("the scope holds no files: scan a folder or widen the scope")
-    report = ctx.workspace.discover_contracts(paths)
+    report = ctx.workspace.discover_contracts(paths, name=scope)
     return {
         "proposals": [p.to_dict() for p in report.proposals],
         "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],

@@ -1,0 +1,73 @@
+"""How far to trust a discovery: warnings for a doubtful dialect, header or sample.
+
+Sniffing always picks *some* dialect. These checks say when the pick is weak, so a proposal built
+on a wrong delimiter or on data taken for a header is flagged instead of silently proposed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pyarrow as pa
+
+from .discover import SNIFF_BYTES, SNIFF_LINES, Dialect
+
+CONSISTENT_SHARE = 0.9  # below this share of lines with the modal field count, warn
+LONG_NAME = 64  # a header cell longer than this is more likely a value than a label
+
+
+def _record_lengths(path: Path, dialect: Dialect) -> list[int]:
+    """Field counts of the sniffed lines after the preamble (the header included)."""
+    with open(path, "rb") as stream:
+        raw = stream.read(SNIFF_BYTES)
+    text = raw.decode(dialect.encoding, errors="replace")
+    if len(raw) == SNIFF_BYTES:  # the window cut the last line
+        text = text[: text.rfind("\n") + 1] or text
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=dialect.delimiter,
+        quotechar=dialect.quote,
+        escapechar=dialect.escape,
+        doublequote=dialect.escape is None,
+        strict=False,
+    )
+    lengths: list[int] = []
+    try:
+        for record in reader:
+            if record:
+                lengths.append(len(record))
+            if len(lengths) >= SNIFF_LINES + dialect.preamble_lines:
+                break
+    except csv.Error:
+        pass
+    return lengths[dialect.preamble_lines :]
+
+
+def discovery_warnings(path: Path, dialect: Dialect, sample: pa.Table) -> tuple[str, ...]:
+    """Why a proposal may be wrong (empty when the dialect, header and sample look sound)."""
+    warnings: list[str] = []
+    width = sample.num_columns
+    lengths = _record_lengths(path, dialect)
+    if width < 2:
+        warnings.append(
+            f"{path}: no delimiter splits the lines into several fields consistently; "
+            "the file was read as a single column"
+        )
+    elif lengths:
+        consistent = sum(1 for n in lengths if n == width)
+        if consistent < CONSISTENT_SHARE * len(lengths):
+            warnings.append(
+                f"{path}: only {consistent} of {len(lengths)} sampled lines split into "
+                f"{width} fields with delimiter {dialect.delimiter!r}; the delimiter or the "
+                "quoting is probably wrong"
+            )
+    if dialect.header:
+        for name in sample.column_names:
+            if "\n" in name or "\r" in name or dialect.quote in name or len(name) > LONG_NAME:
+                warnings.append(f"{path}: column name {name!r} looks like data, not a header label")
+    if sample.num_rows < 2:
+        noun = "row" if sample.num_rows == 1 else "rows"
+        warnings.append(f"{path}: only {sample.num_rows} {noun} sampled; the types are guesses")
+    return tuple(warnings)
