@@ -246,3 +246,28 @@ def test_backfill_of_some_files_keeps_the_other_files_rows_of_shared_parts(
         .fetchone()
     )
     assert duplicates == (0,)
+
+
+def test_batches_commit_on_postgresql(
+    tmp_path: Path, home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASPARIAN_STORE_URL", pg_url)
+    demo = create_demo_workspace(tmp_path / "pg-demo", 150)
+    _queue_invoices(demo.home_dir)
+    worker = Worker(load_config(demo.home_dir), WorkerOptions(parser_names=("invoices",)))
+    assert worker.store.dialect == "postgresql"
+    worker.run()
+    store = worker.store
+    jobs = store.jobs.find(parser_name="invoices", limit=10_000)
+    quarantined = store.quarantine.count(QuarantineFilter(parser_name="invoices"))
+    audited = len(store.audit.list("job.completed", limit=10_000))
+    store.close()
+    assert jobs and {j.status for j in jobs} <= {"completed", "completed_with_warnings"}
+    assert quarantined > 0 and quarantined == sum(j.rows_quarantined for j in jobs)
+    assert audited == len(jobs)
+    (written,) = (
+        duckdb.connect()
+        .execute(f"SELECT count(*) FROM '{_parts_dir(demo.home_dir)}/*.parquet'")
+        .fetchone()
+    )
+    assert written == sum(j.rows_written for j in jobs)
