@@ -78,17 +78,21 @@ class ProdHandler:
             on_log=self._on_log,
             pack_rows=PACK_ROWS,
         )
-        assert guest.info is not None
-        validator = contract_validator(
-            entry.parent,
-            guest.info.outputs,
-            approved=self.workspace.store.contracts.latest,
-            strict=True,
-        )
-        hashes = {
-            output: contract.content_hash
-            for output, contract in load_contracts(entry.parent, guest.info.outputs).items()
-        }
+        try:
+            assert guest.info is not None
+            validator = contract_validator(
+                entry.parent,
+                guest.info.outputs,
+                approved=self.workspace.store.contracts.latest,
+                strict=True,
+            )
+            hashes = {
+                output: contract.content_hash
+                for output, contract in load_contracts(entry.parent, guest.info.outputs).items()
+            }
+        except BaseException:
+            guest.stop()  # e.g. ContractNotApproved: the guest must not outlive the failure
+            raise
         self._guests[key] = (guest, validator, hashes)
         return self._guests[key]
 

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from casparian_engine.config import load_config
@@ -271,3 +272,30 @@ def test_batches_commit_on_postgresql(
         .fetchone()
     )
     assert written == sum(j.rows_written for j in jobs)
+
+
+def test_an_unapproved_contract_fails_jobs_trips_the_breaker_and_leaves_no_guest(
+    pristine_demo: Path, demo_home: Path, tmp_path: Path
+) -> None:
+    changed = tmp_path / "invoices-unapproved"
+    shutil.copytree(pristine_demo / "parsers" / "invoices", changed)
+    source = changed / "invoices.py"
+    source.write_text(source.read_text().replace('version = "1.0.0"', 'version = "1.2.0"'))
+    contract = changed / "invoices.contract.yaml"
+    contract.write_text(contract.read_text().replace("one invoice per file", "one per file"))
+    with Workspace.open(demo_home) as workspace:
+        workspace.register_parser(changed)
+    _queue_invoices(demo_home)
+    worker = Worker(load_config(demo_home), WorkerOptions(parser_names=("invoices",)))
+    worker.run()
+    store = worker.store
+    failed = store.jobs.find(status="failed", limit=100)
+    paused = [h.parser_name for h in store.health.paused_parsers()]
+    queued = store.jobs.counts(["invoices"])["queued"]
+    store.close()
+    assert len(failed) == 5 and {j.error_kind for j in failed} == {"ContractNotApproved"}
+    message = failed[0].error_message or ""
+    assert message.startswith("output 'invoices': contract file ") and str(demo_home) in message
+    assert "differs from approved contract 'invoices' version 1" in message
+    assert paused == ["invoices"] and queued > 0  # the rest waits for `parser resume`
+    assert not [p for p in psutil.Process().children(recursive=True) if p.is_running()]
