@@ -1,14 +1,17 @@
 """Examine (stat + hash) workers: plain ``python -m casparian_engine.scout.hashing`` processes.
 
 Subprocesses rather than ``multiprocessing`` so a scan never re-imports the caller's ``__main__``
-and never forks a threaded process (the TUI). Each worker gets one slice of a batch; a reader thread
-per worker turns its answers into futures, so writing the next batch can never deadlock.
+and never forks a threaded process (the TUI). Each worker gets one slice of a batch. Per worker, a
+writer thread feeds its stdin (a batch is bigger than a pipe buffer: writing it from the scan would
+block until the worker finished the previous one) and a reader thread turns its answers into
+futures, so the scan never waits on a pipe and the workers always have the next batch queued.
 """
 
 from __future__ import annotations
 
 import collections
 import pickle
+import queue
 import subprocess
 import sys
 import threading
@@ -29,8 +32,26 @@ class _Worker:
         )
         self.pending: collections.deque[Future[HashResult]] = collections.deque()
         self.lock = threading.Lock()
+        self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.reader = threading.Thread(target=self._read, daemon=True, name="scan-hash-reader")
         self.reader.start()
+        self.writer = threading.Thread(target=self._write, daemon=True, name="scan-hash-writer")
+        self.writer.start()
+
+    def _write(self) -> None:
+        stdin: IO[bytes] | None = self.process.stdin
+        assert stdin is not None
+        try:
+            while (message := self.outbox.get()) is not None:
+                stdin.write(message)
+                stdin.flush()
+        except OSError:
+            pass  # the worker died: the reader fails the pending futures
+        finally:
+            try:
+                stdin.close()
+            except OSError:
+                pass
 
     def _read(self) -> None:
         stdout: IO[bytes] | None = self.process.stdout
@@ -51,12 +72,10 @@ class _Worker:
 
     def submit(self, job: ExamineJob) -> Future[HashResult]:
         future: Future[HashResult] = Future()
-        stdin = self.process.stdin
-        assert stdin is not None
+        message = pickle.dumps(job.packed(), protocol=pickle.HIGHEST_PROTOCOL)
         with self.lock:
             self.pending.append(future)
-        pickle.dump(job.packed(), stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        stdin.flush()
+        self.outbox.put(message)
         return future
 
     def peak_rss_mb(self) -> float | None:
@@ -71,13 +90,9 @@ class _Worker:
         return None
 
     def close(self) -> None:
-        stdin = self.process.stdin
-        try:
-            if stdin is not None:
-                pickle.dump(None, stdin)
-                stdin.close()
-        except OSError:
-            pass
+        self.outbox.put(pickle.dumps(None))
+        self.outbox.put(None)
+        self.writer.join(timeout=10)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
