@@ -118,11 +118,16 @@ def commit_batch(store: Store, lease: Lease, result: BatchResult) -> CommitRepor
     """Two-phase publish of a batch: fsynced temps, one store transaction, then the renames."""
     jobs = {job.id: job for job in lease.jobs}
     paths: dict[int, tuple[str, ...]] = {}
-    for parts in result.parts:
-        paths.update(parts.finish())
     outcomes = dict(result.outcomes)
     failures = dict(result.failures)
     lost: set[int] = set()
+    try:
+        for parts in result.parts:
+            paths.update(parts.finish())
+    except FileNotFoundError:
+        # Recovery deletes a temp only when none of its jobs still runs: every lease is gone.
+        result.abort()
+        lost, outcomes, paths = set(outcomes), {}, {}
     for _attempt in range(MAX_COMMIT_ATTEMPTS):
         part_hashes = {
             final: sha256_of(temp)

@@ -299,3 +299,24 @@ def test_an_unapproved_contract_fails_jobs_trips_the_breaker_and_leaves_no_guest
     assert "differs from approved contract 'invoices' version 1" in message
     assert paused == ["invoices"] and queued > 0  # the rest waits for `parser resume`
     assert not [p for p in psutil.Process().children(recursive=True) if p.is_running()]
+
+
+def test_a_batch_whose_leases_all_went_and_temp_was_recovered_commits_nothing(
+    demo_home: Path,
+) -> None:
+    worker, handler, lease, result = _run_batch_by_hand(demo_home)
+    store = worker.store
+    try:
+        parts: BatchParts = result.parts[0]  # type: ignore[attr-defined]
+        parts.finish()  # the temp is on disk, as after a big batch's first row group
+        job_ids = [j.id for j in lease.jobs]  # type: ignore[attr-defined]
+        assert store.jobs.release(lease.token, job_ids) == sorted(job_ids)  # type: ignore[attr-defined]
+        assert len(recover_parts(store, load_config(demo_home).output_dir).deleted) == 1
+        report = commit_batch(store, lease, result)  # type: ignore[arg-type]
+        assert report.completed == () and sorted(report.lost) == sorted(job_ids)
+        assert store.jobs.counts(["invoices"])["completed"] == 0
+        assert store.audit.list("job.completed") == []
+    finally:
+        handler.close()
+        store.close()
+    assert not list(_parts_dir(demo_home).iterdir())
