@@ -124,3 +124,35 @@ def bulk_indexes_exist(workspace: Workspace) -> bool:
         sql = "SELECT COUNT(*) FROM pg_indexes WHERE indexname = ?"
     names = ("ix_files_sha256", "ix_files_source", "ix_files_identity")
     return all(int(db.query_one(sql, (name,))[0]) == 1 for name in names)
+
+
+def test_worker_processes_see_changes_renames_links_and_vanished_files(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    root = make_tree(tmp_path / "t", folders=3, files_per_folder=40)
+    (root / "link.csv").symlink_to(root / "d0" / "f0.csv")
+    first = Scanner(workspace.store, root, batch_size=30, hash_workers=2).run()
+    assert (first.new, first.skipped) == (121, {})
+    link = workspace.list_files(pattern="*/link.csv")[0]
+    assert link.sha256 == workspace.list_files(pattern="*/d0/f0.csv")[0].sha256
+    (root / "d1" / "f1.csv").write_text("a,b\nnew,content,here\n")
+    (root / "d2" / "f2.csv").rename(root / "d0" / "renamed.csv")
+    (root / "d2" / "f3.csv").unlink()
+    events: list[Event] = []
+    doomed = root / "d2" / "f4.csv"
+
+    def remove_doomed_once_walked(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, ScanProgress) and doomed.exists():
+            doomed.unlink()  # listed by the walk (one batch), gone before a worker stats it
+
+    again = Scanner(
+        workspace.store, root, on_event=remove_doomed_once_walked, batch_size=200, hash_workers=2
+    ).run()
+    assert (again.changed, again.renamed, again.new, again.deleted) == (1, 1, 0, 2)
+    assert again.unchanged == 117 and again.skipped == {"vanished": 1}
+    assert (
+        again.bytes_hashed
+        == (root / "d1" / "f1.csv").stat().st_size + (root / "d0" / "renamed.csv").stat().st_size
+    )
+    assert workspace.count_files() == 119
