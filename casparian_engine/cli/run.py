@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from .common import console, err_console, fail, open_workspace, print_json
+
+MIN_PREVIEW_COLUMN = 8  # narrowest column a preview shows; fewer columns fit, not thinner
 
 
 def register(app: typer.Typer) -> None:
@@ -198,8 +201,6 @@ def preview(
     json_output: bool = typer.Option(False, "--json", help="Print the preview as JSON."),
 ) -> None:
     """Show a file's format and dialect, a schema guess and its first rows (hex for binary)."""
-    from rich.table import Table
-
     with open_workspace(ctx) as workspace:
         try:
             result = workspace.preview_file(file, rows)
@@ -207,25 +208,64 @@ def preview(
             fail(f"{file}: {exc.strerror or exc}")
     if json_output:
         print_json(result.to_dict())
+        if result.error is not None:
+            raise typer.Exit(1)
         return
     details = ", ".join(f"{k}={v!r}" for k, v in result.dialect.items())
     console.print(
-        f"[bold]{result.path}[/]: {result.format}" + (f" ({details})" if details else ""),
+        f"[bold]{escape(result.path)}[/]: {result.format}" + (f" ({details})" if details else ""),
         highlight=False,
     )
     for note in result.notes:
-        console.print(f"[yellow]{note}[/]", highlight=False)
+        console.print(f"[yellow]{escape(note)}[/]", highlight=False)
     if result.hex_lines:
         for line in result.hex_lines:
             console.print(line, highlight=False, markup=False)
         return
-    if result.schema:
+    if result.error is not None:
+        console.print("First lines, as they are:", highlight=False)
+    elif result.schema:
         console.print(
-            "Schema guess: " + ", ".join(f"{n}: {t}" for n, t in result.schema), highlight=False
+            "Schema guess: " + ", ".join(f"{_label(n)}: {t}" for n, t in result.schema),
+            highlight=False,
+            markup=False,
         )
+    _print_rows(result.schema, result.rows)
+    if result.error is not None:
+        fail(result.error)
+
+
+def _label(name: str) -> str:
+    """A column name as printed: quoted with escapes when it holds control characters."""
+    return repr(name) if not name.isprintable() else name
+
+
+def _print_rows(schema: list[tuple[str, str]], rows: list[list[object]]) -> None:
+    """The rows as a table of the columns that fit the terminal, and a note for the others."""
+    from rich.table import Table
+
+    width = console.width
+    shown = 0
+    used = 1
+    for name, type_name in schema:
+        needed = min(max(len(_label(name)), len(type_name), MIN_PREVIEW_COLUMN), 24) + 3
+        if shown and used + needed > width:
+            break
+        used += needed
+        shown += 1
     view = Table(show_lines=False)
-    for name, type_name in result.schema:
-        view.add_column(f"{name}\n[dim]{type_name}[/]", overflow="fold")
-    for values in result.rows:
-        view.add_row(*("∅" if v is None else str(v) for v in values))
+    for name, type_name in schema[:shown]:
+        view.add_column(
+            f"{escape(_label(name))}\n[dim]{escape(type_name)}[/]",
+            overflow="fold",
+            min_width=MIN_PREVIEW_COLUMN,
+        )
+    for values in rows:
+        view.add_row(*(escape("∅" if v is None else str(v)) for v in values[:shown]))
     console.print(view)
+    hidden = len(schema) - shown
+    if hidden:
+        console.print(
+            f"+{hidden} more {'column' if hidden == 1 else 'columns'} (use --json)",
+            highlight=False,
+        )

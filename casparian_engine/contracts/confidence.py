@@ -18,10 +18,13 @@ CONSISTENT_SHARE = 0.9  # below this share of lines with the modal field count, 
 LONG_NAME = 64  # a header cell longer than this is more likely a value than a label
 
 
-def _record_lengths(path: Path, dialect: Dialect) -> list[int]:
+def _record_lengths(path: Path, dialect: Dialect, head: bytes | None) -> list[int]:
     """Field counts of the sniffed lines after the preamble (the header included)."""
-    with open(path, "rb") as stream:
-        raw = stream.read(SNIFF_BYTES)
+    if head is None:
+        with open(path, "rb") as stream:
+            raw = stream.read(SNIFF_BYTES)
+    else:
+        raw = head[:SNIFF_BYTES]
     text = raw.decode(dialect.encoding, errors="replace")
     if len(raw) == SNIFF_BYTES:  # the window cut the last line
         text = text[: text.rfind("\n") + 1] or text
@@ -45,11 +48,16 @@ def _record_lengths(path: Path, dialect: Dialect) -> list[int]:
     return lengths[dialect.preamble_lines :]
 
 
-def discovery_warnings(path: Path, dialect: Dialect, sample: pa.Table) -> tuple[str, ...]:
-    """Why a proposal may be wrong (empty when the dialect, header and sample look sound)."""
+def discovery_warnings(
+    path: Path, dialect: Dialect, sample: pa.Table, head: bytes | None = None
+) -> tuple[str, ...]:
+    """Why a proposal may be wrong (empty when the dialect, header and sample look sound).
+
+    ``head`` is the file's first bytes when the caller has them already.
+    """
     warnings: list[str] = []
     width = sample.num_columns
-    lengths = _record_lengths(path, dialect)
+    lengths = _record_lengths(path, dialect, head)
     if width < 2:
         warnings.append(
             f"{path}: no delimiter splits the lines into several fields consistently; "

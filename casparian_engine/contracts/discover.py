@@ -229,12 +229,21 @@ def _has_header(records: list[list[str]]) -> bool:
     return typed_below or (len(set(first)) == len(first) and not labels_repeat)
 
 
-def read_text_table(path: Path, dialect: Dialect, max_rows: int | None = SAMPLE_ROWS) -> pa.Table:
-    """The file as a table of strings per the dialect (empty strings kept, bad rows skipped)."""
+def read_text_table(
+    path: Path, dialect: Dialect, max_rows: int | None = SAMPLE_ROWS, data: bytes | None = None
+) -> pa.Table:
+    """The file as a table of strings per the dialect (empty strings kept, bad rows skipped).
+
+    With ``data`` (e.g. the head of a big file) those bytes are read instead of the file.
+    """
     import pyarrow.csv as pcsv
 
-    with open(path, "rb") as stream:
-        head = stream.read(SNIFF_BYTES).decode(dialect.encoding, errors="replace")
+    if data is None:
+        with open(path, "rb") as stream:
+            raw = stream.read(SNIFF_BYTES)
+    else:
+        raw = data[:SNIFF_BYTES]
+    head = raw.decode(dialect.encoding, errors="replace")
     records = csv.reader(
         io.StringIO(head, newline=""),
         delimiter=dialect.delimiter,
@@ -270,10 +279,11 @@ def read_text_table(path: Path, dialect: Dialect, max_rows: int | None = SAMPLE_
     )
     try:
         table = pcsv.read_csv(
-            path, read_options=read_options, parse_options=parse_options,
+            path if data is None else pa.BufferReader(data),
+            read_options=read_options, parse_options=parse_options,
             convert_options=convert_options,
         )  # fmt: skip
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error) as exc:
         raise DiscoveryError(f"{path}: cannot be read as {dialect.describe()}: {exc}") from None
     return table.slice(0, max_rows) if max_rows is not None else table
 

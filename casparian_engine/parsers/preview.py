@@ -7,7 +7,6 @@ one. Binary files get a hex view.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ class FilePreview:
     rows: list[list[Any]] = field(default_factory=list)
     hex_lines: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,11 +105,22 @@ def preview_file(path: Path, rows: int = 10) -> FilePreview:
         preview = _json_preview(path, text, encoding, size, rows)
         if preview is not None:
             return preview
+    error = None
     if suffix not in TEXT_SUFFIXES:
-        preview = _delimited_preview(path, text, encoding, size, rows)
+        from ..contracts.discover import DiscoveryError
+
+        try:
+            preview = _delimited_preview(path, head, size, rows, truncated)
+        except (DiscoveryError, ValueError, csv.Error) as exc:
+            # What can be shown still is: the raw first lines, with the reason beside them.
+            error = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            preview = None
         if preview is not None:
             return preview
     lines = text.splitlines()[:rows]
+    notes = []
+    if error is None and suffix in (".csv", ".tsv", ".psv"):
+        notes.append(f"{path}: no delimiter splits the lines into fields; showing the raw lines")
     return FilePreview(
         str(path),
         "text",
@@ -117,6 +128,8 @@ def preview_file(path: Path, rows: int = 10) -> FilePreview:
         {"encoding": encoding},
         [("line", "string")],
         [[line] for line in lines],
+        notes=notes,
+        error=error,
     )
 
 
@@ -162,63 +175,50 @@ def _json_preview(path: Path, text: str, encoding: str, size: int, rows: int) ->
     return FilePreview(str(path), form, size, {"encoding": encoding}, schema, first)
 
 
+def _column_label(spec: Any) -> str:
+    """A proposed column type as discovery states it: ``float64 (decimal comma)``, formats."""
+    extras = []
+    if getattr(spec, "decimal_comma", False):
+        extras.append("decimal comma")
+    if getattr(spec, "format", None):
+        extras.append(f"format {spec.format}")
+    return spec.type + (f" ({', '.join(extras)})" if extras else "")
+
+
 def _delimited_preview(
-    path: Path, text: str, encoding: str, size: int, rows: int
+    path: Path, head: bytes, size: int, rows: int, truncated: bool
 ) -> FilePreview | None:
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
+    """The discovery engine's dialect and types for the head of a delimited file.
 
-    sample = text[:65536]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        if path.suffix.lower() not in (".csv", ".tsv"):
-            return None
-        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-    has_header = _looks_like_header(sample, dialect)
-    options = pcsv.ParseOptions(
-        delimiter=dialect.delimiter, quote_char=dialect.quotechar or '"', newlines_in_values=True
+    Sniffing and inference are ``casparian schema discover``'s, so preview and discover agree
+    (preambles, decimal commas, date formats). Low-confidence findings become notes.
+    """
+    from ..contracts.confidence import discovery_warnings
+    from ..contracts.discover import (
+        infer_contract,
+        read_text_table,
+        sniff_dialect,
+        sniff_encoding,
     )
-    read_options = pcsv.ReadOptions(autogenerate_column_names=not has_header)
-    notes: list[str] = []
-    try:
-        table = pcsv.read_csv(
-            io.BytesIO(text.encode("utf-8")), read_options=read_options, parse_options=options
-        )
-    except pa.ArrowInvalid as exc:
-        options = pcsv.ParseOptions(
-            delimiter=dialect.delimiter, invalid_row_handler=lambda row: "skip"
-        )
-        table = pcsv.read_csv(
-            io.BytesIO(text.encode("utf-8")), read_options=read_options, parse_options=options
-        )
-        notes.append(f"some rows do not fit the dialect and were skipped in this preview: {exc}")
+
+    encoding = sniff_encoding(head)
+    dialect = sniff_dialect(head.decode(encoding, errors="replace"), encoding)
+    body = head[: head.rfind(b"\n") + 1] if truncated and b"\n" in head else head
+    table = read_text_table(path, dialect, max_rows=None, data=body)
+    if table.num_columns < 2:  # no delimiter: the raw lines say more than one odd column
+        return None
+    contract, _ = infer_contract(table, path.stem)
+    notes = list(discovery_warnings(path, dialect, table, head))
+    if truncated:
+        notes.append(f"types guessed from the first {len(body):,} bytes ({table.num_rows} rows)")
     name = "tsv" if dialect.delimiter == "\t" else "csv"
-    details = {
+    details: dict[str, Any] = {
         "delimiter": dialect.delimiter,
-        "quotechar": dialect.quotechar,
-        "header": has_header,
-        "encoding": encoding,
+        "quotechar": dialect.quote,
+        "header": dialect.header,
+        "preamble_lines": dialect.preamble_lines,
+        "encoding": dialect.encoding,
     }
-    schema, first = _table_preview(table, rows)
+    schema = [(spec.name, _column_label(spec)) for spec in contract.columns]
+    _, first = _table_preview(table, rows)
     return FilePreview(str(path), name, size, details, schema, first, notes=notes)
-
-
-def _looks_like_header(sample: str, dialect: Any) -> bool:
-    """A first row of distinct, non-numeric names is a header; otherwise ask the sniffer."""
-    first_row = next(csv.reader(io.StringIO(sample), dialect), [])
-    names = [cell.strip() for cell in first_row]
-
-    def numeric(cell: str) -> bool:
-        try:
-            float(cell.replace(",", "."))
-        except ValueError:
-            return False
-        return True
-
-    if names and all(names) and len(set(names)) == len(names) and not any(map(numeric, names)):
-        return True
-    try:
-        return csv.Sniffer().has_header(sample)
-    except csv.Error:
-        return False
