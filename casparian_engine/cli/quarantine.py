@@ -30,23 +30,46 @@ def list_command(
     rule: str | None = typer.Option(
         None, "--rule", "-r", help="Only rows breaking this rule ('cast' or 'cast:amount')."
     ),
+    version: str | None = typer.Option(
+        None, "--version", "-V", help="Only rows of this parser version (default: the current)."
+    ),
+    all_versions: bool = typer.Option(
+        False, "--all-versions", help="Include rows of superseded parser versions."
+    ),
     after: int = typer.Option(0, "--after", help="Start after this id (the last of a page)."),
     limit: int = typer.Option(50, "--limit", "-n", help="Rows per page."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """One page of quarantined rows (keyset pagination: pass --after <last id> for the next)."""
-    where = _filter(job, parser, rule)
+    """One page of quarantined rows (keyset pagination: pass --after <last id> for the next).
+
+    By default only rows of each parser's current registered version are listed."""
+    from dataclasses import replace
+
+    every = replace(_filter(job, parser, rule), parser_version=version)
     with open_workspace(ctx) as workspace:
+        current = {p.name: p.version for p in workspace.list_parsers()}  # highest version last
+        where = every
+        if version is None and not all_versions and current:
+            where = replace(every, current_versions=tuple(sorted(current.items())))
         rows = workspace.list_quarantine(where, after_id=after, limit=limit)
         total = workspace.count_quarantine(where, cap=COUNT_CAP) if not as_json else 0
+        hidden = 0
+        if where is not every and not as_json:
+            hidden = workspace.count_quarantine(every, cap=COUNT_CAP + total) - total
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
     counted = f"more than {COUNT_CAP:,}" if total > COUNT_CAP else f"{total:,}"
-    console.print(f"{counted} quarantined row(s)" + (f"; showing {len(rows)}" if rows else ""))
+    console.print(
+        f"{counted} quarantined {plural(total, 'row')}" + (f"; showing {len(rows)}" if rows else "")
+    )
+    if hidden > 0:
+        console.print(
+            f"{hidden:,} {plural(hidden, 'row')} of older versions hidden; --all-versions to show"
+        )
     for r in rows:
         console.print(
-            f"{r.id:>8}  job {r.job_id}  {r.parser_name}/{r.output_name}  "
+            f"{r.id:>8}  job {r.job_id}  {r.parser_name} {r.parser_version}/{r.output_name}  "
             f"{r.source_path}:{r.source_row}  {r.rules}",
             markup=False,
         )

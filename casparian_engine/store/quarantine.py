@@ -72,17 +72,33 @@ def _row(row: Any) -> QuarantinedRow:
 
 @dataclass(frozen=True)
 class QuarantineFilter:
-    """Which quarantined rows: by job, parser, output or rule (``cast`` or ``cast:amount``)."""
+    """Which quarantined rows: by job, parser (and version), output or rule (``cast``,
+    ``cast:amount``)."""
 
     job_id: int | None = None
     parser_name: str | None = None
     output_name: str | None = None
     rule: str | None = None
     include_replayed: bool = False
+    parser_version: str | None = None
+    current_versions: tuple[tuple[str, str], ...] | None = None
+    """(parser, version) pairs: rows of those parsers only at that version (others kept)."""
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
+        if self.parser_version is not None:
+            clauses.append("q.parser_version = ?")
+            params.append(self.parser_version)
+        if self.current_versions:
+            names = ", ".join("?" for _ in self.current_versions)
+            pairs = " OR ".join(
+                "(q.parser_name = ? AND q.parser_version = ?)" for _ in self.current_versions
+            )
+            clauses.append(f"(q.parser_name NOT IN ({names}) OR {pairs})")
+            params.extend(name for name, _ in self.current_versions)
+            for name, version in self.current_versions:
+                params.extend((name, version))
         if self.job_id is not None:
             clauses.append("q.job_id = ?")
             params.append(self.job_id)

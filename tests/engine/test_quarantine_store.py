@@ -110,7 +110,7 @@ def test_a_capped_count_stops_past_the_cap(workspace: Workspace, home: Path) -> 
     assert workspace.count_quarantine(QuarantineFilter(rule="cast", job_id=8), cap=20) == 0
     result = CliRunner().invoke(app, ["quarantine", "list", "--limit", "2"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "10 quarantined row(s); showing 2"
+    assert result.output.splitlines()[0] == "10 quarantined rows; showing 2"
     many = pa.table(
         {
             "_cf_row": pa.array(range(10_000), pa.int64()),
@@ -121,7 +121,7 @@ def test_a_capped_count_stops_past_the_cap(workspace: Workspace, home: Path) -> 
     )
     workspace.store.quarantine.add(9, "bulk", "1", "o", None, "/b.csv", "h", many)
     result = CliRunner().invoke(app, ["quarantine", "list", "--limit", "2"])
-    assert result.output.splitlines()[0] == "more than 10,000 quarantined row(s); showing 2"
+    assert result.output.splitlines()[0] == "more than 10,000 quarantined rows; showing 2"
 
 
 def test_policy_fails_the_job_but_never_drops_rows() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -126,3 +127,35 @@ def test_show_prints_the_parsers_reason_for_a_flagged_row(home: Path) -> None:
     assert result.exit_code == 0
     assert "  parser_flagged  line 2 is not a reading" in result.output
     assert "None" not in result.output
+
+
+def test_list_defaults_to_the_current_parser_version(home: Path, tmp_path: Path) -> None:
+    with Workspace.open(home) as workspace:
+        workspace.register_parser(_parser_folder(tmp_path / "v1"))
+        newer = _parser_folder(tmp_path / "v2")
+        for name in ("smallbad.py", "pyproject.toml"):
+            text = (newer / name).read_text().replace("1.0.0", "1.1.0")
+            (newer / name).write_text(text)
+        uv_lock(newer)
+        workspace.register_parser(newer)
+        _quarantine_unapproved(workspace)  # 3 rows of 1.0.0
+        strict = SchemaContract.from_dict(STRICT)
+        table = pa.table({"n": ["77"], "_cf_row": [1]})
+        lineage = _Lineage("rows", strict.content_hash)
+        lineage.parser_version = "1.1.0"
+        StoreQuarantineWriter(workspace.store).write(
+            validate(table, strict).quarantined,
+            lineage,  # type: ignore[arg-type]
+        )
+    runner = CliRunner()
+    result = runner.invoke(app, ["quarantine", "list"])
+    lines = result.output.splitlines()
+    assert lines[:2] == [
+        "1 quarantined row; showing 1",
+        "3 rows of older versions hidden; --all-versions to show",
+    ]
+    assert "smallbad 1.1.0/rows  /data/small.csv:1  range:n" in lines[2]
+    result = runner.invoke(app, ["quarantine", "list", "--all-versions"])
+    assert result.output.splitlines()[0] == "4 quarantined rows; showing 4"
+    result = runner.invoke(app, ["quarantine", "list", "--version", "1.0.0", "--json"])
+    assert [r["parser_version"] for r in json.loads(result.output)] == ["1.0.0"] * 3
