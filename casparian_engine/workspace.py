@@ -321,13 +321,15 @@ class Workspace:
         cancel: threading.Event | None = None,
         handler: str | None = None,
         claim_batch: int | None = None,
+        queue_matching: bool = True,
     ) -> PoolSummary:
-        """Queue matching files, then drain the queue with the worker pool; returns a summary."""
+        """Queue matching files (unless the caller did: ``queue_matching=False``), then drain
+        the queue with the worker pool; returns a summary."""
         from .events import ignore_events
         from .runner.pool import PoolOptions, WorkerPool
         from .runner.worker import DEFAULT_HANDLER
 
-        if self.store.parsers.all():
+        if queue_matching and self.store.parsers.all():
             self.enqueue_matching(parser)
         options = PoolOptions(
             workers=workers,

@@ -48,6 +48,14 @@ def register_command(
             result = workspace.register_parser(path, allow=tuple(allow), policy=policy)
         except ValueError as exc:
             fail(str(exc))
+        record = workspace.get_parser(result.name, result.version)
+        selects = record is not None and bool(record.tags or record.patterns)
+        no_match = (
+            None
+            if selects
+            else f"{result.name} {result.version} matches no files: declare tags or patterns "
+            'in the parser (e.g. tags = ["invoices"] or patterns = ["invoices/**/*.csv"])'
+        )
         if as_json:
             print_json(
                 {
@@ -58,10 +66,13 @@ def register_command(
                     "created": result.created,
                     "gatekeeper": result.verdict.as_dict(),
                     "excluded": list(result.excluded),
+                    "warnings": [no_match] if no_match else [],
                 }
             )
             return
         console.print(result.message, highlight=False)
+        if no_match:
+            console.print(f"[yellow]warning:[/] {escape(no_match)}", highlight=False)
         for finding in result.verdict.warned:
             console.print(f"[yellow]warning:[/] {escape(finding.message)}", highlight=False)
         for finding in result.verdict.allowed:
@@ -70,6 +81,9 @@ def register_command(
             console.print(
                 f"not bundled (not source): {', '.join(result.excluded)}", highlight=False
             )
+
+
+NO_MATCH = "(none: this parser matches no files)"
 
 
 @parser_app.command("list")
@@ -116,13 +130,14 @@ def show_command(
         print_json(record.as_dict())
         return
     console.print(f"[bold]{record.name}[/] {record.version}", highlight=False)
+    empty = "-" if record.tags or record.patterns else NO_MATCH
     for label, value in (
         ("identity", record.identity_hash),
         ("bundle sha256", record.bundle_sha256),
         ("lockfile sha256", record.lockfile_hash),
         ("source", record.source_path or "-"),
-        ("tags", ", ".join(record.tags) or "-"),
-        ("patterns", ", ".join(record.patterns) or "-"),
+        ("tags", ", ".join(record.tags) or empty),
+        ("patterns", ", ".join(record.patterns) or empty),
         ("registered", f"{time.ctime(record.registered_at)} by {record.registered_by}"),
         ("gatekeeper", record.gatekeeper.get("policy", "-")),
     ):

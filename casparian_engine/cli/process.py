@@ -101,13 +101,19 @@ def process_command(
                         description=f"{event.running} running, {event.failed} failed",
                     )
 
+            reports = workspace.enqueue_matching(parser) if workspace.list_parsers() else []
             summary = workspace.process(
-                parser, workers, show, cancel, handler=handler, claim_batch=batch
-            )
+                parser, workers, show, cancel, handler=handler, claim_batch=batch,
+                queue_matching=False,
+            )  # fmt: skip
+    reasons = [r.why_nothing_queued() for r in reports]
     if json_output:
-        print_json(_summary_dict(summary))
+        print_json({**_summary_dict(summary), "not_queued": [r for r in reasons if r]})
     else:
         _print_summary(summary)
+        for reason in reasons:
+            if reason:
+                console.print(reason, highlight=False, markup=False, soft_wrap=True)
     failed = summary.counts.get("failed", 0) + summary.counts.get("dead_letter", 0)
     raise typer.Exit(1 if failed or summary.paused_parsers else 0)
 

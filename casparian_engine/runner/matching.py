@@ -23,10 +23,41 @@ class EnqueueReport:
     parser_version: str
     matched: int
     queued: int
+    processed_by_this_version: int = 0
+    processed_by_older_versions: int = 0
+    selects_files: bool = True
 
     @property
     def skipped(self) -> int:
         return self.matched - self.queued
+
+    def why_nothing_queued(self) -> str | None:
+        """Why no job was queued for this parser, in words a user can act on (None if queued)."""
+        label = f"{self.parser_name} {self.parser_version}"
+        if self.queued:
+            return None
+        if not self.selects_files:
+            return (
+                f"{label}: matches no files: it declares no tags or patterns "
+                f"(add them and register a new version)"
+            )
+        if self.processed_by_this_version:
+            count = self.processed_by_this_version
+            return (
+                f"{label}: {count:,} matched {'file' if count == 1 else 'files'} already "
+                f"processed by this version — use `casparian backfill {self.parser_name} "
+                "--force` to redo them"
+            )
+        if self.processed_by_older_versions:
+            count = self.processed_by_older_versions
+            return (
+                f"{label}: {count:,} matched {'file was' if count == 1 else 'files were'} "
+                f"processed by an older version — use `casparian backfill {self.parser_name}` "
+                "to reprocess them with this one"
+            )
+        if self.matched:
+            return f"{label}: {self.matched:,} matched files are already queued"
+        return f"{label}: no scanned file has its tags or matches its patterns"
 
 
 def current_parsers(store: Store, name: str | None = None) -> list[ParserRecord]:
@@ -65,7 +96,21 @@ def enqueue_matching(store: Store, parser_name: str | None = None) -> list[Enque
     reports = []
     for parser in current_parsers(store, parser_name):
         processed = store.history.versions_by_hash(parser.name)
-        jobs = [j for j in matching_jobs(store, parser) if j.input_hash not in processed]
+        jobs: list[NewJob] = []
+        by_this = by_older = 0
+        for job in matching_jobs(store, parser):
+            versions = processed.get(job.input_hash) if job.input_hash else None
+            if versions is None:
+                jobs.append(job)
+            elif parser.version in versions:
+                by_this += 1
+            else:
+                by_older += 1
         queued = store.jobs.enqueue(jobs)
-        reports.append(EnqueueReport(parser.name, parser.version, len(jobs), len(queued)))
+        selects = bool(parser.tags or parser.patterns)
+        reports.append(
+            EnqueueReport(
+                parser.name, parser.version, len(jobs), len(queued), by_this, by_older, selects
+            )
+        )
     return reports
