@@ -52,10 +52,48 @@ def home_option(ctx: typer.Context) -> str | None:
     return str(home) if home else None
 
 
+READ_ONLY_COMMANDS = frozenset(
+    {
+        "files", "jobs", "jobs logs", "audit", "audit export", "parser list", "parser show",
+        "parser export", "quarantine list", "quarantine show", "schema list", "schema show",
+        "schema diff", "tag rule list", "env list", "tui",
+    }
+)  # fmt: skip
+"""Commands that only read state: on a home without one they say so instead of creating it."""
+
+
+def command_name(ctx: typer.Context) -> str:
+    """The command as typed after ``casparian``, e.g. ``quarantine list``."""
+    names: list[str] = []
+    current: Any = ctx
+    while current is not None and current.parent is not None:
+        names.append(current.info_name or "")
+        current = current.parent
+    return " ".join(reversed(names))
+
+
+def _check_home_exists(ctx: typer.Context) -> None:
+    """A read-only command on a home with no state (a mistyped --home) fails, creating nothing."""
+    if command_name(ctx) not in READ_ONLY_COMMANDS:
+        return
+    from ..config import load_config
+
+    config = load_config(home_option(ctx))
+    if not config.settings.store_url and not config.state_db.is_file():
+        fail(
+            f"no Casparian home at {config.home} (create one with `casparian scan` or "
+            "`casparian demo`)"
+        )
+
+
 @contextmanager
 def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
-    """Open the workspace for a command; configuration and store errors end the command cleanly."""
+    """Open the workspace for a command; configuration and store errors end the command cleanly.
+
+    Read-only commands (``READ_ONLY_COMMANDS``) never create a home: they fail when it has none.
+    """
     try:
+        _check_home_exists(ctx)
         workspace = Workspace.open(home_option(ctx))
     except (ConfigError, StoreError) as exc:
         fail(str(exc))

@@ -10,6 +10,7 @@ import importlib
 import pkgutil
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -74,6 +75,19 @@ def _register_plugins() -> None:
         entry_point.load()(app)
 
 
+def _hide_flag_types() -> None:
+    """Help shows no ``<bool>`` beside flags: they take no value (typer has no setting for it)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
 _register_commands()
 
 
