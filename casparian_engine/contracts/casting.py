@@ -26,6 +26,8 @@ _FLOAT_RE = (
     r"nan|NaN|NAN)$"
 )
 _INT64_SAFE_DIGITS = 18
+_SIGNED_DIGITS_RE = rf"^-?[0-9]{{1,{_INT64_SAFE_DIGITS}}}$"
+_LONG_DIGITS_RE = rf"^-?[0-9]{{{_INT64_SAFE_DIGITS + 1},38}}$"
 _INT_BOUNDS = {
     pa.int8(): (-(2**7), 2**7 - 1),
     pa.int16(): (-(2**15), 2**15 - 1),
@@ -134,17 +136,14 @@ def apply_null_tokens(text: AnyArray, tokens: tuple[str, ...]) -> AnyArray:
         return text
     if pa.types.is_dictionary(text.type):
         text = pc.cast(text, pa.string())
-    byte_lengths = pc.binary_length(text)
+    # Masks only (bitmaps): a per-value length array would be a large temporary on big tables.
     is_token: AnyArray | None = None
-    if "" in tokens and pc.min(byte_lengths).as_py() == 0:
-        is_token = pc.equal(byte_lengths, 0)
+    if "" in tokens:
+        is_token = pc.equal(text, "")
     word_tokens = [token for token in tokens if token]
     if word_tokens:
-        token_lengths = pa.array(sorted({len(token.encode()) for token in word_tokens}), pa.int32())
-        right_length = pc.is_in(pc.cast(byte_lengths, pa.int32()), value_set=token_lengths)
-        if pc.any(right_length).as_py():
-            listed = pc.is_in(text, value_set=pa.array(word_tokens, text.type))
-            is_token = listed if is_token is None else pc.or_(is_token, listed)
+        listed = pc.is_in(text, value_set=pa.array(word_tokens, text.type))
+        is_token = listed if is_token is None else pc.or_(is_token, listed)
     if is_token is None or not pc.any(is_token).as_py():
         return text
     return null_unless(text, pc.invert(pc.fill_null(is_token, False)))
@@ -213,32 +212,30 @@ def _cast_integer(text: AnyArray, target: pa.DataType) -> AnyArray:
     Plain digit strings are recognised with a cheap byte-class kernel; only the rest (signs, long
     numbers, junk) go through a regex, so a column with a few bad values stays on the fast path.
     """
-    plain = pc.ascii_is_decimal(text)
-    longest = pc.max(pc.binary_length(text)).as_py() or 0
-    if longest > _INT64_SAFE_DIGITS:
-        plain = pc.and_(plain, pc.less_equal(pc.binary_length(text), _INT64_SAFE_DIGITS))
-    plain = pc.fill_null(plain, False)
-    leftover = pc.and_(pc.is_valid(text), pc.invert(plain))
-    big: AnyArray | None = None
-    if not pc.any(leftover).as_py():
+    plain = _flat(pc.fill_null(pc.ascii_is_decimal(text), False))
+    leftover = _flat(pc.and_(pc.is_valid(text), pc.invert(plain)))
+    has_leftover = pc.any(leftover).as_py()
+    if not has_leftover:
         try:
             return pc.cast(text, target)  # only plain digits: the one-pass cast fails on overflow
         except pa.ArrowInvalid:
             pass
-    else:
-        plain, leftover = _flat(plain), _flat(leftover)
-        leftover_text = pc.filter(text, leftover)
-        small_pattern = rf"^-?[0-9]{{1,{_INT64_SAFE_DIGITS}}}$"
-        plain = pc.replace_with_mask(
-            plain, leftover, _flat(pc.match_substring_regex(leftover_text, small_pattern))
-        )
-        if target.bit_width == 64:
-            big_pattern = rf"^-?[0-9]{{{_INT64_SAFE_DIGITS + 1},38}}$"
-            big_left = _flat(pc.match_substring_regex(leftover_text, big_pattern))
-            if pc.any(big_left).as_py():
-                no_rows = pa.repeat(False, len(plain))
-                big = pc.replace_with_mask(no_rows, leftover, big_left)
-    typed = pc.cast(null_unless(text, plain), pa.int64())
+    small = plain  # text the int64 cast reads: plain digits, and '-' + digits found by regex
+    if has_leftover:
+        signed = pc.match_substring_regex(pc.filter(text, leftover), _SIGNED_DIGITS_RE)
+        small = pc.replace_with_mask(plain, leftover, _flat(signed))
+    try:
+        typed = pc.cast(null_unless(text, small), pa.int64())
+    except pa.ArrowInvalid:  # rare: a plain digit string too long for int64
+        short = pc.less_equal(pc.binary_length(text), _INT64_SAFE_DIGITS)
+        small = _flat(pc.and_(small, pc.or_(leftover, short)))
+        typed = pc.cast(null_unless(text, small), pa.int64())
+    big: AnyArray | None = None
+    rest = _flat(pc.and_(pc.is_valid(text), pc.invert(small)))
+    if target.bit_width == 64 and pc.any(rest).as_py():
+        long_digits = pc.match_substring_regex(pc.filter(text, rest), _LONG_DIGITS_RE)
+        if pc.any(long_digits).as_py():
+            big = pc.replace_with_mask(pc.and_(rest, False), rest, _flat(long_digits))
     if target != pa.int64():
         low, high = _INT_BOUNDS[target]
         in_range = pc.and_(

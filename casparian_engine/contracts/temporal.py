@@ -149,7 +149,7 @@ def _reject_rolled_over(text: AnyArray, parsed: AnyArray, fmt: str, unit: str) -
         utc_day = pc.day(parsed)
         suspect = pc.or_(pc.less_equal(utc_day, 4), pc.greater_equal(utc_day, 28))
     else:
-        suspect = _on_landing_days(parsed, unit)
+        suspect = _on_landing_days(parsed)
     suspect = _flat(pc.fill_null(suspect, False))
     if not pc.any(suspect).as_py():
         return parsed
@@ -170,27 +170,24 @@ def _reject_rolled_over(text: AnyArray, parsed: AnyArray, fmt: str, unit: str) -
     return pc.if_else(rolled_over, pa.scalar(None, parsed.type), parsed)
 
 
-def _on_landing_days(parsed: AnyArray, unit: str) -> AnyArray:
+def _on_landing_days(parsed: AnyArray) -> AnyArray:
     """Mask of values on a day where a rollover can land (1-3 March, 1 May, ...).
 
-    Values are mapped to their day number since the earliest one (integer arithmetic), and the
-    few distinct days of the data's span are looked up once: cheaper than a calendar kernel per
-    value. A span beyond ~550 years falls back to ``day_of_year``.
+    Values become day numbers (a cast to date), and the few distinct days of the data's span are
+    looked up once: cheaper than a calendar kernel per value. A span beyond ~550 years falls back
+    to ``day_of_year``.
     """
-    ticks = pc.cast(parsed, pa.int64())
-    bounds = pc.min_max(ticks).as_py()
+    day_numbers = pc.cast(pc.cast(parsed, pa.date32()), pa.int32())
+    bounds = pc.min_max(day_numbers).as_py()
     if bounds["min"] is None:
         return pc.is_valid(parsed)  # all null: nothing to check
-    ticks_per_day = 86_400 * (_UNIT_NANOSECONDS["s"] // _UNIT_NANOSECONDS[unit])
-    first_day = bounds["min"] // ticks_per_day
-    day_count = bounds["max"] // ticks_per_day - first_day + 1
+    first_day, day_count = bounds["min"], bounds["max"] - bounds["min"] + 1
     if day_count > 200_000:
         return pc.take(_IS_ROLLOVER_LANDING_DAY, pc.day_of_year(parsed))
     counting = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int32()), day_count))
     span_days = pc.cast(pc.add(counting, pa.scalar(first_day - 1, pa.int32())), pa.date32())
     landing_in_span = pc.take(_IS_ROLLOVER_LANDING_DAY, pc.day_of_year(span_days))
-    day_index = pc.divide(pc.subtract(ticks, first_day * ticks_per_day), ticks_per_day)
-    return pc.take(landing_in_span, day_index)
+    return pc.take(landing_in_span, pc.subtract(day_numbers, pa.scalar(first_day, pa.int32())))
 
 
 def _offset_seconds(zone: AnyArray) -> AnyArray:

@@ -29,10 +29,13 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 _BITS_PER_WORD = 63
-# A big table is cut into one contiguous slice of rows per pool thread and each slice is
-# validated whole (Arrow kernels release the GIL): every thread gets the same mix of work, and
+# A big table is cut into contiguous slices of rows, at least one per pool thread, and each slice
+# is validated whole (Arrow kernels release the GIL): every thread gets the same mix of work, and
 # nothing runs serially but the zero-copy concatenation. Small tables stay on the calling thread.
 _PARALLEL_MIN_ROWS = 65_536
+# Slices of at most this many rows keep each temporary small enough for the allocator to reuse
+# its memory from slice to slice; one huge table would fault in fresh pages for every temporary.
+_SLICE_ROWS = 1 << 20
 _WORKERS = max(1, min(8, pa.cpu_count()))
 _POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="cf-validate")
 
@@ -304,12 +307,18 @@ def validate(
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     paths = check_structure(table.schema, contract)
-    workers = _WORKERS if parallel else 1
-    if workers < 2 or table.num_rows < 2 * _PARALLEL_MIN_ROWS:
+    threaded = parallel and _WORKERS > 1 and table.num_rows >= 2 * _PARALLEL_MIN_ROWS
+    if not threaded and table.num_rows <= _SLICE_ROWS:
         return _validate_rows(table, contract, paths)
-    slice_rows = -(-table.num_rows // workers)
+    slice_rows = _SLICE_ROWS
+    if threaded:
+        slice_rows = min(slice_rows, -(-table.num_rows // _WORKERS))
     slices = [table.slice(start, slice_rows) for start in range(0, table.num_rows, slice_rows)]
-    results = list(_POOL.map(lambda rows: _validate_rows(rows, contract, paths), slices))
+
+    def validate_slice(rows: pa.Table) -> ValidationResult:
+        return _validate_rows(rows, contract, paths)
+
+    results = list(_POOL.map(validate_slice, slices) if threaded else map(validate_slice, slices))
     return ValidationResult(
         pa.concat_tables([result.valid for result in results]),
         pa.concat_tables([result.quarantined for result in results]),
