@@ -29,8 +29,8 @@ def scanned(workspace: Workspace, data_dir: Path) -> Workspace:
 
 @pytest.fixture
 def registered(workspace: Workspace, tmp_path: Path) -> Workspace:
-    """A registered invoices parser (a real, uv-locked folder) over four scanned invoice files;
-    inv0.csv has one row whose amount breaks the contract (it goes to quarantine)."""
+    """A registered invoices parser (a real, uv-locked folder, its contract approved) over four
+    scanned invoice files; inv0.csv has one row whose amount breaks the contract (quarantined)."""
     from tests.engine.registration_support import make_parser
 
     invoices = tmp_path / "batch" / "invoices"
@@ -38,9 +38,19 @@ def registered(workspace: Workspace, tmp_path: Path) -> Workspace:
     (invoices / "inv0.csv").write_text("id,amount\n1,2.5\n2,x\n")
     for number in range(1, 4):
         (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number + 10},1.5\n")
-    workspace.register_parser(make_parser(tmp_path / "parser"))
+    parser = make_parser(tmp_path / "parser")
+    workspace.register_parser(parser)
+    approve_contract(workspace, parser / "invoices.contract.yaml")
     workspace.scan(tmp_path / "batch")
     return workspace
+
+
+def approve_contract(workspace: Workspace, contract_file: Path) -> None:
+    """Approve a parser's contract, as `casparian schema approve` does (prod runs require it)."""
+    from casparian_engine.contracts import SchemaContract
+
+    text = contract_file.read_text()
+    workspace.approve_contract(SchemaContract.from_yaml(text, str(contract_file)))
 
 
 async def scroll_wheel(pilot: Pilot[None], selector: str, notches: int = 3) -> None:

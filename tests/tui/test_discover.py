@@ -7,12 +7,15 @@ import contextlib
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 from textual.worker import WorkerFailed
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import DetailsDialog
-from casparian_tui.screens.discover import DiscoverScreen, gitignore_to_glob
+from casparian_tui.screens.discover import PAGE_SIZE, DiscoverScreen, gitignore_to_glob
+
+from .conftest import scroll_wheel
 
 SIZE = (120, 36)
 
@@ -102,8 +105,10 @@ async def test_preview_and_details(scanned: Workspace, data_dir: Path) -> None:
             str(data_dir / "invoices" / "inv0.csv"),
             "",
             "csv · 16 B",
-            "delimiter ',' · header · utf-8-sig",
-            "columns: id int64, amount double",
+            "delimiter ',' · header · utf-8",
+            "columns: id int64, amount float64",
+            f"note: {data_dir / 'invoices' / 'inv0.csv'}: only 1 row sampled; "
+            "the types are guesses",
             "",
             "id | amount",
             "0 | 1.5",
@@ -199,3 +204,54 @@ async def test_cancel_on_the_first_progress_keeps_exactly_the_first_batch(
         )
         assert workspace.count_files() == first_batch  # what was reported is what was kept
         assert screen.error_text == ""
+
+
+def add_files(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True)
+    for number in range(count):
+        (folder / f"x{number:03d}.log").write_text(str(number))
+
+
+async def test_brackets_page_through_the_store(scanned: Workspace, data_dir: Path) -> None:
+    add_files(data_dir / "logs", 144)
+    scanned.scan(data_dir)
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        assert screen.total == 150 and len(screen.page_rows) == PAGE_SIZE
+        first_page = [r.path for r in screen.page_rows]
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert str(screen.query_one("#files-status").render()) == "files 101–150 of 150"
+        assert [r.path for r in screen.page_rows] == [
+            r.path for r in scanned.list_files(limit=PAGE_SIZE, offset=100)
+        ]
+        await pilot.press("right_square_bracket")  # past the end: the last page stays
+        await settle(app, pilot)
+        assert screen.page_offset == 100
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert str(screen.query_one("#files-status").render()) == "files 1–100 of 150"
+        assert [r.path for r in screen.page_rows] == first_page
+        await pilot.press("left_square_bracket")  # before the start: nothing changes
+        await settle(app, pilot)
+        assert screen.page_offset == 0
+
+
+async def test_click_selects_a_file_and_the_wheel_scrolls(
+    scanned: Workspace, data_dir: Path
+) -> None:
+    add_files(data_dir / "logs", 60)
+    scanned.scan(data_dir)
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        table = screen.query_one("#files", DataTable)
+        screen.query_one("#filter").focus()
+        await pilot.click("#files", offset=(5, 4))  # the header is line 0
+        await pilot.pause()
+        assert table.has_focus and table.cursor_row == 3
+        assert screen.current_record.path == screen.page_rows[3].path
+        await scroll_wheel(pilot, "#files")
+        assert table.scroll_y > 0
+        assert table.cursor_row == 3  # the wheel scrolls; it does not move the selection

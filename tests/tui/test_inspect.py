@@ -1,5 +1,5 @@
 """Pilot tests of Inspect: tables, SUMMARIZE stats, histogram, Arrow-backed row pages, filter
-(including a bad predicate) and export."""
+(including a bad predicate), export, clicks and the mouse wheel."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 from textual_fastdatatable import DataTable as ArrowTable
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.inspect import InspectScreen
+
+from .conftest import scroll_wheel
 
 SIZE = (120, 36)
 
@@ -97,3 +100,41 @@ async def test_export_writes_the_filtered_view(workspace: Workspace, tmp_path: P
         await settle(app, pilot)
         assert target.read_text().count("\n") == 51
         assert str(screen.query_one("#inspect-status").render()) == f"exported 50 rows to {target}"
+
+
+def write_second_output(workspace: Workspace) -> None:
+    folder = workspace.config.output_dir / "meters" / "readings"
+    folder.mkdir(parents=True)
+    table = pa.table({"meter": pa.array([f"m{i % 3}" for i in range(30)])})
+    pq.write_table(table, folder / "part-0.parquet")
+
+
+async def test_clicks_open_a_table_and_a_column_and_the_wheel_scrolls_rows(
+    workspace: Workspace,
+) -> None:
+    write_output(workspace)
+    write_second_output(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        assert [t.name for t in screen.tables] == ["lines", "readings"]
+        assert screen.table_name == "lines"
+        await pilot.click("#tables-list", offset=(3, 2))  # the header is line 0
+        await settle(app, pilot)
+        assert screen.query_one("#tables-list", DataTable).has_focus
+        assert screen.table_name == "readings" and screen.stat_columns == ["meter"]
+        assert str(screen.query_one("#inspect-status").render()) == "readings: rows 1–30 of 30"
+        await pilot.click("#tables-list", offset=(3, 1))
+        await settle(app, pilot)
+        assert screen.table_name == "lines"
+        stats = screen.query_one("#stats", DataTable)
+        await pilot.click("#stats", offset=(3, 3))  # round border, header, then the rows
+        await settle(app, pilot)
+        assert stats.has_focus and stats.cursor_row == 1
+        histogram = str(screen.query_one("#histogram").render()).splitlines()
+        assert histogram[0] == "vendor"
+        rows = screen.query_one("#rows", ArrowTable)
+        assert rows.scroll_y == 0
+        await scroll_wheel(pilot, "#rows")
+        assert rows.scroll_y > 0
+        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 1–100 of 250"

@@ -1,13 +1,19 @@
-"""Pilot tests of Jobs: status icons, j/k, Enter detail, r retry, c cancel, refused actions."""
+"""Pilot tests of Jobs: status icons, j/k, Enter detail, r retry, c cancel, refused actions,
+dead-letter replay, click and mouse wheel."""
 
 from __future__ import annotations
 
+import time
+
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from casparian_engine.store.job_models import JobFailure, NewJob
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.jobs import JobsScreen
+
+from .conftest import scroll_wheel
 
 SIZE = (120, 36)
 
@@ -69,3 +75,73 @@ async def test_retrying_a_queued_job_is_refused_with_a_red_error(workspace: Work
         await pilot.pause()
         assert screen.error_text == f"✗ job {queued_id} is queued: only failed jobs can be retried"
         assert workspace.job_detail(queued_id).status == "queued"
+
+
+def make_dead_letter(workspace: Workspace) -> int:
+    """A job whose transient failures spent every retry: the queue moves it to dead letter."""
+    jobs = workspace.store.jobs
+    [job_id] = jobs.enqueue([NewJob("invoices", "1.0", "/data/flaky.csv")], skip_processed=False)
+    for attempt in range(jobs.max_retries + 1):
+        lease = jobs.claim("test-worker", limit=1, now=time.time() + 1000.0 * (attempt + 1))
+        failure = JobFailure("Timeout", "guest did not answer", transient=True)
+        jobs.fail(job_id, lease.token, failure)
+    return job_id
+
+
+async def test_cancelling_a_finished_job_is_refused_with_a_red_error(
+    workspace: Workspace,
+) -> None:
+    failed_id, _queued_id = make_jobs(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        await pilot.press("j", "c")
+        await settle(app, pilot)
+        assert (
+            screen.error_text == f"✗ job {failed_id} is failed: only queued or running jobs cancel"
+        )
+        assert workspace.job_detail(failed_id).status == "failed"
+        assert workspace.store.audit.list(action="job.cancel") == []
+
+
+async def test_a_dead_letter_is_shown_and_replayed(workspace: Workspace) -> None:
+    dead_id = make_dead_letter(workspace)
+    assert [d.job_id for d in workspace.store.jobs.dead_letters()] == [dead_id]
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        table = screen.query_one(DataTable)
+        assert [str(c) for c in table.get_row_at(0)][:3] == ["☠", "dead_letter", str(dead_id)]
+        assert str(screen.query_one("#jobs-status").render()) == "1 dead_letter"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        detail = str(screen.query_one("#job-detail").render()).splitlines()
+        assert detail[0] == f"job {dead_id} ☠ dead_letter"
+        assert detail[3] == f"retries  {workspace.store.jobs.max_retries}"
+        assert "Timeout: guest did not answer" in detail
+        await pilot.press("r")
+        await settle(app, pilot)
+        replayed = workspace.job_detail(dead_id)
+        assert (replayed.status, replayed.retry_count) == ("queued", 0)
+        assert workspace.store.jobs.dead_letters() == []  # replayed letters are hidden
+        assert len(workspace.store.jobs.dead_letters(include_replayed=True)) == 1
+        assert [str(c) for c in table.get_row_at(0)][:2] == ["◌", "queued"]
+        assert screen.error_text == ""
+
+
+async def test_click_selects_a_job_and_the_wheel_scrolls(workspace: Workspace) -> None:
+    ids = workspace.store.jobs.enqueue(
+        [NewJob("invoices", "1.0", f"/data/f{n:02d}.csv") for n in range(60)],
+        skip_processed=False,
+    )
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        table = screen.query_one(DataTable)
+        await pilot.click("#jobs-table", offset=(5, 3))  # the header is line 0
+        await pilot.pause()
+        assert table.has_focus and table.cursor_row == 2
+        assert screen.current_job.id == ids[-3]  # newest first
+        await scroll_wheel(pilot, "#jobs-table")
+        assert table.scroll_y > 0
+        assert table.cursor_row == 2

@@ -137,3 +137,45 @@ async def test_matched_files_page_with_keys_click_and_scroll(
         assert files.has_focus and files.cursor_row == 2
         await scroll_wheel(pilot, "#parser-files")
         assert files.scroll_y > 0
+
+
+def add_catalog_parsers(workspace: Workspace, count: int) -> None:
+    """More parser versions in the store's catalog (listing needs only the catalog rows)."""
+    original = workspace.store.parsers.get("invoices")
+    assert original is not None
+    for number in range(count):
+        workspace.store.parsers.insert(
+            name=f"extra{number:02d}",
+            version="0.1.0",
+            identity_hash=f"extra{number:02d}",
+            bundle=b"",
+            bundle_sha256="",
+            lockfile_hash="",
+            source_path=None,
+            tags=(f"extra{number:02d}",),
+            patterns=(),
+            outputs={},
+            contracts=[],
+            gatekeeper={},
+        )
+
+
+async def test_click_opens_a_parser_and_the_wheel_scrolls_the_list(
+    registered: Workspace,
+) -> None:
+    add_catalog_parsers(registered, 40)
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        parsers = screen.query_one("#parsers-table", DataTable)
+        assert [p.name for p in screen.parsers][:2] == ["extra00", "extra01"]
+        screen.query_one("#parser-files").focus()
+        await pilot.click("#parsers-table", offset=(3, 2))  # the header is line 0
+        await settle(app, pilot)
+        assert parsers.has_focus and parsers.cursor_row == 1
+        assert screen.parser_name == "extra01"
+        title = str(screen.query_one("#parser-files-title").render())
+        assert title == "extra01 matches 0 files"
+        await scroll_wheel(pilot, "#parsers-table")
+        assert parsers.scroll_y > 0
+        assert screen.parser_name == "extra01"  # the wheel scrolls; it does not select
