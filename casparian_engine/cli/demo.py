@@ -102,6 +102,7 @@ def demo(
         f"{result.files_dir / result.special_files.get('bom_crlf_csv', 'invoices')}",
         highlight=False,
         markup=False,
+        soft_wrap=True,  # commands stay whole lines, so they can be copied
     )
 
 

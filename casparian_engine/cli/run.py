@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from .common import console, err_console, fail, open_workspace, print_json
+from .common import console, counted, err_console, fail, open_workspace, print_json
 
 MIN_PREVIEW_COLUMN = 8  # narrowest column a preview shows; fewer columns fit, not thinner
 
@@ -154,7 +154,7 @@ def _print_summary(summary: Any) -> None:
         if failure.traceback and failure.kind not in ("InactivityTimeout", "GuestExited"):
             err_console.print(failure.traceback.rstrip(), highlight=False, markup=False)
         err_console.print(
-            f"Stopped after {summary.files_done} of {summary.files_total} file(s); "
+            f"Stopped after {summary.files_done} of {counted(summary.files_total, 'file')}; "
             "nothing was written.",
             highlight=False,
         )
@@ -163,7 +163,7 @@ def _print_summary(summary: Any) -> None:
     for name, counts in sorted(summary.outputs.items()):
         target = summary.targets.get(name, "")
         console.print(
-            f"{verb} [bold]{name}[/]: {counts.written} rows"
+            f"{verb} [bold]{name}[/]: {counted(counts.written, 'row')}"
             + (f", {counts.quarantined} quarantined" if counts.quarantined else "")
             + (f" → {target}" if target else ""),
             highlight=False,
@@ -177,7 +177,8 @@ def _print_summary(summary: Any) -> None:
                 f"[yellow]{name} exists already; a real run needs --force[/]", highlight=False
             )
     console.print(
-        f"{summary.files_done} file(s), {summary.rows_written} rows written, "
+        f"{counted(summary.files_done, 'file')}, {counted(summary.rows_written, 'row')} "
+        f"{'would be written' if summary.whatif else 'written'}, "
         f"{summary.rows_quarantined} flagged/quarantined, {summary.seconds:.2f} s, "
         f"{summary.rows_per_second:,.0f} rows/s",
         highlight=False,
@@ -186,8 +187,8 @@ def _print_summary(summary: Any) -> None:
         console.print("[yellow]guest log output was capped; later lines were dropped[/]")
     if summary.failed_files:
         err_console.print(
-            f"[bold red]{len(summary.failed_files)} file(s) failed[/] (their rows were not "
-            "written):",
+            f"[bold red]{counted(len(summary.failed_files), 'file')} failed[/] "
+            "(their rows were not written):",
             highlight=False,
         )
         for failed in summary.failed_files:

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from .common import console, fail, folding_table, open_workspace, print_json
+from .common import console, counted, fail, folding_table, open_workspace, print_json
 
 
 class _TagGroup(TyperGroup):
@@ -107,7 +107,8 @@ def scan(
 
 def _print_summary(result: dict[str, Any]) -> None:
     console.print(
-        f"[bold]{result['root']}[/]: {result['files_seen']:,} files in {result['elapsed_s']:.1f}s "
+        f"[bold]{result['root']}[/]: {counted(result['files_seen'], 'file')} in "
+        f"{result['elapsed_s']:.1f}s "
         f"— {result['new']:,} new, {result['changed']:,} changed, "
         f"{result['unchanged']:,} unchanged, {result['renamed']:,} renamed, "
         f"{result['deleted']:,} deleted, {result['excluded']:,} excluded by patterns",
@@ -158,7 +159,7 @@ def files(
             ", ".join(record.tags), modified,
         )  # fmt: skip
     console.print(table)
-    console.print(f"{len(records)} of {total:,} files", highlight=False)
+    console.print(f"{len(records)} of {counted(total, 'file')}", highlight=False)
 
 
 @tag_app.command("files", hidden=True)
@@ -173,7 +174,7 @@ def tag_files(
             count = workspace.tag_files([str(p) for p in paths], tag)
         except _scan_errors() as exc:
             fail(str(exc))
-    console.print(f"tagged {count:,} files as '{tag}'", highlight=False)
+    console.print(f"tagged {counted(count, 'file')} as '{tag}'", highlight=False)
 
 
 def untag(
@@ -187,7 +188,7 @@ def untag(
             count = workspace.untag_files([str(p) for p in paths], tag)
         except _scan_errors() as exc:
             fail(str(exc))
-    console.print(f"removed '{tag}' from {count:,} files", highlight=False)
+    console.print(f"removed '{tag}' from {counted(count, 'file')}", highlight=False)
 
 
 @rule_app.command("add")
@@ -206,7 +207,7 @@ def rule_add(
         tagged = workspace.count_files(tag=tag)
     console.print(
         f"rule {rule.id}: {rule.pattern} → {rule.tag} (priority {rule.priority}); "
-        f"{tagged:,} files tagged '{rule.tag}'",
+        f"{counted(tagged, 'file')} tagged '{rule.tag}'",
         highlight=False,
     )
 

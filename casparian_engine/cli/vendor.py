@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, counted, fail, open_workspace, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
             )
             return
         console.print(
-            f"wheelhouse {result.wheelhouse}: {len(result.copied)} wheel(s) added, "
+            f"wheelhouse {result.wheelhouse}: {counted(len(result.copied), 'wheel')} added, "
             f"{len(result.already_present)} already present",
             highlight=False,
         )
@@ -94,6 +94,6 @@ def register(app: typer.Typer) -> None:
         """Remove the least recently used environments beyond --keep."""
         with open_workspace(ctx) as workspace:
             removed = workspace.envs.cleanup(keep)
-        console.print(f"removed {len(removed)} environment(s)", highlight=False)
+        console.print(f"removed {counted(len(removed), 'environment')}", highlight=False)
 
     app.add_typer(env_app, name="env")

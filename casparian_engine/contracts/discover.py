@@ -87,8 +87,9 @@ class Discovery:
     def proposal_text(self) -> str:
         """The YAML a person reviews, with the dialect and open choices as comments on top."""
         lines = [
-            f"# Proposed by `casparian schema discover` from {len(self.paths)} file(s), "
-            f"{self.rows_sampled} rows sampled.",
+            f"# Proposed by `casparian schema discover` from {len(self.paths)} "
+            f"{'file' if len(self.paths) == 1 else 'files'}, {self.rows_sampled} "
+            f"{'row' if self.rows_sampled == 1 else 'rows'} sampled.",
             f"# Dialect: {self.dialect.describe()}",
         ]
         lines.extend(f"# WARNING (low confidence): {w}" for w in self.warnings)

@@ -69,6 +69,6 @@ def test_vendor_and_env_build_list_clean(tmp_path: Path, home: Path) -> None:
     listed = json.loads(runner.invoke(app, [*base, "env", "list", "--json"]).stdout)
     assert [Path(e["path"]) for e in listed] == [python.parent.parent]
     cleaned = runner.invoke(app, [*base, "env", "clean", "--keep", "0"])
-    assert "removed 1 environment(s)" in cleaned.stdout
+    assert "removed 1 environment" in cleaned.stdout
     missing = runner.invoke(app, [*base, "vendor", "nope"])
     assert missing.exit_code == 1 and "no parser 'nope' is registered" in missing.stderr

@@ -110,7 +110,7 @@ def test_cli_whatif_writes_nothing_and_force_replaces(home: Path, amounts_csv: P
     assert not (home / "dev-output").exists()
     first = _cli(home, "run", parser, str(amounts_csv))
     assert first.returncode == 0, first.stderr
-    assert "1 file(s), 3 rows written, 1 flagged/quarantined" in first.stdout
+    assert "1 file, 3 rows written, 1 flagged/quarantined" in first.stdout
     again = _cli(home, "run", parser, str(amounts_csv))
     assert again.returncode == 1
     assert "use --force to replace it" in again.stderr

@@ -70,7 +70,7 @@ def test_breakpoint_opens_pdb_and_continue_completes(home: Path, tmp_path: Path)
     output = _plain(seen)
     assert exit_code == 0, output
     assert "debugs — 1 rows" in output
-    assert "1 file(s), 1 rows written" in output
+    assert "1 file, 1 row written" in output
 
 
 def test_sigint_to_the_host_stops_the_guest_group(home: Path, tmp_path: Path) -> None:
