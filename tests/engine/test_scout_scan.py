@@ -129,6 +129,8 @@ def test_scan_tags_every_file_found(workspace: Workspace, tree: Path) -> None:
     workspace.scan(tree, tags=["batch1"])
     assert workspace.count_files(tag="batch1") == 5
     assert workspace.count_files(untagged=True) == 0
+    workspace.scan(tree, tags=["batch2"])  # unchanged files are tagged too
+    assert workspace.count_files(tag="batch2") == 5
 
 
 def test_progress_events_and_summary_are_emitted(workspace: Workspace, tree: Path) -> None:

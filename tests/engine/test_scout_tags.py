@@ -126,7 +126,7 @@ def test_cli_tag_rule_files_and_untag(home: Path, tree: Path) -> None:
     rules = json.loads(runner.invoke(app, ["tag", "rule", "list", "--json"]).stdout)
     assert rules == [{"id": 1, "pattern": "invoices/*.csv", "tag": "invoices", "priority": 5}]
     tagged = runner.invoke(app, ["tag", str(tree / "readme.txt"), "docs"])
-    assert tagged.exit_code == 0 and "tagged 1 files as 'docs'" in tagged.output
+    assert tagged.exit_code == 0 and "tagged 1 file as 'docs'" in tagged.output
     listed = json.loads(runner.invoke(app, ["files", "--tag", "docs", "--json"]).stdout)
     assert listed["total"] == 1 and listed["files"][0]["tags"] == ["docs", "kind:text"]
     untagged = json.loads(runner.invoke(app, ["files", "--untagged", "--json"]).stdout)
