@@ -35,6 +35,7 @@ MANIFEST_HASH_NAME = "manifest.sha256"
 SUMMARY_NAME = "SUMMARY.md"
 FORMAT = "casparian-evidence-v1"
 EVIDENCE_STATES = ("completed", "completed_with_warnings")
+FAILED_STATES = ("failed", "dead_letter")
 JOB_PAGE = 1000
 
 
@@ -78,9 +79,57 @@ def _describe_file(path: Path) -> dict[str, Any]:
     return {"path": str(path), "sha256": file_sha256(path), "size": path.stat().st_size}
 
 
-def _evidence_jobs(store: Store) -> list[Any]:
+def _superseding_jobs(jobs: list[Any]) -> dict[int, Any]:
+    """For each job whose input a later backfill of its parser reprocessed, the newest such job."""
+    from .backfill import BACKFILL_KIND
+
+    backfills: dict[tuple[str, str | None], list[Any]] = {}
+    for job in jobs:
+        if job.kind == BACKFILL_KIND and job.batch_id:
+            backfills.setdefault((job.parser_name, job.input_hash), []).append(job)
+    superseded: dict[int, Any] = {}
+    for job in jobs:
+        later = [b for b in backfills.get((job.parser_name, job.input_hash), ()) if b.id > job.id]
+        if later:
+            superseded[job.id] = max(later, key=lambda b: b.id)
+    return superseded
+
+
+def _contracts(store: Store) -> list[dict[str, Any]]:
+    """Every approved contract version: name, version, hash, who approved it and when."""
+    approved = []
+    for latest in store.contracts.list():
+        for stored in store.contracts.versions(latest.name):
+            if stored.status == "approved":
+                approved.append(
+                    {
+                        "name": stored.name,
+                        "version": stored.version,
+                        "content_hash": stored.content_hash,
+                        "approved_by": stored.approved_by,
+                        "approved_at": _iso(stored.approved_at),
+                    }
+                )
+    return approved
+
+
+def _failed_job(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "parser": job.parser_name,
+        "parser_version": job.parser_version,
+        "status": job.status,
+        "input_path": job.input_path,
+        "input_sha256": job.input_hash,
+        "finished_at": _iso(job.finished_at),
+        "error_kind": job.error_kind,
+        "error_message": job.error_message,
+    }
+
+
+def _evidence_jobs(store: Store, states: tuple[str, ...] = EVIDENCE_STATES) -> list[Any]:
     jobs: list[Any] = []
-    for status in EVIDENCE_STATES:
+    for status in states:
         offset = 0
         while True:
             page = store.jobs.find(status=status, limit=JOB_PAGE, offset=offset)
@@ -111,7 +160,9 @@ def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
     inputs: dict[str, dict[str, Any]] = {}
     outputs: dict[str, dict[str, Any]] = {}
     jobs: list[dict[str, Any]] = []
-    for job in _evidence_jobs(store):
+    evidence_jobs = _evidence_jobs(store)
+    superseded = _superseding_jobs(evidence_jobs)
+    for job in evidence_jobs:
         if job.input_path not in inputs:
             recorded = job.input_hash
             described = _describe_file(Path(job.input_path)) if not recorded else None
@@ -121,13 +172,31 @@ def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
                 "hash_source": "recorded at processing" if recorded else "computed at export",
             }
         output_files: list[str] = []
+        replaced_files: list[str] = []
+        newer = superseded.get(job.id)
+        newer_files = (
+            {str(p) for t in newer.output_paths for p in _output_files(t)} if newer else set()
+        )
         for path_text in job.output_paths:
             for path in _output_files(path_text):
+                if newer is not None and (not path.is_file() or str(path) in newer_files):
+                    replaced_files.append(str(path))  # the backfill replaced it: not missing
+                    continue
                 if str(path) not in outputs:
                     outputs[str(path)] = _describe_file(path)
                 output_files.append(str(path))
+        replaced = (
+            {
+                "superseded_by_batch": newer.batch_id,
+                "superseded_by_job": newer.id,
+                "superseded_outputs": replaced_files,
+            }
+            if newer is not None
+            else {}
+        )
         jobs.append(
             {
+                **replaced,
                 "id": job.id,
                 "parser": job.parser_name,
                 "parser_version": job.parser_version,
@@ -158,6 +227,8 @@ def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
         "inputs": sorted(inputs.values(), key=lambda i: i["path"]),
         "outputs": sorted(outputs.values(), key=lambda o: o["path"]),
         "jobs": jobs,
+        "failed_jobs": [_failed_job(j) for j in _evidence_jobs(store, FAILED_STATES)],
+        "contracts": _contracts(store),
         "audit": audit,
     }
 
@@ -182,13 +253,33 @@ def _summary(manifest: dict[str, Any]) -> str:
         )
         for contract in parser["contracts"]:
             lines.append(f"  - contract of `{contract['output']}`: `{contract['sha256']}`")
+    lines += ["", f"## Approved contracts ({len(manifest['contracts'])})"]
+    for contract in manifest["contracts"]:
+        lines.append(
+            f"- **{contract['name']}** version {contract['version']} — "
+            f"`{contract['content_hash']}`, approved {contract['approved_at']} by "
+            f"{contract['approved_by']}"
+        )
     lines += ["", f"## Jobs ({len(manifest['jobs'])})"]
     for job in manifest["jobs"]:
+        replaced = (
+            f"; superseded by backfill {job['superseded_by_batch']} (job "
+            f"{job['superseded_by_job']})"
+            if job.get("superseded_by_batch")
+            else ""
+        )
         lines.append(
             f"- job {job['id']}: {job['parser']} {job['parser_version']} on "
             f"`{job['input_path']}` (`{job['input_sha256']}`), {job['started_at']} → "
             f"{job['finished_at']}, {job['rows_written']} rows written, "
-            f"{job['rows_quarantined']} quarantined, {job['status']}"
+            f"{job['rows_quarantined']} quarantined, {job['status']}{replaced}"
+        )
+    lines += ["", f"## Failed jobs ({len(manifest['failed_jobs'])})"]
+    for job in manifest["failed_jobs"]:
+        lines.append(
+            f"- job {job['id']}: {job['parser']} {job['parser_version']} on "
+            f"`{job['input_path']}`, {job['status']} {job['finished_at']}: "
+            f"{job['error_kind']}: {job['error_message']}"
         )
     lines += ["", f"## Outputs ({len(manifest['outputs'])})"]
     for output in manifest["outputs"]:
