@@ -271,7 +271,8 @@ def _summary(manifest: dict[str, Any]) -> str:
         lines.append(
             f"- job {job['id']}: {job['parser']} {job['parser_version']} on "
             f"`{job['input_path']}` (`{job['input_sha256']}`), {job['started_at']} → "
-            f"{job['finished_at']}, {job['rows_written']} rows written, "
+            f"{job['finished_at']}, {job['rows_written']} "
+            f"{'row' if job['rows_written'] == 1 else 'rows'} written, "
             f"{job['rows_quarantined']} quarantined, {job['status']}{replaced}"
         )
     lines += ["", f"## Failed jobs ({len(manifest['failed_jobs'])})"]

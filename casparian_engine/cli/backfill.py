@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import console, fail, open_workspace, print_json
+from .common import console, counted, fail, open_workspace, print_json
 
 
 def backfill_command(
@@ -42,7 +42,7 @@ def backfill_command(
                     )
                     return
                 console.print(
-                    f"{len(plan.files):,} files of parser '{plan.parser_name}' would be "
+                    f"{counted(len(plan.files), 'file')} of parser '{plan.parser_name}' would be "
                     f"reprocessed by version {plan.current_version}",
                     highlight=False,
                 )
@@ -65,7 +65,7 @@ def backfill_command(
         )
     elif result.swapped:
         console.print(
-            f"backfilled {len(result.plan.files):,} files with version "
+            f"backfilled {counted(len(result.plan.files), 'file')} with version "
             f"{result.plan.current_version}; {result.output_dir} now holds only its outputs",
             highlight=False,
         )
