@@ -52,3 +52,15 @@ def test_read_only_commands_do_not_create_a_missing_home(tmp_path: Path) -> None
     assert runner.invoke(app, ["--home", str(missing), "scan", str(data)]).exit_code == 0
     assert (missing / "state.db").is_file()
     assert runner.invoke(app, ["--home", str(missing), "files"]).exit_code == 0
+
+
+def test_demo_next_commands_are_whole_lines_on_a_narrow_terminal(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["demo", str(tmp_path / "demo"), "--files", "10"], env={"COLUMNS": "60"}
+    )
+    assert result.exit_code == 0, result.output
+    home = tmp_path / "demo" / "home"
+    assert f"next: casparian --home {home} files --tag invoices\n" in result.output
+    (run_line,) = [line for line in result.output.splitlines() if " run " in line]
+    assert run_line.startswith(f"      casparian --home {home} run {tmp_path / 'demo'}")
+    assert run_line.endswith(str(tmp_path / "demo" / "files" / "invoices"))
