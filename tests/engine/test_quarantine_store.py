@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app
@@ -25,6 +27,20 @@ STRICT = SchemaContract.from_dict(
         ],
     }
 )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def workspace(
+    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
+    """The same repository code on both stores: embedded SQLite and a real PostgreSQL server."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("CASPARIAN_STORE_URL", request.getfixturevalue("pg_url"))
+    ws = Workspace.open(home)
+    try:
+        yield ws
+    finally:
+        ws.close()
 
 
 def _quarantine(workspace: Workspace, rows: int = 6, job_id: int = 7) -> None:
