@@ -36,7 +36,8 @@ BATCH_SIZE = 2000
 SKIPPED_EXAMPLES_KEPT = 50
 # Drop secondary indexes while inserting once this many files are new and they are at least a
 # tenth of the table: rebuilding once (~1 µs/row) is then cheaper than maintaining them per row.
-# The (device, inode) index is dropped only when the store was empty: renames are looked up by it.
+# The (device, inode) and parent indexes are dropped only when the store was empty: a scan into an
+# existing inventory looks files up by them.
 DEFER_INDEXES_AFTER = 20_000
 
 ExamineResult = tuple[list[Examined], int]
@@ -221,7 +222,10 @@ class Scanner:
         return _Plan(batch, shown, known, self._submit(job))
 
     def _lookup(self, batch: WalkBatch, paths: list[str]) -> dict[str, KnownRow]:
-        """Stored rows for a batch: by parent for folders listed whole, by path for the rest."""
+        """Stored rows for a batch: by parent for folders listed whole, by path for the rest.
+        Into an empty store there is nothing to find (a scan lists each path once)."""
+        if self._rows_at_start == 0:
+            return {}
         files = self.store.files
         whole = batch.whole_folders
         rows = files.known_in_folders(sorted(whole))
@@ -359,8 +363,8 @@ class Scanner:
             DEFER_INDEXES_AFTER, self._rows_at_start // 10
         ):
             names = ["ix_files_sha256", "ix_files_source"]
-            if self._rows_at_start == 0:
-                names.append("ix_files_identity")
+            if self._rows_at_start == 0:  # no lookups by identity or parent in this scan
+                names += ["ix_files_identity", "ix_files_parent"]
             self._dropped_indexes = self.store.files.drop_bulk_indexes(names)
 
     def _apply_rules(self, ruled: list[_Read], ids: dict[str, int]) -> None:

@@ -308,6 +308,7 @@ class FileRepository:
         "ix_files_identity": (
             "CREATE INDEX IF NOT EXISTS ix_files_identity ON cf_files(device, inode)"
         ),
+        "ix_files_parent": "CREATE INDEX IF NOT EXISTS ix_files_parent ON cf_files(parent)",
     }
 
     def drop_bulk_indexes(self, names: Sequence[str]) -> list[str]:

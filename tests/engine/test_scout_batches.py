@@ -122,7 +122,7 @@ def bulk_indexes_exist(workspace: Workspace) -> bool:
         sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
     else:
         sql = "SELECT COUNT(*) FROM pg_indexes WHERE indexname = ?"
-    names = ("ix_files_sha256", "ix_files_source", "ix_files_identity")
+    names = ("ix_files_sha256", "ix_files_source", "ix_files_identity", "ix_files_parent")
     return all(int(db.query_one(sql, (name,))[0]) == 1 for name in names)
 
 
