@@ -269,6 +269,10 @@ class Scanner:
         revived_ids: list[int] = []  # soft-deleted, from another source, or unreadable now
         read: list[_Read] = []
         fresh: list[_Read] = []
+        # Into an empty store, with no rules or scan tags, a new file needs nothing but its row.
+        direct = self._rows_at_start == 0 and not (self.rules or self.tags)
+        inserts: list[tuple[Any, ...]] = []
+        seen_at = self.seen_at
         files = plan.batch.files
         for index, outcome in enumerate(outcomes):
             row = plan.known[index]
@@ -288,6 +292,13 @@ class Scanner:
                 continue
             sha256, kind, size, mtime_ns, device, inode = outcome
             path, raw = plan.shown[index]
+            if direct and row is None:
+                parent, _, name = path.rpartition("/")
+                inserts.append(
+                    (source_id, path, raw, parent, name, extension(name), files[index].depth,
+                     size, mtime_ns, device, inode, sha256, kind, seen_at, seen_at)
+                )  # fmt: skip
+                continue
             item = _Read(
                 files[index], path, raw, sha256, kind, size, mtime_ns, device, inode,
                 None if row is None else row[0], "new" if row is None else "changed",
@@ -295,17 +306,24 @@ class Scanner:
             read.append(item)
             if row is None:
                 fresh.append(item)
-        self.files_hashed += len(read)
+        self.files_hashed += len(read) + len(inserts)
+        self.counts["new"] += len(inserts)
         if fresh:
             self._find_renames(fresh)
         self.counts["unchanged"] += len(seen_ids) + len(revived_ids)
-        self._write(read, seen_ids, revived_ids)
+        self._write(read, seen_ids, revived_ids, inserts)
 
-    def _write(self, read: list[_Read], seen_ids: list[int], revived_ids: list[int]) -> None:
-        """One transaction for the batch; new files get their kind tags in SQL, not Python."""
+    def _write(
+        self,
+        read: list[_Read],
+        seen_ids: list[int],
+        revived_ids: list[int],
+        inserts: list[tuple[Any, ...]],
+    ) -> None:
+        """One transaction for the batch; new files get their kind tags in SQL, not Python.
+        ``inserts`` holds the rows of new files already built by ``_commit``."""
         files, tags = self.store.files, self.store.tags
         seen_at, source_id = self.seen_at, self.source_id
-        inserts: list[tuple[Any, ...]] = []
         moves: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         known_kinds: list[tuple[int, str]] = []
