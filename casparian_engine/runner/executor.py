@@ -9,9 +9,10 @@ row landed in exactly one place. Files are submitted a few ahead so the guest ne
 
 Guests started with ``pack_rows`` send many small files' rows as one frame (the row count of each
 file in its metadata); such a frame is routed as one group — row numbers and lineage for all its
-files are built with a few vector operations — and written with one ``sink.write``. Only when a
-group has quarantined rows is it routed file by file, so each quarantined row keeps its own
-file's lineage. ``more_guests`` run beside the first one; their rows go to the same sink.
+files are built with a few vector operations — validated once and written with one
+``sink.write``; each row's position in the pack leads its valid or quarantined copy back to its
+file, so quarantined rows keep their own file's lineage and every file's rows are counted.
+``more_guests`` run beside the first one; their rows go to the same sink.
 """
 
 from __future__ import annotations
@@ -269,14 +270,10 @@ class Executor:
         path = entries[0].task.path
         table = pa.Table.from_batches([frame.batch])
         try:
-            if len(entries) == 1 or not self._route_pack(
-                table, entries, file_rows or (), frame.output
-            ):
-                offset = 0
-                for entry, rows in zip(entries, file_rows or (table.num_rows,), strict=True):
-                    if rows or len(entries) == 1:
-                        self._route_file(entry, frame.output, table.slice(offset, rows))
-                    offset += rows
+            if file_rows is None:
+                self._route_file(entries[0], frame.output, table)
+            else:
+                self._route_pack(table, entries, file_rows, frame.output)
         except SinkError as exc:
             raise ExecutionError("SinkError", f"{path}: {exc}", path=path) from exc
         except OSError as exc:
@@ -296,24 +293,87 @@ class Executor:
 
     def _route_pack(
         self, table: pa.Table, entries: list[_InFlight], file_rows: Sequence[int], output: str
-    ) -> bool:
-        """Route a pack of whole files in one go; False if it must go file by file (quarantine)."""
+    ) -> None:
+        """Steps 1-5 for a pack of whole files at once, rows split back to their files by index.
+
+        ``_cf_row`` carries each row's position in the pack through flagging and validation, so
+        the valid and quarantined rows find their file and line number again with one ``take``.
+        """
         path = entries[0].task.path
-        if ROW_ERROR_COLUMN in table.column_names:
-            return False
         self._check_columns(table, output, path)
         file_index = _file_index(file_rows)
         table = self._with_packed_row_numbers(table, file_rows, file_index, output, path)
-        split = self._validate(output, table, path)
-        if split.quarantined.num_rows or split.valid.num_rows != table.num_rows:
-            return False
-        valid = _with_packed_lineage(split.valid, entries, file_index, self.parser_version)
+        line_numbers = table.column(ROW_COLUMN)
+        positions = counting_from_zero(table.num_rows)
+        table = table.set_column(table.column_names.index(ROW_COLUMN), ROW_COLUMN, positions)
+        unflagged, flagged = split_parser_flagged(table)
+        split = self._validate(output, unflagged, path)
+        quarantined = flagged
+        if split.quarantined.num_rows:
+            quarantined = (
+                split.quarantined
+                if flagged.num_rows == 0
+                else pa.concat_tables([flagged, split.quarantined.cast(flagged.schema)])
+            )
+        valid, valid_files = _back_to_files(split.valid, line_numbers, file_index, output, path)
+        valid = _with_packed_lineage(valid, entries, valid_files, self.parser_version)
         if valid.num_rows or output not in self.written_totals:
             self.sink.write(output, valid)
-        for entry, rows in zip(entries, file_rows, strict=True):
-            entry.counts.setdefault(output, OutputCounts()).add(OutputCounts(rows, rows, 0))
+        written = _rows_per_file(valid_files, len(entries))
+        held = self._quarantine_pack(quarantined, line_numbers, file_index, entries, output)
+        for entry, emitted, written_rows, held_rows in zip(
+            entries, file_rows, written, held, strict=True
+        ):
+            if written_rows + held_rows != emitted:
+                raise ConservationError(
+                    "ConservationError",
+                    f"{entry.task.path}: output {output!r}: the parser emitted {emitted} rows but "
+                    f"{written_rows} were written and {held_rows} quarantined",
+                    path=entry.task.path,
+                )
+            counts = OutputCounts(emitted, written_rows, held_rows)
+            entry.counts.setdefault(output, OutputCounts()).add(counts)
         self._count_written(output, valid.num_rows)
-        return True
+
+    def _quarantine_pack(
+        self,
+        quarantined: pa.Table,
+        line_numbers: pa.ChunkedArray,
+        file_index: pa.Array,
+        entries: list[_InFlight],
+        output: str,
+    ) -> list[int]:
+        """Hand each file's quarantined rows of a pack to the writer; rows held per file."""
+        held = [0] * len(entries)
+        if quarantined.num_rows == 0:
+            return held
+        path = entries[0].task.path
+        quarantined, files = _back_to_files(quarantined, line_numbers, file_index, output, path)
+        order = pc.sort_indices(files)  # stable: each file keeps its rows' order
+        quarantined = quarantined.take(order)
+        sorted_files = pc.take(files, order)
+        if isinstance(sorted_files, pa.ChunkedArray):
+            sorted_files = sorted_files.combine_chunks()
+        runs = pc.run_end_encode(sorted_files)
+        start = 0
+        for file_at, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
+            entry = entries[file_at]
+            rows = quarantined.slice(start, end - start)
+            lineage = RowLineage(
+                source_path=entry.task.path,
+                source_hash=entry.source_hash,
+                job_id=entry.task.job_id,
+                parser_name=self.parser_name,
+                parser_version=self.parser_version,
+                output=output,
+            )
+            self.quarantine.write(rows, lineage)
+            self.on_event(
+                RowsQuarantined(output=output, rows=rows.num_rows, source_path=entry.task.path)
+            )
+            held[file_at] = rows.num_rows
+            start = end
+        return held
 
     def _route(self, table: pa.Table, lineage: RowLineage, so_far: OutputCounts) -> OutputCounts:
         """Steps 1-5 for one batch; returns this batch's counts."""
@@ -465,6 +525,48 @@ def counting_from_one(rows: int) -> pa.Array:
         cached = pc.cumulative_sum(ones)
         _COUNTING[0] = cached
     return cached.slice(0, rows)
+
+
+_POSITIONS: list[pa.Array] = [pa.array([], pa.int64())]
+
+
+def counting_from_zero(rows: int) -> pa.Array:
+    """0, 1, ..., rows - 1 as int64: a zero-copy slice of a cached, growing array."""
+    cached = _POSITIONS[0]
+    if len(cached) < rows:
+        cached = pc.subtract(counting_from_one(max(rows, 2 * len(cached), 1024)), 1)
+        _POSITIONS[0] = cached
+    return cached.slice(0, rows)
+
+
+def _back_to_files(
+    rows: pa.Table, line_numbers: pa.ChunkedArray, file_index: pa.Array, output: str, path: str
+) -> tuple[pa.Table, pa.Array]:
+    """Rows whose ``_cf_row`` holds pack positions, given their line numbers back; and each
+    row's file index."""
+    if ROW_COLUMN not in rows.column_names:
+        raise ConservationError(
+            "ConservationError",
+            f"{path}: output {output!r}: the validator dropped the _cf_row column",
+            path=path,
+        )
+    at = rows.column_names.index(ROW_COLUMN)
+    positions = rows.column(at)
+    restored = rows.set_column(at, ROW_COLUMN, pc.take(line_numbers, positions))
+    return restored, pc.take(file_index, positions)
+
+
+def _rows_per_file(files: pa.Array | pa.ChunkedArray, file_count: int) -> list[int]:
+    """How many of the rows belong to each file of the pack (files given by index)."""
+    counts = [0] * file_count
+    if len(files) == 0:
+        return counts
+    tally = pc.value_counts(files)
+    for file_at, rows in zip(
+        tally.field("values").to_pylist(), tally.field("counts").to_pylist(), strict=True
+    ):
+        counts[file_at] = rows
+    return counts
 
 
 def _file_index(file_rows: Sequence[int]) -> pa.Array:

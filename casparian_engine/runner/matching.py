@@ -82,10 +82,19 @@ def matching_jobs(store: Store, parser: ParserRecord, kind: str = "process") -> 
         after_id = page[-1][0]
         tags = store.files.tags_of([row[0] for row in page]) if wanted_tags else {}
         for file_id, path, sha256, root in page:
-            relative = os.path.relpath(path, root) if root else path
             by_tag = bool(wanted_tags.intersection(tags.get(file_id, ())))
-            if by_tag or (parser.patterns and spec.match_file(relative)):
+            if by_tag or (parser.patterns and spec.match_file(_relative(path, root))):
                 yield NewJob(parser.name, parser.version, path, sha256, file_id, kind)
+
+
+def _relative(path: str, root: str | None) -> str:
+    """``path`` relative to its scan root (a prefix cut when it lies under it, as it should)."""
+    if not root:
+        return path
+    prefix = root.rstrip(os.sep) + os.sep
+    if path.startswith(prefix):
+        return path[len(prefix) :]
+    return os.path.relpath(path, root)
 
 
 def enqueue_matching(store: Store, parser_name: str | None = None) -> list[EnqueueReport]:

@@ -74,9 +74,7 @@ def _line_numbers(
     row_count: int, first_line: int, skipped_rows: list[tuple[int, str]]
 ) -> tuple[pa.Array, int]:
     """Source line of each row of a batch, stepping over lines the reader skipped as invalid."""
-    lines = pc.add(
-        pc.cumulative_sum(pc.fill_null(pa.nulls(row_count, pa.int64()), 1)), first_line - 1
-    )
+    lines = _counting(first_line, row_count)
     last_line = first_line + row_count - 1
     for skipped_line, _ in sorted(skipped_rows):
         if first_line <= skipped_line <= last_line:
@@ -85,17 +83,42 @@ def _line_numbers(
     return lines, last_line + 1
 
 
+_COUNTING = [pa.array([], pa.int64())]
+
+
+def _counting(first: int, count: int) -> pa.Array:
+    """first, first + 1, ... (count values): a slice of a cached array when first is line 2."""
+    cached = _COUNTING[0]
+    if len(cached) < count:
+        ones = pa.repeat(pa.scalar(1, pa.int64()), max(count, 2 * len(cached), 4096))
+        cached = pc.add(pc.cumulative_sum(ones), HEADER_LINES)
+        _COUNTING[0] = cached
+    lines = cached.slice(0, count)
+    if first != HEADER_LINES + 1:
+        lines = pc.add(lines, first - HEADER_LINES - 1)
+    return lines
+
+
 def _typed_batch(batch: pa.RecordBatch, line_numbers: pa.Array) -> pa.RecordBatch:
     """Convert the money columns; a value that is not a number nulls the cell and marks the row."""
     columns = {name: batch.column(name) for name in COLUMN_TYPES}
-    row_error = pa.nulls(batch.num_rows, pa.string())
+    row_error: pa.Array | None = None
     for name in MONEY_COLUMNS:
         text = columns[name]
-        valid = pc.fill_null(pc.match_substring_regex(text, MONEY_PATTERN), False)
+        valid = pc.match_substring_regex(text, MONEY_PATTERN)
+        if valid.true_count == len(valid):  # every value is a number: one cast, no messages
+            columns[name] = text.cast(MONEY_TYPE)
+            continue
+        valid = pc.fill_null(valid, False)
         columns[name] = pc.if_else(valid, text, pa.scalar(None, pa.string())).cast(MONEY_TYPE)
         message = pc.binary_join_element_wise(f"{name} is not a number: '", text, "'", "")
-        joined = pc.binary_join_element_wise(row_error, message, "; ")
-        row_error = pc.if_else(valid, row_error, pc.coalesce(joined, message))
+        if row_error is None:
+            row_error = pc.if_else(valid, pa.scalar(None, pa.string()), message)
+        else:
+            joined = pc.binary_join_element_wise(row_error, message, "; ")
+            row_error = pc.if_else(valid, row_error, pc.coalesce(joined, message))
+    if row_error is None:
+        row_error = pa.nulls(batch.num_rows, pa.string())
     arrays = [*columns.values(), row_error, line_numbers]
     return pa.RecordBatch.from_arrays(arrays, schema=OUTPUT_SCHEMA)
 
