@@ -23,12 +23,12 @@ from ..events import EventSink, Throttle, check_cancel, ignore_events
 from ..store import Store
 from ..store.files import KnownRow
 from .classify import kind_tag
-from .hashing import Examined, ExamineJob, examine_packed, extension
+from .hashing import Examined, ExamineJob, extension
 from .rules import PathMatcher, RuleSet
 from .summary import ScanProgress, ScanSummary
 from .walk import SkippedEntry, WalkBatch, WalkedFile, check_root, display_path, walk_files
 from .window import CommitWindow
-from .workers import HashWorkerPool
+from .workers import HashWorkerPool, InlineJob
 
 __all__ = ["BATCH_SIZE", "ScanProgress", "ScanSummary", "Scanner"]
 
@@ -68,17 +68,6 @@ class _Plan:
     shown: list[tuple[str, bytes | None]]
     known: list[KnownRow | None]
     examined: Future[ExamineResult]
-
-
-class _InlineFuture(Future[ExamineResult]):
-    """An examine job run in this process when it is asked for (small scans)."""
-
-    def __init__(self, job: ExamineJob) -> None:
-        super().__init__()
-        self._job = job
-
-    def result(self, timeout: float | None = None) -> ExamineResult:
-        return examine_packed(self._job.packed())
 
 
 class Scanner:
@@ -238,7 +227,7 @@ class Scanner:
         if self._pool is None and self.hash_workers > 1 and len(job) * 2 >= self.batch_size:
             self._pool = HashWorkerPool(self.hash_workers)  # only big scans pay the start-up
         if self._pool is None:
-            return _InlineFuture(job)
+            return InlineJob(job)
         return self._pool.submit(job)
 
     def _find_renames(self, fresh: list[_Read]) -> None:

@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import Future
 from typing import IO, Any
 
-from .hashing import Examined, ExamineJob
+from .hashing import Examined, ExamineJob, examine_packed
 
 HashResult = tuple[list[Examined], int]
 
@@ -146,3 +146,14 @@ class CombinedFuture(Future[HashResult]):
             outcomes.extend(part_outcomes)
             total += part_bytes
         return outcomes, total
+
+
+class InlineJob(Future[HashResult]):
+    """An examine job run in this process when its result is asked for (small scans)."""
+
+    def __init__(self, job: ExamineJob) -> None:
+        super().__init__()
+        self._job = job
+
+    def result(self, timeout: float | None = None) -> HashResult:
+        return examine_packed(self._job.packed())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,7 +216,8 @@ class FileRepository:
 
     def last_id(self) -> int:
         """The highest file id so far (files inserted after it are newer)."""
-        return int(self.db.query_one("SELECT COALESCE(MAX(id), 0) FROM cf_files")[0])
+        highest = self.db.query_one("SELECT MAX(id) FROM cf_files")[0]  # bare MAX: O(log N)
+        return int(highest or 0)
 
     def inserted_since(self, after_id: int, source_id: int, first_seen: float) -> dict[str, int]:
         """Path -> id of the files one scan inserted after ``after_id`` (``+``: by id range)."""
@@ -227,21 +228,26 @@ class FileRepository:
         return {r[0]: int(r[1]) for r in rows}
 
     # -- scan writes -------------------------------------------------------------------------
-    def insert(self, rows: Iterable[Sequence[Any]]) -> None:
+    def insert(self, rows: Sequence[Sequence[Any]]) -> None:
         """Insert new files; each row follows the column order of ``INSERT_FILE_SQL``."""
-        self.db.executemany(INSERT_FILE_SQL, rows)
+        if rows:
+            self.db.executemany(INSERT_FILE_SQL, rows)
 
-    def update_content(self, rows: Iterable[Sequence[Any]]) -> None:
+    def update_content(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows of (size, mtime_ns, device, inode, sha256, kind, last_seen, source_id, id)."""
+        if not rows:
+            return
         self.db.executemany(
             "UPDATE cf_files SET size = ?, mtime_ns = ?, device = ?, inode = ?, sha256 = ?, "
             "kind = ?, last_seen = ?, source_id = ?, deleted_at = NULL WHERE id = ?",
             rows,
         )
 
-    def move(self, rows: Iterable[Sequence[Any]]) -> None:
+    def move(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows of (path, raw_path, parent, name, ext, depth, size, mtime_ns, last_seen,
         source_id, id): a renamed file keeps its id, hence its tags."""
+        if not rows:
+            return
         self.db.executemany(
             "UPDATE cf_files SET path = ?, raw_path = ?, parent = ?, name = ?, ext = ?, depth = ?, "
             "size = ?, mtime_ns = ?, last_seen = ?, source_id = ?, deleted_at = NULL WHERE id = ?",
