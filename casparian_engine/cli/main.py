@@ -7,6 +7,7 @@ heavy libraries (pyarrow, duckdb) inside the commands so ``casparian --help`` st
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -87,6 +88,38 @@ def _hide_flag_types() -> None:
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
+def _unwrap(text: str | None) -> str | None:
+    """Join the hard-wrapped lines of each help paragraph, so Rich wraps them to the terminal.
+
+    Typer's rich mode keeps single newlines; docstrings are wrapped at 100 columns for the source.
+    Paragraphs (blank-line separated) and list items (lines starting with ``-`` or ``•``) are kept.
+    """
+    if not text:
+        return text
+    paragraphs = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):
+        lines = paragraph.splitlines()
+        if paragraph.startswith("\b") or any(line.lstrip()[:1] in "-•" for line in lines[1:]):
+            paragraphs.append(paragraph)
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
+
+
+def _unwrap_help(typer_app: typer.Typer) -> None:
+    """Apply ``_unwrap`` to every command's and group's help, recursively."""
+    for command in typer_app.registered_commands:
+        command.help = _unwrap(command.help or inspect.getdoc(command.callback))
+    for group in typer_app.registered_groups:
+        instance = group.typer_instance
+        if instance is None:
+            continue
+        callback = instance.registered_callback.callback if instance.registered_callback else None
+        own_help = group.help or instance.info.help or inspect.getdoc(callback)
+        group.help = _unwrap(own_help if isinstance(own_help, str) else None)
+        _unwrap_help(instance)
+
+
 _hide_flag_types()
 _register_commands()
 
@@ -94,4 +127,5 @@ _register_commands()
 def run() -> None:
     """Console-script entry point."""
     _register_plugins()
+    _unwrap_help(app)
     app()

@@ -41,7 +41,8 @@ def run(
         "--sink",
         help=(
             "Where rows go: parquet://DIR, ipc://DIR, sqlite://FILE, duckdb://FILE or stdout. "
-            "Default: Parquet under <home>/output/<parser>/<output>/."
+            "Default: Parquet under <home>/dev-output/<parser>/<output>/, apart from the "
+            "production outputs."
         ),
         show_default=False,
     ),
