@@ -3,7 +3,7 @@
 A 10 ms timer in the running (headless) app records how late each tick fires; the longest delay is
 the worst freeze a user would feel. Baseline: the same timer in the same app while idle.
 Usage: .venv/bin/python bench/tui.py [--files 200000] [--run-files 200] [--stacks]
---stacks: a watchdog thread samples the main thread's stack whenever the loop's last tick is more
+--stacks: a watchdog thread samples every thread's stack whenever the loop's last tick is more
 than 50 ms old, and prints the most frequent stacks (where the loop was stuck).
 """
 
@@ -62,17 +62,26 @@ class StallMeter:
 
     def __init__(self) -> None:
         self.delays: list[float] = []
-        self.expected = 0.0
+        self.at: list[float] = []
+        self.expected = self.began = 0.0
 
     def start(self) -> None:
         self.delays.clear()
-        self.expected = time.perf_counter() + TICK_S
+        self.at.clear()
+        self.began = time.perf_counter()
+        self.expected = self.began + TICK_S
 
     def tick(self) -> None:
         now = time.perf_counter()
         self.delays.append(max(0.0, now - self.expected))
+        self.at.append(now - self.began)
         self.expected = now + TICK_S
         self.last_tick = now
+
+    def worst(self, count: int = 5) -> str:
+        """The longest stalls with when they ended (seconds after ``start``)."""
+        ranked = sorted(zip(self.delays, self.at, strict=True), reverse=True)[:count]
+        return ", ".join(f"{delay * 1000:.0f} ms at {at:.1f}s" for delay, at in ranked)
 
     last_tick = 0.0
 
@@ -88,7 +97,7 @@ class StallMeter:
 
 
 class StallSampler(threading.Thread):
-    """Samples the main thread's stack every 10 ms while its last tick is over 50 ms old."""
+    """Samples every thread's stack each 10 ms while the loop's last tick is over 50 ms old."""
 
     def __init__(self, meter: StallMeter) -> None:
         super().__init__(daemon=True, name="stall-sampler")
@@ -100,13 +109,16 @@ class StallSampler(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(TICK_S):
             if self.meter.last_tick and time.perf_counter() - self.meter.last_tick > STALL_S:
-                frame = sys._current_frames().get(self.main_id or 0)
-                if frame is not None:
+                for thread_id, frame in sys._current_frames().items():
+                    if thread_id == self.ident:
+                        continue
+                    name = "main" if thread_id == self.main_id else "other thread"
                     lines = traceback.format_list(traceback.extract_stack(frame)[-STACK_DEPTH:])
-                    self.stacks["".join(line.split("\n")[0] + "\n" for line in lines)] += 1
+                    text = "".join(line.split("\n")[0] + "\n" for line in lines)
+                    self.stacks[f"({name})\n{text}"] += 1
 
-    def report(self, top: int = 6) -> str:
-        parts = [f"--- stuck-loop samples: {sum(self.stacks.values())} (10 ms each) ---"]
+    def report(self, top: int = 12) -> str:
+        parts = ["--- thread stacks while the loop was stuck (count of 10 ms samples) ---"]
         for stack, count in self.stacks.most_common(top):
             parts.append(f"[{count} samples]\n{stack}")
         return "\n".join(parts)
@@ -132,6 +144,7 @@ async def measure(
         app.service.start_scan(str(scan_root))
         app.service.start_run("invoices")
         await pilot.press("alt+d")  # a mode switch while both run
+        switched_at = time.perf_counter() - started
         await app.workers.wait_for_complete()
         for _ in range(5):  # let the finished messages of both workers be handled
             await pilot.pause()
@@ -139,6 +152,7 @@ async def measure(
         sampler.stopped.set()
         if sampler_wanted:
             print(sampler.report())
+            print(f"longest stalls: {meter.worst()}; mode switch done at {switched_at:.1f}s")
         scan, run = app.service.scan, app.service.runs["invoices"]
         assert scan is not None
         work = (

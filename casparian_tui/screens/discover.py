@@ -274,8 +274,8 @@ class DiscoverScreen(ModeScreen):
         if what == "scan":
             self._render_scan()
             scan = self.service.scan
-            if scan is not None and not scan.running:
-                self.reload()
+            if scan is not None and not scan.running and self.is_current:
+                self.reload()  # a hidden screen reloads when it is shown again
 
     def _render_scan(self) -> None:
         scan = self.service.scan

@@ -30,6 +30,9 @@ ROWS_PAGE = 100
 QUARANTINE_PAGE = 50
 SAMPLE_ABOVE_ROWS = 1_000_000
 BAR_WIDTH = 30
+TABLE_COLUMNS = (("table", 16), ("rows", 10), ("files", 6))
+STAT_COLUMNS = (("column", 16), ("type", 10), ("null %", 7), ("distinct", 9), ("min", 14),
+                ("max", 14))  # fmt: skip
 
 
 def histogram_text(column: str, buckets: Any) -> str:
@@ -82,10 +85,10 @@ class InspectScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#tables-list", DataTable).add_columns("table", "rows", "files")
-        self.query_one("#stats", DataTable).add_columns(
-            "column", "type", "null %", "distinct", "min", "max"
-        )
+        for table_id, columns in (("#tables-list", TABLE_COLUMNS), ("#stats", STAT_COLUMNS)):
+            grid = self.query_one(table_id, DataTable)
+            for label, width in columns:  # fixed: never depends on which rows came first
+                grid.add_column(label, width=width)
         self.query_one("#tables-list", DataTable).focus()
         self.load_tables()
 

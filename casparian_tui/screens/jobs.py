@@ -26,6 +26,7 @@ STATUS_ICONS = {
 }
 LOG_TAIL_BYTES = 4096
 REFRESH_S = 2.0
+JOB_COLUMNS = (("", 1), ("status", 14), ("job", 6), ("parser", 16), ("file", 18), ("duration", 8))
 
 
 def job_duration(job: Any, now: float) -> str:
@@ -57,10 +58,17 @@ class JobsScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one(DataTable).add_columns("", "status", "job", "parser", "file", "duration")
+        table = self.query_one(DataTable)
+        for label, width in JOB_COLUMNS:  # fixed: never depends on which rows came first
+            table.add_column(label, width=width)
         self.query_one(DataTable).focus()
         self.load_jobs()
-        self.set_interval(REFRESH_S, self.load_jobs)
+        self.set_interval(REFRESH_S, self.refresh_if_shown)
+
+    def refresh_if_shown(self) -> None:
+        """The periodic refresh reads the store only while the user can see the list."""
+        if self.is_current:
+            self.load_jobs()
 
     def on_screen_resume(self) -> None:
         self.load_jobs()

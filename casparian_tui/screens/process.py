@@ -17,6 +17,8 @@ from ..widgets.run_progress import RunProgress
 from .base import ModeScreen
 
 FILES_PAGE = 100
+PARSER_COLUMNS = (("parser", "name", 16), ("version", "version", 9), ("matched", "matched", 8),
+                  ("last run", "last", 14), ("run", "run", 12))  # fmt: skip
 NO_PARSERS = "No parsers registered yet: casparian parser register <folder>"
 
 
@@ -59,16 +61,16 @@ class ProcessScreen(ModeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#parsers-table", DataTable)
-        for label, key in (("parser", "name"), ("version", "version"), ("matched", "matched"),
-                           ("last run", "last"), ("run", "run")):  # fmt: skip
-            table.add_column(label, key=key)
-        self.query_one("#parser-files", DataTable).add_column("matched file", key="path")
+        for label, key, width in PARSER_COLUMNS:  # fixed: never depends on the rows
+            table.add_column(label, key=key, width=width)
+        self.query_one("#parser-files", DataTable).add_column("matched file", key="path", width=60)
         table.focus()
         self.service.changed.subscribe(self, self._on_service_changed)
         self._render_runs()
         self.load_parsers()
 
     def on_screen_resume(self) -> None:
+        self.ended_runs = {n: s.outcome for n, s in self.service.runs.items() if not s.running}
         self.load_parsers()
 
     # --- parsers ------------------------------------------------------------------------------
@@ -168,9 +170,9 @@ class ProcessScreen(ModeScreen):
         for parser in self.parsers:
             table.update_cell(parser.name, "run", run_cell(self.service.runs.get(parser.name)))
         ended = {n: s.outcome for n, s in self.service.runs.items() if not s.running}
-        if ended != self.ended_runs:  # a run just ended: its last-run status changed
+        if ended != self.ended_runs and self.is_current:  # a run ended: its status changed
             self.ended_runs = ended
-            self.load_parsers()
+            self.load_parsers()  # a hidden screen reloads when it is shown again
 
     def _render_runs(self) -> None:
         pane = self.query_one("#runs", Vertical)

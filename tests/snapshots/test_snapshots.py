@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -32,6 +33,15 @@ def fixed_workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
 async def settle(pilot: Pilot[None]) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def settle_until(pilot: Pilot[None], shown: Callable[[], bool], rounds: int = 20) -> None:
+    """Settle until ``shown()`` holds: chained workers (table → stats → rows) finish in turn."""
+    for _ in range(rounds):
+        await settle(pilot)
+        if shown():
+            return
+    raise AssertionError("the screen never reached the state this snapshot shows")
 
 
 def test_home(snap_compare, fixed_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
@@ -119,8 +129,20 @@ def test_inspect_table(snap_compare, fixed_workspace: Workspace) -> None:  # typ
 
     async def open_inspect(pilot: Pilot[None]) -> None:
         await pilot.press("alt+i")
-        for _ in range(3):
-            await settle(pilot)
+        screen = pilot.app.screen
+
+        def stats_and_rows_shown() -> bool:
+            stats = screen.query_one("#stats", DataTable)
+            histogram = str(screen.query_one("#histogram").render())
+            status = str(screen.query_one("#inspect-status").render())
+            return (
+                stats.row_count == 2
+                and bool(stats.border_title)
+                and histogram.startswith("amount")
+                and status == "lines: rows 1–40 of 40"
+            )
+
+        await settle_until(pilot, stats_and_rows_shown)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_inspect)
 
