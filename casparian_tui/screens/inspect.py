@@ -31,7 +31,8 @@ QUARANTINE_PAGE = 50
 SAMPLE_ABOVE_ROWS = 1_000_000
 BAR_WIDTH = 30
 TABLE_COLUMNS = (("table", 16), ("rows", 10), ("files", 6))
-STAT_COLUMNS = (("column", 16), ("type", 10), ("null %", 7), ("distinct", 9), ("min", 14),
+# SUMMARIZE's approx_unique is a HyperLogLog estimate (976 in a 973-row table), so say so.
+STAT_COLUMNS = (("column", 16), ("type", 10), ("null %", 7), ("≈ distinct", 10), ("min", 14),
                 ("max", 14))  # fmt: skip
 
 
@@ -59,7 +60,8 @@ class InspectScreen(ModeScreen):
     def __init__(self) -> None:
         super().__init__()
         self.tables: list[Any] = []
-        self.table_name = ""
+        self.table_name = ""  # the table the user chose: state, never re-read from a cursor
+        self.stats_table = ""  # the table whose columns ``stat_columns`` lists
         self.predicate = ""
         self.row_offset = 0
         self.row_total = 0
@@ -88,7 +90,7 @@ class InspectScreen(ModeScreen):
         for table_id, columns in (("#tables-list", TABLE_COLUMNS), ("#stats", STAT_COLUMNS)):
             grid = self.query_one(table_id, DataTable)
             for label, width in columns:  # fixed: never depends on which rows came first
-                grid.add_column(label, width=width)
+                grid.add_column(label, width=width, key=label)
         self.query_one("#tables-list", DataTable).focus()
         self.load_tables()
 
@@ -104,11 +106,23 @@ class InspectScreen(ModeScreen):
         self.post_message(TablesListed(self.service.workspace.output_tables()))
 
     def on_tables_listed(self, message: TablesListed) -> None:
+        """Refill the list, keeping the cursor on the chosen table (a reload must not switch)."""
+        same_names = [t.name for t in message.tables] == [t.name for t in self.tables]
         self.tables = message.tables
         listing = self.query_one("#tables-list", DataTable)
-        listing.clear()
-        for table in message.tables:
-            listing.add_row(table.name, f"{table.row_count:,}", str(table.file_count))
+        if same_names and listing.row_count == len(message.tables):
+            for table in message.tables:
+                listing.update_cell(table.name, "rows", f"{table.row_count:,}")
+                listing.update_cell(table.name, "files", str(table.file_count))
+        else:
+            listing.clear()
+            for table in message.tables:
+                listing.add_row(
+                    table.name, f"{table.row_count:,}", str(table.file_count), key=table.name
+                )
+            names = [t.name for t in message.tables]
+            if self.table_name in names:
+                listing.move_cursor(row=names.index(self.table_name))
         if not message.tables:
             self._status("No output tables yet: process some files first.")
 
@@ -117,8 +131,11 @@ class InspectScreen(ModeScreen):
             if event.cursor_row < len(self.quarantine_rows):
                 self.open_quarantined(self.quarantine_rows[event.cursor_row])
         elif event.data_table.id == "tables-list" and event.cursor_row < len(self.tables):
-            self.open_table(self.tables[event.cursor_row].name)
+            if event.cursor_row == event.data_table.cursor_row:  # not a stale highlight
+                self.open_table(self.tables[event.cursor_row].name)
         elif event.data_table.id == "stats" and event.cursor_row < len(self.stat_columns):
+            if self.stats_table != self.table_name:
+                return  # these are the previous table's columns; the new stats are coming
             column = self.stat_columns[event.cursor_row]
             self.set_selection(f"{self.table_name}.{column}")
             self.load_histogram(self.table_name, column, self.predicate)
@@ -128,6 +145,7 @@ class InspectScreen(ModeScreen):
             return
         self.table_name, self.predicate, self.row_offset = name, "", 0
         self.set_selection(name)
+        self.query_one("#histogram", Static).update("Select a column for its histogram.")
         self.refresh_view()
 
     def refresh_view(self) -> None:
@@ -147,8 +165,10 @@ class InspectScreen(ModeScreen):
         )
 
     def on_column_stats_computed(self, message: ColumnStatsComputed) -> None:
+        if message.table != self.table_name:
+            return  # an answer for a table no longer shown
         stats = message.stats.to_pydict()
-        self.stat_columns = stats["column_name"]
+        self.stat_columns, self.stats_table = stats["column_name"], message.table
         grid = self.query_one("#stats", DataTable)
         grid.clear()
         for index, column in enumerate(stats["column_name"]):
@@ -168,6 +188,8 @@ class InspectScreen(ModeScreen):
         self.post_message(HistogramComputed(table, column, buckets))
 
     def on_histogram_computed(self, message: HistogramComputed) -> None:
+        if message.table != self.table_name:
+            return
         self.query_one("#histogram", Static).update(histogram_text(message.column, message.buckets))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-rows")
@@ -178,6 +200,8 @@ class InspectScreen(ModeScreen):
         self.post_message(RowsPaged(table, rows, offset, total))
 
     async def on_rows_paged(self, message: RowsPaged) -> None:
+        if message.table != self.table_name:
+            return
         self.row_offset, self.row_total = message.offset, message.total
         pane = self.query_one("#rows-pane", Vertical)
         await pane.remove_children()

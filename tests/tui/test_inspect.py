@@ -54,6 +54,8 @@ async def test_table_stats_histogram_and_pages(workspace: Workspace) -> None:
         assert screen.stat_columns == ["amount", "vendor"]
         status = str(screen.query_one("#inspect-status").render())
         assert status == "lines: rows 1–100 of 250"
+        headers = [str(c.label) for c in screen.query_one("#stats", DataTable).columns.values()]
+        assert headers[3] == "≈ distinct"  # SUMMARIZE's approx_unique is an estimate
         rows = screen.query_one("#rows", ArrowTable)
         assert rows.row_count == 100
         await pilot.press("right_square_bracket")
@@ -138,3 +140,27 @@ async def test_clicks_open_a_table_and_a_column_and_the_wheel_scrolls_rows(
         await scroll_wheel(pilot, "#rows")
         assert rows.scroll_y > 0
         assert str(screen.query_one("#inspect-status").render()) == "lines: rows 1–100 of 250"
+
+
+async def test_filter_on_the_second_table_keeps_that_table(workspace: Workspace) -> None:
+    """The highlighted table is state: closing the filter dialog must not jump back to the first."""
+    write_output(workspace)
+    write_second_output(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("down")
+        await settle(app, pilot)
+        assert screen.table_name == "readings"
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"meter = 'm1'", "enter")
+        await settle(app, pilot)
+        assert screen.table_name == "readings"
+        assert screen.query_one("#tables-list", DataTable).cursor_row == 1
+        status = str(screen.query_one("#inspect-status").render())
+        assert status == "readings where meter = 'm1': rows 1–10 of 10"
+        assert screen.stat_columns == ["meter"]
+        assert screen.error_text == ""
+        histogram = str(screen.query_one("#histogram").render()).splitlines()
+        assert histogram[0] == "meter"
