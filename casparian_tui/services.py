@@ -14,11 +14,15 @@ from typing import Any
 from textual.app import App
 from textual.signal import Signal
 
+from casparian_engine.cli.common import counted, plural
 from casparian_engine.config import Settings
 from casparian_engine.events import Event
 from casparian_engine.workspace import Workspace
 
 from .messages import RunFinished, RunProgressed, ScanFinished, ScanProgressed
+
+NO_WORK = "no work: "
+"""Prefix of a run's outcome when nothing was queued or waiting; the engine's reason follows."""
 
 
 class EngineFeatureMissing(RuntimeError):
@@ -150,9 +154,9 @@ class EngineService:
         if message.error:
             self.scan.outcome = f"failed: {message.error}"
         elif message.cancelled:
-            self.scan.outcome = f"cancelled after {message.files_seen:,} files (kept)"
+            self.scan.outcome = f"cancelled after {counted(message.files_seen, 'file')} (kept)"
         else:
-            self.scan.outcome = f"done, {message.files_seen:,} files"
+            self.scan.outcome = f"done, {counted(message.files_seen, 'file')}"
         self.publish("scan")
 
     # --- processing runs (one per parser) -----------------------------------------------------
@@ -206,8 +210,9 @@ class EngineService:
                 )
 
         try:
+            reports = self.workspace.enqueue_matching(state.parser_name)
             summary = self.workspace.process(
-                parser=state.parser_name, on_event=forward, cancel=state.cancel
+                state.parser_name, on_event=forward, cancel=state.cancel, queue_matching=False
             )
         except Exception as exc:
             self.app.post_message(RunFinished(state.parser_name, "", error=str(exc)))
@@ -215,10 +220,13 @@ class EngineService:
         counts = {k: v for k, v in summary.counts.items() if v > 0}
         failed = counts.get("failed", 0) + counts.get("dead_letter", 0)
         text = (
-            f"{'stopped' if summary.cancelled else 'done'}: {summary.jobs_finished:,} files, "
-            f"{summary.rows_written:,} rows, {failed} failed, "
-            f"{summary.rows_quarantined:,} quarantined"
+            f"{'stopped' if summary.cancelled else 'done'}: "
+            f"{counted(summary.jobs_finished, 'file')}, {counted(summary.rows_written, 'row')}, "
+            f"{failed:,} failed, {summary.rows_quarantined:,} quarantined"
         )
+        reasons = [reason for r in reports if (reason := r.why_nothing_queued())]
+        if summary.jobs_finished == 0 and not summary.cancelled and reasons:
+            text = NO_WORK + "; ".join(reasons)  # say why nothing ran, and what would redo it
         self.app.post_message(
             RunProgressed(
                 state.parser_name,
@@ -270,7 +278,7 @@ class EngineService:
         stats = engine_method(self.workspace, "file_stats")()
         files = _field(stats, "file_count", "files", "total_files")
         sources = _field(stats, "source_count", "sources")
-        return f"{compact_count(files)} files, {sources} sources"
+        return f"{compact_count(files)} {plural(files, 'file')}, {counted(sources, 'source')}"
 
     def _process_figure(self) -> str:
         stats = engine_method(self.workspace, "job_stats")()
@@ -281,7 +289,7 @@ class EngineService:
     def _inspect_figure(self) -> str:
         tables = engine_method(self.workspace, "output_tables")()
         rows = sum(t.row_count for t in tables)
-        return f"{len(tables)} tables, {compact_count(rows)} rows"
+        return f"{counted(len(tables), 'table')}, {compact_count(rows)} {plural(rows, 'row')}"
 
     def _jobs_figure(self) -> str:
         stats = engine_method(self.workspace, "job_stats")()

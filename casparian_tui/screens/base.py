@@ -18,6 +18,25 @@ if TYPE_CHECKING:
     from ..services import EngineService
 
 
+def tail_path(path: str, width: int) -> str:
+    """``path`` cut on the LEFT to ``width`` characters, so the file name that tells files apart
+    stays visible: '/data/in/invoices/2024/01/inv_0001.csv' → '…/2024/01/inv_0001.csv'."""
+    if len(path) <= width:
+        return path
+    if width < 2:
+        return "…"[:width]
+    tail = path[len(path) - (width - 1) :]
+    slash = tail.find("/")
+    return "…" + (tail[slash:] if 0 <= slash < len(tail) - 1 else tail)
+
+
+def fitted_width(table_width: int, fixed_widths: int, column_count: int, minimum: int) -> int:
+    """The width left for a table's one flexible column: the table minus the fixed columns,
+    each column's two padding cells and the vertical scrollbar."""
+    scrollbar = 2
+    return max(minimum, table_width - fixed_widths - 2 * column_count - scrollbar)
+
+
 class ModeScreen(Screen[None]):
     """Base of the Home, Discover, Process, Inspect and Jobs screens."""
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
+from casparian_engine.cli.common import counted
+
 from ..actions import bindings_for
 from ..messages import ParserFilesListed, ParsersListed
-from ..services import RunState
+from ..services import NO_WORK, RunState
 from ..widgets.run_progress import RunProgress
-from .base import ModeScreen
+from .base import ModeScreen, fitted_width, tail_path
 
 FILES_PAGE = 100
+MIN_PATH_WIDTH = 20
 PARSER_COLUMNS = (("parser", "name", 16), ("version", "version", 9), ("matched", "matched", 8),
                   ("last run", "last", 14), ("run", "run", 12))  # fmt: skip
 NO_PARSERS = "No parsers registered yet: casparian parser register <folder>"
@@ -28,6 +32,8 @@ def run_cell(state: RunState | None) -> str:
         return ""
     if state.running:
         return f"▶ {state.done}/{state.total}" if state.total else "▶ starting"
+    if state.outcome.startswith(NO_WORK):
+        return "■ no work"
     return "✗ failed" if state.outcome.startswith("failed") else "■ " + state.outcome.split(":")[0]
 
 
@@ -63,7 +69,6 @@ class ProcessScreen(ModeScreen):
         table = self.query_one("#parsers-table", DataTable)
         for label, key, width in PARSER_COLUMNS:  # fixed: never depends on the rows
             table.add_column(label, key=key, width=width)
-        self.query_one("#parser-files", DataTable).add_column("matched file", key="path", width=60)
         table.focus()
         self.service.changed.subscribe(self, self._on_service_changed)
         self._render_runs()
@@ -95,7 +100,7 @@ class ProcessScreen(ModeScreen):
         if message.rows:
             table.move_cursor(row=min(cursor, len(message.rows) - 1))
             self._open_parser(self.parsers[table.cursor_row].name, force=True)
-        self._status(f"{len(message.rows)} parsers" if message.rows else NO_PARSERS)
+        self._status(counted(len(message.rows), "parser") if message.rows else NO_PARSERS)
 
     @property
     def current_parser(self) -> Any:
@@ -130,16 +135,32 @@ class ProcessScreen(ModeScreen):
             return  # an answer for a parser no longer highlighted
         self.file_paths, self.files_offset = message.paths, message.offset
         self.files_total = message.total
-        files = self.query_one("#parser-files", DataTable)
-        files.clear()
-        for path in message.paths:
-            files.add_row(path)
+        self._fill_files(keep_cursor=False)
         first = message.offset + 1 if message.total else 0
         last = message.offset + len(message.paths)
-        title = f"[b]{escape(message.parser_name)}[/b] matches {message.total:,} files"
+        title = f"[b]{escape(message.parser_name)}[/b] matches {counted(message.total, 'file')}"
         if message.total:
             title += f" · {first:,}–{last:,}"
         self.query_one("#parser-files-title", Static).update(title)
+
+    def _fill_files(self, keep_cursor: bool = True) -> None:
+        """Show the page's paths cut on the left to the pane's width (the file names stay)."""
+        files = self.query_one("#parser-files", DataTable)
+        width = fitted_width(files.size.width, 0, 1, MIN_PATH_WIDTH)
+        cursor = files.cursor_row if keep_cursor else 0
+        files.clear(columns=True)
+        files.add_column("matched file", key="path", width=width)
+        for path in self.file_paths:
+            files.add_row(Text(tail_path(path, width)))
+        if self.file_paths:
+            files.move_cursor(row=min(cursor, len(self.file_paths) - 1), scroll=False)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fill_files)
+
+    def _sync_sidebar(self, visible: bool) -> None:
+        super()._sync_sidebar(visible)
+        self.call_after_refresh(self._fill_files)
 
     def action_page(self, step: int) -> None:
         offset = self.files_offset + step * FILES_PAGE

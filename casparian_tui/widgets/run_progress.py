@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
-from ..services import RunState
+from casparian_engine.cli.common import counted, plural
+
+from ..services import NO_WORK, RunState
 
 
 def run_label(state: RunState) -> str:
-    """'invoices 12/40 files · 1 failed · 3 rows quarantined' plus the outcome once it ended."""
+    """'invoices 12/40 files · 1 failed · 3 rows quarantined' plus the outcome once it ended;
+    a run that found nothing to do says only why (the engine's reason) and what would redo it."""
+    name = f"[b]{escape(state.parser_name)}[/b]"
+    if not state.running and state.outcome.startswith(NO_WORK):
+        return f"{name}  {escape(state.outcome)}"
     text = (
-        f"[b]{state.parser_name}[/b] {state.done:,}/{state.total:,} files · "
-        f"{state.failed:,} failed · {state.quarantined_rows:,} rows quarantined"
+        f"{name} {state.done:,}/{state.total:,} {plural(state.total, 'file')} · "
+        f"{state.failed:,} failed · {counted(state.quarantined_rows, 'row')} quarantined"
     )
     if state.outcome:
-        text += f"  [dim]{state.outcome}[/dim]"
+        text += f"  [dim]{escape(state.outcome)}[/dim]"
     elif state.running:
         text += "  [dim](s to stop)[/dim]"
     return text
@@ -26,9 +33,10 @@ class RunProgress(Horizontal):
     """Renders a ``RunState``; the Process screen calls ``show`` whenever the service changes."""
 
     DEFAULT_CSS = """
-    RunProgress { height: 1; padding: 0 1; }
-    RunProgress ProgressBar { width: 34; }
-    RunProgress .run-label { width: 1fr; }
+    RunProgress { height: auto; padding: 0 1; }
+    RunProgress ProgressBar { width: auto; margin-right: 1; }
+    RunProgress ProgressBar Bar { width: 26; }
+    RunProgress .run-label { width: 1fr; height: auto; }
     RunProgress.-failed .run-label { color: $error; }
     """
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, ProgressBar
+from textual.widgets._progress_bar import PercentageStatus
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -53,7 +54,7 @@ async def test_parsers_files_and_a_run_with_quarantine(registered: Workspace) ->
         assert (state.failed, state.quarantined_rows) == (0, 1)
         assert state.outcome == "done: 4 files, 4 rows, 0 failed, 1 quarantined"
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
-        assert label == "invoices 4/4 files · 0 failed · 1 rows quarantined  " + state.outcome
+        assert label == "invoices 4/4 files · 0 failed · 1 row quarantined  " + state.outcome
         newest = registered.list_jobs(parser="invoices", limit=1)[0].status
         assert cells(screen, "#parsers-table") == [["invoices", "1.0.0", "4", newest, "■ done"]]
         assert registered.job_stats().by_status == {"completed": 3, "completed_with_warnings": 1}
@@ -109,7 +110,7 @@ async def test_a_run_survives_switching_modes(registered: Workspace) -> None:
         await settle(app, pilot)
         screen = await open_process(app, pilot)
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
-        assert label.startswith("invoices 4/4 files · 0 failed · 1 rows quarantined  done: ")
+        assert label.startswith("invoices 4/4 files · 0 failed · 1 row quarantined  done: ")
 
 
 async def test_matched_files_page_with_keys_click_and_scroll(
@@ -179,3 +180,66 @@ async def test_click_opens_a_parser_and_the_wheel_scrolls_the_list(
         await scroll_wheel(pilot, "#parsers-table")
         assert parsers.scroll_y > 0
         assert screen.parser_name == "extra01"  # the wheel scrolls; it does not select
+
+
+async def test_r_again_when_everything_is_processed_says_why_and_how_to_redo(
+    registered: Workspace,
+) -> None:
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        state = app.service.runs["invoices"]
+        reason = (
+            "invoices 1.0.0: 4 matched files already processed by this version — "
+            "use `casparian backfill invoices --force` to redo them"
+        )
+        assert state.outcome == f"no work: {reason}"
+        label = str(screen.query_one(RunProgress).query_one(".run-label").render())
+        assert label == f"invoices  no work: {reason}"
+        assert cells(screen, "#parsers-table")[0][4] == "■ no work"
+        assert registered.job_stats().by_status == {"completed": 3, "completed_with_warnings": 1}
+
+
+async def test_run_bar_and_label_do_not_overlap(registered: Workspace) -> None:
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        panel = screen.query_one(RunProgress)
+        bar = panel.query_one(ProgressBar)
+        percentage = bar.query_one(PercentageStatus)
+        label = panel.query_one(".run-label")
+        assert str(percentage.render()) == "100%"
+        assert percentage.region.right <= bar.region.right
+        assert bar.region.right < label.region.x  # a blank cell between the bar and the label
+        assert str(label.render()).startswith("invoices 4/4 files")
+
+
+async def test_matched_files_are_cut_on_the_left_so_names_stay(
+    registered: Workspace, tmp_path: Path
+) -> None:
+    deep = tmp_path / "batch" / "invoices" / ("very-long-folder-name-" * 3) / "2024" / "01"
+    deep.mkdir(parents=True)
+    (deep / "inv_0001.csv").write_text("id,amount\n1,1.0\n")
+    registered.scan(tmp_path / "batch")
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        files = screen.query_one("#parser-files", DataTable)
+        width = files.columns[next(iter(files.columns))].width
+        shown = [str(files.get_row_at(i)[0]) for i in range(files.row_count)]
+        assert len(shown) == 5 and all(len(text) <= width for text in shown)
+        assert all(text.startswith("…/") for text in shown)  # tmp paths are longer than the pane
+        assert any(text.endswith("/2024/01/inv_0001.csv") for text in shown)
+        assert sorted(text.rsplit("/", 1)[1] for text in shown) == [
+            "inv0.csv",
+            "inv1.csv",
+            "inv2.csv",
+            "inv3.csv",
+            "inv_0001.csv",
+        ]
