@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,18 +28,10 @@ STRICT = SchemaContract.from_dict(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def workspace(
-    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Workspace]:
-    """The same repository code on both stores: embedded SQLite and a real PostgreSQL server."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("CASPARIAN_STORE_URL", request.getfixturevalue("pg_url"))
-    ws = Workspace.open(home)
-    try:
-        yield ws
-    finally:
-        ws.close()
+@pytest.fixture
+def workspace(workspace_on_each_store: Workspace) -> Workspace:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return workspace_on_each_store
 
 
 def _quarantine(workspace: Workspace, rows: int = 6, job_id: int = 7) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,10 @@ from casparian_engine.scout.walk import walk_files
 from casparian_engine.workspace import Workspace
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def workspace(
-    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Workspace]:
-    """The same behaviour on both stores."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("CASPARIAN_STORE_URL", request.getfixturevalue("pg_url"))
-    opened = Workspace.open(home)
-    try:
-        yield opened
-    finally:
-        opened.close()
+@pytest.fixture
+def workspace(workspace_on_each_store: Workspace) -> Workspace:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return workspace_on_each_store
 
 
 def make_tree(root: Path, folders: int, files_per_folder: int) -> Path:

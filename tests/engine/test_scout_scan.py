@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,10 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def workspace(
-    request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Workspace]:
-    """The same behaviour on both stores: SQLite in the home, and a fresh PostgreSQL database."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("CASPARIAN_STORE_URL", request.getfixturevalue("pg_url"))
-    opened = Workspace.open(home)
-    try:
-        yield opened
-    finally:
-        opened.close()
+@pytest.fixture
+def workspace(workspace_on_each_store: Workspace) -> Workspace:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return workspace_on_each_store
 
 
 @pytest.fixture
