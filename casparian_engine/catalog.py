@@ -45,6 +45,8 @@ class OutputTable:
 
 @dataclass(frozen=True)
 class QueryResult:
+    """The rows of one guarded query, with column names and types, and why it was cut short."""
+
     columns: list[dict[str, str]]
     rows: list[dict[str, Any]]
     row_count: int
@@ -81,11 +83,13 @@ def list_output_tables(output_dir: Path) -> list[OutputTable]:
     ]
 
 
-def _quote_identifier(name: str) -> str:
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier, so any table or column name is safe in SQL."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def _quote_literal(text: str) -> str:
+def quote_literal(text: str) -> str:
+    """``text`` as a single-quoted SQL string literal (for paths DuckDB takes only as literals)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -94,8 +98,8 @@ def create_views(con: duckdb.DuckDBPyConnection, tables: list[OutputTable]) -> N
     for table in tables:
         pattern = str(table.directory / "*.parquet")
         con.execute(
-            f"CREATE OR REPLACE VIEW {_quote_identifier(table.name)} AS "
-            f"SELECT * FROM read_parquet({_quote_literal(pattern)}, union_by_name = true)"
+            f"CREATE OR REPLACE VIEW {quote_identifier(table.name)} AS "
+            f"SELECT * FROM read_parquet({quote_literal(pattern)}, union_by_name = true)"
         )
 
 
@@ -130,7 +134,7 @@ class ReadOnlyCatalog:
             create_views(writer, self.tables)
         self.con = duckdb.connect(str(catalog_path), read_only=True)
         allowed = str(self.output_dir) + os.sep
-        self.con.execute(f"SET allowed_directories = [{_quote_literal(allowed)}]")
+        self.con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
         self.con.execute("SET enable_external_access = false")
         self.con.execute("SET autoinstall_known_extensions = false")
         self.con.execute("SET autoload_known_extensions = false")

@@ -22,6 +22,7 @@ from .catalog import (
     check_single_select,
     create_views,
     list_output_tables,
+    quote_identifier,
 )
 
 EXPORT_FORMATS = ("parquet", "csv")
@@ -42,10 +43,6 @@ class TableSummary:
     output_name: str
     file_count: int
     row_count: int
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class OutputInspector:
@@ -81,7 +78,7 @@ class OutputInspector:
 
     def _select(self, table: str, predicate: str, columns: str = "*") -> str:
         """``SELECT … FROM table [WHERE (predicate)]``, refusing anything but one SELECT."""
-        sql = f"SELECT {columns} FROM {_quote(table)}"
+        sql = f"SELECT {columns} FROM {quote_identifier(table)}"
         if predicate.strip():
             sql += f" WHERE ({predicate})"
         try:
@@ -116,8 +113,8 @@ class OutputInspector:
         """Value counts of one column: equal-width bins for numbers, top values otherwise."""
         if not column:
             raise InspectError(f"{table}: no column given for the histogram")
-        quoted = _quote(column)
-        probe = self._run(table, f"SELECT {quoted} FROM {_quote(table)} LIMIT 0", "")
+        quoted = quote_identifier(column)
+        probe = self._run(table, f"SELECT {quoted} FROM {quote_identifier(table)} LIMIT 0", "")
         value_type = probe.schema.field(0).type
         numeric = pa.types.is_integer(value_type) or pa.types.is_floating(value_type)
         numeric = numeric or pa.types.is_decimal(value_type)
