@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
-from .common import console, fail, folding_table, open_workspace, print_json
+from .common import console, fail, folding_table, local_time, open_workspace, print_json
 
 audit_app = typer.Typer(
     name="audit",
@@ -56,8 +55,9 @@ def audit_list(
         return
     table = folding_table("id", "time", "user", "action", "subject")
     for entry in entries:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.at))
-        table.add_row(str(entry.id), when, entry.os_user, entry.action, entry.subject)
+        table.add_row(
+            str(entry.id), local_time(entry.at), entry.os_user, entry.action, entry.subject
+        )
     console.print(table)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -127,3 +128,12 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 def counted(count: int, word: str, many: str | None = None) -> str:
     """A count with its noun, pluralised: ``1 row``, ``3 rows``, ``1,000 files``."""
     return f"{count:,} {plural(count, word, many)}"
+
+
+def local_time(stamp: float | None, with_seconds: bool = True) -> str:
+    """A Unix time as local ``YYYY-MM-DD HH:MM[:SS]`` for tables; empty when there is none."""
+    if stamp is None:
+        return ""
+    return time.strftime(
+        "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M", time.localtime(stamp)
+    )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 import typer
 
-from .common import console, fail, folding_table, open_workspace, print_json
+from .common import console, fail, folding_table, local_time, open_workspace, print_json
 
 STATES = "queued, running, completed, completed_with_warnings, failed, dead_letter, cancelled"
 
@@ -18,10 +17,6 @@ jobs_app = typer.Typer(
     invoke_without_command=True,
     rich_markup_mode="rich",
 )
-
-
-def _when(stamp: float | None) -> str:
-    return dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S") if stamp else ""
 
 
 @jobs_app.callback()
@@ -53,7 +48,8 @@ def jobs_command(
             for letter in letters:
                 console.print(
                     f"[bold]{letter.job_id}[/] {letter.parser_name} {letter.input_path} "
-                    f"retries={letter.retry_count} at {_when(letter.failed_at)}\n  {letter.error}",
+                    f"retries={letter.retry_count} at {local_time(letter.failed_at)}\n"
+                    f"  {letter.error}",
                     highlight=False,
                 )
             return
@@ -73,7 +69,7 @@ def jobs_command(
             f"{job.rows_written:,}"
             + (f" (+{job.rows_quarantined:,} q)" if job.rows_quarantined else ""),
             str(job.retry_count + (job.status != "queued")),
-            _when(job.finished_at),
+            local_time(job.finished_at),
             job.error_message or "",
         )
     console.print(table)

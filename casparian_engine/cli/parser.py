@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from .common import console, fail, folding_table, open_workspace, print_json
+from .common import console, fail, folding_table, local_time, open_workspace, print_json
 
 parser_app = typer.Typer(
     name="parser",
@@ -108,7 +108,7 @@ def list_command(
             record.version,
             record.identity_hash[:16],
             ", ".join(record.outputs) or "-",
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(record.registered_at)),
+            local_time(record.registered_at, with_seconds=False),
             record.registered_by,
         )
     console.print(table)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from .common import console, counted, fail, folding_table, open_workspace, print_json
+from .common import (
+    console,
+    counted,
+    fail,
+    folding_table,
+    local_time,
+    open_workspace,
+    print_json,
+)
 
 
 class _TagGroup(TyperGroup):
@@ -153,7 +160,7 @@ def files(
 
     table = folding_table("id", "path", "size", "kind", "tags", "modified")
     for record in records:
-        modified = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.mtime_ns / 1e9))
+        modified = local_time(record.mtime_ns / 1e9, with_seconds=False)
         table.add_row(
             str(record.id), record.path, f"{record.size:,}", record.kind or "",
             ", ".join(record.tags), modified,
