@@ -7,12 +7,11 @@ on a wrong delimiter or on data taken for a header is flagged instead of silentl
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 import pyarrow as pa
 
-from .discover import SNIFF_BYTES, SNIFF_LINES, Dialect
+from .dialect import SNIFF_BYTES, SNIFF_LINES, Dialect, read_head
 
 CONSISTENT_SHARE = 0.9  # below this share of lines with the modal field count, warn
 LONG_NAME = 64  # a header cell longer than this is more likely a value than a label
@@ -20,22 +19,11 @@ LONG_NAME = 64  # a header cell longer than this is more likely a value than a l
 
 def _record_lengths(path: Path, dialect: Dialect, head: bytes | None) -> list[int]:
     """Field counts of the sniffed lines after the preamble (the header included)."""
-    if head is None:
-        with open(path, "rb") as stream:
-            raw = stream.read(SNIFF_BYTES)
-    else:
-        raw = head[:SNIFF_BYTES]
+    raw = read_head(path) if head is None else head[:SNIFF_BYTES]
     text = raw.decode(dialect.encoding, errors="replace")
     if len(raw) == SNIFF_BYTES:  # the window cut the last line
         text = text[: text.rfind("\n") + 1] or text
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=dialect.delimiter,
-        quotechar=dialect.quote,
-        escapechar=dialect.escape,
-        doublequote=dialect.escape is None,
-        strict=False,
-    )
+    reader = dialect.records(text)
     lengths: list[int] = []
     try:
         for record in reader:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .discover import Discovery, DiscoveryError, discover, read_text_table, sniff_file
+from .dialect import DiscoveryError, read_text_table, sniff_file
+from .discover import Discovery, discover
 
 SAMPLE_FILES_PER_GROUP = 20
 MAX_FILES_SNIFFED = 500

@@ -107,7 +107,7 @@ def preview_file(path: Path, rows: int = 10) -> FilePreview:
             return preview
     error = None
     if suffix not in TEXT_SUFFIXES:
-        from ..contracts.discover import DiscoveryError
+        from ..contracts.dialect import DiscoveryError
 
         try:
             preview = _delimited_preview(path, head, size, rows, truncated)
@@ -194,12 +194,8 @@ def _delimited_preview(
     (preambles, decimal commas, date formats). Low-confidence findings become notes.
     """
     from ..contracts.confidence import discovery_warnings
-    from ..contracts.discover import (
-        infer_contract,
-        read_text_table,
-        sniff_dialect,
-        sniff_encoding,
-    )
+    from ..contracts.dialect import read_text_table, sniff_dialect, sniff_encoding
+    from ..contracts.discover import infer_contract
 
     encoding = sniff_encoding(head)
     dialect = sniff_dialect(head.decode(encoding, errors="replace"), encoding)

@@ -1,0 +1,260 @@
+"""Dialect sniffing: how a delimited text file is written, found from its first lines.
+
+The encoding comes from BOMs and strict decoding; the delimiter, quote and escape are the candidate
+that splits the first lines most consistently; preamble lines (titles, ``key=value`` metadata) and
+the header row are told apart from the records below them. ``read_text_table`` then reads a file
+as text columns with the dialect found, for type inference to work on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+SNIFF_BYTES = 64 * 1024
+SNIFF_LINES = 200
+SAMPLE_ROWS = 10_000
+DELIMITERS = (",", ";", "\t", "|")
+
+
+class DiscoveryError(ValueError):
+    """A sample cannot be read as delimited text; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a delimited text file is written."""
+
+    encoding: str
+    delimiter: str
+    quote: str
+    escape: str | None
+    header: bool
+    preamble_lines: int
+
+    def describe(self) -> str:
+        """The dialect in words, for proposals and error messages."""
+        escape = "doubled quote" if self.escape is None else repr(self.escape)
+        return (
+            f"encoding {self.encoding}, delimiter {self.delimiter!r}, quote {self.quote!r}, "
+            f"escape {escape}, header {'yes' if self.header else 'no'}, "
+            f"preamble lines {self.preamble_lines}"
+        )
+
+    def records(self, text: str) -> Iterator[list[str]]:
+        """The records of ``text`` split with this dialect (lenient: no error on stray quotes)."""
+        return csv_records(text, self.delimiter, self.quote, self.escape)
+
+
+def csv_records(text: str, delimiter: str, quote: str, escape: str | None) -> Iterator[list[str]]:
+    """Python's csv reader over ``text`` with one candidate delimiter, quote and escape."""
+    return csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quotechar=quote,
+        escapechar=escape,
+        doublequote=escape is None,
+        strict=False,
+    )
+
+
+def read_head(path: Path) -> bytes:
+    """The first ``SNIFF_BYTES`` of a file: all that sniffing looks at."""
+    with open(path, "rb") as stream:
+        return stream.read(SNIFF_BYTES)
+
+
+def sniff_encoding(raw: bytes) -> str:
+    """BOMs first, then strict UTF-8 (allowing a cut final character), else Latin-1."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("shift_jis")
+        if any(byte >= 0x80 for byte in raw[:4096]) and b"\x82" in raw:
+            return "shift_jis"
+    except UnicodeDecodeError:
+        pass
+    return "latin-1"
+
+
+def _field_counts(text: str, delimiter: str, quote: str, escape: str | None) -> list[int]:
+    """Fields per record of the first lines split with one candidate (a cut last line dropped)."""
+    reader = csv_records(text, delimiter, quote, escape)
+    counts: list[int] = []
+    try:
+        for record in reader:
+            counts.append(len(record))
+            if len(counts) >= SNIFF_LINES:
+                break
+    except csv.Error:
+        pass
+    if counts and not text.endswith(("\n", "\r")) and len(text) >= SNIFF_BYTES - 4:
+        counts.pop()  # the last line was cut by the sniff window
+    return counts
+
+
+def _score(counts: list[int]) -> tuple[float, int, int]:
+    """(score, fields per record, preamble records) for one candidate's record lengths."""
+    if not counts:
+        return 0.0, 0, 0
+    tail = counts[len(counts) // 4 :] or counts
+    width = Counter(tail).most_common(1)[0][0]
+    if width < 2:
+        return 0.0, width, 0
+    preamble = 0
+    while preamble < min(len(counts) - 1, 30) and counts[preamble] != width:
+        preamble += 1
+    body = counts[preamble:]
+    # Preamble lines count against a candidate, so a delimiter that also splits the header wins.
+    consistency = sum(1 for c in body if c == width) / len(counts)
+    return consistency * (1 + math.log(width)) * min(1.0, len(body) / 3), width, preamble
+
+
+def sniff_dialect(text: str, encoding: str) -> Dialect:
+    """The delimiter/quote/escape that split the first lines most consistently, and the header."""
+    escape = "\\" if '\\"' in text or "\\'" in text else None
+    quote = "'" if text.count("'") > 2 * text.count('"') + 2 else '"'
+    best: tuple[float, str, int, int] = (0.0, ",", 1, 0)
+    for delimiter in (*DELIMITERS, " "):
+        if delimiter == " " and best[0] > 0:
+            continue
+        score, width, preamble = _score(_field_counts(text, delimiter, quote, escape))
+        if score > best[0]:
+            best = (score, delimiter, width, preamble)
+    _, delimiter, _, preamble = best
+    every = list(csv_records(text, delimiter, quote, escape))
+    # A line of key=value cells (``device=TH-0001;site=plant-a``) is metadata, not the header,
+    # even when it has as many fields as the records below it.
+    while preamble < min(len(every) - 2, 30) and _is_metadata(every[preamble]):
+        preamble += 1
+    records = every[preamble : preamble + 50]
+    return Dialect(encoding, delimiter, quote, escape, _has_header(records), preamble)
+
+
+_METADATA_CELL = re.compile(r"^\s*[A-Za-z_][\w .-]{0,40}?\s*(?:=|: )\s*\S")
+
+
+def _is_metadata(record: list[str]) -> bool:
+    """Whether at least half of a line's non-empty cells are ``key=value`` / ``key: value``."""
+    cells = [cell for cell in record if cell.strip()]
+    matches = sum(1 for cell in cells if _METADATA_CELL.match(cell))
+    return bool(cells) and 2 * matches >= len(cells)
+
+
+def _looks_typed(value: str) -> bool:
+    """Whether a cell reads as a number, boolean or date, so it is data rather than a label."""
+    stripped = value.strip()
+    if not stripped:
+        return False
+    try:
+        float(stripped.replace(",", "."))
+        return True
+    except ValueError:
+        return stripped.lower() in ("true", "false") or (
+            len(stripped) >= 8 and stripped[:4].isdigit() and stripped[4] in "-/"
+        )
+
+
+def _has_header(records: list[list[str]]) -> bool:
+    """A first row of distinct, non-empty labels above rows that differ from it in kind."""
+    if not records:
+        return False
+    first, rest = records[0], records[1:]
+    if any(_looks_typed(v) for v in first) or not any(v.strip() for v in first):
+        return False
+    if not rest:
+        return len(set(first)) == len(first)
+    typed_below = any(
+        any(_looks_typed(row[i]) for row in rest if i < len(row)) for i in range(len(first))
+    )
+    labels_repeat = any(
+        any(row[i] == first[i] for row in rest if i < len(row)) for i in range(len(first))
+    )
+    return typed_below or (len(set(first)) == len(first) and not labels_repeat)
+
+
+def read_text_table(
+    path: Path, dialect: Dialect, max_rows: int | None = SAMPLE_ROWS, data: bytes | None = None
+) -> pa.Table:
+    """The file as a table of strings per the dialect (empty strings kept, bad rows skipped).
+
+    With ``data`` (e.g. the head of a big file) those bytes are read instead of the file.
+    """
+    import pyarrow.csv as pcsv
+
+    raw = read_head(path) if data is None else data[:SNIFF_BYTES]
+    records = list(dialect.records(raw.decode(dialect.encoding, errors="replace")))
+    first = next(iter(records[dialect.preamble_lines :]), [])
+    if first:  # a BOM the encoding did not remove (a file read with another file's dialect)
+        first[0] = first[0].lstrip("\ufeff")
+    if dialect.header:
+        names = _unique_names([n.strip() or f"column_{i + 1}" for i, n in enumerate(first)])
+    else:
+        names = [f"column_{i + 1}" for i in range(len(first))]
+    read_options = pcsv.ReadOptions(
+        column_names=names,
+        skip_rows=dialect.preamble_lines + (1 if dialect.header else 0),
+        encoding=dialect.encoding,
+    )
+    parse_options = pcsv.ParseOptions(
+        delimiter=dialect.delimiter,
+        quote_char=dialect.quote,
+        escape_char=dialect.escape or False,
+        double_quote=dialect.escape is None,
+        newlines_in_values=True,
+        invalid_row_handler=lambda row: "skip",
+    )
+    convert_options = pcsv.ConvertOptions(
+        column_types={name: pa.string() for name in names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pcsv.read_csv(
+            path if data is None else pa.BufferReader(data),
+            read_options=read_options, parse_options=parse_options,
+            convert_options=convert_options,
+        )  # fmt: skip
+    except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error) as exc:
+        raise DiscoveryError(f"{path}: cannot be read as {dialect.describe()}: {exc}") from None
+    return table.slice(0, max_rows) if max_rows is not None else table
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    unique = []
+    for name in names:
+        seen[name] += 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return unique
+
+
+def sniff_file(path: Path) -> Dialect:
+    """The dialect of one file, sniffed from its first bytes; an empty file is an error."""
+    raw = read_head(path)
+    if not raw.strip():
+        raise DiscoveryError(f"{path}: the file is empty")
+    encoding = sniff_encoding(raw)
+    text = raw.decode(encoding, errors="replace")
+    return sniff_dialect(text, encoding)
+
+
+def file_encoding(path: Path) -> str:
+    """The encoding of one file, sniffed from its first bytes (BOMs included)."""
+    return sniff_encoding(read_head(path))
