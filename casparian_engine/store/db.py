@@ -8,6 +8,7 @@ PostgreSQL backend translates them to ``%s``. Each thread gets its own connectio
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MAX_PARAMS = 500
+"""Most values one ``IN (?, …)`` list binds (well under every backend's limit)."""
 
 
 class StoreError(RuntimeError):
@@ -154,3 +157,21 @@ class Database:
                     yield
         finally:
             self._local.depth = 0
+
+
+def chunked(items: Sequence[Any], size: int = MAX_PARAMS) -> Iterator[Sequence[Any]]:
+    """Slices of at most ``size`` items (for ``IN (...)`` lists)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def marks(count: int) -> str:
+    """``?, ?, …``: ``count`` placeholders for an ``IN (...)`` list."""
+    return ", ".join("?" * count)
+
+
+def in_list(db: Database, column: str, values: Sequence[Any]) -> tuple[str, Any]:
+    """A ``column IN <values>`` condition with ONE bound parameter, and that parameter."""
+    if db.dialect == "sqlite":
+        return f"{column} IN (SELECT value FROM json_each(?))", json.dumps(list(values))
+    return f"{column} = ANY(?)", list(values)

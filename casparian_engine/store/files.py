@@ -7,53 +7,45 @@ pays one round-trip per file. Listing is paged with ``LIMIT``/``OFFSET``.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Database
+from .db import MAX_PARAMS, Database, chunked, in_list, marks
+from .file_reads import (
+    FILE_ORDERS,
+    FileFilter,
+    FileReads,
+    FileRecord,
+    FileStats,
+    UntaggedGroup,
+    glob_to_like,
+)
 
-MAX_PARAMS = 500
+__all__ = [
+    "FILE_ORDERS",
+    "INSERT_FILE_SQL",
+    "MAX_PARAMS",
+    "FileFilter",
+    "FileRecord",
+    "FileRepository",
+    "FileStats",
+    "KnownFile",
+    "KnownRow",
+    "UntaggedGroup",
+    "chunked",
+    "glob_to_like",
+    "in_list",
+    "marks",
+]
+
 _INT64_MAX = 2**63 - 1
 INSERT_FILE_SQL = (
     "INSERT INTO cf_files (source_id, path, raw_path, parent, name, ext, depth, size, mtime_ns, "
     "device, inode, sha256, kind, first_seen, last_seen) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING"
 )
-FILE_ORDERS = {
-    "path": "f.path",
-    "-path": "f.path DESC",
-    "size": "f.size, f.path",
-    "-size": "f.size DESC, f.path",
-    "mtime": "f.mtime_ns, f.path",
-    "-mtime": "f.mtime_ns DESC, f.path",
-    "first_seen": "f.first_seen, f.id",
-    "-first_seen": "f.first_seen DESC, f.id DESC",
-    "id": "f.id",
-}
-_NOT_AUTO_TAGGED = (
-    "NOT EXISTS (SELECT 1 FROM cf_tags t WHERE t.file_id = f.id AND t.origin <> 'auto')"
-)
-
-
-def chunked(items: Sequence[Any], size: int = MAX_PARAMS) -> Iterator[Sequence[Any]]:
-    """Slices of at most ``size`` items (for ``IN (...)`` lists)."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
-def in_list(db: Database, column: str, values: Sequence[Any]) -> tuple[str, Any]:
-    """A ``column IN <values>`` condition with ONE bound parameter, and that parameter."""
-    if db.dialect == "sqlite":
-        return f"{column} IN (SELECT value FROM json_each(?))", json.dumps(list(values))
-    return f"{column} = ANY(?)", list(values)
-
 
 # A stored file as a scan compares it: (id, path, raw_path, size, mtime_ns, device, inode,
 # deleted_at, source_id); ``[3:7]`` is the change marker (size, mtime_ns, device, inode).
@@ -78,81 +70,9 @@ class KnownFile:
         return os.fsdecode(self.raw_path) if self.raw_path is not None else self.path
 
 
-@dataclass(frozen=True)
-class FileRecord:
-    """One file of the inventory, with its tags, as listings show it."""
+class FileRepository(FileReads):
+    """Sources and files as scans record them; the listing queries come from ``FileReads``."""
 
-    id: int
-    source_id: int | None
-    path: str
-    size: int
-    mtime_ns: int
-    sha256: str | None
-    kind: str | None
-    first_seen: float
-    last_seen: float
-    deleted_at: float | None
-    raw_path: bytes | None
-    tags: tuple[str, ...]
-
-    @property
-    def os_path(self) -> str:
-        """The path to open (the real bytes for names that are not valid UTF-8)."""
-        return os.fsdecode(self.raw_path) if self.raw_path is not None else self.path
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "path": self.path,
-            "size": self.size,
-            "mtime_ns": self.mtime_ns,
-            "sha256": self.sha256,
-            "kind": self.kind,
-            "tags": list(self.tags),
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-            "deleted_at": self.deleted_at,
-        }
-
-
-@dataclass(frozen=True)
-class FileFilter:
-    """Which files a listing shows; ``pattern`` is a shell glob over the whole path."""
-
-    tag: str | None = None
-    untagged: bool = False
-    pattern: str | None = None
-    include_deleted: bool = False
-
-
-@dataclass(frozen=True)
-class FileStats:
-    """Inventory totals for the Home card; 'tagged' ignores automatic ``kind:`` tags."""
-
-    total_files: int
-    source_count: int
-    tagged_files: int
-    untagged_files: int
-    deleted_files: int
-
-
-@dataclass(frozen=True)
-class UntaggedGroup:
-    """Live files without a rule/manual tag that share a folder and an extension."""
-
-    source_root: str | None
-    parent: str
-    ext: str
-    file_count: int
-
-
-def glob_to_like(pattern: str) -> str:
-    """A shell glob (``*``, ``?``) as a LIKE pattern with ``\\`` escapes."""
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
-
-
-class FileRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -329,118 +249,3 @@ class FileRepository:
         """(Re)build any of ``BULK_INDEXES`` a bulk insert dropped."""
         for sql in self.BULK_INDEXES.values():
             self.db.execute(sql)
-
-    # -- listing -----------------------------------------------------------------------------
-    def _where(self, flt: FileFilter) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if not flt.include_deleted:
-            clauses.append("f.deleted_at IS NULL")
-        if flt.tag:
-            clauses.append("EXISTS (SELECT 1 FROM cf_tags t WHERE t.file_id = f.id AND t.tag = ?)")
-            params.append(flt.tag)
-        if flt.untagged:
-            clauses.append(_NOT_AUTO_TAGGED)
-        if flt.pattern:
-            if self.db.dialect == "sqlite":
-                clauses.append("f.path GLOB ?")
-                params.append(flt.pattern)
-            else:
-                clauses.append("f.path LIKE ? ESCAPE '\\'")
-                params.append(glob_to_like(flt.pattern))
-        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
-
-    def page(
-        self, flt: FileFilter, limit: int = 100, offset: int = 0, order: str = "path"
-    ) -> list[FileRecord]:
-        if order not in FILE_ORDERS:
-            raise ValueError(f"unknown order {order!r}; use one of {', '.join(FILE_ORDERS)}")
-        where, params = self._where(flt)
-        rows = self.db.query(
-            "SELECT f.id, f.source_id, f.path, f.size, f.mtime_ns, f.sha256, f.kind, "
-            f"f.first_seen, f.last_seen, f.deleted_at, f.raw_path FROM cf_files f {where} "
-            f"ORDER BY {FILE_ORDERS[order]} LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
-        tags = self.tags_of([int(r[0]) for r in rows])
-        return [
-            FileRecord(
-                int(r[0]), r[1], r[2], int(r[3]), int(r[4]), r[5], r[6], float(r[7]),
-                float(r[8]), r[9], r[10], tuple(tags.get(int(r[0]), ())),
-            )
-            for r in rows
-        ]  # fmt: skip
-
-    def count(self, flt: FileFilter) -> int:
-        where, params = self._where(flt)
-        return int(self.db.query_one(f"SELECT COUNT(*) FROM cf_files f {where}", params)[0])
-
-    def tags_of(self, file_ids: Sequence[int]) -> dict[int, list[str]]:
-        tags: dict[int, list[str]] = {}
-        for chunk in chunked(file_ids):
-            rows = self.db.query(
-                f"SELECT file_id, tag FROM cf_tags WHERE file_id IN ({marks(len(chunk))}) "
-                "ORDER BY tag",
-                chunk,
-            )
-            for file_id, tag in rows:
-                tags.setdefault(int(file_id), []).append(tag)
-        return tags
-
-    def stats(self) -> FileStats:
-        live = self.db.query_one(
-            "SELECT COUNT(*), "
-            f"COALESCE(SUM(CASE WHEN {_NOT_AUTO_TAGGED} THEN 0 ELSE 1 END), 0) "
-            "FROM cf_files f WHERE f.deleted_at IS NULL"
-        )
-        deleted = self.db.query_one("SELECT COUNT(*) FROM cf_files WHERE deleted_at IS NOT NULL")
-        sources = self.db.query_one("SELECT COUNT(*) FROM cf_sources")
-        total, tagged = int(live[0]), int(live[1])
-        return FileStats(total, int(sources[0]), tagged, total - tagged, int(deleted[0]))
-
-    def untagged_groups(self, limit: int, min_files: int = 2) -> list[UntaggedGroup]:
-        rows = self.db.query(
-            "SELECT s.root, f.parent, f.ext, COUNT(*) AS file_count FROM cf_files f "
-            "LEFT JOIN cf_sources s ON s.id = f.source_id "
-            f"WHERE f.deleted_at IS NULL AND {_NOT_AUTO_TAGGED} "
-            "GROUP BY s.root, f.parent, f.ext HAVING COUNT(*) >= ? "
-            "ORDER BY file_count DESC, f.parent, f.ext LIMIT ?",
-            (min_files, limit),
-        )
-        return [UntaggedGroup(r[0], r[1], r[2], int(r[3])) for r in rows]
-
-    # -- resolving user input ----------------------------------------------------------------
-    def ids_under(self, path: str) -> list[int]:
-        """Ids of live files at ``path`` exactly, or anywhere below it when it is a folder."""
-        prefix = path.rstrip("/") + "/"
-        rows = self.db.query(
-            "SELECT id FROM cf_files WHERE deleted_at IS NULL "
-            "AND (path = ? OR substr(path, 1, ?) = ?) ORDER BY id",
-            (path, len(prefix), prefix),
-        )
-        return [int(r[0]) for r in rows]
-
-    def existing_ids(self, file_ids: Sequence[int]) -> set[int]:
-        found: set[int] = set()
-        for chunk in chunked(file_ids):
-            rows = self.db.query(
-                f"SELECT id FROM cf_files WHERE id IN ({marks(len(chunk))})", chunk
-            )
-            found.update(int(r[0]) for r in rows)
-        return found
-
-    def ids_in_group(self, parent: str, ext: str) -> list[int]:
-        rows = self.db.query(
-            "SELECT id FROM cf_files WHERE parent = ? AND ext = ? AND deleted_at IS NULL",
-            (parent, ext),
-        )
-        return [int(r[0]) for r in rows]
-
-    def live_page(self, after_id: int, limit: int) -> list[tuple[int, str, str | None]]:
-        """(id, path, source root) of live files after ``after_id``, for re-applying rules."""
-        rows = self.db.query(
-            "SELECT f.id, f.path, s.root FROM cf_files f LEFT JOIN cf_sources s "
-            "ON s.id = f.source_id WHERE f.deleted_at IS NULL AND f.id > ? ORDER BY f.id LIMIT ?",
-            (after_id, limit),
-        )
-        return [(int(r[0]), r[1], r[2]) for r in rows]

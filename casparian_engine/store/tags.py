@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .db import Database
-from .files import chunked, in_list, marks
+from .db import Database, chunked, in_list, marks
 
 ORIGINS = ("rule", "manual", "auto")
 
