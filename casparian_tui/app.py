@@ -48,10 +48,17 @@ class CasparianApp(App[None]):
 
     show_ai_sidebar: reactive[bool] = reactive(False)
 
-    def __init__(self, workspace: Workspace, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        clock: Callable[[], float] = time.time,
+        live_refresh: bool = True,
+    ) -> None:
         super().__init__()
         self.workspace = workspace
         self.clock = clock
+        self.live_refresh = live_refresh
+        """Periodic refreshes (Home figures, the Jobs list) run; snapshots turn them off."""
         self.service = EngineService(self, workspace)
 
     def on_mount(self) -> None:

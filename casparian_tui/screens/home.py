@@ -39,7 +39,8 @@ class HomeScreen(ModeScreen):
         super().on_mount()
         self.watch_selected_index(self.selected_index)
         self.load_stats()
-        self.set_interval(STATS_REFRESH_S, self.refresh_if_shown)
+        if self.casparian.live_refresh:
+            self.set_interval(STATS_REFRESH_S, self.refresh_if_shown)
 
     def refresh_if_shown(self) -> None:
         """The periodic refresh reads the store only while the cards are on screen."""

@@ -63,7 +63,8 @@ class JobsScreen(ModeScreen):
             table.add_column(label, width=width)
         self.query_one(DataTable).focus()
         self.load_jobs()
-        self.set_interval(REFRESH_S, self.refresh_if_shown)
+        if self.casparian.live_refresh:
+            self.set_interval(REFRESH_S, self.refresh_if_shown)
 
     def refresh_if_shown(self) -> None:
         """The periodic refresh reads the store only while the user can see the list."""

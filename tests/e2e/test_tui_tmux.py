@@ -119,7 +119,7 @@ def test_home_discover_filter_help_and_quit(demo_home: Path, tmux: Tmux) -> None
     tmux.start([str(CASPARIAN), "tui", "--home", str(demo_home)])
     tmux.wait_for("Casparian Flow")
     home = tmux.wait_for("failed,")  # the last card's live figure: "0 failed, 0 complete"
-    assert " files, 1 sources" in home
+    assert " files, 1 source " in home  # one scanned source, counted in the singular
     assert "Process" in home and "Inspect" in home and "Jobs" in home
     tmux.keys("M-d")
     tmux.wait_for("Casparian Flow › Discover")

@@ -1,24 +1,51 @@
-"""Snapshots at 120×36 with fixed data: a fresh home at a fixed path, a fixed clock."""
+"""Snapshots at 120×36 with fixed data: a fresh home at a fixed path, a fixed clock.
+
+Every snapshot waits for the exact state it shows (no worker pending, the final data on screen),
+periodic refreshes are off, and the fixed paths are held under a lock, so snapshot tests taking
+turns across pytest-xdist workers (or concurrent runs) never delete each other's home.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable
+from textual.worker import WorkerState
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
+from casparian_tui.screens.base import ModeScreen
+from casparian_tui.screens.help import HelpScreen
+from casparian_tui.widgets.ai_sidebar import AISidebar
+from casparian_tui.widgets.mode_card import ModeCard
 
 FIXED_HOME = Path("/tmp/casparian-snapshot-home")
+FIXED_DATA = Path("/tmp/casparian-snapshot-data")
+FIXED_PATHS_LOCK = Path("/tmp/casparian-snapshot-paths.lock")
 SIZE = (120, 36)
+SETTLE_DEADLINE_S = 120.0  # a guard against a hang, never reached by a healthy run
 
 
 @pytest.fixture
-def fixed_workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def fixed_paths() -> Iterator[None]:
+    """Hold the fixed snapshot paths for the whole test: other holders wait their turn."""
+    with FIXED_PATHS_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def fixed_workspace(fixed_paths: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     shutil.rmtree(FIXED_HOME, ignore_errors=True)
     for name in ("CASPARIAN_HOME", "CASPARIAN_AI_PROVIDER"):
         monkeypatch.delenv(name, raising=False)
@@ -30,51 +57,70 @@ def fixed_workspace(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
         shutil.rmtree(FIXED_HOME, ignore_errors=True)
 
 
-async def settle(pilot: Pilot[None]) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+def snapshot_app(workspace: Workspace, now: float = 0.0) -> CasparianApp:
+    """The app with a fixed clock and no periodic refreshes firing during a capture."""
+    return CasparianApp(workspace, clock=lambda: now, live_refresh=False)
 
 
-async def settle_until(pilot: Pilot[None], shown: Callable[[], bool], rounds: int = 20) -> None:
-    """Settle until ``shown()`` holds: chained workers (table → stats → rows) finish in turn."""
-    for _ in range(rounds):
-        await settle(pilot)
-        if shown():
+def workers_busy(pilot: Pilot[None]) -> bool:
+    return any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers)
+
+
+async def settle(pilot: Pilot[None], shown: Callable[[], bool] = lambda: True) -> None:
+    """Wait until no worker is pending or running, their messages are handled and ``shown()``
+    holds (chained loads such as table → stats → rows finish in turn)."""
+    deadline = time.monotonic() + SETTLE_DEADLINE_S
+    while True:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()  # handles every message already queued on the app and the screen
+        if not workers_busy(pilot) and shown():
+            await pilot.pause()
             return
-    raise AssertionError("the screen never reached the state this snapshot shows")
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen never reached the state this snapshot shows")
+
+
+def text_of(screen: Screen[object], selector: str) -> str:
+    """The plain text a Static (or any simple widget) shows."""
+    return str(screen.query_one(selector).render())
+
+
+def home_figures_shown(pilot: Pilot[None]) -> bool:
+    """Every Home card shows its live figure (not the '…' placeholder)."""
+    cards = list(pilot.app.screen_stack[0].query(ModeCard))
+    return len(cards) == 4 and all(card.figure != "…" for card in cards)
 
 
 def test_home(snap_compare, fixed_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
-    app = CasparianApp(fixed_workspace, clock=lambda: 0.0)
-    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+    async def home_shown(pilot: Pilot[None]) -> None:
+        await settle(pilot, lambda: home_figures_shown(pilot))
+
+    app = snapshot_app(fixed_workspace)
+    assert snap_compare(app, terminal_size=SIZE, run_before=home_shown)
 
 
 def test_home_with_ai_sidebar(snap_compare, fixed_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
-    app = CasparianApp(fixed_workspace, clock=lambda: 0.0)
-
     async def open_sidebar(pilot: Pilot[None]) -> None:
+        await settle(pilot, lambda: home_figures_shown(pilot))
         await pilot.press("alt+a")
-        await settle(pilot)
+        await settle(pilot, lambda: pilot.app.screen.query_one(AISidebar).display is True)
 
+    app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_sidebar)
 
 
 def test_help(snap_compare, fixed_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
-    app = CasparianApp(fixed_workspace, clock=lambda: 0.0)
-
     async def open_help(pilot: Pilot[None]) -> None:
-        await settle(pilot)
+        await settle(pilot, lambda: home_figures_shown(pilot))
         await pilot.press("question_mark")
-        await pilot.pause()
+        await settle(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
 
+    app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_help)
 
 
-FIXED_DATA = Path("/tmp/casparian-snapshot-data")
-
-
 @pytest.fixture
-def fixed_data() -> Iterator[Path]:
+def fixed_data(fixed_paths: None) -> Iterator[Path]:
     """Fixed files at a fixed path: five invoices, a readme, and a parser folder."""
     shutil.rmtree(FIXED_DATA, ignore_errors=True)
     (FIXED_DATA / "invoices").mkdir(parents=True)
@@ -89,14 +135,30 @@ def fixed_data() -> Iterator[Path]:
 
 def test_discover_with_preview(snap_compare, fixed_workspace: Workspace, fixed_data: Path) -> None:  # type: ignore[no-untyped-def]
     fixed_workspace.scan(fixed_data)
-    app = CasparianApp(fixed_workspace, clock=lambda: 0.0)
+    first_file = str(fixed_data / "invoices" / "inv0.csv")
 
     async def open_discover(pilot: Pilot[None]) -> None:
         await pilot.press("alt+d")
-        await settle(pilot)
-        await pilot.press("space", "p")
-        await settle(pilot)
+        screen = pilot.app.screen
 
+        def listed() -> bool:
+            return (
+                screen.query_one("#files", DataTable).row_count == 6
+                and text_of(screen, "#files-status") == "files 1–6 of 6"
+                and text_of(screen, "#suggestion").startswith("💡 Tag 5")
+            )
+
+        await settle(pilot, listed)
+        await pilot.press("space", "p")
+
+        def selected_and_previewed() -> bool:
+            return text_of(screen, "#files-status").endswith("· 1 selected") and text_of(
+                screen, "#preview"
+            ).startswith(first_file)
+
+        await settle(pilot, selected_and_previewed)
+
+    app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_discover)
 
 
@@ -105,14 +167,22 @@ def test_process_with_an_error(snap_compare, fixed_workspace: Workspace, fixed_d
 
     fixed_workspace.register_parser(make_parser(fixed_data / "parser"))
     fixed_workspace.scan(fixed_data / "invoices")
-    app = CasparianApp(fixed_workspace, clock=lambda: 0.0)
 
     async def stop_idle(pilot: Pilot[None]) -> None:
         await pilot.press("alt+p")
-        await settle(pilot)
-        await pilot.press("s")
-        await pilot.pause()
+        screen = pilot.app.screen
+        assert isinstance(screen, ModeScreen)
 
+        def parser_listed() -> bool:
+            return screen.query_one("#parsers-table", DataTable).row_count == 1 and text_of(
+                screen, "#parser-files-title"
+            ).startswith("invoices matches")
+
+        await settle(pilot, parser_listed)
+        await pilot.press("s")
+        await settle(pilot, lambda: "not running" in screen.error_text)
+
+    app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=SIZE, run_before=stop_idle)
 
 
@@ -125,7 +195,6 @@ def test_inspect_table(snap_compare, fixed_workspace: Workspace) -> None:  # typ
     amounts = pa.array([float(i) for i in range(40)])
     vendors = pa.array(["acme" if i % 5 else "zeta" for i in range(40)])
     pq.write_table(pa.table({"amount": amounts, "vendor": vendors}), folder / "part-0.parquet")
-    app = CasparianApp(fixed_workspace, clock=lambda: 0.0)
 
     async def open_inspect(pilot: Pilot[None]) -> None:
         await pilot.press("alt+i")
@@ -133,17 +202,17 @@ def test_inspect_table(snap_compare, fixed_workspace: Workspace) -> None:  # typ
 
         def stats_and_rows_shown() -> bool:
             stats = screen.query_one("#stats", DataTable)
-            histogram = str(screen.query_one("#histogram").render())
-            status = str(screen.query_one("#inspect-status").render())
             return (
                 stats.row_count == 2
                 and bool(stats.border_title)
-                and histogram.startswith("amount")
-                and status == "lines: rows 1–40 of 40"
+                and text_of(screen, "#histogram").startswith("amount")
+                and text_of(screen, "#inspect-status") == "lines: rows 1–40 of 40"
+                and len(screen.query("#rows")) == 1
             )
 
-        await settle_until(pilot, stats_and_rows_shown)
+        await settle(pilot, stats_and_rows_shown)
 
+    app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_inspect)
 
 
@@ -160,14 +229,20 @@ def test_jobs_expanded(snap_compare, fixed_workspace: Workspace) -> None:  # typ
     fixed_workspace.store.db.execute(  # fixed times, so the duration column is fixed too
         "UPDATE cf_jobs SET started_at = 100.0, finished_at = 103.5 WHERE id = ?", (failed_id,)
     )
-    app = CasparianApp(fixed_workspace, clock=lambda: 200.0)
 
     async def expand_failed(pilot: Pilot[None]) -> None:
         await pilot.press("alt+j")
-        await settle(pilot)
-        await pilot.press("j", "enter")
-        await settle(pilot)
+        screen = pilot.app.screen
 
+        def listed() -> bool:
+            table = screen.query_one("#jobs-table", DataTable)
+            return table.row_count == 2 and text_of(screen, "#jobs-status") != ""
+
+        await settle(pilot, listed)
+        await pilot.press("j", "enter")
+        await settle(pilot, lambda: text_of(screen, "#job-detail").startswith(f"job {failed_id} "))
+
+    app = snapshot_app(fixed_workspace, now=200.0)
     assert snap_compare(app, terminal_size=SIZE, run_before=expand_failed)
 
 
@@ -175,13 +250,21 @@ def test_inspect_quarantine(snap_compare, fixed_workspace: Workspace, fixed_data
     from tests.tui.test_quarantine import quarantine_file
 
     quarantine_file(fixed_workspace, fixed_data / "meters.csv", 4)
-    app = CasparianApp(fixed_workspace, clock=lambda: 0.0)
 
     async def open_quarantine(pilot: Pilot[None]) -> None:
         await pilot.press("alt+i")
-        await settle(pilot)
+        screen = pilot.app.screen
+        await settle(pilot, lambda: text_of(screen, "#inspect-status").startswith("No output"))
         await pilot.press("q")
-        for _ in range(3):
-            await settle(pilot)
 
+        def rows_and_source_line_shown() -> bool:
+            return (
+                screen.query_one("#quarantine-list", DataTable).row_count == 4
+                and text_of(screen, "#inspect-status") == "quarantine: rows 1–4 of 4"
+                and text_of(screen, "#source-line").startswith("source line 2")
+            )
+
+        await settle(pilot, rows_and_source_line_shown)
+
+    app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_quarantine)
