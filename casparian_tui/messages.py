@@ -42,6 +42,14 @@ class FilePreviewed(Message):
 
 
 @dataclass
+class FileDetailsRead(Message):
+    """A file's facts were gathered (its kind checked against the preview's detection)."""
+
+    title: str
+    facts: dict[str, str]
+
+
+@dataclass
 class FilesTagged(Message):
     """Files were tagged in the store."""
 

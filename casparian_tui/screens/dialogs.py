@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -41,16 +44,18 @@ class DetailsDialog(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,enter,q", "close", "Close")]
 
-    def __init__(self, title: str, facts: dict[str, object]) -> None:
+    def __init__(self, title: str, facts: Mapping[str, object]) -> None:
         super().__init__()
         self.title_text = title
         self.facts = facts
 
     def compose(self) -> ComposeResult:
         width = max((len(k) for k in self.facts), default=0)
-        lines = "\n".join(f"[b]{k.ljust(width)}[/b]  {v}" for k, v in self.facts.items())
+        lines = "\n".join(
+            f"[b]{escape(k.ljust(width))}[/b]  {escape(str(v))}" for k, v in self.facts.items()
+        )
         with VerticalScroll(classes="dialog details"):
-            yield Static(self.title_text, classes="panel-title")
+            yield Static(escape(self.title_text), classes="panel-title")
             yield Static(lines, id="details-body", markup=True)
 
     def action_close(self) -> None:

@@ -5,19 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
+from casparian_engine.cli.common import counted
+
 from ..actions import bindings_for
-from ..messages import FilePreviewed, FilesListed, FilesTagged, SuggestionsComputed
-from .base import ModeScreen
+from ..messages import (
+    FileDetailsRead,
+    FilePreviewed,
+    FilesListed,
+    FilesTagged,
+    SuggestionsComputed,
+)
+from .base import ModeScreen, fitted_width, tail_path
 from .dialogs import DetailsDialog, PromptDialog
+from .file_facts import file_facts, human_size
 
 PAGE_SIZE = 100
 PREVIEW_ROWS = 12
 CELL_WIDTH = 16
+# Fixed widths so tags and size stay in view at 120 columns; the path takes what is left and is
+# cut on the left, keeping the file name.
+TAGS_WIDTH = 14
+PARENT_WIDTH = 10
+FILE_COLUMNS = (("✓", "sel", 1), ("path", "path", 0), ("tags", "tags", TAGS_WIDTH),
+                ("size", "size", 9), ("parent", "parent", PARENT_WIDTH),
+                ("depth", "depth", 5))  # fmt: skip
+MIN_PATH_WIDTH = 20
+SCAN_ERROR = "✗ scan of "  # how the app words a failed scan on the error line
 
 
 def gitignore_to_glob(pattern: str) -> str | None:
@@ -56,14 +75,14 @@ def preview_text(preview: Any) -> str:
     return "\n".join(lines)
 
 
-def human_size(size: int) -> str:
-    """Bytes as a short figure: 1.2 KB, 3.4 MB."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+def scan_failed(scan: Any) -> bool:
+    """Whether the service's last scan ended in an error."""
+    return not scan.running and scan.outcome.startswith("failed")
+
+
+def cut_right(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class DiscoverScreen(ModeScreen):
@@ -98,9 +117,6 @@ class DiscoverScreen(ModeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one("#files", DataTable)
-        for label, key in (("✓", "sel"), ("path", "path"), ("tags", "tags"), ("size", "size"),
-                           ("parent", "parent"), ("depth", "depth")):  # fmt: skip
-            table.add_column(label, key=key)
         table.focus()
         self.service.changed.subscribe(self, self._on_service_changed)
         self._render_scan()
@@ -129,23 +145,38 @@ class DiscoverScreen(ModeScreen):
         if (message.pattern or None) != self.glob:
             return  # an older filter's answer
         self.page_rows, self.total, self.page_offset = message.rows, message.total, message.offset
+        self._fill_table()
+        self._render_status()
+
+    def _fill_table(self) -> None:
+        """Show the page with fixed column widths; the path column takes the width left over."""
         table = self.query_one("#files", DataTable)
+        fixed = sum(width for _, _, width in FILE_COLUMNS)
+        path_width = fitted_width(table.size.width, fixed, len(FILE_COLUMNS), MIN_PATH_WIDTH)
         cursor = table.cursor_row
-        table.clear()
-        for record in message.rows:
-            parent, _, _name = record.path.rpartition("/")
+        table.clear(columns=True)
+        for label, key, width in FILE_COLUMNS:
+            table.add_column(label, key=key, width=width or path_width)
+        for record in self.page_rows:
+            parent = record.path.rpartition("/")[0].rpartition("/")[2] or "/"
             table.add_row(
                 "✓" if record.id in self.selected_ids else " ",
-                record.path,
-                ", ".join(record.tags),
-                human_size(record.size),
-                parent.rpartition("/")[2] or "/",
-                str(record.path.count("/") - 1),
+                Text(tail_path(record.path, path_width)),
+                Text(cut_right(", ".join(record.tags), TAGS_WIDTH)),
+                Text(human_size(record.size), justify="right"),
+                Text(cut_right(parent, PARENT_WIDTH)),
+                Text(str(record.path.count("/") - 1), justify="right"),
                 key=str(record.id),
             )
-        if message.rows:
-            table.move_cursor(row=min(cursor, len(message.rows) - 1))
-        self._render_status()
+        if self.page_rows:
+            table.move_cursor(row=min(cursor, len(self.page_rows) - 1))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fill_table)
+
+    def _sync_sidebar(self, visible: bool) -> None:
+        super()._sync_sidebar(visible)
+        self.call_after_refresh(self._fill_table)
 
     def on_suggestions_computed(self, message: SuggestionsComputed) -> None:
         self.suggestion = message.suggestions[0] if message.suggestions else None
@@ -228,7 +259,7 @@ class DiscoverScreen(ModeScreen):
     def on_files_tagged(self, message: FilesTagged) -> None:
         self.selected_ids.clear()
         self.clear_error()
-        self.notify(f"Tagged {message.file_count} files as {message.tag!r}")
+        self.notify(f"Tagged {counted(message.file_count, 'file')} as {message.tag!r}")
         self.reload()
 
     def action_accept_suggestion(self) -> None:
@@ -257,7 +288,21 @@ class DiscoverScreen(ModeScreen):
     def action_details(self) -> None:
         record = self.current_record
         if record is not None:
-            self.app.push_screen(DetailsDialog(f"File {record.path}", record.to_dict()))
+            self.read_details(record)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-details")
+    def read_details(self, record: Any) -> None:
+        """Gather the file's facts; its kind is checked against what the preview detects."""
+        preview_format, preview_error = None, ""
+        try:
+            preview_format = self.service.workspace.preview_file(record.os_path, rows=1).format
+        except Exception as exc:  # an unreadable file still has facts worth showing
+            preview_error = f"could not read the file: {exc}"
+        name = record.path.rpartition("/")[2]
+        self.post_message(FileDetailsRead(name, file_facts(record, preview_format, preview_error)))
+
+    def on_file_details_read(self, message: FileDetailsRead) -> None:
+        self.app.push_screen(DetailsDialog(message.title, message.facts))
 
     # --- scanning (the scan lives in the app service, so it survives mode switches) ---------
     def action_scan_folder(self) -> None:
@@ -274,6 +319,12 @@ class DiscoverScreen(ModeScreen):
         if what == "scan":
             self._render_scan()
             scan = self.service.scan
+            if (
+                scan is not None
+                and not scan_failed(scan)
+                and self.error_text.startswith(SCAN_ERROR)
+            ):
+                self.clear_error()  # an older scan's failure no longer describes the scan shown
             if scan is not None and not scan.running and self.is_current:
                 self.reload()  # a hidden screen reloads when it is shown again
 
@@ -284,10 +335,13 @@ class DiscoverScreen(ModeScreen):
         if scan is None:
             return
         bar = self.query_one("#scan-progress", ProgressBar)
+        bar.display = not scan_failed(scan)  # a full bar would say the failed scan completed
+        row.set_class(scan_failed(scan), "-failed")
         if scan.running:
             bar.update(total=None)
-            text = f"scanning {scan.root}: {scan.files_seen:,} files  [dim](x to cancel)[/dim]"
+            seen = counted(scan.files_seen, "file")
+            text = f"scanning {escape(scan.root)}: {seen}  [dim](x to cancel)[/dim]"
         else:
             bar.update(total=1, progress=1)
-            text = f"{scan.root}: {scan.outcome}"
+            text = f"{escape(scan.root)}: {escape(scan.outcome)}"
         self.query_one("#scan-status", Static).update(text)

@@ -4,10 +4,16 @@ details, the engine's suggestion line and scanning a new folder from the TUI."""
 from __future__ import annotations
 
 import contextlib
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
+from textual.widgets._toast import Toast
 from textual.worker import WorkerFailed
 
 from casparian_engine.workspace import Workspace
@@ -73,7 +79,7 @@ async def test_space_selects_and_t_tags_the_selection(scanned: Workspace) -> Non
 
 async def test_a_bad_tag_shows_a_red_error_and_tags_nothing(scanned: Workspace) -> None:
     app = CasparianApp(scanned)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await open_discover(app, pilot)
         await pilot.press("t")
         await pilot.pause()
@@ -147,6 +153,7 @@ async def test_scanning_a_missing_folder_is_a_red_error(
         await settle(app, pilot)
         status = str(screen.query_one("#scan-status").render())
         assert status.startswith(f"{tmp_path / 'nope'}: failed: ")
+        assert not screen.query_one("#scan-progress").display  # no full bar for a failed scan
         assert screen.error_text.startswith(f"✗ scan of {tmp_path / 'nope'} failed: ")
 
 
@@ -255,3 +262,128 @@ async def test_click_selects_a_file_and_the_wheel_scrolls(
         await scroll_wheel(pilot, "#files")
         assert table.scroll_y > 0
         assert table.cursor_row == 3  # the wheel scrolls; it does not move the selection
+
+
+async def test_paths_are_cut_on_the_left_and_tags_and_size_stay_in_view(
+    scanned: Workspace, data_dir: Path
+) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        table = screen.query_one("#files", DataTable)
+        assert table.max_scroll_x == 0  # every column fits: nothing hides off to the right
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels == ["✓", "path", "tags", "size", "parent", "depth"]
+        first = [str(cell) for cell in table.get_row_at(0)]
+        assert first[1].startswith("…/") and first[1].endswith("/data/invoices/inv0.csv")
+        assert len(first[1]) <= table.ordered_columns[1].width
+        assert first[2:5] == ["kind:csv", "16 B", "invoices"]
+
+
+@pytest.fixture
+def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC for the test (and the process's zone is restored after it)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("utc_clock")
+async def test_details_show_dates_sizes_and_tags_for_people(
+    scanned: Workspace, data_dir: Path
+) -> None:
+    target = data_dir / "invoices" / "inv0.csv"
+    target.write_text("id,amount\n" + "".join(f"{n},1.5\n" for n in range(300)))
+    os.utime(target, ns=(1672703970000000000, 1672703970000000000))
+    scanned.scan(data_dir)
+    scanned.tag_files([scanned.list_files(pattern=str(target))[0].id], "invoices")
+    record = scanned.list_files(pattern=str(target))[0]
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_discover(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DetailsDialog)
+        seen = [
+            datetime.fromtimestamp(t, UTC).isoformat(sep=" ", timespec="seconds")
+            for t in (record.first_seen, record.last_seen)
+        ]
+        assert app.screen.facts == {
+            "path": str(target),
+            "size": "2.2 KB (2,300 bytes)",
+            "modified": "2023-01-02 23:59:30+00:00",
+            "kind": "csv",
+            "tags": "invoices, kind:csv",
+            "sha256": record.sha256,
+            "first seen": seen[0],
+            "last seen": seen[1],
+            "file id": str(record.id),
+        }
+        body = str(app.screen.query_one("#details-body").render())
+        assert "deleted" not in body and "None" not in body and "[" not in body
+
+
+async def test_details_say_both_kinds_when_scan_and_preview_disagree(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    lines = "".join(f"2024-01-01T10:00:{n:02d},INFO,started {n}\n" for n in range(20))
+    (folder / "events.dat").write_text(lines)
+    workspace.scan(folder)
+    assert workspace.list_files()[0].kind == "log"
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_discover(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DetailsDialog)
+        assert app.screen.facts["kind"] == "log (from the scan) · csv (from the preview)"
+        assert app.screen.facts["tags"] == "kind:log"
+
+
+async def test_details_of_a_vanished_file_say_why_the_kind_is_unchecked(
+    scanned: Workspace, data_dir: Path
+) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        (data_dir / "invoices" / "inv0.csv").unlink()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DetailsDialog)
+        facts = app.screen.facts
+        assert facts["kind"] == "csv"
+        assert facts["preview"].startswith("could not read the file: ")
+        assert "inv0.csv" in facts["preview"]
+        assert screen.error_text == ""
+
+
+async def test_a_later_good_scan_clears_the_failed_scan_error(
+    workspace: Workspace, data_dir: Path, tmp_path: Path
+) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        for folder in (tmp_path / "nope", data_dir):
+            await pilot.press("n")
+            await pilot.pause()
+            await pilot.press(*str(folder), "enter")
+            await settle(app, pilot)
+        assert str(screen.query_one("#scan-status").render()) == f"{data_dir}: done, 6 files"
+        assert screen.query_one("#scan-progress").display
+        assert screen.error_text == ""
+
+
+async def test_tagging_one_file_says_file(scanned: Workspace) -> None:
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_discover(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"one", "enter")
+        await settle(app, pilot)
+        toasts = [str(toast.render()) for toast in screen.query(Toast)]
+        assert toasts == ["Tagged 1 file as 'one'"]
