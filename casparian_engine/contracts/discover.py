@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .casting import FALSE_WORDS, TRUE_WORDS, strptime_strict
+from .casting import FALSE_WORDS, TRUE_WORDS
 from .dialect import (
     DELIMITERS,
     SAMPLE_ROWS,
@@ -29,6 +29,7 @@ from .dialect import (
     sniff_file,
 )
 from .model import ColumnSpec, SchemaContract
+from .temporal import strptime_strict
 
 __all__ = [
     "DELIMITERS",

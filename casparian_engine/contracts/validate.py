@@ -64,7 +64,7 @@ class ValidationResult:
 
     @property
     def rows_in(self) -> int:
-        return self.valid.num_rows + self.quarantined.num_rows
+        return int(self.valid.num_rows + self.quarantined.num_rows)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,10 @@ import csv
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..contracts.model import ColumnSpec
 
 HEAD_BYTES = 256 * 1024
 HEX_BYTES = 256
@@ -175,12 +178,12 @@ def _json_preview(path: Path, text: str, encoding: str, size: int, rows: int) ->
     return FilePreview(str(path), form, size, {"encoding": encoding}, schema, first)
 
 
-def _column_label(spec: Any) -> str:
+def _column_label(spec: ColumnSpec) -> str:
     """A proposed column type as discovery states it: ``float64 (decimal comma)``, formats."""
     extras = []
-    if getattr(spec, "decimal_comma", False):
+    if spec.decimal_comma:
         extras.append("decimal comma")
-    if getattr(spec, "format", None):
+    if spec.format:
         extras.append(f"format {spec.format}")
     return spec.type + (f" ({', '.join(extras)})" if extras else "")
 

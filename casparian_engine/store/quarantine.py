@@ -144,7 +144,7 @@ class QuarantineRepository:
         """Store every row of a validator's quarantined table in one transaction; returns count."""
         import pyarrow.compute as pc
 
-        count = quarantined.num_rows
+        count = int(quarantined.num_rows)
         if count == 0:
             return 0
         now = time.time()
