@@ -47,6 +47,8 @@ class JobsScreen(ModeScreen):
     def __init__(self) -> None:
         super().__init__()
         self.jobs: list[Any] = []
+        self.detail_job_id: int | None = None  # the job the detail pane shows
+        self.detail_status = ""  # its status when the detail was read
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="split"):
@@ -100,6 +102,9 @@ class JobsScreen(ModeScreen):
             table.move_cursor(row=min(cursor, len(message.rows) - 1))
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no jobs yet"
         self.query_one("#jobs-status", Static).update(summary)
+        shown = next((job for job in message.rows if job.id == self.detail_job_id), None)
+        if shown is not None and shown.status != self.detail_status:
+            self.load_detail(shown.id)  # the job the detail shows moved on: re-read it
 
     @property
     def current_job(self) -> Any:
@@ -140,6 +145,8 @@ class JobsScreen(ModeScreen):
 
     def on_job_detail_loaded(self, message: JobDetailLoaded) -> None:
         job, log_path, log_tail = message.detail
+        self.detail_job_id = message.job_id
+        self.detail_status = job.status if job is not None else ""
         if job is None:
             self.query_one("#job-detail", Static).update(f"job {message.job_id} no longer exists")
             return
@@ -191,3 +198,5 @@ class JobsScreen(ModeScreen):
         self.clear_error()
         self.notify(message.result_text)
         self.load_jobs()
+        if message.job_id == self.detail_job_id:
+            self.load_detail(message.job_id)  # the header must not keep saying ✗ failed

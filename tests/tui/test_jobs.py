@@ -145,3 +145,24 @@ async def test_click_selects_a_job_and_the_wheel_scrolls(workspace: Workspace) -
         await scroll_wheel(pilot, "#jobs-table")
         assert table.scroll_y > 0
         assert table.cursor_row == 2
+
+
+async def test_the_detail_follows_a_retry_and_a_cancel(workspace: Workspace) -> None:
+    failed_id, queued_id = make_jobs(workspace)
+    app = CasparianApp(workspace, clock=lambda: 0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        await pilot.press("j", "enter")
+        await settle(app, pilot)
+        detail = screen.query_one("#job-detail")
+        assert str(detail.render()).splitlines()[0] == f"job {failed_id} ✗ failed"
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert str(detail.render()).splitlines()[0] == f"job {failed_id} ◌ queued"
+        await pilot.press("k", "enter")
+        await settle(app, pilot)
+        assert str(detail.render()).splitlines()[0] == f"job {queued_id} ◌ queued"
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert str(detail.render()).splitlines()[0] == f"job {queued_id} ⊘ cancelled"
+        assert workspace.job_detail(queued_id).status == "cancelled"
