@@ -12,6 +12,8 @@ from textual.widgets import DataTable, Static
 from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable import DataTable as ArrowTable
 
+from casparian_engine.cli.common import counted
+
 from ..actions import bindings_for
 from ..messages import (
     ColumnStatsComputed,
@@ -259,8 +261,9 @@ class InspectScreen(ModeScreen):
         self.post_message(ViewExported(destination, written))
 
     def on_view_exported(self, message: ViewExported) -> None:
-        self.notify(f"Exported {message.row_count:,} rows to {message.path}")
-        self._status(f"exported {message.row_count:,} rows to {message.path}")
+        rows = counted(message.row_count, "row")
+        self.notify(f"Exported {rows} to {message.path}")
+        self._status(f"exported {rows} to {message.path}")
 
     # --- quarantine: keyset pages of rows, their reasons, and the source line ---------------
     def action_show_quarantine(self) -> None:

@@ -164,3 +164,18 @@ async def test_filter_on_the_second_table_keeps_that_table(workspace: Workspace)
         assert screen.error_text == ""
         histogram = str(screen.query_one("#histogram").render()).splitlines()
         assert histogram[0] == "meter"
+
+
+async def test_exporting_one_row_says_row(workspace: Workspace, tmp_path: Path) -> None:
+    write_output(workspace)
+    app = CasparianApp(workspace)
+    target = tmp_path / "one.parquet"
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        screen.predicate = "amount = 7"
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await settle(app, pilot)
+        assert pq.read_table(target).num_rows == 1
+        assert str(screen.query_one("#inspect-status").render()) == f"exported 1 row to {target}"

@@ -158,3 +158,19 @@ async def test_a_failed_worker_shows_a_red_inline_error(workspace: Workspace) ->
         await pilot.pause()
         assert app.screen.error_text == "✗ probe: the store is unreachable"
         assert app.is_running
+
+
+async def test_home_figures_say_one_source_and_one_table(scanned: Workspace) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = scanned.config.output_dir / "invoices" / "lines"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"amount": [1.5]}), folder / "part-0.parquet")
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        figures = {card.mode: card.figure for card in app.screen.query(ModeCard)}
+        assert figures["discover"] == "6 files, 1 source"
+        assert figures["inspect"] == "1 table, 1 row"
