@@ -129,16 +129,28 @@ class ReadOnlyCatalog:
         self.output_dir = output_dir.resolve()
         self.tables = list_output_tables(self.output_dir)
         self._tmp = tempfile.TemporaryDirectory(prefix="casparian-catalog-")
-        catalog_path = Path(self._tmp.name) / "catalog.duckdb"
+        try:
+            self.con = self._open_locked_catalog(Path(self._tmp.name) / "catalog.duckdb")
+        except BaseException:
+            self._tmp.cleanup()  # e.g. an unreadable Parquet file: leave no catalog behind
+            raise
+
+    def _open_locked_catalog(self, catalog_path: Path) -> duckdb.DuckDBPyConnection:
+        """Write the views, then reopen the catalog read-only with file access and config locked."""
         with duckdb.connect(str(catalog_path)) as writer:
             create_views(writer, self.tables)
-        self.con = duckdb.connect(str(catalog_path), read_only=True)
-        allowed = str(self.output_dir) + os.sep
-        self.con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET autoinstall_known_extensions = false")
-        self.con.execute("SET autoload_known_extensions = false")
-        self.con.execute("SET lock_configuration = true")
+        con = duckdb.connect(str(catalog_path), read_only=True)
+        try:
+            allowed = str(self.output_dir) + os.sep
+            con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET lock_configuration = true")
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     def query(
         self,
@@ -179,6 +191,7 @@ class ReadOnlyCatalog:
         )
 
     def close(self) -> None:
+        """Close the connection and delete the temporary catalog file."""
         self.con.close()
         self._tmp.cleanup()
 

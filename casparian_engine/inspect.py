@@ -59,7 +59,7 @@ class OutputInspector:
         summaries = []
         for table in self._tables().values():
             files = sorted(table.directory.glob("*.parquet"))
-            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+            rows = sum(pq.read_metadata(f).num_rows for f in files)
             summaries.append(
                 TableSummary(
                     table.name, table.parser_name, table.output_name, table.file_count, rows
@@ -73,7 +73,11 @@ class OutputInspector:
             known = ", ".join(sorted(tables)) or "none yet"
             raise InspectError(f"no output table named {table!r} (tables: {known})")
         con = duckdb.connect(":memory:")
-        create_views(con, [tables[table]])
+        try:
+            create_views(con, [tables[table]])
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def _select(self, table: str, predicate: str, columns: str = "*") -> str:

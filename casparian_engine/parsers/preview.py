@@ -87,16 +87,15 @@ def preview_file(path: Path, rows: int = 10) -> FilePreview:
     if head.startswith(b"PAR1"):
         import pyarrow.parquet as pq
 
-        parquet = pq.ParquetFile(path)
-        schema, first = _table_preview(
-            parquet.read_row_group(0)
-            if parquet.num_row_groups
-            else parquet.schema_arrow.empty_table(),
-            rows,
-        )
-        return FilePreview(
-            str(path), "parquet", size, {"rows": parquet.metadata.num_rows}, schema, first
-        )
+        with pq.ParquetFile(path) as parquet:
+            schema, first = _table_preview(
+                parquet.read_row_group(0)
+                if parquet.num_row_groups
+                else parquet.schema_arrow.empty_table(),
+                rows,
+            )
+            row_count = parquet.metadata.num_rows
+        return FilePreview(str(path), "parquet", size, {"rows": row_count}, schema, first)
     text, encoding = _decode(head)
     if text is None:
         return FilePreview(str(path), "binary", size, hex_lines=_hex_view(head))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -156,3 +158,22 @@ def test_refusal_messages_say_why(output_dir: Path) -> None:
         )
         with pytest.raises(QueryRefused, match="file system operations are disabled"):
             catalog.query("SELECT * FROM read_csv('/etc/passwd')")
+
+
+def test_an_unreadable_output_file_fails_the_catalog_and_leaves_no_temp_catalog(
+    output_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    broken = output_dir / "sensors" / "readings" / "z.parquet"
+    broken.write_bytes(b"PAR1 this is not a parquet file")
+    leftovers: list[Path] | None = None
+    try:
+        ReadOnlyCatalog(output_dir)
+    except duckdb.Error as failure:
+        # Looked at while the failure is alive: cleanup must not wait for garbage collection.
+        leftovers = list(scratch.iterdir())
+        assert "z.parquet" in str(failure)
+    assert leftovers == []
+    assert broken.read_bytes() == b"PAR1 this is not a parquet file"
