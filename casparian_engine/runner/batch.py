@@ -183,19 +183,24 @@ def _commit_transaction(
         keep = set(outcomes) | {k for k, v in failed.items() if v.status != "lost"}
         for parts in all_parts:
             store_quarantine(store, parts, keep)
-        for job_id, outcome in outcomes.items():
-            job = jobs[job_id]
-            store.audit.record(
-                "job.completed",
-                str(job_id),
-                parser=job.parser_name,
-                version=job.parser_version,
-                input_path=job.input_path,
-                input_hash=job.input_hash,
-                rows_written=outcome.rows_written,
-                rows_quarantined=outcome.rows_quarantined,
-                outputs={path: part_hashes.get(path) for path in paths.get(job_id, ())},
-            )
+        store.audit.record_many(
+            [
+                (
+                    "job.completed",
+                    str(job_id),
+                    {
+                        "parser": jobs[job_id].parser_name,
+                        "version": jobs[job_id].parser_version,
+                        "input_path": jobs[job_id].input_path,
+                        "input_hash": jobs[job_id].input_hash,
+                        "rows_written": outcome.rows_written,
+                        "rows_quarantined": outcome.rows_quarantined,
+                        "outputs": {path: part_hashes.get(path) for path in paths.get(job_id, ())},
+                    },
+                )
+                for job_id, outcome in outcomes.items()
+            ]
+        )
         for job_id, fail_result in failed.items():
             if fail_result.status == "lost":
                 continue

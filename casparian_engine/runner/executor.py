@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -221,14 +221,22 @@ class Executor:
             chunk = list(itertools.islice(self._remaining, room))
             if not chunk:
                 return
-            assert self._hasher is not None
-            hashes = self._hasher.submit(_hash_chunk, chunk)
+            hashes = self._hashes(chunk)
             now = time.perf_counter()
-            lane.files.extend(_InFlight(task, hashes, i, now) for i, task in enumerate(chunk))
+            lane.files.extend([_InFlight(task, hashes, i, now) for i, task in enumerate(chunk)])
             if len(chunk) == 1:
                 lane.guest.submit(chunk[0].path)
             else:
-                lane.guest.submit_many([str(Path(task.path).resolve()) for task in chunk])
+                lane.guest.submit_many([os.path.abspath(task.path) for task in chunk])
+
+    def _hashes(self, chunk: list[FileTask]) -> Future[list[str]]:
+        """The chunk's source hashes: known ones at once, else hashed on the hashing thread."""
+        if all(task.source_hash for task in chunk):
+            known: Future[list[str]] = Future()
+            known.set_result([task.source_hash or "" for task in chunk])
+            return known
+        assert self._hasher is not None
+        return self._hasher.submit(_hash_chunk, chunk)
 
     def _poll(self, lane: _Lane) -> DataFrame | EndOfStream | None:
         try:

@@ -21,7 +21,7 @@ from ..config import Config
 from ..contracts.quarantine import policy_breach
 from ..logs import JobLog
 from ..store.jobs import Job, JobFailure, JobOutcome
-from .batch import BatchContext, BatchResult
+from .batch import BatchContext, BatchResult, JobLogs
 from .contracts_seam import contract_validator, load_contracts
 from .executor import ExecutionError, Executor, FileResult, FileTask
 from .parts import BatchParts
@@ -53,11 +53,13 @@ class ProdHandler:
         self.config = config
         self.workspace = Workspace.open(config.home)
         self._guests: dict[tuple[str, str], tuple[GuestProcess, Validator, dict[str, str]]] = {}
-        self._log: JobLog | None = None
+        self._log_target: tuple[JobLogs, Job] | None = None  # whose log a guest line goes to
 
     def _on_log(self, level: int, message: str) -> None:
-        if self._log is not None:
-            self._log.write(LOG_LEVELS.get(level, str(level)), message)
+        """A guest log line goes to the log of the oldest unfinished job (opened on demand)."""
+        if self._log_target is not None:
+            logs, job = self._log_target
+            logs.for_job(job).write(LOG_LEVELS.get(level, str(level)), message)
 
     def _guest(self, name: str, version: str) -> tuple[GuestProcess, Validator, dict[str, str]]:
         key = (name, version)
@@ -124,7 +126,7 @@ class ProdHandler:
             result.abort()
             raise
         finally:
-            self._log = None
+            self._log_target = None
         return result
 
     def _run_group(
@@ -154,7 +156,7 @@ class ProdHandler:
                     pipeline_depth=PIPELINE_DEPTH,
                 )
                 tasks = [FileTask(j.input_path, j.id, j.input_hash) for j in pending.values()]
-                self._log = context.logs.for_job(next(iter(pending.values())))
+                self._log_target = (context.logs, next(iter(pending.values())))
                 accepted: set[int] = set()
                 rejected: set[int] = set()
                 try:
@@ -167,7 +169,7 @@ class ProdHandler:
                         if context.stop.is_set() or result.rows_written >= PART_MAX_ROWS:
                             break
                         if pending:
-                            self._log = context.logs.for_job(next(iter(pending.values())))
+                            self._log_target = (context.logs, next(iter(pending.values())))
                 finally:
                     parts.settle(accepted, rejected)  # finished files' rows, even on an error
                 if pending:  # stopped early: the guest still holds submitted files

@@ -131,14 +131,15 @@ def json_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Each value as a JSON string literal (``null`` for nulls), built with vector kernels."""
     if not pa.types.is_string(values.type):
         values = pc.cast(values, pa.string())
-    escaped = pc.replace_substring(values, "\\", "\\\\")
-    escaped = pc.replace_substring(escaped, '"', '\\"')
-    if pc.any(pc.match_substring_regex(escaped, "[\\x00-\\x1f]")).as_py():
-        for code in range(32):
-            literal = json.dumps(chr(code))[1:-1]
-            escaped = pc.replace_substring(escaped, chr(code), literal)
-    quoted = pc.binary_join_element_wise('"', escaped, '"', "")
-    return pc.if_else(pc.is_null(values), "null", quoted)
+    escaped = values
+    if pc.any(pc.match_substring_regex(values, '["\\\\\\x00-\\x1f]')).as_py():
+        escaped = pc.replace_substring(values, "\\", "\\\\")
+        escaped = pc.replace_substring(escaped, '"', '\\"')
+        if pc.any(pc.match_substring_regex(escaped, "[\\x00-\\x1f]")).as_py():
+            for code in range(32):
+                literal = json.dumps(chr(code))[1:-1]
+                escaped = pc.replace_substring(escaped, chr(code), literal)
+    return pc.fill_null(pc.binary_join_element_wise('"', escaped, '"', ""), "null")
 
 
 def row_values_json(table: pa.Table) -> pa.Array | pa.ChunkedArray:

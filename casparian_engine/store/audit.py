@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,17 @@ class AuditRepository:
             (time.time(), os_user(), action, subject, json.dumps(details, sort_keys=True)),
         )
         return int(row[0])
+
+    def record_many(self, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+        """Append several (action, subject, details) entries with one statement."""
+        now, user = time.time(), os_user()
+        self.db.executemany(
+            "INSERT INTO cf_audit (at, os_user, action, subject, details) VALUES (?, ?, ?, ?, ?)",
+            [
+                (now, user, action, subject, json.dumps(details, sort_keys=True))
+                for action, subject, details in entries
+            ],
+        )
 
     def list(
         self, action: str | None = None, since: float | None = None, limit: int = 1000

@@ -45,6 +45,14 @@ def serialise(batch: Any, output: str, file_rows: list[int] | None = None) -> An
     return sink.getvalue()
 
 
+def table_bytes(table: Any, exact_above: int) -> int:
+    """A pyarrow table's or batch's size: the total of its buffers (cheap; a slice counts its
+    parent's whole buffers), or the exact bytes it references once that total passes
+    ``exact_above`` (``nbytes`` costs tens of microseconds even for a tiny table)."""
+    total = int(table.get_total_buffer_size())
+    return total if total <= exact_above else int(table.nbytes)
+
+
 def one_batch(table: Any) -> Any:
     """A table's rows as a single record batch (one copy only when it has several chunks)."""
     import pyarrow as pa
@@ -95,7 +103,7 @@ class Streamer:
         for output, table in items:
             held.append((output, table))
             rows += table.num_rows
-            size += table.nbytes
+            size += table_bytes(table, self.pack_bytes)
             known = schemas.setdefault(output, table.schema)
             if rows > self.pack_rows or size > self.pack_bytes or not known.equals(table.schema):
                 self.flush()

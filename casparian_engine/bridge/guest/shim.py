@@ -33,9 +33,14 @@ from pathlib import Path
 from typing import Any
 
 try:  # imported as part of casparian_engine on the host; as a script beside it in the guest
-    from .casparian_stream import END_OF_STREAM, OUTPUT_METADATA_KEY, Streamer
+    from .casparian_stream import END_OF_STREAM, OUTPUT_METADATA_KEY, Streamer, table_bytes
 except ImportError:
-    from casparian_stream import END_OF_STREAM, OUTPUT_METADATA_KEY, Streamer  # type: ignore[no-redef]
+    from casparian_stream import (  # type: ignore[no-redef]
+        END_OF_STREAM,
+        OUTPUT_METADATA_KEY,
+        Streamer,
+        table_bytes,
+    )
 
 __all__ = ["END_OF_STREAM", "OUTPUT_METADATA_KEY", "Streamer", "main", "serve"]
 HELLO_SIGNAL = 0xFFFFFFFD
@@ -218,6 +223,8 @@ def estimated_bytes(data: Any) -> int:
         return int(data.memory_usage(deep=True, index=False).sum())
     if module.startswith("polars"):
         return int(data.estimated_size())
+    if hasattr(data, "get_total_buffer_size"):  # pyarrow: exact only when it may matter
+        return table_bytes(data, MEMORY_CHECK_MIN_BYTES)
     return int(getattr(data, "nbytes", 0))
 
 

@@ -101,7 +101,7 @@ def _counting(first: int, count: int) -> pa.Array:
 
 def _typed_batch(batch: pa.RecordBatch, line_numbers: pa.Array) -> pa.RecordBatch:
     """Convert the money columns; a value that is not a number nulls the cell and marks the row."""
-    columns = {name: batch.column(name) for name in COLUMN_TYPES}
+    columns = dict(zip(COLUMN_TYPES, batch.columns, strict=True))  # include_columns order
     row_error: pa.Array | None = None
     for name in MONEY_COLUMNS:
         text = columns[name]
