@@ -29,6 +29,7 @@ from .parsers.bundle import (
 )
 from .store import Store
 from .store.audit import os_user
+from .wording import plural
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_HASH_NAME = "manifest.sha256"
@@ -272,7 +273,7 @@ def _summary(manifest: dict[str, Any]) -> str:
             f"- job {job['id']}: {job['parser']} {job['parser_version']} on "
             f"`{job['input_path']}` (`{job['input_sha256']}`), {job['started_at']} → "
             f"{job['finished_at']}, {job['rows_written']} "
-            f"{'row' if job['rows_written'] == 1 else 'rows'} written, "
+            f"{plural(job['rows_written'], 'row')} written, "
             f"{job['rows_quarantined']} quarantined, {job['status']}{replaced}"
         )
     lines += ["", f"## Failed jobs ({len(manifest['failed_jobs'])})"]

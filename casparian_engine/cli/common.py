@@ -15,6 +15,8 @@ from rich.table import Column, Table
 
 from ..config import ConfigError
 from ..store import StoreError
+from ..wording import counted as counted  # re-exported: commands and the TUI use it from here
+from ..wording import plural as plural
 from ..workspace import Workspace
 
 PIPED_WIDTH = 10_000
@@ -116,18 +118,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def print_json(payload: Any) -> None:
     """Machine-readable output: plain JSON on stdout, nothing else."""
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """``word`` for a count of one, else its plural (``many`` or ``word + 's'``)."""
-    if count == 1:
-        return word
-    return many if many is not None else word + "s"
-
-
-def counted(count: int, word: str, many: str | None = None) -> str:
-    """A count with its noun, pluralised: ``1 row``, ``3 rows``, ``1,000 files``."""
-    return f"{count:,} {plural(count, word, many)}"
 
 
 def local_time(stamp: float | None, with_seconds: bool = True) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import console, fail, folding_table, open_workspace, print_json
+from .common import console, counted, fail, folding_table, open_workspace, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -54,5 +54,4 @@ def register(app: typer.Typer) -> None:
             table.add_row(*("∅" if v is None else str(v) for v in row.values()))
         console.print(table)
         more = f" (truncated: {result.truncated_reason})" if result.truncated else ""
-        noun = "row" if result.row_count == 1 else "rows"
-        console.print(f"{result.row_count:,} {noun}{more}", highlight=False)
+        console.print(f"{counted(result.row_count, 'row')}{more}", highlight=False)

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from .common import console, counted, err_console, fail, open_workspace, print_json
+from .common import console, counted, err_console, fail, open_workspace, plural, print_json
 
 MIN_PREVIEW_COLUMN = 8  # narrowest column a preview shows; fewer columns fit, not thinner
 
@@ -268,6 +268,6 @@ def _print_rows(schema: list[tuple[str, str]], rows: list[list[object]]) -> None
     hidden = len(schema) - shown
     if hidden:
         console.print(
-            f"+{hidden} more {'column' if hidden == 1 else 'columns'} (use --json)",
+            f"+{hidden} more {plural(hidden, 'column')} (use --json)",
             highlight=False,
         )

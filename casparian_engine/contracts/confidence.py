@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..wording import plural
 from .dialect import SNIFF_BYTES, SNIFF_LINES, Dialect, read_head
 
 CONSISTENT_SHARE = 0.9  # below this share of lines with the modal field count, warn
@@ -64,6 +65,6 @@ def discovery_warnings(
             if "\n" in name or "\r" in name or dialect.quote in name or len(name) > LONG_NAME:
                 warnings.append(f"{path}: column name {name!r} looks like data, not a header label")
     if sample.num_rows < 2:
-        noun = "row" if sample.num_rows == 1 else "rows"
-        warnings.append(f"{path}: only {sample.num_rows} {noun} sampled; the types are guesses")
+        rows = plural(sample.num_rows, "row")
+        warnings.append(f"{path}: only {sample.num_rows} {rows} sampled; the types are guesses")
     return tuple(warnings)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..wording import plural
 from .casting import FALSE_WORDS, TRUE_WORDS
 from .dialect import (
     DELIMITERS,
@@ -86,8 +87,8 @@ class Discovery:
         """The YAML a person reviews, with the dialect and open choices as comments on top."""
         lines = [
             f"# Proposed by `casparian schema discover` from {len(self.paths)} "
-            f"{'file' if len(self.paths) == 1 else 'files'}, {self.rows_sampled} "
-            f"{'row' if self.rows_sampled == 1 else 'rows'} sampled.",
+            f"{plural(len(self.paths), 'file')}, {self.rows_sampled} "
+            f"{plural(self.rows_sampled, 'row')} sampled.",
             f"# Dialect: {self.dialect.describe()}",
         ]
         lines.extend(f"# WARNING (low confidence): {w}" for w in self.warnings)
