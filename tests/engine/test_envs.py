@@ -55,6 +55,19 @@ def build_wheel(folder: Path, name: str = "cf_helper", version: str = "1.0") -> 
     return wheel
 
 
+def register_parser_on_local_index(tmp_path: Path, workspace: Workspace) -> Path:
+    """Register a parser needing ``cf-helper``, served only by a local find-links folder."""
+    index = tmp_path / "index"
+    build_wheel(index)
+    folder = make_parser(
+        tmp_path / "p",
+        dependencies='"cf-helper"',
+        pyproject_extra=f'[tool.uv]\nfind-links = ["{index}"]\nno-index = true\n',
+    )
+    workspace.register_parser(folder)
+    return index
+
+
 def run_python(python: Path, code: str) -> str:
     completed = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
@@ -80,14 +93,7 @@ def test_environment_is_built_from_the_lockfile_and_reused(
 def test_offline_build_uses_only_the_wheelhouse_with_the_index_unreachable(
     tmp_path: Path, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = tmp_path / "index"
-    build_wheel(index)
-    folder = make_parser(
-        tmp_path / "p",
-        dependencies='"cf-helper"',
-        pyproject_extra=f'[tool.uv]\nfind-links = ["{index}"]\nno-index = true\n',
-    )
-    workspace.register_parser(folder)
+    index = register_parser_on_local_index(tmp_path, workspace)
     vendored = workspace.vendor_parser("invoices")
     assert vendored.copied == ("cf_helper-1.0-py3-none-any.whl",)
     assert (workspace.config.wheelhouse_dir / "cf_helper-1.0-py3-none-any.whl").is_file()
@@ -118,14 +124,7 @@ def test_offline_without_a_wheelhouse_says_to_vendor_first(
 def test_a_failed_build_leaves_no_half_built_environment(
     tmp_path: Path, workspace: Workspace
 ) -> None:
-    index = tmp_path / "index"
-    build_wheel(index)
-    folder = make_parser(
-        tmp_path / "p",
-        dependencies='"cf-helper"',
-        pyproject_extra=f'[tool.uv]\nfind-links = ["{index}"]\nno-index = true\n',
-    )
-    workspace.register_parser(folder)
+    index = register_parser_on_local_index(tmp_path, workspace)
     index.rename(tmp_path / "index-gone")
     with pytest.raises(EnvError) as caught:
         workspace.environment_for("invoices")
