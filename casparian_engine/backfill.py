@@ -38,6 +38,8 @@ class BackfillError(RuntimeError):
 
 @dataclass(frozen=True)
 class StaleFile:
+    """A file processed only by older versions of the parser."""
+
     path: str
     input_hash: str | None
     processed_versions: tuple[str, ...]
@@ -45,6 +47,8 @@ class StaleFile:
 
 @dataclass(frozen=True)
 class BackfillPlan:
+    """What a backfill would reprocess: stale files and the jobs to queue for them."""
+
     parser_name: str
     current_version: str
     files: tuple[StaleFile, ...]
@@ -53,6 +57,8 @@ class BackfillPlan:
 
 @dataclass(frozen=True)
 class BackfillResult:
+    """A finished backfill: its plan, batch, whether outputs were swapped in, and why not."""
+
     plan: BackfillPlan
     batch_id: str
     swapped: bool

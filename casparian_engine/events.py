@@ -19,6 +19,8 @@ class Event:
 
 
 class EventSink(Protocol):
+    """A callable that receives engine events (progress and results)."""
+
     def __call__(self, event: Event) -> None: ...
 
 

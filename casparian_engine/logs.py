@@ -112,6 +112,8 @@ def _ends_with(path: Path, tail: bytes) -> bool:
 
 @dataclass(frozen=True)
 class RotationReport:
+    """What a log cleanup removed and what it kept."""
+
     removed_files: int
     removed_bytes: int
     kept_bytes: int

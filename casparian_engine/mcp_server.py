@@ -47,6 +47,7 @@ def _adapt(spec: ToolSpec, ctx: ToolContext) -> Any:
 
 
 def build_server(workspace: Workspace, guard: ToolGuard) -> MCPServer[Any]:
+    """An MCP server exposing every registered tool through the guard-rails."""
     server: MCPServer[Any] = MCPServer(
         "casparian", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )

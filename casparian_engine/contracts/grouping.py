@@ -31,6 +31,8 @@ class GroupedDiscovery:
 
 @dataclass(frozen=True)
 class DiscoverySkip:
+    """A file left out of discovery, and why."""
+
     path: str
     reason: str
 

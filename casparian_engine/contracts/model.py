@@ -131,6 +131,7 @@ class ColumnSpec:
 
     @property
     def arrow_type(self) -> pa.DataType:
+        """The Arrow type of this column."""
         return arrow_type(self.type)
 
     def to_dict(self) -> dict[str, Any]:
@@ -289,6 +290,7 @@ class SchemaContract:
         return out
 
     def canonical_json(self) -> str:
+        """The contract as compact, key-sorted JSON: what its content hash is taken over."""
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
 
     @property

@@ -316,6 +316,7 @@ def validate(
     slices = [table.slice(start, slice_rows) for start in range(0, table.num_rows, slice_rows)]
 
     def validate_slice(rows: pa.Table) -> ValidationResult:
+        """Validate one slice of rows (run on the pool)."""
         return _validate_rows(rows, contract, paths)
 
     results = list(_POOL.map(validate_slice, slices) if threaded else map(validate_slice, slices))

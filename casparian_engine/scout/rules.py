@@ -37,6 +37,7 @@ class PathMatcher:
         self._spec = compile_patterns(self.patterns)
 
     def matches(self, rel_path: str) -> bool:
+        """Whether ``rel_path`` (relative to the scan root) matches the patterns."""
         return bool(self._spec.match_file(rel_path))
 
 
@@ -51,6 +52,7 @@ class RuleSet:
         return bool(self._compiled)
 
     def first_match(self, rel_path: str) -> TagRule | None:
+        """The highest-priority rule whose pattern matches ``rel_path``, if any."""
         for rule, spec in self._compiled:
             if spec.match_file(rel_path):
                 return rule

@@ -109,6 +109,7 @@ class Scanner:
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> ScanSummary:
+        """Walk the root, record new, changed, moved and deleted files, and summarise."""
         started = time.monotonic()
         self.seen_at = time.time()
         files = self.store.files

@@ -82,4 +82,5 @@ class Store:
         return QuarantineRepository(self.db)
 
     def close(self) -> None:
+        """Close every thread's connection to the store."""
         self.db.close()

@@ -22,6 +22,8 @@ def os_user() -> str:
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One audit trail entry: when, which OS user, what action on what subject, and details."""
+
     id: int
     at: float
     os_user: str
@@ -31,6 +33,8 @@ class AuditEntry:
 
 
 class AuditRepository:
+    """The append-only audit trail (``cf_audit``): who did what, when."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -57,6 +61,7 @@ class AuditRepository:
     def list(
         self, action: str | None = None, since: float | None = None, limit: int = 1000
     ) -> list[AuditEntry]:
+        """Entries newest first, optionally one action only and since a time, at most ``limit``."""
         clauses: list[str] = []
         params: list[Any] = []
         if action:

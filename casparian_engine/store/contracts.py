@@ -61,6 +61,8 @@ def _row(row: Any) -> StoredContract:
 
 
 class ContractRepository:
+    """Schema contracts (``cf_contracts``): versioned proposals and approvals, each audited."""
+
     def __init__(self, db: Database, audit: AuditRepository) -> None:
         self.db = db
         self.audit = audit
@@ -135,12 +137,14 @@ class ContractRepository:
         return _row(row) if row else None
 
     def proposal(self, name: str) -> StoredContract | None:
+        """The open proposal for ``name``, if one waits for approval."""
         row = self.db.query_one(
             f"SELECT {_COLUMNS} FROM cf_contracts WHERE name = ? AND status = 'proposed'", (name,)
         )
         return _row(row) if row else None
 
     def get(self, name: str, version: int) -> StoredContract | None:
+        """One version of a contract, whatever its status."""
         row = self.db.query_one(
             f"SELECT {_COLUMNS} FROM cf_contracts WHERE name = ? AND version = ?", (name, version)
         )
@@ -156,6 +160,7 @@ class ContractRepository:
         return _row(row) if row else None
 
     def versions(self, name: str) -> list[StoredContract]:
+        """Every version of a contract, oldest first."""
         rows = self.db.query(
             f"SELECT {_COLUMNS} FROM cf_contracts WHERE name = ? ORDER BY version", (name,)
         )

@@ -57,6 +57,7 @@ class Database:
 
     # -- connections -------------------------------------------------------------------------
     def connection(self) -> Any:
+        """This thread's connection, opened on first use."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
@@ -91,6 +92,7 @@ class Database:
             raise StoreError(f"cannot connect to the store at {self.url}: {exc}") from exc
 
     def close(self) -> None:
+        """Close the connections of every thread."""
         with self._lock:
             for conn in self._all_connections:
                 try:
@@ -105,10 +107,12 @@ class Database:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement with ``?`` placeholders on this thread's connection."""
         cursor: Cursor = self.connection().execute(self._sql(sql), tuple(params))
         return cursor
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters (one round trip on PostgreSQL)."""
         conn = self.connection()
         if self.dialect == "sqlite":
             conn.executemany(sql, rows)
@@ -117,9 +121,11 @@ class Database:
                 cur.executemany(self._sql(sql), list(rows))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """All rows of one query."""
         return self.execute(sql, params).fetchall()
 
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of one query, or None."""
         return self.execute(sql, params).fetchone()
 
     def script(self, sql: str) -> None:

@@ -52,6 +52,7 @@ class FileRecord:
         return os.fsdecode(self.raw_path) if self.raw_path is not None else self.path
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready values (``--json`` output; raw path bytes left out)."""
         return {
             "id": self.id,
             "path": self.path,
@@ -131,6 +132,7 @@ class FileReads:
     def page(
         self, flt: FileFilter, limit: int = 100, offset: int = 0, order: str = "path"
     ) -> list[FileRecord]:
+        """One page of files matching ``flt`` in ``order`` (a key of ``FILE_ORDERS``), with tags."""
         if order not in FILE_ORDERS:
             raise ValueError(f"unknown order {order!r}; use one of {', '.join(FILE_ORDERS)}")
         where, params = self._where(flt)
@@ -150,10 +152,12 @@ class FileReads:
         ]  # fmt: skip
 
     def count(self, flt: FileFilter) -> int:
+        """How many files match ``flt``."""
         where, params = self._where(flt)
         return int(self.db.query_one(f"SELECT COUNT(*) FROM cf_files f {where}", params)[0])
 
     def tags_of(self, file_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Each file's tags, sorted, for the files that have any."""
         tags: dict[int, list[str]] = {}
         for chunk in chunked(file_ids):
             rows = self.db.query(
@@ -166,6 +170,7 @@ class FileReads:
         return tags
 
     def stats(self) -> FileStats:
+        """Totals of live, tagged, untagged and deleted files and of sources."""
         live = self.db.query_one(
             "SELECT COUNT(*), "
             f"COALESCE(SUM(CASE WHEN {_NOT_AUTO_TAGGED} THEN 0 ELSE 1 END), 0) "
@@ -177,6 +182,7 @@ class FileReads:
         return FileStats(total, int(sources[0]), tagged, total - tagged, int(deleted[0]))
 
     def untagged_groups(self, limit: int, min_files: int = 2) -> list[UntaggedGroup]:
+        """The largest groups of live untagged files sharing a folder and extension (tag hints)."""
         rows = self.db.query(
             "SELECT s.root, f.parent, f.ext, COUNT(*) AS file_count FROM cf_files f "
             "LEFT JOIN cf_sources s ON s.id = f.source_id "
@@ -199,6 +205,7 @@ class FileReads:
         return [int(r[0]) for r in rows]
 
     def existing_ids(self, file_ids: Sequence[int]) -> set[int]:
+        """Which of ``file_ids`` exist in the inventory (live or deleted)."""
         found: set[int] = set()
         for chunk in chunked(file_ids):
             rows = self.db.query(
@@ -208,6 +215,7 @@ class FileReads:
         return found
 
     def ids_in_group(self, parent: str, ext: str) -> list[int]:
+        """Ids of the live files in one folder with one extension."""
         rows = self.db.query(
             "SELECT id FROM cf_files WHERE parent = ? AND ext = ? AND deleted_at IS NULL",
             (parent, ext),

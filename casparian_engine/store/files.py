@@ -67,6 +67,7 @@ class KnownFile:
 
     @property
     def os_path(self) -> str:
+        """The path to open (the real bytes for names that are not valid UTF-8)."""
         return os.fsdecode(self.raw_path) if self.raw_path is not None else self.path
 
 
@@ -78,6 +79,7 @@ class FileRepository(FileReads):
 
     # -- sources -----------------------------------------------------------------------------
     def upsert_source(self, root: str, now: float) -> int:
+        """The id of the source at ``root``, created on its first scan; stamps the scan time."""
         row = self.db.query_one(
             "INSERT INTO cf_sources (root, first_scanned_at, last_scanned_at) VALUES (?, ?, ?) "
             "ON CONFLICT (root) DO UPDATE SET last_scanned_at = excluded.last_scanned_at "
@@ -87,6 +89,7 @@ class FileRepository(FileReads):
         return int(row[0])
 
     def refresh_source_count(self, source_id: int) -> int:
+        """Store and return the number of live files under a source."""
         row = self.db.query_one(
             "SELECT COUNT(*) FROM cf_files WHERE source_id = ? AND deleted_at IS NULL",
             (source_id,),
@@ -95,6 +98,7 @@ class FileRepository(FileReads):
         return int(row[0])
 
     def source_roots(self) -> dict[int, str]:
+        """Root folder of every source by id."""
         return {int(r[0]): r[1] for r in self.db.query("SELECT id, root FROM cf_sources")}
 
     # -- scan comparisons --------------------------------------------------------------------
@@ -193,6 +197,7 @@ class FileRepository(FileReads):
             )
 
     def soft_delete_unseen(self, source_id: int, seen_before: float, now: float) -> int:
+        """Soft-delete a source's live files a scan did not see; returns how many."""
         cursor = self.db.execute(
             "UPDATE cf_files SET deleted_at = ? "
             "WHERE source_id = ? AND deleted_at IS NULL AND last_seen < ?",
@@ -203,6 +208,7 @@ class FileRepository(FileReads):
     def unseen_page(
         self, source_id: int, seen_before: float, after_id: int, limit: int
     ) -> list[tuple[int, str]]:
+        """(id, path) of a source's live files not seen since ``seen_before``, one keyset page."""
         rows = self.db.query(
             "SELECT id, path FROM cf_files WHERE source_id = ? AND deleted_at IS NULL "
             "AND last_seen < ? AND id > ? ORDER BY id LIMIT ?",
@@ -211,6 +217,7 @@ class FileRepository(FileReads):
         return [(int(r[0]), r[1]) for r in rows]
 
     def soft_delete(self, file_ids: Sequence[int], now: float) -> None:
+        """Mark these files deleted (rows and tags are kept for lineage)."""
         if file_ids:
             condition, param = in_list(self.db, "id", file_ids)
             self.db.execute(f"UPDATE cf_files SET deleted_at = ? WHERE {condition}", (now, param))

@@ -23,6 +23,8 @@ def breaker_message(parser_name: str, threshold: int) -> str:
 
 @dataclass(frozen=True)
 class ParserHealth:
+    """A parser's circuit breaker: consecutive failures and whether it is paused."""
+
     parser_name: str
     consecutive_failures: int
     paused_at: float | None
@@ -31,10 +33,13 @@ class ParserHealth:
 
     @property
     def paused(self) -> bool:
+        """Whether the breaker tripped and the parser is paused."""
         return self.paused_at is not None
 
 
 class HealthRepository:
+    """Per-parser circuit breakers (``cf_parser_health``): pause after ``threshold`` failures."""
+
     def __init__(self, db: Database, threshold: int = 5) -> None:
         self.db = db
         self.threshold = threshold
@@ -72,6 +77,7 @@ class HealthRepository:
         return True
 
     def get(self, parser_name: str) -> ParserHealth | None:
+        """The breaker state of one parser, if it ever ran."""
         row = self.db.query_one(
             "SELECT parser_name, consecutive_failures, paused_at, last_failure_reason, updated_at "
             "FROM cf_parser_health WHERE parser_name = ?",
@@ -80,6 +86,7 @@ class HealthRepository:
         return ParserHealth(*row) if row else None
 
     def paused_parsers(self) -> list[ParserHealth]:
+        """Every paused parser, by name."""
         rows = self.db.query(
             "SELECT parser_name, consecutive_failures, paused_at, last_failure_reason, updated_at "
             "FROM cf_parser_health WHERE paused_at IS NOT NULL ORDER BY parser_name"

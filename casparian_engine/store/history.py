@@ -15,6 +15,8 @@ from .db import Database
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One processed input: content hash, the parser version that processed it and its job."""
+
     input_hash: str
     parser_name: str
     parser_version: str
@@ -23,6 +25,8 @@ class HistoryEntry:
 
 
 class HistoryRepository:
+    """Which content each parser version already processed (``cf_processing_history``)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 

@@ -55,6 +55,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Job:
+        """A job from a row of ``_COLUMNS`` (output paths decoded from JSON)."""
         values = list(row)
         values[24] = tuple(json.loads(values[24] or "[]"))
         return cls(*values)
@@ -120,6 +121,8 @@ class FailResult:
 
 @dataclass(frozen=True)
 class DeadLetter:
+    """A job that failed too often, with its last error, kept until replayed."""
+
     job_id: int
     parser_name: str
     input_path: str

@@ -26,6 +26,7 @@ class JobReads:
         return [(int(r[0]), str(r[1]), r[2], str(r[3])) for r in rows]
 
     def get(self, job_id: int) -> Job | None:
+        """One job by id, or None."""
         row = self.db.query_one(f"SELECT {_COLUMNS} FROM cf_jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row else None
 
@@ -55,6 +56,7 @@ class JobReads:
         return [Job.from_row(r) for r in rows]
 
     def dead_letters(self, include_replayed: bool = False) -> list[DeadLetter]:
+        """Dead letters newest first; replayed ones only when asked."""
         where = "" if include_replayed else "WHERE replayed_at IS NULL"
         rows = self.db.query(
             "SELECT job_id, parser_name, input_path, error, retry_count, failed_at, replayed_at "

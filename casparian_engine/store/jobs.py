@@ -109,6 +109,8 @@ def _enqueue_staged_sql(skip_processed: bool) -> str:
 
 
 class JobRepository(JobReads):
+    """The job queue: enqueue, leased claims, heartbeats, completion, retries and dead letters."""
+
     def __init__(
         self,
         db: Database,

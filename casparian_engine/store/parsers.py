@@ -79,6 +79,8 @@ def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
 
 
 class ParserRepository:
+    """Registered parser versions (``cf_parsers``): identity, bundle, outputs and contracts."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 

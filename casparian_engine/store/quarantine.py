@@ -85,6 +85,7 @@ class QuarantineFilter:
     """(parser, version) pairs: rows of those parsers only at that version (others kept)."""
 
     def where(self) -> tuple[str, list[Any]]:
+        """This filter as one SQL condition over ``q`` (``1 = 1`` when empty) and its parameters."""
         clauses: list[str] = []
         params: list[Any] = []
         if self.parser_version is not None:
@@ -127,6 +128,8 @@ class QuarantineFilter:
 
 
 class QuarantineRepository:
+    """Quarantined rows with lineage and reasons (``cf_quarantine``), paged by keyset."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -286,6 +289,7 @@ class QuarantineRepository:
         return min(len(seen), cap + 1)
 
     def get(self, quarantine_id: int) -> QuarantinedRow | None:
+        """One quarantined row by id, or None."""
         row = self.db.query_one(
             f"SELECT {_COLUMNS} FROM cf_quarantine WHERE id = ?", (quarantine_id,)
         )

@@ -14,6 +14,8 @@ from .db import Database, StoreError
 
 @dataclass(frozen=True)
 class Migration:
+    """One step of the store's schema, applied once and recorded in ``cf_meta``."""
+
     version: int
     description: str
     ddl: str
@@ -227,6 +229,7 @@ LATEST_VERSION = MIGRATIONS[-1].version
 
 
 def current_version(db: Database) -> int:
+    """The schema version the store is at (0 for a new store)."""
     db.execute("CREATE TABLE IF NOT EXISTS cf_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     row = db.query_one("SELECT value FROM cf_meta WHERE key = 'schema_version'")
     return int(row[0]) if row else 0

@@ -35,6 +35,8 @@ class ScopeDefinition:
 
 @dataclass(frozen=True)
 class ScopedFile:
+    """A file in a scope, with its path relative to its source root."""
+
     file_id: int
     path: str
     relative_path: str
@@ -43,10 +45,13 @@ class ScopedFile:
 
 
 class ScopeRepository:
+    """Named scopes (``cf_scopes``): saved selections of files by tags, patterns and paths."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def save(self, scope: ScopeDefinition) -> ScopeDefinition:
+        """Create or replace a scope by name; returns it as stored."""
         now = time.time()
         self.db.execute(
             "INSERT INTO cf_scopes (name, definition, created_at) VALUES (?, ?, ?) "
@@ -57,6 +62,7 @@ class ScopeRepository:
         return ScopeDefinition(scope.name, scope.tags, scope.patterns, scope.paths, now)
 
     def get(self, name: str) -> ScopeDefinition | None:
+        """The scope named ``name``, or None."""
         row = self.db.query_one(
             "SELECT name, definition, created_at FROM cf_scopes WHERE name = ?", (name,)
         )
@@ -68,6 +74,7 @@ class ScopeRepository:
         )
 
     def all(self) -> list[ScopeDefinition]:
+        """Every scope, by name."""
         names = [r[0] for r in self.db.query("SELECT name FROM cf_scopes ORDER BY name")]
         return [scope for name in names if (scope := self.get(name)) is not None]
 
@@ -112,4 +119,5 @@ def scope_from_arguments(
     patterns: Sequence[str] | None = None,
     paths: Sequence[str] | None = None,
 ) -> ScopeDefinition:
+    """A scope from optional argument lists (None means none of that kind)."""
     return ScopeDefinition(name, tuple(tags or ()), tuple(patterns or ()), tuple(paths or ()))

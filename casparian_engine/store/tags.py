@@ -27,11 +27,14 @@ class TagRule:
 
 
 class TagRepository:
+    """File tags (``cf_tags``) and the glob rules that assign them (``cf_tag_rules``)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
     # -- tags --------------------------------------------------------------------------------
     def add_manual(self, file_ids: Sequence[int], tag: str, now: float) -> None:
+        """Tag files by hand (a manual tag replaces a rule's tag of the same name)."""
         self.db.executemany(
             "INSERT INTO cf_tags (file_id, tag, origin, rule_id, created_at) "
             "VALUES (?, ?, 'manual', NULL, ?) "
@@ -78,6 +81,7 @@ class TagRepository:
         )
 
     def remove(self, file_ids: Sequence[int], tag: str) -> int:
+        """Remove ``tag`` from these files whatever its origin; returns how many were removed."""
         removed = 0
         for chunk in chunked(file_ids):
             cursor = self.db.execute(
@@ -108,6 +112,7 @@ class TagRepository:
 
     # -- rules -------------------------------------------------------------------------------
     def add_rule(self, pattern: str, tag: str, priority: int, now: float) -> TagRule:
+        """Add a tag rule, or change the priority of the same pattern and tag."""
         row = self.db.query_one(
             "INSERT INTO cf_tag_rules (pattern, tag, priority, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (pattern, tag) DO UPDATE SET priority = excluded.priority "
@@ -117,6 +122,7 @@ class TagRepository:
         return TagRule(int(row[0]), row[1], row[2], int(row[3]), float(row[4]))
 
     def list_rules(self) -> list[TagRule]:
+        """Every tag rule, highest priority first."""
         rows = self.db.query(
             "SELECT id, pattern, tag, priority, created_at FROM cf_tag_rules "
             "ORDER BY priority DESC, id"
@@ -124,6 +130,7 @@ class TagRepository:
         return [TagRule(int(r[0]), r[1], r[2], int(r[3]), float(r[4])) for r in rows]
 
     def remove_rule(self, rule_id: int) -> TagRule | None:
+        """Delete one rule and return it (None if there was none); its tags are not touched here."""
         row = self.db.query_one(
             "DELETE FROM cf_tag_rules WHERE id = ? "
             "RETURNING id, pattern, tag, priority, created_at",

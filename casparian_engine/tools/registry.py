@@ -38,6 +38,7 @@ class ToolGuard:
     allow_approve: bool = False
 
     def check_access(self, tool_name: str, access: Access) -> None:
+        """Refuse a tool whose access the server was not started with."""
         if access == "write" and not self.read_write:
             raise ToolRefused(
                 f"{tool_name} changes state and the server is read-only: "
@@ -73,6 +74,8 @@ ToolFunction = Callable[..., dict[str, Any]]
 
 @dataclass(frozen=True)
 class ToolSpec:
+    """An agent tool: its function, the access it needs, and which arguments are paths."""
+
     name: str
     function: ToolFunction
     access: Access
