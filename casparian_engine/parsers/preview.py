@@ -151,30 +151,20 @@ def _json_preview(path: Path, text: str, encoding: str, size: int, rows: int) ->
             return None
         records = document if isinstance(document, list) else [document]
         form = "json"
+    dialect = {"encoding": encoding}
     objects = [r for r in records if isinstance(r, dict)]
+    as_json_values = [("value", "json")]
     if not objects:
-        return FilePreview(
-            str(path),
-            form,
-            size,
-            {"encoding": encoding},
-            [("value", "json")],
-            [[json.dumps(r)] for r in records[:rows]],
-        )
+        values = [[json.dumps(r)] for r in records[:rows]]
+        return FilePreview(str(path), form, size, dialect, as_json_values, values)
     try:
         table = pa.Table.from_pylist(objects[: rows * 10])
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return FilePreview(
-            str(path),
-            form,
-            size,
-            {"encoding": encoding},
-            [("value", "json")],
-            [[json.dumps(r)] for r in objects[:rows]],
-            notes=["objects have mixed types; shown as JSON"],
-        )
+        values = [[json.dumps(r)] for r in objects[:rows]]
+        notes = ["objects have mixed types; shown as JSON"]
+        return FilePreview(str(path), form, size, dialect, as_json_values, values, notes=notes)
     schema, first = _table_preview(table, rows)
-    return FilePreview(str(path), form, size, {"encoding": encoding}, schema, first)
+    return FilePreview(str(path), form, size, dialect, schema, first)
 
 
 def _column_label(spec: ColumnSpec) -> str:

@@ -73,3 +73,35 @@ def test_wide_file_shows_the_columns_that_fit(corpus_dir: Path, home: Path) -> N
     assert "+104 more columns (use --json)" in result.output
     piped = CliRunner().invoke(app, ["preview", str(path), "-n", "2"])
     assert "more columns" not in piped.output and "Div5TailNum" in piped.output
+
+
+def test_json_previews_objects_as_columns_and_anything_else_as_json_values(
+    tmp_path: Path,
+) -> None:
+    objects = tmp_path / "objects.jsonl"
+    objects.write_text('{"a": 1, "b": "x"}\n{"a": 2, "b": "y"}\n')
+    shown = preview_file(objects)
+    assert (shown.format, shown.schema, shown.rows) == (
+        "jsonl",
+        [("a", "int64"), ("b", "string")],
+        [[1, "x"], [2, "y"]],
+    )
+    scalars = tmp_path / "scalars.json"
+    scalars.write_text('[1, 2, "three"]')
+    shown = preview_file(scalars)
+    assert (shown.format, shown.schema, shown.rows, shown.notes) == (
+        "json",
+        [("value", "json")],
+        [["1"], ["2"], ['"three"']],
+        [],
+    )
+
+
+def test_json_objects_of_mixed_types_are_shown_whole_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"a": 1}\n{"a": "one"}\n')
+    shown = preview_file(path)
+    assert shown.error is None
+    assert shown.schema == [("value", "json")]
+    assert shown.rows == [['{"a": 1}'], ['{"a": "one"}']]
+    assert shown.notes == ["objects have mixed types; shown as JSON"]
