@@ -246,10 +246,15 @@ class FileRepository(FileReads):
 
     def drop_bulk_indexes(self, names: Sequence[str]) -> list[str]:
         """Drop these ``BULK_INDEXES`` for a bulk insert (SQLite only); returns those dropped."""
+        unknown = [name for name in names if name not in self.BULK_INDEXES]
+        if unknown:
+            raise ValueError(
+                f"{unknown[0]!r}: not a bulk index; use one of {list(self.BULK_INDEXES)}"
+            )
         if self.db.dialect != "sqlite":
             return []
         for name in names:
-            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+            self.db.execute(f"DROP INDEX IF EXISTS {name}")  # a known name, never user text
         return list(names)
 
     def ensure_bulk_indexes(self) -> None:

@@ -101,3 +101,21 @@ def test_postgresql_store_migrates_and_audits(pg_url: str) -> None:
     assert [e.action for e in store.audit.list()] == ["test.pg"]
     store.close()
     Store(pg_url).close()  # second open: nothing to migrate
+
+
+def test_only_known_bulk_indexes_can_be_dropped(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        with pytest.raises(ValueError) as refused:
+            store.files.drop_bulk_indexes(["ix_files_sha256", "sqlite_master"])
+        assert str(refused.value) == (
+            "'sqlite_master': not a bulk index; use one of ['ix_files_sha256', "
+            "'ix_files_source', 'ix_files_identity', 'ix_files_parent']"
+        )
+        indexes = {r[0] for r in store.db.query("SELECT name FROM sqlite_master")}
+        assert "ix_files_sha256" in indexes  # nothing was dropped
+        assert store.files.drop_bulk_indexes(["ix_files_sha256"]) == ["ix_files_sha256"]
+        indexes = {r[0] for r in store.db.query("SELECT name FROM sqlite_master")}
+        assert "ix_files_sha256" not in indexes
+    finally:
+        store.close()
