@@ -110,32 +110,33 @@ class FileReads:
     db: Database
 
     # -- listing -----------------------------------------------------------------------------
-    def _where(self, flt: FileFilter) -> tuple[str, list[Any]]:
+    def _where(self, file_filter: FileFilter) -> tuple[str, list[Any]]:
+        """The ``WHERE`` clause (empty when nothing filters) and its parameters."""
         clauses: list[str] = []
         params: list[Any] = []
-        if not flt.include_deleted:
+        if not file_filter.include_deleted:
             clauses.append("f.deleted_at IS NULL")
-        if flt.tag:
+        if file_filter.tag:
             clauses.append("EXISTS (SELECT 1 FROM cf_tags t WHERE t.file_id = f.id AND t.tag = ?)")
-            params.append(flt.tag)
-        if flt.untagged:
+            params.append(file_filter.tag)
+        if file_filter.untagged:
             clauses.append(_NOT_AUTO_TAGGED)
-        if flt.pattern:
+        if file_filter.pattern:
             if self.db.dialect == "sqlite":
                 clauses.append("f.path GLOB ?")
-                params.append(flt.pattern)
+                params.append(file_filter.pattern)
             else:
                 clauses.append("f.path LIKE ? ESCAPE '\\'")
-                params.append(glob_to_like(flt.pattern))
+                params.append(glob_to_like(file_filter.pattern))
         return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
     def page(
-        self, flt: FileFilter, limit: int = 100, offset: int = 0, order: str = "path"
+        self, file_filter: FileFilter, limit: int = 100, offset: int = 0, order: str = "path"
     ) -> list[FileRecord]:
-        """One page of files matching ``flt`` in ``order`` (a key of ``FILE_ORDERS``), with tags."""
+        """One page of matching files, with tags, in ``order`` (a key of ``FILE_ORDERS``)."""
         if order not in FILE_ORDERS:
             raise ValueError(f"unknown order {order!r}; use one of {', '.join(FILE_ORDERS)}")
-        where, params = self._where(flt)
+        where, params = self._where(file_filter)
         rows = self.db.query(
             "SELECT f.id, f.source_id, f.path, f.size, f.mtime_ns, f.sha256, f.kind, "
             f"f.first_seen, f.last_seen, f.deleted_at, f.raw_path FROM cf_files f {where} "
@@ -151,9 +152,9 @@ class FileReads:
             for r in rows
         ]  # fmt: skip
 
-    def count(self, flt: FileFilter) -> int:
-        """How many files match ``flt``."""
-        where, params = self._where(flt)
+    def count(self, file_filter: FileFilter) -> int:
+        """How many files match ``file_filter``."""
+        where, params = self._where(file_filter)
         return int(self.db.query_one(f"SELECT COUNT(*) FROM cf_files f {where}", params)[0])
 
     def tags_of(self, file_ids: Sequence[int]) -> dict[int, list[str]]:
