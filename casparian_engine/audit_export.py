@@ -9,7 +9,6 @@ those inputs through those parsers, and see exactly what no longer matches.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .digests import file_sha256
 from .parsers.bundle import (
     LOCKFILE_NAME,
     BundleError,
@@ -50,15 +50,6 @@ class EvidenceCheck:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _iso(at: float | None) -> str | None:

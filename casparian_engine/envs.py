@@ -25,6 +25,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .digests import file_sha256
 from .parsers.bundle import LOCKFILE_NAME
 
 MARKER_NAME = "casparian-env.json"
@@ -118,14 +119,6 @@ def wheel_fits(filename: str) -> bool:
     )
     abi_ok = any(tag in ("none", "abi3", cpython) for tag in abi_tags)
     return python_ok and abi_ok and any(_platform_fits(tag) for tag in platform_tags)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class EnvManager:
@@ -324,7 +317,7 @@ class EnvManager:
                 name = self._wheel_name(location)
                 target = self.wheelhouse_dir / name
                 expected = str(wheel.get("hash", "")).removeprefix("sha256:")
-                if target.is_file() and (not expected or _sha256_file(target) == expected):
+                if target.is_file() and (not expected or file_sha256(target) == expected):
                     present.append(name)
                     continue
                 self._fetch(location, Path(source["registry"]), target, expected)
@@ -349,7 +342,7 @@ class EnvManager:
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise EnvError(f"cannot fetch {location} into the wheelhouse: {exc}") from exc
-        actual = _sha256_file(partial)
+        actual = file_sha256(partial)
         if expected and actual != expected:
             partial.unlink()
             raise EnvError(
