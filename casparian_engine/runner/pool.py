@@ -28,7 +28,8 @@ from ..store import Store
 from ..store.jobs import QueueCounts
 from .worker import DEFAULT_HANDLER, open_job_store
 
-PROGRESS_INTERVAL_S = 0.1
+PROGRESS_INTERVAL_S = 0.1  # how often the pool checks its workers
+PROGRESS_REFRESH_S = 0.5  # how often it counts jobs for a progress event
 STOP_GRACE_S = 30.0
 PR_SET_PDEATHSIG = 1
 
@@ -156,9 +157,12 @@ class WorkerPool:
             totals_before = store.jobs.row_totals()
             self.processes = [self._spawn() for _ in range(self.worker_count)]
             next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
+            progress_at = 0.0
             while True:
-                counts = self._counts(store)
-                on_event(self._progress(store, before, counts, totals_before, started))
+                if time.monotonic() - progress_at >= PROGRESS_REFRESH_S:
+                    counts = self._counts(store)  # two scans of cf_jobs: not every tick
+                    on_event(self._progress(store, before, counts, totals_before, started))
+                    progress_at = time.monotonic()
                 try:
                     stopping = cancel.wait(PROGRESS_INTERVAL_S)
                 except KeyboardInterrupt:  # Ctrl+C: workers got SIGINT too and stop gracefully

@@ -111,9 +111,9 @@ def _typed_batch(batch: pa.RecordBatch, line_numbers: pa.Array) -> pa.RecordBatc
             continue
         valid = pc.fill_null(valid, False)
         columns[name] = pc.if_else(valid, text, pa.scalar(None, pa.string())).cast(MONEY_TYPE)
-        message = pc.binary_join_element_wise(f"{name} is not a number: '", text, "'", "")
+        message = _messages_for_bad_values(name, text, pc.invert(valid))
         if row_error is None:
-            row_error = pc.if_else(valid, pa.scalar(None, pa.string()), message)
+            row_error = message
         else:
             joined = pc.binary_join_element_wise(row_error, message, "; ")
             row_error = pc.if_else(valid, row_error, pc.coalesce(joined, message))
@@ -121,6 +121,13 @@ def _typed_batch(batch: pa.RecordBatch, line_numbers: pa.Array) -> pa.RecordBatc
         row_error = pa.nulls(batch.num_rows, pa.string())
     arrays = [*columns.values(), row_error, line_numbers]
     return pa.RecordBatch.from_arrays(arrays, schema=OUTPUT_SCHEMA)
+
+
+def _messages_for_bad_values(name: str, text: pa.Array, bad: pa.Array) -> pa.Array:
+    """The reason for each bad value, null elsewhere (built for the few bad rows only)."""
+    bad_text = pc.filter(text, bad)
+    reasons = pc.binary_join_element_wise(f"{name} is not a number: '", bad_text, "'", "")
+    return pc.replace_with_mask(pa.nulls(len(text), pa.string()), bad, reasons)
 
 
 def _unsplittable_rows(skipped_rows: list[tuple[int, str]]) -> pa.RecordBatch:
