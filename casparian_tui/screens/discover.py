@@ -302,7 +302,8 @@ class DiscoverScreen(ModeScreen):
         self.post_message(FileDetailsRead(name, file_facts(record, preview_format, preview_error)))
 
     def on_file_details_read(self, message: FileDetailsRead) -> None:
-        self.app.push_screen(DetailsDialog(message.title, message.facts))
+        if self.is_current:  # not over another dialog, nor after the user left the mode
+            self.app.push_screen(DetailsDialog(message.title, message.facts))
 
     # --- scanning (the scan lives in the app service, so it survives mode switches) ---------
     def action_scan_folder(self) -> None:

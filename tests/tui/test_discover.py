@@ -120,7 +120,7 @@ async def test_preview_and_details(scanned: Workspace, data_dir: Path) -> None:
             "0 | 1.5",
         ]
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(app, pilot)  # the facts are gathered in a worker (the kind is checked)
         assert isinstance(app.screen, DetailsDialog)
         assert app.screen.facts["path"] == str(data_dir / "invoices" / "inv0.csv")
         await pilot.press("escape")
