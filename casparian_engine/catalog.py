@@ -103,6 +103,16 @@ def create_views(con: duckdb.DuckDBPyConnection, tables: list[OutputTable]) -> N
         )
 
 
+def confine_to(con: duckdb.DuckDBPyConnection, directory: Path) -> None:
+    """Let ``con`` read files under ``directory`` only, load no extension, and change no setting."""
+    allowed = str(directory) + os.sep
+    con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+
+
 def check_single_select(sql: str) -> str:
     """Return the one statement in ``sql`` if it is a SELECT (or WITH … SELECT), else refuse."""
     if not sql or not sql.strip():
@@ -141,12 +151,7 @@ class ReadOnlyCatalog:
             create_views(writer, self.tables)
         con = duckdb.connect(str(catalog_path), read_only=True)
         try:
-            allowed = str(self.output_dir) + os.sep
-            con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
-            con.execute("SET enable_external_access = false")
-            con.execute("SET autoinstall_known_extensions = false")
-            con.execute("SET autoload_known_extensions = false")
-            con.execute("SET lock_configuration = true")
+            confine_to(con, self.output_dir)
         except BaseException:
             con.close()
             raise

@@ -20,6 +20,7 @@ from .catalog import (
     OutputTable,
     QueryRefused,
     check_single_select,
+    confine_to,
     create_views,
     list_output_tables,
     quote_identifier,
@@ -75,6 +76,8 @@ class OutputInspector:
         con = duckdb.connect(":memory:")
         try:
             create_views(con, [tables[table]])
+            # A filter is SQL typed by a person: it may read the outputs, nothing else.
+            confine_to(con, self.output_dir.resolve())
         except BaseException:
             con.close()
             raise

@@ -69,3 +69,15 @@ def test_export_parquet_and_csv_of_the_filtered_view(workspace: Workspace, tmp_p
     with pytest.raises(InspectError, match="folder does not exist"):
         inspector.export("lines", tmp_path / "missing" / "x.csv")
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["all.csv", "zeta.parquet"]
+
+
+def test_a_filter_cannot_read_files_outside_the_outputs(tmp_path: Path) -> None:
+    output = tmp_path / "output" / "p" / "t"
+    output.mkdir(parents=True)
+    pq.write_table(pa.table({"x": [1, 2]}), output / "part.parquet")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("s\n1\n")
+    inspector = OutputInspector(tmp_path / "output")
+    with pytest.raises(InspectError, match="file system operations are disabled"):
+        inspector.row_count("t", f"x IN (SELECT s FROM read_csv('{secret}'))")
+    assert inspector.row_count("t", "x > 1") == 1
