@@ -142,6 +142,11 @@ class _Lane:
     files: deque[_InFlight] = field(default_factory=deque)
 
 
+def _absolute(path: str) -> str:
+    """The path as the guest must see it (queued jobs' paths are absolute already)."""
+    return path if os.path.isabs(path) else os.path.abspath(path)
+
+
 def _hash_chunk(tasks: list[FileTask]) -> list[str]:
     return [task.source_hash or sha256_of_file(task.path) for task in tasks]
 
@@ -227,7 +232,7 @@ class Executor:
             if len(chunk) == 1:
                 lane.guest.submit(chunk[0].path)
             else:
-                lane.guest.submit_many([os.path.abspath(task.path) for task in chunk])
+                lane.guest.submit_many([_absolute(task.path) for task in chunk])
 
     def _hashes(self, chunk: list[FileTask]) -> Future[list[str]]:
         """The chunk's source hashes: known ones at once, else hashed on the hashing thread."""
