@@ -25,7 +25,7 @@ import pyarrow as pa
 
 DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
-DEFAULT_BYTE_BUDGET = 4 * 1024 * 1024
+DEFAULT_BYTE_BUDGET = 1024 * 1024  # about what an AI client can take in one answer
 
 
 class QueryRefused(ValueError):
@@ -177,6 +177,10 @@ class ReadOnlyCatalog:
                 if taken > limit:
                     break
             schema = reader.schema
+        except duckdb.CatalogException as exc:
+            known = ", ".join(t.name for t in self.tables) or "none yet: process some files first"
+            first_line = str(exc).splitlines()[0]
+            raise QueryRefused(f"the query failed: {first_line} (output tables: {known})") from exc
         except duckdb.Error as exc:
             raise QueryRefused(f"the query failed: {exc}") from exc
         table = pa.Table.from_batches(batches, schema=schema)

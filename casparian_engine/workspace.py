@@ -489,7 +489,10 @@ class Workspace:
         """Approve a stored proposal by its id (the MCP ``approve_schemas`` path)."""
         stored = next((c for c in self.store.contracts.list() if c.id == contract_id), None)
         if stored is None:
-            raise ValueError(f"no contract with id {contract_id}")
+            raise ValueError(
+                f"no pending proposal with id {contract_id}: it may have been approved already "
+                "(approval stores a new version with its own id; see `casparian schema list`)"
+            )
         return self.store.contracts.approve(stored.contract)
 
     def execute_scope(

@@ -177,3 +177,12 @@ def test_an_unreadable_output_file_fails_the_catalog_and_leaves_no_temp_catalog(
         assert "z.parquet" in str(failure)
     assert leftovers == []
     assert broken.read_bytes() == b"PAR1 this is not a parquet file"
+
+
+def test_an_unknown_table_lists_the_output_tables(output_dir: Path) -> None:
+    with ReadOnlyCatalog(output_dir) as catalog:
+        with pytest.raises(QueryRefused) as info:
+            catalog.query("SELECT * FROM invoicez")
+    message = str(info.value)
+    assert message.startswith("the query failed: Catalog Error: Table with name invoicez")
+    assert message.endswith("(output tables: invoices, other__readings, sensors__readings)")
