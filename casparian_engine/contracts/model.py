@@ -338,10 +338,17 @@ class SchemaContract:
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "<contract>") -> SchemaContract:
+        """Parse the YAML form; a key repeated within one mapping is refused, not last-wins."""
         import yaml
 
+        loader = _unique_key_loader()
         try:
-            raw = yaml.safe_load(text)
+            raw = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
+        except _DuplicateKeyError as exc:
+            raise ContractError(
+                f"{source}: line {exc.line}: key {exc.key!r} appears twice in the same mapping "
+                f"(first on line {exc.first_line}); keep one"
+            ) from None
         except yaml.YAMLError as exc:
             raise ContractError(f"{source}: not valid YAML: {exc}") from None
         return cls.from_dict(raw, source)
@@ -353,3 +360,34 @@ class SchemaContract:
         except json.JSONDecodeError as exc:
             raise ContractError(f"{source}: not valid JSON: {exc}") from None
         return cls.from_dict(raw, source)
+
+
+class _DuplicateKeyError(Exception):
+    """A mapping repeats a key; carries the key and both 1-based line numbers."""
+
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+def _unique_key_loader() -> type:
+    """A ``yaml.SafeLoader`` subclass whose mappings refuse a repeated key."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            first_lines: dict[Any, int] = {}
+            for key_node, _value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # '<<' merges are flattened by the base class
+                key = self.construct_object(key_node, deep=deep)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in first_lines:
+                        raise _DuplicateKeyError(key, line, first_lines[key])
+                except TypeError:
+                    continue  # an unhashable key: the base class reports it
+                first_lines[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader

@@ -1,0 +1,45 @@
+"""Tester-found contract fixes: duplicate YAML keys, stale bundle contracts, binary discovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from casparian_engine.cli.main import app
+from casparian_engine.contracts import ContractError, SchemaContract
+from casparian_engine.workspace import Workspace
+
+
+def test_duplicate_key_in_a_column_is_refused_naming_file_line_and_key(
+    home: Path, tmp_path: Path, workspace: Workspace
+) -> None:
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(
+        "name: dup\ncolumns:\n  - name: a\n    type: int64\n    type: string\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(app, ["schema", "approve", str(dup)])
+    assert result.exit_code == 1
+    assert (
+        f"{dup}: line 5: key 'type' appears twice in the same mapping (first on line 4); keep one"
+        in result.output.replace("\n", "")
+    )
+    assert workspace.store.contracts.latest("dup") is None
+
+
+def test_duplicate_top_level_key_is_refused() -> None:
+    text = "name: a\nname: b\ncolumns:\n  - {name: x, type: string, max_length: 5}\n"
+    with pytest.raises(ContractError) as caught:
+        SchemaContract.from_yaml(text, "c.yaml")
+    assert str(caught.value) == (
+        "c.yaml: line 2: key 'name' appears twice in the same mapping (first on line 1); keep one"
+    )
+    flow = "name: a\ncolumns:\n  - {name: x, type: string, max_length: 5, max_length: 200}\n"
+    with pytest.raises(ContractError, match=r"c.yaml: line 3: key 'max_length' appears twice"):
+        SchemaContract.from_yaml(flow, "c.yaml")
+
+
+def test_same_key_in_different_mappings_is_fine() -> None:
+    text = "name: a\ncolumns:\n  - name: x\n    type: string\n  - name: y\n    type: int64\n"
+    assert SchemaContract.from_yaml(text).column_names == ["x", "y"]
