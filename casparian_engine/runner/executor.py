@@ -36,6 +36,15 @@ from ..bridge.host import POLL_INTERVAL_MS, GuestError, GuestProcess
 from ..events import EventSink, Throttle, check_cancel, ignore_events
 from ..sinks import Sink, SinkError, check_same_schema
 from .events import BatchWritten, FileParsed, RowsQuarantined
+from .packs import (
+    back_to_files,
+    counting_from_one,
+    counting_from_zero,
+    file_index,
+    packed_lineage,
+    repeated_text,
+    rows_per_file,
+)
 from .quarantine import (
     ROW_COLUMN,
     ROW_ERROR_COLUMN,
@@ -314,8 +323,8 @@ class Executor:
         """
         path = entries[0].task.path
         self._check_columns(table, output, path)
-        file_index = _file_index(file_rows)
-        table = self._with_packed_row_numbers(table, file_rows, file_index, output, path)
+        row_files = file_index(file_rows)
+        table = self._with_packed_row_numbers(table, file_rows, row_files, output, path)
         line_numbers = table.column(ROW_COLUMN)
         positions = counting_from_zero(table.num_rows)
         table = table.set_column(table.column_names.index(ROW_COLUMN), ROW_COLUMN, positions)
@@ -328,12 +337,14 @@ class Executor:
                 if flagged.num_rows == 0
                 else pa.concat_tables([flagged, split.quarantined.cast(flagged.schema)])
             )
-        valid, valid_files = _back_to_files(split.valid, line_numbers, file_index, output, path)
-        valid = _with_packed_lineage(valid, entries, valid_files, self.parser_version)
+        valid, valid_files = _back_to_files(split.valid, line_numbers, row_files, output, path)
+        hashes = [entry.source_hash for entry in entries]
+        job_ids = [entry.task.job_id for entry in entries]
+        valid = packed_lineage(valid, hashes, job_ids, valid_files, self.parser_version)
         if valid.num_rows or output not in self.written_totals:
             self.sink.write(output, valid)
-        written = _rows_per_file(valid_files, len(entries))
-        held = self._quarantine_pack(quarantined, line_numbers, file_index, entries, output)
+        written = rows_per_file(valid_files, len(entries))
+        held = self._quarantine_pack(quarantined, line_numbers, row_files, entries, output)
         for entry, emitted, written_rows, held_rows in zip(
             entries, file_rows, written, held, strict=True
         ):
@@ -352,7 +363,7 @@ class Executor:
         self,
         quarantined: pa.Table,
         line_numbers: pa.ChunkedArray,
-        file_index: pa.Array,
+        row_files: pa.Array,
         entries: list[_InFlight],
         output: str,
     ) -> list[int]:
@@ -361,7 +372,7 @@ class Executor:
         if quarantined.num_rows == 0:
             return held
         path = entries[0].task.path
-        quarantined, files = _back_to_files(quarantined, line_numbers, file_index, output, path)
+        quarantined, files = _back_to_files(quarantined, line_numbers, row_files, output, path)
         order = pc.sort_indices(files)  # stable: each file keeps its rows' order
         quarantined = quarantined.take(order)
         sorted_files = pc.take(files, order)
@@ -478,13 +489,13 @@ class Executor:
 
     @staticmethod
     def _with_packed_row_numbers(
-        table: pa.Table, file_rows: Sequence[int], file_index: pa.Array, output: str, path: str
+        table: pa.Table, file_rows: Sequence[int], row_files: pa.Array, output: str, path: str
     ) -> pa.Table:
         """``_cf_row`` for a pack: the parser's own, or each row's position in its own file + 1."""
         if ROW_COLUMN in table.column_names:
             return Executor._with_row_numbers(table, 0, output, path)
         starts = pa.array(list(itertools.accumulate(file_rows, initial=0))[:-1], pa.int64())
-        numbers = pc.subtract(counting_from_one(table.num_rows), pc.take(starts, file_index))
+        numbers = pc.subtract(counting_from_one(table.num_rows), pc.take(starts, row_files))
         return table.append_column(ROW_COLUMN, numbers)
 
     @staticmethod
@@ -508,107 +519,15 @@ class Executor:
         )
 
 
-_REPEATED: dict[str, pa.Array] = {}
-REPEATED_CACHE_ENTRIES = 8
-
-
-def repeated_text(value: str, rows: int) -> pa.Array:
-    """``value`` repeated ``rows`` times: a zero-copy slice of a cached array when possible.
-
-    Building a fresh repeated string column for every batch of a big file costs more than the
-    Parquet write of the batch; the lineage of one file (or one parser version) repeats a lot.
-    """
-    cached = _REPEATED.get(value)
-    if cached is None or len(cached) < rows:
-        if len(_REPEATED) >= REPEATED_CACHE_ENTRIES:
-            _REPEATED.pop(next(iter(_REPEATED)))
-        cached = pa.repeat(value, max(rows, 1024))
-        _REPEATED[value] = cached
-    return cached.slice(0, rows)
-
-
-_COUNTING: list[pa.Array] = [pa.array([], pa.int64())]
-
-
-def counting_from_one(rows: int) -> pa.Array:
-    """1, 2, ..., rows as int64: a zero-copy slice of a cached, growing array."""
-    cached = _COUNTING[0]
-    if len(cached) < rows:
-        ones = pa.repeat(pa.scalar(1, pa.int64()), max(rows, 2 * len(cached), 1024))
-        cached = pc.cumulative_sum(ones)
-        _COUNTING[0] = cached
-    return cached.slice(0, rows)
-
-
-_POSITIONS: list[pa.Array] = [pa.array([], pa.int64())]
-
-
-def counting_from_zero(rows: int) -> pa.Array:
-    """0, 1, ..., rows - 1 as int64: a zero-copy slice of a cached, growing array."""
-    cached = _POSITIONS[0]
-    if len(cached) < rows:
-        cached = pc.subtract(counting_from_one(max(rows, 2 * len(cached), 1024)), 1)
-        _POSITIONS[0] = cached
-    return cached.slice(0, rows)
-
-
 def _back_to_files(
-    rows: pa.Table, line_numbers: pa.ChunkedArray, file_index: pa.Array, output: str, path: str
+    rows: pa.Table, line_numbers: pa.ChunkedArray, row_files: pa.Array, output: str, path: str
 ) -> tuple[pa.Table, pa.Array]:
-    """Rows whose ``_cf_row`` holds pack positions, given their line numbers back; and each
-    row's file index."""
-    if ROW_COLUMN not in rows.column_names:
+    """``packs.back_to_files``; a validator that dropped ``_cf_row`` is a conservation error."""
+    restored = back_to_files(rows, line_numbers, row_files)
+    if restored is None:
         raise ConservationError(
             "ConservationError",
             f"{path}: output {output!r}: the validator dropped the _cf_row column",
             path=path,
         )
-    at = rows.column_names.index(ROW_COLUMN)
-    positions = rows.column(at)
-    restored = rows.set_column(at, ROW_COLUMN, pc.take(line_numbers, positions))
-    return restored, pc.take(file_index, positions)
-
-
-def _rows_per_file(files: pa.Array | pa.ChunkedArray, file_count: int) -> list[int]:
-    """How many of the rows belong to each file of the pack (files given by index)."""
-    counts = [0] * file_count
-    if len(files) == 0:
-        return counts
-    tally = pc.value_counts(files)
-    for file_at, rows in zip(
-        tally.field("values").to_pylist(), tally.field("counts").to_pylist(), strict=True
-    ):
-        counts[file_at] = rows
-    return counts
-
-
-def _file_index(file_rows: Sequence[int]) -> pa.Array:
-    """For each row of a pack, the index of the file it came from (run-end decoded)."""
-    nonempty = [index for index, rows in enumerate(file_rows) if rows]
-    if not nonempty:
-        return pa.array([], pa.int32())
-    ends = list(itertools.accumulate(file_rows[index] for index in nonempty))
-    runs = pa.RunEndEncodedArray.from_arrays(
-        pa.array(ends, pa.int32()), pa.array(nonempty, pa.int32())
-    )
-    return pc.run_end_decode(runs)
-
-
-def _with_packed_lineage(
-    valid: pa.Table, entries: list[_InFlight], file_index: pa.Array, parser_version: str
-) -> pa.Table:
-    """Lineage columns for a pack of files, in the same layout as ``Executor._with_lineage``."""
-    rows = valid.num_rows
-    data_columns = [name for name in valid.column_names if name != ROW_COLUMN]
-    table = valid.select(data_columns)
-    table = table.append_column(pa.field(ROW_COLUMN, pa.int64()), valid.column(ROW_COLUMN))
-    hashes = pa.array([entry.source_hash for entry in entries], pa.string())
-    table = table.append_column("_cf_source_hash", pc.take(hashes, file_index))
-    job_ids = {entry.task.job_id for entry in entries}
-    if len(job_ids) == 1:
-        jobs: pa.Array = pa.repeat(pa.scalar(job_ids.pop(), pa.int64()), rows)
-    else:
-        per_file = pa.array([entry.task.job_id for entry in entries], pa.int64())
-        jobs = pc.take(per_file, file_index)
-    table = table.append_column(pa.field("_cf_job_id", pa.int64()), jobs)
-    return table.append_column("_cf_parser_version", repeated_text(parser_version, rows))
+    return restored
