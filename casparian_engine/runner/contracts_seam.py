@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 ApprovedLookup = Callable[[str], "StoredContract | None"]
 """The newest approved version of a contract name, e.g. ``store.contracts.latest``."""
+HashLookup = Callable[[str], "StoredContract | None"]
+"""The approved version with a content hash, e.g. ``store.contracts.by_hash``."""
 
 
 def load_contracts(parser_dir: Path, outputs: dict[str, str | None]) -> dict[str, SchemaContract]:
@@ -124,6 +126,16 @@ def resolve_contracts(
     }
 
 
+def _older_approved(choice: ContractChoice, by_hash: HashLookup | None) -> StoredContract | None:
+    """The older approved version of the same name whose body equals the parser's file, if any."""
+    if by_hash is None or choice.approved is None:
+        return None
+    found = by_hash(choice.file_contract.content_hash)
+    if found is None or found.name != choice.approved.name:
+        return None
+    return found if found.version < choice.approved.version else None
+
+
 def contract_validator(
     parser_dir: Path,
     outputs: dict[str, str | None],
@@ -131,12 +143,15 @@ def contract_validator(
     approved: ApprovedLookup | None = None,
     strict: bool = False,
     on_warning: Callable[[str], None] | None = None,
+    approved_by_hash: HashLookup | None = None,
 ) -> Validator:
     """A validator that applies each output's contract (the approved version when one exists).
 
     A parser file that differs from the approved version — or, when ``strict`` (prod), has no
     approved version at all — raises a permanent ``ExecutionError("ContractNotApproved")``; in dev
-    a difference goes to ``on_warning`` with the diff, and the approved version is used.
+    a difference goes to ``on_warning`` with the diff, and the approved version is used. With
+    ``approved_by_hash``, a file equal to an OLDER approved version is told so, rather than being
+    advised to re-approve (which would lock the old content as the newest version).
     """
     choices = resolve_contracts(parser_dir, outputs, approved)
     for choice in choices.values():
@@ -150,6 +165,19 @@ def contract_validator(
             )
         if not choice.differs:
             continue
+        older = _older_approved(choice, approved_by_hash)
+        if strict and older is not None:
+            current = choice.approved
+            assert current is not None
+            raise ExecutionError(
+                "ContractNotApproved",
+                f"output {choice.output!r}: contract file {choice.path} matches approved "
+                f"{older.name!r} version {older.version}, but version {current.version} is now "
+                f"current: register a parser version built against version {current.version} "
+                f"(or re-approve version {older.version}'s content on purpose with "
+                f"`casparian schema approve {choice.path}`)",
+                path=str(choice.path),
+            )
         if strict:
             raise ExecutionError(
                 "ContractNotApproved", f"{choice.mismatch()}; {approve_hint}", path=str(choice.path)

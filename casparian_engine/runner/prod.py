@@ -87,6 +87,7 @@ class ProdHandler:
                 guest.info.outputs,
                 approved=self.workspace.store.contracts.latest,
                 strict=True,
+                approved_by_hash=self.workspace.store.contracts.by_hash,
             )
             hashes = {
                 output: contract.content_hash

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app
 from casparian_engine.contracts import ContractError, SchemaContract
+from casparian_engine.runner.contracts_seam import contract_validator
+from casparian_engine.runner.executor import ExecutionError
 from casparian_engine.workspace import Workspace
 
 
@@ -43,3 +45,60 @@ def test_duplicate_top_level_key_is_refused() -> None:
 def test_same_key_in_different_mappings_is_fine() -> None:
     text = "name: a\ncolumns:\n  - name: x\n    type: string\n  - name: y\n    type: int64\n"
     assert SchemaContract.from_yaml(text).column_names == ["x", "y"]
+
+
+def _orders(max_amount: int) -> SchemaContract:
+    return SchemaContract.from_dict(
+        {
+            "name": "orders",
+            "columns": [
+                {"name": "id", "type": "int64", "nullable": False},
+                {"name": "amount", "type": "float64", "max": max_amount},
+            ],
+        }
+    )
+
+
+def test_prod_bundle_built_against_an_older_version_says_so(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.approve_contract(_orders(100))
+    workspace.approve_contract(_orders(1000))
+    contract_file = tmp_path / "orders.contract.yaml"
+    contract_file.write_text(_orders(100).to_yaml(), encoding="utf-8")
+    with pytest.raises(ExecutionError) as info:
+        contract_validator(
+            tmp_path,
+            {"orders": "orders.contract.yaml"},
+            approved=workspace.store.contracts.latest,
+            strict=True,
+            approved_by_hash=workspace.store.contracts.by_hash,
+        )
+    assert info.value.kind == "ContractNotApproved"
+    assert info.value.message == (
+        f"output 'orders': contract file {contract_file.resolve()} matches approved 'orders' "
+        "version 1, but version 2 is now current: register a parser version built against "
+        "version 2 (or re-approve version 1's content on purpose with "
+        f"`casparian schema approve {contract_file.resolve()}`)"
+    )
+
+
+def test_prod_file_matching_no_approved_version_still_advises_approval(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.approve_contract(_orders(100))
+    contract_file = tmp_path / "orders.contract.yaml"
+    contract_file.write_text(_orders(7).to_yaml(), encoding="utf-8")
+    with pytest.raises(ExecutionError) as info:
+        contract_validator(
+            tmp_path,
+            {"orders": "orders.contract.yaml"},
+            approved=workspace.store.contracts.latest,
+            strict=True,
+            approved_by_hash=workspace.store.contracts.by_hash,
+        )
+    assert info.value.message.endswith(
+        f"differs from approved contract 'orders' version 1 (hash "
+        f"{_orders(100).content_hash[:12]}); approve it with "
+        f"`casparian schema approve {contract_file.resolve()}`"
+    )
