@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
@@ -42,6 +44,9 @@ class ModeScreen(Screen[None]):
 
     MODE: ClassVar[str] = "home"
     HEADING: ClassVar[str] = "Home"
+
+    focus_before_chat: Widget | None = None
+    """The widget that had the focus when the chat input took it; it gets it back."""
 
     @property
     def casparian(self) -> CasparianApp:
@@ -84,7 +89,34 @@ class ModeScreen(Screen[None]):
         self.casparian.on_worker_state_changed(event)
 
     def _sync_sidebar(self, visible: bool) -> None:
-        self.query_one(AISidebar).display = visible
+        """Show or hide the sidebar; the shown screen's chat input takes the focus on opening
+        and gives it back on closing."""
+        sidebar = self.query_one(AISidebar)
+        if visible:
+            sidebar.display = True
+            if self.is_current:
+                if self.focused is None or sidebar not in self.focused.ancestors_with_self:
+                    self.focus_before_chat = self.focused
+                sidebar.focus_chat()
+            return
+        chat_had_focus = self.focused is not None and sidebar in self.focused.ancestors_with_self
+        sidebar.display = False
+        if chat_had_focus or self.focused is None:
+            self.leave_chat()
+
+    def leave_chat(self) -> None:
+        """Give the focus back to the widget that had it before the chat input."""
+        target = self.focus_before_chat
+        self.focus_before_chat = None
+        if target is not None and target.is_attached and target.focusable:
+            target.focus()
+        else:
+            self.set_focus(None)  # the screen's own keys apply again
+
+    @on(AISidebar.LeaveRequested)
+    def _chat_left(self, message: AISidebar.LeaveRequested) -> None:
+        message.stop()
+        self.leave_chat()
 
     def set_selection(self, text: str) -> None:
         """Tell the AI sidebar what the user has selected in this mode."""

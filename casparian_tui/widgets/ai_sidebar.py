@@ -7,7 +7,9 @@ one; it never invents an answer.
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
@@ -35,6 +37,11 @@ def model_status(settings: Settings, config_hint: str) -> str:
 
 class AISidebar(Vertical):
     """Right-hand panel: context (mode + selection), model status, chat log and input."""
+
+    BINDINGS = [Binding("escape", "leave_chat", "Leave chat", show=False)]
+
+    class LeaveRequested(Message):
+        """Esc in the chat input: the screen takes the focus back."""
 
     mode_name: reactive[str] = reactive("home")
     selection: reactive[str] = reactive("")
@@ -65,6 +72,13 @@ class AISidebar(Vertical):
             return
         selection = self.selection or "nothing selected"
         self.query_one("#ai-context", Static).update(f"Context: {self.mode_name} · {selection}")
+
+    def focus_chat(self) -> None:
+        """Put the cursor in the chat input, so typed keys go to it and no shortcut fires."""
+        self.query_one("#ai-input", Input).focus()
+
+    def action_leave_chat(self) -> None:
+        self.post_message(self.LeaveRequested())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Record the question and state that it was not sent anywhere."""

@@ -174,3 +174,44 @@ async def test_home_figures_say_one_source_and_one_table(scanned: Workspace) -> 
         figures = {card.mode: card.figure for card in app.screen.query(ModeCard)}
         assert figures["discover"] == "6 files, 1 source"
         assert figures["inspect"] == "1 table, 1 row"
+
+
+async def test_ai_sidebar_takes_the_focus_and_typed_keys_fire_no_shortcut(
+    workspace: Workspace,
+) -> None:
+    from textual.widgets import DataTable, Input
+
+    from casparian_tui.screens.home import HomeScreen
+    from casparian_tui.screens.process import ProcessScreen
+
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProcessScreen)
+        table = screen.query_one("#parsers-table", DataTable)
+        assert screen.focused is table
+        await pilot.press("alt+a")
+        await pilot.pause()
+        chat = screen.query_one("#ai-input", Input)
+        assert screen.focused is chat
+        await pilot.press(*"why did slow fail? r")
+        await pilot.pause()
+        assert chat.value == "why did slow fail? r"
+        assert app.screen is screen  # `?` opened no Help
+        assert screen.error_text == ""  # `s` and `r` reached no parser action
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.focused is table
+        assert app.current_mode == "process"
+        await pilot.press("alt+a", "alt+a")  # closed, then opened again: the chat has the focus
+        await pilot.pause()
+        assert screen.focused is chat
+        await pilot.press("alt+a")  # closing the sidebar gives the focus back
+        await pilot.pause()
+        assert not screen.query_one(AISidebar).display
+        assert screen.focused is table
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
