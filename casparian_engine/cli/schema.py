@@ -57,6 +57,7 @@ def discover_command(
                 "candidate_formats": found.candidate_formats,
                 "rows_sampled": found.rows_sampled,
                 "warnings": list(found.warnings),
+                "skipped": [{"path": p, "reason": r} for p, r in found.skipped],
             }
         )
         return

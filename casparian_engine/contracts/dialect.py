@@ -245,12 +245,38 @@ def _unique_names(names: list[str]) -> list[str]:
     return unique
 
 
+_NOT_CONTROL = bytes(c for c in range(256) if c >= 32 or c in (9, 10, 12, 13, 27))
+BINARY_CONTROL_RATIO = 0.10
+"""A head with more than this share of control bytes (tab, newlines, form feed, ESC aside) is
+binary; so is one with two or more NUL bytes. UTF-16 text (with a BOM) is exempt."""
+
+
+def looks_binary(raw: bytes, encoding: str) -> bool:
+    """Whether a file's head is binary data rather than text (NULs or many control bytes)."""
+    if encoding == "utf-16" or not raw:
+        return False
+    if raw.count(b"\x00") >= 2:
+        return True
+    return len(raw.translate(None, _NOT_CONTROL)) > BINARY_CONTROL_RATIO * len(raw)
+
+
+def check_text_file(path: Path) -> None:
+    """Raise ``DiscoveryError`` when a file is empty or binary: nothing to discover in it."""
+    raw = read_head(path)
+    if not raw.strip():
+        raise DiscoveryError(f"{path}: the file is empty")
+    if looks_binary(raw, sniff_encoding(raw)):
+        raise DiscoveryError(f"{path}: looks binary, not delimited text")
+
+
 def sniff_file(path: Path) -> Dialect:
-    """The dialect of one file, sniffed from its first bytes; an empty file is an error."""
+    """The dialect of one file, sniffed from its first bytes; empty or binary is an error."""
     raw = read_head(path)
     if not raw.strip():
         raise DiscoveryError(f"{path}: the file is empty")
     encoding = sniff_encoding(raw)
+    if looks_binary(raw, encoding):
+        raise DiscoveryError(f"{path}: looks binary, not delimited text")
     text = raw.decode(encoding, errors="replace")
     return sniff_dialect(text, encoding)
 

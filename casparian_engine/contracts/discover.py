@@ -23,6 +23,7 @@ from .dialect import (
     SNIFF_LINES,
     Dialect,
     DiscoveryError,
+    check_text_file,
     file_encoding,
     read_text_table,
     sniff_dialect,
@@ -82,6 +83,8 @@ class Discovery:
     rows_sampled: int
     candidate_formats: dict[str, list[str]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Files inside a given folder left out (empty or binary), each with the reason."""
 
     def proposal_text(self) -> str:
         """The YAML a person reviews, with the dialect and open choices as comments on top."""
@@ -92,6 +95,7 @@ class Discovery:
             f"# Dialect: {self.dialect.describe()}",
         ]
         lines.extend(f"# WARNING (low confidence): {w}" for w in self.warnings)
+        lines.extend(f"# Skipped {path}: {reason}" for path, reason in self.skipped)
         for column, formats in self.candidate_formats.items():
             if len(formats) > 1:
                 lines.append(f"# Column {column!r} also parses as: {', '.join(formats[1:])}")
@@ -157,33 +161,53 @@ def infer_contract(table: pa.Table, name: str) -> tuple[SchemaContract, dict[str
     return SchemaContract(name=name, columns=tuple(columns)), candidates
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in (".csv", ".tsv", ".txt", ".psv", ".dat")
+    )  # fmt: skip
+
+
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Files as given, and the delimited-text files inside any folder (sorted)."""
+    return _usable_files(paths)[0]
+
+
+def _usable_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files as given (an empty or binary one is an error), and the usable delimited-text files
+    inside any folder; a folder's empty or binary files come back as (path, reason) skips."""
     files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (
-                    ".csv", ".tsv", ".txt", ".psv", ".dat"))
-            )  # fmt: skip
+            for member in _folder_files(path):
+                try:
+                    check_text_file(member)
+                except DiscoveryError as exc:
+                    skipped.append((str(member), str(exc).removeprefix(f"{member}: ")))
+                    continue
+                files.append(member)
         elif path.is_file():
+            check_text_file(path)
             files.append(path)
         else:
             raise DiscoveryError(f"{path}: no such file or folder")
     if not files:
-        raise DiscoveryError(f"no delimited text files in {', '.join(map(str, paths))}")
-    return files
+        reasons = "".join(f"; skipped {p}: {r}" for p, r in skipped)
+        raise DiscoveryError(f"no delimited text files in {', '.join(map(str, paths))}{reasons}")
+    return files, skipped
 
 
 def discover(paths: list[Path], name: str) -> Discovery:
     """Sniff the first file's dialect, read every file's sample with it, and infer one contract.
 
     Each file keeps its own encoding (one may start with a BOM, the next not); the proposal
-    carries warnings when the dialect or the header look doubtful.
+    carries warnings when the dialect or the header look doubtful. A file named directly that is
+    empty or binary is an error; such files inside a folder are skipped and listed.
     """
     from .confidence import discovery_warnings
 
-    files = expand_paths(paths)
+    files, skipped = _usable_files(paths)
     dialect = sniff_file(files[0])
     tables: list[pa.Table] = []
     for path in files:
@@ -198,5 +222,11 @@ def discover(paths: list[Path], name: str) -> Discovery:
     contract, candidates = infer_contract(sample, name)
     warnings = discovery_warnings(files[0], dialect, sample)
     return Discovery(
-        tuple(str(p) for p in files), dialect, contract, sample.num_rows, candidates, warnings
+        tuple(str(p) for p in files),
+        dialect,
+        contract,
+        sample.num_rows,
+        candidates,
+        warnings,
+        tuple(skipped),
     )

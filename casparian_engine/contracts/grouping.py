@@ -2,7 +2,8 @@
 
 A scope can mix formats (invoices, sensor exports, logs). Files are grouped by extension and by the
 column names their sniffed dialect reads; each group gets one proposal from a bounded sample of its
-files. Files that are not delimited text are reported per file, never dropped silently.
+files. Files that are not delimited text (empty, binary, unreadable) are reported per file with
+the reason, never dropped silently.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class DiscoverySkip:
 
     path: str
     reason: str
+
+
+def _reason(path: Path, exc: Exception) -> str:
+    """The error without the leading file name (a skip already names its file)."""
+    return str(exc).removeprefix(f"{path}: ")
 
 
 def _slug(text: str) -> str:
@@ -95,7 +101,7 @@ def discover_groups(
             dialect = sniff_file(path)
             columns = tuple(read_text_table(path, dialect, max_rows=1).column_names)
         except (DiscoveryError, OSError, ValueError) as exc:
-            skipped.append(DiscoverySkip(str(path), str(exc)))
+            skipped.append(DiscoverySkip(str(path), _reason(path, exc)))
             continue
         groups.setdefault((path.suffix.lower(), columns), []).append(path)
     proposals: list[GroupedDiscovery] = []
@@ -105,5 +111,5 @@ def discover_groups(
         try:
             proposals.append(GroupedDiscovery(name, discover(sample, name), len(members) * step))
         except (DiscoveryError, OSError, ValueError) as exc:
-            skipped.extend(DiscoverySkip(str(p), str(exc)) for p in sample)
+            skipped.extend(DiscoverySkip(str(p), _reason(p, exc)) for p in sample)
     return proposals, skipped

@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app
 from casparian_engine.contracts import ContractError, SchemaContract
+from casparian_engine.contracts.dialect import looks_binary
+from casparian_engine.contracts.discover import DiscoveryError, discover
 from casparian_engine.runner.contracts_seam import contract_validator
 from casparian_engine.runner.executor import ExecutionError
 from casparian_engine.workspace import Workspace
@@ -102,3 +104,64 @@ def test_prod_file_matching_no_approved_version_still_advises_approval(
         f"{_orders(100).content_hash[:12]}); approve it with "
         f"`casparian schema approve {contract_file.resolve()}`"
     )
+
+
+JUNK = bytes(range(256)) * 4  # every byte value: NULs and control bytes, as in binary data
+
+
+def test_discover_refuses_a_binary_file_named_directly(home: Path, tmp_path: Path) -> None:
+    scan = tmp_path / "scan_0001.csv"
+    scan.write_bytes(b"\x89\x00\x1f" + JUNK)
+    result = CliRunner().invoke(app, ["schema", "discover", str(scan), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert f"{scan}: looks binary, not delimited text" in result.output.replace("\n", "")
+    assert not (tmp_path / "o").exists()
+
+
+def test_discover_in_a_folder_skips_binary_and_empty_files_and_lists_them(
+    home: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "a.csv").write_text("id,name\n1,x\n2,y\n", encoding="utf-8")
+    (folder / "b.csv").write_bytes(JUNK)
+    (folder / "c.csv").write_bytes(b"")
+    out = tmp_path / "a.contract.yaml"
+    result = CliRunner().invoke(app, ["schema", "discover", str(folder), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    proposal = out.read_text(encoding="utf-8")
+    assert f"# Skipped {folder / 'b.csv'}: looks binary, not delimited text\n" in proposal
+    assert f"# Skipped {folder / 'c.csv'}: the file is empty\n" in proposal
+    assert SchemaContract.from_yaml(proposal).column_names == ["id", "name"]
+    assert '"reason": "looks binary, not delimited text"' in result.output
+
+
+def test_discover_in_a_folder_of_only_binary_files_names_each(tmp_path: Path) -> None:
+    (tmp_path / "b.csv").write_bytes(JUNK)
+    with pytest.raises(DiscoveryError) as info:
+        discover([tmp_path], "x")
+    assert str(info.value) == (
+        f"no delimited text files in {tmp_path}; skipped {tmp_path / 'b.csv'}: "
+        "looks binary, not delimited text"
+    )
+
+
+def test_scope_discovery_reports_binary_and_empty_files_as_skipped(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    good = tmp_path / "a.csv"
+    good.write_text("id,name\n1,x\n2,y\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_bytes(JUNK)
+    (tmp_path / "c.csv").write_bytes(b"")
+    report = workspace.discover_contracts([good, tmp_path / "b.csv", tmp_path / "c.csv"])
+    assert [p.stored.contract.column_names for p in report.proposals] == [["id", "name"]]
+    assert report.skipped == (
+        (str(tmp_path / "b.csv"), "looks binary, not delimited text"),
+        (str(tmp_path / "c.csv"), "the file is empty"),
+    )
+
+
+def test_text_with_one_stray_nul_and_utf16_are_not_binary() -> None:
+    assert not looks_binary(b"col1|col2\nval1|val\x002\n", "utf-8")
+    assert not looks_binary("a,b\n1,2\n".encode("utf-16"), "utf-16")
+    assert looks_binary(JUNK, "latin-1")
