@@ -93,7 +93,12 @@ def replay_command(ctx: typer.Context, job_id: int = typer.Argument(..., help="J
         if job is None:
             fail(f"no job {job_id}")
         if not workspace.replay_job(job_id):
-            fail(f"job {job_id} is {job.status}; only failed, dead_letter or cancelled jobs replay")
+            if job.status not in ("failed", "dead_letter", "cancelled"):
+                fail(
+                    f"job {job_id} is {job.status}; "
+                    "only failed, dead_letter or cancelled jobs replay"
+                )
+            fail(workspace.store.jobs.replay_refusal(job_id) or f"job {job_id} not replayed")
     console.print(f"job {job_id} is queued again", highlight=False)
 
 

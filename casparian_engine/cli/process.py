@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from ..wording import counted, plural
 from .common import console, fail, open_workspace, print_json
 from .parser import parser_app
 
@@ -31,11 +32,18 @@ def _summary_dict(summary: Any) -> dict[str, Any]:
     }
 
 
+def _rate(per_second: float, word: str) -> str:
+    """``1 file/s``, ``2 files/s``: the rate rounded as shown, its noun pluralised to match."""
+    shown = round(per_second)
+    return f"{shown:,} {plural(shown, word)}/s"
+
+
 def _print_summary(summary: Any) -> None:
     counts = ", ".join(f"{n:,} {status}" for status, n in summary.counts.items() if n > 0)
     console.print(
-        f"[bold]{summary.jobs_finished:,}[/] jobs finished in {summary.elapsed_s:.1f}s "
-        f"({summary.files_per_s:,.0f} files/s, {summary.rows_per_s:,.0f} rows/s): "
+        f"[bold]{summary.jobs_finished:,}[/] {plural(summary.jobs_finished, 'job')} finished "
+        f"in {summary.elapsed_s:.1f}s ({_rate(summary.files_per_s, 'file')}, "
+        f"{_rate(summary.rows_per_s, 'row')}): "
         f"{counts or 'nothing to do'}",
         highlight=False,
     )
@@ -44,7 +52,9 @@ def _print_summary(summary: Any) -> None:
         highlight=False,
     )
     if summary.orphans_requeued:
-        console.print(f"requeued {summary.orphans_requeued:,} jobs left by a crashed worker")
+        console.print(
+            f"requeued {counted(summary.orphans_requeued, 'job')} left by a crashed worker"
+        )
     for name in summary.paused_parsers:
         console.print(
             f"[bold red]paused[/] parser '{name}' (circuit breaker); "
@@ -106,7 +116,7 @@ def process_command(
                 parser, workers, show, cancel, handler=handler, claim_batch=batch,
                 queue_matching=False,
             )  # fmt: skip
-    reasons = [r.why_nothing_queued() for r in reports]
+    reasons = [r.why_nothing_queued() or r.failed_jobs_note() for r in reports]
     if json_output:
         print_json({**_summary_dict(summary), "not_queued": [r for r in reasons if r]})
     else:

@@ -20,7 +20,7 @@ from ..config import Config
 from ..logs import JobLog, job_log_path
 from ..store import Store
 from ..store.health import breaker_message
-from ..store.jobs import FailResult, Job, JobFailure, JobOutcome, Lease
+from ..store.jobs import DUPLICATE, FailResult, Job, JobFailure, JobOutcome, Lease
 from .parts import BatchParts
 
 MAX_COMMIT_ATTEMPTS = 5
@@ -88,6 +88,14 @@ class BatchHandler(Protocol):
     def run_batch(self, context: BatchContext) -> BatchResult: ...
 
 
+class AlreadyProcessed(Exception):
+    """Some completed jobs' content was already processed by other jobs of the same version."""
+
+    def __init__(self, originals: dict[int, int]) -> None:
+        super().__init__(f"content already processed for jobs {sorted(originals)}")
+        self.originals = originals
+
+
 class LeaseLost(Exception):
     """Some jobs of the batch were taken away (cancelled, requeued) before the commit."""
 
@@ -138,6 +146,20 @@ def commit_batch(store: Store, lease: Lease, result: BatchResult) -> CommitRepor
             failed = _commit_transaction(
                 store, lease, jobs, outcomes, failures, paths, part_hashes, result.parts
             )
+        except AlreadyProcessed as exc:
+            # last line of defence against a double write: their rows are never published
+            for parts in result.parts:
+                parts.exclude(set(exc.originals))
+            for job_id, original in exc.originals.items():
+                outcomes.pop(job_id, None)
+                paths.pop(job_id, None)
+                failures[job_id] = JobFailure(
+                    DUPLICATE,
+                    f"not written: its content was already processed by job {original} "
+                    f"with {jobs[job_id].parser_name} {jobs[job_id].parser_version}",
+                    False,
+                )
+            continue
         except LeaseLost as exc:
             lost |= exc.job_ids
             for parts in result.parts:
@@ -167,6 +189,9 @@ def _commit_transaction(
     """The one transaction of a batch commit; raises ``LeaseLost`` (rolled back) if any
     completed job is no longer held."""
     with store.db.transaction():
+        originals = store.jobs.already_processed(list(outcomes))
+        if originals:
+            raise AlreadyProcessed(originals)
         flags = store.jobs.complete_many(
             [
                 (job_id, lease.token, replace(outcome, output_paths=paths.get(job_id, ())))
@@ -180,7 +205,9 @@ def _commit_transaction(
             job_id: store.jobs.fail(job_id, lease.token, failure)
             for job_id, failure in failures.items()
         }
-        keep = set(outcomes) | {k for k, v in failed.items() if v.status != "lost"}
+        keep = set(outcomes) | {
+            k for k, v in failed.items() if v.status != "lost" and failures[k].kind != DUPLICATE
+        }
         for parts in all_parts:
             store_quarantine(store, parts, keep)
         store.audit.record_many(

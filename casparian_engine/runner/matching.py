@@ -26,10 +26,22 @@ class EnqueueReport:
     processed_by_this_version: int = 0
     processed_by_older_versions: int = 0
     selects_files: bool = True
+    with_failed_jobs: int = 0
 
     @property
     def skipped(self) -> int:
         return self.matched - self.queued
+
+    def failed_jobs_note(self) -> str | None:
+        """Matched files not queued again because their job failed (None if there are none)."""
+        count = self.with_failed_jobs
+        if not count:
+            return None
+        has = "file has a failed job" if count == 1 else "files have failed jobs"
+        return (
+            f"{self.parser_name} {self.parser_version}: {count:,} matched {has} — replay "
+            "them with `casparian jobs replay`"
+        )
 
     def why_nothing_queued(self) -> str | None:
         """Why no job was queued for this parser, in words a user can act on (None if queued)."""
@@ -55,6 +67,8 @@ class EnqueueReport:
                 f"processed by an older version — use `casparian backfill {self.parser_name}` "
                 "to reprocess them with this one"
             )
+        if self.with_failed_jobs:
+            return self.failed_jobs_note()
         if self.matched:
             return f"{label}: {self.matched:,} matched files are already queued"
         return f"{label}: no scanned file has its tags or matches its patterns"
@@ -117,9 +131,20 @@ def enqueue_matching(store: Store, parser_name: str | None = None) -> list[Enque
                 by_older += 1
         queued = store.jobs.enqueue(jobs)
         selects = bool(parser.tags or parser.patterns)
+        failed = store.jobs.failed_inputs(parser.name, parser.version)
+        with_failed = sum(
+            1 for job in jobs if (job.input_hash or "path:" + job.input_path) in failed
+        )
         reports.append(
             EnqueueReport(
-                parser.name, parser.version, len(jobs), len(queued), by_this, by_older, selects
+                parser.name,
+                parser.version,
+                len(jobs),
+                len(queued),
+                by_this,
+                by_older,
+                selects,
+                with_failed,
             )
         )
     return reports

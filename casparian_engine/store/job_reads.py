@@ -9,6 +9,23 @@ from typing import Any
 from .db import Database
 from .job_models import _COLUMNS, DeadLetter, Job, QueueCounts
 
+# Another job ``o`` for the same parser version and input as job ``j`` (content, else path).
+_SAME_INPUT = (
+    "o.id <> j.id AND o.parser_name = j.parser_name AND o.parser_version = j.parser_version "
+    "AND (o.input_hash = j.input_hash OR (j.input_hash IS NULL AND o.input_path = j.input_path))"
+)
+# ... that holds it: queued or running (any kind), or completed (same kind).
+_HOLDS_INPUT = (
+    "(o.status IN ('queued', 'running') OR (o.status IN ('completed', "
+    "'completed_with_warnings') AND o.kind = j.kind))"
+)
+# The other job that history says processed job ``j``'s content with its version.
+_HISTORY_JOB = (
+    "(SELECT COALESCE(h.job_id, -1) FROM cf_processing_history h WHERE h.input_hash = j.input_hash "
+    "AND h.parser_name = j.parser_name AND h.parser_version = j.parser_version "
+    "AND COALESCE(h.job_id, -1) <> j.id)"
+)
+
 
 class JobReads:
     """Queries over ``cf_jobs`` and ``cf_dead_letter``; mixed into ``JobRepository``."""
@@ -103,3 +120,50 @@ class JobReads:
             "SELECT status, output_paths FROM cf_jobs WHERE lease_token = ?", (token,)
         )
         return [(str(r[0]), tuple(json.loads(r[1] or "[]"))) for r in rows]
+
+    # -- duplicate guards: one job per (parser version, content) -----------------------------
+    def replay_refusal(self, job_id: int) -> str | None:
+        """Why replaying this job would process its file twice (None: nothing else holds it)."""
+        row = self.db.query_one(
+            f"SELECT o.id, o.status FROM cf_jobs j JOIN cf_jobs o ON {_SAME_INPUT} "
+            f"WHERE j.id = ? AND {_HOLDS_INPUT} ORDER BY o.id LIMIT 1",
+            (job_id,),
+        )
+        if row is not None:
+            other_id, other_status = int(row[0]), str(row[1])
+            if other_status in ("queued", "running"):
+                return (
+                    f"job {job_id} not replayed: its file is already {other_status} "
+                    f"as job {other_id}"
+                )
+            return (
+                f"job {job_id} not replayed: already processed by job {other_id} ({other_status})"
+            )
+        row = self.db.query_one(f"SELECT {_HISTORY_JOB} FROM cf_jobs j WHERE j.id = ?", (job_id,))
+        if row is not None and row[0] is not None:
+            return f"job {job_id} not replayed: already processed by job {int(row[0])} (history)"
+        return None
+
+    def failed_inputs(self, parser_name: str, parser_version: str) -> set[str]:
+        """Hashes (``path:``+path without one) of inputs whose process job for a version failed."""
+        rows = self.db.query(
+            "SELECT COALESCE(input_hash, 'path:' || input_path) FROM cf_jobs "
+            "WHERE parser_name = ? AND parser_version = ? AND kind = 'process' "
+            "AND status IN ('failed', 'dead_letter')",
+            (parser_name, parser_version),
+        )
+        return {str(r[0]) for r in rows}
+
+    def already_processed(self, job_ids: Sequence[int]) -> dict[int, int]:
+        """Of these jobs, those whose content another job already processed: id -> that job."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" for _ in job_ids)
+        rows = self.db.query(
+            f"SELECT j.id, COALESCE({_HISTORY_JOB}, (SELECT MIN(o.id) FROM cf_jobs o WHERE "
+            f"{_SAME_INPUT} AND o.status IN ('completed', 'completed_with_warnings') "
+            f"AND o.kind = j.kind)) FROM cf_jobs j "
+            f"WHERE j.id IN ({marks}) AND j.kind <> 'backfill'",
+            tuple(job_ids),
+        )
+        return {int(r[0]): int(r[1]) for r in rows if r[1] is not None}

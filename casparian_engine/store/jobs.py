@@ -41,7 +41,7 @@ from .job_models import (
     NewJob,
     QueueCounts,
 )
-from .job_reads import JobReads
+from .job_reads import _HISTORY_JOB, _HOLDS_INPUT, _SAME_INPUT, JobReads
 
 __all__ = [
     "QUEUED",
@@ -64,7 +64,11 @@ __all__ = [
     "QueueCounts",
     "JobRepository",
     "new_worker_id",
+    "DUPLICATE",
 ]
+
+
+DUPLICATE = "Duplicate"  # error kind of a job whose content another job already processed
 
 
 def new_worker_id() -> str:
@@ -95,6 +99,14 @@ def _enqueue_staged_sql(skip_processed: bool) -> str:
         f"NOT EXISTS (SELECT 1 {active} AND s.input_hash IS NULL AND j.input_path = s.input_path)",
     ]
     if skip_processed:
+        # a process job is the one job of its file for this version unless cancelled: a failed
+        # one is run again by `jobs replay`, never by a second job (which would double-write)
+        checks.append(
+            "(s.kind <> 'process' OR NOT EXISTS (SELECT 1 FROM cf_jobs j WHERE j.kind = 'process' "
+            "AND j.parser_name = s.parser_name AND j.parser_version = s.parser_version "
+            "AND j.status <> 'cancelled' AND (j.input_hash = s.input_hash "
+            "OR (s.input_hash IS NULL AND j.input_path = s.input_path))))"
+        )
         checks.append(
             "NOT EXISTS (SELECT 1 FROM cf_processing_history h WHERE h.input_hash = s.input_hash "
             "AND h.parser_name = s.parser_name AND h.parser_version = s.parser_version)"
@@ -357,6 +369,8 @@ class JobRepository(JobReads):
                         now,
                     ),
                 )
+            if failure.kind == DUPLICATE:
+                return FailResult(status)  # a refused double write is no parser fault
             tripped = self.health.record_failure(parser_name, f"{failure.kind}: {failure.message}")
         return FailResult(status, breaker_tripped=tripped)
 
@@ -371,14 +385,18 @@ class JobRepository(JobReads):
         return row is not None
 
     def replay(self, job_id: int) -> bool:
-        """Requeue a failed, dead-lettered or cancelled job with a fresh retry budget."""
+        """Requeue a failed, dead-lettered or cancelled job with a fresh retry budget; refused
+        (False, see ``replay_refusal``) while another job holds or processed the same input."""
         now = time.time()
         with self.db.transaction():
             row = self.db.query_one(
                 "UPDATE cf_jobs SET status = 'queued', retry_count = 0, not_before = 0, "
                 "lease_token = NULL, worker_id = NULL, heartbeat_at = NULL, started_at = NULL, "
                 "finished_at = NULL WHERE id = ? AND status IN ('failed', 'dead_letter', "
-                "'cancelled') RETURNING id",
+                "'cancelled') AND NOT EXISTS (SELECT 1 FROM cf_jobs j JOIN cf_jobs o ON "
+                f"{_SAME_INPUT} WHERE j.id = cf_jobs.id AND {_HOLDS_INPUT}) AND NOT EXISTS "
+                f"(SELECT 1 FROM cf_jobs j WHERE j.id = cf_jobs.id AND {_HISTORY_JOB} IS NOT NULL) "
+                "RETURNING id",
                 (job_id,),
             )
             if row is None:

@@ -1,0 +1,142 @@
+"""One job per (parser version, input): enqueue, replay and the batch commit never double-write."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from casparian_engine.cli.common import console
+from casparian_engine.cli.main import app
+from casparian_engine.cli.process import _print_summary
+from casparian_engine.runner.batch import BatchResult, commit_batch
+from casparian_engine.runner.matching import EnqueueReport
+from casparian_engine.runner.parts import JOB_COLUMN, BatchParts
+from casparian_engine.runner.pool import PoolSummary
+from casparian_engine.store import Store
+from casparian_engine.store.jobs import JobFailure, JobOutcome, NewJob
+
+from .jobs_support import store_on_each_backend  # noqa: F401
+
+
+def _finish(store: Store, job_id: int) -> None:
+    lease = store.jobs.claim("w")
+    assert [j.id for j in lease.jobs] == [job_id]
+    assert store.jobs.complete(job_id, lease.token, JobOutcome(rows_written=2))
+
+
+def test_replay_of_a_cancelled_job_is_refused_while_another_job_holds_its_file(
+    store: Store,
+) -> None:
+    (cancelled,) = store.jobs.enqueue([NewJob("p", "1", "/in/a.csv", "ha")])
+    assert store.jobs.cancel(cancelled)
+    (second,) = store.jobs.enqueue([NewJob("p", "1", "/in/a.csv", "ha")])
+    assert store.jobs.replay(cancelled) is False
+    assert store.jobs.replay_refusal(cancelled) == (
+        f"job {cancelled} not replayed: its file is already queued as job {second}"
+    )
+    _finish(store, second)
+    assert store.jobs.replay(cancelled) is False
+    assert store.jobs.replay_refusal(cancelled) == (
+        f"job {cancelled} not replayed: already processed by job {second} (completed)"
+    )
+    assert store.jobs.get(cancelled).status == "cancelled"  # type: ignore[union-attr]
+    # another parser version may process the same file
+    assert len(store.jobs.enqueue([NewJob("p", "2", "/in/a.csv", "ha")])) == 1
+
+
+def test_a_path_without_hash_is_held_by_its_path(store: Store) -> None:
+    (cancelled,) = store.jobs.enqueue([NewJob("p", "1", "/in/b.csv", None)])
+    assert store.jobs.cancel(cancelled)
+    (second,) = store.jobs.enqueue([NewJob("p", "1", "/in/b.csv", None)])
+    _finish(store, second)
+    assert store.jobs.enqueue([NewJob("p", "1", "/in/b.csv", None)]) == []
+    assert store.jobs.replay_refusal(cancelled) == (
+        f"job {cancelled} not replayed: already processed by job {second} (completed)"
+    )
+
+
+def test_enqueue_skips_files_with_failed_jobs_and_replay_reruns_them(store: Store) -> None:
+    (failed,) = store.jobs.enqueue([NewJob("p", "1", "/in/c.csv", "hc")])
+    lease = store.jobs.claim("w")
+    assert store.jobs.fail(failed, lease.token, JobFailure("ParseError", "bad")).status == "failed"
+    assert store.jobs.failed_inputs("p", "1") == {"hc"}
+    assert store.jobs.enqueue([NewJob("p", "1", "/in/c.csv", "hc")]) == []
+    assert store.jobs.replay_refusal(failed) is None
+    assert store.jobs.replay(failed) is True
+    assert store.jobs.counts()["queued"] == 1
+
+
+def test_batch_commit_fails_a_duplicate_without_publishing_its_rows(
+    store: Store, tmp_path: Path
+) -> None:
+    (first,) = store.jobs.enqueue([NewJob("p", "1", "/in/d.csv", "hd")])
+    _finish(store, first)
+    # a forced enqueue slips a second process job for the same content past the queue's rules
+    (dup,) = store.jobs.enqueue([NewJob("p", "1", "/in/d-copy.csv", "hd")], skip_processed=False)
+    (other,) = store.jobs.enqueue([NewJob("p", "1", "/in/e.csv", "he")])
+    lease = store.jobs.claim("w", limit=2)
+    parts = BatchParts(tmp_path / "out", lease.token)
+    parts.write("rows", pa.table({"x": [1, 2, 3], JOB_COLUMN: pa.array([dup, dup, other])}))
+    parts.settle({dup, other})
+    result = BatchResult(
+        parts=[parts], outcomes={dup: JobOutcome(rows_written=2), other: JobOutcome(rows_written=1)}
+    )
+    report = commit_batch(store, lease, result)
+    assert report.completed == (other,) and report.failed[dup].status == "failed"
+    job = store.jobs.get(dup)
+    assert job is not None and (job.status, job.error_kind) == ("failed", "Duplicate")
+    assert job.error_message == (
+        f"not written: its content was already processed by job {first} with p 1"
+    )
+    written = [pq.read_table(p) for p in (tmp_path / "out").rglob("*.parquet")]
+    assert [t.column(JOB_COLUMN).to_pylist() for t in written] == [[other]]
+    entry = store.history.get("hd", "p", "1")
+    assert entry is not None and entry.job_id == first
+    assert store.health.paused_parsers() == []
+    assert store.jobs.replay_refusal(dup) == (
+        f"job {dup} not replayed: already processed by job {first} (completed)"
+    )
+
+
+def test_cli_replay_names_the_job_holding_the_file(home: Path) -> None:
+    with closing(Store(f"sqlite:///{home / 'state.db'}")) as store:
+        (cancelled,) = store.jobs.enqueue([NewJob("p", "1", "/in/a.csv", "ha")])
+        store.jobs.cancel(cancelled)
+        (second,) = store.jobs.enqueue([NewJob("p", "1", "/in/a.csv", "ha")])
+    result = CliRunner().invoke(app, ["jobs", "replay", str(cancelled)])
+    assert result.exit_code == 1
+    assert f"job {cancelled} not replayed: its file is already queued as job {second}" in (
+        result.output.replace("\n", " ")
+    )
+
+
+def test_process_pluralises_one_job_and_its_rates() -> None:
+    summary = PoolSummary(
+        jobs_finished=1,
+        counts={"completed": 1},
+        rows_emitted=1,
+        rows_written=1,
+        rows_quarantined=0,
+        elapsed_s=1.0,
+        orphans_requeued=0,
+    )
+    with console.capture() as captured:
+        _print_summary(summary)
+    first_line = captured.get().splitlines()[0]
+    assert first_line == "1 job finished in 1.0s (1 file/s, 1 row/s): 1 completed"
+
+
+def test_failed_jobs_note_tells_to_replay() -> None:
+    report = EnqueueReport("p", "1", matched=3, queued=0, with_failed_jobs=2)
+    assert report.why_nothing_queued() == (
+        "p 1: 2 matched files have failed jobs — replay them with `casparian jobs replay`"
+    )
+    partial = EnqueueReport("p", "1", matched=3, queued=2, with_failed_jobs=1)
+    assert partial.why_nothing_queued() is None
+    assert partial.failed_jobs_note() == (
+        "p 1: 1 matched file has a failed job — replay them with `casparian jobs replay`"
+    )
