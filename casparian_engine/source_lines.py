@@ -2,6 +2,12 @@
 
 Newlines are counted a megabyte at a time with ``bytes.count`` (C speed), so line 5,000,000 of a
 1 GB file costs one sequential read and no Python loop per line.
+
+A quarantined row's ``source_row`` is a true line number only when the parser set ``_cf_row``
+(the demo parsers do); otherwise the executor numbered rows 1..n in output order, and a header
+line or a quoted newline makes that position differ from the line. So the pointer is shown as
+"row N" (``source_pointer``), and the line read here is the line with that number, which is the
+row itself only when the parser gave line numbers.
 """
 
 from __future__ import annotations
@@ -27,6 +33,12 @@ class SourceLine:
     line_number: int
     text: str
     truncated: bool
+
+
+def source_pointer(source_row: int | None) -> str:
+    """How a quarantined row's position is shown: "row N" (a line number only if the parser
+    set ``_cf_row``), or "row ?" when unknown."""
+    return f"row {source_row if source_row is not None else '?'}"
 
 
 def read_source_line(path: str | os.PathLike[str], line_number: int) -> SourceLine:

@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from ..source_lines import source_pointer
 from .common import console, fail, open_workspace, plural, print_json
 
 COUNT_CAP = 10_000  # `list` stops counting here: exact totals of millions cost a full scan
@@ -70,7 +71,7 @@ def list_command(
     for r in rows:
         console.print(
             f"{r.id:>8}  job {r.job_id}  {r.parser_name} {r.parser_version}/{r.output_name}  "
-            f"{r.source_path}:{r.source_row}  {r.rules}",
+            f"{r.source_path} {source_pointer(r.source_row)}  {r.rules}",
             markup=False,
         )
     if rows and len(rows) == limit:
@@ -91,7 +92,10 @@ def show_command(
     if as_json:
         print_json(row.to_dict())
         return
-    console.print(f"row {row.id}: {row.source_path} line {row.source_row}", markup=False)
+    console.print(
+        f"quarantined row {row.id}: {row.source_path} {source_pointer(row.source_row)}",
+        markup=False,
+    )
     console.print(
         f"job {row.job_id}, parser {row.parser_name} {row.parser_version}, output "
         f"{row.output_name}, source sha256 {row.source_hash}, "
@@ -117,6 +121,10 @@ def replay_command(
     if job is None and parser is None:
         fail("say which rows to replay: --job J or --parser P")
     with open_workspace(ctx) as workspace:
+        if job is not None and workspace.job_detail(job) is None:
+            known = workspace.count_quarantine(_filter(job, None, None, replayed=True), cap=1)
+            if not known:  # no such job, and no quarantined row names it either
+                fail(f"no job {job}")
         results = workspace.replay_quarantine(_filter(job, parser, None))
     if not results:
         console.print("Nothing to replay.")

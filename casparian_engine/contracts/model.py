@@ -1,5 +1,8 @@
 """The schema contract: ordered, typed columns with nullability, formats and value constraints.
 
+Column ``pattern`` is a full match: the whole value must match the regex (anchored at both ends).
+A key repeated within one YAML mapping is refused, naming file and line (never last-one-wins).
+
 A contract has a YAML form that people edit and review, and a content hash over its canonical JSON
 (sorted keys, no whitespace) that identifies it. Once approved a contract never changes; approving a
 different body makes a new version (see ``store.contracts``).

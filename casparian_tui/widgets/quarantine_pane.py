@@ -13,7 +13,7 @@ COLUMN_WIDTHS = (("id", 6), ("parser", 10), ("output", 10), ("rules", 16), ("sou
 
 
 def source_pointer(row: Any) -> str:
-    """'inv0.csv:3' style pointer: the source file's name and line (or '?' when unknown)."""
+    """'inv0.csv:3' style pointer: the source file's name and row (or '?' when unknown)."""
     name = (row.source_path or "?").rpartition("/")[2]
     return f"{name}:{row.source_row if row.source_row is not None else '?'}"
 
@@ -34,7 +34,7 @@ def row_detail(row: Any) -> str:
         [
             f"[b]quarantined row {row.id}[/b] · {escape(row.parser_name)} "
             f"{escape(row.parser_version)} → {escape(row.output_name)} · job {row.job_id}",
-            f"source  {escape(row.source_path or 'unknown')} line {row.source_row}",
+            f"source  {escape(row.source_path or 'unknown')} row {row.source_row}",
             "[b]reasons[/b]",
             escape(reasons_text(row)),
             "[b]values[/b]",

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app
-from casparian_engine.contracts import ContractError, SchemaContract
+from casparian_engine.contracts import ContractError, SchemaContract, validate
 from casparian_engine.contracts.dialect import looks_binary
 from casparian_engine.contracts.discover import DiscoveryError, discover
+from casparian_engine.contracts.quarantine import StoreQuarantineWriter
 from casparian_engine.runner.contracts_seam import contract_validator
 from casparian_engine.runner.executor import ExecutionError
+from casparian_engine.source_lines import source_pointer
+from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.workspace import Workspace
 
 
@@ -165,3 +169,51 @@ def test_text_with_one_stray_nul_and_utf16_are_not_binary() -> None:
     assert not looks_binary(b"col1|col2\nval1|val\x002\n", "utf-8")
     assert not looks_binary("a,b\n1,2\n".encode("utf-16"), "utf-16")
     assert looks_binary(JUNK, "latin-1")
+
+
+def _quarantine_one(home: Path, job_id: int = 7) -> int:
+    """One quarantined row of /data/m.csv at source row 3; its id."""
+    contract = SchemaContract.from_dict(
+        {"name": "meters", "columns": [{"name": "reading", "type": "float64"}]}
+    )
+    result = validate(pa.table({"reading": ["x"], "_cf_row": [3]}), contract)
+
+    class Lineage:
+        source_path = "/data/m.csv"
+        source_hash = "abc"
+        parser_name = "meters"
+        parser_version = "1.0"
+        output = "meters"
+        contract_hash = contract.content_hash
+
+    Lineage.job_id = job_id  # type: ignore[attr-defined]
+    with Workspace.open(home) as workspace:
+        workspace.approve_contract(contract)
+        StoreQuarantineWriter(workspace.store).write(result.quarantined, Lineage())  # type: ignore[arg-type]
+        (row,) = workspace.list_quarantine(QuarantineFilter())
+    return row.id
+
+
+def test_quarantine_list_and_show_say_row_not_line(home: Path) -> None:
+    row_id = _quarantine_one(home)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["quarantine", "list"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    assert f"{row_id:>8}  job 7  meters 1.0/meters  /data/m.csv row 3  cast:reading" in (
+        listed.output
+    )
+    shown = runner.invoke(app, ["quarantine", "show", str(row_id)], env={"COLUMNS": "200"})
+    assert shown.output.splitlines()[0] == f"quarantined row {row_id}: /data/m.csv row 3"
+    assert " line " not in listed.output + shown.output
+    assert source_pointer(None) == "row ?"
+
+
+def test_replay_of_an_unknown_job_says_no_job(home: Path) -> None:
+    _quarantine_one(home, job_id=7)
+    runner = CliRunner()
+    result = runner.invoke(app, ["quarantine", "replay", "--job", "99999"])
+    assert result.exit_code == 1
+    assert result.output == "error: no job 99999\n"
+    result = runner.invoke(app, ["quarantine", "replay", "--job", "7"])
+    assert result.exit_code == 0, result.output
+    assert "meters/meters: 0 of 1 row now pass meters v1; 1 stay quarantined" in result.output

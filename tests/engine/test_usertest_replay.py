@@ -154,7 +154,7 @@ def test_list_defaults_to_the_current_parser_version(home: Path, tmp_path: Path)
         "1 quarantined row; showing 1",
         "3 rows of older versions hidden; --all-versions to show",
     ]
-    assert "smallbad 1.1.0/rows  /data/small.csv:1  range:n" in lines[2]
+    assert "smallbad 1.1.0/rows  /data/small.csv row 1  range:n" in lines[2]
     result = runner.invoke(app, ["quarantine", "list", "--all-versions"])
     assert result.output.splitlines()[0] == "4 quarantined rows; showing 4"
     result = runner.invoke(app, ["quarantine", "list", "--version", "1.0.0", "--json"])

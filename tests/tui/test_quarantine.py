@@ -93,7 +93,7 @@ async def test_rows_reasons_values_and_source_line(workspace: Workspace, tmp_pat
             "m.csv:2",
         ]
         detail = text_of(screen, "#quarantine-detail").splitlines()
-        assert detail[1] == f"source  {source} line 2"
+        assert detail[1] == f"source  {source} row 2"
         assert detail[2:4] == ["reasons", "  reading: cast — not a valid float64"]
         assert detail[4:] == ["values", "  id = '0'", "  reading = 'x'"]
         assert text_of(screen, "#source-line") == "source line 2\n  0,x"
