@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from typing import Any
 
 import typer
@@ -77,6 +78,21 @@ def jobs_command(
         ", ".join(f"{n:,} {state}" for state, n in sorted(stats.by_status.items())) or "no jobs",
         highlight=False,
     )
+    batched = _batched_jobs(jobs)
+    if batched:
+        console.print(
+            f"{batched:,} of these jobs ran in batches: a batch's jobs share its worker's start "
+            "and finish times (claimed together, committed together)",
+            highlight=False,
+        )
+
+
+def _batched_jobs(jobs: list[Any]) -> int:
+    """How many finished jobs share their lease's start and finish times with another job."""
+    spans = Counter(
+        (job.worker_id, job.started_at, job.finished_at) for job in jobs if job.finished_at
+    )
+    return sum(n for n in spans.values() if n > 1)
 
 
 def _job_dict(job: Any) -> dict[str, Any]:

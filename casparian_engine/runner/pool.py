@@ -123,7 +123,7 @@ class WorkerPool:
         command += ["--home", str(self.config.home)]
         if options.claim_batch:
             command += ["--batch", str(options.claim_batch)]
-        command += ["--handler", options.handler_spec]
+        command += ["--handler", options.handler_spec, "--peers", str(self.worker_count)]
         for name in options.parser_names or ():
             command += ["--parser", name]
         if options.kind:

@@ -101,6 +101,7 @@ class WorkerOptions:
     idle_poll_s: float = 1.0
     output_root: Path | None = None
     handler_spec: str = DEFAULT_HANDLER
+    peers: int = 1  # workers sharing the queue: a short queue is split fairly among them
 
 
 class Worker:
@@ -151,6 +152,7 @@ class Worker:
                     limit=claim,
                     parser_names=self.options.parser_names,
                     kind=self.options.kind,
+                    share=self.options.peers,
                 )
                 if lease.jobs and batched:
                     self._run_batch(lease, handler)  # type: ignore[arg-type]
@@ -296,6 +298,7 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--output-root")
     parser.add_argument("--handler", default=DEFAULT_HANDLER)
+    parser.add_argument("--peers", type=int, default=1, help="workers sharing the queue")
     return parser.parse_args(argv)
 
 
@@ -311,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         drain=not args.follow,
         output_root=Path(args.output_root) if args.output_root else None,
         handler_spec=args.handler,
+        peers=max(1, args.peers),
     )
     worker = Worker(config, options)
 

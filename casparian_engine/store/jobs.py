@@ -187,11 +187,24 @@ class JobRepository(JobReads):
         parser_names: Sequence[str] | None = None,
         kind: str | None = None,
         now: float | None = None,
+        share: int = 1,
     ) -> Lease:
-        """Atomically move up to ``limit`` due jobs to ``running`` under a new lease token."""
+        """Atomically move up to ``limit`` due jobs to ``running`` under a new lease token.
+
+        With ``share`` workers on the queue, a short queue is split fairly: at most
+        ``ceil(due jobs / share)`` are claimed, so one worker does not take them all.
+        """
         now = time.time() if now is None else now
         token = uuid.uuid4().hex
         where, params = self._claimable(parser_names, kind)
+        if share > 1:
+            row = self.db.query_one(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM cf_jobs WHERE {where} AND not_before <= ? "
+                "LIMIT ?) due",
+                (*params, now, limit * share),
+            )
+            due = int(row[0]) if row else 0
+            limit = max(1, min(limit, -(-due // share)))
         pick = (
             f"SELECT id FROM cf_jobs WHERE {where} AND not_before <= ? ORDER BY priority DESC, id"
         )

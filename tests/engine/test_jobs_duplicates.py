@@ -12,14 +12,15 @@ from typer.testing import CliRunner
 from casparian_engine.cli.common import console
 from casparian_engine.cli.main import app
 from casparian_engine.cli.process import _print_summary
+from casparian_engine.config import load_config
 from casparian_engine.runner.batch import BatchResult, commit_batch
 from casparian_engine.runner.matching import EnqueueReport
 from casparian_engine.runner.parts import JOB_COLUMN, BatchParts
-from casparian_engine.runner.pool import PoolSummary
+from casparian_engine.runner.pool import PoolOptions, PoolSummary, WorkerPool
 from casparian_engine.store import Store
 from casparian_engine.store.jobs import JobFailure, JobOutcome, NewJob
 
-from .jobs_support import store_on_each_backend  # noqa: F401
+from .jobs_support import new_jobs, store_on_each_backend  # noqa: F401
 
 
 def _finish(store: Store, job_id: int) -> None:
@@ -140,3 +141,33 @@ def test_failed_jobs_note_tells_to_replay() -> None:
     assert partial.failed_jobs_note() == (
         "p 1: 1 matched file has a failed job — replay them with `casparian jobs replay`"
     )
+
+
+def test_a_short_queue_is_claimed_in_fair_shares(store: Store) -> None:
+    ids = store.jobs.enqueue(new_jobs(15))
+    first = store.jobs.claim("w1", limit=256, share=2)
+    assert [j.id for j in first.jobs] == ids[:8]  # ceil(15 / 2)
+    second = store.jobs.claim("w2", limit=256, share=2)
+    assert [j.id for j in second.jobs] == ids[8:12]  # ceil(7 / 2)
+    assert [j.id for j in store.jobs.claim("w3", limit=2, share=2).jobs] == ids[12:14]
+    assert [j.id for j in store.jobs.claim("w4", limit=256, share=2).jobs] == ids[14:]
+    assert store.jobs.claim("w5", limit=256, share=2).jobs == ()
+
+
+def test_pool_tells_each_worker_how_many_share_the_queue(home: Path) -> None:
+    pool = WorkerPool(load_config(home), PoolOptions(workers=3))
+    command = pool._command()
+    assert command[command.index("--peers") + 1] == "3"
+
+
+def test_jobs_listing_says_when_jobs_share_their_batch_times(home: Path) -> None:
+    with closing(Store(f"sqlite:///{home / 'state.db'}")) as store:
+        store.jobs.enqueue(new_jobs(3))
+        lease = store.jobs.claim("w", limit=2)
+        store.jobs.complete_many([(j.id, lease.token, JobOutcome()) for j in lease.jobs])
+    result = CliRunner().invoke(app, ["jobs"])
+    assert result.exit_code == 0
+    assert (
+        "2 of these jobs ran in batches: a batch's jobs share its worker's start and finish "
+        "times (claimed together, committed together)"
+    ) in " ".join(result.output.split())
