@@ -291,6 +291,7 @@ class Workspace:
             cancel=cancel,
             sink=sink_object,
             approved_contracts=self.store.contracts.latest,
+            approved_by_hash=self.store.contracts.by_hash,  # names an older matching version
             keep_going=keep_going,
             guests=guests,
         )

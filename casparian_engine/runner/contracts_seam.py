@@ -136,6 +136,15 @@ def _older_approved(choice: ContractChoice, by_hash: HashLookup | None) -> Store
     return found if found.version < choice.approved.version else None
 
 
+def _stale(choice: ContractChoice, older: StoredContract) -> str:
+    """'output …: contract file … matches approved 'x' version 1, but version 2 is now current'."""
+    current = choice.approved.version if choice.approved is not None else 0
+    return (
+        f"output {choice.output!r}: contract file {choice.path} matches approved {older.name!r} "
+        f"version {older.version}, but version {current} is now current"
+    )
+
+
 def contract_validator(
     parser_dir: Path,
     outputs: dict[str, str | None],
@@ -166,23 +175,30 @@ def contract_validator(
         if not choice.differs:
             continue
         older = _older_approved(choice, approved_by_hash)
+        current = choice.approved.version if choice.approved is not None else 0
+        re_approve = (
+            f"re-approve version {older.version}'s content on purpose with "
+            f"`casparian schema approve {choice.path}`"
+            if older is not None
+            else ""
+        )
         if strict and older is not None:
-            current = choice.approved
-            assert current is not None
             raise ExecutionError(
                 "ContractNotApproved",
-                f"output {choice.output!r}: contract file {choice.path} matches approved "
-                f"{older.name!r} version {older.version}, but version {current.version} is now "
-                f"current: register a parser version built against version {current.version} "
-                f"(or re-approve version {older.version}'s content on purpose with "
-                f"`casparian schema approve {choice.path}`)",
+                f"{_stale(choice, older)}: register a parser version built against version "
+                f"{current} (or {re_approve})",
                 path=str(choice.path),
             )
         if strict:
             raise ExecutionError(
                 "ContractNotApproved", f"{choice.mismatch()}; {approve_hint}", path=str(choice.path)
             )
-        if on_warning is not None:
+        if on_warning is not None and older is not None:
+            on_warning(
+                f"{_stale(choice, older)}; validating against version {current} (update the "
+                f"file to it, or {re_approve}):\n{choice.diff()}"
+            )
+        elif on_warning is not None:
             on_warning(
                 f"{choice.mismatch()}; validating against the approved version "
                 f"(to use the file, {approve_hint}):\n{choice.diff()}"

@@ -22,7 +22,7 @@ from ..bridge.host import GuestProcess
 from ..config import Config
 from ..events import Cancelled, EventSink, ignore_events
 from ..sinks import OutputExistsError, Sink, SinkError, open_sink
-from .contracts_seam import ApprovedLookup, contract_validator
+from .contracts_seam import ApprovedLookup, HashLookup, contract_validator
 from .events import FileFailed, RunFinished, RunStarted
 from .executor import ExecutionError, Executor, FileTask, OutputCounts
 from .file_gate import FileGate
@@ -142,6 +142,7 @@ def run_parser(
     sink: Sink | None = None,
     approved_contracts: ApprovedLookup | None = None,
     keep_going: bool = False,
+    approved_by_hash: HashLookup | None = None,
     guests: int | None = None,
 ) -> RunSummary:
     """Run a parser over inputs through warm guests into a sink; never raises for bad input.
@@ -215,6 +216,7 @@ def run_parser(
                 Path(parser_path).resolve().parent,
                 info.outputs,
                 approved=approved_contracts,
+                approved_by_hash=approved_by_hash,
                 on_warning=(lambda text: on_log(logging.WARNING, text)) if on_log else None,
             ),
             on_event=on_event,

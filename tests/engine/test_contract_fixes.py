@@ -217,3 +217,41 @@ def test_replay_of_an_unknown_job_says_no_job(home: Path) -> None:
     result = runner.invoke(app, ["quarantine", "replay", "--job", "7"])
     assert result.exit_code == 0, result.output
     assert "meters/meters: 0 of 1 row now pass meters v1; 1 stay quarantined" in result.output
+
+
+def test_dev_run_with_a_file_of_an_older_version_warns_so(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.approve_contract(_orders(100))
+    workspace.approve_contract(_orders(1000))
+    contract_file = tmp_path / "orders.contract.yaml"
+    contract_file.write_text(_orders(100).to_yaml(), encoding="utf-8")
+    warnings: list[str] = []
+    contract_validator(
+        tmp_path,
+        {"orders": "orders.contract.yaml"},
+        approved=workspace.store.contracts.latest,
+        approved_by_hash=workspace.store.contracts.by_hash,
+        on_warning=warnings.append,
+    )
+    (warning,) = warnings
+    assert warning.splitlines()[0] == (
+        f"output 'orders': contract file {contract_file.resolve()} matches approved 'orders' "
+        "version 1, but version 2 is now current; validating against version 2 (update the file "
+        "to it, or re-approve version 1's content on purpose with "
+        f"`casparian schema approve {contract_file.resolve()}`):"
+    )
+    assert "-  max: 1000\n+  max: 100\n" in warning
+
+
+def test_a_reviewer_edit_adding_a_second_max_length_is_refused_not_unchanged() -> None:
+    text = (
+        "name: invoices\ncolumns:\n  - name: memo\n    type: string\n"
+        "    max_length: 5\n    max_length: 200\n"
+    )
+    with pytest.raises(ContractError) as caught:
+        SchemaContract.from_yaml(text, "invoices.contract.yaml")
+    assert str(caught.value) == (
+        "invoices.contract.yaml: line 6: key 'max_length' appears twice in the same mapping "
+        "(first on line 5); keep one"
+    )
