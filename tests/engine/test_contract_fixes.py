@@ -255,3 +255,30 @@ def test_a_reviewer_edit_adding_a_second_max_length_is_refused_not_unchanged() -
         "invoices.contract.yaml: line 6: key 'max_length' appears twice in the same mapping "
         "(first on line 5); keep one"
     )
+
+
+def test_registered_bundle_of_an_older_contract_version_fails_naming_both_versions(
+    tmp_path: Path, home: Path
+) -> None:
+    from casparian_engine.config import load_config
+    from casparian_engine.demo.home import create_demo_workspace
+    from casparian_engine.runner.worker import Worker, WorkerOptions
+
+    demo = create_demo_workspace(tmp_path / "demo", 20)
+    with Workspace.open(demo.home_dir) as workspace:
+        first = workspace.store.contracts.latest("invoices")
+        assert first is not None and first.version == 1
+        newer = first.contract.with_name("invoices")
+        newer = SchemaContract.from_dict({**newer.to_dict(), "description": "v2, reviewed"})
+        assert workspace.approve_contract(newer).current.version == 2
+        workspace.enqueue_matching("invoices")
+    worker = Worker(load_config(demo.home_dir), WorkerOptions(parser_names=("invoices",)))
+    worker.run()
+    failed = worker.store.jobs.find(status="failed", limit=100)
+    worker.store.close()
+    assert failed and {j.error_kind for j in failed} == {"ContractNotApproved"}
+    message = failed[0].error_message or ""
+    assert "matches approved 'invoices' version 1, but version 2 is now current: register a " in (
+        message
+    )
+    assert "parser version built against version 2 (or re-approve version 1's content" in message
