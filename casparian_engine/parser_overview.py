@@ -34,6 +34,7 @@ class ParserOverview:
     matched_file_count: int
     last_run_status: str  # the newest job's status, or "never run"
     job_counts: dict[str, int]
+    paused: str | None = None  # the circuit breaker's pause note, when the parser is paused
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,12 @@ def parser_overviews(store: Store) -> list[ParserOverview]:
                 matched_file_count=len(matched_paths(store, parser)),
                 last_run_status=newest[0].status if newest else "never run",
                 job_counts=dict(counts.by_status),
+                paused=_pause_note(store, parser.name),
             )
         )
     return overviews
+
+
+def _pause_note(store: Store, parser_name: str) -> str | None:
+    health = store.health.get(parser_name)
+    return health.pause_note if health is not None else None

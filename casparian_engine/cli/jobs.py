@@ -56,6 +56,7 @@ def jobs_command(
             return
         jobs = workspace.list_jobs(status, parser, limit=limit)
         stats = workspace.job_stats()
+        paused = workspace.store.health.paused_parsers()
     if json_output:
         print_json([_job_dict(job) for job in jobs])
         return
@@ -78,6 +79,9 @@ def jobs_command(
         ", ".join(f"{n:,} {state}" for state, n in sorted(stats.by_status.items())) or "no jobs",
         highlight=False,
     )
+    for health in paused:
+        note = f"{health.parser_name}: {health.pause_note}"
+        console.print(note, highlight=False, markup=False, soft_wrap=True)
     batched = _batched_jobs(jobs)
     if batched:
         console.print(

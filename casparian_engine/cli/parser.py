@@ -95,8 +95,9 @@ def list_command(
 
     with open_workspace(ctx) as workspace:
         records = workspace.list_parsers()
+        paused = {h.parser_name: h.pause_note for h in workspace.store.health.paused_parsers()}
     if as_json:
-        print_json([r.as_dict() for r in records])
+        print_json([{**r.as_dict(), "paused": paused.get(r.name)} for r in records])
         return
     if not records:
         console.print("no parsers registered: `casparian parser register <folder>`")
@@ -112,6 +113,8 @@ def list_command(
             record.registered_by,
         )
     console.print(table)
+    for name, note in sorted(paused.items()):
+        console.print(f"{name}: {note}", highlight=False, markup=False, soft_wrap=True)
 
 
 @parser_app.command("show")
@@ -124,12 +127,16 @@ def show_command(
     """Show one registered parser: hashes, contracts, gatekeeper findings."""
     with open_workspace(ctx) as workspace:
         record = workspace.get_parser(name, version)
+        health = workspace.store.health.get(name)
     if record is None:
         fail(f"no parser '{name}'{f' version {version}' if version else ''} is registered")
+    pause_note = health.pause_note if health is not None else None
     if as_json:
-        print_json(record.as_dict())
+        print_json({**record.as_dict(), "paused": pause_note})
         return
     console.print(f"[bold]{record.name}[/] {record.version}", highlight=False)
+    if pause_note:
+        console.print(f"  {pause_note}", highlight=False, markup=False, soft_wrap=True)
     empty = "-" if record.tags or record.patterns else NO_MATCH
     for label, value in (
         ("identity", record.identity_hash),

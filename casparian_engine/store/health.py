@@ -36,6 +36,18 @@ class ParserHealth:
         """Whether the breaker tripped and the parser is paused."""
         return self.paused_at is not None
 
+    @property
+    def pause_note(self) -> str | None:
+        """``paused (circuit breaker, since …, last failure: …) — resume command``, or None."""
+        if self.paused_at is None:
+            return None
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.paused_at))
+        return (
+            f"paused (circuit breaker, since {since}, last failure: "
+            f"{self.last_failure_reason or 'unknown'}) — "
+            f"`casparian parser resume {self.parser_name}`"
+        )
+
 
 class HealthRepository:
     """Per-parser circuit breakers (``cf_parser_health``): pause after ``threshold`` failures."""

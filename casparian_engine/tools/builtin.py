@@ -166,11 +166,23 @@ def run_backtest(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
 def execute_pipeline(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
     """Queue a scope's files for a registered parser and process them (read-write servers only)."""
     definition = _scope(ctx, scope)
-    _scope_paths(ctx, definition)
+    scope_paths = _scope_paths(ctx, definition)
     jobs = ctx.workspace.execute_scope(parser, definition)
+    health = ctx.workspace.store.health.get(parser)
+    paused = health.pause_note if health is not None else None
+    not_queued = None
+    if not scope_paths:
+        not_queued = f"no job queued: scope {scope!r} holds no files"
+    elif not jobs:
+        not_queued = (
+            "no job queued: every file of the scope already has a job for this parser version "
+            "(processed, queued or failed; replay failed ones with `casparian jobs replay`)"
+        )
     return {
         "parser": parser,
         "scope": scope,
+        "paused": paused,
+        "not_queued": not_queued,
         "jobs": [
             {
                 "job_id": job.id,
