@@ -189,9 +189,6 @@ def _commit_transaction(
     """The one transaction of a batch commit; raises ``LeaseLost`` (rolled back) if any
     completed job is no longer held."""
     with store.db.transaction():
-        originals = store.jobs.already_processed(list(outcomes))
-        if originals:
-            raise AlreadyProcessed(originals)
         flags = store.jobs.complete_many(
             [
                 (job_id, lease.token, replace(outcome, output_paths=paths.get(job_id, ())))
@@ -201,6 +198,11 @@ def _commit_transaction(
         lost = {job_id for job_id, held in zip(outcomes, flags, strict=True) if not held}
         if lost:
             raise LeaseLost(lost)
+        # checked after this commit's own history rows: a concurrent commit of the same content
+        # (PostgreSQL) has by now either won the history row or waits for this one
+        originals = store.jobs.already_processed(list(outcomes))
+        if originals:
+            raise AlreadyProcessed(originals)
         failed = {
             job_id: store.jobs.fail(job_id, lease.token, failure)
             for job_id, failure in failures.items()

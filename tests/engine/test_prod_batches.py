@@ -76,7 +76,8 @@ def test_pool_writes_one_part_per_batch_and_commits_quarantine_and_audit(demo_ho
             entry["outputs"][part_path] == hashlib.sha256(Path(part_path).read_bytes()).hexdigest()
         )
     parts = sorted(_parts_dir(demo_home).glob("part-*.parquet"))
-    assert 1 <= len(parts) <= len(jobs) // 64 + 2 * 2  # one per claim, never one per file
+    # one per claim, never one per file; the short tail is shared fairly (halving claims)
+    assert 1 <= len(parts) <= len(jobs) // 64 + 2 * 2 + (64).bit_length()
     assert not list(_parts_dir(demo_home).glob(".*"))  # no temp left behind
     written, distinct_rows, job_ids = (
         duckdb.connect()
