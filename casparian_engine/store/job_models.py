@@ -93,6 +93,10 @@ class JobOutcome:
     rows_quarantined: int = 0
     output_paths: tuple[str, ...] = ()
     log_path: str | None = None
+    # when this file's own run began and ended (a batch handler that times each file sets
+    # them); None: the claim time and the commit time
+    started_at: float | None = None
+    finished_at: float | None = None
 
     @property
     def status(self) -> str:

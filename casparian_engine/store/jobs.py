@@ -308,14 +308,16 @@ class JobRepository(JobReads):
         with self.db.transaction():
             for job_id, token, outcome in results:
                 row = self.db.query_one(
-                    "UPDATE cf_jobs SET status = ?, finished_at = ?, heartbeat_at = NULL, "
+                    "UPDATE cf_jobs SET status = ?, started_at = COALESCE(?, started_at), "
+                    "finished_at = ?, heartbeat_at = NULL, "
                     "rows_emitted = ?, rows_written = ?, rows_quarantined = ?, output_paths = ?, "
                     "log_path = ?, error_kind = NULL, error_message = NULL, error_trace = NULL "
                     "WHERE id = ? AND lease_token = ? AND status = 'running' "
                     "RETURNING parser_name, parser_version, input_hash",
                     (
                         outcome.status,
-                        now,
+                        outcome.started_at,
+                        now if outcome.finished_at is None else outcome.finished_at,
                         outcome.rows_emitted,
                         outcome.rows_written,
                         outcome.rows_quarantined,

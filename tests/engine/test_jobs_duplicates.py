@@ -171,3 +171,15 @@ def test_jobs_listing_says_when_jobs_share_their_batch_times(home: Path) -> None
         "2 of these jobs ran in batches: a batch's jobs share its worker's start and finish "
         "times (claimed together, committed together)"
     ) in " ".join(result.output.split())
+
+
+def test_a_job_keeps_its_own_run_times_when_the_handler_gives_them(store: Store) -> None:
+    ids = store.jobs.enqueue(new_jobs(2))
+    lease = store.jobs.claim("w", limit=2, now=1000.0)
+    timed = JobOutcome(started_at=1001.0, finished_at=1002.5)
+    assert store.jobs.complete_many(
+        [(ids[0], lease.token, timed), (ids[1], lease.token, JobOutcome())]
+    ) == [True, True]
+    first, second = (store.jobs.get(i) for i in ids)
+    assert first is not None and (first.started_at, first.finished_at) == (1001.0, 1002.5)
+    assert second is not None and second.started_at == 1000.0 and second.finished_at > 1002.5
