@@ -181,6 +181,9 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec("jobs", "enter", "expand", "Expand", "Show logs, trace and outputs", palette=False),
     ActionSpec("jobs", "r", "retry_job", "Retry", "Retry the failed job or replay a dead letter"),
     ActionSpec("jobs", "c", "cancel_job", "Cancel", "Cancel the running or queued job"),
+    ActionSpec(
+        "jobs", "s", "cycle_status", "Status", "Show only failed, dead-letter, queued, … jobs"
+    ),
 )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -13,32 +13,45 @@ from textual.widgets import DataTable, Static
 
 from ..actions import bindings_for
 from ..messages import JobActed, JobDetailLoaded, JobsListed
-from .base import ModeScreen
+from .base import ModeScreen, fitted_width, tail_path
 
 STATUS_ICONS = {
-    "queued": "◌",
+    "queued": "⏳",
     "running": "▶",
-    "completed": "✔",
+    "completed": "✓",
     "completed_with_warnings": "⚠",
     "failed": "✗",
     "dead_letter": "☠",
     "cancelled": "⊘",
 }
+STATUS_SHORT = {"completed_with_warnings": "warnings", "dead_letter": "dead letter"}
+STATUS_FILTERS = (None, "failed", "dead_letter", "queued", "running", "completed",
+                  "completed_with_warnings", "cancelled")  # fmt: skip
 LOG_TAIL_BYTES = 4096
 REFRESH_S = 2.0
-JOB_COLUMNS = (("", 1), ("status", 14), ("job", 6), ("parser", 16), ("file", 18), ("duration", 8))
+FIXED_COLUMNS = (("state", "state", 13), ("job", "job", 5), ("parser", "parser", 14))
+TIME_COLUMN = ("time", "time", 11)
+MIN_FILE_WIDTH = 16
+
+
+def status_cell(status: str) -> str:
+    """'✗ failed', '⚠ warnings', '☠ dead letter': an icon and a short form that fits."""
+    return f"{STATUS_ICONS.get(status, '?')} {STATUS_SHORT.get(status, status)}"
 
 
 def job_duration(job: Any, now: float) -> str:
-    """Seconds a job ran (or has been running), blank if it never started."""
+    """How long a job ran ('2.5s'), has been running, or has waited in the queue ('queued 12s');
+    '—' for a job that never started."""
+    if job.status == "queued":
+        return f"queued {max(0.0, now - job.created_at):.0f}s"
     if job.started_at is None:
-        return ""
+        return "—"
     end = job.finished_at if job.finished_at is not None else now
     return f"{max(0.0, end - job.started_at):.1f}s"
 
 
 class JobsScreen(ModeScreen):
-    """Newest jobs first; j/k move, Enter expands, r retries/replays, c cancels."""
+    """Newest jobs first; j/k move, Enter expands, r retries/replays, c cancels, s filters."""
 
     MODE = "jobs"
     HEADING = "Jobs"
@@ -49,6 +62,8 @@ class JobsScreen(ModeScreen):
         self.jobs: list[Any] = []
         self.detail_job_id: int | None = None  # the job the detail pane shows
         self.detail_status = ""  # its status when the detail was read
+        self.status_filter: str | None = None  # show only jobs of this status
+        self.file_width = MIN_FILE_WIDTH
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="split"):
@@ -60,9 +75,7 @@ class JobsScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        table = self.query_one(DataTable)
-        for label, width in JOB_COLUMNS:  # fixed: never depends on which rows came first
-            table.add_column(label, width=width)
+        self._add_columns()
         self.query_one(DataTable).focus()
         self.load_jobs()
         if self.casparian.live_refresh:
@@ -76,35 +89,70 @@ class JobsScreen(ModeScreen):
     def on_screen_resume(self) -> None:
         self.load_jobs()
 
+    def _add_columns(self) -> None:
+        """Fixed columns; the file column takes the width left (never depends on the rows)."""
+        table = self.query_one(DataTable)
+        fixed = sum(width for _, _, width in (*FIXED_COLUMNS, TIME_COLUMN))
+        self.file_width = fitted_width(table.size.width, fixed, 5, MIN_FILE_WIDTH)
+        table.clear(columns=True)
+        for label, key, width in FIXED_COLUMNS:
+            table.add_column(label, key=key, width=width)
+        table.add_column("file", key="file", width=self.file_width)
+        label, key, width = TIME_COLUMN
+        table.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refill)
+
+    def _sync_sidebar(self, visible: bool) -> None:
+        super()._sync_sidebar(visible)
+        self.call_after_refresh(self._refill)
+
+    def _refill(self) -> None:
+        self._add_columns()
+        self._fill(self.jobs)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-list")
     def load_jobs(self) -> None:
-        self.post_message(JobsListed(self.service.workspace.list_jobs(limit=500)))
+        rows = self.service.workspace.list_jobs(status=self.status_filter, limit=500)
+        self.post_message(JobsListed(rows))
+
+    def action_cycle_status(self) -> None:
+        """Show only failed jobs, then dead letters, queued, … and back to every job."""
+        position = STATUS_FILTERS.index(self.status_filter)
+        self.status_filter = STATUS_FILTERS[(position + 1) % len(STATUS_FILTERS)]
+        self.load_jobs()
 
     def on_jobs_listed(self, message: JobsListed) -> None:
         self.jobs = message.rows
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        now = self.casparian.clock()
+        self._fill(message.rows)
         counts: dict[str, int] = {}
         for job in message.rows:
             counts[job.status] = counts.get(job.status, 0) + 1
-            table.add_row(
-                STATUS_ICONS.get(job.status, "?"),
-                job.status,
-                str(job.id),
-                f"{job.parser_name} {job.parser_version}",
-                Path(job.input_path).name,
-                job_duration(job, now),
-                key=str(job.id),
-            )
-        if message.rows:
-            table.move_cursor(row=min(cursor, len(message.rows) - 1))
-        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no jobs yet"
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no jobs"
+        if self.status_filter is not None:
+            summary = f"showing {status_cell(self.status_filter)} only (s: next) · {summary}"
         self.query_one("#jobs-status", Static).update(summary)
         shown = next((job for job in message.rows if job.id == self.detail_job_id), None)
         if shown is not None and shown.status != self.detail_status:
             self.load_detail(shown.id)  # the job the detail shows moved on: re-read it
+
+    def _fill(self, rows: list[Any]) -> None:
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        now = self.casparian.clock()
+        for job in rows:
+            table.add_row(
+                status_cell(job.status),
+                str(job.id),
+                f"{job.parser_name} {job.parser_version}",
+                Text(tail_path(job.input_path, self.file_width)),
+                job_duration(job, now),
+                key=str(job.id),
+            )
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
 
     @property
     def current_job(self) -> Any:

@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from casparian_engine.store.job_models import JobFailure, NewJob
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
+from casparian_tui.screens.jobs import STATUS_FILTERS as JOB_FILTERS
 from casparian_tui.screens.jobs import JobsScreen
 
 from .conftest import scroll_wheel
@@ -111,7 +112,7 @@ async def test_a_dead_letter_is_shown_and_replayed(workspace: Workspace) -> None
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_jobs(app, pilot)
         table = screen.query_one(DataTable)
-        assert [str(c) for c in table.get_row_at(0)][:3] == ["☠", "dead_letter", str(dead_id)]
+        assert [str(c) for c in table.get_row_at(0)][:2] == ["☠ dead letter", str(dead_id)]
         assert str(screen.query_one("#jobs-status").render()) == "1 dead_letter"
         await pilot.press("enter")
         await settle(app, pilot)
@@ -125,7 +126,7 @@ async def test_a_dead_letter_is_shown_and_replayed(workspace: Workspace) -> None
         assert (replayed.status, replayed.retry_count) == ("queued", 0)
         assert workspace.store.jobs.dead_letters() == []  # replayed letters are hidden
         assert len(workspace.store.jobs.dead_letters(include_replayed=True)) == 1
-        assert [str(c) for c in table.get_row_at(0)][:2] == ["◌", "queued"]
+        assert [str(c) for c in table.get_row_at(0)][:1] == ["⏳ queued"]
         assert screen.error_text == ""
 
 
@@ -158,11 +159,58 @@ async def test_the_detail_follows_a_retry_and_a_cancel(workspace: Workspace) -> 
         assert str(detail.render()).splitlines()[0] == f"job {failed_id} ✗ failed"
         await pilot.press("r")
         await settle(app, pilot)
-        assert str(detail.render()).splitlines()[0] == f"job {failed_id} ◌ queued"
+        assert str(detail.render()).splitlines()[0] == f"job {failed_id} ⏳ queued"
         await pilot.press("k", "enter")
         await settle(app, pilot)
-        assert str(detail.render()).splitlines()[0] == f"job {queued_id} ◌ queued"
+        assert str(detail.render()).splitlines()[0] == f"job {queued_id} ⏳ queued"
         await pilot.press("c")
         await settle(app, pilot)
         assert str(detail.render()).splitlines()[0] == f"job {queued_id} ⊘ cancelled"
         assert workspace.job_detail(queued_id).status == "cancelled"
+
+
+async def test_job_rows_fit_their_columns_and_the_status_key_filters(workspace: Workspace) -> None:
+    jobs = workspace.store.jobs
+    long_path = "/data/plant/2023/TH-9111_20230203_000512_line4_sensor_readings.csv"
+    failed_id, queued_id, cancelled_id = jobs.enqueue(
+        [
+            NewJob("invoices", "1.0", long_path),
+            NewJob("invoices", "1.0", "/data/b.csv"),
+            NewJob("invoices", "1.0", "/data/c.csv"),
+        ],
+        skip_processed=False,
+    )
+    lease = jobs.claim("test-worker", limit=1)
+    jobs.fail(failed_id, lease.token, JobFailure("ParseError", "bad header", trace="T"))
+    workspace.cancel_job(cancelled_id)
+    queued_at = workspace.job_detail(queued_id).created_at
+    app = CasparianApp(workspace, clock=lambda: queued_at + 12.4)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        table = screen.query_one(DataTable)
+        rows = {int(key.value or 0): table.get_row(key) for key in table.rows}
+        assert [c.label.plain for c in table.columns.values()] == [
+            "state",
+            "job",
+            "parser",
+            "file",
+            "time",
+        ]
+        assert rows[failed_id][0] == "✗ failed"
+        assert rows[cancelled_id][0] == "⊘ cancelled"
+        assert rows[cancelled_id][4] == "—"
+        assert rows[queued_id][0] == "⏳ queued"
+        assert rows[queued_id][4] == "queued 12s"
+        file_cell = str(rows[failed_id][3])
+        assert file_cell.startswith("…") and file_cell.endswith("_sensor_readings.csv")
+        assert len(file_cell) == screen.file_width
+        await pilot.press("s")  # failed only
+        await settle(app, pilot)
+        assert [j.id for j in screen.jobs] == [failed_id]
+        status = str(screen.query_one("#jobs-status").render())
+        assert status == "showing ✗ failed only (s: next) · 1 failed"
+        for _ in range(len(JOB_FILTERS) - 1):  # around the cycle, back to every job
+            await pilot.press("s")
+            await settle(app, pilot)
+        assert screen.status_filter is None
+        assert {j.id for j in screen.jobs} == {failed_id, queued_id, cancelled_id}
