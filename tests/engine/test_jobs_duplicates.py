@@ -182,4 +182,5 @@ def test_a_job_keeps_its_own_run_times_when_the_handler_gives_them(store: Store)
     ) == [True, True]
     first, second = (store.jobs.get(i) for i in ids)
     assert first is not None and (first.started_at, first.finished_at) == (1001.0, 1002.5)
-    assert second is not None and second.started_at == 1000.0 and second.finished_at > 1002.5
+    assert second is not None and second.started_at == 1000.0
+    assert (second.finished_at or 0.0) > 1002.5  # the commit time
