@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from ..widgets.ai_sidebar import AISidebar
 from ..widgets.error_line import ErrorLine
@@ -30,6 +30,28 @@ def tail_path(path: str, width: int) -> str:
     tail = path[len(path) - (width - 1) :]
     slash = tail.find("/")
     return "…" + (tail[slash:] if 0 <= slash < len(tail) - 1 else tail)
+
+
+WORKER_LABELS = {
+    "discover-files": "file list",
+    "home-stats": "figures",
+    "inspect-source-line": "source line",
+    "inspect-tables": "table list",
+    "jobs-act": "job action",
+    "jobs-detail": "job detail",
+    "jobs-list": "job list",
+    "process-files": "matched files",
+    "process-parsers": "parser list",
+}
+
+
+def worker_label(group: str) -> str:
+    """What a person calls a worker's job: 'inspect-stats' → 'stats' (the mode is on screen)."""
+    if group in WORKER_LABELS:
+        return WORKER_LABELS[group]
+    mode, _, task = group.partition("-")
+    return task.replace("-", " ") if task and mode in {"home", "discover", "process",
+                                                       "inspect", "jobs"} else group  # fmt: skip
 
 
 def fitted_width(table_width: int, fixed_widths: int, column_count: int, minimum: int) -> int:
@@ -85,8 +107,12 @@ class ModeScreen(Screen[None]):
         self.watch(self.app, "show_ai_sidebar", self._sync_sidebar)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Hand worker outcomes to the app's one error handler."""
-        self.casparian.on_worker_state_changed(event)
+        """A failed worker of this mode becomes its red error line, named as a person would."""
+        if event.state == WorkerState.ERROR:
+            worker = event.worker
+            self.casparian.show_error(
+                f"{worker_label(worker.group or worker.name)}: {worker.error}", self
+            )
 
     def _sync_sidebar(self, visible: bool) -> None:
         """Show or hide the sidebar; the shown screen's chat input takes the focus on opening

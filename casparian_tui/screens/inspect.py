@@ -245,7 +245,7 @@ class InspectScreen(ModeScreen):
             return
         if not self.table_name:
             return
-        default = str(Path.cwd() / f"{self.table_name}.parquet")
+        default = str(self.exports_dir / f"{self.table_name}.parquet")
 
         def chosen(destination: str | None) -> None:
             if destination:
@@ -255,9 +255,17 @@ class InspectScreen(ModeScreen):
             PromptDialog("Export view to (.parquet or .csv):", "", default), chosen
         )
 
+    @property
+    def exports_dir(self) -> Path:
+        """Where exports go unless the user types another folder: <home>/exports."""
+        return self.service.workspace.home / "exports"
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-export")
     def export_view(self, table: str, predicate: str, destination: str) -> None:
-        written = self.inspector.export(table, Path(destination).expanduser(), predicate)
+        target = Path(destination).expanduser()
+        if target.parent == self.exports_dir:
+            self.exports_dir.mkdir(parents=True, exist_ok=True)  # any other folder must exist
+        written = self.inspector.export(table, target, predicate)
         self.post_message(ViewExported(destination, written))
 
     def on_view_exported(self, message: ViewExported) -> None:

@@ -85,7 +85,7 @@ async def test_a_bad_tag_shows_a_red_error_and_tags_nothing(scanned: Workspace) 
         await pilot.pause()
         await pilot.press(*"bad tag!", "enter")
         await settle(app, pilot)
-        assert screen.error_text.startswith("✗ discover-tag: ")
+        assert screen.error_text.startswith("✗ tag: ")
         assert "bad tag!" in screen.error_text
         assert all(tag.startswith("kind:") for r in screen.page_rows for tag in r.tags)
 
@@ -168,7 +168,7 @@ async def test_previewing_a_vanished_file_is_a_red_error(
         with contextlib.suppress(WorkerFailed):  # raised only if still running when awaited
             await app.workers.wait_for_complete()
         await settle(app, pilot)
-        assert screen.error_text.startswith("✗ discover-preview: ")
+        assert screen.error_text.startswith("✗ preview: ")
         assert "inv0.csv" in screen.error_text
         assert (
             str(screen.query_one("#preview").render()) == "Press p to preview the highlighted file."

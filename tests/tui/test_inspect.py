@@ -84,7 +84,9 @@ async def test_filter_and_bad_filter(workspace: Workspace) -> None:
         await pilot.pause()
         await pilot.press("ctrl+u", *"nope > 1", "enter")
         await settle(app, pilot)
-        assert screen.error_text.startswith("✗ inspect-")
+        assert screen.error_text.startswith(
+            ("✗ rows: filter", "✗ stats: filter")
+        )  # no worker names
         assert "filter 'nope > 1' on lines: " in screen.error_text
         assert app.is_running
 
@@ -179,3 +181,34 @@ async def test_exporting_one_row_says_row(workspace: Workspace, tmp_path: Path) 
         await settle(app, pilot)
         assert pq.read_table(target).num_rows == 1
         assert str(screen.query_one("#inspect-status").render()) == f"exported 1 row to {target}"
+
+
+async def test_export_defaults_to_the_exports_folder_of_the_home(workspace: Workspace) -> None:
+    write_output(workspace)
+    app = CasparianApp(workspace)
+    target = workspace.home / "exports" / "lines.parquet"
+    assert not target.parent.exists()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("enter")  # the default destination as offered
+        await settle(app, pilot)
+        assert pq.read_table(target).num_rows == 250
+        assert str(screen.query_one("#inspect-status").render()) == f"exported 250 rows to {target}"
+
+
+async def test_export_to_a_missing_folder_is_refused_with_a_human_prefix(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    write_output(workspace)
+    app = CasparianApp(workspace)
+    target = tmp_path / "nowhere" / "lines.parquet"
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await settle(app, pilot)
+        assert screen.error_text == f"✗ export: cannot export to {target}: folder does not exist"
+        assert not target.parent.exists()
