@@ -12,6 +12,11 @@ import pytest
 from casparian_engine.workspace import Workspace
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# pytest-xdist workers inherit COLUMNS=80 from their start-up; the CLI's consoles would fix their
+# width from it at import. Tests that care about width pass COLUMNS to CliRunner themselves.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Real messy files written outside this project (csv-spectrum, BSD-2-Clause; DuckDB test CSVs,
 # MIT), vendored unchanged with their SOURCES.md so the suite runs on any checkout.
