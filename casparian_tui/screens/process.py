@@ -18,11 +18,14 @@ from ..messages import ParserFilesListed, ParsersListed
 from ..services import NO_WORK, RunState
 from ..widgets.run_progress import RunProgress
 from .base import ModeScreen, fitted_width, tail_path
+from .jobs import STATUS_ICONS, status_cell
 
 FILES_PAGE = 100
 MIN_PATH_WIDTH = 20
-PARSER_COLUMNS = (("parser", "name", 16), ("version", "version", 9), ("matched", "matched", 8),
-                  ("last run", "last", 14), ("run", "run", 12))  # fmt: skip
+NAME_COLUMN = ("parser", "name")
+MIN_NAME_WIDTH = 6
+FIXED_PARSER_COLUMNS = (("ver", "version", 6), ("files", "matched", 6),
+                        ("last run", "last", 11), ("run", "run", 10))  # fmt: skip
 NO_PARSERS = "No parsers registered yet: casparian parser register <folder>"
 
 
@@ -35,6 +38,14 @@ def run_cell(state: RunState | None) -> str:
     if state.outcome.startswith(NO_WORK):
         return "■ no work"
     return "✗ failed" if state.outcome.startswith("failed") else "■ " + state.outcome.split(":")[0]
+
+
+def last_run_cell(parser: Any) -> str:
+    """How the parser last ran, or '⏸ paused' while its circuit breaker holds its jobs."""
+    if parser.paused:
+        return "⏸ paused"
+    status = str(parser.last_run_status)
+    return status_cell(status) if status in STATUS_ICONS else status  # 'never run' stays
 
 
 class ProcessScreen(ModeScreen):
@@ -66,10 +77,8 @@ class ProcessScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        table = self.query_one("#parsers-table", DataTable)
-        for label, key, width in PARSER_COLUMNS:  # fixed: never depends on the rows
-            table.add_column(label, key=key, width=width)
-        table.focus()
+        self._add_parser_columns()
+        self.query_one("#parsers-table", DataTable).focus()
         self.service.changed.subscribe(self, self._on_service_changed)
         self._render_runs()
         self.load_parsers()
@@ -83,24 +92,48 @@ class ProcessScreen(ModeScreen):
     def load_parsers(self) -> None:
         self.post_message(ParsersListed(self.service.workspace.parser_overview()))
 
+    def _add_parser_columns(self) -> None:
+        """Fixed columns; the name takes what is left, so an open sidebar hides no column."""
+        table = self.query_one("#parsers-table", DataTable)
+        fixed = sum(width for _, _, width in FIXED_PARSER_COLUMNS)
+        count = len(FIXED_PARSER_COLUMNS) + 1
+        name_width = fitted_width(table.size.width, fixed, count, MIN_NAME_WIDTH)
+        table.clear(columns=True)
+        table.add_column(NAME_COLUMN[0], key=NAME_COLUMN[1], width=name_width)
+        for label, key, width in FIXED_PARSER_COLUMNS:
+            table.add_column(label, key=key, width=width)
+
     def on_parsers_listed(self, message: ParsersListed) -> None:
         self.parsers = message.rows
+        self._fill_parsers()
+        if message.rows:
+            table = self.query_one("#parsers-table", DataTable)
+            self._open_parser(self.parsers[table.cursor_row].name, force=True)
+        self._show_parser_status()
+
+    def _fill_parsers(self) -> None:
         table = self.query_one("#parsers-table", DataTable)
         cursor = table.cursor_row
         table.clear()
-        for parser in message.rows:
+        for parser in self.parsers:
             table.add_row(
                 parser.name,
                 parser.version,
                 f"{parser.matched_file_count:,}",
-                parser.last_run_status,
+                last_run_cell(parser),
                 run_cell(self.service.runs.get(parser.name)),
                 key=parser.name,
             )
-        if message.rows:
-            table.move_cursor(row=min(cursor, len(message.rows) - 1))
-            self._open_parser(self.parsers[table.cursor_row].name, force=True)
-        self._status(counted(len(message.rows), "parser") if message.rows else NO_PARSERS)
+        if self.parsers:
+            table.move_cursor(row=min(cursor, len(self.parsers) - 1), scroll=False)
+
+    def _show_parser_status(self) -> None:
+        """The parser count, or why the highlighted parser is paused and how to resume it."""
+        parser = self.current_parser
+        if parser is not None and parser.paused:
+            self._status(f"⏸ {escape(parser.name)} {escape(parser.paused)}")
+        else:
+            self._status(counted(len(self.parsers), "parser") if self.parsers else NO_PARSERS)
 
     @property
     def current_parser(self) -> Any:
@@ -121,6 +154,7 @@ class ProcessScreen(ModeScreen):
         if name != self.parser_name:
             self.files_offset = 0
         self.parser_name = name
+        self._show_parser_status()
         self.set_selection(f"parser {name}")
         self.load_files(name, self.files_offset)
 
@@ -156,11 +190,17 @@ class ProcessScreen(ModeScreen):
             files.move_cursor(row=min(cursor, len(self.file_paths) - 1), scroll=False)
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self._fill_files)
+        self.call_after_refresh(self._fit_tables)
 
     def _sync_sidebar(self, visible: bool) -> None:
         super()._sync_sidebar(visible)
-        self.call_after_refresh(self._fill_files)
+        self.set_class(visible, "-sidebar-open")  # the files pane narrows before the parsers
+        self.call_after_refresh(self._fit_tables)
+
+    def _fit_tables(self) -> None:
+        self._add_parser_columns()
+        self._fill_parsers()
+        self._fill_files()
 
     def action_page(self, step: int) -> None:
         offset = self.files_offset + step * FILES_PAGE
@@ -172,6 +212,10 @@ class ProcessScreen(ModeScreen):
         parser = self.current_parser
         if parser is None:
             self.show_error(NO_PARSERS)
+            return
+        if parser.paused:
+            self.show_error(f"{parser.name} is {parser.paused}")
+            self.load_parsers()  # resumed from the command line meanwhile? r works again
             return
         self.clear_error()
         self.service.start_run(parser.name)

@@ -52,10 +52,15 @@ class RunProgress(Horizontal):
         self.show(self.state)
 
     def show(self, state: RunState) -> None:
-        """Render the run's figures; the bar is indeterminate until the total is known."""
+        """Render the run's figures; the bar is indeterminate until the total is known and
+        at 0 % for a run that ended with no files."""
         self.state = state
         bar = self.query_one(ProgressBar)
-        if state.total or not state.running:
-            bar.update(total=max(state.total, 1), progress=state.done if state.total else 1)
+        if state.total:
+            bar.update(total=state.total, progress=state.done)
+        elif state.running:
+            bar.update(total=None, progress=0)  # starting: indeterminate, never 100 %
+        else:
+            bar.update(total=1, progress=0)  # ended with nothing to do: 0 %
         self.set_class(state.failed > 0 or state.outcome.startswith("failed"), "-failed")
         self.query_one(".run-label", Static).update(run_label(state))

@@ -13,6 +13,7 @@ from textual.widgets._progress_bar import PercentageStatus
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.messages import RunProgressed
+from casparian_tui.screens.jobs import status_cell
 from casparian_tui.screens.process import NO_PARSERS, ProcessScreen
 from casparian_tui.widgets.run_progress import RunProgress
 
@@ -56,7 +57,8 @@ async def test_parsers_files_and_a_run_with_quarantine(registered: Workspace) ->
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
         assert label == "invoices 4/4 files · 0 failed · 1 row quarantined  " + state.outcome
         newest = registered.list_jobs(parser="invoices", limit=1)[0].status
-        assert cells(screen, "#parsers-table") == [["invoices", "1.0.0", "4", newest, "■ done"]]
+        last = status_cell(newest)  # '✓ completed' or '⚠ warnings'
+        assert cells(screen, "#parsers-table") == [["invoices", "1.0.0", "4", last, "■ done"]]
         assert registered.job_stats().by_status == {"completed": 3, "completed_with_warnings": 1}
 
 
@@ -202,6 +204,8 @@ async def test_r_again_when_everything_is_processed_says_why_and_how_to_redo(
         assert label == f"invoices  no work: {reason}"
         assert cells(screen, "#parsers-table")[0][4] == "■ no work"
         assert registered.job_stats().by_status == {"completed": 3, "completed_with_warnings": 1}
+        percentage = screen.query_one(RunProgress).query_one(PercentageStatus)
+        assert str(percentage.render()) == "0%"  # nothing was done: never a full bar
 
 
 async def test_run_bar_and_label_do_not_overlap(registered: Workspace) -> None:
@@ -243,3 +247,66 @@ async def test_matched_files_are_cut_on_the_left_so_names_stay(
             "inv3.csv",
             "inv_0001.csv",
         ]
+
+
+async def test_a_starting_run_shows_an_indeterminate_bar_not_a_full_one(
+    registered: Workspace,
+) -> None:
+    from casparian_tui.services import RunState
+
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        panel = screen.query_one(RunProgress)
+        bar = panel.query_one(ProgressBar)
+        assert (bar.total, bar.progress) == (4, 4)
+        panel.show(RunState("invoices"))  # the next run, before it has counted its files
+        await pilot.pause()
+        assert bar.total is None
+        assert str(panel.query_one(".run-label").render()).startswith("invoices 0/0 files")
+
+
+async def test_a_paused_parser_says_so_and_r_says_how_to_resume(registered: Workspace) -> None:
+    health = registered.store.health
+    for _ in range(health.threshold):
+        health.record_failure("invoices", "ParseError: bad header")
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        assert cells(screen, "#parsers-table") == [["invoices", "1.0.0", "4", "⏸ paused", ""]]
+        note = health.get("invoices").pause_note
+        status = str(screen.query_one("#process-status").render())
+        assert status == f"⏸ invoices {note}"
+        assert "last failure: ParseError: bad header" in status
+        assert status.endswith("`casparian parser resume invoices`")
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert screen.error_text == f"✗ invoices is {note}"
+        assert "invoices" not in app.service.runs  # no run of 0 files without a reason
+        assert registered.resume_parser("invoices")
+        await pilot.press("r")  # resumed from the command line: r re-reads the parsers
+        await settle(app, pilot)
+        assert cells(screen, "#parsers-table")[0][3] == "never run"
+        assert str(screen.query_one("#process-status").render()) == "1 parser"
+
+
+async def test_opening_the_sidebar_keeps_every_parser_column(registered: Workspace) -> None:
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("alt+a")
+        await settle(app, pilot)
+        table = screen.query_one("#parsers-table", DataTable)
+        widths = [column.get_render_width(table) for column in table.columns.values()]
+        assert [str(c.label) for c in table.columns.values()] == [
+            "parser",
+            "ver",
+            "files",
+            "last run",
+            "run",
+        ]
+        assert widths[0] >= len("invoices") + 2  # the name is not cut either
+        assert sum(widths) <= table.scrollable_content_region.width
+        assert table.max_scroll_x == 0  # nothing to scroll to: the run column is in view
