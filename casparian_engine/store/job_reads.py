@@ -159,10 +159,18 @@ class JobReads:
         if not job_ids:
             return {}
         marks = ", ".join("?" for _ in job_ids)
+        done = (
+            "o.id <> j.id AND o.parser_name = j.parser_name AND o.parser_version = "
+            "j.parser_version AND o.status IN ('completed', 'completed_with_warnings') "
+            "AND o.kind = j.kind"
+        )
+        # The hash and path cases apart (CASE is lazy): an OR would scan every completed job of
+        # the parser instead of seeking the (parser, version, hash) index, per committed job.
         rows = self.db.query(
-            f"SELECT j.id, COALESCE({_HISTORY_JOB}, (SELECT MIN(o.id) FROM cf_jobs o WHERE "
-            f"{_SAME_INPUT} AND o.status IN ('completed', 'completed_with_warnings') "
-            f"AND o.kind = j.kind)) FROM cf_jobs j "
+            f"SELECT j.id, COALESCE({_HISTORY_JOB}, CASE WHEN j.input_hash IS NOT NULL "
+            f"THEN (SELECT MIN(o.id) FROM cf_jobs o WHERE {done} AND o.input_hash = j.input_hash) "
+            f"ELSE (SELECT MIN(o.id) FROM cf_jobs o WHERE {done} "
+            "AND o.input_path = j.input_path) END) FROM cf_jobs j "
             f"WHERE j.id IN ({marks}) AND j.kind <> 'backfill'",
             tuple(job_ids),
         )

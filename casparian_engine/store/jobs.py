@@ -101,11 +101,15 @@ def _enqueue_staged_sql(skip_processed: bool) -> str:
     if skip_processed:
         # a process job is the one job of its file for this version unless cancelled: a failed
         # one is run again by `jobs replay`, never by a second job (which would double-write)
+        # (hash and path cases apart: an OR would keep SQLite off the (parser, version, hash) index)
+        owned = (
+            "FROM cf_jobs j WHERE j.kind = 'process' AND j.parser_name = s.parser_name "
+            "AND j.parser_version = s.parser_version AND j.status <> 'cancelled'"
+        )
         checks.append(
-            "(s.kind <> 'process' OR NOT EXISTS (SELECT 1 FROM cf_jobs j WHERE j.kind = 'process' "
-            "AND j.parser_name = s.parser_name AND j.parser_version = s.parser_version "
-            "AND j.status <> 'cancelled' AND (j.input_hash = s.input_hash "
-            "OR (s.input_hash IS NULL AND j.input_path = s.input_path))))"
+            f"(s.kind <> 'process' OR (NOT EXISTS (SELECT 1 {owned} "
+            "AND j.input_hash = s.input_hash) AND NOT EXISTS (SELECT 1 "
+            f"{owned} AND s.input_hash IS NULL AND j.input_path = s.input_path)))"
         )
         checks.append(
             "NOT EXISTS (SELECT 1 FROM cf_processing_history h WHERE h.input_hash = s.input_hash "
