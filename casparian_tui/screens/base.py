@@ -127,7 +127,7 @@ class ModeScreen(Screen[None]):
             return
         chat_had_focus = self.focused is not None and sidebar in self.focused.ancestors_with_self
         sidebar.display = False
-        if chat_had_focus or self.focused is None:
+        if chat_had_focus:
             self.leave_chat()
 
     def leave_chat(self) -> None:
