@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -104,28 +105,110 @@ class StallSampler(threading.Thread):
         self.meter = meter
         self.main_id = threading.main_thread().ident
         self.stacks: collections.Counter[str] = collections.Counter()
+        self.running: collections.Counter[str] = collections.Counter()
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(TICK_S):
             if self.meter.last_tick and time.perf_counter() - self.meter.last_tick > STALL_S:
+                self.count_running_threads()
                 for thread_id, frame in sys._current_frames().items():
                     if thread_id == self.ident:
                         continue
-                    name = "main" if thread_id == self.main_id else "other thread"
+                    if thread_id == self.main_id:
+                        self.stacks[f"(main)\n{main_stack_text(frame)}"] += 1
+                        continue
                     lines = traceback.format_list(traceback.extract_stack(frame)[-STACK_DEPTH:])
                     text = "".join(line.split("\n")[0] + "\n" for line in lines)
-                    self.stacks[f"({name})\n{text}"] += 1
+                    self.stacks[f"(other thread)\n{text}"] += 1
+
+    def count_running_threads(self) -> None:
+        """Which threads the kernel has on a CPU (state R) while the loop is stuck."""
+        for thread in threading.enumerate():
+            if thread is self or thread.native_id is None:
+                continue
+            try:
+                stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rpartition(")")[2].split()[0] == "R":
+                self.running[thread.name] += 1
 
     def report(self, top: int = 12) -> str:
-        parts = ["--- thread stacks while the loop was stuck (count of 10 ms samples) ---"]
+        parts = ["--- threads on a CPU while the loop was stuck (10 ms samples) ---"]
+        parts += [f"{count:5d}  {name}" for name, count in self.running.most_common(top)]
+        parts.append("--- thread stacks while the loop was stuck (count of 10 ms samples) ---")
         for stack, count in self.stacks.most_common(top):
+            parts.append(f"[{count} samples]\n{stack}")
+        mains = [
+            (stack, count) for stack, count in self.stacks.items() if stack.startswith("(main)")
+        ]
+        parts.append("--- the main thread alone ---")
+        for stack, count in sorted(mains, key=lambda item: -item[1])[:top]:
             parts.append(f"[{count} samples]\n{stack}")
         return "\n".join(parts)
 
 
+def main_stack_text(frame: Any) -> str:
+    """The main thread's frames below the event loop, project and Textual code only."""
+    frames = traceback.extract_stack(frame)
+    wanted = [f for f in frames if "casparian" in f.filename or "/textual/" in f.filename]
+    return "".join(f"  {Path(f.filename).name}:{f.lineno} {f.name}\n" for f in wanted[-25:])
+
+
+class SlowCallbacks:
+    """Times every event-loop callback over 5 ms, so a stall can be split into what ran in it."""
+
+    def __init__(self) -> None:
+        self.timed: list[tuple[float, float, str]] = []  # (start, duration, what), perf_counter
+        self.original = asyncio.events.Handle._run
+
+    def install(self) -> None:
+        original, timed = self.original, self.timed
+
+        def timed_run(handle: asyncio.events.Handle) -> None:
+            started = time.perf_counter()
+            original(handle)
+            took = time.perf_counter() - started
+            if took > 0.005:
+                timed.append((started, took, describe_callback(handle)))
+
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        asyncio.events.Handle._run = self.original  # type: ignore[method-assign]
+
+    def report(self, meter: StallMeter, stalls: int = 5) -> str:
+        """For each of the longest stalls: the callbacks that ran during it, longest first."""
+        lines = ["--- what ran during the longest stalls (callbacks over 5 ms) ---"]
+        ranked = sorted(zip(meter.delays, meter.at, strict=True), reverse=True)[:stalls]
+        for delay, at in ranked:
+            end = meter.began + at
+            begin = end - delay - TICK_S
+            inside = [(took, what) for start, took, what in self.timed if begin <= start <= end]
+            total = sum(took for took, _ in inside)
+            lines.append(
+                f"stall {delay * 1000:.0f} ms ending at {at:.1f}s: "
+                f"{len(inside)} callbacks, {total * 1000:.0f} ms of them"
+            )
+            lines += [
+                f"    {took * 1000:4.0f} ms {what}" for took, what in sorted(inside)[::-1][:6]
+            ]
+        return "\n".join(lines)
+
+
+def describe_callback(handle: asyncio.events.Handle) -> str:
+    """A task's name and coroutine, or the callback's repr."""
+    callback = handle._callback  # type: ignore[attr-defined]
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        coro = owner.get_coro()
+        return f"task {owner.get_name()}: {getattr(coro, '__qualname__', coro)}"
+    return repr(callback)[:160]
+
+
 async def measure(
-    workspace: Workspace, scan_root: Path, idle_s: float, sampler_wanted: bool
+    workspace: Workspace, scan_root: Path, idle_s: float, sampler_wanted: bool, only: str = ""
 ) -> tuple[str, str, str]:
     app = CasparianApp(workspace)
     meter = StallMeter()
@@ -140,9 +223,14 @@ async def measure(
         meter.start()
         if sampler_wanted:
             sampler.start()
+        slow = SlowCallbacks()
+        if sampler_wanted:
+            slow.install()
         started = time.perf_counter()
-        app.service.start_scan(str(scan_root))
-        app.service.start_run("invoices")
+        if only != "run":
+            app.service.start_scan(str(scan_root))
+        if only != "scan":
+            app.service.start_run("invoices")
         await pilot.press("alt+d")  # a mode switch while both run
         switched_at = time.perf_counter() - started
         await app.workers.wait_for_complete()
@@ -150,13 +238,15 @@ async def measure(
             await pilot.pause()
         busy = meter.report("scan + processing run")
         sampler.stopped.set()
+        slow.uninstall()
         if sampler_wanted:
             print(sampler.report())
+            print(slow.report(meter))
             print(f"longest stalls: {meter.worst()}; mode switch done at {switched_at:.1f}s")
-        scan, run = app.service.scan, app.service.runs["invoices"]
-        assert scan is not None
+        scan, run = app.service.scan, app.service.runs.get("invoices")
         work = (
-            f"work: scan {scan.outcome}; run {run.outcome}; "
+            f"work: scan {scan.outcome if scan else 'not started'}; "
+            f"run {run.outcome if run else 'not started'}; "
             f"{time.perf_counter() - started:.1f}s wall"
         )
     return idle, busy, work
@@ -168,6 +258,9 @@ def main() -> None:
     parser.add_argument("--run-files", type=int, default=200, help="invoice files processed")
     parser.add_argument("--idle-s", type=float, default=2.0, help="baseline duration")
     parser.add_argument("--stacks", action="store_true", help="print where the loop was stuck")
+    parser.add_argument(
+        "--only", choices=("scan", "run"), default="", help="start only the scan or only the run"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cf-bench-tui-") as tmp:
         root = Path(tmp)
@@ -183,7 +276,9 @@ def main() -> None:
             workspace.register_parser(parser_folder)
             approve_contract(workspace, parser_folder / "invoices.contract.yaml")
             workspace.scan(root / "batch")
-            idle, busy, work = asyncio.run(measure(workspace, tree, args.idle_s, args.stacks))
+            idle, busy, work = asyncio.run(
+                measure(workspace, tree, args.idle_s, args.stacks, args.only)
+            )
     print(idle)
     print(busy)
     print(work)

@@ -55,6 +55,7 @@ class ScanState:
     running: bool = True
     outcome: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+    child: Any = None  # the ScanChild process doing the work, once started
 
 
 @dataclass
@@ -111,27 +112,40 @@ class EngineService:
 
     def cancel_scan(self) -> None:
         if self.scan is not None and self.scan.running:
-            self.scan.cancel.set()
+            self._stop_scan(self.scan)
+
+    @staticmethod
+    def _stop_scan(state: ScanState) -> None:
+        from .scan_process import CANCEL
+
+        state.cancel.set()
+        if state.child is not None:
+            state.child.answer(CANCEL)
 
     def _run_scan(self, state: ScanState) -> None:
-        """Worker body: call the engine, turn its events into messages, report the outcome."""
-        from casparian_engine.events import Cancelled
-        from casparian_engine.scout.scan import ScanProgress
+        """Worker body: run the scan in a child process (its work never holds this process's
+        GIL), show each progress report before the child goes on, report the outcome."""
+        from .scan_process import CANCEL, GO, ScanChild
 
-        def forward(event: Event) -> None:
-            if isinstance(event, ScanProgress):
-                self._deliver_scan_progress(ScanProgressed(state.root, event.files_seen))
-
-        try:
-            summary = self.workspace.scan(state.root, on_event=forward, cancel=state.cancel)
-        except Cancelled:
+        child = state.child = ScanChild(self.workspace, state.root)
+        if state.cancel.is_set():
+            child.answer(CANCEL)
+        outcome: dict[str, Any] = {}
+        for message in child.messages():
+            if "progress" in message:
+                self._deliver_scan_progress(ScanProgressed(state.root, int(message["progress"])))
+                child.answer(CANCEL if state.cancel.is_set() else GO)
+            else:
+                outcome = message
+        problem = child.finish()
+        if "found" in outcome:
+            found = int(outcome["found"])
+            self.app.post_message(ScanFinished(state.root, found, cancelled=outcome["cancelled"]))
+        elif outcome.get("cancelled"):
             self.app.post_message(ScanFinished(state.root, state.files_seen, cancelled=True))
-            return
-        except Exception as exc:
-            self.app.post_message(ScanFinished(state.root, state.files_seen, error=str(exc)))
-            return
-        found = summary.new + summary.changed + summary.unchanged + summary.renamed
-        self.app.post_message(ScanFinished(state.root, found, cancelled=state.cancel.is_set()))
+        else:
+            error = str(outcome.get("error") or problem or "the scan process ended without a word")
+            self.app.post_message(ScanFinished(state.root, state.files_seen, error=error))
 
     def _deliver_scan_progress(self, message: ScanProgressed) -> None:
         """Apply throttled scan progress on the app thread and wait until it is shown, so a stop
@@ -189,7 +203,7 @@ class EngineService:
     def cancel_all(self) -> None:
         """Stop every scan and run (the app is closing)."""
         if self.scan is not None:
-            self.scan.cancel.set()
+            self._stop_scan(self.scan)
         for state in self.runs.values():
             state.cancel.set()
 
