@@ -17,9 +17,11 @@ from textual.signal import Signal
 from casparian_engine.cli.common import counted, plural
 from casparian_engine.config import Settings
 from casparian_engine.events import Event
+from casparian_engine.runner.pool import PoolProgress  # at start-up, not in the first worker
 from casparian_engine.workspace import Workspace
 
 from .messages import RunFinished, RunProgressed, ScanFinished, ScanProgressed
+from .scan_process import CANCEL, GO, ScanChild
 
 NO_WORK = "no work: "
 """Prefix of a run's outcome when nothing was queued or waiting; the engine's reason follows."""
@@ -116,8 +118,6 @@ class EngineService:
 
     @staticmethod
     def _stop_scan(state: ScanState) -> None:
-        from .scan_process import CANCEL
-
         state.cancel.set()
         if state.child is not None:
             state.child.answer(CANCEL)
@@ -125,8 +125,6 @@ class EngineService:
     def _run_scan(self, state: ScanState) -> None:
         """Worker body: run the scan in a child process (its work never holds this process's
         GIL), show each progress report before the child goes on, report the outcome."""
-        from .scan_process import CANCEL, GO, ScanChild
-
         child = state.child = ScanChild(self.workspace, state.root)
         if state.cancel.is_set():
             child.answer(CANCEL)
@@ -209,7 +207,6 @@ class EngineService:
 
     def _run_process(self, state: RunState) -> None:
         """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
-        from casparian_engine.runner.pool import PoolProgress
 
         def forward(event: Event) -> None:
             if isinstance(event, PoolProgress):
