@@ -40,9 +40,11 @@ def test_a_changed_unapproved_contract_fails_prod_jobs_permanently(demo: Path) -
     jobs = json.loads(casparian(home, "jobs", "--parser", "invoices", "--json").stdout)
     assert jobs, processed.stderr
     failed = [job for job in jobs if job["status"] == "failed"]
-    # Five permanent failures in a row trip the circuit breaker; the rest wait, queued.
-    assert len(failed) == 5
-    assert {job["status"] for job in jobs} == {"failed", "queued"}
+    # Five permanent failures in a row trip the circuit breaker (two workers may each finish the
+    # batch they hold); the rest wait, queued. Nothing is written.
+    assert len(failed) >= 5
+    assert {job["status"] for job in jobs} <= {"failed", "queued"}
+    assert any(job["status"] == "queued" for job in jobs)
     assert {job["error_kind"] for job in failed} == {"ContractNotApproved"}
     breaker = "[CIRCUIT_BREAKER] Parser 'invoices' paused after 5 consecutive failures"
     assert breaker in processed.stdout + processed.stderr

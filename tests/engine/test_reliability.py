@@ -70,6 +70,7 @@ def test_kill_minus_nine_loses_and_duplicates_nothing(
         completed = lambda: store.jobs.counts()["completed"]  # noqa: E731
         rng = random.Random(6)
         kills = 0
+        kills_with_work_left = 0
         for _ in range(5):
             already = completed()
             if already >= 450:
@@ -82,8 +83,11 @@ def test_kill_minus_nine_loses_and_duplicates_nothing(
             os.killpg(pool.pid, signal.SIGKILL)
             pool.wait()
             kills += 1
+            # A batch can complete the last files just before the kill lands: count the kills
+            # that really interrupted work.
+            kills_with_work_left += completed() < 500
         assert kills >= 3
-        assert store.jobs.counts()["running"] > 0 or completed() < 500  # crashes left work behind
+        assert kills_with_work_left >= 1  # the crashes left work behind for the restart
         final = _start_pool(home, HANDLER, workers=2, batch=8, env=pool_env)
         assert final.wait(WAIT_LIMIT_S) == 0
         counts = store.jobs.counts()
