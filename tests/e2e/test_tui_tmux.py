@@ -67,6 +67,21 @@ class Tmux:
                 time.sleep(0.05)
         raise AssertionError(f"the input never took focus; last screen:\n{self.screen()}")
 
+    def replace_input_text(self, prefix: str, text: str) -> str:
+        """Clear the focused input and type ``text`` until ``prefix + text`` shows (keys can be
+        dropped while a loaded app is busy); returns that screen."""
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            self.keys("C-u")
+            self.keys(text, literal=True)
+            step_deadline = time.monotonic() + 2.0
+            while time.monotonic() < step_deadline:
+                screen = self.screen()
+                if prefix + text + " " in screen:
+                    return screen
+                time.sleep(0.05)
+        raise AssertionError(f"{text!r} never showed in the input; last screen:\n{self.screen()}")
+
     def wait_for_change(self, screen: str, gone: str) -> str:
         """Poll until ``gone`` is no longer on the screen; return the new screen."""
         deadline = time.monotonic() + DEADLINE_S
@@ -125,9 +140,7 @@ def test_home_discover_filter_help_and_quit(demo_home: Path, tmux: Tmux) -> None
     tmux.wait_for("Casparian Flow › Discover")
     tmux.wait_for("files 1–")
     tmux.focus_input_by_typing("/", "▊  ", "*")  # keys sent with "/" may beat the focus
-    tmux.keys("C-u")
-    tmux.keys("*.log", literal=True)
-    screen = tmux.wait_for("▊  *.log ")
+    screen = tmux.replace_input_text("▊  ", "*.log")
     status = tmux.wait_for_change(screen, "files 1–30 of 30")
     rows = [line.split("▏")[0].split() for line in status.splitlines() if "▏" in line]
     listed = [c[0] for c in rows if c and c[0].startswith(("…", "/")) and "." in c[0]]
