@@ -28,7 +28,6 @@ from .services import EngineService
 from .theme import CASPARIAN_THEME
 
 STYLES_DIR = Path(__file__).resolve().parent.parent / "styles"
-DEFAULT_MODE_NAME = "home"
 
 
 class CasparianApp(App[None]):
@@ -37,7 +36,7 @@ class CasparianApp(App[None]):
     TITLE = "Casparian Flow"
     CSS_PATH = [STYLES_DIR / "app.tcss", STYLES_DIR / "modes.tcss"]
     BINDINGS = bindings_for(GLOBAL)
-    DEFAULT_MODE = DEFAULT_MODE_NAME
+    DEFAULT_MODE = "home"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "home": HomeScreen,
         "discover": DiscoverScreen,
@@ -62,19 +61,9 @@ class CasparianApp(App[None]):
         """Periodic refreshes (Home figures, the Jobs list) run; snapshots turn them off."""
         self.service = EngineService(self, workspace)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.register_theme(CASPARIAN_THEME)
         self.theme = CASPARIAN_THEME.name
-        await self.mount_every_mode()
-
-    async def mount_every_mode(self) -> None:
-        """Compose and style every mode's screen now, before the user can press a key, so a
-        first switch to a mode is a swap: no compose and no whole-stylesheet pass (87–199 ms)
-        while a scan or a run is under way. Drawing waits until Home is back."""
-        with self.batch_update():
-            for mode in MODE_NAMES:
-                await self.switch_mode(mode)
-            await self.switch_mode(DEFAULT_MODE_NAME)
 
     # --- global actions -----------------------------------------------------------------------
     def action_open_mode(self, mode: str) -> None:

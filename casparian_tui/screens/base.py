@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from ..widgets.ai_sidebar import AISidebar
 from ..widgets.error_line import ErrorLine
+from ..widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
     from ..app import CasparianApp
@@ -95,7 +96,7 @@ class ModeScreen(Screen[None]):
             )
             sidebar.display = self.casparian.show_ai_sidebar
             yield sidebar
-        yield Footer()
+        yield SteadyFooter()
 
     def compose_body(self) -> ComposeResult:
         """The mode's own widgets."""
