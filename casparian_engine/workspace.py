@@ -323,9 +323,11 @@ class Workspace:
         handler: str | None = None,
         claim_batch: int | None = None,
         queue_matching: bool = True,
+        niceness: int = 0,
     ) -> PoolSummary:
         """Queue matching files (unless the caller did: ``queue_matching=False``), then drain
-        the queue with the worker pool; returns a summary."""
+        the queue with the worker pool; returns a summary. ``niceness`` lowers the workers' CPU
+        priority (an interactive caller keeps the CPU it needs to stay responsive)."""
         from .events import ignore_events
         from .runner.pool import PoolOptions, WorkerPool
         from .runner.worker import DEFAULT_HANDLER
@@ -338,6 +340,7 @@ class Workspace:
             kind="process",
             claim_batch=claim_batch,
             handler_spec=handler or DEFAULT_HANDLER,
+            niceness=niceness,
         )
         return WorkerPool(self.config, options).run(on_event or ignore_events, cancel)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -64,6 +65,10 @@ class CasparianApp(App[None]):
     def on_mount(self) -> None:
         self.register_theme(CASPARIAN_THEME)
         self.theme = CASPARIAN_THEME.name
+        # Everything alive now (modules, the workspace, the stylesheet) lives as long as the app.
+        # Moved out of the collector's sight, a full collection walks only what came later: on
+        # this heap one took 80-170 ms, the longest freeze a user felt while work ran.
+        gc.freeze()
 
     # --- global actions -----------------------------------------------------------------------
     def action_open_mode(self, mode: str) -> None:
@@ -107,8 +112,10 @@ class CasparianApp(App[None]):
             self.show_error(f"processing {message.parser_name} failed: {message.error}")
 
     def on_unmount(self) -> None:
-        """Closing the app stops scans and runs, so no engine thread outlives it."""
+        """Closing the app stops scans and runs, so no engine thread outlives it, and hands the
+        heap frozen at start-up back to the collector (a process may open the app again)."""
         self.service.cancel_all()
+        gc.unfreeze()
 
     # --- the one place failed workers become visible ----------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

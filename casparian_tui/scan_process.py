@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
 class ScanChild:
     """The TUI's side: starts the child on the same home and store, reads it, answers it."""
 
-    def __init__(self, workspace: Workspace, root: str) -> None:
+    def __init__(self, workspace: Workspace, root: str, niceness: int = 0) -> None:
         self._errors = tempfile.TemporaryFile()
         environment = {**os.environ, ENV_PREFIX + "STORE_URL": workspace.config.store_url}
         self.process = subprocess.Popen(
@@ -92,6 +92,7 @@ class ScanChild:
             stderr=self._errors,
             text=True,
             env=environment,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
         )
         self._lock = threading.Lock()
 

@@ -23,6 +23,10 @@ from casparian_engine.workspace import Workspace
 from .messages import RunFinished, RunProgressed, ScanFinished, ScanProgressed
 from .scan_process import CANCEL, GO, ScanChild
 
+BACKGROUND_NICENESS = 10
+"""How much lower than the TUI's own CPU priority its scans and processing runs work: on a busy
+machine the screen gets the CPU first, and the work uses every cycle the screen leaves."""
+
 NO_WORK = "no work: "
 """Prefix of a run's outcome when nothing was queued or waiting; the engine's reason follows."""
 
@@ -125,7 +129,7 @@ class EngineService:
     def _run_scan(self, state: ScanState) -> None:
         """Worker body: run the scan in a child process (its work never holds this process's
         GIL), show each progress report before the child goes on, report the outcome."""
-        child = state.child = ScanChild(self.workspace, state.root)
+        child = state.child = ScanChild(self.workspace, state.root, BACKGROUND_NICENESS)
         if state.cancel.is_set():
             child.answer(CANCEL)
         outcome: dict[str, Any] = {}
@@ -223,7 +227,11 @@ class EngineService:
         try:
             reports = self.workspace.enqueue_matching(state.parser_name)
             summary = self.workspace.process(
-                state.parser_name, on_event=forward, cancel=state.cancel, queue_matching=False
+                state.parser_name,
+                on_event=forward,
+                cancel=state.cancel,
+                queue_matching=False,
+                niceness=BACKGROUND_NICENESS,
             )
         except Exception as exc:
             self.app.post_message(RunFinished(state.parser_name, "", error=str(exc)))

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +82,9 @@ class PoolOptions:
     output_root: Path | None = None
     handler_spec: str = DEFAULT_HANDLER
     extra_env: dict[str, str] = field(default_factory=dict)
+    niceness: int = 0
+    """Added to the workers' nice value (and so their guests'): an interactive caller such as
+    the TUI runs them at a lower CPU priority than itself, so its screen never waits on them."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -106,6 +109,17 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
+
+
+def _prepare_worker(niceness: int) -> Callable[[], None]:
+    """What the worker child runs before ``exec``: die with the pool, then lower its priority."""
+
+    def prepare() -> None:
+        _die_with_parent()
+        if niceness:
+            os.nice(niceness)
+
+    return prepare
 
 
 class WorkerPool:
@@ -136,7 +150,8 @@ class WorkerPool:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         env = {**os.environ, **self.options.extra_env, "CASPARIAN_HOME": str(self.config.home)}
-        return subprocess.Popen(self._command(), env=env, preexec_fn=_die_with_parent)
+        prepare = _prepare_worker(self.options.niceness)
+        return subprocess.Popen(self._command(), env=env, preexec_fn=prepare)
 
     def _counts(self, store: Store) -> QueueCounts:
         return store.jobs.counts(self.options.parser_names)

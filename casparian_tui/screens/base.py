@@ -71,6 +71,15 @@ class ModeScreen(Screen[None]):
     focus_before_chat: Widget | None = None
     """The widget that had the focus when the chat input took it; it gets it back."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Textual gives a new screen a stale CSS generation, so the first switch to each mode
+        # re-tokenised the whole stylesheet and restyled the app (80-120 ms, the longest
+        # freeze while work ran). A new screen's widgets are styled with the current
+        # stylesheet as they mount, so it starts current; a later theme change still marks it
+        # stale. tests/tui/test_responsiveness.py notices if a Textual upgrade changes this.
+        self._css_update_count = self.app._css_update_count
+
     @property
     def casparian(self) -> CasparianApp:
         from ..app import CasparianApp
