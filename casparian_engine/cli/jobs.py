@@ -85,14 +85,15 @@ def jobs_command(
     batched = _batched_jobs(jobs)
     if batched:
         console.print(
-            f"{batched:,} of these jobs ran in batches: a batch's jobs share its worker's start "
-            "and finish times (claimed together, committed together)",
+            f"{batched:,} of these jobs show their batch's claim and commit times, not their "
+            "own (failed jobs of a batch, and jobs of a handler that does not time each file)",
             highlight=False,
         )
 
 
 def _batched_jobs(jobs: list[Any]) -> int:
-    """How many finished jobs share their lease's start and finish times with another job."""
+    """How many finished jobs share their start and finish times with another job of their
+    worker: their batch's claim and commit times stand in for their own."""
     spans = Counter(
         (job.worker_id, job.started_at, job.finished_at) for job in jobs if job.finished_at
     )

@@ -7,6 +7,11 @@ with ``_cf_row_error``, (2) validates the rest, (3) adds lineage to valid rows, 
 rows to the sink and quarantined rows to the quarantine writer, and (5) checks that every emitted
 row landed in exactly one place. Files are submitted a few ahead so the guest never waits.
 
+Each result carries the wall-clock span of the guest's work on its file, as far as the host can
+tell: a guest parses one file at a time, so a file began when it was submitted or when the file
+before it ended, whichever is later, and ended when its end-of-stream frame arrived. Files one
+pack finished together split the pack's span evenly (the host sees only the pack's end).
+
 Guests started with ``pack_rows`` send many small files' rows as one frame (the row count of each
 file in its metadata); such a frame is routed as one group — row numbers and lineage for all its
 files are built with a few vector operations — validated once and written with one
@@ -113,6 +118,9 @@ class FileResult:
     job_id: int
     outputs: dict[str, OutputCounts] = field(default_factory=dict)
     seconds: float = 0.0
+    # wall-clock span (``time.time()``) of the guest's work on this file (see the module doc)
+    started_at: float = 0.0
+    finished_at: float = 0.0
 
     @property
     def quarantined_rows(self) -> int:
@@ -135,7 +143,8 @@ class _InFlight:
     task: FileTask
     hashes: Future[list[str]]
     index: int
-    submitted: float
+    submitted: float  # perf_counter
+    submitted_at: float  # wall clock
     counts: dict[str, OutputCounts] = field(default_factory=dict)
 
     @property
@@ -149,6 +158,19 @@ class _Lane:
 
     guest: GuestProcess
     files: deque[_InFlight] = field(default_factory=deque)
+    free_at: float = 0.0  # wall time the guest's previous file ended (0: none yet)
+
+    def finish(self, done: list[_InFlight]) -> list[tuple[float, float]]:
+        """The guest-time span of each file of ``done``, which ended together just now."""
+        now = time.time()
+        spans = []
+        begin = self.free_at
+        for left, entry in zip(range(len(done), 0, -1), done, strict=True):
+            start = max(begin, entry.submitted_at)
+            begin = start + (now - start) / left  # the rest of the span, shared evenly
+            spans.append((start, begin))
+        self.free_at = now
+        return spans
 
 
 def _absolute(path: str) -> str:
@@ -217,9 +239,10 @@ class Executor:
                     while (frame := self._poll(lane)) is not None:
                         if isinstance(frame, EndOfStream):
                             done = [lane.files.popleft() for _ in range(frame.files)]
+                            spans = lane.finish(done)
                             self._top_up(lane)
-                            for entry in done:
-                                yield self._result(entry)
+                            for entry, span in zip(done, spans, strict=True):
+                                yield self._result(entry, span)
                         else:
                             check_cancel(self.cancel)
                             self._route_frame(lane, frame)
@@ -236,8 +259,10 @@ class Executor:
             if not chunk:
                 return
             hashes = self._hashes(chunk)
-            now = time.perf_counter()
-            lane.files.extend([_InFlight(task, hashes, i, now) for i, task in enumerate(chunk)])
+            now, wall = time.perf_counter(), time.time()
+            lane.files.extend(
+                [_InFlight(task, hashes, i, now, wall) for i, task in enumerate(chunk)]
+            )
             if len(chunk) == 1:
                 lane.guest.submit(chunk[0].path)
             else:
@@ -261,10 +286,10 @@ class Executor:
             error.traceback = exc.traceback
             raise error from exc
 
-    def _result(self, entry: _InFlight) -> FileResult:
+    def _result(self, entry: _InFlight, span: tuple[float, float]) -> FileResult:
         seconds = time.perf_counter() - entry.submitted
         task = entry.task
-        result = FileResult(task.path, entry.source_hash, task.job_id, entry.counts, seconds)
+        result = FileResult(task.path, entry.source_hash, task.job_id, entry.counts, seconds, *span)
         self.on_event(
             FileParsed(
                 path=task.path,

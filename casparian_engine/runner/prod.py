@@ -6,6 +6,8 @@ files in flight so the guest never waits. Rows go to the batch's ``BatchParts`` 
 per output for the whole batch, a file's rows appended only once the file succeeded — and
 quarantined rows are kept for ``cf_quarantine``; the worker commits and publishes the batch. A file
 that fails is failed alone: its guest is stopped and the rest of the batch continues on a new one.
+Each completed job keeps its own file's start and finish (the executor's span of the guest's work
+on that file), not the batch's claim and commit times.
 """
 
 from __future__ import annotations
@@ -218,7 +220,13 @@ class ProdHandler:
             result.failures[job.id] = failure
             _log_failure(context.logs.for_job(job), failure)
             return False
-        result.outcomes[job.id] = JobOutcome(emitted, written, quarantined)
+        result.outcomes[job.id] = JobOutcome(
+            emitted,
+            written,
+            quarantined,
+            started_at=file_result.started_at or None,
+            finished_at=file_result.finished_at or None,
+        )
         result.rows_written += written
         return True
 

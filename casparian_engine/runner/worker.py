@@ -251,6 +251,7 @@ class Worker:
                 f"job {job.id}: {job.parser_name} {job.parser_version} on "
                 f"{job.input_path} (attempt {job.retry_count + 1}, worker {self.worker_id})",
             )
+            started_at = time.time()
             try:
                 outcome = handler(JobContext(job, self.config, log, output_root, cancel))
             except JobError as exc:
@@ -275,6 +276,8 @@ class Worker:
                     outcome.rows_quarantined,
                     outcome.output_paths,
                     str(log_path) if log.written else None,
+                    started_at=outcome.started_at or started_at,
+                    finished_at=outcome.finished_at or time.time(),
                 )
             log.write("error", f"{failure.kind}: {failure.message}")
             if failure.trace:

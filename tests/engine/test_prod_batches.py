@@ -8,13 +8,17 @@ some jobs end ``completed_with_warnings`` with their rows in ``cf_quarantine``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
 import psutil
 import pytest
+from typer.testing import CliRunner
 
+from casparian_engine.cli.main import app
 from casparian_engine.config import load_config
 from casparian_engine.demo.home import create_demo_workspace
 from casparian_engine.runner.batch import BatchContext, JobLogs, commit_batch
@@ -321,3 +325,26 @@ def test_a_batch_whose_leases_all_went_and_temp_was_recovered_commits_nothing(
         handler.close()
         store.close()
     assert not list(_parts_dir(demo_home).iterdir())
+
+
+def test_each_job_of_a_batch_keeps_its_own_start_and_finish(demo_home: Path) -> None:
+    queued = _queue_invoices(demo_home)
+    worker = Worker(
+        load_config(demo_home), WorkerOptions(parser_names=("invoices",), claim_batch=len(queued))
+    )
+    before = time.time()
+    worker.run()
+    after = time.time()
+    jobs = worker.store.jobs.find(parser_name="invoices", limit=10_000)
+    worker.store.close()
+    assert len(jobs) == len(queued) and len({j.lease_token for j in jobs}) == 1  # one batch
+    spans = sorted((j.started_at or 0.0, j.finished_at or 0.0) for j in jobs)
+    assert len(set(spans)) == len(jobs)  # no two jobs share their times
+    for start, finish in spans:
+        assert before <= start < finish <= after
+    # one guest parses one file at a time: each file starts once the previous one finished
+    for (_, finish), (start, _) in itertools.pairwise(spans):
+        assert finish <= start
+    result = CliRunner().invoke(app, ["--home", str(demo_home), "jobs", "--limit", "5"])
+    assert result.exit_code == 0
+    assert "claim and commit times" not in result.output
