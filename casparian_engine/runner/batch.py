@@ -122,6 +122,17 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
+def duplicate_failure(job: Job, original: int, log_path: str | None = None) -> JobFailure:
+    """How a job is failed when its content was already processed by job ``original``."""
+    return JobFailure(
+        DUPLICATE,
+        f"not written: its content was already processed by job {original} "
+        f"with {job.parser_name} {job.parser_version}",
+        False,
+        log_path=log_path,
+    )
+
+
 def commit_batch(store: Store, lease: Lease, result: BatchResult) -> CommitReport:
     """Two-phase publish of a batch: fsynced temps, one store transaction, then the renames."""
     jobs = {job.id: job for job in lease.jobs}
@@ -153,12 +164,7 @@ def commit_batch(store: Store, lease: Lease, result: BatchResult) -> CommitRepor
             for job_id, original in exc.originals.items():
                 outcomes.pop(job_id, None)
                 paths.pop(job_id, None)
-                failures[job_id] = JobFailure(
-                    DUPLICATE,
-                    f"not written: its content was already processed by job {original} "
-                    f"with {jobs[job_id].parser_name} {jobs[job_id].parser_version}",
-                    False,
-                )
+                failures[job_id] = duplicate_failure(jobs[job_id], original)
             continue
         except LeaseLost as exc:
             lost |= exc.job_ids

@@ -27,7 +27,15 @@ from ..logs import JobLog, job_log_path
 from ..store import Store
 from ..store.health import breaker_message
 from ..store.jobs import Job, JobFailure, JobOutcome, Lease, new_worker_id
-from .batch import BatchContext, BatchHandler, JobLogs, commit_batch, log_commit
+from .batch import (
+    AlreadyProcessed,
+    BatchContext,
+    BatchHandler,
+    JobLogs,
+    commit_batch,
+    duplicate_failure,
+    log_commit,
+)
 from .parts import recover_parts
 
 DEFAULT_HANDLER = "casparian_engine.runner.prod:make_handler"
@@ -230,13 +238,47 @@ class Worker:
                 elif result:
                     paused.add(job.parser_name)
                 if pending and time.monotonic() - first_pending_at >= COMMIT_EVERY_S:
-                    self.store.jobs.complete_many(pending)
+                    self._complete(lease, pending)
                     pending = []
         finally:
             if pending:
-                self.store.jobs.complete_many(pending)
+                self._complete(lease, pending)
             with self._held_lock:
                 self._held.pop(lease.token, None)
+
+    def _complete(self, lease: Lease, pending: list[tuple[int, str, JobOutcome]]) -> None:
+        """Commit finished jobs; as in a batch commit, a job whose content another job of the
+        same parser version already processed is failed as a duplicate instead."""
+        jobs = {job.id: job for job in lease.jobs}
+        refused: dict[int, JobFailure] = {}
+        while True:
+            try:
+                with self.store.db.transaction():
+                    kept = [entry for entry in pending if entry[0] not in refused]
+                    flags = self.store.jobs.complete_many(kept)
+                    held = [entry[0] for entry, ok in zip(kept, flags, strict=True) if ok]
+                    # checked after this commit's own history rows, as in ``commit_batch``
+                    originals = self.store.jobs.already_processed(held)
+                    if originals:
+                        raise AlreadyProcessed(originals)  # rolled back; retried without them
+                    failed = {
+                        job_id: self.store.jobs.fail(job_id, lease.token, failure)
+                        for job_id, failure in refused.items()
+                    }
+                break
+            except AlreadyProcessed as exc:
+                for job_id, original in exc.originals.items():
+                    job = jobs[job_id]
+                    log_path = job_log_path(self.config.logs_dir, job.id, job.started_at)
+                    refused[job_id] = duplicate_failure(job, original, str(log_path))
+        for job_id, result in failed.items():
+            if result.status == "lost":
+                continue
+            failure = refused[job_id]
+            assert failure.log_path is not None
+            with JobLog(Path(failure.log_path), self.config.settings.log_cap_bytes) as log:
+                log.write("error", f"{failure.kind}: {failure.message}")
+                log.write("info", f"job is now {result.status}")
 
     def _run_one(
         self, job: Job, token: str, handler: JobHandler, cancel: threading.Event
