@@ -23,6 +23,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .sql_quoting import quote_identifier, quote_literal
+
 DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
 DEFAULT_BYTE_BUDGET = 1024 * 1024  # about what an AI client can take in one answer
@@ -81,16 +83,6 @@ def list_output_tables(output_dir: Path) -> list[OutputTable]:
         )
         for parser, output, directory, count in found
     ]
-
-
-def quote_identifier(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier, so any table or column name is safe in SQL."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    """``text`` as a single-quoted SQL string literal (for paths DuckDB takes only as literals)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def create_views(con: duckdb.DuckDBPyConnection, tables: list[OutputTable]) -> None:

@@ -15,19 +15,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..quarantine_rows import QUARANTINE_SCHEMA, ROW_COLUMN, ROW_ERROR_COLUMN
 from .casting import AnyArray, apply_null_tokens, cast_text, compatibility, values_as_text
 from .model import ColumnSpec, SchemaContract
 
-ROW_COLUMN = "_cf_row"
-ROW_ERROR_COLUMN = "_cf_row_error"
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field(ROW_COLUMN, pa.int64()),
-        pa.field("rules", pa.string(), nullable=False),
-        pa.field("violations", pa.string(), nullable=False),
-        pa.field("row_values", pa.string(), nullable=False),
-    ]
-)
 _BITS_PER_WORD = 63
 # A big table is cut into contiguous slices of rows, at least one per pool thread, and each slice
 # is validated whole (Arrow kernels release the GIL): every thread gets the same mix of work, and

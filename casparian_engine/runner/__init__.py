@@ -7,7 +7,6 @@ from .executor import (
     FileResult,
     FileTask,
     OutputCounts,
-    sha256_of_file,
 )
 from .quarantine import QuarantineWriter, RowLineage, SinkQuarantineWriter, Split, Validator
 
@@ -23,5 +22,4 @@ __all__ = [
     "SinkQuarantineWriter",
     "Split",
     "Validator",
-    "sha256_of_file",
 ]

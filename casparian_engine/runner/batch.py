@@ -10,13 +10,13 @@ whose lease was lost meanwhile has its rows cut out of the parts before the tran
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from ..config import Config
+from ..digests import file_sha256
 from ..logs import JobLog, job_log_path
 from ..store import Store
 from ..store.health import breaker_message
@@ -24,7 +24,6 @@ from ..store.jobs import DUPLICATE, FailResult, Job, JobFailure, JobOutcome, Lea
 from .parts import BatchParts
 
 MAX_COMMIT_ATTEMPTS = 5
-HASH_CHUNK_BYTES = 4 * 1024 * 1024
 
 
 class JobLogs:
@@ -113,15 +112,6 @@ class CommitReport:
     lost: tuple[int, ...]
 
 
-def sha256_of(path: str) -> str:
-    """SHA-256 of a part file, for the audit entry of each job that wrote to it."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def duplicate_failure(job: Job, original: int, log_path: str | None = None) -> JobFailure:
     """How a job is failed when its content was already processed by job ``original``."""
     return JobFailure(
@@ -149,7 +139,7 @@ def commit_batch(store: Store, lease: Lease, result: BatchResult) -> CommitRepor
         lost, outcomes, paths = set(outcomes), {}, {}
     for _attempt in range(MAX_COMMIT_ATTEMPTS):
         part_hashes = {
-            final: sha256_of(temp)
+            final: file_sha256(temp)  # for the audit entry of each job that wrote to it
             for parts in result.parts
             for final, temp in parts.files().items()
         }

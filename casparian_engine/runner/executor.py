@@ -22,7 +22,6 @@ file, so quarantined rows keep their own file's lineage and every file's rows ar
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import threading
@@ -38,6 +37,7 @@ import zmq
 
 from ..bridge.frames import DataFrame, EndOfStream
 from ..bridge.host import POLL_INTERVAL_MS, GuestError, GuestProcess
+from ..digests import file_sha256
 from ..events import EventSink, Throttle, check_cancel, ignore_events
 from ..sinks import Sink, SinkError, check_same_schema
 from .events import BatchWritten, FileParsed, RowsQuarantined
@@ -65,7 +65,6 @@ from .quarantine import (
 RESERVED_PREFIX = "_cf_"
 ALLOWED_RESERVED = frozenset({ROW_COLUMN, ROW_ERROR_COLUMN})
 LINEAGE_COLUMNS = ("_cf_row", "_cf_source_hash", "_cf_job_id", "_cf_parser_version")
-HASH_CHUNK_BYTES = 4 * 1024 * 1024
 DEFAULT_PIPELINE_DEPTH = 8
 DEFAULT_CHUNK_FILES = 64
 
@@ -127,15 +126,6 @@ class FileResult:
         return sum(counts.quarantined for counts in self.outputs.values())
 
 
-def sha256_of_file(path: str) -> str:
-    """SHA-256 of a file's bytes, read in large chunks (the GIL is released while hashing)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass
 class _InFlight:
     """A submitted file: its task, its hash (computed with its chunk) and its counts so far."""
@@ -179,7 +169,7 @@ def _absolute(path: str) -> str:
 
 
 def _hash_chunk(tasks: list[FileTask]) -> list[str]:
-    return [task.source_hash or sha256_of_file(task.path) for task in tasks]
+    return [task.source_hash or file_sha256(task.path) for task in tasks]
 
 
 class Executor:

@@ -16,20 +16,11 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..quarantine_rows import QUARANTINE_SCHEMA, ROW_COLUMN, ROW_ERROR_COLUMN
 from ..sinks import Sink
 
-ROW_COLUMN = "_cf_row"
-ROW_ERROR_COLUMN = "_cf_row_error"
 PARSER_FLAGGED_RULE = "parser_flagged"
 QUARANTINE_SUFFIX = "__quarantine"
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field(ROW_COLUMN, pa.int64()),
-        pa.field("rules", pa.string(), nullable=False),
-        pa.field("violations", pa.string(), nullable=False),
-        pa.field("row_values", pa.string(), nullable=False),
-    ]
-)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..sql_quoting import quote_identifier
 from . import OutputExistsError, SinkError, check_output_name, check_same_schema
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _sqlite_type(arrow_type: pa.DataType) -> str:
@@ -90,9 +87,11 @@ class SQLiteSink:
                 )
             connection = self._connect()
             if existed and self.overwrite:
-                connection.execute(f"DROP TABLE {_quoted(output)}")
-            columns = ", ".join(f"{_quoted(f.name)} {_sqlite_type(f.type)}" for f in table.schema)
-            connection.execute(f"CREATE TABLE IF NOT EXISTS {_quoted(output)} ({columns})")
+                connection.execute(f"DROP TABLE {quote_identifier(output)}")
+            columns = ", ".join(
+                f"{quote_identifier(f.name)} {_sqlite_type(f.type)}" for f in table.schema
+            )
+            connection.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(output)} ({columns})")
             self._schemas[output] = table.schema
         else:
             check_same_schema(output, expected, table.schema)
@@ -102,7 +101,7 @@ class SQLiteSink:
         rows = zip(*(_sqlite_column(column) for column in table.columns), strict=True)
         try:
             self._connect().executemany(
-                f"INSERT INTO {_quoted(output)} VALUES ({placeholders})", rows
+                f"INSERT INTO {quote_identifier(output)} VALUES ({placeholders})", rows
             )
         except sqlite3.Error as exc:
             raise SinkError(f"{self.target(output)}: {exc}") from exc
@@ -173,10 +172,10 @@ class DuckDBSink:
             connection = self._connect()
             connection.register("cf_incoming", table)
             if existed and self.overwrite:
-                connection.execute(f"DROP TABLE {_quoted(output)}")
+                connection.execute(f"DROP TABLE {quote_identifier(output)}")
             if not existed or self.overwrite:
                 connection.execute(
-                    f"CREATE TABLE {_quoted(output)} AS SELECT * FROM cf_incoming LIMIT 0"
+                    f"CREATE TABLE {quote_identifier(output)} AS SELECT * FROM cf_incoming LIMIT 0"
                 )
             connection.unregister("cf_incoming")
             self._schemas[output] = table.schema
@@ -185,7 +184,7 @@ class DuckDBSink:
         connection = self._connect()
         connection.register("cf_incoming", table)
         try:
-            connection.execute(f"INSERT INTO {_quoted(output)} SELECT * FROM cf_incoming")
+            connection.execute(f"INSERT INTO {quote_identifier(output)} SELECT * FROM cf_incoming")
         except Exception as exc:
             raise SinkError(f"{self.target(output)}: {exc}") from exc
         finally:
