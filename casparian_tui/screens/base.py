@@ -14,7 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from ..widgets.ai_sidebar import AISidebar
 from ..widgets.error_line import ErrorLine
-from ..widgets.steady_footer import SteadyFooter
+from ..widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from ..app import CasparianApp
@@ -105,7 +105,7 @@ class ModeScreen(Screen[None]):
             )
             sidebar.display = self.casparian.show_ai_sidebar
             yield sidebar
-        yield SteadyFooter()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         """The mode's own widgets."""

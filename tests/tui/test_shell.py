@@ -111,6 +111,28 @@ async def test_footer_and_palette_come_from_the_registry(workspace: Workspace) -
         assert all(isinstance(c, SystemCommand) for c in app.get_system_commands(app.screen))
 
 
+async def test_the_footer_shows_the_modes_registry_keys_and_a_click_presses_one(
+    workspace: Workspace,
+) -> None:
+    from casparian_tui.widgets.key_footer import KeyFooter
+
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+j")
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        keys = {scope: [s.keys.split(",")[0] for s in REGISTRY if s.show and s.scope == scope]
+                for scope in ("jobs", GLOBAL)}  # fmt: skip
+        assert footer.keys_shown[:3] == ["r", "c", "s"]  # the mode's own keys come first
+        assert set(footer.keys_shown[:-1]) <= {*keys["jobs"], *keys[GLOBAL]}
+        assert set(keys[GLOBAL]) <= set(footer.keys_shown)
+        assert footer.keys_shown[-1] == app.COMMAND_PALETTE_BINDING  # the palette key, last
+        process = next(span for span in footer.spans if span.entry.key == "alt+p")
+        await pilot.click(KeyFooter, offset=(process.start + 1, 0))
+        await pilot.pause()
+        assert app.current_mode == "process"
+
+
 async def test_palette_command_runs_the_registry_action(workspace: Workspace) -> None:
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
