@@ -86,16 +86,19 @@ def jobs_command(
     if batched:
         console.print(
             f"{batched:,} of these jobs show their batch's claim and commit times, not their "
-            "own (failed jobs of a batch, and jobs of a handler that does not time each file)",
+            "own: their batch handler does not time each file",
             highlight=False,
         )
 
 
 def _batched_jobs(jobs: list[Any]) -> int:
-    """How many finished jobs share their start and finish times with another job of their
-    worker: their batch's claim and commit times stand in for their own."""
+    """How many jobs a worker finished share their start and finish times with another job of
+    their worker: their batch's claim and commit times stand in for their own. (The prod
+    handler times each file, failed ones too; cancelled jobs end when cancelled, not run.)"""
     spans = Counter(
-        (job.worker_id, job.started_at, job.finished_at) for job in jobs if job.finished_at
+        (job.worker_id, job.started_at, job.finished_at)
+        for job in jobs
+        if job.finished_at and job.status != "cancelled"
     )
     return sum(n for n in spans.values() if n > 1)
 

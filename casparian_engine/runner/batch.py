@@ -11,9 +11,10 @@ whose lease was lost meanwhile has its rows cut out of the parts before the tran
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..config import Config
 from ..digests import file_sha256
@@ -112,14 +113,40 @@ class CommitReport:
     lost: tuple[int, ...]
 
 
-def duplicate_failure(job: Job, original: int, log_path: str | None = None) -> JobFailure:
-    """How a job is failed when its content was already processed by job ``original``."""
+def duplicate_failure(
+    job: Job,
+    original: int,
+    refused: JobOutcome | None = None,
+    log_path: str | None = None,
+    *,
+    files_left: Sequence[str] | None = None,
+    original_outputs: Collection[str] = (),
+) -> JobFailure:
+    """How a job is failed when its content was already processed by job ``original``; it keeps
+    the span of its ``refused`` run. A batch's refused rows are cut from its parts, never
+    written (``files_left`` None); a per-job handler has already written its own files, which
+    stay where they are (``files_left``), each marked when it is also ``original``'s output."""
+    reason = (
+        f"its content was already processed by job {original} "
+        f"with {job.parser_name} {job.parser_version}"
+    )
+    if files_left is None:
+        message = f"not written: {reason}"
+    else:
+        message = f"result not recorded: {reason}"
+        if files_left:
+            named = [
+                f"{path} (also an output of job {original})" if path in original_outputs else path
+                for path in files_left
+            ]
+            message += f"; the files its handler wrote stay on disk: {', '.join(named)}"
     return JobFailure(
         DUPLICATE,
-        f"not written: its content was already processed by job {original} "
-        f"with {job.parser_name} {job.parser_version}",
+        message,
         False,
         log_path=log_path,
+        started_at=refused.started_at if refused else None,
+        finished_at=refused.finished_at if refused else None,
     )
 
 
@@ -152,9 +179,9 @@ def commit_batch(store: Store, lease: Lease, result: BatchResult) -> CommitRepor
             for parts in result.parts:
                 parts.exclude(set(exc.originals))
             for job_id, original in exc.originals.items():
-                outcomes.pop(job_id, None)
                 paths.pop(job_id, None)
-                failures[job_id] = duplicate_failure(jobs[job_id], original)
+                refused = outcomes.pop(job_id, None)
+                failures[job_id] = duplicate_failure(jobs[job_id], original, refused)
             continue
         except LeaseLost as exc:
             lost |= exc.job_ids
@@ -210,37 +237,56 @@ def _commit_transaction(
             store_quarantine(store, parts, keep)
         store.audit.record_many(
             [
-                (
-                    "job.completed",
-                    str(job_id),
-                    {
-                        "parser": jobs[job_id].parser_name,
-                        "version": jobs[job_id].parser_version,
-                        "input_path": jobs[job_id].input_path,
-                        "input_hash": jobs[job_id].input_hash,
-                        "rows_written": outcome.rows_written,
-                        "rows_quarantined": outcome.rows_quarantined,
-                        "outputs": {path: part_hashes.get(path) for path in paths.get(job_id, ())},
-                    },
+                completed_entry(
+                    jobs[job_id],
+                    outcome,
+                    {path: part_hashes.get(path) for path in paths.get(job_id, ())},
                 )
                 for job_id, outcome in outcomes.items()
             ]
+            + [
+                failed_entry(jobs[job_id], failures[job_id], fail_result)
+                for job_id, fail_result in failed.items()
+                if fail_result.status != "lost"
+            ]
         )
-        for job_id, fail_result in failed.items():
-            if fail_result.status == "lost":
-                continue
-            job, failure = jobs[job_id], failures[job_id]
-            store.audit.record(
-                "job.failed",
-                str(job_id),
-                parser=job.parser_name,
-                version=job.parser_version,
-                input_path=job.input_path,
-                input_hash=job.input_hash,
-                error=f"{failure.kind}: {failure.message}",
-                status=fail_result.status,
-            )
     return failed
+
+
+AuditRecord = tuple[str, str, dict[str, Any]]
+
+
+def completed_entry(job: Job, outcome: JobOutcome, outputs: dict[str, str | None]) -> AuditRecord:
+    """The audit entry of a completed job; ``outputs`` maps each output file to its SHA-256."""
+    return (
+        "job.completed",
+        str(job.id),
+        {
+            "parser": job.parser_name,
+            "version": job.parser_version,
+            "input_path": job.input_path,
+            "input_hash": job.input_hash,
+            "rows_written": outcome.rows_written,
+            "rows_quarantined": outcome.rows_quarantined,
+            "outputs": outputs,
+        },
+    )
+
+
+def failed_entry(job: Job, failure: JobFailure, result: FailResult) -> AuditRecord:
+    """The audit entry of a failed job, with where the failure sent it (``result.status``)."""
+    return (
+        "job.failed",
+        str(job.id),
+        {
+            "parser": job.parser_name,
+            "version": job.parser_version,
+            "input_path": job.input_path,
+            "input_hash": job.input_hash,
+            "error": f"{failure.kind}: {failure.message}",
+            "status": result.status,
+        },
+    )
 
 
 def store_quarantine(store: Store, parts: BatchParts, keep: set[int]) -> int:
@@ -259,6 +305,7 @@ def store_quarantine(store: Store, parts: BatchParts, keep: set[int]) -> int:
                 lineage.source_path,
                 lineage.source_hash,
                 table,
+                lineage.source_row_unit,
             )
     return stored
 

@@ -10,7 +10,8 @@ row landed in exactly one place. Files are submitted a few ahead so the guest ne
 Each result carries the wall-clock span of the guest's work on its file, as far as the host can
 tell: a guest parses one file at a time, so a file began when it was submitted or when the file
 before it ended, whichever is later, and ended when its end-of-stream frame arrived. Files one
-pack finished together split the pack's span evenly (the host sees only the pack's end).
+pack finished together split the pack's span evenly (the host sees only the pack's end). A file
+that fails gets the same start, and the failure's time as its end, on its ``ExecutionError``.
 
 Guests started with ``pack_rows`` send many small files' rows as one frame (the row count of each
 file in its metadata); such a frame is routed as one group — row numbers and lineage for all its
@@ -79,6 +80,9 @@ class ExecutionError(Exception):
         self.path = path
         self.retryable = retryable
         self.traceback = ""
+        # the guest's work on the failed file, when it failed in ``Executor.run`` (0: unknown)
+        self.started_at = 0.0
+        self.finished_at = 0.0
 
 
 class ConservationError(ExecutionError):
@@ -163,6 +167,19 @@ class _Lane:
         return spans
 
 
+def _time_failure(lanes: list[_Lane], error: ExecutionError) -> None:
+    """Give ``error`` the span of its file as ``_Lane.finish`` would have: from when the file
+    was submitted or its guest's previous file ended, to now (the file it names, else the
+    oldest unfinished one)."""
+    busy = [lane for lane in lanes if lane.files]
+    if not busy:
+        return
+    named = [(lane, e) for lane in busy for e in lane.files if e.task.path == error.path]
+    lane, entry = named[0] if named else (busy[0], busy[0].files[0])
+    error.started_at = max(lane.free_at, entry.submitted_at)
+    error.finished_at = max(time.time(), error.started_at)
+
+
 def _absolute(path: str) -> str:
     """The path as the guest must see it (queued jobs' paths are absolute already)."""
     return path if os.path.isabs(path) else os.path.abspath(path)
@@ -236,6 +253,9 @@ class Executor:
                         else:
                             check_cancel(self.cancel)
                             self._route_frame(lane, frame)
+        except ExecutionError as exc:
+            _time_failure(lanes, exc)
+            raise
         finally:
             self._hasher.shutdown(wait=False, cancel_futures=True)
 

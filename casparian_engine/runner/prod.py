@@ -6,8 +6,9 @@ files in flight so the guest never waits. Rows go to the batch's ``BatchParts`` 
 per output for the whole batch, a file's rows appended only once the file succeeded — and
 quarantined rows are kept for ``cf_quarantine``; the worker commits and publishes the batch. A file
 that fails is failed alone: its guest is stopped and the rest of the batch continues on a new one.
-Each completed job keeps its own file's start and finish (the executor's span of the guest's work
-on that file), not the batch's claim and commit times.
+Each finished job keeps its own file's start and finish (the executor's span of the guest's work
+on that file), not the batch's claim and commit times; a job that failed before its file reached
+a guest (the guest or its contracts would not load) is timed from that attempt to its failure.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -146,6 +148,7 @@ class ProdHandler:
         threshold = self.config.settings.circuit_breaker_threshold
         while pending:
             finished_here = 0
+            attempt_at = time.time()  # a failure before any file ran is timed from here
             try:
                 guest, validator, hashes = self._guest(*key)
                 parts.contract_hashes.update(hashes)
@@ -186,7 +189,7 @@ class ProdHandler:
                     continue  # a new executor (and a new part) for the new schema
                 failing = _failing_job(pending, exc)
                 del pending[failing.id]
-                result.failures[failing.id] = _failure(exc)
+                result.failures[failing.id] = _failure(exc, attempt_at)
                 _log_failure(context.logs.for_job(failing), result.failures[failing.id])
                 consecutive_failures += 1
                 if consecutive_failures >= threshold or context.stop.is_set():
@@ -216,7 +219,12 @@ class ProdHandler:
         quarantined = file_result.quarantined_rows
         breach = policy_breach(self.config.settings, emitted, quarantined)
         if breach is not None:
-            failure = JobFailure("QuarantinePolicy", f"{job.input_path}: {breach}")
+            failure = JobFailure(
+                "QuarantinePolicy",
+                f"{job.input_path}: {breach}",
+                started_at=file_result.started_at or None,
+                finished_at=file_result.finished_at or None,
+            )
             result.failures[job.id] = failure
             _log_failure(context.logs.for_job(job), failure)
             return False
@@ -246,13 +254,18 @@ def _failing_job(pending: dict[int, Job], exc: BaseException) -> Job:
     return next(iter(pending.values()))
 
 
-def _failure(exc: BaseException) -> JobFailure:
+def _failure(exc: BaseException, attempt_at: float) -> JobFailure:
+    """The failed job's failure, timed by the executor when its file reached the guest, else
+    from ``attempt_at`` (e.g. the guest or its contracts failed to load) to now."""
+    span = (attempt_at, time.time())
+    if isinstance(exc, ExecutionError) and exc.started_at:
+        span = (exc.started_at, exc.finished_at)
     if isinstance(exc, JobError):
-        return JobFailure(exc.kind, exc.message, exc.transient, exc.trace)
+        return JobFailure(exc.kind, exc.message, exc.transient, exc.trace, None, *span)
     if isinstance(exc, ExecutionError):
-        return JobFailure(exc.kind, exc.message, exc.retryable, exc.traceback)
+        return JobFailure(exc.kind, exc.message, exc.retryable, exc.traceback, None, *span)
     assert isinstance(exc, GuestError)
-    return JobFailure(exc.kind, exc.message, exc.retryable, exc.traceback)
+    return JobFailure(exc.kind, exc.message, exc.retryable, exc.traceback, None, *span)
 
 
 def _log_failure(log: JobLog, failure: JobFailure) -> None:

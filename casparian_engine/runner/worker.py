@@ -12,17 +12,19 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import Config, load_config
+from ..digests import file_sha256
 from ..logs import JobLog, job_log_path
 from ..store import Store
 from ..store.health import breaker_message
@@ -33,7 +35,9 @@ from .batch import (
     BatchHandler,
     JobLogs,
     commit_batch,
+    completed_entry,
     duplicate_failure,
+    failed_entry,
     log_commit,
 )
 from .parts import recover_parts
@@ -247,9 +251,13 @@ class Worker:
                 self._held.pop(lease.token, None)
 
     def _complete(self, lease: Lease, pending: list[tuple[int, str, JobOutcome]]) -> None:
-        """Commit finished jobs; as in a batch commit, a job whose content another job of the
-        same parser version already processed is failed as a duplicate instead."""
+        """Commit finished jobs with their audit entries; as in a batch commit, a job whose
+        content another job of the same parser version already processed is failed as a
+        duplicate instead (its handler's files stay on disk: they may be shared, see
+        ``duplicate_failure``)."""
         jobs = {job.id: job for job in lease.jobs}
+        outcomes = {job_id: outcome for job_id, _, outcome in pending}
+        hashes = _output_hashes(outcomes.values())  # before the transaction: no lock held
         refused: dict[int, JobFailure] = {}
         while True:
             try:
@@ -265,12 +273,25 @@ class Worker:
                         job_id: self.store.jobs.fail(job_id, lease.token, failure)
                         for job_id, failure in refused.items()
                     }
+                    self.store.audit.record_many(
+                        [
+                            completed_entry(
+                                jobs[job_id],
+                                outcomes[job_id],
+                                {path: hashes.get(path) for path in outcomes[job_id].output_paths},
+                            )
+                            for job_id in held
+                        ]
+                        + [
+                            failed_entry(jobs[job_id], refused[job_id], result)
+                            for job_id, result in failed.items()
+                            if result.status != "lost"
+                        ]
+                    )
                 break
             except AlreadyProcessed as exc:
                 for job_id, original in exc.originals.items():
-                    job = jobs[job_id]
-                    log_path = job_log_path(self.config.logs_dir, job.id, job.started_at)
-                    refused[job_id] = duplicate_failure(job, original, str(log_path))
+                    refused[job_id] = self._duplicate(jobs[job_id], original, outcomes[job_id])
         for job_id, result in failed.items():
             if result.status == "lost":
                 continue
@@ -279,6 +300,18 @@ class Worker:
             with JobLog(Path(failure.log_path), self.config.settings.log_cap_bytes) as log:
                 log.write("error", f"{failure.kind}: {failure.message}")
                 log.write("info", f"job is now {result.status}")
+
+    def _duplicate(self, job: Job, original: int, refused: JobOutcome) -> JobFailure:
+        """The failure of a per-job result refused as a duplicate of job ``original``'s."""
+        first = self.store.jobs.get(original)
+        return duplicate_failure(
+            job,
+            original,
+            refused,
+            str(job_log_path(self.config.logs_dir, job.id, job.started_at)),
+            files_left=refused.output_paths,
+            original_outputs=first.output_paths if first else (),
+        )
 
     def _run_one(
         self, job: Job, token: str, handler: JobHandler, cancel: threading.Event
@@ -297,7 +330,15 @@ class Worker:
             try:
                 outcome = handler(JobContext(job, self.config, log, output_root, cancel))
             except JobError as exc:
-                failure = JobFailure(exc.kind, exc.message, exc.transient, exc.trace, str(log_path))
+                failure = JobFailure(
+                    exc.kind,
+                    exc.message,
+                    exc.transient,
+                    exc.trace,
+                    str(log_path),
+                    started_at,
+                    time.time(),
+                )
             except Exception as exc:  # noqa: BLE001 - any handler bug fails the job, not the worker
                 failure = JobFailure(
                     "internal_error",
@@ -305,6 +346,8 @@ class Worker:
                     False,
                     traceback.format_exc(),
                     str(log_path),
+                    started_at,
+                    time.time(),
                 )
             else:
                 log.note(
@@ -324,12 +367,22 @@ class Worker:
             log.write("error", f"{failure.kind}: {failure.message}")
             if failure.trace:
                 log.write("error", failure.trace)
-            result = self.store.jobs.fail(job.id, token, failure)
+            with self.store.db.transaction():
+                result = self.store.jobs.fail(job.id, token, failure)
+                if result.status != "lost":
+                    self.store.audit.record_many([failed_entry(job, failure, result)])
             log.write("info", f"job is now {result.status}")
             if result.breaker_tripped:
                 message = breaker_message(job.parser_name, self.store.health.threshold)
                 log.write("error", message)
             return result.breaker_tripped
+
+
+def _output_hashes(outcomes: Iterable[JobOutcome]) -> dict[str, str | None]:
+    """The SHA-256 of each output file of ``outcomes``, for their audit entries (None: not a
+    file, e.g. a folder or a path the handler named but did not leave)."""
+    paths = {path for outcome in outcomes for path in outcome.output_paths}
+    return {path: file_sha256(path) if os.path.isfile(path) else None for path in sorted(paths)}
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:

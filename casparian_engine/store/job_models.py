@@ -112,6 +112,10 @@ class JobFailure:
     transient: bool = False
     trace: str = ""
     log_path: str | None = None
+    # when the failed run began and ended (as ``JobOutcome``: set by a handler that times each
+    # file); None: the claim time and the time the failure is recorded
+    started_at: float | None = None
+    finished_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -344,7 +344,9 @@ class JobRepository(JobReads):
 
     def fail(self, job_id: int, token: str, failure: JobFailure) -> FailResult:
         """Retry a transient failure with backoff, dead-letter it when retries are spent,
-        fail a permanent one at once; counts terminal failures toward the circuit breaker."""
+        fail a permanent one at once; counts terminal failures toward the circuit breaker.
+        A terminal failure keeps the failed run's own start and finish when ``failure`` has
+        them (else the claim time and now)."""
         now = time.time()
         with self.db.transaction():
             row = self.db.query_one(
@@ -367,10 +369,12 @@ class JobRepository(JobReads):
                 )
                 return FailResult(QUEUED, retry_at=now + backoff)
             status = DEAD_LETTER if failure.transient else FAILED
+            finished = now if failure.finished_at is None else failure.finished_at
             self.db.execute(
-                "UPDATE cf_jobs SET status = ?, finished_at = ?, heartbeat_at = NULL, "
+                "UPDATE cf_jobs SET status = ?, started_at = COALESCE(?, started_at), "
+                "finished_at = ?, heartbeat_at = NULL, "
                 "error_kind = ?, error_message = ?, error_trace = ?, log_path = ? WHERE id = ?",
-                (status, now, *error_fields, job_id),
+                (status, failure.started_at, finished, *error_fields, job_id),
             )
             if status == DEAD_LETTER:
                 self.db.execute(
@@ -385,7 +389,7 @@ class JobRepository(JobReads):
                         input_path,
                         f"{failure.kind}: {failure.message}",
                         retry_count,
-                        now,
+                        finished,
                     ),
                 )
             if failure.kind == DUPLICATE:

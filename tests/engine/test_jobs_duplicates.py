@@ -83,9 +83,8 @@ def test_batch_commit_fails_a_duplicate_without_publishing_its_rows(
     parts = BatchParts(tmp_path / "out", lease.token)
     parts.write("rows", pa.table({"x": [1, 2, 3], JOB_COLUMN: pa.array([dup, dup, other])}))
     parts.settle({dup, other})
-    result = BatchResult(
-        parts=[parts], outcomes={dup: JobOutcome(rows_written=2), other: JobOutcome(rows_written=1)}
-    )
+    refused = JobOutcome(rows_written=2, started_at=1001.0, finished_at=1002.5)
+    result = BatchResult(parts=[parts], outcomes={dup: refused, other: JobOutcome(rows_written=1)})
     report = commit_batch(store, lease, result)
     assert report.completed == (other,) and report.failed[dup].status == "failed"
     job = store.jobs.get(dup)
@@ -93,6 +92,18 @@ def test_batch_commit_fails_a_duplicate_without_publishing_its_rows(
     assert job.error_message == (
         f"not written: its content was already processed by job {first} with p 1"
     )
+    assert (job.started_at, job.finished_at) == (1001.0, 1002.5)  # the refused run's own span
+    (completed,) = store.audit.list("job.completed")
+    (failed,) = store.audit.list("job.failed")
+    assert completed.subject == str(other) and failed.subject == str(dup)
+    assert failed.details == {
+        "parser": "p",
+        "version": "1",
+        "input_path": "/in/d-copy.csv",
+        "input_hash": "hd",
+        "error": f"Duplicate: {job.error_message}",
+        "status": "failed",
+    }
     written = [pq.read_table(p) for p in (tmp_path / "out").rglob("*.parquet")]
     assert [t.column(JOB_COLUMN).to_pylist() for t in written] == [[other]]
     entry = store.history.get("hd", "p", "1")
@@ -165,12 +176,39 @@ def test_jobs_listing_says_when_jobs_share_their_batch_times(home: Path) -> None
         store.jobs.enqueue(new_jobs(3))
         lease = store.jobs.claim("w", limit=2)
         store.jobs.complete_many([(j.id, lease.token, JobOutcome()) for j in lease.jobs])
+        # jobs cancelled together share their times too, but they end when cancelled, not run
+        store.jobs.enqueue(
+            [
+                NewJob("p", "1", f"/b/{i}.csv", f"b{i}", kind="backfill", batch_id="b1")
+                for i in (1, 2)
+            ]
+        )
+        store.jobs.claim("w", limit=2, kind="backfill")
+        assert len(store.jobs.cancel_unfinished("backfill")) == 2
     result = CliRunner().invoke(app, ["jobs"])
     assert result.exit_code == 0
     assert (
-        "2 of these jobs show their batch's claim and commit times, not their own (failed jobs "
-        "of a batch, and jobs of a handler that does not time each file)"
+        "2 of these jobs show their batch's claim and commit times, not their own: their batch "
+        "handler does not time each file"
     ) in " ".join(result.output.split())
+
+
+def test_a_failed_job_keeps_its_own_run_times_when_the_failure_gives_them(store: Store) -> None:
+    store.jobs.max_retries = 0
+    timed, dead, untimed = store.jobs.enqueue(new_jobs(3))
+    lease = store.jobs.claim("w", limit=3, now=1000.0)
+    failure = JobFailure("ParseError", "bad header", started_at=1001.0, finished_at=1002.5)
+    assert store.jobs.fail(timed, lease.token, failure).status == "failed"
+    spent = JobFailure("Timeout", "slow", transient=True, started_at=1003.0, finished_at=1004.0)
+    assert store.jobs.fail(dead, lease.token, spent).status == "dead_letter"
+    assert store.jobs.fail(untimed, lease.token, JobFailure("ParseError", "bad")).status == "failed"
+    first, second, third = (store.jobs.get(i) for i in (timed, dead, untimed))
+    assert first is not None and (first.started_at, first.finished_at) == (1001.0, 1002.5)
+    assert second is not None and (second.started_at, second.finished_at) == (1003.0, 1004.0)
+    (letter,) = store.jobs.dead_letters()
+    assert (letter.job_id, letter.failed_at) == (dead, 1004.0)
+    assert third is not None and third.started_at == 1000.0  # the claim time
+    assert (third.finished_at or 0.0) > 1004.0  # the time the failure was recorded
 
 
 def test_a_job_keeps_its_own_run_times_when_the_handler_gives_them(store: Store) -> None:

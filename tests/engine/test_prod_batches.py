@@ -104,14 +104,30 @@ def test_a_failing_file_fails_alone_and_leaves_no_rows(demo_home: Path, tmp_path
         version = workspace.store.jobs.find(parser_name="invoices", limit=1)[0].parser_version
         (bad_id,) = workspace.store.jobs.enqueue([NewJob("invoices", version, str(bad), "bad")])
     worker = Worker(load_config(demo_home), WorkerOptions(parser_names=("invoices",)))
+    before = time.time()
     worker.run()
+    after = time.time()
     failed = worker.store.jobs.get(bad_id)
     assert failed is not None and failed.status == "failed"
     assert failed.error_message and str(bad) in failed.error_message
     assert failed.log_path and "failed" in Path(failed.log_path).read_text()
     counts = worker.store.jobs.counts(["invoices"]).by_status
+    jobs = worker.store.jobs.find(parser_name="invoices", limit=10_000)
     worker.store.close()
     assert counts["failed"] == 1 and counts.get("queued", 0) == 0
+    # the failed job keeps its own file's span, not its batch's claim and commit times
+    assert failed.started_at and failed.finished_at
+    assert before <= failed.started_at < failed.finished_at <= after
+    batch = sorted(
+        (j.started_at or 0.0, j.finished_at or 0.0)
+        for j in jobs
+        if j.lease_token == failed.lease_token
+    )
+    assert len(batch) > 1 and len(set(batch)) == len(batch)
+    for (_, finish), (start, _) in itertools.pairwise(batch):  # one file after the other
+        assert finish <= start
+    listing = CliRunner().invoke(app, ["--home", str(demo_home), "jobs", "--limit", "500"])
+    assert listing.exit_code == 0 and "claim and commit times" not in listing.output
     bad_rows = (
         duckdb.connect()
         .execute(
@@ -299,6 +315,10 @@ def test_an_unapproved_contract_fails_jobs_trips_the_breaker_and_leaves_no_guest
     queued = store.jobs.counts(["invoices"])["queued"]
     store.close()
     assert len(failed) == 5 and {j.error_kind for j in failed} == {"ContractNotApproved"}
+    # each failed before its file reached a guest: timed from its own attempt to its failure
+    assert len({(j.started_at, j.finished_at) for j in failed}) == 5
+    for job in failed:
+        assert job.started_at and job.finished_at and job.started_at <= job.finished_at
     message = failed[0].error_message or ""
     assert message.startswith("output 'invoices': contract file ") and str(demo_home) in message
     assert "differs from approved contract 'invoices' version 1" in message
