@@ -309,7 +309,7 @@ class Worker:
             original,
             refused,
             str(job_log_path(self.config.logs_dir, job.id, job.started_at)),
-            files_left=refused.output_paths,
+            files_left=[path for path in refused.output_paths if os.path.exists(path)],
             original_outputs=first.output_paths if first else (),
         )
 

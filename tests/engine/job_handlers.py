@@ -2,8 +2,8 @@
 
 ``csv_to_parquet`` reads a CSV with pyarrow and writes one Parquet file per input content through
 a temp file and an atomic rename, with the job id as lineage; files whose name says ``permanent``
-or ``transient`` fail that way. ``record_claims`` only appends the job id to a per-process
-file, so a test can prove no job ran twice.
+or ``transient`` fail that way. ``copy_per_job`` writes one file per job. ``record_claims`` only
+appends the job id to a per-process file, so a test can prove no job ran twice.
 """
 
 from __future__ import annotations
@@ -40,6 +40,20 @@ def csv_to_parquet(config: Config) -> JobHandler:
         os.replace(temp, target)
         context.log.write("info", f"wrote {table.num_rows} rows to {target}")
         return JobOutcome(table.num_rows, table.num_rows, 0, (str(target),))
+
+    return handle
+
+
+def copy_per_job(config: Config) -> JobHandler:
+    """Copies each input to ``<job id>.csv`` and names one more output it never writes."""
+
+    def handle(context: JobContext) -> JobOutcome:
+        job = context.job
+        target_dir = context.output_root / job.parser_name
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / f"{job.id}.csv"
+        target.write_bytes(Path(job.input_path).read_bytes())
+        return JobOutcome(1, 1, 0, (str(target), str(target_dir / f"{job.id}.never")))
 
     return handle
 

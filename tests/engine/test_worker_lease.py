@@ -147,6 +147,33 @@ def test_a_failed_job_keeps_its_own_times_and_is_audited(home: Path, tmp_path: P
     )
 
 
+def test_a_duplicate_names_the_files_its_handler_left_beside_the_original(
+    home: Path, tmp_path: Path
+) -> None:
+    config = load_config(home)
+    (source,) = write_csv_inputs(tmp_path / "in", 1)
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(source.read_bytes())
+    content = hashlib.sha256(source.read_bytes()).hexdigest()
+    options = WorkerOptions(handler_spec="tests.engine.job_handlers:copy_per_job")
+    with closing(Store(config.store_url)) as store:
+        (first,) = enqueue_files(store, [source])
+    Worker(config, options).run()
+    with closing(Store(config.store_url)) as store:
+        (dup,) = store.jobs.enqueue([NewJob("csv", "1", str(copy), content)], skip_processed=False)
+    worker = Worker(config, options)
+    assert worker.run() == 1
+    refused = worker.store.jobs.get(dup)
+    worker.store.close()
+    left = config.output_dir / "csv" / f"{dup}.csv"
+    assert refused is not None and refused.error_message == (
+        f"result not recorded: its content was already processed by job {first} with csv 1; "
+        f"the files its handler wrote stay on disk: {left}"
+    )  # its own file, not the original's; the output it named but never wrote is not listed
+    assert left.read_bytes() == source.read_bytes()
+    assert (config.output_dir / "csv" / f"{first}.csv").is_file()
+
+
 def test_a_duplicate_message_names_only_the_files_its_handler_left() -> None:
     job = Job.from_row(
         (7, "csv", "1", None, "/in/copy.csv", "h", "running", "process", None, 0, 0, 0.0, "t")
