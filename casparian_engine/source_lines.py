@@ -4,10 +4,10 @@ Newlines are counted a megabyte at a time with ``bytes.count`` (C speed), so lin
 1 GB file costs one sequential read and no Python loop per line.
 
 A quarantined row's ``source_row`` is a true line number only when the parser set ``_cf_row``
-(the demo parsers do); otherwise the executor numbered rows 1..n in output order, and a header
-line or a quoted newline makes that position differ from the line. So the pointer is shown as
-"row N" (``source_pointer``), and the line read here is the line with that number, which is the
-row itself only when the parser gave line numbers.
+(the demo parsers do; ``source_row_unit`` is then "line"); otherwise the executor numbered rows
+1..n in output order ("row"), and a header line or a quoted newline makes that position differ
+from the line. ``source_pointer`` says which ("line 12" or "row 12"); the line read here is the
+line with that number, which is the row itself only for a "line" pointer.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import BinaryIO
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 64 * 1024
+POINTER_LINE = "line"  # the parser set ``_cf_row``: a line number of the source file
+POINTER_ROW = "row"  # the executor numbered the rows: a position among the parser's rows
 
 
 class SourceLineError(LookupError):
@@ -35,10 +37,12 @@ class SourceLine:
     truncated: bool
 
 
-def source_pointer(source_row: int | None) -> str:
-    """How a quarantined row's position is shown: "row N" (a line number only if the parser
-    set ``_cf_row``), or "row ?" when unknown."""
-    return f"row {source_row if source_row is not None else '?'}"
+def source_pointer(source_row: int | None, unit: str = POINTER_ROW) -> str:
+    """How a quarantined row's position is shown: "line N" when the parser gave line numbers,
+    "row N" when it is the row's position among the parser's rows, "row ?" when unknown."""
+    if source_row is None:
+        return "row ?"
+    return f"{'line' if unit == POINTER_LINE else 'row'} {source_row}"
 
 
 def read_source_line(path: str | os.PathLike[str], line_number: int) -> SourceLine:

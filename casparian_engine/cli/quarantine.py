@@ -71,7 +71,7 @@ def list_command(
     for r in rows:
         console.print(
             f"{r.id:>8}  job {r.job_id}  {r.parser_name} {r.parser_version}/{r.output_name}  "
-            f"{r.source_path} {source_pointer(r.source_row)}  {r.rules}",
+            f"{r.source_path} {source_pointer(r.source_row, r.source_row_unit)}  {r.rules}",
             markup=False,
         )
     if rows and len(rows) == limit:
@@ -92,10 +92,8 @@ def show_command(
     if as_json:
         print_json(row.to_dict())
         return
-    console.print(
-        f"quarantined row {row.id}: {row.source_path} {source_pointer(row.source_row)}",
-        markup=False,
-    )
+    pointer = source_pointer(row.source_row, row.source_row_unit)
+    console.print(f"quarantined row {row.id}: {row.source_path} {pointer}", markup=False)
     console.print(
         f"job {row.job_id}, parser {row.parser_name} {row.parser_version}, output "
         f"{row.output_name}, source sha256 {row.source_hash}, "

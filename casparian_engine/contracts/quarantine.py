@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..source_lines import POINTER_ROW
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -36,6 +38,8 @@ class _Lineage(Protocol):
     parser_version: str
     output: str
     contract_hash: str | None
+    # ``source_row_unit`` ("line" or "row") is read when present: a lineage without it (written
+    # before the executor told the two apart) counts rows.
 
 
 class StoreQuarantineWriter:
@@ -56,6 +60,7 @@ class StoreQuarantineWriter:
             lineage.source_path,
             lineage.source_hash,
             quarantined,
+            getattr(lineage, "source_row_unit", POINTER_ROW),
         )
 
 

@@ -60,6 +60,7 @@ from .quarantine import (
     Split,
     Validator,
     accept_all,
+    row_unit,
     split_parser_flagged,
 )
 
@@ -344,6 +345,7 @@ class Executor:
             parser_name=self.parser_name,
             parser_version=self.parser_version,
             output=output,
+            source_row_unit=row_unit(table),
         )
         counts = entry.counts.setdefault(output, OutputCounts())
         counts.add(self._route(table, lineage, counts))
@@ -358,6 +360,7 @@ class Executor:
         """
         path = entries[0].task.path
         self._check_columns(table, output, path)
+        unit = row_unit(table)
         row_files = file_index(file_rows)
         table = self._with_packed_row_numbers(table, file_rows, row_files, output, path)
         line_numbers = table.column(ROW_COLUMN)
@@ -379,7 +382,7 @@ class Executor:
         if valid.num_rows or output not in self.written_totals:
             self.sink.write(output, valid)
         written = rows_per_file(valid_files, len(entries))
-        held = self._quarantine_pack(quarantined, line_numbers, row_files, entries, output)
+        held = self._quarantine_pack(quarantined, line_numbers, row_files, entries, output, unit)
         for entry, emitted, written_rows, held_rows in zip(
             entries, file_rows, written, held, strict=True
         ):
@@ -401,6 +404,7 @@ class Executor:
         row_files: pa.Array,
         entries: list[_InFlight],
         output: str,
+        unit: str,
     ) -> list[int]:
         """Hand each file's quarantined rows of a pack to the writer; rows held per file."""
         held = [0] * len(entries)
@@ -425,6 +429,7 @@ class Executor:
                 parser_name=self.parser_name,
                 parser_version=self.parser_version,
                 output=output,
+                source_row_unit=unit,
             )
             self.quarantine.write(rows, lineage)
             self.on_event(

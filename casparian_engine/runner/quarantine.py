@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ..quarantine_rows import QUARANTINE_SCHEMA, ROW_COLUMN, ROW_ERROR_COLUMN
 from ..sinks import Sink
+from ..source_lines import POINTER_LINE, POINTER_ROW
 
 PARSER_FLAGGED_RULE = "parser_flagged"
 QUARANTINE_SUFFIX = "__quarantine"
@@ -34,6 +35,14 @@ class RowLineage:
     parser_version: str
     output: str
     contract_hash: str | None = None
+    source_row_unit: str = POINTER_ROW
+    """What ``_cf_row`` counts: ``"line"`` when the parser set it (a line of the source file),
+    ``"row"`` when the executor numbered the rows by their position in the file."""
+
+
+def row_unit(table: pa.Table) -> str:
+    """``"line"`` when a parser's table carries its own ``_cf_row``, else ``"row"``."""
+    return POINTER_LINE if ROW_COLUMN in table.column_names else POINTER_ROW
 
 
 @dataclass(frozen=True)

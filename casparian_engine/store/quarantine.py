@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from ..source_lines import POINTER_LINE, POINTER_ROW
 from .db import Database
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 _COLUMNS = (
     "id, job_id, parser_name, parser_version, output_name, contract_hash, source_path, "
     "source_hash, source_row, rules, violations, row_values, created_at, replayed_at, "
-    "replay_job_id"
+    "replay_job_id, source_row_unit"
 )
 _Q_COLUMNS = ", ".join("q." + name.strip() for name in _COLUMNS.split(","))
 
@@ -45,6 +46,9 @@ class QuarantinedRow:
     created_at: float
     replayed_at: float | None
     replay_job_id: int | None
+    source_row_unit: str = POINTER_ROW
+    """``"line"``: ``source_row`` is a line of the source file (the parser set ``_cf_row``);
+    ``"row"``: it is the row's position among the parser's rows (the executor numbered it)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -67,6 +71,7 @@ def _row(row: Any) -> QuarantinedRow:
         created_at=row[12],
         replayed_at=row[13],
         replay_job_id=row[14],
+        source_row_unit=row[15],
     )
 
 
@@ -143,10 +148,19 @@ class QuarantineRepository:
         source_path: str | None,
         source_hash: str | None,
         quarantined: pa.Table,
+        source_row_unit: str = POINTER_ROW,
     ) -> int:
-        """Store every row of a validator's quarantined table in one transaction; returns count."""
+        """Store every row of a validator's quarantined table in one transaction; returns count.
+
+        ``source_row_unit`` says what the table's ``_cf_row`` counts (``"line"`` or ``"row"``).
+        """
         import pyarrow.compute as pc
 
+        if source_row_unit not in (POINTER_LINE, POINTER_ROW):
+            raise ValueError(
+                f"source_row_unit must be {POINTER_LINE!r} or {POINTER_ROW!r}, "
+                f"got {source_row_unit!r}"
+            )
         count = int(quarantined.num_rows)
         if count == 0:
             return 0
@@ -162,7 +176,7 @@ class QuarantineRepository:
             first_id = self._reserve_ids(count)
             self.db.executemany(
                 f"INSERT INTO cf_quarantine ({_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
                 (
                     (
                         first_id + index,
@@ -178,6 +192,7 @@ class QuarantineRepository:
                         violations[index],
                         values[index],
                         now,
+                        source_row_unit,
                     )
                     for index in range(count)
                 ),

@@ -166,6 +166,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             source_path TEXT,
             source_hash TEXT,
             source_row {bigint},
+            source_row_unit TEXT NOT NULL DEFAULT 'row',
             rules TEXT NOT NULL,
             violations TEXT NOT NULL,
             row_values TEXT NOT NULL,

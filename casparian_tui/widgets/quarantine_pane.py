@@ -9,13 +9,25 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
-COLUMN_WIDTHS = (("id", 6), ("parser", 10), ("output", 10), ("rules", 16), ("source", 14))
+from casparian_engine.source_lines import POINTER_LINE, source_pointer
+
+COLUMN_WIDTHS = (("id", 6), ("parser", 10), ("output", 10), ("rules", 14), ("source", 20))
 
 
-def source_pointer(row: Any) -> str:
-    """'inv0.csv:3' style pointer: the source file's name and row (or '?' when unknown)."""
+def row_pointer(row: Any) -> str:
+    """'inv0.csv line 3' (the parser's line number) or 'inv0.csv row 3' (the row's position)."""
     name = (row.source_path or "?").rpartition("/")[2]
-    return f"{name}:{row.source_row if row.source_row is not None else '?'}"
+    return f"{name} {source_pointer(row.source_row, row.source_row_unit)}"
+
+
+def line_caveat(row: Any) -> str:
+    """Why the line shown beside a row pointer may not be the row (empty for a line pointer)."""
+    if row.source_row_unit == POINTER_LINE or row.source_row is None:
+        return ""
+    return (
+        f"row {row.source_row} is the parser's row count, not a line number: "
+        "a header or a row spanning lines puts the row further down"
+    )
 
 
 def reasons_text(row: Any) -> str:
@@ -34,7 +46,8 @@ def row_detail(row: Any) -> str:
         [
             f"[b]quarantined row {row.id}[/b] · {escape(row.parser_name)} "
             f"{escape(row.parser_version)} → {escape(row.output_name)} · job {row.job_id}",
-            f"source  {escape(row.source_path or 'unknown')} row {row.source_row}",
+            f"source  {source_pointer(row.source_row, row.source_row_unit)} of "
+            f"{escape(row.source_path or 'unknown')}",
             "[b]reasons[/b]",
             escape(reasons_text(row)),
             "[b]values[/b]",
@@ -45,6 +58,8 @@ def row_detail(row: Any) -> str:
 
 class QuarantinePane(Horizontal):
     """Renders what the Inspect screen's workers read; it runs no engine calls itself."""
+
+    shown: Any = None  # the row whose detail is shown, for its source line's caveat
 
     def compose(self) -> ComposeResult:
         table: DataTable[str] = DataTable(id="quarantine-list", cursor_type="row")
@@ -67,7 +82,7 @@ class QuarantinePane(Horizontal):
                 row.parser_name,
                 row.output_name,
                 row.rules,
-                source_pointer(row),
+                row_pointer(row),
                 key=str(row.id),
             )
         if not rows:
@@ -75,6 +90,7 @@ class QuarantinePane(Horizontal):
             self.query_one("#source-line", Static).update("")
 
     def show_row(self, row: Any) -> None:
+        self.shown = row
         self.query_one("#quarantine-detail", Static).update(row_detail(row))
         self.query_one("#source-line", Static).update("[dim]reading the source line…[/dim]")
 
@@ -84,4 +100,7 @@ class QuarantinePane(Horizontal):
             body += f"[red]{escape(error)}[/red]"
         else:
             body += f"  {escape(text)}"
+        caveat = line_caveat(self.shown) if self.shown is not None and not error else ""
+        if caveat:
+            body += f"\n[dim]{escape(caveat)}[/dim]"
         self.query_one("#source-line", Static).update(body)

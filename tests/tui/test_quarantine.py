@@ -39,21 +39,26 @@ class Lineage:
     parser_version: str = "1.0"
     output: str = "meters"
     contract_hash: str | None = METERS.content_hash
+    source_row_unit: str = "line"  # _cf_row holds line numbers, as a parser that counts lines
 
 
-def quarantine_file(workspace: Workspace, source: Path, bad_rows: int) -> None:
-    """A real CSV whose every data row breaks the contract, validated and quarantined for real."""
+def quarantine_file(workspace: Workspace, source: Path, bad_rows: int, unit: str = "line") -> None:
+    """A real CSV whose every data row breaks the contract, validated and quarantined for real.
+
+    With ``unit="row"`` the pointers are stored as the executor's row positions would be."""
     lines = ["id,reading"] + [f"{i},{'150' if i % 2 else 'x'}" for i in range(bad_rows)]
     source.write_text("\n".join(lines) + "\n")
     table = pa.table(
         {
             "id": [str(i) for i in range(bad_rows)],
             "reading": ["150" if i % 2 else "x" for i in range(bad_rows)],
-            "_cf_row": list(range(2, bad_rows + 2)),  # line 1 is the header
+            # lines: line 1 is the header; rows: the executor counts the parser's rows from 1
+            "_cf_row": [i + (2 if unit == "line" else 1) for i in range(bad_rows)],
         }
     )
     result = validate(table, METERS)
-    StoreQuarantineWriter(workspace.store).write(result.quarantined, Lineage(str(source)))
+    lineage = Lineage(str(source), source_row_unit=unit)
+    StoreQuarantineWriter(workspace.store).write(result.quarantined, lineage)
 
 
 async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
@@ -90,10 +95,10 @@ async def test_rows_reasons_values_and_source_line(workspace: Workspace, tmp_pat
             "meters",
             "meters",
             "cast:reading",
-            "m.csv:2",
+            "m.csv line 2",
         ]
         detail = text_of(screen, "#quarantine-detail").splitlines()
-        assert detail[1] == f"source  {source} row 2"
+        assert detail[1] == f"source  line 2 of {source}"
         assert detail[2:4] == ["reasons", "  reading: cast — not a valid float64"]
         assert detail[4:] == ["values", "  id = '0'", "  reading = 'x'"]
         assert text_of(screen, "#source-line") == "source line 2\n  0,x"
@@ -104,6 +109,25 @@ async def test_rows_reasons_values_and_source_line(workspace: Workspace, tmp_pat
         await pilot.press("q")
         await settle(app, pilot)
         assert not screen.quarantine_mode and screen.query_one("#outputs-view").display
+
+
+async def test_a_row_pointer_says_row_and_why_the_line_may_differ(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    source = tmp_path / "m.csv"
+    quarantine_file(workspace, source, 2, unit="row")
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_quarantine(app, pilot)
+        table = screen.query_one("#quarantine-list", DataTable)
+        assert [str(c) for c in table.get_row_at(0)][4] == "m.csv row 1"
+        assert [str(c) for c in table.get_row_at(1)][4] == "m.csv row 2"
+        detail = text_of(screen, "#quarantine-detail").splitlines()
+        assert detail[1] == f"source  row 1 of {source}"
+        assert text_of(screen, "#source-line") == (
+            "source line 1\n  id,reading\nrow 1 is the parser's row count, not a line number: "
+            "a header or a row spanning lines puts the row further down"
+        )
 
 
 async def test_a_moved_source_file_is_said_plainly(workspace: Workspace, tmp_path: Path) -> None:
