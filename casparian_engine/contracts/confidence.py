@@ -12,9 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..wording import plural
-from .dialect import SNIFF_BYTES, SNIFF_LINES, Dialect, read_head
+from .dialect import CONSISTENT_SHARE, SNIFF_BYTES, SNIFF_LINES, Dialect, read_head
 
-CONSISTENT_SHARE = 0.9  # below this share of lines with the modal field count, warn
 LONG_NAME = 64  # a header cell longer than this is more likely a value than a label
 
 

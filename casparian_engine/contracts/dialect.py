@@ -4,6 +4,12 @@ The encoding comes from BOMs and strict decoding; the delimiter, quote and escap
 that splits the first lines most consistently; preamble lines (titles, ``key=value`` metadata) and
 the header row are told apart from the records below them. ``read_text_table`` then reads a file
 as text columns with the dialect found, for type inference to work on.
+
+A table whose columns are separated by runs of spaces (``ls -l``, aligned reports and logs) is
+taken as whitespace-delimited only when it clearly is one: no single-character delimiter splits
+its lines consistently, every sampled line after the preamble splits on whitespace into the same
+number of fields (two or more), and the fields are not prose: some column holds numbers or dates
+on every row, or every row aligns its columns with runs of two or more spaces.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ SNIFF_BYTES = 64 * 1024
 SNIFF_LINES = 200
 SAMPLE_ROWS = 10_000
 DELIMITERS = (",", ";", "\t", "|")
+CONSISTENT_SHARE = 0.9  # a delimiter splitting a smaller share of lines into one width is doubtful
+MIN_WHITESPACE_ROWS = 3  # rows (after the preamble) a whitespace-delimited table needs
+LINE_COLUMN = "\x1f"  # a "delimiter" no text line holds: Arrow reads each line as one value
 
 
 class DiscoveryError(ValueError):
@@ -40,9 +49,17 @@ class Dialect:
     escape: str | None
     header: bool
     preamble_lines: int
+    whitespace: bool = False
+    """Fields are separated by runs of spaces or tabs (leading and trailing ones ignored, quotes
+    not special); ``delimiter`` is then ``" "``."""
 
     def describe(self) -> str:
         """The dialect in words, for proposals and error messages."""
+        if self.whitespace:
+            return (
+                f"encoding {self.encoding}, delimiter runs of whitespace, "
+                f"header {'yes' if self.header else 'no'}, preamble lines {self.preamble_lines}"
+            )
         escape = "doubled quote" if self.escape is None else repr(self.escape)
         return (
             f"encoding {self.encoding}, delimiter {self.delimiter!r}, quote {self.quote!r}, "
@@ -52,7 +69,14 @@ class Dialect:
 
     def records(self, text: str) -> Iterator[list[str]]:
         """The records of ``text`` split with this dialect (lenient: no error on stray quotes)."""
+        if self.whitespace:
+            return whitespace_records(text)
         return csv_records(text, self.delimiter, self.quote, self.escape)
+
+
+def whitespace_records(text: str) -> Iterator[list[str]]:
+    """Each line of ``text`` split on runs of whitespace (a blank line is ``[]``)."""
+    return (line.split() for line in text.splitlines())
 
 
 def csv_records(text: str, delimiter: str, quote: str, escape: str | None) -> Iterator[list[str]]:
@@ -131,13 +155,21 @@ def sniff_dialect(text: str, encoding: str) -> Dialect:
     escape = "\\" if '\\"' in text or "\\'" in text else None
     quote = "'" if text.count("'") > 2 * text.count('"') + 2 else '"'
     best: tuple[float, str, int, int] = (0.0, ",", 1, 0)
+    best_counts: list[int] = []
     for delimiter in (*DELIMITERS, " "):
         if delimiter == " " and best[0] > 0:
             continue
-        score, width, preamble = _score(_field_counts(text, delimiter, quote, escape))
+        counts = _field_counts(text, delimiter, quote, escape)
+        score, width, preamble = _score(counts)
         if score > best[0]:
-            best = (score, delimiter, width, preamble)
-    _, delimiter, _, preamble = best
+            best, best_counts = (score, delimiter, width, preamble), counts
+    _, delimiter, width, preamble = best
+    # Splitting on single spaces makes an empty field of every extra space in a run; runs of
+    # whitespace are tried whenever no other delimiter splits the lines evenly.
+    if delimiter == " " or not _splits_consistently(best_counts, width, preamble):
+        spaced = _whitespace_dialect(text, encoding)
+        if spaced is not None:
+            return spaced
     every = list(csv_records(text, delimiter, quote, escape))
     # A line of key=value cells (``device=TH-0001;site=plant-a``) is metadata, not the header,
     # even when it has as many fields as the records below it.
@@ -145,6 +177,44 @@ def sniff_dialect(text: str, encoding: str) -> Dialect:
         preamble += 1
     records = every[preamble : preamble + 50]
     return Dialect(encoding, delimiter, quote, escape, _has_header(records), preamble)
+
+
+def _splits_consistently(counts: list[int], width: int, preamble: int) -> bool:
+    """Whether a candidate splits the lines after its preamble into one width of 2+ fields."""
+    body = counts[preamble:]
+    if width < 2 or not body:
+        return False
+    return sum(1 for c in body if c == width) >= CONSISTENT_SHARE * len(body)
+
+
+def _whitespace_dialect(text: str, encoding: str) -> Dialect | None:
+    """The whitespace-delimited dialect when the sniffed lines clearly form such a table (see
+    the module docstring), else None."""
+    lines = text.splitlines()[: SNIFF_LINES + 30]
+    if lines and not text.endswith(("\n", "\r")) and len(text) >= SNIFF_BYTES - 4:
+        lines.pop()  # the last line was cut by the sniff window
+    records = [line.split() for line in lines]
+    counts = [len(record) for record in records if record]
+    if not counts:
+        return None
+    _, width, preamble = _score(counts)
+    body_lines = [line for line in lines if line.strip()][preamble:]
+    body = [record for record in records if record][preamble:]
+    if width < 2 or len(body) < MIN_WHITESPACE_ROWS or any(len(r) != width for r in body):
+        return None
+    if any(all(mark in line for line in body_lines) for mark in ",;|"):
+        return None  # a delimiter on every line, splitting them unevenly: not clearly spaces
+    rows = body[1:]  # the first may be the header
+    typed_column = any(all(_looks_typed(row[i]) for row in rows) for i in range(width))
+    aligned = all(re.search(r"\S(?: {2,}|\t)\S", line) for line in body_lines)
+    if not (typed_column or aligned):
+        return None  # words split evenly by chance: prose, not a table
+    # Blank lines count as records (``[]``) in the preamble, as the csv reader counts them.
+    preamble = next(i for i, record in enumerate(records) if len(record) == width)
+    while preamble < min(len(records) - 2, 30) and _is_metadata(records[preamble]):
+        preamble += 1
+    body = [record for record in records[preamble : preamble + 80] if record][:50]
+    return Dialect(encoding, " ", '"', None, _has_header(body), preamble, whitespace=True)
 
 
 _METADATA_CELL = re.compile(r"^\s*[A-Za-z_][\w .-]{0,40}?\s*(?:=|: )\s*\S")
@@ -207,6 +277,9 @@ def read_text_table(
         names = _unique_names([n.strip() or f"column_{i + 1}" for i, n in enumerate(first)])
     else:
         names = [f"column_{i + 1}" for i in range(len(first))]
+    if dialect.whitespace:
+        table = _read_spaced(path, dialect, names, data)
+        return table.slice(0, max_rows) if max_rows is not None else table
     read_options = pcsv.ReadOptions(
         column_names=names,
         skip_rows=dialect.preamble_lines + (1 if dialect.header else 0),
@@ -234,6 +307,42 @@ def read_text_table(
     except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error) as exc:
         raise DiscoveryError(f"{path}: cannot be read as {dialect.describe()}: {exc}") from None
     return table.slice(0, max_rows) if max_rows is not None else table
+
+
+def _read_spaced(path: Path, dialect: Dialect, names: list[str], data: bytes | None) -> pa.Table:
+    """A whitespace-delimited file as text columns: Arrow reads each line whole, splits it on
+    runs of whitespace, and keeps the lines with as many fields as there are names."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    read_options = pcsv.ReadOptions(
+        column_names=["line"],
+        skip_rows=dialect.preamble_lines + (1 if dialect.header else 0),
+        encoding=dialect.encoding,
+    )
+    parse_options = pcsv.ParseOptions(
+        delimiter=LINE_COLUMN,
+        quote_char=False,
+        escape_char=False,
+        invalid_row_handler=lambda row: "skip",
+    )
+    convert_options = pcsv.ConvertOptions(
+        column_types={"line": pa.string()}, strings_can_be_null=False
+    )
+    try:
+        lines = pcsv.read_csv(
+            path if data is None else pa.BufferReader(data),
+            read_options=read_options, parse_options=parse_options,
+            convert_options=convert_options,
+        ).column("line")  # fmt: skip
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise DiscoveryError(f"{path}: cannot be read as {dialect.describe()}: {exc}") from None
+    fields = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(lines))
+    fields = pc.filter(fields, pc.equal(pc.list_value_length(fields), len(names)))
+    return pa.table(
+        [pc.list_element(fields, index) for index in range(len(names))],
+        schema=pa.schema([pa.field(name, pa.string()) for name in names]),
+    )
 
 
 def _unique_names(names: list[str]) -> list[str]:

@@ -108,17 +108,19 @@ def preview_file(path: Path, rows: int = 10) -> FilePreview:
         if preview is not None:
             return preview
     error = None
-    if suffix not in TEXT_SUFFIXES:
-        from ..contracts.dialect import DiscoveryError
+    # A .txt or .log file shows its lines, unless they clearly form a whitespace-delimited table.
+    spaced_only = suffix in TEXT_SUFFIXES
+    from ..contracts.dialect import DiscoveryError
 
-        try:
-            preview = _delimited_preview(path, head, size, rows, truncated)
-        except (DiscoveryError, ValueError, csv.Error) as exc:
+    try:
+        preview = _delimited_preview(path, head, size, rows, truncated, spaced_only)
+    except (DiscoveryError, ValueError, csv.Error) as exc:
+        if not spaced_only:
             # What can be shown still is: the raw first lines, with the reason beside them.
             error = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-            preview = None
-        if preview is not None:
-            return preview
+        preview = None
+    if preview is not None:
+        return preview
     lines = text.splitlines()[:rows]
     notes = []
     if error is None and suffix in (".csv", ".tsv", ".psv"):
@@ -178,12 +180,13 @@ def _column_label(spec: ColumnSpec) -> str:
 
 
 def _delimited_preview(
-    path: Path, head: bytes, size: int, rows: int, truncated: bool
+    path: Path, head: bytes, size: int, rows: int, truncated: bool, spaced_only: bool = False
 ) -> FilePreview | None:
     """The discovery engine's dialect and types for the head of a delimited file.
 
     Sniffing and inference are ``casparian schema discover``'s, so preview and discover agree
-    (preambles, decimal commas, date formats). Low-confidence findings become notes.
+    (preambles, decimal commas, date formats). Low-confidence findings become notes. With
+    ``spaced_only`` only a whitespace-delimited table is previewed (None otherwise).
     """
     from ..contracts.confidence import discovery_warnings
     from ..contracts.dialect import read_text_table, sniff_dialect, sniff_encoding
@@ -191,6 +194,8 @@ def _delimited_preview(
 
     encoding = sniff_encoding(head)
     dialect = sniff_dialect(head.decode(encoding, errors="replace"), encoding)
+    if spaced_only and not dialect.whitespace:
+        return None
     body = head[: head.rfind(b"\n") + 1] if truncated and b"\n" in head else head
     table = read_text_table(path, dialect, max_rows=None, data=body)
     if table.num_columns < 2:  # no delimiter: the raw lines say more than one odd column
@@ -200,13 +205,17 @@ def _delimited_preview(
     if truncated:
         notes.append(f"types guessed from the first {len(body):,} bytes ({table.num_rows} rows)")
     name = "tsv" if dialect.delimiter == "\t" else "csv"
+    if dialect.whitespace:
+        name = "whitespace-delimited"
     details: dict[str, Any] = {
-        "delimiter": dialect.delimiter,
+        "delimiter": "whitespace" if dialect.whitespace else dialect.delimiter,
         "quotechar": dialect.quote,
         "header": dialect.header,
         "preamble_lines": dialect.preamble_lines,
         "encoding": dialect.encoding,
     }
+    if dialect.whitespace:  # quotes are not special between runs of spaces
+        del details["quotechar"]
     schema = [(spec.name, _column_label(spec)) for spec in contract.columns]
     _, first = _table_preview(table, rows)
     return FilePreview(str(path), name, size, details, schema, first, notes=notes)
