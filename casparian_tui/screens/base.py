@@ -74,11 +74,11 @@ class ModeScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         # Textual gives a new screen a stale CSS generation, so the first switch to each mode
-        # re-tokenised the whole stylesheet and restyled the app (80-120 ms, the longest
-        # freeze while work ran). A new screen's widgets are styled with the current
-        # stylesheet as they mount, so it starts current; a later theme change still marks it
-        # stale. tests/tui/test_responsiveness.py notices if a Textual upgrade changes this.
-        self._css_update_count = self.app._css_update_count
+        # re-tokenised the whole stylesheet and restyled the app (80-120 ms). A new screen's
+        # widgets are styled with the stylesheet as they mount, so it starts at the generation
+        # the stylesheet was last parsed for; a theme change not yet applied, or a later one,
+        # still marks it stale. tests/tui/test_responsiveness.py notices if Textual changes this.
+        self._css_update_count = self.casparian.css_generation_applied
 
     @property
     def casparian(self) -> CasparianApp:

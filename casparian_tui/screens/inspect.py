@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_fastdatatable import ArrowBackend
-from textual_fastdatatable import DataTable as ArrowTable
 
 from casparian_engine.cli.common import counted
 
@@ -24,6 +23,7 @@ from ..messages import (
     TablesListed,
     ViewExported,
 )
+from ..widgets.arrow_table import ArrowTable
 from ..widgets.quarantine_pane import QuarantinePane
 from .base import ModeScreen
 from .dialogs import PromptDialog

@@ -52,6 +52,25 @@ async def test_a_first_switch_to_each_mode_does_not_restyle_the_app(
         assert app.current_mode == "home"
 
 
+async def test_every_mode_is_built_at_start_up_in_the_project_theme(
+    workspace: Workspace, reparses: list[int]
+) -> None:
+    from casparian_tui.screens.base import ModeScreen
+    from casparian_tui.theme import CASPARIAN_THEME
+
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        before = len(reparses)
+        for key in ("alt+d", "alt+p", "alt+i", "alt+j"):
+            await pilot.press(key)
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ModeScreen) and screen.MODE == app.current_mode
+            assert screen.styles.background == Color.parse(CASPARIAN_THEME.background or "")
+        assert len(reparses) == before
+
+
 async def test_a_theme_change_still_restyles_a_mode_built_before_it(
     workspace: Workspace, reparses: list[int]
 ) -> None:
