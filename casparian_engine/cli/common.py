@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.table import Column, Table
+from rich.text import Text
 
 from ..config import ConfigError
 from ..store import StoreError
@@ -42,9 +43,26 @@ console = CliConsole()
 err_console = CliConsole(stderr=True)
 
 
+class LiteralTable(Table):
+    """A Rich table whose string cells are printed as written, never read as console markup.
+
+    Cells hold data (paths, parser names, error text): ``x[=<y].csv`` or ``[b]bold.csv`` must
+    print literally, so each string becomes a ``Text`` before Rich sees it.
+    """
+
+    def add_row(self, *renderables: Any, **options: Any) -> None:
+        literal = (Text(cell) if isinstance(cell, str) else cell for cell in renderables)
+        super().add_row(*literal, **options)
+
+
 def folding_table(*headers: str, **options: Any) -> Table:
-    """A table whose cells fold long values (paths, ids) onto more lines instead of cutting them."""
-    return Table(*(Column(h, overflow="fold") for h in headers), **options)
+    """A table whose cells fold long values (paths, ids) onto more lines instead of cutting them.
+
+    Headers and cells are literal text (see ``LiteralTable``): a column or file name with
+    brackets in it prints as it is.
+    """
+    columns = (Column(Text(h), overflow="fold") for h in headers)
+    return LiteralTable(*columns, **options)
 
 
 def home_option(ctx: typer.Context) -> str | None:
