@@ -2,9 +2,10 @@
 
 Protocol, one JSON object per line. Child → parent (stdout): ``{"progress": files_seen}`` for
 each throttled engine progress event, after which the child waits for the parent's answer line
-on stdin: ``go`` (the progress is on screen) or ``cancel``; at the end one of ``{"found": n}``,
-``{"cancelled": true}`` or ``{"error": text}``. A ``cancel`` line may also arrive at any time, and
-stdin closing (the TUI went away) cancels too. Imports no Textual.
+on stdin: ``go`` (the progress is on screen) or ``cancel``; at the end one of
+``{"found": n, "cancelled": bool}`` (n files recorded in the store, also for a cancelled scan),
+``{"cancelled": true}`` or ``{"error": text}``. A ``cancel`` line may also arrive at any time,
+and stdin closing (the TUI went away) cancels too. Imports no Textual.
 Run: ``python -m casparian_tui.scan_process HOME ROOT``.
 """
 
@@ -21,7 +22,7 @@ from typing import IO, Any
 
 from casparian_engine.config import ENV_PREFIX
 from casparian_engine.events import Cancelled, Event
-from casparian_engine.scout.summary import ScanProgress
+from casparian_engine.scout.summary import ScanCancelled, ScanProgress
 from casparian_engine.workspace import Workspace
 
 GO = "go"
@@ -68,6 +69,9 @@ def main(argv: list[str]) -> int:
     try:
         with Workspace.open(home) as workspace:
             summary = workspace.scan(root, on_event=link.forward, cancel=link.cancel)
+    except ScanCancelled as stopped:  # what the store kept, not the last progress shown
+        link.send(found=stopped.files_recorded, cancelled=True)
+        return 0
     except Cancelled:
         link.send(cancelled=True)
         return 0

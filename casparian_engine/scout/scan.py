@@ -19,18 +19,18 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from ..events import EventSink, Throttle, check_cancel, ignore_events
+from ..events import Cancelled, EventSink, Throttle, check_cancel, ignore_events
 from ..store import Store
 from ..store.files import KnownRow
 from .classify import kind_tag
 from .hashing import Examined, ExamineJob, extension
 from .rules import PathMatcher, RuleSet
-from .summary import ScanProgress, ScanSummary
+from .summary import ScanCancelled, ScanProgress, ScanSummary
 from .walk import SkippedEntry, WalkBatch, WalkedFile, check_root, display_path, walk_files
 from .window import CommitWindow
 from .workers import HashWorkerPool, InlineJob
 
-__all__ = ["BATCH_SIZE", "ScanProgress", "ScanSummary", "Scanner"]
+__all__ = ["BATCH_SIZE", "ScanCancelled", "ScanProgress", "ScanSummary", "Scanner"]
 
 BATCH_SIZE = 2000
 SKIPPED_EXAMPLES_KEPT = 50
@@ -109,7 +109,17 @@ class Scanner:
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> ScanSummary:
-        """Walk the root, record new, changed, moved and deleted files, and summarise."""
+        """Walk the root, record new, changed, moved and deleted files, and summarise. A cancel
+        raises ``ScanCancelled`` with the number of files committed before it stopped."""
+        try:
+            return self._run()
+        except ScanCancelled:
+            raise
+        except Cancelled as exc:
+            recorded = sum(self.counts[k] for k in ("new", "changed", "unchanged", "renamed"))
+            raise ScanCancelled(recorded) from exc
+
+    def _run(self) -> ScanSummary:
         started = time.monotonic()
         self.seen_at = time.time()
         files = self.store.files

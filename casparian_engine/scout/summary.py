@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..events import Event
+from ..events import Cancelled, Event
 from .walk import SkippedEntry, display_path
 
 
@@ -66,3 +66,12 @@ class ScanSummary(Event):
             "bytes_hashed": self.bytes_hashed,
             "elapsed_s": round(self.elapsed_s, 3),
         }
+
+
+class ScanCancelled(Cancelled):
+    """A scan stopped by its caller; ``files_recorded`` files were committed before it stopped
+    (what a cancelled scan keeps, counted as ``ScanSummary.files_seen`` counts them)."""
+
+    def __init__(self, files_recorded: int) -> None:
+        super().__init__(f"scan cancelled after recording {files_recorded} files")
+        self.files_recorded = files_recorded
