@@ -2,7 +2,10 @@
 
 A 10 ms timer in the running (headless) app records how late each tick fires; the longest delay is
 the worst freeze a user would feel. Baseline: the same timer in the same app while idle.
-Usage: .venv/bin/python bench/tui.py [--files 200000] [--run-files 200] [--stacks]
+Usage: .venv/bin/python bench/tui.py [--files 200000] [--run-files 200] [--runs 3] [--stacks]
+--runs N: measure N times (a fresh app and workspace each) and print each run's longest stall,
+then the median and worst of them; the machine's load average is printed beside each run, since
+other busy processes on a 2-core machine lengthen every stall.
 --stacks: a watchdog thread samples every thread's stack whenever the loop's last tick is more
 than 50 ms old, and prints the most frequent stacks (where the loop was stuck).
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import os
 import shutil
 import statistics
 import sys
@@ -209,7 +213,7 @@ def describe_callback(handle: asyncio.events.Handle) -> str:
 
 async def measure(
     workspace: Workspace, scan_root: Path, idle_s: float, sampler_wanted: bool, only: str = ""
-) -> tuple[str, str, str]:
+) -> tuple[str, str, str, float]:
     app = CasparianApp(workspace)
     meter = StallMeter()
     sampler = StallSampler(meter)
@@ -249,7 +253,7 @@ async def measure(
             f"run {run.outcome if run else 'not started'}; "
             f"{time.perf_counter() - started:.1f}s wall"
         )
-    return idle, busy, work
+    return idle, busy, work, max(meter.delays, default=0.0)
 
 
 def main() -> None:
@@ -261,27 +265,37 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("scan", "run"), default="", help="start only the scan or only the run"
     )
+    parser.add_argument("--runs", type=int, default=1, help="repeat the measurement N times")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cf-bench-tui-") as tmp:
-        root = Path(tmp)
-        began = time.perf_counter()
-        tree = WORK_DIR / f"tui-tree-{args.files}"
-        write_files(tree, args.files)
-        write_invoices(root / "batch", args.run_files)
+    tree = WORK_DIR / f"tui-tree-{args.files}"
+    began = time.perf_counter()
+    write_files(tree, args.files)
+    print(f"{args.files:,}-file tree ready in {time.perf_counter() - began:.1f}s")
+    longest: list[float] = []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="cf-bench-tui-") as tmp:
+            root = Path(tmp)
+            write_invoices(root / "batch", args.run_files)
+            with Workspace.open(root / "home") as workspace:
+                parser_folder = make_parser(root / "parser")
+                workspace.register_parser(parser_folder)
+                approve_contract(workspace, parser_folder / "invoices.contract.yaml")
+                workspace.scan(root / "batch")
+                load_before = os.getloadavg()[0]
+                idle, busy, work, worst = asyncio.run(
+                    measure(workspace, tree, args.idle_s, args.stacks, args.only)
+                )
+        longest.append(worst)
         print(
-            f"{args.files:,} + {args.run_files} files ready in {time.perf_counter() - began:.1f}s"
+            f"run {run + 1} (load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)"
         )
-        with Workspace.open(root / "home") as workspace:
-            parser_folder = make_parser(root / "parser")
-            workspace.register_parser(parser_folder)
-            approve_contract(workspace, parser_folder / "invoices.contract.yaml")
-            workspace.scan(root / "batch")
-            idle, busy, work = asyncio.run(
-                measure(workspace, tree, args.idle_s, args.stacks, args.only)
-            )
-    print(idle)
-    print(busy)
-    print(work)
+        print(f"  {idle}\n  {busy}\n  {work}")
+    if len(longest) > 1:
+        ordered = sorted(ms * 1000 for ms in longest)
+        print(
+            f"longest stall over {len(longest)} runs: median {statistics.median(ordered):.0f} ms, "
+            f"worst {ordered[-1]:.0f} ms, each {', '.join(f'{ms:.0f}' for ms in ordered)} ms"
+        )
     print("target: longest stall under 100 ms")
 
 
