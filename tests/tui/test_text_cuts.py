@@ -1,0 +1,37 @@
+"""Text that does not fit its column ends in '…' (never cut silently): Process parser names
+and versions, Inspect table names and column stats."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from casparian_engine.workspace import Workspace
+from casparian_tui.app import CasparianApp
+from casparian_tui.screens.process import ProcessScreen
+
+
+async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
+    for _ in range(4):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def shown_line(table: DataTable[object], y: int) -> str:
+    """The characters one line of a table shows on screen."""
+    return table.render_line(y).text
+
+
+async def test_a_parser_name_too_long_for_its_column_ends_in_an_ellipsis(
+    registered: Workspace,
+) -> None:
+    app = CasparianApp(registered)
+    async with app.run_test(size=(64, 24)) as pilot:  # narrow: the name column is at its minimum
+        await pilot.press("alt+p")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ProcessScreen)
+        table = screen.query_one("#parsers-table", DataTable)
+        row = shown_line(table, 1)
+        assert "invoi…" in row and "invoices" not in row
+        assert "1.0.0" in row
