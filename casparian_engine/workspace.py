@@ -7,6 +7,7 @@ outputs. Each capability is written once, in the engine, and exposed here as a m
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, load_config
 from .store import Store
+
+CANCEL_WAIT_S = 10.0
+"""How long ``cancel_job`` waits for a running job's worker to stop its work (a worker on
+another host learns of the cancel at its next heartbeat, so the wait may end first)."""
+CANCEL_POLL_S = 0.05
 
 if TYPE_CHECKING:
     import threading
@@ -324,12 +330,15 @@ class Workspace:
         claim_batch: int | None = None,
         queue_matching: bool = True,
         niceness: int = 0,
+        stop_grace_s: float | None = None,
     ) -> PoolSummary:
         """Queue matching files (unless the caller did: ``queue_matching=False``), then drain
         the queue with the worker pool; returns a summary. ``niceness`` lowers the workers' CPU
-        priority (an interactive caller keeps the CPU it needs to stay responsive)."""
+        priority (an interactive caller keeps the CPU it needs to stay responsive).
+        ``stop_grace_s``: how long a ``cancel`` waits for running jobs before it kills their
+        workers and requeues the jobs (default ``runner.pool.STOP_GRACE_S``)."""
         from .events import ignore_events
-        from .runner.pool import PoolOptions, WorkerPool
+        from .runner.pool import STOP_GRACE_S, PoolOptions, WorkerPool
         from .runner.worker import DEFAULT_HANDLER
 
         if queue_matching and self.store.parsers.all():
@@ -341,6 +350,7 @@ class Workspace:
             claim_batch=claim_batch,
             handler_spec=handler or DEFAULT_HANDLER,
             niceness=niceness,
+            stop_grace_s=STOP_GRACE_S if stop_grace_s is None else stop_grace_s,
         )
         return WorkerPool(self.config, options).run(on_event or ignore_events, cancel)
 
@@ -372,12 +382,27 @@ class Workspace:
         """The TUI's "retry failed": the same as a replay."""
         return self.replay_job(job_id)
 
-    def cancel_job(self, job_id: int) -> bool:
-        """Cancel a queued or running job; a running worker's result is then refused."""
-        cancelled = self._job_store().jobs.cancel(job_id)
-        if cancelled:
-            self.store.audit.record("job.cancel", str(job_id))
-        return cancelled
+    def cancel_job(self, job_id: int, wait_s: float = CANCEL_WAIT_S) -> bool:
+        """Cancel a queued or running job; a running worker's result is then refused. A running
+        job's worker is told at once (SIGUSR1, when it runs on this host) and this waits up to
+        ``wait_s`` until the worker says the job's work stopped (its guest killed)."""
+        from .runner.worker import poke_worker
+
+        jobs = self._job_store().jobs
+        before = jobs.get(job_id)
+        cancelled = jobs.cancel(job_id)
+        if not cancelled:
+            return False
+        self.store.audit.record("job.cancel", str(job_id))
+        if before is None or before.status != "running" or not before.worker_id:
+            return True
+        worker = poke_worker(before.worker_id)
+        deadline = time.monotonic() + wait_s
+        while not jobs.cancel_stopped(job_id) and time.monotonic() < deadline:
+            if worker is not None and not worker.is_running():
+                break  # the worker is gone (and its work with it)
+            time.sleep(CANCEL_POLL_S)
+        return True
 
     def job_log_path(self, job_id: int) -> Path | None:
         """Where a job's log is (or will be, once it starts); None for an unknown job."""

@@ -17,7 +17,10 @@ from textual.signal import Signal
 from casparian_engine.cli.common import counted, plural
 from casparian_engine.config import Settings
 from casparian_engine.events import Event
-from casparian_engine.runner.pool import PoolProgress  # at start-up, not in the first worker
+from casparian_engine.runner.pool import (  # at start-up, not in the first worker
+    PoolProgress,
+    PoolStopping,
+)
 from casparian_engine.workspace import Workspace
 
 from .messages import RunFinished, RunProgressed, ScanFinished, ScanProgressed
@@ -26,6 +29,10 @@ from .scan_process import CANCEL, GO, ScanChild
 BACKGROUND_NICENESS = 10
 """How much lower than the TUI's own CPU priority its scans and processing runs work: on a busy
 machine the screen gets the CPU first, and the work uses every cycle the screen leaves."""
+
+RUN_STOP_GRACE_S = 10.0
+"""How long the TUI's stop (``s``) waits for a run's running jobs to finish before their workers
+are killed and the jobs requeued: a stop is a request to end soon, and the panel counts down."""
 
 NO_WORK = "no work: "
 """Prefix of a run's outcome when nothing was queued or waiting; the engine's reason follows."""
@@ -213,7 +220,12 @@ class EngineService:
         """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
 
         def forward(event: Event) -> None:
-            if isinstance(event, PoolProgress):
+            if isinstance(event, PoolStopping):
+                try:
+                    self.app.call_from_thread(self._run_stopping, state, event)
+                except RuntimeError:  # the app is closing; the stop goes on without a screen
+                    pass
+            elif isinstance(event, PoolProgress):
                 self.app.post_message(
                     RunProgressed(
                         state.parser_name,
@@ -232,6 +244,7 @@ class EngineService:
                 cancel=state.cancel,
                 queue_matching=False,
                 niceness=BACKGROUND_NICENESS,
+                stop_grace_s=RUN_STOP_GRACE_S,
             )
         except Exception as exc:
             self.app.post_message(RunFinished(state.parser_name, "", error=str(exc)))
@@ -243,6 +256,11 @@ class EngineService:
             f"{counted(summary.jobs_finished, 'file')}, {counted(summary.rows_written, 'row')}, "
             f"{failed:,} failed, {summary.rows_quarantined:,} quarantined"
         )
+        if summary.jobs_interrupted:
+            text += (
+                f", {summary.jobs_interrupted:,} requeued (still running "
+                f"{RUN_STOP_GRACE_S:g} s after the stop)"
+            )
         reasons = [reason for r in reports if (reason := r.why_nothing_queued())]
         if summary.jobs_finished == 0 and not summary.cancelled and reasons:
             text = NO_WORK + "; ".join(reasons)  # say why nothing ran, and what would redo it
@@ -256,6 +274,21 @@ class EngineService:
             )
         )
         self.app.post_message(RunFinished(state.parser_name, text))
+
+    def _run_stopping(self, state: RunState, event: PoolStopping) -> None:
+        """Say what a stop is waiting for (on the app thread): the running jobs, and how long
+        before they are interrupted and requeued."""
+        if not state.running:
+            return
+        left = f"{event.grace_left_s:.0f} s"
+        if event.running:
+            state.outcome = (
+                f"stopping… waiting for {counted(event.running, 'running job')} "
+                f"(requeued in {left} if not done)"
+            )
+        else:
+            state.outcome = f"stopping… waiting for {counted(event.workers, 'worker')} to exit"
+        self.publish("run")
 
     def run_progressed(self, message: RunProgressed) -> None:
         state = self.runs.get(message.parser_name)

@@ -11,7 +11,7 @@ whose lease was lost meanwhile has its rows cut out of the parts before the tran
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,6 +67,12 @@ class BatchContext:
     output_root: Path
     logs: JobLogs
     stop: threading.Event = field(default_factory=threading.Event)
+    taken: dict[int, threading.Event] = field(default_factory=dict)
+    """Per job of the lease, set once the job was taken away (cancelled, requeued) while the
+    batch runs: its work should stop, its result is refused at the commit anyway."""
+    stopped: Callable[[Sequence[int]], None] = field(default=lambda job_ids: None)
+    """The handler calls this once it stopped the work of jobs taken away (e.g. killed the
+    guest parsing their files), so a waiting cancel learns the work really ended."""
 
 
 @dataclass

@@ -4,10 +4,14 @@ Before starting it requeues orphans of this host (jobs left ``running`` by a wor
 and leases nobody renewed. While it runs it keeps requeueing stale leases, replaces a worker that
 crashed, and turns the queue's counts into throttled progress events. Cancelling (Ctrl+C, SIGTERM,
 the TUI's stop) asks every worker to stop gracefully: running jobs finish, claimed ones return.
+A worker still running a job when the stop's grace ends is killed with its guests, and the jobs
+it held are requeued at once (``error_kind`` 'interrupted', the message says why), so no job is
+left looking ``running``; while it waits, the pool reports ``PoolStopping`` events.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -31,6 +35,10 @@ from .worker import DEFAULT_HANDLER, open_job_store
 PROGRESS_INTERVAL_S = 0.1  # how often the pool checks its workers
 PROGRESS_REFRESH_S = 0.5  # how often it counts jobs for a progress event
 STOP_GRACE_S = 30.0
+"""How long a stop waits for running jobs to finish before their workers are killed (and the
+jobs requeued); an interactive caller may choose a shorter wait (``PoolOptions.stop_grace_s``)."""
+INTERRUPTED = "interrupted"
+"""``error_kind`` of a job requeued because its worker was killed when a stop's grace ran out."""
 PR_SET_PDEATHSIG = 1
 
 
@@ -49,6 +57,15 @@ class PoolProgress(Event):
 
 
 @dataclass(frozen=True)
+class PoolStopping(Event):
+    """A stop is waiting for running jobs: how many, held by how many workers, for how long."""
+
+    running: int
+    workers: int
+    grace_left_s: float
+
+
+@dataclass(frozen=True)
 class PoolSummary(Event):
     """How a pool run ended."""
 
@@ -62,6 +79,8 @@ class PoolSummary(Event):
     paused_parsers: tuple[str, ...] = ()
     worker_crashes: int = 0
     cancelled: bool = False
+    jobs_interrupted: int = 0
+    """Jobs requeued because a stop's grace ran out while they ran (their workers were killed)."""
 
     @property
     def files_per_s(self) -> float:
@@ -82,9 +101,19 @@ class PoolOptions:
     output_root: Path | None = None
     handler_spec: str = DEFAULT_HANDLER
     extra_env: dict[str, str] = field(default_factory=dict)
+    stop_grace_s: float = STOP_GRACE_S
+    """How long a stop waits for running jobs before killing their workers and requeueing them."""
     niceness: int = 0
     """Added to the workers' nice value (and so their guests'): an interactive caller such as
     the TUI runs them at a lower CPU priority than itself, so its screen never waits on them."""
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    """Every live process below ``pid`` (a worker's guests and their children)."""
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def _pid_alive(pid: int) -> bool:
@@ -130,6 +159,7 @@ class WorkerPool:
         self.options = options
         self.worker_count = options.workers or config.settings.max_concurrent_workers
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.interrupted: list[int] = []  # jobs requeued when a stop killed their workers
 
     def _command(self) -> list[str]:
         options = self.options
@@ -154,7 +184,12 @@ class WorkerPool:
         return subprocess.Popen(self._command(), env=env, preexec_fn=prepare)
 
     def _counts(self, store: Store) -> QueueCounts:
-        return store.jobs.counts(self.options.parser_names)
+        return store.jobs.counts(self.options.parser_names, kind=self.options.kind)
+
+    def _row_totals(self, store: Store) -> tuple[int, int, int]:
+        """Rows emitted, written and quarantined by this pool's parsers' jobs of its kind (never
+        those of another run going on beside it)."""
+        return store.jobs.row_totals(parser_names=self.options.parser_names, kind=self.options.kind)
 
     def run(
         self, on_event: EventSink = ignore_events, cancel: threading.Event | None = None
@@ -164,12 +199,13 @@ class WorkerPool:
         started = time.monotonic()
         cancel = cancel or threading.Event()
         crashes = 0
+        self.interrupted = []
         try:
             recovered = recover_leases(store, self.config)
             settings = self.config.settings
             rotate_logs(self.config.logs_dir, settings.log_retention_days, settings.log_total_bytes)
             before = self._counts(store)
-            totals_before = store.jobs.row_totals()
+            totals_before = self._row_totals(store)
             self.processes = [self._spawn() for _ in range(self.worker_count)]
             next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
             progress_at = 0.0
@@ -184,7 +220,7 @@ class WorkerPool:
                     cancel.set()
                     stopping = True
                 if stopping:
-                    self._stop_workers()
+                    self._stop_workers(store, on_event)
                     break
                 crashed = [p for p in self.processes if p.poll() not in (None, 0)]
                 self.processes = [p for p in self.processes if p.poll() is None]
@@ -202,23 +238,46 @@ class WorkerPool:
                 store, before, totals_before, started, recovered, crashes, cancel.is_set()
             )
         finally:
-            self._stop_workers()
+            self._stop_workers(store)
             store.close()
 
     def _work_left(self, store: Store) -> bool:
         return store.jobs.next_due(self.options.parser_names, self.options.kind) is not None
 
-    def _stop_workers(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for process in self.processes:
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    def _stop_workers(self, store: Store, on_event: EventSink = ignore_events) -> None:
+        """Stop every worker: SIGTERM lets running jobs finish and hands claimed ones back; a
+        worker still busy when the grace runs out is killed with its guests, and the jobs it held
+        are requeued as ``interrupted`` so none is left looking ``running``."""
+        live = [p for p in self.processes if p.poll() is None]
+        for process in live:
+            process.send_signal(signal.SIGTERM)
+        grace = self.options.stop_grace_s
+        deadline = time.monotonic() + grace
+        while live and time.monotonic() < deadline:
+            running = self._counts(store)["running"]
+            on_event(PoolStopping(running, len(live), max(0.0, deadline - time.monotonic())))
+            for process in live:
+                try:
+                    process.wait(min(PROGRESS_REFRESH_S, max(0.0, deadline - time.monotonic())))
+                except subprocess.TimeoutExpired:
+                    break
+            live = [p for p in live if p.poll() is None]
+        for process in live:
+            guests = _descendants(process.pid)
+            process.kill()
+            process.wait()
+            for guest in guests:  # a guest runs in its own session: it would outlive its worker
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(guest.pid, signal.SIGKILL)  # its group: the guest's own children
+                with contextlib.suppress(psutil.Error):
+                    guest.kill()
+            self.interrupted += store.jobs.release_worker(
+                socket.gethostname(),
+                process.pid,
+                INTERRUPTED,
+                f"requeued: the run was stopped and the job was still running after the "
+                f"{grace:g} s grace, so its worker was stopped",
+            )
         self.processes = []
 
     def _progress(
@@ -230,7 +289,7 @@ class WorkerPool:
         started: float,
     ) -> PoolProgress:
         finished = counts.finished - before.finished
-        _emitted, written, quarantined = store.jobs.row_totals()
+        _emitted, written, quarantined = self._row_totals(store)
         return PoolProgress(
             finished=finished,
             total=finished + counts["queued"] + counts["running"],
@@ -256,7 +315,7 @@ class WorkerPool:
         cancelled: bool,
     ) -> PoolSummary:
         counts = self._counts(store)
-        emitted, written, quarantined = store.jobs.row_totals()
+        emitted, written, quarantined = self._row_totals(store)
         delta = {
             status: counts[status] - before[status]
             for status in set(counts.by_status) | set(before.by_status)
@@ -269,7 +328,12 @@ class WorkerPool:
             elapsed_s=time.monotonic() - started,
             jobs_finished=counts.finished - before.finished,
             orphans_requeued=recovered,
-            paused_parsers=tuple(h.parser_name for h in store.health.paused_parsers()),
+            paused_parsers=tuple(
+                h.parser_name
+                for h in store.health.paused_parsers()
+                if self.options.parser_names is None or h.parser_name in self.options.parser_names
+            ),
             worker_crashes=crashes,
             cancelled=cancelled,
+            jobs_interrupted=len(self.interrupted),
         )

@@ -6,6 +6,8 @@ files in flight so the guest never waits. Rows go to the batch's ``BatchParts`` 
 per output for the whole batch, a file's rows appended only once the file succeeded — and
 quarantined rows are kept for ``cf_quarantine``; the worker commits and publishes the batch. A file
 that fails is failed alone: its guest is stopped and the rest of the batch continues on a new one.
+A job taken away while its file is in the guest (cancelled) stops the guest the same way at once;
+one taken away before its file was submitted is skipped.
 Each finished job keeps its own file's start and finish (the executor's span of the guest's work
 on that file), not the batch's claim and commit times; a job that failed before its file reached
 a guest (the guest or its contracts would not load) is timed from that attempt to its failure.
@@ -16,13 +18,15 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..bridge.host import GuestError, GuestProcess, start_guest
 from ..config import Config
 from ..contracts.quarantine import policy_breach
+from ..events import Cancelled
 from ..logs import JobLog
 from ..store.jobs import Job, JobFailure, JobOutcome
 from .batch import BatchContext, BatchResult, JobLogs
@@ -103,11 +107,15 @@ class ProdHandler:
         self._guests[key] = (guest, validator, hashes)
         return self._guests[key]
 
-    def _discard(self, key: tuple[str, str]) -> None:
+    def _discard(self, key: tuple[str, str], kill: bool = False) -> None:
+        """Stop a guest (asked to finish, else killed; ``kill``: at once, mid-file)."""
         entry = self._guests.pop(key, None)
         if entry is not None:
             with contextlib.suppress(Exception):
-                entry[0].stop()
+                if kill:
+                    entry[0].close()
+                else:
+                    entry[0].stop()
 
     def run_batch(self, context: BatchContext) -> BatchResult:
         """Run every job of the lease, grouped by parser version, into one set of parts."""
@@ -161,7 +169,9 @@ class ProdHandler:
                     quarantine=parts.quarantine_writer,
                     pipeline_depth=PIPELINE_DEPTH,
                 )
-                tasks = [FileTask(j.input_path, j.id, j.input_hash) for j in pending.values()]
+                submitted: set[int] = set()
+                executor.cancel = _TakenInFlight(context.taken, submitted, pending)
+                tasks = _untaken_tasks(list(pending.values()), pending, context.taken, submitted)
                 self._log_target = (context.logs, next(iter(pending.values())))
                 accepted: set[int] = set()
                 rejected: set[int] = set()
@@ -182,6 +192,16 @@ class ProdHandler:
                     self._discard(key)
                     result.unstarted += list(pending)
                 return
+            except Cancelled:
+                # a job the guest holds was cancelled: stop the guest (its file's work stops
+                # now), forget unsettled rows, and run the rest of the batch on a new guest
+                parts.discard()
+                self._discard(key, kill=True)
+                stopped = [j for j in pending if _is_taken(context.taken, j)]
+                for job_id in stopped:
+                    del pending[job_id]
+                context.stopped(stopped)
+                continue
             except (ExecutionError, GuestError, JobError) as exc:
                 parts.discard()
                 self._discard(key)
@@ -197,7 +217,7 @@ class ProdHandler:
                     return
 
     @staticmethod
-    def _results(executor: Executor, tasks: list[FileTask]) -> Iterator[FileResult]:
+    def _results(executor: Executor, tasks: Iterable[FileTask]) -> Iterator[FileResult]:
         results = executor.run(tasks)
         try:
             yield from results
@@ -243,6 +263,45 @@ class ProdHandler:
         for key in list(self._guests):
             self._discard(key)
         self.workspace.close()
+
+
+def _is_taken(taken: dict[int, threading.Event], job_id: int) -> bool:
+    event = taken.get(job_id)
+    return event is not None and event.is_set()
+
+
+class _TakenInFlight(threading.Event):
+    """The executor's cancel: set while a job submitted to the guest and not finished was taken
+    away (cancelled, requeued), so the guest stops working on it."""
+
+    def __init__(
+        self, taken: dict[int, threading.Event], submitted: set[int], pending: dict[int, Job]
+    ) -> None:
+        super().__init__()
+        self.taken = taken
+        self.submitted = submitted
+        self.pending = pending
+
+    def is_set(self) -> bool:
+        return any(
+            _is_taken(self.taken, job_id) for job_id in self.submitted if job_id in self.pending
+        )
+
+
+def _untaken_tasks(
+    jobs: list[Job],
+    pending: dict[int, Job],
+    taken: dict[int, threading.Event],
+    submitted: set[int],
+) -> Iterator[FileTask]:
+    """The files of ``jobs`` as the executor asks for them, skipping (and forgetting) jobs taken
+    away before their file reached the guest; records which were submitted."""
+    for job in jobs:
+        if _is_taken(taken, job.id):
+            pending.pop(job.id, None)
+            continue
+        submitted.add(job.id)
+        yield FileTask(job.input_path, job.id, job.input_hash)
 
 
 def _failing_job(pending: dict[int, Job], exc: BaseException) -> Job:

@@ -4,7 +4,9 @@ A worker is its own process (``python -m casparian_engine.runner.worker``) so a 
 ``kill -9`` takes nothing else down: its leases simply stop being renewed and the jobs return to
 the queue. A heartbeat thread renews every lease it holds; a job whose lease was taken away
 (cancelled, requeued) is told to stop and its result is refused by the store. SIGTERM/SIGINT stop
-it gracefully: the running job finishes, claimed jobs not yet started are handed back.
+it gracefully: the running job finishes, claimed jobs not yet started are handed back. SIGUSR1
+(sent when an operator cancels one of its jobs) makes it check its leases at once, so the
+cancelled job's work stops without waiting for the next heartbeat.
 """
 
 from __future__ import annotations
@@ -126,14 +128,21 @@ class Worker:
         self.worker_id = new_worker_id()
         self.stop = threading.Event()
         self.wake = threading.Event()
+        self.check_leases = threading.Event()  # SIGUSR1: a job was cancelled, look now
         self._held: dict[str, dict[int, threading.Event]] = {}
         self._held_lock = threading.Lock()
         self.jobs_run = 0
 
     # -- heartbeats --------------------------------------------------------------------------
     def _heartbeat_loop(self, done: threading.Event) -> None:
+        """Renew leases every heartbeat interval, and at once when poked (``check_leases``,
+        set by SIGUSR1 when an operator cancelled one of this worker's jobs)."""
         interval = self.config.settings.heartbeat_interval_s
-        while not done.wait(interval):
+        while True:
+            self.check_leases.wait(interval)
+            self.check_leases.clear()
+            if done.is_set():
+                return
             self.renew_leases()
 
     def renew_leases(self) -> None:
@@ -174,6 +183,7 @@ class Worker:
                     break
         finally:
             done.set()
+            self.check_leases.set()  # let the heartbeat thread see ``done`` now
             close = getattr(handler, "close", None)
             if callable(close):
                 close()
@@ -199,8 +209,11 @@ class Worker:
             self._held[lease.token] = {job.id: threading.Event() for job in lease.jobs}
         logs = JobLogs(self.config, self.worker_id)
         try:
+            taken = self._held[lease.token]
             result = handler.run_batch(
-                BatchContext(lease, self.config, self.output_root, logs, self.stop)
+                BatchContext(
+                    lease, self.config, self.output_root, logs, self.stop, taken, self._let_go
+                )
             )
             self.jobs_run += len(result.outcomes) + len(result.failures)
             if result.unstarted:
@@ -216,8 +229,7 @@ class Worker:
             log_commit(logs, jobs, report, self.store.health.threshold)
         finally:
             logs.close()
-            with self._held_lock:
-                self._held.pop(lease.token, None)
+            self._release_taken(lease.token)
 
     def _run_lease(self, lease: Lease, handler: JobHandler) -> None:
         cancels = {job.id: threading.Event() for job in lease.jobs}
@@ -235,6 +247,8 @@ class Worker:
                     self.store.jobs.release(lease.token, [job.id])
                     continue
                 result = self._run_one(job, lease.token, handler, cancels[job.id])
+                if cancels[job.id].is_set():
+                    self._let_go([job.id])
                 if isinstance(result, JobOutcome):
                     if not pending:
                         first_pending_at = time.monotonic()
@@ -247,8 +261,19 @@ class Worker:
         finally:
             if pending:
                 self._complete(lease, pending)
-            with self._held_lock:
-                self._held.pop(lease.token, None)
+            self._release_taken(lease.token)
+
+    def _let_go(self, job_ids: Sequence[int]) -> None:
+        """Say that this worker stopped working on these jobs (taken away from it): a cancel
+        waiting for them learns the work really ended."""
+        if job_ids:
+            self.store.jobs.let_go(self.worker_id, job_ids)
+
+    def _release_taken(self, token: str) -> None:
+        """A lease is done: forget it, and let go of its jobs that were taken away meanwhile."""
+        with self._held_lock:
+            jobs = self._held.pop(token, {})
+        self._let_go([job_id for job_id, taken in jobs.items() if taken.is_set()])
 
     def _complete(self, lease: Lease, pending: list[tuple[int, str, JobOutcome]]) -> None:
         """Commit finished jobs with their audit entries; as in a batch commit, a job whose
@@ -378,6 +403,27 @@ class Worker:
             return result.breaker_tripped
 
 
+def poke_worker(worker_id: str) -> Any:
+    """Tell a worker of this host to look at its leases now (SIGUSR1): one of its jobs was
+    cancelled. Returns its ``psutil.Process``, or None when it runs elsewhere or is gone."""
+    import socket
+
+    import psutil
+
+    host, _, rest = worker_id.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    try:
+        process = psutil.Process(int(pid_text))
+        if "casparian_engine.runner.worker" not in process.cmdline():
+            return None  # the pid now belongs to another program
+        process.send_signal(signal.SIGUSR1)
+    except psutil.Error:
+        return None
+    return process
+
+
 def _output_hashes(outcomes: Iterable[JobOutcome]) -> dict[str, str | None]:
     """The SHA-256 of each output file of ``outcomes``, for their audit entries (None: not a
     file, e.g. a folder or a path the handler named but did not leave)."""
@@ -420,8 +466,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker.stop.set()
         worker.wake.set()
 
+    def look_at_leases(signum: int, frame: Any) -> None:
+        worker.check_leases.set()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGUSR1, look_at_leases)
     try:
         worker.run()
     finally:

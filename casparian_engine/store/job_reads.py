@@ -27,6 +27,25 @@ _HISTORY_JOB = (
 )
 
 
+def _job_filter(
+    parser_names: Sequence[str] | None, batch_id: str | None, since_id: int, kind: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of jobs above ``since_id`` of these parsers, batch
+    and kind (None: any)."""
+    clauses: list[str] = ["id > ?"]
+    params: list[Any] = [since_id]
+    if parser_names is not None:
+        clauses.append(f"parser_name IN ({', '.join('?' for _ in parser_names) or 'NULL'})")
+        params += list(parser_names)
+    if batch_id is not None:
+        clauses.append("batch_id = ?")
+        params.append(batch_id)
+    if kind is not None:
+        clauses.append("kind = ?")
+        params.append(kind)
+    return " AND ".join(clauses), params
+
+
 class JobReads:
     """Queries over ``cf_jobs`` and ``cf_dead_letter``; mixed into ``JobRepository``."""
 
@@ -86,32 +105,33 @@ class JobReads:
         parser_names: Sequence[str] | None = None,
         batch_id: str | None = None,
         since_id: int = 0,
+        kind: str | None = None,
     ) -> QueueCounts:
-        """Job counts by state, optionally of some parsers, one batch, or ids above ``since_id``."""
-        clauses: list[str] = ["id > ?"]
-        params: list[Any] = [since_id]
-        if parser_names is not None:
-            clauses.append(f"parser_name IN ({', '.join('?' for _ in parser_names) or 'NULL'})")
-            params += list(parser_names)
-        if batch_id is not None:
-            clauses.append("batch_id = ?")
-            params.append(batch_id)
+        """Job counts by state, optionally of some parsers, one batch, one kind, or ids above
+        ``since_id``."""
+        where, params = _job_filter(parser_names, batch_id, since_id, kind)
         rows = self.db.query(
-            f"SELECT status, COUNT(*) FROM cf_jobs WHERE {' AND '.join(clauses)} GROUP BY status",
-            params,
+            f"SELECT status, COUNT(*) FROM cf_jobs WHERE {where} GROUP BY status", params
         )
         return QueueCounts({str(r[0]): int(r[1]) for r in rows})
 
-    def row_totals(self, batch_id: str | None = None, since_id: int = 0) -> tuple[int, int, int]:
-        """Sums of rows emitted, written and quarantined by finished jobs."""
-        clause, params = (
-            ("AND batch_id = ?", [since_id, batch_id]) if batch_id else ("", [since_id])
-        )
+    def row_totals(
+        self,
+        batch_id: str | None = None,
+        since_id: int = 0,
+        parser_names: Sequence[str] | None = None,
+        kind: str | None = None,
+    ) -> tuple[int, int, int]:
+        """Sums of rows emitted, written and quarantined by finished jobs, optionally of some
+        parsers (a pool counts only its own parsers' rows, not those of a run beside it), one
+        batch or one kind."""
+        where, params = _job_filter(parser_names, batch_id, since_id, kind)
         row = self.db.query_one(
             "SELECT COALESCE(SUM(rows_emitted), 0), COALESCE(SUM(rows_written), 0), "
-            f"COALESCE(SUM(rows_quarantined), 0) FROM cf_jobs WHERE id > ? {clause}",
+            f"COALESCE(SUM(rows_quarantined), 0) FROM cf_jobs WHERE {where}",
             params,
         )
+        assert row is not None
         return int(row[0]), int(row[1]), int(row[2])
 
     def lease_outputs(self, token: str) -> list[tuple[str, tuple[str, ...]]]:

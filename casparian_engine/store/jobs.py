@@ -291,11 +291,21 @@ class JobRepository(JobReads):
             "released",
         )
 
-    def _release(self, where: str, params: tuple[Any, ...], reason: str) -> list[int]:
+    def release_worker(self, host: str, pid: int, reason: str, message: str) -> list[int]:
+        """Requeue every job a worker process (``host``, ``pid``) left running, e.g. when a stop
+        killed it; ``reason`` and ``message`` say why on each job."""
+        return self._release(
+            "status = 'running' AND worker_id LIKE ?", (f"{host}:{pid}:%",), reason, message
+        )
+
+    def _release(
+        self, where: str, params: tuple[Any, ...], reason: str, message: str | None = None
+    ) -> list[int]:
         rows = self.db.query(
             "UPDATE cf_jobs SET status = 'queued', lease_token = NULL, worker_id = NULL, "
-            f"heartbeat_at = NULL, error_kind = ? WHERE {where} RETURNING id",
-            (reason, *params),
+            "heartbeat_at = NULL, error_kind = ?, error_message = COALESCE(?, error_message) "
+            f"WHERE {where} RETURNING id",
+            (reason, message, *params),
         )
         return sorted(int(r[0]) for r in rows)
 
@@ -399,13 +409,32 @@ class JobRepository(JobReads):
 
     # -- operator actions ------------------------------------------------------------------
     def cancel(self, job_id: int) -> bool:
-        """Cancel a queued or running job; a running worker loses its lease and its result."""
+        """Cancel a queued or running job; a running worker loses its lease and its result, and
+        the job keeps the worker's id until the worker says it stopped (``let_go``)."""
         row = self.db.query_one(
             "UPDATE cf_jobs SET status = 'cancelled', finished_at = ?, lease_token = NULL, "
             "heartbeat_at = NULL WHERE id = ? AND status IN ('queued', 'running') RETURNING id",
             (time.time(), job_id),
         )
         return row is not None
+
+    def let_go(self, worker_id: str, job_ids: Sequence[int]) -> list[int]:
+        """A worker says it stopped working on these jobs, taken from it (cancelled, requeued):
+        a cancelled job keeps its worker until then (``cancel_stopped`` reads that)."""
+        if not job_ids:
+            return []
+        marks = ", ".join("?" for _ in job_ids)
+        rows = self.db.query(
+            f"UPDATE cf_jobs SET worker_id = NULL WHERE id IN ({marks}) AND worker_id = ? "
+            "AND status = 'cancelled' RETURNING id",
+            (*job_ids, worker_id),
+        )
+        return sorted(int(r[0]) for r in rows)
+
+    def cancel_stopped(self, job_id: int) -> bool:
+        """Whether a cancelled job's work has stopped (no worker still holds it)."""
+        row = self.db.query_one("SELECT worker_id FROM cf_jobs WHERE id = ?", (job_id,))
+        return row is None or row[0] is None
 
     def replay(self, job_id: int) -> bool:
         """Requeue a failed, dead-lettered or cancelled job with a fresh retry budget; refused

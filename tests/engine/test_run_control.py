@@ -1,0 +1,286 @@
+"""Processing runs side by side, stopped and cancelled, with real guests and real worker pools.
+
+Each parser is a real, uv-locked folder whose contract is approved; its guest writes a marker
+file (its pid) when it starts a file it was told to hold, and holds it by sleeping, so a test
+acts while a job is really running in a guest. Both stores: the queue SQL changed with these
+fixes (row totals per parser, requeueing a killed worker's jobs, a worker letting go of a
+cancelled job).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from casparian_engine.contracts import SchemaContract
+from casparian_engine.events import Event
+from casparian_engine.runner.pool import PoolStopping, PoolSummary
+from casparian_engine.workspace import Workspace
+
+from .registration_support import uv_lock
+
+WAIT_LIMIT_S = 120.0  # how long a helper waits for a condition before the test fails
+
+PARSER = """\
+import os
+import time
+
+import pyarrow.csv as pv
+from casparian_parser import Parser
+
+
+class {cls}(Parser):
+    name = "{name}"
+    version = "1.0.0"
+    patterns = ["{name}/*.csv"]
+    outputs = {{"{name}": "{name}.contract.yaml"}}
+
+    def parse(self, path):
+        if os.path.basename(path).startswith("{hold}"):
+            with open({marker!r} + "." + os.path.basename(path), "w") as marker:
+                marker.write(str(os.getpid()))
+            while not os.path.exists({release!r}):
+                time.sleep(0.05)
+        return pv.read_csv(path)
+"""
+
+CONTRACT = """\
+name: {name}
+columns:
+  - name: id
+    type: int64
+    nullable: false
+  - name: amount
+    type: float64
+"""
+
+PYPROJECT = """\
+[project]
+name = "{name}-parser"
+version = "1.0.0"
+requires-python = ">=3.11"
+dependencies = []
+"""
+
+
+@pytest.fixture
+def workspace(workspace_on_each_store: Workspace) -> Workspace:
+    return workspace_on_each_store
+
+
+def add_parser(
+    workspace: Workspace, tmp_path: Path, name: str, hold: str = "-never-"
+) -> tuple[Path, Path]:
+    """Register and approve parser ``name`` (files ``<data>/<name>/*.csv``); its guest holds
+    files whose name starts with ``hold`` until the release file exists. Returns (marker
+    prefix, release file)."""
+    folder = tmp_path / f"{name}-parser"
+    folder.mkdir()
+    marker, release = tmp_path / f"{name}-holding", tmp_path / f"{name}-release"
+    (folder / f"{name}_parser.py").write_text(
+        PARSER.format(
+            cls=name.title() + "Parser",
+            name=name,
+            hold=hold,
+            marker=str(marker),
+            release=str(release),
+        )
+    )
+    (folder / f"{name}.contract.yaml").write_text(CONTRACT.format(name=name))
+    (folder / "pyproject.toml").write_text(PYPROJECT.format(name=name))
+    uv_lock(folder)
+    workspace.register_parser(folder)
+    contract_file = folder / f"{name}.contract.yaml"
+    workspace.approve_contract(
+        SchemaContract.from_yaml(contract_file.read_text(), str(contract_file))
+    )
+    return marker, release
+
+
+def write_inputs(folder: Path, files: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+def guest_gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+class Run:
+    """``Workspace.process`` for one parser on a thread of its own (as the TUI runs it), on
+    its own workspace: the summary and every event it reported."""
+
+    def __init__(self, home: Path, parser: str, **options: object) -> None:
+        self.home = home
+        self.parser = parser
+        self.options = options
+        self.cancel = threading.Event()
+        self.events: list[Event] = []
+        self.summary: PoolSummary | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with Workspace.open(self.home) as workspace:
+                self.summary = workspace.process(
+                    self.parser,
+                    workers=1,
+                    on_event=self.events.append,
+                    cancel=self.cancel,
+                    **self.options,  # type: ignore[arg-type]
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported by ``result``
+            self.error = exc
+
+    def result(self) -> PoolSummary:
+        self.thread.join(WAIT_LIMIT_S)
+        assert not self.thread.is_alive(), f"the {self.parser} run did not end"
+        if self.error is not None:
+            raise self.error
+        assert self.summary is not None
+        return self.summary
+
+
+def wait_for(condition: object, what: str, run: Run | None = None) -> None:
+    """Wait until ``condition()`` is true (fails the test only if it never becomes true, or
+    if ``run`` ended first)."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        if run is not None and not run.thread.is_alive():
+            raise AssertionError(f"the run ended before {what}: {run.error or run.summary}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def jobs_of(workspace: Workspace, parser: str) -> dict[str, tuple[str, str | None, str | None]]:
+    """file name -> (status, error kind, error message) of the parser's jobs."""
+    return {
+        Path(job.input_path).name: (job.status, job.error_kind, job.error_message)
+        for job in workspace.list_jobs(parser=parser)
+    }
+
+
+@pytest.mark.slow
+def test_two_runs_side_by_side_each_report_their_own_parsers_figures(
+    workspace: Workspace, tmp_path: Path, data: Path
+) -> None:
+    # alpha holds its first file until beta's whole run is over: beta's rows are written while
+    # alpha's pool runs, which once counted them as its own
+    _, alpha_release = add_parser(workspace, tmp_path, "alpha", hold="a0")
+    add_parser(workspace, tmp_path, "beta")
+    write_inputs(
+        data / "alpha",
+        {
+            "a0.csv": "id,amount\n1,1.5\n2,2.5\n",
+            "a1.csv": "id,amount\n3,1.0\n4,x\n5,2.0\n6,3.0\n",
+        },
+    )
+    write_inputs(
+        data / "beta",
+        {
+            f"b{i}.csv": "id,amount\n" + "".join(f"{i}{n},{n}.5\n" for n in range(10))
+            for i in range(3)
+        }
+        | {"b3.csv": "id,amount\n1,1.0\n2,y\n3,z\n4,4.0\n5,5.0\n6,6.0\n7,7.0\n"},
+    )
+    workspace.scan(data)
+    workspace.enqueue_matching()
+    alpha = Run(workspace.home, "alpha", queue_matching=False)
+    wait_for(lambda: (tmp_path / "alpha-holding.a0.csv").exists(), "alpha to hold a0.csv", alpha)
+    beta = Run(workspace.home, "beta", queue_matching=False).result()
+    alpha_release.touch()
+    first = alpha.result()
+
+    assert (beta.counts, beta.rows_written, beta.rows_quarantined, beta.jobs_finished) == (
+        {"completed": 3, "completed_with_warnings": 1, "queued": -4},
+        35,
+        2,
+        4,
+    )
+    assert (first.counts, first.rows_written, first.rows_quarantined, first.jobs_finished) == (
+        {"completed": 1, "completed_with_warnings": 1, "queued": -2},
+        5,
+        1,
+        2,
+    )
+
+
+@pytest.mark.slow
+def test_a_stop_requeues_jobs_still_running_when_the_grace_ends(
+    workspace: Workspace, tmp_path: Path, data: Path
+) -> None:
+    marker, _ = add_parser(workspace, tmp_path, "gamma", hold="g")  # never released
+    write_inputs(data / "gamma", {"g0.csv": "id,amount\n1,1.5\n", "g1.csv": "id,amount\n2,2.5\n"})
+    workspace.scan(data)
+    run = Run(workspace.home, "gamma", stop_grace_s=1.0)
+    held = marker.parent.glob(f"{marker.name}.*")  # whichever file the guest started first
+    wait_for(lambda: any(marker.parent.glob(f"{marker.name}.*")), "the guest to hold a file", run)
+    guest = int(next(held).read_text())
+    run.cancel.set()
+    summary = run.result()
+
+    message = (
+        "requeued: the run was stopped and the job was still running after the 1 s grace, "
+        "so its worker was stopped"
+    )
+    assert jobs_of(workspace, "gamma") == {
+        "g0.csv": ("queued", "interrupted", message),  # one in the guest, one claimed with it
+        "g1.csv": ("queued", "interrupted", message),
+    }
+    assert (summary.cancelled, summary.jobs_interrupted, summary.jobs_finished) == (True, 2, 0)
+    assert summary.counts == {}  # every job is back where it was: queued
+    stopping = [e for e in run.events if isinstance(e, PoolStopping)]
+    assert stopping and (stopping[0].running, stopping[0].workers) == (2, 1)
+    assert guest_gone(guest)  # the guest was killed with its worker, not left sleeping
+    assert workspace.job_stats().by_status == {"queued": 2}
+
+
+@pytest.mark.slow
+def test_cancelling_a_running_job_stops_its_guest_and_the_rest_of_the_run_goes_on(
+    workspace: Workspace, tmp_path: Path, data: Path
+) -> None:
+    marker, _ = add_parser(workspace, tmp_path, "delta", hold="d0")  # never released
+    write_inputs(
+        data / "delta",
+        {
+            "d0.csv": "id,amount\n1,1.5\n",
+            "d1.csv": "id,amount\n2,2.5\n3,3.5\n",
+            "d2.csv": "id,amount\n4,4.5\n",
+        },
+    )
+    workspace.scan(data)
+    run = Run(workspace.home, "delta")
+    held = Path(f"{marker}.d0.csv")
+    wait_for(held.exists, "the guest to start d0.csv", run)
+    guest = int(held.read_text())
+    (job,) = [j for j in workspace.list_jobs(parser="delta") if j.input_path.endswith("d0.csv")]
+    assert job.status == "running"
+
+    assert workspace.cancel_job(job.id) is True
+    # cancel_job returned once the worker said the job's work stopped: its guest is gone
+    assert workspace.job_detail(job.id).worker_id is None  # type: ignore[union-attr]
+    assert guest_gone(guest)
+    summary = run.result()
+
+    assert jobs_of(workspace, "delta") == {
+        "d0.csv": ("cancelled", None, None),
+        "d1.csv": ("completed", None, None),
+        "d2.csv": ("completed", None, None),
+    }
+    assert (summary.cancelled, summary.jobs_finished, summary.rows_written) == (False, 3, 3)
+    assert summary.counts == {"cancelled": 1, "completed": 2, "queued": -3}
