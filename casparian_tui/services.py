@@ -281,9 +281,9 @@ class EngineService:
         if not state.running:
             return
         left = f"{event.grace_left_s:.0f} s"
-        if event.running:
+        if event.in_progress:
             state.outcome = (
-                f"stopping… waiting for {counted(event.running, 'running job')} "
+                f"stopping… waiting for {counted(event.in_progress, 'running job')} "
                 f"(requeued in {left} if not done)"
             )
         else:

@@ -64,6 +64,12 @@ class PoolStopping(Event):
     workers: int
     grace_left_s: float
 
+    @property
+    def in_progress(self) -> int:
+        """Jobs a worker is working on now: a worker runs one file at a time, and the other
+        jobs it holds (claimed ahead) return to the queue once that file is done."""
+        return min(self.running, self.workers)
+
 
 @dataclass(frozen=True)
 class PoolSummary(Event):

@@ -246,6 +246,7 @@ def test_a_stop_requeues_jobs_still_running_when_the_grace_ends(
     assert summary.counts == {}  # every job is back where it was: queued
     stopping = [e for e in run.events if isinstance(e, PoolStopping)]
     assert stopping and (stopping[0].running, stopping[0].workers) == (2, 1)
+    assert stopping[0].in_progress == 1  # one file in the guest; the other claimed with it
     assert guest_gone(guest)  # the guest was killed with its worker, not left sleeping
     assert workspace.job_stats().by_status == {"queued": 2}
 
