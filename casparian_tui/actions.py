@@ -184,6 +184,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec(
         "jobs", "s", "cycle_status", "Status", "Show only failed, dead-letter, queued, … jobs"
     ),
+    ActionSpec(
+        "process",
+        "u",
+        "resume_parser",
+        "Resume",
+        "Resume a parser its circuit breaker paused",
+        show=False,  # the status line of a paused parser names the key; help and palette list it
+    ),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.markup import escape
@@ -9,10 +10,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..actions import bindings_for
-from ..messages import JobActed, JobDetailLoaded, JobsListed
+from ..messages import JobActed, JobDetailLoaded
 from .base import ModeScreen, fitted_width, tail_path
 
 STATUS_ICONS = {
@@ -30,8 +32,12 @@ STATUS_FILTERS = (None, "failed", "dead_letter", "queued", "running", "completed
 LOG_TAIL_BYTES = 4096
 REFRESH_S = 2.0
 FIXED_COLUMNS = (("state", "state", 13), ("job", "job", 5), ("parser", "parser", 14))
-TIME_COLUMN = ("time", "time", 11)
+TIME_COLUMN = ("time", "time", 14)
 MIN_FILE_WIDTH = 16
+
+
+BLOCKED = "⏸ blocked"
+"""A queued job's state cell while its parser's circuit breaker holds it."""
 
 
 def status_cell(status: str) -> str:
@@ -39,15 +45,54 @@ def status_cell(status: str) -> str:
     return f"{STATUS_ICONS.get(status, '?')} {STATUS_SHORT.get(status, status)}"
 
 
+def readable_span(seconds: float, tenths: bool = False) -> str:
+    """A span a person reads at a glance: '12s' (or '2.5s' with ``tenths``), '8m 48s',
+    '2h 05m', '3d 04h'."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f}s" if tenths else f"{seconds:.0f}s"
+    whole = int(seconds)
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    if whole < 86_400:
+        return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+    return f"{whole // 86_400}d {whole % 86_400 // 3600:02d}h"
+
+
 def job_duration(job: Any, now: float) -> str:
-    """How long a job ran ('2.5s'), has been running, or has waited in the queue ('queued 12s');
-    '—' for a job that never started."""
+    """How long a job ran ('2.5s', '8m 48s'), has been running, or has waited in the queue
+    ('queued 12s'); '—' for a job that never started."""
     if job.status == "queued":
-        return f"queued {max(0.0, now - job.created_at):.0f}s"
+        return f"queued {readable_span(now - job.created_at)}"
     if job.started_at is None:
         return "—"
     end = job.finished_at if job.finished_at is not None else now
-    return f"{max(0.0, end - job.started_at):.1f}s"
+    return readable_span(end - job.started_at, tenths=True)
+
+
+def job_state_cell(job: Any, paused: frozenset[str]) -> str:
+    """The state column: a queued job of a paused parser says it is blocked."""
+    if job.status == "queued" and job.parser_name in paused:
+        return BLOCKED
+    return status_cell(job.status)
+
+
+def requeued_text(job_id: int, parser_name: str, paused: bool) -> str:
+    """What a retried job waits for: its parser's next run (and, if paused, a resume)."""
+    if paused:
+        return (
+            f"job {job_id} requeued; {parser_name} is paused: press u on {parser_name} "
+            "in Process to resume it, then r to run it"
+        )
+    return f"job {job_id} requeued: it runs when {parser_name} runs (press r on it in Process)"
+
+
+@dataclass
+class JobQueueRead(Message):
+    """A page of the job queue was read, with the parsers whose circuit breaker is open."""
+
+    rows: list[Any]
+    paused: frozenset[str]
 
 
 class JobsScreen(ModeScreen):
@@ -63,6 +108,7 @@ class JobsScreen(ModeScreen):
         self.detail_job_id: int | None = None  # the job the detail pane shows
         self.detail_status = ""  # its status when the detail was read
         self.status_filter: str | None = None  # show only jobs of this status
+        self.paused: frozenset[str] = frozenset()  # parsers whose queued jobs are blocked
         self.file_width = MIN_FILE_WIDTH
 
     def compose_body(self) -> ComposeResult:
@@ -87,7 +133,11 @@ class JobsScreen(ModeScreen):
             self.load_jobs()
 
     def on_screen_resume(self) -> None:
+        """Coming back: the old error no longer applies, and every state shown is re-read."""
+        self.clear_error()
         self.load_jobs()
+        if self.detail_job_id is not None:
+            self.load_detail(self.detail_job_id)
 
     def _add_columns(self) -> None:
         """Fixed columns; the file column takes the width left (never depends on the rows)."""
@@ -114,22 +164,29 @@ class JobsScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-list")
     def load_jobs(self) -> None:
-        rows = self.service.workspace.list_jobs(status=self.status_filter, limit=500)
-        self.post_message(JobsListed(rows))
+        workspace = self.service.workspace
+        rows = workspace.list_jobs(status=self.status_filter, limit=500)
+        paused = frozenset(h.parser_name for h in workspace.store.health.paused_parsers())
+        self.post_message(JobQueueRead(rows, paused))
 
     def action_cycle_status(self) -> None:
         """Show only failed jobs, then dead letters, queued, … and back to every job."""
         position = STATUS_FILTERS.index(self.status_filter)
         self.status_filter = STATUS_FILTERS[(position + 1) % len(STATUS_FILTERS)]
+        self.clear_error()  # an error about a job of the old view no longer applies
         self.load_jobs()
 
-    def on_jobs_listed(self, message: JobsListed) -> None:
+    def on_job_queue_read(self, message: JobQueueRead) -> None:
         self.jobs = message.rows
+        self.paused = message.paused
         self._fill(message.rows)
         counts: dict[str, int] = {}
         for job in message.rows:
             counts[job.status] = counts.get(job.status, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no jobs"
+        blocked = sum(1 for job in message.rows if job_state_cell(job, self.paused) == BLOCKED)
+        if blocked:
+            summary += f" ({blocked:,} blocked: their parser is paused, u in Process resumes)"
         if self.status_filter is not None:
             summary = f"showing {status_cell(self.status_filter)} only (s: next) · {summary}"
         self.query_one("#jobs-status", Static).update(summary)
@@ -144,7 +201,7 @@ class JobsScreen(ModeScreen):
         now = self.casparian.clock()
         for job in rows:
             table.add_row(
-                status_cell(job.status),
+                job_state_cell(job, self.paused),
                 str(job.id),
                 f"{job.parser_name} {job.parser_version}",
                 Text(tail_path(job.input_path, self.file_width)),
@@ -169,6 +226,8 @@ class JobsScreen(ModeScreen):
         job = self.current_job
         if job is not None:
             self.set_selection(f"job {job.id} ({job.status})")
+            if self.detail_job_id is not None and job.id != self.detail_job_id:
+                self.load_detail(job.id)  # an expanded detail follows the cursor
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -200,6 +259,7 @@ class JobsScreen(ModeScreen):
             return
         lines = [
             f"[b]job {job.id}[/b] {STATUS_ICONS.get(job.status, '?')} {job.status}",
+            *self._blocked_lines(job),
             f"parser   {escape(job.parser_name)} {escape(job.parser_version)}",
             f"input    {escape(job.input_path)}",
             f"retries  {job.retry_count}",
@@ -215,6 +275,12 @@ class JobsScreen(ModeScreen):
             lines += ["", escape(job.error_trace)]
         lines += ["", f"[b]log[/b] {escape(log_path)}", escape(log_tail) or "(empty)"]
         self.query_one("#job-detail", Static).update("\n".join(lines))
+
+    def _blocked_lines(self, job: Any) -> list[str]:
+        if job_state_cell(job, self.paused) != BLOCKED:
+            return []
+        name = escape(job.parser_name)
+        return [f"[b]{BLOCKED}[/b]: {name} is paused; press u on {name} in Process to resume"]
 
     def action_retry_job(self) -> None:
         job = self.current_job
@@ -240,6 +306,11 @@ class JobsScreen(ModeScreen):
         done = workspace.retry_job(job_id) if action == "retry" else workspace.cancel_job(job_id)
         verb = "requeued" if action == "retry" else "cancelled"
         text = f"job {job_id} {verb}" if done else f"job {job_id} could not be {verb}"
+        job = workspace.job_detail(job_id) if done and action == "retry" else None
+        if job is not None:
+            health = workspace.store.health.get(job.parser_name)
+            paused = health is not None and health.paused_at is not None
+            text = requeued_text(job_id, job.parser_name, paused)
         self.post_message(JobActed(job_id, action, text))
 
     def on_job_acted(self, message: JobActed) -> None:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from casparian_engine.cli.common import counted
+from casparian_engine.store.quarantine import QuarantineFilter
 
 from ..actions import bindings_for
-from ..messages import ParserFilesListed, ParsersListed
+from ..messages import ParserFilesListed
 from ..services import NO_WORK, RunState
 from ..widgets.run_progress import RunProgress
 from .base import ModeScreen, fitted_width, tail_path
@@ -25,7 +29,7 @@ MIN_PATH_WIDTH = 20
 NAME_COLUMN = ("parser", "name")
 MIN_NAME_WIDTH = 6
 FIXED_PARSER_COLUMNS = (("ver", "version", 6), ("files", "matched", 6),
-                        ("last run", "last", 11), ("run", "run", 10))  # fmt: skip
+                        ("last run", "last", 14), ("run", "run", 12))  # fmt: skip
 NO_PARSERS = "No parsers registered yet: casparian parser register <folder>"
 
 
@@ -39,18 +43,133 @@ def run_cell(state: RunState | None) -> str:
     if state is None:
         return ""
     if state.running:
+        if state.outcome.startswith("stopping"):
+            return "■ stopping"
         return f"▶ {state.done}/{state.total}" if state.total else "▶ starting"
     if state.outcome.startswith(NO_WORK):
         return "■ no work"
-    return "✗ failed" if state.outcome.startswith("failed") else "■ " + state.outcome.split(":")[0]
+    if state.outcome.startswith("failed"):
+        return "✗ failed"
+    if every_file_failed(state):
+        return "✗ all failed"
+    if state.failed:
+        return f"✗ {state.failed:,} failed"
+    word = state.outcome.split(":")[0]
+    return ("⚠ " if state.quarantined_rows else "■ ") + word
 
 
-def last_run_cell(parser: Any) -> str:
-    """How the parser last ran, or '⏸ paused' while its circuit breaker holds its jobs."""
+def every_file_failed(state: RunState) -> bool:
+    """A run that finished files, every one of them failed (``done`` counts failed files)."""
+    return state.done > 0 and state.failed >= state.done
+
+
+@dataclass(frozen=True)
+class ParserJobs:
+    """What a parser's jobs add up to: its counts by state, quarantined rows, and whether a
+    run of it is under way (the TUI's own, or jobs running)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    quarantined_rows: int = 0
+    running: bool = False
+
+    def count(self, *states: str) -> int:
+        return sum(self.counts.get(state, 0) for state in states)
+
+    @property
+    def headline(self) -> str:
+        """The worst of how its jobs ended: '✗ every file failed', '⚠ completed with warnings'."""
+        failed = self.count("failed", "dead_letter")
+        done = self.count("completed", "completed_with_warnings")
+        if self.running or self.count("running"):
+            return "▶ running"
+        if failed and not done:
+            return "✗ every file failed"
+        if failed:
+            return "✗ completed with failures"
+        if self.count("completed_with_warnings") or self.quarantined_rows:
+            return "⚠ completed with warnings"
+        if done:
+            return "✓ completed"
+        if self.count("queued"):
+            return "⏳ queued"
+        if self.count("cancelled"):
+            return "⊘ cancelled"
+        return "never run"
+
+    @property
+    def cell(self) -> str:
+        """The headline cut to the 'last run' column."""
+        headline = self.headline
+        if headline.startswith("✗ every"):
+            return "✗ all failed"
+        if headline.startswith("✗ completed"):
+            return f"✗ {self.count('failed', 'dead_letter'):,} failed"
+        if headline.startswith("⚠"):
+            return "⚠ warnings"
+        return headline
+
+    @property
+    def details(self) -> list[str]:
+        """The figures behind the headline: problems first, then what waits."""
+        parts = []
+        for states, words in (
+            (("completed_with_warnings",), "with warnings"),
+            (("failed",), "failed"),
+            (("dead_letter",), "dead letters"),
+            (("queued",), "queued"),
+            (("running",), "running"),
+        ):
+            if number := self.count(*states):
+                parts.append(f"{counted(number, 'file')} {words}")
+        if self.quarantined_rows:
+            parts.append(f"{counted(self.quarantined_rows, 'row')} quarantined")
+        return parts
+
+
+def last_run_cell(parser: Any, jobs: ParserJobs | None = None) -> str:
+    """How the parser's jobs stand, or '⏸ paused' while its circuit breaker holds its jobs."""
     if parser.paused:
         return "⏸ paused"
-    status = str(parser.last_run_status)
-    return status_cell(status) if status in STATUS_ICONS else status  # 'never run' stays
+    if jobs is None:
+        status = str(parser.last_run_status)
+        return status_cell(status) if status in STATUS_ICONS else status  # 'never run' stays
+    return jobs.cell
+
+
+PAUSE_REASON_CHARS = 120
+"""How much of a paused parser's last failure the status line shows (its end gets '…')."""
+
+
+def pause_text(name: str, health: Any, queued: int) -> str:
+    """'⏸ invoices paused by its circuit breaker · u resumes · 12 queued files wait · since …
+    · last failure: …': the key first, the long reason last and cut with '…'."""
+    reason = str(health.last_failure_reason or "unknown")
+    if len(reason) > PAUSE_REASON_CHARS:
+        reason = reason[: PAUSE_REASON_CHARS - 1] + "…"
+    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(health.paused_at))
+    waiting = f" · {counted(queued, 'queued file')} wait" if queued else ""
+    return (
+        f"⏸ {name} paused by its circuit breaker · u resumes{waiting} · since {since}"
+        f" · last failure: {reason}"
+    )
+
+
+@dataclass
+class ParsersRead(Message):
+    """The registered parsers were read, with their quarantined rows and circuit breakers."""
+
+    rows: list[Any]
+    quarantined: dict[str, int]
+    health: dict[str, Any]
+
+
+@dataclass
+class ParserResumed(Message):
+    """A paused parser's circuit breaker was cleared (``resumed`` is False if it was not
+    paused any more)."""
+
+    parser_name: str
+    resumed: bool
 
 
 class ProcessScreen(ModeScreen):
@@ -68,6 +187,8 @@ class ProcessScreen(ModeScreen):
         self.files_total = 0
         self.file_paths: list[str] = []
         self.ended_runs: dict[str, str] = {}
+        self.quarantined: dict[str, int] = {}  # quarantined rows per parser
+        self.health: dict[str, Any] = {}  # the circuit breakers of paused parsers
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="split"):
@@ -77,7 +198,7 @@ class ProcessScreen(ModeScreen):
                 yield Static("Highlight a parser to list its files.", id="parser-files-title")
                 files: DataTable[str] = DataTable(id="parser-files", cursor_type="row")
                 yield files
-        yield Vertical(id="runs")
+        yield VerticalScroll(id="runs")  # a line per run; scrolls rather than hiding any
         yield Static("", id="process-status")
 
     def on_mount(self) -> None:
@@ -95,7 +216,14 @@ class ProcessScreen(ModeScreen):
     # --- parsers ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-parsers")
     def load_parsers(self) -> None:
-        self.post_message(ParsersListed(self.service.workspace.parser_overview()))
+        workspace = self.service.workspace
+        rows = workspace.parser_overview()
+        quarantined = {
+            row.name: workspace.count_quarantine(QuarantineFilter(parser_name=row.name))
+            for row in rows
+        }
+        health = {h.parser_name: h for h in workspace.store.health.paused_parsers()}
+        self.post_message(ParsersRead(rows, quarantined, health))
 
     def _add_parser_columns(self) -> None:
         """Fixed columns; the name takes what is left, so an open sidebar hides no column."""
@@ -108,8 +236,9 @@ class ProcessScreen(ModeScreen):
         for label, key, width in FIXED_PARSER_COLUMNS:
             table.add_column(label, key=key, width=width)
 
-    def on_parsers_listed(self, message: ParsersListed) -> None:
+    def on_parsers_read(self, message: ParsersRead) -> None:
         self.parsers = message.rows
+        self.quarantined, self.health = message.quarantined, message.health
         self._fill_parsers()
         if message.rows:
             table = self.query_one("#parsers-table", DataTable)
@@ -125,20 +254,36 @@ class ProcessScreen(ModeScreen):
                 text_cell(parser.name),
                 text_cell(parser.version),
                 f"{parser.matched_file_count:,}",
-                last_run_cell(parser),
+                last_run_cell(parser, self.parser_jobs(parser)),
                 run_cell(self.service.runs.get(parser.name)),
                 key=parser.name,
             )
         if self.parsers:
             table.move_cursor(row=min(cursor, len(self.parsers) - 1), scroll=False)
 
+    def parser_jobs(self, parser: Any) -> ParserJobs:
+        state = self.service.runs.get(parser.name)
+        return ParserJobs(
+            dict(parser.job_counts),
+            self.quarantined.get(parser.name, 0),
+            state is not None and state.running,
+        )
+
     def _show_parser_status(self) -> None:
-        """The parser count, or why the highlighted parser is paused and how to resume it."""
+        """How the highlighted parser's jobs stand (problems and waiting files included), or
+        why it is paused and how to resume it."""
         parser = self.current_parser
-        if parser is not None and parser.paused:
+        if parser is None:
+            self._status(NO_PARSERS)
+            return
+        jobs = self.parser_jobs(parser)
+        health = self.health.get(parser.name)
+        if parser.paused and health is not None:
+            self._status(escape(pause_text(parser.name, health, jobs.count("queued"))))
+        elif parser.paused:
             self._status(f"⏸ {escape(parser.name)} {escape(parser.paused)}")
         else:
-            self._status(counted(len(self.parsers), "parser") if self.parsers else NO_PARSERS)
+            self._status(escape(" · ".join([f"{parser.name}: {jobs.headline}", *jobs.details])))
 
     @property
     def current_parser(self) -> Any:
@@ -219,11 +364,35 @@ class ProcessScreen(ModeScreen):
             self.show_error(NO_PARSERS)
             return
         if parser.paused:
-            self.show_error(f"{parser.name} is {parser.paused}")
+            self.show_error(f"{parser.name} is paused by its circuit breaker: u resumes it")
             self.load_parsers()  # resumed from the command line meanwhile? r works again
             return
         self.clear_error()
         self.service.start_run(parser.name)
+
+    def action_resume_parser(self) -> None:
+        """Clear the highlighted parser's circuit breaker, so its queued jobs can run again."""
+        parser = self.current_parser
+        if parser is None:
+            self.show_error(NO_PARSERS)
+            return
+        if not parser.paused:
+            self.show_error(f"{parser.name} is not paused: u resumes a parser its breaker paused")
+            return
+        self.clear_error()
+        self.resume_parser(parser.name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-resume")
+    def resume_parser(self, name: str) -> None:
+        self.post_message(ParserResumed(name, self.service.workspace.resume_parser(name)))
+
+    def on_parser_resumed(self, message: ParserResumed) -> None:
+        name = message.parser_name
+        if message.resumed:
+            self.notify(f"{name} resumed: r runs it (its queued files first)")
+        else:
+            self.notify(f"{name} was already resumed")
+        self.load_parsers()
 
     def action_stop_parser(self) -> None:
         parser = self.current_parser
@@ -239,13 +408,15 @@ class ProcessScreen(ModeScreen):
         table = self.query_one("#parsers-table", DataTable)
         for parser in self.parsers:
             table.update_cell(parser.name, "run", run_cell(self.service.runs.get(parser.name)))
+            table.update_cell(parser.name, "last", last_run_cell(parser, self.parser_jobs(parser)))
+        self._show_parser_status()
         ended = {n: s.outcome for n, s in self.service.runs.items() if not s.running}
         if ended != self.ended_runs and self.is_current:  # a run ended: its status changed
             self.ended_runs = ended
             self.load_parsers()  # a hidden screen reloads when it is shown again
 
     def _render_runs(self) -> None:
-        pane = self.query_one("#runs", Vertical)
+        pane = self.query_one("#runs", VerticalScroll)
         shown = {panel.state.parser_name: panel for panel in pane.query(RunProgress)}
         for name, state in self.service.runs.items():
             if name in shown:

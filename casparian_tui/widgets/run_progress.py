@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -11,32 +13,48 @@ from casparian_engine.cli.common import counted, plural
 
 from ..services import NO_WORK, RunState
 
+SHOWN_FIGURE = re.compile(r"^[\d,]+ (files?|failed|quarantined)$")
+"""An outcome's figure the label already shows from the run's state."""
+ROWS_FIGURE = re.compile(r"^[\d,]+ rows?$")
+
+
+def run_ending(state: RunState) -> str:
+    """How the run stands, in a word or two: 's stops', 'stopping…', 'done', 'stopped', and
+    '✗ every file failed' for a run none of whose files went through."""
+    if state.running:
+        return state.outcome or "s stops"
+    word, _, rest = state.outcome.partition(": ")
+    extra = [
+        f"{part} written" if ROWS_FIGURE.match(part) else part
+        for part in rest.split(", ")
+        if part and not SHOWN_FIGURE.match(part)
+    ]
+    if state.done > 0 and state.failed >= state.done:  # ``done`` counts failed files
+        word = "✗ every file failed" if word == "done" else f"✗ {word}, every file failed"
+    return ", ".join([word, *extra])
+
 
 def run_label(state: RunState) -> str:
-    """'invoices 12/40 files · 1 failed · 3 rows quarantined' plus the outcome once it ended;
-    a run that found nothing to do says only why (the engine's reason) and what would redo it."""
+    """One line per run, each figure once: 'invoices 12/40 files · 1 failed · 3 rows
+    quarantined · done'; a run that found nothing to do (or could not start) says only why."""
     name = f"[b]{escape(state.parser_name)}[/b]"
-    if not state.running and state.outcome.startswith(NO_WORK):
+    if not state.running and state.outcome.startswith((NO_WORK, "failed")):
         return f"{name}  {escape(state.outcome)}"
-    text = (
+    return (
         f"{name} {state.done:,}/{state.total:,} {plural(state.total, 'file')} · "
-        f"{state.failed:,} failed · {counted(state.quarantined_rows, 'row')} quarantined"
+        f"{state.failed:,} failed · {counted(state.quarantined_rows, 'row')} quarantined · "
+        f"{escape(run_ending(state))}"
     )
-    if state.outcome:
-        text += f"  [dim]{escape(state.outcome)}[/dim]"
-    elif state.running:
-        text += "  [dim](s to stop)[/dim]"
-    return text
 
 
 class RunProgress(Horizontal):
     """Renders a ``RunState``; the Process screen calls ``show`` whenever the service changes."""
 
     DEFAULT_CSS = """
-    RunProgress { height: auto; padding: 0 1; }
+    RunProgress { height: 1; padding: 0 1; }
     RunProgress ProgressBar { width: auto; margin-right: 1; }
     RunProgress ProgressBar Bar { width: 26; }
-    RunProgress .run-label { width: 1fr; height: auto; }
+    RunProgress .run-label { width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     RunProgress.-failed .run-label { color: $error; }
     """
 

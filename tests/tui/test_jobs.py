@@ -214,3 +214,148 @@ async def test_job_rows_fit_their_columns_and_the_status_key_filters(workspace: 
             await settle(app, pilot)
         assert screen.status_filter is None
         assert {j.id for j in screen.jobs} == {failed_id, queued_id, cancelled_id}
+
+
+def test_times_read_in_minutes_hours_and_days() -> None:
+    from types import SimpleNamespace
+
+    from casparian_tui.screens.jobs import job_duration, readable_span
+
+    spans = (0.4, 12.4, 59.4, 60, 528, 3599, 3600, 7530, 86_400 * 3 + 4 * 3600)
+    assert [readable_span(s) for s in spans] == [
+        "0s", "12s", "59s", "1m 00s", "8m 48s", "59m 59s", "1h 00m", "2h 05m", "3d 04h"
+    ]  # fmt: skip
+    queued = SimpleNamespace(status="queued", created_at=1000.0, started_at=None, finished_at=None)
+    assert job_duration(queued, 1528.0) == "queued 8m 48s"
+    ran = SimpleNamespace(status="completed", created_at=0.0, started_at=10.0, finished_at=12.5)
+    assert job_duration(ran, 99.0) == "2.5s"
+    long_run = SimpleNamespace(status="failed", created_at=0.0, started_at=0.0, finished_at=754.0)
+    assert job_duration(long_run, 999.0) == "12m 34s"
+
+
+async def test_a_queued_job_shows_its_wait_in_minutes(workspace: Workspace) -> None:
+    [job_id] = workspace.store.jobs.enqueue(
+        [NewJob("invoices", "1.0", "/data/a.csv")], skip_processed=False
+    )
+    queued_at = workspace.job_detail(job_id).created_at
+    app = CasparianApp(workspace, clock=lambda: queued_at + 528.2)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        row = screen.query_one(DataTable).get_row_at(0)
+        assert [str(c) for c in row][4] == "queued 8m 48s"
+
+
+async def test_an_error_clears_when_the_filter_changes_and_on_return(workspace: Workspace) -> None:
+    failed_id, _queued_id = make_jobs(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        await pilot.press("j", "c")
+        await settle(app, pilot)
+        refused = f"✗ job {failed_id} is failed: only queued or running jobs cancel"
+        assert screen.error_text == refused
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert screen.error_text == ""
+        await pilot.press("c")  # the failed job again, in the failed-only view
+        await settle(app, pilot)
+        assert screen.error_text == refused
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await open_jobs(app, pilot)
+        assert screen.error_text == ""
+
+
+async def test_an_expanded_detail_follows_j_and_k(workspace: Workspace) -> None:
+    failed_id, queued_id = make_jobs(workspace)
+    app = CasparianApp(workspace, clock=lambda: 0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        detail = screen.query_one("#job-detail")
+        await pilot.press("j")  # not expanded yet: the pane keeps its hint
+        await settle(app, pilot)
+        assert str(detail.render()) == "Enter shows a job's logs, error trace and outputs."
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert str(detail.render()).splitlines()[0] == f"job {failed_id} ✗ failed"
+        await pilot.press("k")
+        await settle(app, pilot)
+        assert str(detail.render()).splitlines()[0] == f"job {queued_id} ⏳ queued"
+        await pilot.press("j")
+        await settle(app, pilot)
+        assert str(detail.render()).splitlines()[0] == f"job {failed_id} ✗ failed"
+
+
+async def test_on_return_a_job_that_moved_on_is_re_read(workspace: Workspace) -> None:
+    """The detail of a queued job that became a dead letter while another mode was shown says
+    dead_letter on return, even when the list filter hides the job."""
+    [job_id] = workspace.store.jobs.enqueue(
+        [NewJob("invoices", "1.0", "/data/flaky.csv")], skip_processed=False
+    )
+    app = CasparianApp(workspace, clock=lambda: 0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        detail = screen.query_one("#job-detail")
+        assert str(detail.render()).splitlines()[0] == f"job {job_id} ⏳ queued"
+        screen.status_filter = "queued"  # a view the dead letter is not in
+        await pilot.press("escape")
+        await settle(app, pilot)
+        jobs = workspace.store.jobs
+        for attempt in range(jobs.max_retries + 1):
+            lease = jobs.claim("test-worker", limit=1, now=time.time() + 1000.0 * (attempt + 1))
+            jobs.fail(job_id, lease.token, JobFailure("Timeout", "no answer", transient=True))
+        await open_jobs(app, pilot)
+        assert screen.jobs == []
+        assert str(detail.render()).splitlines()[0] == f"job {job_id} ☠ dead_letter"
+
+
+async def test_queued_jobs_of_a_paused_parser_say_they_are_blocked(workspace: Workspace) -> None:
+    failed_id, queued_id = make_jobs(workspace)
+    health = workspace.store.health
+    for _ in range(health.threshold):
+        health.record_failure("invoices", "ParseError: bad header")
+    app = CasparianApp(workspace, clock=lambda: 0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        table = screen.query_one(DataTable)
+        assert [str(c) for c in table.get_row_at(0)][:2] == ["⏸ blocked", str(queued_id)]
+        assert str(screen.query_one("#jobs-status").render()) == (
+            "1 failed, 1 queued (1 blocked: their parser is paused, u in Process resumes)"
+        )
+        await pilot.press("enter")
+        await settle(app, pilot)
+        lines = str(screen.query_one("#job-detail").render()).splitlines()
+        assert lines[:2] == [
+            f"job {queued_id} ⏳ queued",
+            "⏸ blocked: invoices is paused; press u on invoices in Process to resume",
+        ]
+        notes: list[str] = []
+        app.notify = lambda message, **_: notes.append(message)  # type: ignore[method-assign]
+        await pilot.press("j", "r")
+        await settle(app, pilot)
+        assert notes == [
+            f"job {failed_id} requeued; invoices is paused: press u on invoices in Process "
+            "to resume it, then r to run it"
+        ]
+        assert workspace.resume_parser("invoices")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await open_jobs(app, pilot)  # resumed meanwhile: nothing is blocked any more
+        assert [str(table.get_row_at(row)[0]) for row in range(2)] == ["⏳ queued"] * 2
+        assert str(screen.query_one("#jobs-status").render()) == "2 queued"
+
+
+async def test_a_retried_job_says_how_it_will_run(workspace: Workspace) -> None:
+    failed_id, _queued_id = make_jobs(workspace)
+    app = CasparianApp(workspace, clock=lambda: 0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_jobs(app, pilot)
+        notes: list[str] = []
+        app.notify = lambda message, **_: notes.append(message)  # type: ignore[method-assign]
+        await pilot.press("j", "r")
+        await settle(app, pilot)
+        assert notes == [
+            f"job {failed_id} requeued: it runs when invoices runs (press r on it in Process)"
+        ]

@@ -3,6 +3,7 @@ real worker pool (live progress, errors, quarantine), s stops, runs survive mode
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual.message import Message
@@ -13,7 +14,6 @@ from textual.widgets._progress_bar import PercentageStatus
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.messages import RunProgressed
-from casparian_tui.screens.jobs import status_cell
 from casparian_tui.screens.process import NO_PARSERS, ProcessScreen
 from casparian_tui.widgets.run_progress import RunProgress
 
@@ -55,11 +55,14 @@ async def test_parsers_files_and_a_run_with_quarantine(registered: Workspace) ->
         assert (state.failed, state.quarantined_rows) == (0, 1)
         assert state.outcome == "done: 4 files, 4 rows, 0 failed, 1 quarantined"
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
-        assert label == "invoices 4/4 files · 0 failed · 1 row quarantined  " + state.outcome
-        newest = registered.list_jobs(parser="invoices", limit=1)[0].status
-        last = status_cell(newest)  # '✓ completed' or '⚠ warnings'
-        assert cells(screen, "#parsers-table") == [["invoices", "1.0.0", "4", last, "■ done"]]
+        assert label == "invoices 4/4 files · 0 failed · 1 row quarantined · done, 4 rows written"
+        assert cells(screen, "#parsers-table") == [
+            ["invoices", "1.0.0", "4", "⚠ warnings", "⚠ done"]
+        ]
         assert registered.job_stats().by_status == {"completed": 3, "completed_with_warnings": 1}
+        assert str(screen.query_one("#process-status").render()) == (
+            "invoices: ⚠ completed with warnings · 1 file with warnings · 1 row quarantined"
+        )
 
 
 async def test_stop_from_the_first_progress_event_keeps_the_rest_queued(
@@ -112,7 +115,7 @@ async def test_a_run_survives_switching_modes(registered: Workspace) -> None:
         await settle(app, pilot)
         screen = await open_process(app, pilot)
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
-        assert label.startswith("invoices 4/4 files · 0 failed · 1 row quarantined  done: ")
+        assert label == "invoices 4/4 files · 0 failed · 1 row quarantined · done, 4 rows written"
 
 
 async def test_matched_files_page_with_keys_click_and_scroll(
@@ -268,28 +271,63 @@ async def test_a_starting_run_shows_an_indeterminate_bar_not_a_full_one(
         assert str(panel.query_one(".run-label").render()).startswith("invoices 0/0 files")
 
 
-async def test_a_paused_parser_says_so_and_r_says_how_to_resume(registered: Workspace) -> None:
+async def test_a_paused_parser_says_so_and_u_resumes_it(registered: Workspace) -> None:
     health = registered.store.health
     for _ in range(health.threshold):
         health.record_failure("invoices", "ParseError: bad header")
+    registered.enqueue_matching("invoices")  # its files wait in the queue, blocked
+    paused_at = health.get("invoices").paused_at
+    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(paused_at))
     app = CasparianApp(registered)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_process(app, pilot)
         assert cells(screen, "#parsers-table") == [["invoices", "1.0.0", "4", "⏸ paused", ""]]
-        note = health.get("invoices").pause_note
         status = str(screen.query_one("#process-status").render())
-        assert status == f"⏸ invoices {note}"
-        assert "last failure: ParseError: bad header" in status
-        assert status.endswith("`casparian parser resume invoices`")
+        assert status == (
+            "⏸ invoices paused by its circuit breaker · u resumes · 4 queued files wait"
+            f" · since {since} · last failure: ParseError: bad header"
+        )
         await pilot.press("r")
         await settle(app, pilot)
-        assert screen.error_text == f"✗ invoices is {note}"
+        assert screen.error_text == "✗ invoices is paused by its circuit breaker: u resumes it"
         assert "invoices" not in app.service.runs  # no run of 0 files without a reason
-        assert registered.resume_parser("invoices")
-        await pilot.press("r")  # resumed from the command line: r re-reads the parsers
+        notes: list[str] = []
+        app.notify = lambda message, **_: notes.append(message)  # type: ignore[method-assign]
+        await pilot.press("u")
         await settle(app, pilot)
-        assert cells(screen, "#parsers-table")[0][3] == "never run"
-        assert str(screen.query_one("#process-status").render()) == "1 parser"
+        assert notes == ["invoices resumed: r runs it (its queued files first)"]
+        assert screen.error_text == ""
+        assert not health.get("invoices").paused
+        assert [e.subject for e in registered.store.audit.list(action="parser.resume")] == [
+            "invoices"
+        ]
+        assert cells(screen, "#parsers-table")[0][3] == "⏳ queued"
+        assert str(screen.query_one("#process-status").render()) == (
+            "invoices: ⏳ queued · 4 files queued"
+        )
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert screen.error_text == (
+            "✗ invoices is not paused: u resumes a parser its breaker paused"
+        )
+
+
+async def test_a_long_failure_reason_is_cut_at_its_end_and_the_key_stays(
+    registered: Workspace,
+) -> None:
+    health = registered.store.health
+    reason = "ArrowKeyError: " + "column 'amount' missing in batch; " * 10
+    for _ in range(health.threshold):
+        health.record_failure("invoices", reason)
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        status = screen.query_one("#process-status")
+        text = str(status.render())
+        assert text.startswith("⏸ invoices paused by its circuit breaker · u resumes · since ")
+        assert text.endswith(" · last failure: " + reason[:119] + "…")
+        assert status.region.height == 2  # wrapped onto a second line, not cut
+        assert status.content_region.width * 2 >= len(text)
 
 
 async def test_opening_the_sidebar_keeps_every_parser_column(registered: Workspace) -> None:
@@ -310,3 +348,88 @@ async def test_opening_the_sidebar_keeps_every_parser_column(registered: Workspa
         assert widths[0] >= len("invoices") + 2  # the name is not cut either
         assert sum(widths) <= table.scrollable_content_region.width
         assert table.max_scroll_x == 0  # nothing to scroll to: the run column is in view
+
+
+async def test_a_running_parser_says_running_under_last_run(registered: Workspace) -> None:
+    app = CasparianApp(registered)
+    seen: list[tuple[str, str]] = []
+
+    def note_on_first_progress(message: Message) -> None:
+        if isinstance(message, RunProgressed) and not seen:
+            screen = app.screen
+            assert isinstance(screen, ProcessScreen)
+            row = cells(screen, "#parsers-table")[0]
+            seen.append((row[3], str(screen.query_one("#process-status").render())))
+
+    async with app.run_test(size=SIZE, message_hook=note_on_first_progress) as pilot:
+        await open_process(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert seen[0][0] == "▶ running"
+        assert seen[0][1].startswith("invoices: ▶ running")
+
+
+async def test_a_run_where_every_file_failed_does_not_say_done(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from tests.engine.registration_support import make_parser
+
+    from .conftest import approve_contract
+
+    invoices = tmp_path / "batch" / "invoices"
+    invoices.mkdir(parents=True)
+    for number in range(3):
+        (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number},1.5\n")
+    parser = make_parser(tmp_path / "parser", body="raise ValueError('no invoice here')")
+    workspace.register_parser(parser)
+    approve_contract(workspace, parser / "invoices.contract.yaml")
+    workspace.scan(tmp_path / "batch")
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert workspace.job_stats().by_status == {"failed": 3}
+        label = str(screen.query_one(RunProgress).query_one(".run-label").render())
+        assert label == (
+            "invoices 3/3 files · 3 failed · 0 rows quarantined · ✗ every file failed, "
+            "0 rows written"
+        )
+        assert screen.query_one(RunProgress).has_class("-failed")
+        assert cells(screen, "#parsers-table")[0][3:] == ["✗ all failed", "✗ all failed"]
+        assert str(screen.query_one("#process-status").render()) == (
+            "invoices: ✗ every file failed · 3 files failed"
+        )
+
+
+async def test_each_run_is_one_line_and_none_is_hidden(registered: Workspace) -> None:
+    """Ten runs in a panel 7 lines high: one line each, and the panel scrolls to the last."""
+    from casparian_tui.services import RunState
+
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        for number in range(10):
+            app.service.runs[f"parser{number}"] = RunState(
+                f"parser{number}", done=40, total=40, failed=1, quarantined_rows=33,
+                running=False, outcome="done: 40 files, 9,000 rows, 1 failed, 33 quarantined",
+            )  # fmt: skip
+        app.service.publish("run")
+        await settle(app, pilot)
+        panels = list(screen.query(RunProgress))
+        assert len(panels) == 10
+        assert {panel.region.height for panel in panels if panel.region} == {1}
+        label = str(panels[0].query_one(".run-label").render())
+        assert label == (
+            "parser0 40/40 files · 1 failed · 33 rows quarantined · done, 9,000 rows written"
+        )
+        pane = screen.query_one("#runs")
+        assert pane.region.height == 8 and pane.max_scroll_y == 3  # 7 shown, 3 below
+        pane.scroll_end(animate=False)
+        await pilot.pause()
+        assert pane.scroll_y == 3
+        last = panels[-1]
+        assert screen.screen.get_widget_at(last.region.x + 1, pane.region.bottom - 1)[0] in (
+            last,
+            *last.walk_children(),
+        )

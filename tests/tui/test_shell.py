@@ -85,15 +85,64 @@ async def test_help_lists_every_registry_entry(workspace: Workspace, key: str) -
         await pilot.press(key)
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        assert app.screen.listed == sorted_registry()
+        assert app.screen.listed == sorted_registry("home")
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen) and app.current_mode == "home"
 
 
-def sorted_registry() -> list:
-    scopes = [GLOBAL] + sorted({s.scope for s in REGISTRY if s.scope != GLOBAL})
+def screen_text(app: CasparianApp) -> str:
+    """The characters on screen, read from an SVG screenshot's text runs."""
+    import html
+    import re
+
+    runs = re.findall(r"<text[^>]*>(.*?)</text>", app.export_screenshot())
+    return html.unescape("".join(runs)).replace("\xa0", " ")
+
+
+def sorted_registry(current_mode: str) -> list:
+    """Global keys, then the current mode's, then the other modes' by name."""
+    others = sorted({s.scope for s in REGISTRY} - {GLOBAL, current_mode})
+    scopes = [GLOBAL, current_mode, *others]
     return [s for scope in scopes for s in REGISTRY if s.scope == scope]
+
+
+async def test_help_in_process_lists_its_page_keys_first_and_scrolls_at_once(
+    workspace: Workspace,
+) -> None:
+    """The current mode's keys come right after the global ones (] and [ in Process are on
+    screen without scrolling); the panel has focus, so Down, PageDown and End scroll it."""
+    from textual.containers import VerticalScroll
+
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+p")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.listed == sorted_registry("process")
+        process_rows = [
+            (s.keys_for_people, s.help) for s in app.screen.listed if s.scope == "process"
+        ]
+        assert ("]", "Next page of matched files") in process_rows
+        assert ("[", "Previous page of matched files") in process_rows
+        assert "process    ]           Next page of matched files" in screen_text(app)
+        panel = app.screen.query_one("#help-panel", VerticalScroll)
+        assert app.screen.focused is panel
+        assert panel.max_scroll_y > 0 and panel.scroll_y == 0
+        await pilot.press("down")
+        await pilot.pause()
+        assert panel.scroll_y == 1
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert panel.scroll_y > 1
+        await pilot.press("end")
+        await pilot.pause()
+        assert panel.scroll_y == panel.max_scroll_y
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen) and app.current_mode == "process"
 
 
 async def test_footer_and_palette_come_from_the_registry(workspace: Workspace) -> None:
