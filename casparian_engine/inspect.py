@@ -8,8 +8,11 @@ nothing is loaded whole: pages are ``LIMIT/OFFSET`` windows and exports stream b
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -29,6 +32,70 @@ from .catalog import (
 EXPORT_FORMATS = ("parquet", "csv")
 DEFAULT_SAMPLE_PERCENT = 1.0
 SAMPLE_ABOVE_ROWS = 1_000_000
+
+
+BINNED_VALUE = {
+    "integer": "{}",
+    "float": "{}::DOUBLE",
+    "date": "({} - DATE '1970-01-01')",  # whole days since 1970, binned like integers
+    "timestamp": "{}::TIMESTAMP",
+}
+"""The SQL each binned kind of column is counted as (``{}`` is the quoted column)."""
+EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def binned_kind(value_type: pa.DataType) -> str | None:
+    """Which kind of bins a column's values fall into, or None for a top-values list."""
+    if pa.types.is_integer(value_type):
+        return "integer"
+    if pa.types.is_floating(value_type) or pa.types.is_decimal(value_type):
+        return "float"
+    if pa.types.is_date(value_type):
+        return "date"
+    if pa.types.is_timestamp(value_type):
+        return "timestamp"
+    return None
+
+
+def bin_labels(kind: str, lowest: Any, edges: list[Any]) -> list[str]:
+    """One label per histogram bin; bin i holds the values above edge i-1 up to edge i."""
+    if not edges:
+        return []
+    if kind in ("integer", "date"):
+        starts = [lowest] + [edge + 1 for edge in edges[:-1]]
+        whole: Callable[[Any], str] = str if kind == "integer" else _day
+        return [
+            whole(end) if start >= end else f"{whole(start)} – {whole(end)}"
+            for start, end in zip(starts, edges, strict=True)
+        ]
+    show: Callable[[Any], str] = _number if kind == "float" else _time_format(lowest, edges)
+    if len(edges) == 1 and lowest == edges[0]:
+        return [show(lowest)]  # one value only
+    labels = [f"[{show(lowest)}, {show(edges[0])}]"]
+    labels += [f"({show(low)}, {show(high)}]" for low, high in zip(edges, edges[1:], strict=False)]
+    return labels
+
+
+def _day(days_since_epoch: int) -> str:
+    return date.fromordinal(EPOCH_DAY + days_since_epoch).isoformat()
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _time_format(lowest: datetime, edges: list[datetime]) -> Callable[[datetime], str]:
+    """The shortest timestamp format that still tells every edge apart (dates, minutes, …)."""
+    stamps = [lowest, *edges]
+    if all(s.hour == s.minute == s.second == s.microsecond == 0 for s in stamps):
+        pattern = "%Y-%m-%d"
+    elif all(s.second == s.microsecond == 0 for s in stamps):
+        pattern = "%Y-%m-%d %H:%M"
+    elif all(s.microsecond == 0 for s in stamps):
+        pattern = "%Y-%m-%d %H:%M:%S"
+    else:
+        pattern = "%Y-%m-%d %H:%M:%S.%f"
+    return lambda stamp: stamp.strftime(pattern)
 
 
 class InspectError(ValueError):
@@ -110,39 +177,69 @@ class OutputInspector:
     def column_stats(
         self, table: str, predicate: str = "", sample_percent: float | None = None
     ) -> pa.Table:
-        """DuckDB ``SUMMARIZE``: type, min, max, distinct and null % per column (maybe sampled)."""
+        """DuckDB ``SUMMARIZE``: type, min, max, distinct and null % per column (maybe sampled).
+
+        ``approx_unique`` is a HyperLogLog estimate that can exceed the rows it counted (976 in a
+        973-row table); it is capped at ``count`` so a table never shows more values than rows.
+        """
         source = self._select(table, predicate)
         if sample_percent is not None:
             source += f" USING SAMPLE {float(sample_percent)} PERCENT (bernoulli)"
-        return self._run(table, f"SUMMARIZE {source}", predicate)
+        capped = (
+            "SELECT * REPLACE (least(approx_unique, count) AS approx_unique)"
+            f" FROM (SUMMARIZE {source})"
+        )
+        return self._run(table, capped, predicate)
 
     def histogram(self, table: str, column: str, predicate: str = "", bins: int = 12) -> pa.Table:
-        """Value counts of one column: equal-width bins for numbers, top values otherwise."""
+        """Value counts of one column as ``bucket`` (a label) and ``count``.
+
+        Integers and dates get whole-valued bins ('1 – 5', '2023-01-01 – 2023-01-05', both ends
+        included); floats, decimals and timestamps get half-open ranges ('(20, 40]'); DuckDB's
+        ``equi_width_bins`` picks round edges and ``histogram`` counts into them (empty bins
+        included). Any other type lists its most frequent values.
+        """
         if not column:
             raise InspectError(f"{table}: no column given for the histogram")
         quoted = quote_identifier(column)
         probe = self._run(table, f"SELECT {quoted} FROM {quote_identifier(table)} LIMIT 0", "")
-        value_type = probe.schema.field(0).type
-        numeric = pa.types.is_integer(value_type) or pa.types.is_floating(value_type)
-        numeric = numeric or pa.types.is_decimal(value_type)
+        kind = binned_kind(probe.schema.field(0).type)
+        bins = max(2, int(bins))
         filtered = self._select(table, predicate)
-        if numeric:
-            sql = (
-                f"WITH v AS (SELECT {quoted}::DOUBLE AS x FROM ({filtered})"
-                f" WHERE {quoted} IS NOT NULL),"
-                " r AS (SELECT min(x) AS lo, max(x) AS hi FROM v),"
-                f" b AS (SELECT least(CAST(floor((x - lo) / greatest((hi - lo) / {bins}, 1e-300))"
-                f" AS BIGINT), {bins - 1}) AS i, lo, hi FROM v, r)"
-                f" SELECT printf('%.6g – %.6g', lo + i * (hi - lo) / {bins},"
-                f" lo + (i + 1) * (hi - lo) / {bins}) AS bucket, count(*) AS count"
-                " FROM b GROUP BY i, lo, hi ORDER BY i"
-            )
-        else:
+        if kind is None:
             sql = (
                 f"SELECT coalesce({quoted}::VARCHAR, '∅ null') AS bucket, count(*) AS count"
                 f" FROM ({filtered}) GROUP BY 1 ORDER BY count DESC, bucket LIMIT {bins}"
             )
-        return self._run(table, sql, predicate)
+            return self._run(table, sql, predicate)
+        value = BINNED_VALUE[kind].format(quoted)
+        # Round edges can make more bins than asked for: then fewer round bins, then plain edges.
+        tries = [
+            f"equi_width_bins(min(x), max(x), {n}, true)" for n in (bins, bins * 3 // 4, bins // 2)
+        ]
+        plain = f"equi_width_bins(min(x), max(x), {bins}, false)"
+        pick = " ".join(f"WHEN len({edges}) <= {bins} THEN {edges}" for edges in tries)
+        # Days are counted from the first day, so round edges read '1st – 20th', not day 19360.
+        shifted = "x - (SELECT min(x) FROM v0)" if kind == "date" else "x"
+        sql = (
+            f"WITH v0 AS (SELECT {value} AS x FROM ({filtered}) WHERE {quoted} IS NOT NULL),"
+            f" v AS (SELECT {shifted} AS x FROM v0),"
+            f" b AS (SELECT CASE {pick} ELSE {plain} END AS edges FROM v)"
+            " SELECT min(x) AS lowest, histogram(x, (SELECT edges FROM b)) AS counts,"
+            " (SELECT min(x) FROM v0) AS first FROM v"
+        )
+        found = self._run(table, sql, predicate).to_pylist()[0]
+        counts = found["counts"] or []  # a map arrives as (key, value) pairs, at most bins + 1
+        edges = [edge for edge, _ in counts]
+        lowest = found["lowest"]
+        if kind == "date" and counts:
+            lowest, edges = lowest + found["first"], [edge + found["first"] for edge in edges]
+        return pa.table(
+            {
+                "bucket": pa.array(bin_labels(kind, lowest, edges), pa.string()),
+                "count": pa.array([count for _, count in counts], pa.int64()),
+            }
+        )
 
     def rows(self, table: str, offset: int = 0, limit: int = 100, predicate: str = "") -> pa.Table:
         """One window of the (filtered) table, in file order, as Arrow."""

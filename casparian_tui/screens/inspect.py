@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -27,29 +28,68 @@ from ..widgets.arrow_table import ArrowTable
 from ..widgets.quarantine_pane import QuarantinePane
 from .base import ModeScreen
 from .dialogs import PromptDialog
+from .export_dialog import ExportDialog
 
 ROWS_PAGE = 100
 QUARANTINE_PAGE = 50
 SAMPLE_ABOVE_ROWS = 1_000_000
 BAR_WIDTH = 30
-TABLE_COLUMNS = (("table", 16), ("rows", 10), ("files", 6))
-# SUMMARIZE's approx_unique is a HyperLogLog estimate (976 in a 973-row table), so say so.
-STAT_COLUMNS = (("column", 16), ("type", 10), ("null %", 7), ("≈ distinct", 10), ("min", 14),
-                ("max", 14))  # fmt: skip
+MIN_BAR_WIDTH = 10
+MAX_LABEL_WIDTH = 40
+# "parts": a table's Parquet files (one per run or batch), not the source files that fed it.
+TABLE_COLUMNS = (("table", 16), ("rows", 10), ("parts", 6))
+# SUMMARIZE's approx_unique is a HyperLogLog estimate, so say so (the engine caps it at the
+# row count). Long types and values end in '…' here; the histogram header shows them whole.
+STAT_COLUMNS = (("column", 14), ("type", 13), ("null %", 6), ("≈ distinct", 10), ("min", 12),
+                ("max", 12))  # fmt: skip
 
 
-def histogram_text(column: str, buckets: Any) -> str:
-    """Horizontal bars, one line per bucket."""
+def cell(value: object) -> Text:
+    """A table cell shown literally (never as markup), ending in '…' when the column is narrower."""
+    return Text(str(value), overflow="ellipsis", no_wrap=True, end="")
+
+
+def ellipsized(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, its last one '…' when anything was cut."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def column_detail(stats: dict[str, Any]) -> str:
+    """One column's SUMMARIZE figures in full: type, range, distinct estimate and nulls."""
+    return (
+        f"{stats['column_type']} · min {stats['min']} · max {stats['max']}"
+        f" · ≈ {stats['approx_unique']:,} distinct · {stats['null_percentage']}% null"
+    )
+
+
+def histogram_text(column: str, buckets: Any, detail: str = "", width: int = 0) -> Text:
+    """The column's name and full figures, then one bar per bucket, as literal text.
+
+    Labels are data (a text column's values) or bin ranges: they are never read as markup,
+    and one longer than the room left for it ends in '…'.
+    """
     data = buckets.to_pydict()
     counts = data.get("count", [])
+    header = Text(column, style="bold", end="")
+    if detail:
+        header.append(f"  {detail}", style="dim")
     if not counts:
-        return f"{column}: no values"
+        return Text.assemble(header, "\nno values")
+    labels = [str(label) for label in data["bucket"]]
+    count_width = len(f"{max(counts):,}")
+    label_width = min(max(len(label) for label in labels), MAX_LABEL_WIDTH)
+    bar_width = BAR_WIDTH
+    if width:
+        label_width = min(label_width, max(width - MIN_BAR_WIDTH - count_width - 2, 8))
+        bar_width = max(min(BAR_WIDTH, width - label_width - count_width - 2), 1)
     peak = max(counts)
-    lines = [f"[b]{column}[/b]"]
-    for label, count in zip(data["bucket"], counts, strict=True):
-        bar = "█" * max(1, round(BAR_WIDTH * count / peak))
-        lines.append(f"{str(label)[:22]:>22} {bar} {count:,}")
-    return "\n".join(lines)
+    lines = [header]
+    for label, count in zip(labels, counts, strict=True):
+        bar = "█" * (round(bar_width * count / peak) if count else 0)
+        if count and not bar:
+            bar = "▏"  # a few values beside a tall peak still show
+        lines.append(Text(f"{ellipsized(label, label_width):>{label_width}} {bar} {count:,}"))
+    return Text("\n").join(lines)
 
 
 class InspectScreen(ModeScreen):
@@ -65,13 +105,17 @@ class InspectScreen(ModeScreen):
         self.table_name = ""  # the table the user chose: state, never re-read from a cursor
         self.stats_table = ""  # the table whose columns ``stat_columns`` lists
         self.predicate = ""
-        self.row_offset = 0
+        self.row_offset = 0  # the first row of the page shown
+        self.wanted_offset = 0  # the first row of the page asked for last (maybe not shown yet)
         self.row_total = 0
+        self.column_figures: dict[str, dict[str, Any]] = {}  # SUMMARIZE's row per column
         self.stat_columns: list[str] = []
         self.quarantine_mode = False
         self.quarantine_rows: list[Any] = []
         self.quarantine_total = 0
         self.quarantine_pages: list[int] = [0]  # after_id of each page shown so far
+        self.quarantine_steps_queued = 0  # ] presses made while the next page was loading
+        self.quarantine_shown_after = -1  # after_id of the page on screen (-1: none yet)
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="split", id="outputs-view"):
@@ -114,13 +158,16 @@ class InspectScreen(ModeScreen):
         listing = self.query_one("#tables-list", DataTable)
         if same_names and listing.row_count == len(message.tables):
             for table in message.tables:
-                listing.update_cell(table.name, "rows", f"{table.row_count:,}")
-                listing.update_cell(table.name, "files", str(table.file_count))
+                listing.update_cell(table.name, "rows", cell(f"{table.row_count:,}"))
+                listing.update_cell(table.name, "parts", cell(table.file_count))
         else:
             listing.clear()
             for table in message.tables:
                 listing.add_row(
-                    table.name, f"{table.row_count:,}", str(table.file_count), key=table.name
+                    cell(table.name),
+                    cell(f"{table.row_count:,}"),
+                    cell(table.file_count),
+                    key=table.name,
                 )
             names = [t.name for t in message.tables]
             if self.table_name in names:
@@ -145,7 +192,8 @@ class InspectScreen(ModeScreen):
     def open_table(self, name: str) -> None:
         if name == self.table_name:
             return
-        self.table_name, self.predicate, self.row_offset = name, "", 0
+        self.table_name, self.predicate = name, ""
+        self.row_offset = self.wanted_offset = 0
         self.set_selection(name)
         self.query_one("#histogram", Static).update("Select a column for its histogram.")
         self.refresh_view()
@@ -154,6 +202,7 @@ class InspectScreen(ModeScreen):
         self.clear_error()
         row_count = next((t.row_count for t in self.tables if t.name == self.table_name), 0)
         self.load_stats(self.table_name, self.predicate, row_count > SAMPLE_ABOVE_ROWS)
+        self.wanted_offset = self.row_offset
         self.load_rows(self.table_name, self.predicate, self.row_offset)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-stats")
@@ -169,18 +218,20 @@ class InspectScreen(ModeScreen):
     def on_column_stats_computed(self, message: ColumnStatsComputed) -> None:
         if message.table != self.table_name:
             return  # an answer for a table no longer shown
-        stats = message.stats.to_pydict()
-        self.stat_columns, self.stats_table = stats["column_name"], message.table
+        stats = message.stats.to_pylist()  # one row per column: a table's width, not its rows
+        self.stat_columns = [row["column_name"] for row in stats]
+        self.stats_table = message.table
+        self.column_figures = {row["column_name"]: row for row in stats}
         grid = self.query_one("#stats", DataTable)
         grid.clear()
-        for index, column in enumerate(stats["column_name"]):
+        for row in stats:
             grid.add_row(
-                column,
-                stats["column_type"][index],
-                str(stats["null_percentage"][index]),
-                str(stats["approx_unique"][index]),
-                str(stats["min"][index])[:20],
-                str(stats["max"][index])[:20],
+                cell(row["column_name"]),
+                cell(row["column_type"]),
+                cell(row["null_percentage"]),
+                cell(f"{row['approx_unique']:,}"),
+                cell("" if row["min"] is None else row["min"]),
+                cell("" if row["max"] is None else row["max"]),
             )
         grid.border_title = "column stats" + ("" if message.exact else " (1% sample)")
 
@@ -192,7 +243,11 @@ class InspectScreen(ModeScreen):
     def on_histogram_computed(self, message: HistogramComputed) -> None:
         if message.table != self.table_name:
             return
-        self.query_one("#histogram", Static).update(histogram_text(message.column, message.buckets))
+        figures = self.column_figures.get(message.column)
+        detail = column_detail(figures) if figures is not None else ""
+        histogram = self.query_one("#histogram", Static)
+        text = histogram_text(message.column, message.buckets, detail, histogram.content_size.width)
+        histogram.update(text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-rows")
     def load_rows(self, table: str, predicate: str, offset: int) -> None:
@@ -202,8 +257,8 @@ class InspectScreen(ModeScreen):
         self.post_message(RowsPaged(table, rows, offset, total))
 
     async def on_rows_paged(self, message: RowsPaged) -> None:
-        if message.table != self.table_name:
-            return
+        if message.table != self.table_name or message.offset != self.wanted_offset:
+            return  # another table's page, or one the user has already paged past
         self.row_offset, self.row_total = message.offset, message.total
         pane = self.query_one("#rows-pane", Vertical)
         await pane.remove_children()
@@ -214,14 +269,17 @@ class InspectScreen(ModeScreen):
         self._status(f"{message.table}{where}: rows {shown}")
 
     def _status(self, text: str) -> None:
-        self.query_one("#inspect-status", Static).update(text)
+        """The status line, shown literally: it quotes filters and table names."""
+        self.query_one("#inspect-status", Static).update(Text(text, end=""))
 
     def action_page(self, step: int) -> None:
+        """Each press moves one page from the last page asked for, shown yet or not."""
         if self.quarantine_mode:
             self.page_quarantine(step)
             return
-        offset = self.row_offset + step * ROWS_PAGE
+        offset = self.wanted_offset + step * ROWS_PAGE
         if self.table_name and 0 <= offset < max(self.row_total, 1):
+            self.wanted_offset = offset
             self.load_rows(self.table_name, self.predicate, offset)
 
     def action_filter_rows(self) -> None:
@@ -248,11 +306,11 @@ class InspectScreen(ModeScreen):
         default = str(self.exports_dir / f"{self.table_name}.parquet")
 
         def chosen(destination: str | None) -> None:
-            if destination:
+            if destination:  # ExportDialog never returns an empty path; Esc gives None
                 self.export_view(self.table_name, self.predicate, destination)
 
         self.app.push_screen(
-            PromptDialog("Export view to (.parquet or .csv):", "", default), chosen
+            ExportDialog("Export view to (.parquet or .csv):", "", default), chosen
         )
 
     @property
@@ -283,7 +341,8 @@ class InspectScreen(ModeScreen):
         pane.display = self.quarantine_mode
         self.clear_error()
         if self.quarantine_mode:
-            self.quarantine_pages = [0]
+            self.quarantine_pages, self.quarantine_steps_queued = [0], 0
+            self.quarantine_shown_after = -1
             pane.query_one("#quarantine-list", DataTable).focus()
             self.load_quarantine(0)
         else:
@@ -304,14 +363,29 @@ class InspectScreen(ModeScreen):
         if message.after_id != self.quarantine_pages[-1]:
             return  # an answer for a page no longer wanted
         self.quarantine_rows, self.quarantine_total = message.rows, message.total
+        self.quarantine_shown_after = message.after_id
         self.query_one(QuarantinePane).show_rows(message.rows)
         page = len(self.quarantine_pages) - 1
         first = page * QUARANTINE_PAGE + 1 if message.rows else 0
         last = page * QUARANTINE_PAGE + len(message.rows)
         self._status(f"quarantine: rows {first:,}–{last:,} of {message.total:,}")
+        if self.quarantine_steps_queued:  # a ] pressed while this page loaded: go on from here
+            self.quarantine_steps_queued -= 1
+            self.page_quarantine(1)
 
     def page_quarantine(self, step: int) -> None:
-        """Keyset paging: forward from the last id shown, back to the previous page's start."""
+        """Keyset paging: forward from the last id shown, back to the previous page's start.
+
+        A page's start is known only once the page before it arrives, so a ] pressed while a page
+        loads is queued and taken when it arrives; a [ first takes back a queued ].
+        """
+        loading = self.quarantine_shown_after != self.quarantine_pages[-1]
+        if step > 0 and loading:
+            self.quarantine_steps_queued += 1
+            return
+        if step < 0 and self.quarantine_steps_queued:
+            self.quarantine_steps_queued -= 1
+            return
         shown_through = (len(self.quarantine_pages) - 1) * QUARANTINE_PAGE
         more = shown_through + len(self.quarantine_rows) < self.quarantine_total
         if step > 0 and self.quarantine_rows and more:

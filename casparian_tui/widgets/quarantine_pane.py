@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
@@ -39,19 +39,29 @@ def reasons_text(row: Any) -> str:
     return "\n".join(lines) or f"  {row.rules}"
 
 
-def row_detail(row: Any) -> str:
-    """Everything about one quarantined row except its source line (markup-escaped)."""
+def cell(value: object) -> Text:
+    """A list cell shown literally (file names and rules are data), '…' where it is cut."""
+    return Text(str(value), overflow="ellipsis", no_wrap=True, end="")
+
+
+def row_detail(row: Any) -> Text:
+    """Everything about one quarantined row except its source line, as literal text."""
     values = "\n".join(f"  {name} = {value!r}" for name, value in row.row_values.items())
-    return "\n".join(
+    bold = "bold"
+    return Text("\n", end="").join(
         [
-            f"[b]quarantined row {row.id}[/b] · {escape(row.parser_name)} "
-            f"{escape(row.parser_version)} → {escape(row.output_name)} · job {row.job_id}",
-            f"source  {source_pointer(row.source_row, row.source_row_unit)} of "
-            f"{escape(row.source_path or 'unknown')}",
-            "[b]reasons[/b]",
-            escape(reasons_text(row)),
-            "[b]values[/b]",
-            escape(values) or "  (none kept)",
+            Text.assemble(
+                (f"quarantined row {row.id}", bold),
+                f" · {row.parser_name} {row.parser_version} → {row.output_name} · job {row.job_id}",
+            ),
+            Text(
+                f"source  {source_pointer(row.source_row, row.source_row_unit)} of "
+                f"{row.source_path or 'unknown'}"
+            ),
+            Text("reasons", bold),
+            Text(reasons_text(row)),
+            Text("values", bold),
+            Text(values or "  (none kept)"),
         ]
     )
 
@@ -78,11 +88,11 @@ class QuarantinePane(Horizontal):
         table.clear()
         for row in rows:
             table.add_row(
-                str(row.id),
-                row.parser_name,
-                row.output_name,
-                row.rules,
-                row_pointer(row),
+                cell(row.id),
+                cell(row.parser_name),
+                cell(row.output_name),
+                cell(row.rules),
+                cell(row_pointer(row)),
                 key=str(row.id),
             )
         if not rows:
@@ -92,15 +102,17 @@ class QuarantinePane(Horizontal):
     def show_row(self, row: Any) -> None:
         self.shown = row
         self.query_one("#quarantine-detail", Static).update(row_detail(row))
-        self.query_one("#source-line", Static).update("[dim]reading the source line…[/dim]")
+        reading = Text("reading the source line…", style="dim")
+        self.query_one("#source-line", Static).update(reading)
 
     def show_source_line(self, line_number: int, text: str, error: str) -> None:
-        body = f"[b]source line {line_number}[/b]\n"
+        """The source line (or why it cannot be read) as literal text: it is the file's data."""
+        body = Text.assemble((f"source line {line_number}", "bold"), "\n", end="")
         if error:
-            body += f"[red]{escape(error)}[/red]"
+            body.append(error, style="red")
         else:
-            body += f"  {escape(text)}"
+            body.append(f"  {text}")
         caveat = line_caveat(self.shown) if self.shown is not None and not error else ""
         if caveat:
-            body += f"\n[dim]{escape(caveat)}[/dim]"
+            body.append(f"\n{caveat}", style="dim")
         self.query_one("#source-line", Static).update(body)

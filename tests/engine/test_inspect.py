@@ -38,7 +38,10 @@ def test_tables_stats_histogram_and_pages(workspace: Workspace) -> None:
     histogram = inspector.histogram("lines", "vendor").to_pydict()
     assert histogram == {"bucket": ["acme", "zeta"], "count": [40, 10]}
     numeric = inspector.histogram("lines", "amount", bins=5).to_pydict()
-    assert numeric["count"] == [10, 10, 10, 10, 10]
+    assert numeric == {
+        "bucket": ["[0, 10]", "(10, 20]", "(20, 30]", "(30, 40]", "(40, 50]"],
+        "count": [11, 10, 10, 10, 9],
+    }
     page = inspector.rows("lines", offset=10, limit=5, predicate="vendor = 'acme'")
     assert page.column("amount").to_pylist() == [13.0, 14.0, 16.0, 17.0, 18.0]
     assert inspector.row_count("lines", "amount >= 40") == 10
@@ -81,3 +84,56 @@ def test_a_filter_cannot_read_files_outside_the_outputs(tmp_path: Path) -> None:
     with pytest.raises(InspectError, match="file system operations are disabled"):
         inspector.row_count("t", f"x IN (SELECT s FROM read_csv('{secret}'))")
     assert inspector.row_count("t", "x > 1") == 1
+
+
+def write_typed_output(workspace: Workspace) -> None:
+    """120 rows: whole numbers 1..120, a reading every 9 hours from 2023-01-01, 40 days, one
+    decimal value, and a text column holding bracketed values."""
+    import datetime as dt
+    from decimal import Decimal
+
+    folder = workspace.config.output_dir / "meters" / "readings"
+    folder.mkdir(parents=True)
+    stamps = [dt.datetime(2023, 1, 1) + dt.timedelta(hours=9 * i) for i in range(120)]
+    table = pa.table(
+        {
+            "units": pa.array(range(1, 121), pa.int32()),
+            "read_at": pa.array(stamps, pa.timestamp("us")),
+            "day": pa.array([dt.date(2023, 1, 1) + dt.timedelta(days=i % 40) for i in range(120)]),
+            "price": pa.array([Decimal("12.34")] * 120, pa.decimal128(14, 2)),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+
+
+def test_histograms_bin_integers_dates_and_timestamps_on_round_edges(
+    workspace: Workspace,
+) -> None:
+    write_typed_output(workspace)
+    inspector = workspace.output_inspector()
+    units = inspector.histogram("readings", "units").to_pydict()
+    assert units["bucket"] == [f"{lo} – {lo + 9}" for lo in range(1, 120, 10)]
+    assert units["count"] == [10] * 12
+    days = inspector.histogram("readings", "day", bins=4).to_pydict()
+    assert days == {  # round numbers of days from the first day, both ends included
+        "bucket": ["2023-01-01 – 2023-01-11", "2023-01-12 – 2023-01-21",
+                   "2023-01-22 – 2023-01-31", "2023-02-01 – 2023-02-10"],
+        "count": [33, 30, 30, 27],
+    }  # fmt: skip
+    stamps = inspector.histogram("readings", "read_at", bins=4).to_pydict()
+    assert stamps["bucket"][0].startswith("[2023-01-01")
+    assert all(label.startswith("(2023-") for label in stamps["bucket"][1:])
+    assert sum(stamps["count"]) == 120 and len(stamps["count"]) <= 4
+    single = inspector.histogram("readings", "price").to_pydict()
+    assert single == {"bucket": ["12.34"], "count": [120]}
+    nothing = inspector.histogram("readings", "units", "units > 500").to_pydict()
+    assert nothing == {"bucket": [], "count": []}
+
+
+def test_distinct_estimate_never_exceeds_the_row_count(workspace: Workspace) -> None:
+    folder = workspace.config.output_dir / "ids" / "seen"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": pa.array(range(973))}), folder / "part-0.parquet")
+    stats = workspace.output_inspector().column_stats("seen").to_pydict()
+    assert stats["count"] == [973]
+    assert stats["approx_unique"][0] <= 973

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from textual.pilot import Pilot
 from textual.widgets import DataTable
+from textual.worker import WorkerCancelled
 from textual_fastdatatable import DataTable as ArrowTable
 
 from casparian_engine.workspace import Workspace
@@ -23,6 +25,15 @@ SIZE = (120, 36)
 async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
     for _ in range(4):
         await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def settle_past_cancels(app: CasparianApp, pilot: Pilot[None]) -> None:
+    """Wait for every worker, including those an exclusive successor cancelled."""
+    for _ in range(4):
+        for worker in list(app.workers):
+            with contextlib.suppress(WorkerCancelled):
+                await worker.wait()
         await pilot.pause()
 
 
@@ -65,7 +76,8 @@ async def test_table_stats_histogram_and_pages(workspace: Workspace) -> None:
         await pilot.press("down")
         await settle(app, pilot)
         histogram = str(screen.query_one("#histogram").render())
-        assert histogram.splitlines()[0] == "vendor"
+        header = "vendor  VARCHAR · min acme · max zeta · ≈ 2 distinct · 0.00% null"
+        assert histogram.splitlines()[0] == header
         assert histogram.splitlines()[1].endswith(" 200")
 
 
@@ -136,7 +148,7 @@ async def test_clicks_open_a_table_and_a_column_and_the_wheel_scrolls_rows(
         await settle(app, pilot)
         assert stats.has_focus and stats.cursor_row == 1
         histogram = str(screen.query_one("#histogram").render()).splitlines()
-        assert histogram[0] == "vendor"
+        assert histogram[0].startswith("vendor  VARCHAR · min acme")
         rows = screen.query_one("#rows", ArrowTable)
         assert rows.scroll_y == 0
         await scroll_wheel(pilot, "#rows")
@@ -165,7 +177,7 @@ async def test_filter_on_the_second_table_keeps_that_table(workspace: Workspace)
         assert screen.stat_columns == ["meter"]
         assert screen.error_text == ""
         histogram = str(screen.query_one("#histogram").render()).splitlines()
-        assert histogram[0] == "meter"
+        assert histogram[0] == "meter  VARCHAR · min m1 · max m1 · ≈ 1 distinct · 0.00% null"
 
 
 async def test_exporting_one_row_says_row(workspace: Workspace, tmp_path: Path) -> None:
@@ -212,3 +224,180 @@ async def test_export_to_a_missing_folder_is_refused_with_a_human_prefix(
         await settle(app, pilot)
         assert screen.error_text == f"✗ export: cannot export to {target}: folder does not exist"
         assert not target.parent.exists()
+
+
+def write_bracketed_output(workspace: Workspace) -> None:
+    """Values and a column name that look like console markup but are data."""
+    folder = workspace.config.output_dir / "files" / "names"
+    folder.mkdir(parents=True)
+    names = ["x[=<y].csv", "[b]bold.csv", "[/]", "[@click=app.quit]q"]
+    table = pa.table(
+        {
+            "description": pa.array([names[i % 4] for i in range(8)]),
+            "[i]tag": pa.array(["[red]r"] * 8),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+
+
+async def test_markup_in_values_names_and_filters_is_shown_as_written(
+    workspace: Workspace,
+) -> None:
+    write_bracketed_output(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        assert screen.stat_columns == ["description", "[i]tag"]
+        rows = screen.query_one("#rows", ArrowTable)
+        assert rows.render_line(0).text.split() == ["description", "[i]tag"]
+        assert rows.render_line(2).text.split() == ["[b]bold.csv", "[red]r"]
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"description <> '[/]'", "enter")
+        await settle(app, pilot)
+        status = str(screen.query_one("#inspect-status").render())
+        assert status == "names where description <> '[/]': rows 1–6 of 6"
+        histogram = str(screen.query_one("#histogram").render()).splitlines()
+        assert [line.split(" █")[0].strip() for line in histogram[1:]] == [
+            "[@click=app.quit]q",
+            "[b]bold.csv",
+            "x[=<y].csv",
+        ]
+        screen.query_one("#stats").focus()
+        await pilot.press("down")
+        await settle(app, pilot)
+        histogram = str(screen.query_one("#histogram").render()).splitlines()
+        assert (
+            histogram[0] == "[i]tag  VARCHAR · min [red]r · max [red]r · ≈ 1 distinct · 0.00% null"
+        )
+        assert histogram[1].split(" █")[0].strip() == "[red]r"
+        assert app.is_running and screen.error_text == ""
+
+
+def write_long_output(workspace: Workspace, rows: int = 450) -> None:
+    folder = workspace.config.output_dir / "invoices" / "lines"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"n": pa.array(range(rows))}), folder / "part-0.parquet")
+
+
+async def test_quick_page_presses_each_move_one_page(workspace: Workspace) -> None:
+    write_long_output(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await settle(app, pilot)
+        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 301–400 of 450"
+        assert screen.query_one("#rows", ArrowTable).render_line(1).text.split() == ["300"]
+        await pilot.press("right_square_bracket", "right_square_bracket")  # one page is left
+        await settle(app, pilot)
+        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 401–450 of 450"
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await settle(app, pilot)
+        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 201–300 of 450"
+        # Three presses handled before any page arrives (keys faster than DuckDB): each one
+        # still moves a page, counted from the page asked for, not the one on screen.
+        screen.action_page(-1)
+        screen.action_page(-1)
+        screen.action_page(1)
+        await settle_past_cancels(app, pilot)  # each call cancels the load it replaces
+        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 101–200 of 450"
+
+
+def write_typed_output(workspace: Workspace) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    folder = workspace.config.output_dir / "meters" / "readings"
+    folder.mkdir(parents=True)
+    stamps = [dt.datetime(2023, 1, 1) + dt.timedelta(hours=9 * i) for i in range(120)]
+    table = pa.table(
+        {
+            "read_at": pa.array(stamps, pa.timestamp("us")),
+            "price": pa.array([Decimal("12.34")] * 120, pa.decimal128(14, 2)),
+            "units": pa.array(range(1, 121), pa.int32()),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+
+
+async def test_stats_cut_with_an_ellipsis_and_histograms_bin_times_and_integers(
+    workspace: Workspace,
+) -> None:
+    write_typed_output(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        tables = screen.query_one("#tables-list", DataTable)
+        assert [str(c.label) for c in tables.columns.values()] == ["table", "rows", "parts"]
+        stats = screen.query_one("#stats", DataTable)
+        first = stats.render_line(1).text  # the header is line 0
+        assert first.split()[:2] == ["read_at", "TIMESTAMP"]
+        assert "2023-01-01 …" in first  # the minimum does not fit its column
+        assert "2023-02-14 …" in first
+        histogram = str(screen.query_one("#histogram").render()).splitlines()
+        assert histogram[0] == (
+            "read_at  TIMESTAMP · min 2023-01-01 00:00:00 · max 2023-02-14 15:00:00"
+            " · ≈ 120 distinct · 0.00% null"
+        )
+        assert histogram[1].split(" █")[0].strip().startswith("[2023-01-01")
+        assert all(line.lstrip().startswith("(2023-") for line in histogram[2:])
+        assert "DECIMAL(14,2)" in stats.render_line(2).text
+        stats.focus()
+        await pilot.press("down", "down")
+        await settle(app, pilot)
+        histogram = str(screen.query_one("#histogram").render()).splitlines()
+        labels = [line.split(" █")[0].strip() for line in histogram[1:]]
+        assert labels == [f"{lo} – {lo + 9}" for lo in range(1, 120, 10)]
+
+
+async def test_export_asks_before_replacing_a_file(workspace: Workspace, tmp_path: Path) -> None:
+    from casparian_tui.screens.export_dialog import ConfirmDialog, ExportDialog
+
+    write_output(workspace)
+    target = tmp_path / "lines.csv"
+    target.write_text("keep me\n")
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        question = str(app.screen.query_one("#confirm-question").render())
+        assert question == f"{target} exists. Overwrite it?"
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ExportDialog)
+        problem = str(app.screen.query_one("#export-error").render())
+        assert problem == f"{target} exists: type another name, or Enter to be asked again"
+        assert target.read_text() == "keep me\n"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.screen is screen
+        assert target.read_text().count("\n") == 251
+        assert str(screen.query_one("#inspect-status").render()) == f"exported 250 rows to {target}"
+
+
+async def test_export_with_an_empty_path_says_what_to_type(workspace: Workspace) -> None:
+    from casparian_tui.screens.export_dialog import EMPTY_PATH, ExportDialog
+
+    write_output(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+u", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportDialog)
+        problem = str(app.screen.query_one("#export-error").render())
+        assert problem == EMPTY_PATH
+        assert problem == "type a file name ending in .parquet or .csv (Esc cancels)"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is screen and screen.error_text == ""
+        assert not (workspace.home / "exports").exists()

@@ -3,12 +3,14 @@ line read from the file beside them, a moved source file, and keys refused while
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 from textual.pilot import Pilot
 from textual.widgets import DataTable
+from textual.worker import WorkerCancelled
 
 from casparian_engine.contracts import SchemaContract, validate
 from casparian_engine.contracts.quarantine import StoreQuarantineWriter
@@ -64,6 +66,15 @@ def quarantine_file(workspace: Workspace, source: Path, bad_rows: int, unit: str
 async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
     for _ in range(4):
         await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def settle_past_cancels(app: CasparianApp, pilot: Pilot[None]) -> None:
+    """Wait for every worker, including those an exclusive successor cancelled."""
+    for _ in range(4):
+        for worker in list(app.workers):
+            with contextlib.suppress(WorkerCancelled):
+                await worker.wait()
         await pilot.pause()
 
 
@@ -186,3 +197,32 @@ async def test_filter_and_export_are_refused_while_browsing(
         await pilot.pause()
         assert screen.error_text == "✗ e exports output tables: press q to leave quarantine first"
         assert app.screen is screen
+
+
+async def test_quick_page_presses_each_move_one_page(workspace: Workspace, tmp_path: Path) -> None:
+    """A page's first id is known only when the page before it arrives: presses made while a
+    page loads are queued, so none is lost and none loads the same page twice."""
+    total = 3 * QUARANTINE_PAGE + 5
+    quarantine_file(workspace, tmp_path / "m.csv", total)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_quarantine(app, pilot)
+        first_id = screen.quarantine_rows[0].id
+        screen.action_page(1)  # three presses before any page arrives
+        screen.action_page(1)
+        screen.action_page(1)
+        for _ in range(3):  # each arriving page starts the next queued one
+            await settle_past_cancels(app, pilot)
+        assert text_of(screen, "#inspect-status") == f"quarantine: rows 151–{total} of {total}"
+        assert [r.id for r in screen.quarantine_rows] == list(range(first_id + 150, first_id + 155))
+        screen.action_page(-1)
+        screen.action_page(-1)
+        await settle_past_cancels(app, pilot)
+        assert text_of(screen, "#inspect-status") == f"quarantine: rows 51–100 of {total}"
+        assert screen.quarantine_rows[0].id == first_id + 50
+        screen.action_page(1)
+        screen.action_page(1)
+        screen.action_page(-1)  # takes back the queued second press
+        for _ in range(2):
+            await settle_past_cancels(app, pilot)
+        assert text_of(screen, "#inspect-status") == f"quarantine: rows 101–150 of {total}"
