@@ -129,13 +129,14 @@ def matched_file_count(store: Store, parser_name: str) -> int:
 def matched_files(
     store: Store, parser_name: str, offset: int = 0, limit: int = 100
 ) -> MatchedFilesPage:
-    """Paths ``offset``…``offset + limit`` of the files the parser matches (in file id order)."""
+    """Paths ``offset``…``offset + limit`` of the files the parser matches, in path order."""
     if offset < 0 or limit < 1:
         raise ValueError(
             f"matched files: offset must be >= 0 and limit >= 1 (got {offset}, {limit})"
         )
     (parser,) = current_parsers(store, parser_name)
     paths = matched_paths(store, parser)
+    paths = pc.take(paths, pc.array_sort_indices(paths))
     window = paths.slice(offset, limit).to_pylist() if offset < len(paths) else []
     return MatchedFilesPage(parser.name, window, offset, len(paths))
 
