@@ -39,6 +39,7 @@ BINNED_VALUE = {
     "float": "{}::DOUBLE",
     "date": "({} - DATE '1970-01-01')",  # whole days since 1970, binned like integers
     "timestamp": "{}::TIMESTAMP",
+    "timestamp_tz": "timezone('UTC', {})",  # bins in UTC, whatever the session's zone
 }
 """The SQL each binned kind of column is counted as (``{}`` is the quoted column)."""
 EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -53,22 +54,25 @@ def binned_kind(value_type: pa.DataType) -> str | None:
     if pa.types.is_date(value_type):
         return "date"
     if pa.types.is_timestamp(value_type):
-        return "timestamp"
+        return "timestamp_tz" if value_type.tz else "timestamp"
     return None
 
 
-def bin_labels(kind: str, lowest: Any, edges: list[Any]) -> list[str]:
+def bin_labels(kind: str, lowest: Any, edges: list[Any], highest: Any = None) -> list[str]:
     """One label per histogram bin; bin i holds the values above edge i-1 up to edge i."""
     if not edges:
         return []
     if kind in ("integer", "date"):
+        # both ends are values a bin can hold, so the last bin ends at the highest value,
+        # not at the round edge past it ('46 – 48', not '46 – 50')
+        edges = [*edges[:-1], min(edges[-1], highest)] if highest is not None else edges
         starts = [lowest] + [edge + 1 for edge in edges[:-1]]
         whole: Callable[[Any], str] = str if kind == "integer" else _day
         return [
             whole(end) if start >= end else f"{whole(start)} – {whole(end)}"
             for start, end in zip(starts, edges, strict=True)
         ]
-    show: Callable[[Any], str] = _number if kind == "float" else _time_format(lowest, edges)
+    show: Callable[[Any], str] = _number if kind == "float" else _time_format(edges)
     if len(edges) == 1 and lowest == edges[0]:
         return [show(lowest)]  # one value only
     labels = [f"[{show(lowest)}, {show(edges[0])}]"]
@@ -84,9 +88,13 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _time_format(lowest: datetime, edges: list[datetime]) -> Callable[[datetime], str]:
-    """The shortest timestamp format that still tells every edge apart (dates, minutes, …)."""
-    stamps = [lowest, *edges]
+def _time_format(edges: list[datetime]) -> Callable[[datetime], str]:
+    """The shortest format that writes every bin edge exactly (a date, to the minute, …).
+
+    The lowest value is written in the same format, cut to the edges' precision: on day edges,
+    '[2023-01-01, 2023-03-02]' holds a first value of 2023-01-01 00:07:51.
+    """
+    stamps = edges
     if all(s.hour == s.minute == s.second == s.microsecond == 0 for s in stamps):
         pattern = "%Y-%m-%d"
     elif all(s.second == s.microsecond == 0 for s in stamps):
@@ -225,18 +233,20 @@ class OutputInspector:
             f"WITH v0 AS (SELECT {value} AS x FROM ({filtered}) WHERE {quoted} IS NOT NULL),"
             f" v AS (SELECT {shifted} AS x FROM v0),"
             f" b AS (SELECT CASE {pick} ELSE {plain} END AS edges FROM v)"
-            " SELECT min(x) AS lowest, histogram(x, (SELECT edges FROM b)) AS counts,"
+            " SELECT min(x) AS lowest, max(x) AS highest,"
+            " histogram(x, (SELECT edges FROM b)) AS counts,"
             " (SELECT min(x) FROM v0) AS first FROM v"
         )
         found = self._run(table, sql, predicate).to_pylist()[0]
         counts = found["counts"] or []  # a map arrives as (key, value) pairs, at most bins + 1
         edges = [edge for edge, _ in counts]
-        lowest = found["lowest"]
+        lowest, highest = found["lowest"], found["highest"]
         if kind == "date" and counts:
-            lowest, edges = lowest + found["first"], [edge + found["first"] for edge in edges]
+            lowest, highest = lowest + found["first"], highest + found["first"]
+            edges = [edge + found["first"] for edge in edges]
         return pa.table(
             {
-                "bucket": pa.array(bin_labels(kind, lowest, edges), pa.string()),
+                "bucket": pa.array(bin_labels(kind, lowest, edges, highest), pa.string()),
                 "count": pa.array([count for _, count in counts], pa.int64()),
             }
         )

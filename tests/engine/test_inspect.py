@@ -99,6 +99,7 @@ def write_typed_output(workspace: Workspace) -> None:
         {
             "units": pa.array(range(1, 121), pa.int32()),
             "read_at": pa.array(stamps, pa.timestamp("us")),
+            "read_at_utc": pa.array(stamps, pa.timestamp("us", tz="UTC")),
             "day": pa.array([dt.date(2023, 1, 1) + dt.timedelta(days=i % 40) for i in range(120)]),
             "price": pa.array([Decimal("12.34")] * 120, pa.decimal128(14, 2)),
         }
@@ -115,15 +116,17 @@ def test_histograms_bin_integers_dates_and_timestamps_on_round_edges(
     assert units["bucket"] == [f"{lo} – {lo + 9}" for lo in range(1, 120, 10)]
     assert units["count"] == [10] * 12
     days = inspector.histogram("readings", "day", bins=4).to_pydict()
-    assert days == {  # round numbers of days from the first day, both ends included
+    assert days == {  # round numbers of days from the first day to the last, both ends in
         "bucket": ["2023-01-01 – 2023-01-11", "2023-01-12 – 2023-01-21",
-                   "2023-01-22 – 2023-01-31", "2023-02-01 – 2023-02-10"],
+                   "2023-01-22 – 2023-01-31", "2023-02-01 – 2023-02-09"],
         "count": [33, 30, 30, 27],
     }  # fmt: skip
     stamps = inspector.histogram("readings", "read_at", bins=4).to_pydict()
     assert stamps["bucket"][0].startswith("[2023-01-01")
     assert all(label.startswith("(2023-") for label in stamps["bucket"][1:])
     assert sum(stamps["count"]) == 120 and len(stamps["count"]) <= 4
+    zoned = inspector.histogram("readings", "read_at_utc", bins=4).to_pydict()
+    assert zoned == stamps  # a zoned column is binned and labelled in UTC
     single = inspector.histogram("readings", "price").to_pydict()
     assert single == {"bucket": ["12.34"], "count": [120]}
     nothing = inspector.histogram("readings", "units", "units > 500").to_pydict()
