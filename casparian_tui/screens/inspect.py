@@ -56,8 +56,9 @@ def ellipsized(text: str, width: int) -> str:
 
 def column_detail(stats: dict[str, Any]) -> str:
     """One column's SUMMARIZE figures in full: type, range, distinct estimate and nulls."""
+    span = "" if stats["min"] is None else f" · min {stats['min']} · max {stats['max']}"
     return (
-        f"{stats['column_type']} · min {stats['min']} · max {stats['max']}"
+        f"{stats['column_type']}{span}"
         f" · ≈ {stats['approx_unique']:,} distinct · {stats['null_percentage']}% null"
     )
 
@@ -328,7 +329,7 @@ class InspectScreen(ModeScreen):
 
     def on_view_exported(self, message: ViewExported) -> None:
         rows = counted(message.row_count, "row")
-        self.notify(f"Exported {rows} to {message.path}")
+        self.notify(f"Exported {rows} to {message.path}", markup=False)  # a path, not markup
         self._status(f"exported {rows} to {message.path}")
 
     # --- quarantine: keyset pages of rows, their reasons, and the source line ---------------

@@ -401,3 +401,23 @@ async def test_export_with_an_empty_path_says_what_to_type(workspace: Workspace)
         await settle(app, pilot)
         assert app.screen is screen and screen.error_text == ""
         assert not (workspace.home / "exports").exists()
+
+
+async def test_export_to_a_bracketed_path_is_said_as_written(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    write_output(workspace)
+    (tmp_path / "[").mkdir()
+    target = tmp_path / "[" / "].csv"  # the path ends '[/].csv': a closing tag to a markup parser
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await settle(app, pilot)
+        assert app.is_running and target.read_text().count("\n") == 251
+        assert str(screen.query_one("#inspect-status").render()) == f"exported 250 rows to {target}"
+        (toast,) = app._notifications
+        assert toast.message == f"Exported 250 rows to {target}"
+        assert not toast.markup  # a toast with markup would raise on the '[/]' when drawn
