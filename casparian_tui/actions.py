@@ -10,6 +10,12 @@ GLOBAL = "global"
 MODE_NAMES = ("discover", "process", "inspect", "jobs")
 
 
+def literal_markup(text: str) -> str:
+    """``text`` as Textual markup that shows every character as written: each "[" escaped
+    (``textual.markup.escape`` leaves "[Esc]" and "[Space]" to be read as tags)."""
+    return text.replace("[", "\\[")
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     """One user action: where it applies, which keys trigger it and what it says about itself."""
@@ -21,6 +27,7 @@ class ActionSpec:
     help: str  # one sentence for the help screen and the command palette
     key_display: str | None = None
     show: bool = True  # shown in the footer
+    footer_key: str | None = None  # a shorter key text for the footer (default: key_display)
     priority: bool = False  # fires even when an input has focus
     palette: bool = True  # offered in the command palette
 
@@ -36,6 +43,12 @@ class ActionSpec:
             parts.append("+".join(pieces))
         return " / ".join(parts)
 
+    @property
+    def palette_help(self) -> str:
+        """The help sentence and keys as command-palette markup (Textual parses a palette hit's
+        help as markup): every character shows literally, "[/]" and "[Space]" included."""
+        return literal_markup(f"{self.help}  [{self.keys_for_people}]")
+
 
 REGISTRY: tuple[ActionSpec, ...] = (
     # Global keys (spec §5.3): modes, sidebar, help, home, quit.
@@ -45,10 +58,17 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "open_mode('discover')",
         "Discover",
         "Scan, filter and tag files",
+        show=False,  # the footer keeps room for the mode's own keys; help and palette list it
         priority=True,
     ),
     ActionSpec(
-        GLOBAL, "alt+p", "open_mode('process')", "Process", "Run registered parsers", priority=True
+        GLOBAL,
+        "alt+p",
+        "open_mode('process')",
+        "Process",
+        "Run registered parsers",
+        show=False,
+        priority=True,
     ),
     ActionSpec(
         GLOBAL,
@@ -56,6 +76,7 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "open_mode('inspect')",
         "Inspect",
         "Browse output tables and quarantine",
+        show=False,
         priority=True,
     ),
     ActionSpec(
@@ -64,6 +85,7 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "open_mode('jobs')",
         "Jobs",
         "Queue status, retry and cancel",
+        show=False,
         priority=True,
     ),
     ActionSpec(
@@ -76,6 +98,7 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "Help",
         "List every key and action",
         key_display="Alt+h / ?",
+        footer_key="?",
     ),
     ActionSpec(GLOBAL, "escape", "open_mode('home')", "Home", "Return to the Home hub", show=False),
     ActionSpec(GLOBAL, "ctrl+c", "quit", "Quit", "Quit Casparian", show=False, priority=True),
@@ -124,7 +147,7 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "discover", "enter", "details", "Details", "Show every fact about the file", palette=False
     ),
     ActionSpec("discover", "n", "scan_folder", "Scan", "Scan a new folder"),
-    ActionSpec("discover", "x", "cancel_scan", "Stop scan", "Cancel the running scan"),
+    ActionSpec("discover", "x", "cancel_scan", "Stop", "Cancel the running scan"),
     ActionSpec("discover", "a", "accept_suggestion", "Accept", "Apply the suggested tag"),
     ActionSpec(
         "discover", "right_square_bracket", "page(1)", "Next", "Next page of files", key_display="]"
@@ -209,7 +232,7 @@ def bindings_for(scope: str) -> list[BindingType]:
             spec.label,
             show=spec.show,
             priority=spec.priority,
-            key_display=spec.key_display,
+            key_display=spec.footer_key or spec.key_display,
             tooltip=spec.help,
         )
         for spec in actions_for(scope)

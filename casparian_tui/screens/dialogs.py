@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
@@ -25,7 +25,7 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="panel-title")
+            yield Static(Content(self.title_text), classes="panel-title")
             yield Input(value=self.initial_value, placeholder=self.placeholder, id="prompt")
 
     def on_mount(self) -> None:
@@ -51,12 +51,13 @@ class DetailsDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         width = max((len(k) for k in self.facts), default=0)
-        lines = "\n".join(
-            f"[b]{escape(k.ljust(width))}[/b]  {escape(str(v))}" for k, v in self.facts.items()
-        )
+        lines = Content("\n").join(
+            Content.assemble((label.ljust(width), "bold"), "  ", str(value))
+            for label, value in self.facts.items()
+        )  # facts are data (paths with "[" in them): never read as markup
         with VerticalScroll(classes="dialog details"):
-            yield Static(escape(self.title_text), classes="panel-title")
-            yield Static(lines, id="details-body", markup=True)
+            yield Static(Content(self.title_text), classes="panel-title")
+            yield Static(lines, id="details-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.widgets import DataTable, Input, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from casparian_engine.cli.common import counted
+from casparian_engine.scout.listing import FilterError, compile_filter, list_files_page
 
-from ..actions import bindings_for
+from ..actions import bindings_for, literal_markup
 from ..messages import (
     FileDetailsRead,
     FilePreviewed,
@@ -37,18 +39,8 @@ FILE_COLUMNS = (("✓", "sel", 1), ("path", "path", 0), ("tags", "tags", TAGS_WI
                 ("depth", "depth", 5))  # fmt: skip
 MIN_PATH_WIDTH = 20
 SCAN_ERROR = "✗ scan of "  # how the app words a failed scan on the error line
-
-
-def gitignore_to_glob(pattern: str) -> str | None:
-    """A gitignore-style pattern as a GLOB over absolute paths ('' means no filter)."""
-    text = pattern.strip().replace("**", "*")
-    if not text:
-        return None
-    if text.endswith("/"):
-        return f"*/{text.strip('/')}/*"
-    if not any(c in text for c in "*?["):
-        return f"*{text}*"  # plain text: match anywhere while typing
-    return f"*/{text.lstrip('/')}"
+FILTER_ERROR = "✗ filter: "  # how this screen words a filter it cannot read
+EMPTY_HINT = "No files yet: press n to scan a folder."
 
 
 def preview_text(preview: Any) -> str:
@@ -94,10 +86,12 @@ class DiscoverScreen(ModeScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.page_offset = 0
+        self.page_offset = 0  # the offset of the page shown
+        self.requested_offset = 0  # the offset asked for last (pages ahead of the one shown)
         self.total = 0
-        self.glob: str | None = None
+        self.filter_text = ""
         self.page_rows: list[Any] = []
+        self.page_depths: list[int] = []
         self.selected_ids: set[int] = set()
         self.suggestion: Any = None
 
@@ -127,24 +121,39 @@ class DiscoverScreen(ModeScreen):
 
     # --- loading ----------------------------------------------------------------------------
     def reload(self) -> None:
-        self.load_page(self.glob, self.page_offset)
+        self.load_page(self.filter_text, self.requested_offset)
         self.load_suggestion()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-files")
-    def load_page(self, glob: str | None, offset: int) -> None:
-        workspace = self.service.workspace
-        rows = workspace.list_files(pattern=glob, limit=PAGE_SIZE, offset=offset)
-        total = workspace.count_files(pattern=glob)
-        self.post_message(FilesListed(rows, total, offset, glob or ""))
+    def load_page(self, filter_text: str, offset: int) -> None:
+        """One page of the files the filter selects, paged and matched by the engine; a newer
+        request cancels this worker, which then stops reading."""
+        worker = get_current_worker()
+        listing = list_files_page(
+            self.service.workspace.store,
+            filter_text,
+            PAGE_SIZE,
+            offset,
+            should_stop=lambda: worker.is_cancelled,
+        )
+        if not worker.is_cancelled:
+            rows = list(zip(listing.records, listing.depths, strict=True))
+            self.post_message(FilesListed(rows, listing.total, offset, filter_text))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-suggest")
     def load_suggestion(self) -> None:
         self.post_message(SuggestionsComputed(self.service.workspace.suggest_tags(limit=1)))
 
     def on_files_listed(self, message: FilesListed) -> None:
-        if (message.pattern or None) != self.glob:
-            return  # an older filter's answer
-        self.page_rows, self.total, self.page_offset = message.rows, message.total, message.offset
+        if (message.pattern, message.offset) != (self.filter_text, self.requested_offset):
+            return  # the answer to an older filter or page
+        if not message.rows and message.offset >= message.total > 0:
+            self.requested_offset = (message.total - 1) // PAGE_SIZE * PAGE_SIZE
+            self.load_page(self.filter_text, self.requested_offset)  # the store shrank
+            return
+        self.page_rows = [record for record, _ in message.rows]
+        self.page_depths = [depth for _, depth in message.rows]
+        self.total, self.page_offset = message.total, message.offset
         self._fill_table()
         self._render_status()
 
@@ -157,7 +166,7 @@ class DiscoverScreen(ModeScreen):
         table.clear(columns=True)
         for label, key, width in FILE_COLUMNS:
             table.add_column(label, key=key, width=width or path_width)
-        for record in self.page_rows:
+        for record, depth in zip(self.page_rows, self.page_depths, strict=True):
             parent = record.path.rpartition("/")[0].rpartition("/")[2] or "/"
             table.add_row(
                 "✓" if record.id in self.selected_ids else " ",
@@ -165,7 +174,7 @@ class DiscoverScreen(ModeScreen):
                 Text(cut_right(", ".join(record.tags), TAGS_WIDTH)),
                 Text(human_size(record.size), justify="right"),
                 Text(cut_right(parent, PARENT_WIDTH)),
-                Text(str(record.path.count("/") - 1), justify="right"),
+                Text(str(depth), justify="right"),
                 key=str(record.id),
             )
         if self.page_rows:
@@ -180,24 +189,37 @@ class DiscoverScreen(ModeScreen):
 
     def on_suggestions_computed(self, message: SuggestionsComputed) -> None:
         self.suggestion = message.suggestions[0] if message.suggestions else None
-        text = f"💡 {self.suggestion.text}  [dim](a to accept)[/dim]" if self.suggestion else ""
-        self.query_one("#suggestion", Static).update(text)
+        line = (
+            Content.from_markup("💡 $text  [dim](a to accept)[/dim]", text=self.suggestion.text)
+            if self.suggestion
+            else Content("")
+        )
+        self.query_one("#suggestion", Static).update(line)
 
     def _render_status(self) -> None:
         first = self.page_offset + 1 if self.total else 0
         last = self.page_offset + len(self.page_rows)
         status = f"files {first:,}–{last:,} of {self.total:,}"
+        if not self.total:
+            status = "No file matches the filter." if self.filter_text.strip() else EMPTY_HINT
         if self.selected_ids:
             status += f" · {len(self.selected_ids)} selected"
-        self.query_one("#files-status", Static).update(status)
+        self.query_one("#files-status", Static).update(Content(status))
 
     # --- filter -----------------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "filter":
             return
-        self.glob = gitignore_to_glob(event.value)
-        self.page_offset = 0
-        self.load_page(self.glob, 0)
+        try:
+            compile_filter(event.value)
+        except FilterError as exc:
+            self.show_error(literal_markup(f"filter: {exc}"))  # the list keeps the last good filter
+            return
+        if self.error_text.startswith(FILTER_ERROR):
+            self.clear_error()
+        self.filter_text = event.value
+        self.requested_offset = 0
+        self.load_page(self.filter_text, 0)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
@@ -207,9 +229,12 @@ class DiscoverScreen(ModeScreen):
         self.query_one("#filter", Input).focus()
 
     def action_page(self, step: int) -> None:
-        new_offset = self.page_offset + step * PAGE_SIZE
+        """Each press moves one page on from the page last asked for, so quick presses add up
+        even before their pages arrive; answers to superseded requests are dropped."""
+        new_offset = self.requested_offset + step * PAGE_SIZE
         if 0 <= new_offset < max(self.total, 1):
-            self.load_page(self.glob, new_offset)
+            self.requested_offset = new_offset
+            self.load_page(self.filter_text, new_offset)
 
     # --- selection, tags, preview, details ---------------------------------------------------
     @property
@@ -242,6 +267,7 @@ class DiscoverScreen(ModeScreen):
     def action_tag_selection(self) -> None:
         ids = sorted(self.selected_ids) or ([self.current_record.id] if self.current_record else [])
         if not ids:
+            self.notify("No file to tag: the list is empty.", severity="warning")
             return
         title = f"Tag {len(ids)} file{'s' if len(ids) != 1 else ''} as:"
 
@@ -263,8 +289,10 @@ class DiscoverScreen(ModeScreen):
         self.reload()
 
     def action_accept_suggestion(self) -> None:
-        if self.suggestion is not None:
-            self.accept_suggestion(self.suggestion)
+        if self.suggestion is None:
+            self.notify("No tag suggestion to accept.", severity="warning")
+            return
+        self.accept_suggestion(self.suggestion)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
     def accept_suggestion(self, suggestion: Any) -> None:
@@ -272,8 +300,10 @@ class DiscoverScreen(ModeScreen):
         self.post_message(FilesTagged(suggestion.suggested_tag, tagged))
 
     def action_preview(self) -> None:
+        """Preview beside the list; the list keeps the focus, so the keys still move its cursor."""
         record = self.current_record
         if record is not None:
+            self.query_one("#files", DataTable).focus()
             self.preview_file(record.os_path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-preview")
@@ -282,7 +312,7 @@ class DiscoverScreen(ModeScreen):
         self.post_message(FilePreviewed(path, preview_text(preview)))
 
     def on_file_previewed(self, message: FilePreviewed) -> None:
-        body = f"[b]{escape(message.path)}[/b]\n\n{escape(message.text)}"
+        body = Text.assemble((message.path, "bold"), "\n\n", message.text)
         self.query_one("#preview", Static).update(body)
 
     def action_details(self) -> None:
@@ -314,6 +344,10 @@ class DiscoverScreen(ModeScreen):
         self.app.push_screen(PromptDialog("Scan folder:", "/path/to/folder"), folder_chosen)
 
     def action_cancel_scan(self) -> None:
+        scan = self.service.scan
+        if scan is None or not scan.running:
+            self.notify("No scan is running.", severity="warning")
+            return
         self.service.cancel_scan()
 
     def _on_service_changed(self, what: str) -> None:
@@ -340,9 +374,12 @@ class DiscoverScreen(ModeScreen):
         row.set_class(scan_failed(scan), "-failed")
         if scan.running:
             bar.update(total=None)
-            seen = counted(scan.files_seen, "file")
-            text = f"scanning {escape(scan.root)}: {seen}  [dim](x to cancel)[/dim]"
+            text = Content.from_markup(
+                "scanning $root: $seen  [dim](x to cancel)[/dim]",
+                root=scan.root,
+                seen=counted(scan.files_seen, "file"),
+            )
         else:
             bar.update(total=1, progress=1)
-            text = f"{escape(scan.root)}: {escape(scan.outcome)}"
+            text = Content.assemble(scan.root, ": ", scan.outcome)
         self.query_one("#scan-status", Static).update(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Static
@@ -71,7 +72,8 @@ class AISidebar(Vertical):
         if not self.is_mounted:
             return
         selection = self.selection or "nothing selected"
-        self.query_one("#ai-context", Static).update(f"Context: {self.mode_name} · {selection}")
+        context = Content(f"Context: {self.mode_name} · {selection}")  # literal: paths hold "["
+        self.query_one("#ai-context", Static).update(context)
 
     def focus_chat(self) -> None:
         """Put the cursor in the chat input, so typed keys go to it and no shortcut fires."""
@@ -87,7 +89,7 @@ class AISidebar(Vertical):
         if not question:
             return
         log = self.query_one("#ai-log", Vertical)
-        log.mount(Static(f"you: {question}", classes="ai-question"))
+        log.mount(Static(Content(f"you: {question}"), classes="ai-question"))
         log.mount(
             Static(
                 "Not answered: no AI model is configured (see above).",

@@ -19,7 +19,7 @@ from textual.worker import WorkerFailed
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import DetailsDialog
-from casparian_tui.screens.discover import PAGE_SIZE, DiscoverScreen, gitignore_to_glob
+from casparian_tui.screens.discover import PAGE_SIZE, DiscoverScreen
 
 from .conftest import scroll_wheel
 
@@ -37,14 +37,6 @@ async def open_discover(app: CasparianApp, pilot: Pilot[None]) -> DiscoverScreen
     await settle(app, pilot)
     assert isinstance(app.screen, DiscoverScreen)
     return app.screen
-
-
-def test_gitignore_patterns_become_path_globs() -> None:
-    assert gitignore_to_glob("") is None
-    assert gitignore_to_glob("*.csv") == "*/*.csv"
-    assert gitignore_to_glob("invoices/") == "*/invoices/*"
-    assert gitignore_to_glob("inv") == "*inv*"
-    assert gitignore_to_glob("/data/**/*.txt") == "*/data/*/*.txt"
 
 
 async def test_list_suggestion_and_live_filter(scanned: Workspace, data_dir: Path) -> None:

@@ -176,10 +176,10 @@ async def test_the_footer_shows_the_modes_registry_keys_and_a_click_presses_one(
         assert set(footer.keys_shown[:-1]) <= {*keys["jobs"], *keys[GLOBAL]}
         assert set(keys[GLOBAL]) <= set(footer.keys_shown)
         assert footer.keys_shown[-1] == app.COMMAND_PALETTE_BINDING  # the palette key, last
-        process = next(span for span in footer.spans if span.entry.key == "alt+p")
-        await pilot.click(KeyFooter, offset=(process.start + 1, 0))
+        sidebar = next(span for span in footer.spans if span.entry.key == "alt+a")
+        await pilot.click(KeyFooter, offset=(sidebar.start + 1, 0))
         await pilot.pause()
-        assert app.current_mode == "process"
+        assert app.show_ai_sidebar
 
 
 async def test_palette_command_runs_the_registry_action(workspace: Workspace) -> None:
