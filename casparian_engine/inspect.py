@@ -106,19 +106,37 @@ def _time_format(edges: list[datetime]) -> Callable[[datetime], str]:
     return lambda stamp: stamp.strftime(pattern)
 
 
+def count_sources(con: duckdb.DuckDBPyConnection, parts: list[str]) -> int:
+    """Distinct sources across Parquet parts, by their lineage hash (one column, in DuckDB)."""
+    found = con.execute(
+        f"SELECT count(DISTINCT {SOURCE_COLUMN}) FROM read_parquet(?, union_by_name = true)",
+        [parts],
+    ).fetchone()
+    return int(found[0]) if found else 0
+
+
 class InspectError(ValueError):
     """A table, column, filter or export request is wrong; the message names which and why."""
 
 
+SOURCE_COLUMN = "_cf_source_hash"
+"""The lineage column naming the source each row came from (by its content hash)."""
+
+
 @dataclass(frozen=True)
 class TableSummary:
-    """An output table with its row count (read from Parquet footers, not by scanning)."""
+    """An output table with its row count (read from Parquet footers, not by scanning).
+
+    ``file_count`` counts the table's Parquet parts; ``source_count`` the distinct sources its
+    rows came from (by lineage hash), or None when no part carries lineage.
+    """
 
     name: str
     parser_name: str
     output_name: str
     file_count: int
     row_count: int
+    source_count: int | None = None
 
 
 class OutputInspector:
@@ -131,16 +149,29 @@ class OutputInspector:
         return {t.name: t for t in list_output_tables(self.output_dir)}
 
     def tables(self) -> list[TableSummary]:
-        """Every output table and its row count."""
+        """Every output table, its row count and how many sources fed it."""
         summaries = []
-        for table in self._tables().values():
-            files = sorted(table.directory.glob("*.parquet"))
-            rows = sum(pq.read_metadata(f).num_rows for f in files)
-            summaries.append(
-                TableSummary(
-                    table.name, table.parser_name, table.output_name, table.file_count, rows
+        with duckdb.connect(":memory:") as con:
+            for table in self._tables().values():
+                parts = sorted(table.directory.glob("*.parquet"))
+                parts = [part for part in parts if not part.name.startswith(".")]
+                footers = [pq.read_metadata(part) for part in parts]
+                rows = sum(footer.num_rows for footer in footers)
+                with_lineage = [
+                    str(part)
+                    for part, footer in zip(parts, footers, strict=True)
+                    if SOURCE_COLUMN in footer.schema.names
+                ]
+                summaries.append(
+                    TableSummary(
+                        table.name,
+                        table.parser_name,
+                        table.output_name,
+                        table.file_count,
+                        rows,
+                        count_sources(con, with_lineage) if with_lineage else None,
+                    )
                 )
-            )
         return summaries
 
     def _connect(self, table: str) -> duckdb.DuckDBPyConnection:

@@ -36,8 +36,9 @@ SAMPLE_ABOVE_ROWS = 1_000_000
 BAR_WIDTH = 30
 MIN_BAR_WIDTH = 10
 MAX_LABEL_WIDTH = 40
-# "parts": a table's Parquet files (one per run or batch), not the source files that fed it.
-TABLE_COLUMNS = (("table", 16), ("rows", 10), ("parts", 6))
+# "files": the source files a table's rows came from (by lineage), not its Parquet parts.
+TABLE_COLUMNS = (("table", 16), ("rows", 10), ("files", 6))
+NO_LINEAGE = "–"  # parts written without lineage columns cannot say which files fed them
 # SUMMARIZE's approx_unique is a HyperLogLog estimate, so say so (the engine caps it at the
 # row count). Long types and values end in '…' here; the histogram header shows them whole.
 STAT_COLUMNS = (("column", 14), ("type", 13), ("null %", 6), ("≈ distinct", 10), ("min", 12),
@@ -47,6 +48,11 @@ STAT_COLUMNS = (("column", 14), ("type", 13), ("null %", 6), ("≈ distinct", 10
 def cell(value: object) -> Text:
     """A table cell shown literally (never as markup), ending in '…' when the column is narrower."""
     return Text(str(value), overflow="ellipsis", no_wrap=True, end="")
+
+
+def source_files(table: Any) -> str:
+    """How many source files fed a table, or '–' when its parts carry no lineage."""
+    return NO_LINEAGE if table.source_count is None else f"{table.source_count:,}"
 
 
 def ellipsized(text: str, width: int) -> str:
@@ -160,14 +166,14 @@ class InspectScreen(ModeScreen):
         if same_names and listing.row_count == len(message.tables):
             for table in message.tables:
                 listing.update_cell(table.name, "rows", cell(f"{table.row_count:,}"))
-                listing.update_cell(table.name, "parts", cell(table.file_count))
+                listing.update_cell(table.name, "files", cell(source_files(table)))
         else:
             listing.clear()
             for table in message.tables:
                 listing.add_row(
                     cell(table.name),
                     cell(f"{table.row_count:,}"),
-                    cell(table.file_count),
+                    cell(source_files(table)),
                     key=table.name,
                 )
             names = [t.name for t in message.tables]

@@ -140,3 +140,19 @@ def test_distinct_estimate_never_exceeds_the_row_count(workspace: Workspace) -> 
     stats = workspace.output_inspector().column_stats("seen").to_pydict()
     assert stats["count"] == [973]
     assert stats["approx_unique"][0] <= 973
+
+
+def test_tables_count_the_source_files_behind_their_parts(workspace: Workspace) -> None:
+    folder = workspace.config.output_dir / "invoices" / "lines"
+    folder.mkdir(parents=True)
+    part = {"amount": pa.array([1.0, 2.0, 3.0]), "_cf_source_hash": pa.array(["a", "a", "b"])}
+    pq.write_table(pa.table(part), folder / "part-0.parquet")
+    later = {"amount": pa.array([4.0, 5.0]), "_cf_source_hash": pa.array(["b", "c"])}
+    pq.write_table(pa.table(later), folder / "part-1.parquet")
+    bare = workspace.config.output_dir / "meters" / "readings"  # written without lineage
+    bare.mkdir(parents=True)
+    pq.write_table(pa.table({"meter": pa.array(["m1"])}), bare / "part-0.parquet")
+    summaries = {t.name: t for t in workspace.output_tables()}
+    lines, readings = summaries["lines"], summaries["readings"]
+    assert (lines.file_count, lines.row_count, lines.source_count) == (2, 5, 3)
+    assert (readings.file_count, readings.row_count, readings.source_count) == (1, 1, None)

@@ -329,7 +329,8 @@ async def test_stats_cut_with_an_ellipsis_and_histograms_bin_times_and_integers(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
         tables = screen.query_one("#tables-list", DataTable)
-        assert [str(c.label) for c in tables.columns.values()] == ["table", "rows", "parts"]
+        assert [str(c.label) for c in tables.columns.values()] == ["table", "rows", "files"]
+        assert [str(c) for c in tables.get_row_at(0)] == ["readings", "120", "–"]  # no lineage
         stats = screen.query_one("#stats", DataTable)
         first = stats.render_line(1).text  # the header is line 0
         assert first.split()[:2] == ["read_at", "TIMESTAMP"]
@@ -421,3 +422,16 @@ async def test_export_to_a_bracketed_path_is_said_as_written(
         (toast,) = app._notifications
         assert toast.message == f"Exported 250 rows to {target}"
         assert not toast.markup  # a toast with markup would raise on the '[/]' when drawn
+
+
+async def test_the_files_column_counts_source_files_not_parts(workspace: Workspace) -> None:
+    folder = workspace.config.output_dir / "invoices" / "lines"
+    folder.mkdir(parents=True)
+    for index, sources in enumerate((["a", "a", "b"], ["b", "c"], ["c", "d"])):
+        part = {"amount": pa.array([1.0] * len(sources)), "_cf_source_hash": pa.array(sources)}
+        pq.write_table(pa.table(part), folder / f"part-{index}.parquet")
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        tables = screen.query_one("#tables-list", DataTable)
+        assert [str(c) for c in tables.get_row_at(0)] == ["lines", "7", "4"]  # 3 parts, 4 files
