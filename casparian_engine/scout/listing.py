@@ -113,7 +113,10 @@ def list_files_page(
         return FileListing(*_records(store, rows), store.files.count(FileFilter()), offset)
     if store.db.dialect == "postgresql":
         return _listing_in_sql(store, compiled, limit, offset)
-    return _listing_by_chunks(store, compiled, limit, offset, should_stop or (lambda: False))
+    narrowing = _candidates(filter_patterns(filter_text))
+    return _listing_by_chunks(
+        store, compiled, narrowing, limit, offset, should_stop or (lambda: False)
+    )
 
 
 def _listing_in_sql(
@@ -137,9 +140,47 @@ def _listing_in_sql(
     return FileListing(*_records(store, rows), total, offset)
 
 
+def _literal_runs(pattern: str) -> list[str]:
+    """The runs of plain characters a path must contain to match ``pattern`` (an include
+    pattern): the text between wildcards, classes and slashes, escapes resolved."""
+    runs, current, index = [], "", 0
+    while index < len(pattern):
+        char = pattern[index]
+        closing = pattern.find("]", index + 2) if char == "[" else -1
+        if char == "\\" and index + 1 < len(pattern):
+            current, index = current + pattern[index + 1], index + 2
+            continue
+        if char in "*?/" or closing != -1:
+            runs.append(current)
+            current = ""
+            index = closing + 1 if closing != -1 else index + 1
+            continue
+        current, index = current + char, index + 1
+    return [run for run in [*runs, current] if run]
+
+
+def _candidates(patterns: list[str]) -> tuple[str, list[str]]:
+    """A SQL condition every file the filter can select meets (and its parameters): one of the
+    include patterns' plain runs all appear in the path. Files failing it are never read into
+    Arrow. Nothing narrows when the filter opens with "!" or an include pattern has no run."""
+    if not patterns or patterns[0].startswith("!"):
+        return "", []
+    alternatives, params = [], []
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            continue
+        runs = _literal_runs(pattern)
+        if not runs:
+            return "", []
+        alternatives.append("(" + " AND ".join("instr(f.path, ?) > 0" for _ in runs) + ")")
+        params += runs
+    return " AND (" + " OR ".join(alternatives) + ")", params
+
+
 def _listing_by_chunks(
     store: Store,
     compiled: list[tuple[bool, str]],
+    narrowing: tuple[str, list[str]],
     limit: int,
     offset: int,
     should_stop: Callable[[], bool],
@@ -157,8 +198,8 @@ def _listing_by_chunks(
             "SELECT COUNT(*), MAX(id), group_concat(id), group_concat(rel, char(0)), "
             f"group_concat(path, char(0)) FROM (SELECT f.id AS id, f.path AS path, {_RELATIVE} "
             "AS rel FROM cf_files f LEFT JOIN cf_sources s ON s.id = f.source_id "
-            "WHERE f.deleted_at IS NULL AND f.id > ? ORDER BY f.id LIMIT ?)",
-            (last_id, SCAN_ROWS),
+            f"WHERE f.deleted_at IS NULL AND f.id > ?{narrowing[0]} ORDER BY f.id LIMIT ?)",
+            (last_id, *narrowing[1], SCAN_ROWS),
         )
         if not count:
             break

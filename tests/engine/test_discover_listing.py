@@ -71,6 +71,11 @@ def under(root: Path, *names: str) -> list[str]:
         ("logs/ !*.csv", ["logs/app.log"]),
         ("app.*", ["logs/app.log", "logs/old/app.csv"]),
         ("2024", ["invoices/2024/c.csv"]),
+        ("[l]ogs/", ["logs/app.log", "logs/old/app.csv", "legacy/logs/x.csv"]),
+        ("le?acy/*.csv", ["legacy/accounts.csv"]),
+        ("inv*/[ab].csv", ["invoices/a.csv"]),
+        ("*.md, logs/*.log", ["clone/readme.md", "logs/app.log"]),
+        ("**/*.log !logs/", []),
     ],
 )  # fmt: skip
 def test_filters_select_exactly_these_files(
