@@ -435,3 +435,22 @@ async def test_the_files_column_counts_source_files_not_parts(workspace: Workspa
         screen = await open_inspect(app, pilot)
         tables = screen.query_one("#tables-list", DataTable)
         assert [str(c) for c in tables.get_row_at(0)] == ["lines", "7", "4"]  # 3 parts, 4 files
+
+
+async def test_a_bad_filter_with_brackets_is_quoted_in_the_error_as_typed(
+    workspace: Workspace,
+) -> None:
+    write_output(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"nope = '[/]'", "enter")
+        await settle(app, pilot)
+        assert app.is_running
+        assert screen.error_text.startswith(("✗ rows: ", "✗ stats: "))  # whichever failed first
+        assert screen.error_text.endswith(
+            'filter "nope = \'[/]\'" on lines: Binder Error: Referenced column "nope" not found'
+            " in FROM clause!"
+        )
