@@ -157,26 +157,37 @@ class DiscoverScreen(ModeScreen):
         self._fill_table()
         self._render_status()
 
+    def _columns(self, table_width: int) -> tuple[list[tuple[str, str, int]], int]:
+        """The columns that fit beside a path of at least ``MIN_PATH_WIDTH`` (depth, then
+        parent, give way in a narrow table, e.g. beside the AI sidebar) and the path's width."""
+        columns = list(FILE_COLUMNS)
+        for droppable in ("depth", "parent"):
+            fixed = sum(width for _, _, width in columns)
+            if table_width - fixed - 2 * len(columns) - 2 >= MIN_PATH_WIDTH:
+                break
+            columns = [column for column in columns if column[1] != droppable]
+        fixed = sum(width for _, _, width in columns)
+        return columns, fitted_width(table_width, fixed, len(columns), MIN_PATH_WIDTH)
+
     def _fill_table(self) -> None:
         """Show the page with fixed column widths; the path column takes the width left over."""
         table = self.query_one("#files", DataTable)
-        fixed = sum(width for _, _, width in FILE_COLUMNS)
-        path_width = fitted_width(table.size.width, fixed, len(FILE_COLUMNS), MIN_PATH_WIDTH)
+        columns, path_width = self._columns(table.size.width)
         cursor = table.cursor_row
         table.clear(columns=True)
-        for label, key, width in FILE_COLUMNS:
+        for label, key, width in columns:
             table.add_column(label, key=key, width=width or path_width)
         for record, depth in zip(self.page_rows, self.page_depths, strict=True):
             parent = record.path.rpartition("/")[0].rpartition("/")[2] or "/"
-            table.add_row(
-                "✓" if record.id in self.selected_ids else " ",
-                Text(tail_path(record.path, path_width)),
-                Text(cut_right(", ".join(record.tags), TAGS_WIDTH)),
-                Text(human_size(record.size), justify="right"),
-                Text(cut_right(parent, PARENT_WIDTH)),
-                Text(str(depth), justify="right"),
-                key=str(record.id),
-            )
+            cells = {
+                "sel": "✓" if record.id in self.selected_ids else " ",
+                "path": Text(tail_path(record.path, path_width)),
+                "tags": Text(cut_right(", ".join(record.tags), TAGS_WIDTH)),
+                "size": Text(human_size(record.size), justify="right"),
+                "parent": Text(cut_right(parent, PARENT_WIDTH)),
+                "depth": Text(str(depth), justify="right"),
+            }
+            table.add_row(*(cells[key] for _, key, _ in columns), key=str(record.id))
         if self.page_rows:
             table.move_cursor(row=min(cursor, len(self.page_rows) - 1))
 

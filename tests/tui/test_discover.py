@@ -14,7 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 from textual.widgets._toast import Toast
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -27,8 +27,10 @@ SIZE = (120, 36)
 
 
 async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
+    """Wait for every worker; a list request that a newer key press replaced ends cancelled."""
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):
+            await app.workers.wait_for_complete()
         await pilot.pause()
 
 

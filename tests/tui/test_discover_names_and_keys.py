@@ -4,16 +4,13 @@ nothing silently. Every test reads the exact text shown and checks the app is st
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 from pathlib import Path
 
 import pytest
 from textual.content import Content
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual.widgets._toast import Toast
-from textual.worker import WorkerCancelled
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.actions import REGISTRY
@@ -40,14 +37,6 @@ def odd_root(tmp_path: Path) -> Path:
     (root / "[dir=<1]" / "x[=<y].csv").write_text("id\n1\n")
     (root / "archive.csv.gz").write_bytes(gzip.compress(b"a,b\n[/]\n" * 50, mtime=0))
     return root
-
-
-async def settle_after_cancels(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait for every worker, the ones a newer request cancelled included."""
-    for _ in range(3):
-        with contextlib.suppress(WorkerCancelled):
-            await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def text_of(widget: Static) -> str:
@@ -211,14 +200,14 @@ async def test_quick_page_presses_each_move_a_page(workspace: Workspace, tmp_pat
         screen = await open_discover(app, pilot)
         for _ in range(3):  # three presses before any page arrives
             screen.action_page(1)
-        await settle_after_cancels(app, pilot)
+        await settle(app, pilot)
         assert screen.page_offset == 3 * PAGE_SIZE
         assert text_of(screen.query_one("#files-status", Static)) == "files 301–350 of 350"
         assert [r.path for r in screen.page_rows] == [
             str(root / f"f{n:03d}.log") for n in range(300, 350)]  # fmt: skip
         for _ in range(5):  # more presses than pages: it stops at the first page
             screen.action_page(-1)
-        await settle_after_cancels(app, pilot)
+        await settle(app, pilot)
         assert screen.page_offset == 0
         assert text_of(screen.query_one("#files-status", Static)) == "files 1–100 of 350"
 
@@ -267,3 +256,23 @@ async def test_the_footer_fits_the_mode_keys_and_the_key_global_ones(
             "a", "Accept", "]", "Next", "[", "Prev", "alt+a", "AI", "?", "Help",
         ]  # fmt: skip
         assert footer.endswith("▏^p palette ")
+
+
+async def test_beside_the_ai_sidebar_depth_and_parent_give_way_to_the_path(
+    workspace: Workspace, tree: Path
+) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(app, pilot)
+        table = screen.query_one("#files", DataTable)
+        await pilot.press("alt+a")
+        await settle(app, pilot)
+        await pilot.pause()
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels == ["✓", "path", "tags", "size"]
+        assert table.max_scroll_x == 0  # nothing hides off to the right
+        await pilot.press("alt+a")
+        await settle(app, pilot)
+        await pilot.pause()
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels == ["✓", "path", "tags", "size", "parent", "depth"]
