@@ -109,7 +109,7 @@ class CasparianApp(App[None]):
             target = self if spec.scope == GLOBAL else screen
             yield SystemCommand(
                 f"{spec.label}",
-                f"{spec.help}  [{spec.keys_for_people}]",
+                spec.palette_help,
                 partial(self.run_action, spec.action, target),
             )
         yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
@@ -151,7 +151,7 @@ class CasparianApp(App[None]):
         if isinstance(screen, ModeScreen):
             screen.show_error(text)
         if screen is not self.screen or not isinstance(screen, ModeScreen):
-            self.notify(text, severity="error", timeout=8)
+            self.notify(text, severity="error", timeout=8, markup=False)
 
     @property
     def mode_names(self) -> tuple[str, ...]:

@@ -187,7 +187,7 @@ class EngineService:
         """Queue and process a parser's matched files in an app-level worker."""
         current = self.runs.get(parser_name)
         if current is not None and current.running:
-            self.app.notify(f"{parser_name} is already running; press s to stop it.")
+            self.app.notify(f"{parser_name} is already running; press s to stop it.", markup=False)
             return
         state = self.runs[parser_name] = RunState(parser_name)
         self.publish("run")

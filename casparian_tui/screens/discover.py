@@ -15,7 +15,7 @@ from textual.worker import get_current_worker
 from casparian_engine.cli.common import counted
 from casparian_engine.scout.listing import FilterError, compile_filter, list_files_page
 
-from ..actions import bindings_for, literal_markup
+from ..actions import bindings_for
 from ..messages import (
     FileDetailsRead,
     FilePreviewed,
@@ -224,7 +224,7 @@ class DiscoverScreen(ModeScreen):
         try:
             compile_filter(event.value)
         except FilterError as exc:
-            self.show_error(literal_markup(f"filter: {exc}"))  # the list keeps the last good filter
+            self.show_error(f"filter: {exc}")  # the list keeps the last good filter
             return
         if self.error_text.startswith(FILTER_ERROR):
             self.clear_error()
@@ -296,7 +296,9 @@ class DiscoverScreen(ModeScreen):
     def on_files_tagged(self, message: FilesTagged) -> None:
         self.selected_ids.clear()
         self.clear_error()
-        self.notify(f"Tagged {counted(message.file_count, 'file')} as {message.tag!r}")
+        self.notify(
+            f"Tagged {counted(message.file_count, 'file')} as {message.tag!r}", markup=False
+        )
         self.reload()
 
     def action_accept_suggestion(self) -> None:

@@ -14,7 +14,7 @@ from textual_fastdatatable import ArrowBackend
 
 from casparian_engine.cli.common import counted
 
-from ..actions import bindings_for, literal_markup
+from ..actions import bindings_for
 from ..messages import (
     ColumnStatsComputed,
     HistogramComputed,
@@ -274,10 +274,6 @@ class InspectScreen(ModeScreen):
         shown = f"{message.offset + 1 if message.total else 0:,}–{last:,} of {message.total:,}"
         where = f" where {self.predicate}" if self.predicate else ""
         self._status(f"{message.table}{where}: rows {shown}")
-
-    def show_error(self, text: str) -> None:
-        """Errors quote the user's filter or path ("x <> '[/]'"): shown as written, not markup."""
-        super().show_error(literal_markup(text))
 
     def _status(self, text: str) -> None:
         """The status line, shown literally: it quotes filters and table names."""

@@ -315,7 +315,7 @@ class JobsScreen(ModeScreen):
 
     def on_job_acted(self, message: JobActed) -> None:
         self.clear_error()
-        self.notify(message.result_text)
+        self.notify(message.result_text, markup=False)
         self.load_jobs()
         if message.job_id == self.detail_job_id:
             self.load_detail(message.job_id)  # the header must not keep saying ✗ failed

@@ -389,9 +389,9 @@ class ProcessScreen(ModeScreen):
     def on_parser_resumed(self, message: ParserResumed) -> None:
         name = message.parser_name
         if message.resumed:
-            self.notify(f"{name} resumed: r runs it (its queued files first)")
+            self.notify(f"{name} resumed: r runs it (its queued files first)", markup=False)
         else:
-            self.notify(f"{name} was already resumed")
+            self.notify(f"{name} was already resumed", markup=False)
         self.load_parsers()
 
     def action_stop_parser(self) -> None:

@@ -286,3 +286,27 @@ async def test_ai_sidebar_takes_the_focus_and_typed_keys_fire_no_shortcut(
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_errors_and_the_palette_show_brackets_as_written(workspace: Workspace) -> None:
+    """A file name or filter in an error is data: '[b]' and '[/]' show as typed, never markup."""
+    from casparian_tui.screens.base import ModeScreen
+
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+d")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ModeScreen)
+        text = "cannot read /data/[b]Q1 [final][/].csv: [@click=app.quit]"
+        app.show_error(text, screen)
+        await pilot.pause()
+        assert screen.error_text == f"✗ {text}"
+        await pilot.press("escape")  # Discover is hidden now: its error becomes a toast as well
+        await pilot.pause()
+        app.show_error(text, screen)
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == [text]
+        await pilot.press("alt+d", "ctrl+p")  # the palette lists the filter key '/' literally
+        await pilot.pause()
+        assert app.is_running
