@@ -92,6 +92,7 @@ class DiscoverScreen(ModeScreen):
         self.filter_text = ""
         self.page_rows: list[Any] = []
         self.page_depths: list[int] = []
+        self.drawn: Any = None  # what the table shows now (width, rows, marks): see _fill_table
         self.selected_ids: set[int] = set()
         self.suggestion: Any = None
 
@@ -172,6 +173,12 @@ class DiscoverScreen(ModeScreen):
     def _fill_table(self) -> None:
         """Show the page with fixed column widths; the path column takes the width left over."""
         table = self.query_one("#files", DataTable)
+        rows = [(r.id, r.path, r.tags, r.size) for r in self.page_rows]
+        marked = self.selected_ids & {r.id for r in self.page_rows}
+        drawn = (table.size.width, self.page_depths, marked, rows)
+        if drawn == self.drawn:
+            return  # a reload with nothing new (every return to Discover) redraws nothing
+        self.drawn = drawn
         columns, path_width = self._columns(table.size.width)
         cursor = table.cursor_row
         table.clear(columns=True)
