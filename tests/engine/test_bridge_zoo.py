@@ -167,3 +167,38 @@ def test_guest_sees_no_host_secrets(
     guest_cwd = table.column("cwd")[0].as_py()
     assert guest_cwd != os.getcwd() and "casparian-guest-" in guest_cwd
     assert not Path(guest_cwd).exists()
+
+
+HOST_SCRIPT = """
+import sys, time
+from casparian_engine.bridge.host import start_guest
+from casparian_engine.config import Settings
+guest = start_guest(sys.argv[1], Settings())
+guest.submit(sys.argv[2])
+print(guest.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_guest_busy_in_its_parser_ends_when_its_host_is_killed(
+    input_file: Path, tmp_path: Path
+) -> None:
+    """kill -9 of a worker must not leave its guest parsing for ever (the guest is in its own
+    session, so no signal reaches it: it notices its host is gone and exits)."""
+    import subprocess
+    import sys
+
+    from .bridge_support import ZOO
+
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST_SCRIPT, str(ZOO / "sleeps_for_signal.py"), str(input_file)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert host.stdout is not None
+    guest = psutil.Process(int(host.stdout.readline()))
+    time.sleep(0.5)  # the guest is inside the parser's sleep now
+    host.kill()
+    host.wait()
+    gone, alive = psutil.wait_procs([guest], timeout=30)  # a hang guard, not a timing check
+    assert alive == [] and gone == [guest]

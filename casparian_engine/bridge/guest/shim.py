@@ -26,6 +26,7 @@ import resource
 import struct
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT = 0, 1, 2
 OOM_SAFETY_FACTOR = 3
 MEMORY_CHECK_MIN_BYTES = 1 << 20
 LOG_CHUNK_CHARS = 16_384
+HOST_CHECK_S = 1.0  # how often a guest checks that its host process still lives
 _U32 = struct.Struct(">I")
 
 
@@ -102,9 +104,19 @@ class Channel:
         self.socket.connect(endpoint)
         self._lock = threading.Lock()
         self._parent_pid = os.getppid()
+        watchdog = threading.Thread(target=self._exit_when_host_dies, daemon=True)
+        watchdog.start()
 
     def host_alive(self) -> bool:
         return os.getppid() == self._parent_pid
+
+    def _exit_when_host_dies(self) -> None:
+        """A guest busy inside a parser (a slow or hung file) does not reach ``send`` or
+        ``receive_command``, so a host killed with -9 would leave it running for ever: this
+        thread ends the guest within a second of the host going away, whatever the parser does."""
+        while self.host_alive():
+            time.sleep(HOST_CHECK_S)
+        os._exit(EXIT_TRANSIENT)
 
     def send(self, parts: list[Any]) -> None:
         """Send one frame (one or two parts), waiting for room while the host lives."""
