@@ -38,6 +38,7 @@ FILE_COLUMNS = (("✓", "sel", 1), ("path", "path", 0), ("tags", "tags", TAGS_WI
                 ("size", "size", 9), ("parent", "parent", PARENT_WIDTH),
                 ("depth", "depth", 5))  # fmt: skip
 MIN_PATH_WIDTH = 20
+NO_SCAN_YET = Content.from_markup("[dim]n scans a folder into the inventory[/dim]")
 SCAN_ERROR = "✗ scan of "  # how the app words a failed scan on the error line
 FILTER_ERROR = "✗ filter: "  # how this screen words a filter it cannot read
 EMPTY_HINT = "No files yet: press n to scan a folder."
@@ -100,8 +101,8 @@ class DiscoverScreen(ModeScreen):
         yield Input(placeholder="filter: *.csv, invoices/, 2024 …  (gitignore-style)", id="filter")
         yield Static("", id="suggestion")
         with Horizontal(id="scan-row"):
-            yield ProgressBar(total=None, show_eta=False, id="scan-progress")
             yield Static("", id="scan-status")
+            yield ProgressBar(total=None, show_eta=False, id="scan-progress")
         with Horizontal(classes="split"):
             table: DataTable[str] = DataTable(id="files", cursor_type="row", zebra_stripes=True)
             yield table
@@ -384,13 +385,16 @@ class DiscoverScreen(ModeScreen):
                 self.reload()  # a hidden screen reloads when it is shown again
 
     def _render_scan(self) -> None:
+        """The scan line is always there, so a scan starting or ending changes what it says,
+        never the screen's layout (a re-layout and full repaint while work runs)."""
         scan = self.service.scan
         row = self.query_one("#scan-row")
-        row.display = scan is not None
-        if scan is None:
-            return
         bar = self.query_one("#scan-progress", ProgressBar)
-        bar.display = not scan_failed(scan)  # a full bar would say the failed scan completed
+        if scan is None:
+            bar.visible = False
+            self.query_one("#scan-status", Static).update(NO_SCAN_YET)
+            return
+        bar.visible = not scan_failed(scan)  # a full bar would say the failed scan completed
         row.set_class(scan_failed(scan), "-failed")
         if scan.running:
             bar.update(total=None)

@@ -147,7 +147,7 @@ async def test_scanning_a_missing_folder_is_a_red_error(
         await settle(app, pilot)
         status = str(screen.query_one("#scan-status").render())
         assert status.startswith(f"{tmp_path / 'nope'}: failed: ")
-        assert not screen.query_one("#scan-progress").display  # no full bar for a failed scan
+        assert not screen.query_one("#scan-progress").visible  # no full bar for a failed scan
         assert screen.error_text.startswith(f"✗ scan of {tmp_path / 'nope'} failed: ")
 
 
@@ -367,7 +367,7 @@ async def test_a_later_good_scan_clears_the_failed_scan_error(
             await pilot.press(*str(folder), "enter")
             await settle(app, pilot)
         assert str(screen.query_one("#scan-status").render()) == f"{data_dir}: done, 6 files"
-        assert screen.query_one("#scan-progress").display
+        assert screen.query_one("#scan-progress").visible
         assert screen.error_text == ""
 
 
