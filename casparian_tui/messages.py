@@ -186,6 +186,15 @@ class RowsPaged(Message):
 
 
 @dataclass
+class FilterChecked(Message):
+    """A typed row filter was tried on its table: ``error`` is empty when the engine took it."""
+
+    table: str
+    predicate: str
+    error: str = ""
+
+
+@dataclass
 class ViewExported(Message):
     """The current view was written to a file."""
 

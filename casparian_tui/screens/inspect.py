@@ -17,6 +17,7 @@ from casparian_engine.cli.common import counted
 from ..actions import bindings_for
 from ..messages import (
     ColumnStatsComputed,
+    FilterChecked,
     HistogramComputed,
     QuarantineListed,
     RowsPaged,
@@ -298,11 +299,32 @@ class InspectScreen(ModeScreen):
 
         def chosen(predicate: str | None) -> None:
             if predicate is not None:
-                self.predicate, self.row_offset = predicate, 0
-                self.refresh_view()
+                self.check_filter(self.table_name, predicate.strip())
 
         prompt = PromptDialog("Filter rows (SQL predicate):", "amount > 100", self.predicate)
         self.app.push_screen(prompt, chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-filter")
+    def check_filter(self, table: str, predicate: str) -> None:
+        """Try the filter on its table before it becomes the view's: a filter the engine
+        refuses is reported and the view keeps the filter it had."""
+        try:
+            if predicate:
+                self.inspector.row_count(table, predicate)
+        except Exception as exc:  # noqa: BLE001 - the engine's refusal, shown in words
+            self.post_message(FilterChecked(table, predicate, str(exc) or type(exc).__name__))
+            return
+        self.post_message(FilterChecked(table, predicate))
+
+    def on_filter_checked(self, message: FilterChecked) -> None:
+        if message.table != self.table_name:
+            return  # the user moved to another table meanwhile
+        if message.error:
+            kept = f"the view keeps {self.predicate!r}" if self.predicate else "no filter applied"
+            self.show_error(f"filter not applied ({kept}): {message.error}")
+            return
+        self.predicate, self.row_offset = message.predicate, 0
+        self.refresh_view()
 
     def action_export_view(self) -> None:
         if self.quarantine_mode:

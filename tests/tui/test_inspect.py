@@ -97,10 +97,14 @@ async def test_filter_and_bad_filter(workspace: Workspace) -> None:
         await pilot.press("ctrl+u", *"nope > 1", "enter")
         await settle(app, pilot)
         assert screen.error_text.startswith(
-            ("✗ rows: filter", "✗ stats: filter")
-        )  # no worker names
-        assert "filter 'nope > 1' on lines: " in screen.error_text
+            "✗ filter not applied (the view keeps \"vendor = 'zeta'\"): filter 'nope > 1' on lines: "
+        )
         assert app.is_running
+        assert screen.predicate == "vendor = 'zeta'"  # the refused filter never became the view's
+        await pilot.press("]")  # paging and export still use the filter that works
+        await settle(app, pilot)
+        status = str(screen.query_one("#inspect-status").render())
+        assert status == "lines where vendor = 'zeta': rows 1–50 of 50"
 
 
 async def test_export_writes_the_filtered_view(workspace: Workspace, tmp_path: Path) -> None:
@@ -449,7 +453,8 @@ async def test_a_bad_filter_with_brackets_is_quoted_in_the_error_as_typed(
         await pilot.press(*"nope = '[/]'", "enter")
         await settle(app, pilot)
         assert app.is_running
-        assert screen.error_text.startswith(("✗ rows: ", "✗ stats: "))  # whichever failed first
+        assert screen.error_text.startswith("✗ filter not applied (no filter applied): ")
+        assert screen.predicate == ""
         assert screen.error_text.endswith(
             'filter "nope = \'[/]\'" on lines: Binder Error: Referenced column "nope" not found'
             " in FROM clause!"
