@@ -88,6 +88,8 @@ class ParserJobs:
             return "✗ completed with failures"
         if self.count("completed_with_warnings") or self.quarantined_rows:
             return "⚠ completed with warnings"
+        if done and self.count("queued", "cancelled"):
+            return "◐ partly done"  # a stopped run, or files queued since: not all completed
         if done:
             return "✓ completed"
         if self.count("queued"):

@@ -97,7 +97,8 @@ async def test_filter_and_bad_filter(workspace: Workspace) -> None:
         await pilot.press("ctrl+u", *"nope > 1", "enter")
         await settle(app, pilot)
         assert screen.error_text.startswith(
-            "✗ filter not applied (the view keeps \"vendor = 'zeta'\"): filter 'nope > 1' on lines: "
+            "✗ filter not applied (the view keeps \"vendor = 'zeta'\"): "
+            "filter 'nope > 1' on lines: "
         )
         assert app.is_running
         assert screen.predicate == "vendor = 'zeta'"  # the refused filter never became the view's

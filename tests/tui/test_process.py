@@ -433,3 +433,13 @@ async def test_each_run_is_one_line_and_none_is_hidden(registered: Workspace) ->
             last,
             *last.walk_children(),
         )
+
+
+def test_last_run_says_partly_done_while_files_wait_or_were_cancelled() -> None:
+    from casparian_tui.screens.process import ParserJobs
+
+    assert ParserJobs({"completed": 3}).cell == "✓ completed"
+    assert ParserJobs({"completed": 3, "queued": 6}).cell == "◐ partly done"
+    assert ParserJobs({"completed": 3, "cancelled": 1}).headline == "◐ partly done"
+    assert ParserJobs({"completed": 3, "queued": 6, "failed": 1}).cell == "✗ 1 failed"
+    assert ParserJobs({"queued": 6}).cell == "⏳ queued"
