@@ -2,7 +2,9 @@
 
 A 10 ms timer in the running (headless) app records how late each tick fires; the longest delay is
 the worst freeze a user would feel. Baseline: the same timer in the same app while idle.
-Usage: .venv/bin/python bench/tui.py [--files 200000] [--run-files 200] [--runs 3] [--stacks]
+Usage: .venv/bin/python bench/tui.py [--files 200000] [--run-files 200] [--runs 3]
+                                     [--switches] [--stacks]
+--switches: first, time each mode switch on an idle app (a first visit, a repeat, the sidebar).
 --runs N: measure N times (a fresh app and workspace each) and print each run's longest stall,
 then the median and worst of them; the machine's load average is printed beside each run, since
 other busy processes on a 2-core machine lengthen every stall.
@@ -256,6 +258,27 @@ async def measure(
     return idle, busy, work, max(meter.delays, default=0.0)
 
 
+async def measure_switches(workspace: Workspace) -> list[str]:
+    """The longest stall of each mode switch on an idle app: every mode once (the first switch),
+    then Discover again (a repeat) and the AI sidebar opening."""
+    app = CasparianApp(workspace)
+    meter = StallMeter()
+    lines = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        app.set_interval(TICK_S, meter.tick)
+        for key, label in (("alt+p", "Process, first"), ("alt+d", "Discover, first"),
+                           ("alt+i", "Inspect, first"), ("alt+j", "Jobs, first"),
+                           ("escape", "Home"), ("alt+d", "Discover, again"),
+                           ("alt+a", "AI sidebar opens")):  # fmt: skip
+            await pilot.pause(0.3)
+            meter.start()
+            await pilot.press(key)
+            await pilot.pause(0.5)
+            lines.append(f"  {label}: longest stall {max(meter.delays) * 1000:.0f} ms")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=200_000, help="files in the scanned tree")
@@ -266,7 +289,15 @@ def main() -> None:
         "--only", choices=("scan", "run"), default="", help="start only the scan or only the run"
     )
     parser.add_argument("--runs", type=int, default=1, help="repeat the measurement N times")
+    parser.add_argument(
+        "--switches", action="store_true", help="also time each mode switch on an idle app"
+    )
     args = parser.parse_args()
+    if args.switches:
+        with tempfile.TemporaryDirectory(prefix="cf-bench-tui-") as tmp:
+            with Workspace.open(Path(tmp) / "home") as workspace:
+                print("mode switches on an idle app (target: under 100 ms each)")
+                print("\n".join(asyncio.run(measure_switches(workspace))))
     tree = WORK_DIR / f"tui-tree-{args.files}"
     began = time.perf_counter()
     write_files(tree, args.files)

@@ -95,6 +95,24 @@ class JobQueueRead(Message):
     paused: frozenset[str]
 
 
+ENDED_IN_ERROR = ("failed", "dead_letter")
+
+
+def error_lines(job: Any) -> list[str]:
+    """A failed job's error in red; any other job's stored error is an earlier attempt's (a
+    requeued, retried or cancelled job keeps it), so it is labelled as such, not as the job's."""
+    if not job.error_message and not job.error_trace:
+        return []
+    kind = escape(job.error_kind or "error")
+    if job.status in ENDED_IN_ERROR:
+        lines = ["", f"[b red]{kind}[/]: {escape(job.error_message or '')}"]
+    else:
+        lines = ["", f"[dim]earlier attempt: {kind}: {escape(job.error_message or '')}[/dim]"]
+    if job.error_trace:
+        lines += ["", escape(job.error_trace)]
+    return lines
+
+
 class JobsScreen(ModeScreen):
     """Newest jobs first; j/k move, Enter expands, r retries/replays, c cancels, s filters."""
 
@@ -266,13 +284,7 @@ class JobsScreen(ModeScreen):
             f"rows     {job.rows_written:,} written, {job.rows_quarantined:,} quarantined",
             "outputs  " + (escape(", ".join(job.output_paths)) or "none"),
         ]
-        if job.error_message:
-            lines += [
-                "",
-                f"[b red]{escape(job.error_kind or 'error')}[/]: {escape(job.error_message)}",
-            ]
-        if job.error_trace:
-            lines += ["", escape(job.error_trace)]
+        lines += error_lines(job)
         lines += ["", f"[b]log[/b] {escape(log_path)}", escape(log_tail) or "(empty)"]
         self.query_one("#job-detail", Static).update("\n".join(lines))
 

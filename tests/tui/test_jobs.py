@@ -359,3 +359,21 @@ async def test_a_retried_job_says_how_it_will_run(workspace: Workspace) -> None:
         assert notes == [
             f"job {failed_id} requeued: it runs when invoices runs (press r on it in Process)"
         ]
+
+
+def test_only_a_failed_job_shows_its_stored_error_as_its_own() -> None:
+    from types import SimpleNamespace
+
+    from casparian_tui.screens.jobs import error_lines
+
+    stored = {"error_kind": "interrupted", "error_message": "requeued: the run was stopped",
+              "error_trace": None}  # fmt: skip
+    failed = SimpleNamespace(status="failed", **stored)
+    cancelled = SimpleNamespace(status="cancelled", **stored)
+    assert error_lines(failed) == ["", "[b red]interrupted[/]: requeued: the run was stopped"]
+    assert error_lines(cancelled) == [
+        "",
+        "[dim]earlier attempt: interrupted: requeued: the run was stopped[/dim]",
+    ]
+    assert error_lines(SimpleNamespace(status="completed", error_kind=None, error_message=None,
+                                       error_trace=None)) == []  # fmt: skip
