@@ -35,15 +35,16 @@ def run_ending(state: RunState) -> str:
 
 
 def run_label(state: RunState) -> str:
-    """One line per run, each figure once: 'invoices 12/40 files · 1 failed · 3 rows
-    quarantined · done'; a run that found nothing to do (or could not start) says only why."""
+    """One line per run, each figure once, how it stands first (a narrow line cuts the end):
+    'invoices · done, 40 rows written · 12/40 files · 1 failed · 3 rows quarantined'; a run
+    that found nothing to do (or could not start) says only why."""
     name = f"[b]{escape(state.parser_name)}[/b]"
     if not state.running and state.outcome.startswith((NO_WORK, "failed")):
         return f"{name}  {escape(state.outcome)}"
     return (
-        f"{name} {state.done:,}/{state.total:,} {plural(state.total, 'file')} · "
-        f"{state.failed:,} failed · {counted(state.quarantined_rows, 'row')} quarantined · "
-        f"{escape(run_ending(state))}"
+        f"{name} · {escape(run_ending(state))} · "
+        f"{state.done:,}/{state.total:,} {plural(state.total, 'file')} · "
+        f"{state.failed:,} failed · {counted(state.quarantined_rows, 'row')} quarantined"
     )
 
 

@@ -55,7 +55,7 @@ async def test_parsers_files_and_a_run_with_quarantine(registered: Workspace) ->
         assert (state.failed, state.quarantined_rows) == (0, 1)
         assert state.outcome == "done: 4 files, 4 rows, 0 failed, 1 quarantined"
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
-        assert label == "invoices 4/4 files · 0 failed · 1 row quarantined · done, 4 rows written"
+        assert label == "invoices · done, 4 rows written · 4/4 files · 0 failed · 1 row quarantined"
         assert cells(screen, "#parsers-table") == [
             ["invoices", "1.0.0", "4", "⚠ warnings", "⚠ done"]
         ]
@@ -115,7 +115,7 @@ async def test_a_run_survives_switching_modes(registered: Workspace) -> None:
         await settle(app, pilot)
         screen = await open_process(app, pilot)
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
-        assert label == "invoices 4/4 files · 0 failed · 1 row quarantined · done, 4 rows written"
+        assert label == "invoices · done, 4 rows written · 4/4 files · 0 failed · 1 row quarantined"
 
 
 async def test_matched_files_page_with_keys_click_and_scroll(
@@ -224,7 +224,7 @@ async def test_run_bar_and_label_do_not_overlap(registered: Workspace) -> None:
         assert str(percentage.render()) == "100%"
         assert percentage.region.right <= bar.region.right
         assert bar.region.right < label.region.x  # a blank cell between the bar and the label
-        assert str(label.render()).startswith("invoices 4/4 files")
+        assert str(label.render()).startswith("invoices · done, 4 rows written · 4/4 files")
 
 
 async def test_matched_files_are_cut_on_the_left_so_names_stay(
@@ -268,7 +268,9 @@ async def test_a_starting_run_shows_an_indeterminate_bar_not_a_full_one(
         panel.show(RunState("invoices"))  # the next run, before it has counted its files
         await pilot.pause()
         assert bar.total is None
-        assert str(panel.query_one(".run-label").render()).startswith("invoices 0/0 files")
+        assert str(panel.query_one(".run-label").render()).startswith(
+            "invoices · s stops · 0/0 files"
+        )
 
 
 async def test_a_paused_parser_says_so_and_u_resumes_it(registered: Workspace) -> None:
@@ -392,8 +394,8 @@ async def test_a_run_where_every_file_failed_does_not_say_done(
         assert workspace.job_stats().by_status == {"failed": 3}
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
         assert label == (
-            "invoices 3/3 files · 3 failed · 0 rows quarantined · ✗ every file failed, "
-            "0 rows written"
+            "invoices · ✗ every file failed, 0 rows written · 3/3 files · 3 failed · "
+            "0 rows quarantined"
         )
         assert screen.query_one(RunProgress).has_class("-failed")
         assert cells(screen, "#parsers-table")[0][3:] == ["✗ all failed", "✗ all failed"]
@@ -421,7 +423,7 @@ async def test_each_run_is_one_line_and_none_is_hidden(registered: Workspace) ->
         assert {panel.region.height for panel in panels if panel.region} == {1}
         label = str(panels[0].query_one(".run-label").render())
         assert label == (
-            "parser0 40/40 files · 1 failed · 33 rows quarantined · done, 9,000 rows written"
+            "parser0 · done, 9,000 rows written · 40/40 files · 1 failed · 33 rows quarantined"
         )
         pane = screen.query_one("#runs")
         assert pane.region.height == 8 and pane.max_scroll_y == 3  # 7 shown, 3 below
