@@ -46,9 +46,12 @@ def status_cell(status: str) -> str:
 
 
 def readable_span(seconds: float, tenths: bool = False) -> str:
-    """A span a person reads at a glance: '12s' (or '2.5s' with ``tenths``), '8m 48s',
-    '2h 05m', '3d 04h'."""
+    """A span a person reads at a glance: '12s' (or '2.5s' with ``tenths``, and '84 ms' or
+    '<1 ms' below a tenth: a small file's parse takes milliseconds), '8m 48s', '2h 05m',
+    '3d 04h'."""
     seconds = max(0.0, seconds)
+    if tenths and seconds < 0.1:
+        return f"{seconds * 1000:.0f} ms" if seconds >= 0.0005 else "<1 ms"
     if seconds < 60:
         return f"{seconds:.1f}s" if tenths else f"{seconds:.0f}s"
     whole = int(seconds)

@@ -229,6 +229,9 @@ def test_times_read_in_minutes_hours_and_days() -> None:
     assert job_duration(queued, 1528.0) == "queued 8m 48s"
     ran = SimpleNamespace(status="completed", created_at=0.0, started_at=10.0, finished_at=12.5)
     assert job_duration(ran, 99.0) == "2.5s"
+    assert [readable_span(s, tenths=True) for s in (0.0843, 0.0008, 0.0001)] == [
+        "84 ms", "1 ms", "<1 ms"
+    ]  # fmt: skip
     long_run = SimpleNamespace(status="failed", created_at=0.0, started_at=0.0, finished_at=754.0)
     assert job_duration(long_run, 999.0) == "12m 34s"
 
