@@ -366,16 +366,8 @@ class Executor:
         line_numbers = table.column(ROW_COLUMN)
         positions = counting_from_zero(table.num_rows)
         table = table.set_column(table.column_names.index(ROW_COLUMN), ROW_COLUMN, positions)
-        unflagged, flagged = split_parser_flagged(table)
-        split = self._validate(output, unflagged, path)
-        quarantined = flagged
-        if split.quarantined.num_rows:
-            quarantined = (
-                split.quarantined
-                if flagged.num_rows == 0
-                else pa.concat_tables([flagged, split.quarantined.cast(flagged.schema)])
-            )
-        valid, valid_files = _back_to_files(split.valid, line_numbers, row_files, output, path)
+        accepted, quarantined = self._accept(output, table, path)
+        valid, valid_files = _back_to_files(accepted, line_numbers, row_files, output, path)
         hashes = [entry.source_hash for entry in entries]
         job_ids = [entry.task.job_id for entry in entries]
         valid = packed_lineage(valid, hashes, job_ids, valid_files, self.parser_version)
@@ -439,22 +431,25 @@ class Executor:
             start = end
         return held
 
+    def _accept(self, output: str, table: pa.Table, path: str) -> tuple[pa.Table, pa.Table]:
+        """The rows the contract accepts, and the quarantined ones: rows the parser flagged
+        itself, then the rows the contract refused."""
+        unflagged, flagged = split_parser_flagged(table)
+        split = self._validate(output, unflagged, path)
+        if split.quarantined.num_rows == 0:
+            return split.valid, flagged
+        if flagged.num_rows == 0:
+            return split.valid, split.quarantined
+        return split.valid, pa.concat_tables([flagged, split.quarantined.cast(flagged.schema)])
+
     def _route(self, table: pa.Table, lineage: RowLineage, so_far: OutputCounts) -> OutputCounts:
         """Steps 1-5 for one batch; returns this batch's counts."""
         output, path = lineage.output, lineage.source_path
         self._check_columns(table, output, path)
         emitted = table.num_rows
         table = self._with_row_numbers(table, so_far.emitted, output, path)
-        unflagged, flagged = split_parser_flagged(table)
-        split = self._validate(output, unflagged, path)
-        quarantined = flagged
-        if split.quarantined.num_rows:
-            quarantined = (
-                split.quarantined
-                if flagged.num_rows == 0
-                else pa.concat_tables([flagged, split.quarantined.cast(flagged.schema)])
-            )
-        valid = self._with_lineage(split.valid, lineage)
+        accepted, quarantined = self._accept(output, table, path)
+        valid = self._with_lineage(accepted, lineage)
         if valid.num_rows or output not in self.written_totals:
             self.sink.write(output, valid)
         if quarantined.num_rows:
