@@ -27,13 +27,16 @@ _HISTORY_JOB = (
 )
 
 
-def _job_filter(
-    parser_names: Sequence[str] | None, batch_id: str | None, since_id: int, kind: str | None
+def scope_filter(
+    clauses: list[str],
+    params: list[Any],
+    parser_names: Sequence[str] | None,
+    kind: str | None,
+    batch_id: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its parameters) of jobs above ``since_id`` of these parsers, batch
-    and kind (None: any)."""
-    clauses: list[str] = ["id > ?"]
-    params: list[Any] = [since_id]
+    """``clauses`` plus the jobs' scope (these parsers, this kind and batch; None: any) as one
+    WHERE clause and its parameters."""
+    clauses, params = list(clauses), list(params)
     if parser_names is not None:
         clauses.append(f"parser_name IN ({', '.join('?' for _ in parser_names) or 'NULL'})")
         params += list(parser_names)
@@ -44,6 +47,14 @@ def _job_filter(
         clauses.append("kind = ?")
         params.append(kind)
     return " AND ".join(clauses), params
+
+
+def _job_filter(
+    parser_names: Sequence[str] | None, batch_id: str | None, since_id: int, kind: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of jobs above ``since_id`` of these parsers, batch
+    and kind (None: any)."""
+    return scope_filter(["id > ?"], [since_id], parser_names, kind, batch_id)
 
 
 class JobReads:

@@ -41,7 +41,7 @@ from .job_models import (
     NewJob,
     QueueCounts,
 )
-from .job_reads import _HISTORY_JOB, _HOLDS_INPUT, _SAME_INPUT, JobReads
+from .job_reads import _HISTORY_JOB, _HOLDS_INPUT, _SAME_INPUT, JobReads, scope_filter
 
 __all__ = [
     "QUEUED",
@@ -233,14 +233,7 @@ class JobRepository(JobReads):
             "parser_name NOT IN (SELECT parser_name FROM cf_parser_health "
             "WHERE paused_at IS NOT NULL)",
         ]
-        params: list[Any] = []
-        if parser_names is not None:
-            clauses.append(f"parser_name IN ({', '.join('?' for _ in parser_names) or 'NULL'})")
-            params += list(parser_names)
-        if kind is not None:
-            clauses.append("kind = ?")
-            params.append(kind)
-        return " AND ".join(clauses), params
+        return scope_filter(clauses, [], parser_names, kind)
 
     def next_due(
         self, parser_names: Sequence[str] | None = None, kind: str | None = None
