@@ -19,6 +19,9 @@ class Migration:
     version: int
     description: str
     ddl: str
+    unless_column: tuple[str, str] | None = None
+    """(table, column): skip the DDL where the column exists (a store made by a build whose
+    version-1 tables already had it)."""
 
 
 _TOKENS = {
@@ -166,7 +169,6 @@ MIGRATIONS: tuple[Migration, ...] = (
             source_path TEXT,
             source_hash TEXT,
             source_row {bigint},
-            source_row_unit TEXT NOT NULL DEFAULT 'row',
             rules TEXT NOT NULL,
             violations TEXT NOT NULL,
             row_values TEXT NOT NULL,
@@ -224,6 +226,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX IF NOT EXISTS ix_audit_action ON cf_audit(action, at);
         """,
     ),
+    Migration(
+        2,
+        "quarantine pointers say whether they count lines of the source or rows",
+        "ALTER TABLE cf_quarantine ADD COLUMN source_row_unit TEXT NOT NULL DEFAULT 'row'",
+        unless_column=("cf_quarantine", "source_row_unit"),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -234,6 +242,18 @@ def current_version(db: Database) -> int:
     db.execute("CREATE TABLE IF NOT EXISTS cf_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     row = db.query_one("SELECT value FROM cf_meta WHERE key = 'schema_version'")
     return int(row[0]) if row else 0
+
+
+def _has_column(db: Database, table: str, column: str) -> bool:
+    if db.dialect == "sqlite":
+        return any(row[1] == column for row in db.query(f"PRAGMA table_info({table})"))
+    return bool(
+        db.query(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? AND column_name = ?",
+            (table, column),
+        )
+    )
 
 
 def migrate(db: Database) -> int:
@@ -249,7 +269,10 @@ def migrate(db: Database) -> int:
         for migration in MIGRATIONS:
             if migration.version <= start:
                 continue
-            ddl = migration.ddl
+            if migration.unless_column and _has_column(db, *migration.unless_column):
+                ddl = ""
+            else:
+                ddl = migration.ddl
             for token, replacement in tokens.items():
                 ddl = ddl.replace("{" + token + "}", replacement)
             for statement in ddl.split(";"):

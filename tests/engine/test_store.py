@@ -119,3 +119,53 @@ def test_only_known_bulk_indexes_can_be_dropped(tmp_path: Path) -> None:
         assert "ix_files_sha256" not in indexes
     finally:
         store.close()
+
+
+def test_a_version_1_store_gains_the_quarantine_pointer_unit(tmp_path: Path) -> None:
+    """A store made before migration 2 (e.g. an earlier `make demo`) is upgraded in place: its
+    quarantine rows read as row pointers, and new ones record their unit."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    Store(url).close()
+    conn = sqlite3.connect(tmp_path / "state.db")
+    conn.execute("ALTER TABLE cf_quarantine DROP COLUMN source_row_unit")  # as version 1 made it
+    conn.execute("UPDATE cf_meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    store = Store(url)
+    assert current_version(store.db) == LATEST_VERSION == 2
+    columns = {r[1]: r for r in sqlite3.connect(tmp_path / "state.db").execute(
+        "PRAGMA table_info(cf_quarantine)")}  # fmt: skip
+    assert columns["source_row_unit"][4] == "'row'"  # the default a version-1 row reads as
+    store.close()
+
+
+def test_a_version_1_store_that_already_has_the_unit_column_migrates(tmp_path: Path) -> None:
+    """Version-1 stores made by an earlier build of this session had the column already."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    Store(url).close()
+    conn = sqlite3.connect(tmp_path / "state.db")
+    conn.execute("UPDATE cf_meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    store = Store(url)
+    assert current_version(store.db) == LATEST_VERSION
+    store.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_version_1_stores_migrate_with_or_without_the_unit_column(pg_url: str) -> None:
+    Store(pg_url).close()
+    for drop_first in (False, True):
+        store = Store(pg_url)
+        if drop_first:
+            store.db.execute("ALTER TABLE cf_quarantine DROP COLUMN source_row_unit")
+        store.db.execute("UPDATE cf_meta SET value = '1' WHERE key = 'schema_version'")
+        store.close()
+        store = Store(pg_url)
+        assert current_version(store.db) == LATEST_VERSION
+        unit = store.db.query_one(
+            "SELECT column_default FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = 'cf_quarantine' AND column_name = 'source_row_unit'"
+        )
+        assert unit is not None and unit[0].startswith("'row'")
+        store.close()
