@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerState
 from casparian_engine.workspace import Workspace
 
 from .actions import GLOBAL, MODE_NAMES, REGISTRY, bindings_for
-from .messages import RunFinished, RunProgressed, ScanFinished
+from .messages import RunFinished, RunProgressed, RunStopping, ScanFinished
 from .screens.base import ModeScreen
 from .screens.discover import DiscoverScreen
 from .screens.help import HelpScreen
@@ -124,6 +124,9 @@ class CasparianApp(App[None]):
 
     def on_run_progressed(self, message: RunProgressed) -> None:
         self.service.run_progressed(message)
+
+    def on_run_stopping(self, message: RunStopping) -> None:
+        self.service.run_stopping(message)
 
     def on_run_finished(self, message: RunFinished) -> None:
         self.service.run_finished(message)

@@ -118,6 +118,14 @@ class RunProgressed(Message):
 
 
 @dataclass
+class RunStopping(Message):
+    """A stopping run waits for its running jobs (the pool's ``PoolStopping`` event)."""
+
+    parser_name: str
+    event: Any
+
+
+@dataclass
 class RunFinished(Message):
     """A processing run ended (completed, stopped or failed)."""
 

@@ -23,7 +23,7 @@ from casparian_engine.runner.pool import (  # at start-up, not in the first work
 )
 from casparian_engine.workspace import Workspace
 
-from .messages import RunFinished, RunProgressed, ScanFinished, ScanProgressed
+from .messages import RunFinished, RunProgressed, RunStopping, ScanFinished, ScanProgressed
 from .scan_process import CANCEL, GO, ScanChild
 
 BACKGROUND_NICENESS = 10
@@ -221,10 +221,8 @@ class EngineService:
 
         def forward(event: Event) -> None:
             if isinstance(event, PoolStopping):
-                try:
-                    self.app.call_from_thread(self._run_stopping, state, event)
-                except RuntimeError:  # the app is closing; the stop goes on without a screen
-                    pass
+                # posted, never awaited: a stop while the app closes must not wait on its loop
+                self.app.post_message(RunStopping(state.parser_name, event))
             elif isinstance(event, PoolProgress):
                 self.app.post_message(
                     RunProgressed(
@@ -275,10 +273,11 @@ class EngineService:
         )
         self.app.post_message(RunFinished(state.parser_name, text))
 
-    def _run_stopping(self, state: RunState, event: PoolStopping) -> None:
+    def run_stopping(self, message: RunStopping) -> None:
         """Say what a stop is waiting for (on the app thread): the running jobs, and how long
         before they are interrupted and requeued."""
-        if not state.running:
+        state, event = self.runs.get(message.parser_name), message.event
+        if state is None or not state.running:
             return
         left = f"{event.grace_left_s:.0f} s"
         if event.in_progress:
