@@ -53,6 +53,15 @@ def approve_contract(workspace: Workspace, contract_file: Path) -> None:
     workspace.approve_contract(SchemaContract.from_yaml(text, str(contract_file)))
 
 
+def write_numbered_files(root: Path, count: int, per_folder: int = 500) -> None:
+    """``count`` small text files under ``root``, ``per_folder`` to a folder (a scan big
+    enough to report progress more than once)."""
+    for number in range(count):
+        folder = root / f"d{number // per_folder:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{number:05d}.txt").write_text(str(number))
+
+
 async def scroll_wheel(pilot: Pilot[None], selector: str, notches: int = 3) -> None:
     """Turn the mouse wheel down over a widget (Pilot has click but no scroll helper)."""
     for _ in range(notches):

@@ -21,7 +21,7 @@ from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import DetailsDialog
 from casparian_tui.screens.discover import PAGE_SIZE, DiscoverScreen
 
-from .conftest import scroll_wheel
+from .conftest import scroll_wheel, write_numbered_files
 
 SIZE = (120, 36)
 
@@ -178,10 +178,7 @@ async def test_cancel_on_the_first_progress_keeps_exactly_the_first_batch(
 
     big = tmp_path / "big"
     total = BATCH_SIZE + 1000
-    for number in range(total):
-        folder = big / f"d{number // 500:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"f{number:05d}.txt").write_text(str(number))
+    write_numbered_files(big, total)
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)

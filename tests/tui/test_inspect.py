@@ -22,6 +22,13 @@ from .conftest import scroll_wheel
 SIZE = (120, 36)
 
 
+async def type_export_path(pilot: Pilot[None], target: Path) -> None:
+    """Press e and type ``target`` into the export dialog (nothing waits for the export)."""
+    await pilot.press("e")
+    await pilot.pause()
+    await pilot.press("ctrl+u", *str(target), "enter")
+
+
 async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
     for _ in range(4):
         await app.workers.wait_for_complete()
@@ -115,9 +122,7 @@ async def test_export_writes_the_filtered_view(workspace: Workspace, tmp_path: P
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
         screen.predicate = "vendor = 'zeta'"
-        await pilot.press("e")
-        await pilot.pause()
-        await pilot.press("ctrl+u", *str(target), "enter")
+        await type_export_path(pilot, target)
         await settle(app, pilot)
         assert target.read_text().count("\n") == 51
         assert str(screen.query_one("#inspect-status").render()) == f"exported 50 rows to {target}"
@@ -192,9 +197,7 @@ async def test_exporting_one_row_says_row(workspace: Workspace, tmp_path: Path) 
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
         screen.predicate = "amount = 7"
-        await pilot.press("e")
-        await pilot.pause()
-        await pilot.press("ctrl+u", *str(target), "enter")
+        await type_export_path(pilot, target)
         await settle(app, pilot)
         assert pq.read_table(target).num_rows == 1
         assert str(screen.query_one("#inspect-status").render()) == f"exported 1 row to {target}"
@@ -223,9 +226,7 @@ async def test_export_to_a_missing_folder_is_refused_with_a_human_prefix(
     target = tmp_path / "nowhere" / "lines.parquet"
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
-        await pilot.press("e")
-        await pilot.pause()
-        await pilot.press("ctrl+u", *str(target), "enter")
+        await type_export_path(pilot, target)
         await settle(app, pilot)
         assert screen.error_text == f"✗ export: cannot export to {target}: folder does not exist"
         assert not target.parent.exists()
@@ -366,9 +367,7 @@ async def test_export_asks_before_replacing_a_file(workspace: Workspace, tmp_pat
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
-        await pilot.press("e")
-        await pilot.pause()
-        await pilot.press("ctrl+u", *str(target), "enter")
+        await type_export_path(pilot, target)
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
         question = str(app.screen.query_one("#confirm-question").render())
@@ -418,9 +417,7 @@ async def test_export_to_a_bracketed_path_is_said_as_written(
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
-        await pilot.press("e")
-        await pilot.pause()
-        await pilot.press("ctrl+u", *str(target), "enter")
+        await type_export_path(pilot, target)
         await settle(app, pilot)
         assert app.is_running and target.read_text().count("\n") == 251
         assert str(screen.query_one("#inspect-status").render()) == f"exported 250 rows to {target}"

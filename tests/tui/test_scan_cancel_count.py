@@ -9,6 +9,7 @@ from casparian_engine.scout.scan import BATCH_SIZE
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 
+from .conftest import write_numbered_files
 from .test_discover import SIZE, open_discover, settle
 
 
@@ -17,10 +18,7 @@ async def test_the_cancel_count_is_what_the_store_gained(
 ) -> None:
     big = tmp_path / "big"
     total = BATCH_SIZE * 6
-    for number in range(total):
-        folder = big / f"d{number // 500:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"f{number:05d}.txt").write_text(str(number))
+    write_numbered_files(big, total)
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)
