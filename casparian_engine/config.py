@@ -41,6 +41,10 @@ class Settings:
     store_url: str = ""
     # Where outputs go when a parser run names no sink.
     output_dir: str = ""
+    # Parser environments: the wheelhouse (empty: ``<home>/wheelhouse``, e.g. a shared folder made
+    # by `casparian vendor`), and whether workers build environments from it alone (no network).
+    wheelhouse: str = ""
+    offline_envs: bool = False
     max_concurrent_workers: int = 2
     heartbeat_interval_s: float = 60.0
     lease_timeout_s: float = 300.0
@@ -126,7 +130,8 @@ class Config:
 
     @property
     def wheelhouse_dir(self) -> Path:
-        return self.home / "wheelhouse"
+        configured = self.settings.wheelhouse
+        return Path(configured).expanduser() if configured else self.home / "wheelhouse"
 
 
 _FIELD_TYPES: dict[str, Any] = {

@@ -324,4 +324,8 @@ def log_commit(logs: JobLogs, jobs: dict[int, Job], report: CommitReport, thresh
         if fail_result.breaker_tripped:
             log.write("error", breaker_message(jobs[job_id].parser_name, threshold))
     for job_id in report.lost:
-        logs.for_job(jobs[job_id]).write("warning", "lease lost: the result was not committed")
+        logs.for_job(jobs[job_id]).write(
+            "warning",
+            "lease lost (the job was requeued or cancelled while this worker ran it): the "
+            "commit was refused and the job's rows were discarded from the staged parts",
+        )

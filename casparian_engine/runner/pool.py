@@ -30,6 +30,7 @@ from ..events import Event, EventSink, ignore_events
 from ..logs import rotate_logs
 from ..store import Store
 from ..store.jobs import QueueCounts
+from .reaper import reap
 from .worker import DEFAULT_HANDLER, open_job_store
 
 PROGRESS_INTERVAL_S = 0.1  # how often the pool checks its workers
@@ -129,11 +130,12 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
-def recover_leases(store: Store, config: Config) -> int:
-    """Requeue this host's orphans and every lease without a recent heartbeat."""
+def recover_leases(store: Store, config: Config, output_root: Path | None = None) -> int:
+    """Requeue this host's orphans, then reap: every lease without a recent heartbeat, on any
+    host (see ``runner.reaper``); ``output_root``: this pool's output folder."""
     orphans = store.jobs.reset_orphans(socket.gethostname(), _pid_alive)
-    stale = store.jobs.requeue_stale(config.settings.lease_timeout_s)
-    return len(orphans) + len(stale)
+    reaped = reap(store, config.settings.lease_timeout_s, [output_root or config.output_dir])
+    return len(orphans) + len(reaped.requeued)
 
 
 def _die_with_parent() -> None:
@@ -166,6 +168,10 @@ class WorkerPool:
         self.worker_count = options.workers or config.settings.max_concurrent_workers
         self.processes: list[subprocess.Popen[bytes]] = []
         self.interrupted: list[int] = []  # jobs requeued when a stop killed their workers
+
+    @property
+    def output_root(self) -> Path:
+        return self.options.output_root or self.config.output_dir
 
     def _command(self) -> list[str]:
         options = self.options
@@ -207,7 +213,7 @@ class WorkerPool:
         crashes = 0
         self.interrupted = []
         try:
-            recovered = recover_leases(store, self.config)
+            recovered = recover_leases(store, self.config, self.output_root)
             settings = self.config.settings
             rotate_logs(self.config.logs_dir, settings.log_retention_days, settings.log_total_bytes)
             before = self._counts(store)
@@ -232,13 +238,13 @@ class WorkerPool:
                 self.processes = [p for p in self.processes if p.poll() is None]
                 if crashed:
                     crashes += len(crashed)
-                    recover_leases(store, self.config)
+                    recover_leases(store, self.config, self.output_root)
                     if self._work_left(store):
                         self.processes += [self._spawn() for _ in crashed]
                 if not self.processes:
                     break
                 if time.monotonic() >= next_stale_check:
-                    store.jobs.requeue_stale(self.config.settings.lease_timeout_s)
+                    reap(store, self.config.settings.lease_timeout_s, [self.output_root])
                     next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
             return self._summary(
                 store, before, totals_before, started, recovered, crashes, cancel.is_set()

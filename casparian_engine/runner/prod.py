@@ -80,7 +80,7 @@ class ProdHandler:
             raise JobError("ParserNotFound", f"parser '{name}' {version} is not registered")
         source_dir = self.workspace.load_bundle(name, version)
         entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
-        python = self.workspace.environment_for(record)
+        python = self.workspace.environment_for(record, offline=self.config.settings.offline_envs)
         guest = start_guest(
             entry,
             self.config.settings,

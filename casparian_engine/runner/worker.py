@@ -12,6 +12,7 @@ cancelled job's work stops without waiting for the next heartbeat.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -31,6 +32,7 @@ from ..logs import JobLog, job_log_path
 from ..store import Store
 from ..store.health import breaker_message
 from ..store.jobs import Job, JobFailure, JobOutcome, Lease, new_worker_id
+from ..store.workers import WorkerRecord
 from .batch import (
     AlreadyProcessed,
     BatchContext,
@@ -48,6 +50,8 @@ DEFAULT_HANDLER = "casparian_engine.runner.prod:make_handler"
 COMMIT_EVERY_S = 0.5
 JOB_CLAIM = 8  # jobs claimed at once by a per-job handler
 BATCH_CLAIM = 256  # by a batch handler: one Parquet part per output per claim
+
+logger = logging.getLogger("casparian.worker")
 
 
 class JobError(Exception):
@@ -132,6 +136,10 @@ class Worker:
         self._held: dict[str, dict[int, threading.Event]] = {}
         self._held_lock = threading.Lock()
         self.jobs_run = 0
+        host, pid, _nonce = self.worker_id.split(":", 2)
+        self.record = WorkerRecord(
+            self.worker_id, host, int(pid), str(self.output_root), time.time(), time.time()
+        )
 
     # -- heartbeats --------------------------------------------------------------------------
     def _heartbeat_loop(self, done: threading.Event) -> None:
@@ -144,6 +152,7 @@ class Worker:
             if done.is_set():
                 return
             self.renew_leases()
+            self.store.workers.beat(self.record)
 
     def renew_leases(self) -> None:
         """Renew every lease held; tell jobs whose lease was taken away to stop."""
@@ -163,6 +172,7 @@ class Worker:
         claim = self.options.claim_batch or (BATCH_CLAIM if batched else JOB_CLAIM)
         if batched:
             recover_parts(self.store, self.output_root)
+        self.store.workers.beat(self.record)
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat_loop, args=(done,), daemon=True)
         beat.start()
@@ -187,6 +197,8 @@ class Worker:
             close = getattr(handler, "close", None)
             if callable(close):
                 close()
+            with contextlib.suppress(Exception):  # the reaper removes it when the store is gone
+                self.store.workers.leave(self.worker_id)
         return self.jobs_run
 
     def _wait_for_work(self) -> bool:
@@ -227,6 +239,16 @@ class Worker:
             report = commit_batch(self.store, lease, result)
             jobs = {job.id: job for job in lease.jobs}
             log_commit(logs, jobs, report, self.store.health.threshold)
+            if report.lost:
+                logger.warning(
+                    "worker %s: lease %s lost for %d job(s) %s (requeued or cancelled while this "
+                    "worker ran them): commit refused, their rows were discarded from its staged "
+                    "parts and nothing of them was published",
+                    self.worker_id,
+                    lease.token,
+                    len(report.lost),
+                    list(report.lost),
+                )
         finally:
             logs.close()
             self._release_taken(lease.token)

@@ -20,6 +20,7 @@ from .quarantine import QuarantineRepository
 from .schema import LATEST_VERSION, migrate
 from .scopes import ScopeRepository
 from .tags import TagRepository
+from .workers import WorkerRegistry
 
 __all__ = ["Store", "StoreError", "LATEST_VERSION"]
 
@@ -57,6 +58,10 @@ class Store:
     @cached_property
     def jobs(self) -> JobRepository:
         return JobRepository(self.db, self.history, self.health)
+
+    @cached_property
+    def workers(self) -> WorkerRegistry:
+        return WorkerRegistry(self.db)
 
     # --- Scout: file inventory and tags ---
     @cached_property

@@ -232,6 +232,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE cf_quarantine ADD COLUMN source_row_unit TEXT NOT NULL DEFAULT 'row'",
         unless_column=("cf_quarantine", "source_row_unit"),
     ),
+    Migration(
+        3,
+        "worker registry: each worker process's host, pid, output folder and heartbeat",
+        """
+        CREATE TABLE IF NOT EXISTS cf_workers (
+            worker_id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            output_root TEXT NOT NULL DEFAULT '',
+            started_at {real} NOT NULL,
+            heartbeat_at {real} NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ix_workers_heartbeat ON cf_workers(heartbeat_at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,118 @@
+"""The reaper across hosts: stale leases requeued once, their staged parts removed, one host at a
+time (PostgreSQL advisory lock); the worker registry behind `casparian workers`."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from casparian_engine.cli.main import app
+from casparian_engine.runner.reaper import reap
+from casparian_engine.store import Store
+from casparian_engine.store.workers import WorkerRecord
+
+from .jobs_support import new_jobs, store_on_each_backend  # noqa: F401 - the ``store`` fixture
+
+LEASE_S = 300.0
+
+
+def _stage(root: Path, token: str) -> Path:
+    """A staged part of lease ``token`` as a worker leaves it while it runs."""
+    folder = root / "p" / "out"
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".part-{token}-0.parquet.tmp"
+    temp.write_bytes(b"rows of a batch nobody committed")
+    return temp
+
+
+def test_reaper_requeues_a_dead_hosts_leases_and_removes_its_staging(
+    store: Store, tmp_path: Path
+) -> None:
+    output = tmp_path / "shared-output"
+    store.jobs.enqueue(new_jobs(30))
+    long_ago = time.time() - 10 * LEASE_S
+    dead = store.jobs.claim("host-a:101:aaaa", limit=10, now=long_ago)
+    alive = store.jobs.claim("host-b:202:bbbb", limit=10)
+    store.workers.beat(WorkerRecord("host-a:101:aaaa", "host-a", 101, str(output), 0, 0), long_ago)
+    store.workers.beat(WorkerRecord("host-b:202:bbbb", "host-b", 202, str(output), 0, 0))
+    dead_temp, alive_temp = _stage(output, dead.token), _stage(output, alive.token)
+
+    reaped = reap(store, LEASE_S, [tmp_path / "this-hosts-output"])
+
+    assert not reaped.skipped
+    assert list(reaped.requeued) == sorted(job.id for job in dead.jobs)
+    assert [w.worker_id for w in reaped.workers_gone] == ["host-a:101:aaaa"]
+    assert reaped.recovery.deleted == (str(dead_temp),)  # found through the dead worker's root
+    assert reaped.recovery.left_running == (str(alive_temp),)
+    assert not dead_temp.exists() and alive_temp.exists()
+    for job in dead.jobs:
+        requeued = store.jobs.get(job.id)
+        assert requeued is not None and (requeued.status, requeued.error_kind) == (
+            "queued",
+            "lease_expired",
+        )
+    assert [w.record.host for w in store.workers.live(LEASE_S)] == ["host-b"]
+    # a second pass finds nothing: each lease is requeued once
+    again = reap(store, LEASE_S, [output])
+    assert (again.requeued, again.workers_gone, again.recovery.deleted) == ((), (), ())
+
+
+def test_one_host_reaps_at_a_time_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    with closing(Store(pg_url)) as first, closing(Store(pg_url)) as second:
+        first.jobs.enqueue(new_jobs(5))
+        lease = first.jobs.claim("host-a:1:aaaa", limit=5, now=time.time() - 10 * LEASE_S)
+        with first.db.transaction():
+            assert first.workers.reaper_lock()  # host A is reaping
+            busy = reap(second, LEASE_S, [tmp_path])
+            assert busy.skipped and busy.requeued == ()
+            assert second.jobs.counts()["running"] == 5  # host B touched nothing
+        done = reap(second, LEASE_S, [tmp_path])  # A's pass ended: B may reap now
+        assert list(done.requeued) == sorted(job.id for job in lease.jobs)
+
+
+def test_workers_lists_live_hosts_their_jobs_and_heartbeats(home: Path) -> None:
+    store_url = f"sqlite:///{home / 'state.db'}"
+    with closing(Store(store_url)) as store:
+        (job,) = store.jobs.enqueue(new_jobs(1))
+        store.jobs.claim("node-7:4242:cafe", limit=1)
+        store.workers.beat(WorkerRecord("node-7:4242:cafe", "node-7", 4242, "/shared", 1.0, 1.0))
+        stale = time.time() - 10 * LEASE_S
+        store.workers.beat(WorkerRecord("node-8:1:dead", "node-8", 1, "/shared", 1.0, 1.0), stale)
+    runner = CliRunner()
+    result = runner.invoke(app, ["--home", str(home), "workers", "--store", store_url])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "node-7: 1 worker, 1 running job"
+    assert lines[1].startswith("  pid 4242  heartbeat ")
+    assert lines[1].endswith(f"s ago  1 job: {job} /data/f0.csv")
+    assert "node-8" not in result.output  # no heartbeat within the lease timeout: not live
+    listed = json.loads(
+        runner.invoke(app, ["--home", str(home), "workers", "--store", store_url, "--json"]).output
+    )
+    assert [(w["host"], w["pid"], [j["job_id"] for j in w["jobs"]]) for w in listed] == [
+        ("node-7", 4242, [job])
+    ]
+
+
+def test_worker_host_refuses_to_start_without_a_store(home: Path) -> None:
+    result = CliRunner().invoke(app, ["--home", str(home), "worker", "--output", str(home)])
+    assert result.exit_code == 1
+    assert "no shared store: give --store postgresql://USER@HOST/DB" in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://cf:s3cret@db.lan/flow", "postgresql://cf:***@db.lan/flow"),
+        ("postgresql://cf@db.lan/flow", "postgresql://cf@db.lan/flow"),
+    ],
+)
+def test_store_urls_are_printed_without_their_password(url: str, shown: str) -> None:
+    from casparian_engine.cli.workers import redacted
+
+    assert redacted(url) == shown
