@@ -8,6 +8,7 @@ version produced.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .db import Database
@@ -42,6 +43,20 @@ class HistoryRepository:
             (input_hash, parser_name, parser_version, time.time(), job_id),
         )
         return row is not None
+
+    def record_many(self, entries: Sequence[tuple[str, str, str, int | None]]) -> None:
+        """Note several (input hash, parser, version, job) as processed in one batched statement;
+        content already recorded keeps its first job."""
+        if not entries:
+            return
+        now = time.time()
+        self.db.executemany(
+            "INSERT INTO cf_processing_history "
+            "(input_hash, parser_name, parser_version, processed_at, job_id) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (input_hash, parser_name, parser_version) DO NOTHING",
+            [(h, name, version, now, job_id) for h, name, version, job_id in entries],
+        )
 
     def get(self, input_hash: str, parser_name: str, parser_version: str) -> HistoryEntry | None:
         """The entry for this content and parser version, if it was processed."""

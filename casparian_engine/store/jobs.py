@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .db import Database
+from .db import Database, chunked
 from .health import HealthRepository
 from .history import HistoryRepository
 from .job_models import (
@@ -85,6 +85,50 @@ _STAGING_TABLE = (
     "parser_version TEXT NOT NULL, file_id BIGINT, input_path TEXT NOT NULL, input_hash TEXT, "
     "kind TEXT NOT NULL, batch_id TEXT, priority INTEGER NOT NULL)"
 )
+
+
+_COMPLETE_CHUNK = 500
+_COMPLETE_COLUMNS = (
+    "id, token, status, started_at, finished_at, emitted, written, quarantined, outputs, log_path"
+)
+
+
+def _complete_sql(count: int, dialect: str) -> str:
+    """Complete ``count`` jobs in one statement, each only while its lease token holds it."""
+    real = "DOUBLE PRECISION" if dialect == "postgresql" else "REAL"
+    row = (
+        f"(CAST(? AS BIGINT), ?, ?, CAST(? AS {real}), CAST(? AS {real}), CAST(? AS BIGINT), "
+        "CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?)"
+    )
+    values = ", ".join([row] * count)
+    return (
+        f"WITH v ({_COMPLETE_COLUMNS}) AS (VALUES {values}) "
+        "UPDATE cf_jobs SET status = v.status, started_at = COALESCE(v.started_at, "
+        "cf_jobs.started_at), finished_at = v.finished_at, heartbeat_at = NULL, "
+        "rows_emitted = v.emitted, rows_written = v.written, rows_quarantined = v.quarantined, "
+        "output_paths = v.outputs, log_path = v.log_path, error_kind = NULL, "
+        "error_message = NULL, error_trace = NULL FROM v WHERE cf_jobs.id = v.id "
+        "AND cf_jobs.lease_token = v.token AND cf_jobs.status = 'running' "
+        "RETURNING cf_jobs.id, cf_jobs.parser_name, cf_jobs.parser_version, cf_jobs.input_hash"
+    )
+
+
+def _complete_params(results: Sequence[tuple[int, str, JobOutcome]], now: float) -> list[Any]:
+    params: list[Any] = []
+    for job_id, token, outcome in results:
+        params += [
+            job_id,
+            token,
+            outcome.status,
+            outcome.started_at,
+            now if outcome.finished_at is None else outcome.finished_at,
+            outcome.rows_emitted,
+            outcome.rows_written,
+            outcome.rows_quarantined,
+            json.dumps(list(outcome.output_paths)),
+            outcome.log_path,
+        ]
+    return params
 
 
 def _enqueue_staged_sql(skip_processed: bool) -> str:
@@ -308,42 +352,32 @@ class JobRepository(JobReads):
         return self.complete_many([(job_id, token, outcome)])[0]
 
     def complete_many(self, results: Sequence[tuple[int, str, JobOutcome]]) -> list[bool]:
-        """Commit several successes in one transaction; one flag per result (False = lease lost)."""
+        """Commit several successes in one transaction; one flag per result (False = lease lost).
+
+        Set-based: each chunk of results is one ``UPDATE … FROM (VALUES …)`` that checks every
+        job's lease token, and the history rows of the jobs it completed are one batched insert,
+        so a claim of 256 jobs commits in a handful of round trips (on PostgreSQL a round trip,
+        not the fsync at commit, is what a completion costs)."""
         now = time.time()
-        committed: list[bool] = []
+        held: set[int] = set()
         succeeded_parsers: set[str] = set()
         with self.db.transaction():
-            for job_id, token, outcome in results:
-                row = self.db.query_one(
-                    "UPDATE cf_jobs SET status = ?, started_at = COALESCE(?, started_at), "
-                    "finished_at = ?, heartbeat_at = NULL, "
-                    "rows_emitted = ?, rows_written = ?, rows_quarantined = ?, output_paths = ?, "
-                    "log_path = ?, error_kind = NULL, error_message = NULL, error_trace = NULL "
-                    "WHERE id = ? AND lease_token = ? AND status = 'running' "
-                    "RETURNING parser_name, parser_version, input_hash",
-                    (
-                        outcome.status,
-                        outcome.started_at,
-                        now if outcome.finished_at is None else outcome.finished_at,
-                        outcome.rows_emitted,
-                        outcome.rows_written,
-                        outcome.rows_quarantined,
-                        json.dumps(list(outcome.output_paths)),
-                        outcome.log_path,
-                        job_id,
-                        token,
-                    ),
+            for chunk in chunked(results, _COMPLETE_CHUNK):
+                rows = self.db.query(
+                    _complete_sql(len(chunk), self.db.dialect), _complete_params(chunk, now)
                 )
-                committed.append(row is not None)
-                if row is None:
-                    continue
-                parser_name, parser_version, input_hash = row
-                if input_hash:
-                    self.history.record(input_hash, parser_name, parser_version, job_id)
-                succeeded_parsers.add(parser_name)
+                history = []
+                for job_id, parser_name, parser_version, input_hash in rows:
+                    held.add(int(job_id))
+                    succeeded_parsers.add(str(parser_name))
+                    if input_hash:
+                        history.append(
+                            (str(input_hash), str(parser_name), str(parser_version), int(job_id))
+                        )
+                self.history.record_many(history)
             for parser_name in sorted(succeeded_parsers):
                 self.health.record_success(parser_name)
-        return committed
+        return [job_id in held for job_id, _token, _outcome in results]
 
     def fail(self, job_id: int, token: str, failure: JobFailure) -> FailResult:
         """Retry a transient failure with backoff, dead-letter it when retries are spent,
