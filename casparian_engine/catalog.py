@@ -7,27 +7,33 @@ names each one ``<output>`` (or ``<parser>__<output>`` when two parsers share an
 use. It layers three guards so that one mistake does not open the store:
 1. the text must be exactly one ``SELECT``/``WITH`` statement (DuckDB's parser decides, no regex);
 2. it runs on a catalog database opened ``read_only`` — no DDL or DML can succeed;
-3. file-system access is limited to the output directory and the configuration is locked, so
-   ``read_csv('/etc/passwd')``, ``ATTACH``, ``COPY``, ``INSTALL`` and ``SET`` all fail.
-Results are bounded by a row budget and a byte budget.
+3. it may read only the output views, its own CTEs and allow-listed table functions
+   (``query_guard``: ``duckdb_settings()``, ``read_csv`` and ``current_setting`` are refused);
+4. file-system access is limited to the output directory and the configuration is locked, so
+   ``ATTACH``, ``COPY``, ``INSTALL`` and ``SET`` all fail.
+A query is cancelled after a time limit (setting ``query_timeout_s``); results are bounded by a
+row budget and a byte budget that holds for a single row; BLOBs come back as hex text.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from .query_guard import SourceRefused, bound_result, check_sources, hex_blobs, name_list
 from .sql_quoting import quote_identifier, quote_literal
 
 DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
 DEFAULT_BYTE_BUDGET = 1024 * 1024  # about what an AI client can take in one answer
+DEFAULT_TIMEOUT_S = 30.0
 
 
 class QueryRefused(ValueError):
@@ -54,6 +60,7 @@ class QueryResult:
     row_count: int
     truncated: bool
     truncated_reason: str
+    notes: list[str] = field(default_factory=list)
 
 
 def list_output_tables(output_dir: Path) -> list[OutputTable]:
@@ -127,8 +134,9 @@ def check_single_select(sql: str) -> str:
 class ReadOnlyCatalog:
     """A read-only DuckDB catalog of the outputs, rebuilt when opened; use as a context manager."""
 
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(self, output_dir: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.output_dir = output_dir.resolve()
+        self.timeout_s = timeout_s
         self.tables = list_output_tables(self.output_dir)
         self._tmp = tempfile.TemporaryDirectory(prefix="casparian-catalog-")
         try:
@@ -155,11 +163,19 @@ class ReadOnlyCatalog:
         limit: int = DEFAULT_ROW_LIMIT,
         byte_budget: int = DEFAULT_BYTE_BUDGET,
     ) -> QueryResult:
-        """Run one guarded SELECT; at most ``limit`` rows and about ``byte_budget`` bytes return."""
+        """Run one guarded SELECT; at most ``limit`` rows and ``byte_budget`` bytes return.
+
+        The query may read only the output views (and its own CTEs) and allow-listed table
+        functions; it is cancelled after ``timeout_s`` seconds (DuckDB's interrupt).
+        """
         statement = check_single_select(sql)
         limit = max(1, min(int(limit), MAX_ROW_LIMIT))
+        timer = threading.Timer(self.timeout_s, self.con.interrupt)
+        timer.daemon = True
+        timer.start()
         try:
-            relation = self.con.sql(statement)
+            check_sources(self.con, statement, [t.name for t in self.tables])
+            relation, blob_columns = hex_blobs(self.con.sql(statement))
             reader = relation.to_arrow_reader(min(limit + 1, 2048))
             batches: list[pa.RecordBatch] = []
             taken = 0
@@ -169,26 +185,37 @@ class ReadOnlyCatalog:
                 if taken > limit:
                     break
             schema = reader.schema
+            reader.close()
+        except SourceRefused as exc:
+            raise QueryRefused(str(exc)) from exc
+        except duckdb.InterruptException as exc:
+            raise QueryRefused(
+                f"the query ran for more than {self.timeout_s:g} s and was cancelled "
+                "(setting query_timeout_s)"
+            ) from exc
         except duckdb.CatalogException as exc:
-            known = ", ".join(t.name for t in self.tables) or "none yet: process some files first"
             first_line = str(exc).splitlines()[0]
-            raise QueryRefused(f"the query failed: {first_line} (output tables: {known})") from exc
+            raise QueryRefused(
+                f"the query failed: {first_line[:500]} (output tables: "
+                f"{name_list([t.name for t in self.tables], 'none yet: process some files first')})"
+            ) from exc
         except duckdb.Error as exc:
-            raise QueryRefused(f"the query failed: {exc}") from exc
-        table = pa.Table.from_batches(batches, schema=schema)
-        truncated_reason = ""
-        if table.num_rows > limit:
-            table = table.slice(0, limit)
-            truncated_reason = f"row limit {limit}"
-        while table.num_rows > 1 and table.nbytes > byte_budget:
-            table = table.slice(0, table.num_rows // 2)
-            truncated_reason = f"byte budget {byte_budget}"
+            raise QueryRefused(f"the query failed: {str(exc)[:2000]}") from exc
+        finally:
+            timer.cancel()
+        table, truncated_reason = bound_result(
+            pa.Table.from_batches(batches, schema=schema), limit, byte_budget
+        )
+        notes = []
+        if blob_columns:
+            notes.append(f"BLOB values shown as hex text: {name_list(blob_columns)}")
         return QueryResult(
             columns=[{"name": f.name, "type": str(f.type)} for f in table.schema],
             rows=table.to_pylist(),
             row_count=table.num_rows,
             truncated=bool(truncated_reason),
             truncated_reason=truncated_reason,
+            notes=notes,
         )
 
     def close(self) -> None:

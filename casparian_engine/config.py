@@ -62,6 +62,8 @@ class Settings:
     quarantine_max_percent: float = 0.0
     # Gatekeeper: "strict" refuses dangerous code at registration, "warn" records it.
     gatekeeper_policy: str = "strict"
+    # Queries (casparian query, query_output): cancelled after this many seconds.
+    query_timeout_s: float = 30.0
     # Logs.
     log_cap_bytes: int = 10 * 1024 * 1024
     log_retention_days: int = 7
@@ -88,7 +90,12 @@ class Settings:
                 f"{source}: key 'ai_provider' must be 'none', 'local' or 'claude', "
                 f"not {self.ai_provider!r}"
             )
-        for name in ("heartbeat_interval_s", "lease_timeout_s", "guest_connect_timeout_s"):
+        for name in (
+            "heartbeat_interval_s",
+            "lease_timeout_s",
+            "guest_connect_timeout_s",
+            "query_timeout_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{source}: key '{name}' must be > 0")
 

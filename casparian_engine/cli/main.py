@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import signal
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -124,8 +125,20 @@ _hide_flag_types()
 _register_commands()
 
 
+def _listen_to_interrupts() -> None:
+    """Ctrl+C/SIGINT stops every command, even one started with SIGINT ignored.
+
+    A non-interactive shell (a CI script, ``make``, ``cmd &``) starts its children with SIGINT set
+    to "ignore", which Python keeps: the command would then never see Ctrl+C, and its guests,
+    inheriting "ignore" too, would not either.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run() -> None:
     """Console-script entry point."""
+    _listen_to_interrupts()
     _register_plugins()
     _unwrap_help(app)
     app()

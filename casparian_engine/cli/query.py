@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
 
         with (
             open_workspace(ctx) as workspace,
-            ReadOnlyCatalog(workspace.config.output_dir) as catalog,
+            ReadOnlyCatalog(
+                workspace.config.output_dir, workspace.config.settings.query_timeout_s
+            ) as catalog,
         ):
             if not sql:
                 if as_json:
@@ -55,3 +57,5 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         more = f" (truncated: {result.truncated_reason})" if result.truncated else ""
         console.print(f"{counted(result.row_count, 'row')}{more}", highlight=False)
+        for note in result.notes:
+            console.print(f"note: {note}", highlight=False)

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ..catalog import DEFAULT_ROW_LIMIT, ReadOnlyCatalog
+from ..query_guard import name_list
 from ..store.scopes import ScopeDefinition, scope_from_arguments
 from .registry import ToolContext, ToolRefused, tool
 
@@ -19,7 +20,7 @@ SAMPLE_FILES = 10
 def _scope(ctx: ToolContext, name: str) -> ScopeDefinition:
     scope = ctx.workspace.store.scopes.get(name)
     if scope is None:
-        known = ", ".join(s.name for s in ctx.workspace.store.scopes.all()) or "none yet"
+        known = name_list([s.name for s in ctx.workspace.store.scopes.all()], "none yet")
         raise ValueError(
             f"unknown scope {name!r} (known scopes: {known}); create it with apply_scope"
         )
@@ -201,9 +202,13 @@ def execute_pipeline(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any
 def query_output(ctx: ToolContext, sql: str, limit: int = DEFAULT_ROW_LIMIT) -> dict[str, Any]:
     """Run one read-only SELECT over the output tables (row and byte budgets apply).
 
-    Tables are named after each parser output; `SELECT * FROM duckdb_views()` lists them.
+    Tables are named after each parser output (`tables` in the answer lists them); a query may
+    read only those and the table functions range, generate_series, unnest and read_parquet. It
+    is cancelled after the query_timeout_s setting (30 s by default); BLOB values come back as hex
+    text (`notes` says which columns).
     """
-    with ReadOnlyCatalog(ctx.workspace.config.output_dir) as catalog:
+    settings = ctx.workspace.config.settings
+    with ReadOnlyCatalog(ctx.workspace.config.output_dir, settings.query_timeout_s) as catalog:
         result = catalog.query(sql, limit=limit)
         tables = [t.name for t in catalog.tables]
     return {
@@ -212,5 +217,6 @@ def query_output(ctx: ToolContext, sql: str, limit: int = DEFAULT_ROW_LIMIT) -> 
         "row_count": result.row_count,
         "truncated": result.truncated,
         "truncated_reason": result.truncated_reason,
-        "tables": tables,
+        "notes": result.notes,
+        "tables": tables[:200],
     }

@@ -7,7 +7,9 @@ and a docstring. The registry records what each tool may touch (``read``, ``writ
 * paths must sit inside an allow-list (default: the working directory);
 * ``write`` tools need read-write mode, ``approve`` tools need explicit approval rights
   (AI proposes, humans approve);
-* every call — allowed or refused — is recorded in the audit trail.
+* every argument has a size limit (``limits``);
+* every call — allowed or refused — is recorded in the audit trail, with a bounded digest of its
+  arguments.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..workspace import Workspace
+from .limits import ArgumentTooLarge, argument_digest, bounded_text, check_arguments
 
 Access = Literal["read", "write", "approve"]
 
@@ -122,6 +125,7 @@ def call_tool(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> di
     started = time.perf_counter()
     audit = ctx.workspace.store.audit
     try:
+        check_arguments(arguments, spec.path_params)
         ctx.guard.check_access(spec.name, spec.access)
         for name in spec.path_params:
             for value in _path_values(arguments.get(name)):
@@ -131,16 +135,16 @@ def call_tool(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> di
         audit.record(
             "tool.call",
             spec.name,
-            arguments=arguments,
-            outcome="refused" if isinstance(exc, ToolRefused) else "error",
-            error=str(exc),
+            arguments=argument_digest(arguments),
+            outcome="refused" if isinstance(exc, ToolRefused | ArgumentTooLarge) else "error",
+            error=bounded_text(str(exc)),
             seconds=round(time.perf_counter() - started, 4),
         )
         raise
     audit.record(
         "tool.call",
         spec.name,
-        arguments=arguments,
+        arguments=argument_digest(arguments),
         outcome="ok",
         seconds=round(time.perf_counter() - started, 4),
     )

@@ -206,3 +206,50 @@ def test_stdout_carries_only_protocol(demo: Path) -> None:
     assert lines, completed.stderr
     for line in lines:
         assert json.loads(line)["jsonrpc"] == "2.0"
+
+
+async def test_argument_limits_bounded_audit_and_bounded_errors(demo: Path) -> None:
+    huge_name = "s" * 5_000_000
+    async with session(demo) as client:
+        message = await refused(client, "apply_scope", name=huge_name, tags=["invoices"])
+        assert message == (
+            "Error executing tool apply_scope: "
+            "argument 'name' is 5,000,000 characters long; the limit is 200"
+        )
+        message = await refused(client, "query_output", sql="SELECT 1 -- " + "x" * 100_000)
+        assert message == (
+            "Error executing tool query_output: "
+            "argument 'sql' is 100,012 characters long; the limit is 100,000"
+        )
+        message = await refused(client, "discover_schemas", files=["f"] * 1_001)
+        assert message == (
+            "Error executing tool discover_schemas: "
+            "argument 'files' has 1,001 items; the limit is 1,000"
+        )
+        message = await refused(client, "quick_scan", path="/" + "p" * 5_000)
+        assert message == (
+            "Error executing tool quick_scan: "
+            "argument 'path' is 5,001 characters long; the limit is 4,096"
+        )
+        for index in range(25):
+            await call(client, "apply_scope", name=f"limits-{index:02d}", tags=["invoices"])
+        message = await refused(client, "run_backtest", parser="invoices", scope="nope")
+        known = message.split("known scopes: ", 1)[1]
+        assert known.count(",") == 19  # twenty names, then how many more
+        assert " more); create it with apply_scope" in known
+        blob = await call(client, "query_output", sql="SELECT from_hex('ff00fe') AS b")
+        assert blob["rows"] == [{"b": "FF00FE"}]
+        assert blob["notes"] == ["BLOB values shown as hex text: b"]
+    store = Store(f"sqlite:///{demo / 'home' / 'state.db'}")
+    entries = [
+        e
+        for e in store.audit.list(action="tool.call", limit=200)
+        if e.subject == "apply_scope" and e.details["outcome"] == "refused"
+    ]
+    store.close()
+    digest = entries[0].details["arguments"]["name"]
+    assert digest["chars"] == 5_000_002  # the JSON text, quotes included
+    assert digest["head"] == '"' + "s" * 255
+    assert len(digest["sha256"]) == 64
+    assert len(json.dumps(entries[0].details)) < 2_000
+    assert (demo / "home" / "state.db").stat().st_size < 5_000_000

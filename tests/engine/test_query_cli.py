@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app
@@ -52,3 +53,22 @@ def test_a_write_is_refused_with_the_reason(home: Path) -> None:
     assert result.exit_code == 1
     assert "only SELECT queries are allowed, got a DELETE statement" in result.output
     assert (home / "output" / "invoices" / "invoices" / "part-1.parquet").exists()
+
+
+def test_blobs_print_as_hex_with_a_note_and_the_time_limit_is_a_setting(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _outputs(home)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["--home", str(home), "query", "SELECT from_hex('ff00fe') AS b"])
+    assert shown.exit_code == 0, shown.output
+    assert "FF00FE" in shown.output
+    assert "note: BLOB values shown as hex text: b" in shown.output
+    monkeypatch.setenv("CASPARIAN_QUERY_TIMEOUT_S", "0.5")
+    endless = "SELECT sum(hash(i)) FROM range(1000000000000) t(i)"
+    stopped = runner.invoke(app, ["--home", str(home), "query", endless])
+    assert stopped.exit_code == 1
+    assert (
+        "the query ran for more than 0.5 s and was cancelled (setting query_timeout_s)"
+        in " ".join(stopped.output.split())
+    )

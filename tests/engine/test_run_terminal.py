@@ -19,9 +19,14 @@ TIMEOUT_S = 60.0
 
 
 def _spawn(home: Path, *args: str) -> tuple[int, int]:
-    """Run the CLI as the session leader of a new pty; returns (pid, master fd)."""
+    """Run the CLI as the session leader of a new pty; returns (pid, master fd).
+
+    The CLI starts with SIGINT ignored, as a non-interactive shell (CI, ``make``, ``cmd &``)
+    starts it: Ctrl+C and SIGINT must stop the run all the same.
+    """
     pid, master = pty.fork()
     if pid == 0:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         entry = "from casparian_engine.cli.main import run; run()"
         os.environ["COLUMNS"] = "200"
         os.execv(sys.executable, [sys.executable, "-c", entry, "--home", str(home), *args])
