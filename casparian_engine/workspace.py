@@ -265,7 +265,7 @@ class Workspace:
     def run_parser(
         self,
         parser_path: str | os.PathLike[str],
-        inputs: str | os.PathLike[str],
+        inputs: str | os.PathLike[str] | list[Path],
         *,
         sink: str | None = None,
         venv: str | os.PathLike[str] | None = None,
@@ -279,7 +279,8 @@ class Workspace:
         keep_going: bool = False,
         guests: int | None = None,
     ) -> RunSummary:
-        """Dev loop: run a parser over a file, folder or glob through warm guests into a sink."""
+        """Dev loop: run a parser over a file, folder, glob or list of files through warm guests
+        into a sink."""
         from .events import ignore_events
         from .runner.dev import run_parser
 

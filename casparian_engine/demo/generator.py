@@ -320,30 +320,18 @@ def _write_parsers(parsers_dir: Path, *, overwrite: bool) -> None:
 
 def _lock(parser_dir: Path) -> None:
     """Write the parser's ``uv.lock`` offline: it pins no third-party package, so no index URL."""
-    import subprocess
+    from ..parsers.project import LockError, lock_parser
 
-    from uv import find_uv_bin
-
-    completed = subprocess.run(
-        [find_uv_bin(), "lock", "--offline", "--quiet"],
-        cwd=parser_dir,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "UV_NO_PROGRESS": "1"},
-    )
-    if completed.returncode != 0:
-        raise DemoError(f"{parser_dir}: `uv lock` failed: {completed.stderr.strip()}")
+    try:
+        lock_parser(parser_dir)
+    except LockError as exc:
+        raise DemoError(str(exc)) from None
 
 
 def _parser_pyproject(directory: str) -> str:
-    return (
-        "[project]\n"
-        f'name = "casparian-demo-{directory.replace("_", "-")}"\n'
-        'version = "1.0.0"\n'
-        'requires-python = ">=3.11"\n'
-        "# pyarrow and pyzmq come with the Casparian guest runtime; list only what else you need.\n"
-        "dependencies = []\n"
-    )
+    from ..parsers.project import parser_pyproject
+
+    return parser_pyproject(f"casparian-demo-{directory.replace('_', '-')}")
 
 
 def _write_manifest(root: Path, manifest: dict[str, Any]) -> None:

@@ -1,0 +1,163 @@
+"""Try a draft: run it on the samples through the same executor as ``casparian run``.
+
+The guest, contract validation and quarantine are the dev loop's own (``Workspace.run_parser``);
+rows go to a scratch Parquet folder under ``<home>/lab/<parser>/try`` (replaced on each try), so a
+try never touches the production outputs. The result gives rows written and quarantined per
+output, the first quarantine reasons with their line numbers, and a preview of each output.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .samples import LabError, expand_samples
+
+if TYPE_CHECKING:
+    from ..runner.dev import RunSummary
+    from ..workspace import Workspace
+
+PREVIEW_ROWS = 10
+ROW = "_cf_row"
+FIRST_REASONS = 5
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One quarantined row: where it was and why."""
+
+    row: int | None
+    rules: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OutputTry:
+    """One output of a try: counts, first quarantine reasons and the first rows."""
+
+    name: str
+    written: int
+    quarantined: int
+    reasons: tuple[Reason, ...] = ()
+    columns: tuple[tuple[str, str], ...] = ()
+    """(name, type) of the written rows."""
+    preview: tuple[tuple[Any, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class TryResult:
+    """What a try of a parser folder on sample files gave."""
+
+    folder: Path
+    files: tuple[Path, ...]
+    outputs: tuple[OutputTry, ...] = ()
+    failure: str | None = None
+    """Why the run stopped (the parser did not load, a file failed), else None."""
+    failed_files: tuple[str, ...] = field(default=())
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and not self.failed_files
+
+    @property
+    def written(self) -> int:
+        return sum(o.written for o in self.outputs)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(o.quarantined for o in self.outputs)
+
+
+def find_parser_file(folder: Path) -> Path:
+    """The parser file of a folder: ``parser.py``, else its only ``.py`` file."""
+    folder = folder.expanduser()
+    if folder.is_file():
+        return folder
+    if not folder.is_dir():
+        raise LabError(f"{folder}: no such parser folder")
+    if (folder / "parser.py").is_file():
+        return folder / "parser.py"
+    candidates = sorted(p for p in folder.glob("*.py") if p.is_file())
+    if len(candidates) != 1:
+        raise LabError(
+            f"{folder}: no parser.py, and {len(candidates)} other .py files; name the file"
+        )
+    return candidates[0]
+
+
+def try_dir(workspace: Workspace, parser_name: str) -> Path:
+    """The scratch folder a try of ``parser_name`` writes into."""
+    return workspace.home / "lab" / parser_name / "try"
+
+
+def try_parser(workspace: Workspace, folder: Path, samples: list[Path]) -> TryResult:
+    """Run the folder's parser on the samples (dev executor: guest, validation, quarantine)."""
+    parser_file = find_parser_file(folder)
+    files = [p.resolve() for p in expand_samples(samples)]
+    scratch = try_dir(workspace, parser_file.parent.name or "draft")
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    summary = workspace.run_parser(
+        parser_file, files, sink=f"parquet://{scratch}", force=True, keep_going=True
+    )
+    return _result(parser_file.parent, files, summary, scratch)
+
+
+def _result(folder: Path, files: list[Path], summary: RunSummary, scratch: Path) -> TryResult:
+    failure = None
+    if summary.failure is not None:
+        where = f"{summary.failure.path}: " if summary.failure.path else ""
+        failure = f"{summary.failure.kind}: {where}{summary.failure.message}"
+    failed = tuple(f"{f.kind}: {f.message}" for f in summary.failed_files)
+    outputs = []
+    for name, counts in sorted(summary.outputs.items()):
+        columns, preview = _preview(scratch / name)
+        reasons = _reasons(scratch / f"{name}__quarantine") if counts.quarantined else ()
+        outputs.append(
+            OutputTry(name, counts.written, counts.quarantined, reasons, columns, preview)
+        )
+    return TryResult(
+        folder.resolve(), tuple(files), tuple(outputs), failure, failed, summary.seconds
+    )
+
+
+def _read(directory: Path, rows: int) -> Any:
+    import pyarrow.dataset as ds
+
+    if not directory.is_dir() or not any(directory.glob("*.parquet")):
+        return None
+    return ds.dataset(str(directory), format="parquet").head(rows)
+
+
+def _preview(directory: Path) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[Any, ...], ...]]:
+    table = _read(directory, PREVIEW_ROWS)
+    if table is None:
+        return (), ()
+    # Lineage columns (source hash, job, parser version) are the same on every row of a try.
+    table = table.select([n for n in table.column_names if n == ROW or not n.startswith("_cf_")])
+    columns = tuple((f.name, str(f.type)) for f in table.schema)
+    values = [column.to_pylist() for column in table.columns]
+    return columns, tuple(tuple(row) for row in zip(*values, strict=True))
+
+
+def _reasons(directory: Path) -> tuple[Reason, ...]:
+    table = _read(directory, FIRST_REASONS)
+    if table is None:
+        return ()
+    reasons = []
+    for row in table.to_pylist():
+        try:
+            violations = json.loads(row.get("violations") or "[]")
+        except ValueError:
+            violations = []
+        text = "; ".join(
+            f"{v['column']}: {v.get('reason', '')}" if v.get("column") else str(v.get("reason", ""))
+            for v in violations
+        )
+        reasons.append(Reason(row.get("_cf_row"), row.get("rules") or "", text))
+    return tuple(reasons)
