@@ -96,9 +96,13 @@ def draft_command(
 
 def _model_draft(workspace: Any, draft: Any) -> Any:
     """The model's draft (checked, falling back to ``draft``), or an error when no model."""
-    from ..lab.model_draft import model_draft
+    import importlib.util
 
-    return model_draft(workspace, draft)
+    if importlib.util.find_spec("casparian_engine.lab.model_draft") is None:
+        fail("--ai: this build has no AI assistant yet; draft with --no-ai (the default)")
+    from ..lab import model_draft  # type: ignore[attr-defined]
+
+    return model_draft.model_draft(workspace, draft)
 
 
 def _try_document(result: Any) -> dict[str, Any]:
