@@ -1,23 +1,21 @@
 """Registered parsers at a glance: matched file count, last run status, and their matched files.
 
 Selects the same files as ``runner.matching`` (a file matches by one of the parser's tags, or by
-its gitignore patterns over the path relative to its scan root; the last matching pattern wins),
-but column-wise: the tag test is SQL, and pathspec's compiled regexes run through
+its ``PathPatterns`` over the path relative to its scan root; the last matching pattern wins),
+but column-wise: the tag test and the relative path are SQL, and the patterns run through
 ``pyarrow.compute`` over pages of paths, so a 200,000-file inventory is never walked file by file
 in Python (a worker thread doing that holds the GIL and freezes the TUI).
 """
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
-import pathspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .patterns import RELATIVE_SQL, PathPatterns
 from .runner.matching import current_parsers
 from .store import Store
 from .store.parsers import ParserRecord
@@ -49,25 +47,25 @@ class MatchedFilesPage:
 
 def matched_paths(store: Store, parser: ParserRecord) -> pa.ChunkedArray:
     """The live paths the parser selects, in file id order (one Arrow chunk per page read)."""
-    patterns = [p for p in pathspec.PathSpec.from_lines("gitignore", parser.patterns).patterns
-                if p.include is not None and p.regex is not None]  # fmt: skip
+    patterns = PathPatterns(parser.patterns)
     if not parser.tags and not patterns:
         return pa.chunked_array([], pa.string())
     chunks = []
     after_id = 0
     while page := _live_page(store, parser.tags, after_id):
         after_id = int(page[-1][0])
-        _ids, path_values, root_values, tag_values = zip(*page, strict=True)  # columns
+        _ids, path_values, relative_values, tag_values = zip(*page, strict=True)  # columns
         paths = pa.array(path_values, pa.string())
-        roots = pa.array(root_values, pa.string())
         by_tag = pc.not_equal(pa.array(tag_values, pa.int64()), 0)
-        by_pattern = _pattern_mask(patterns, relative_paths(paths, roots))
-        chunks.append(paths.filter(pc.or_(by_tag, by_pattern)))
+        if patterns:
+            by_tag = pc.or_(by_tag, patterns.mask(pa.array(relative_values, pa.string())))
+        chunks.append(paths.filter(by_tag))
     return pa.chunked_array(chunks, pa.string())
 
 
 def _live_page(store: Store, tags: tuple[str, ...], after_id: int) -> list[Any]:
-    """(id, path, scan root, has one of ``tags``) of the next live files after ``after_id``."""
+    """(id, path, relative path, has one of ``tags``) of the next live files after
+    ``after_id``."""
     marks = ", ".join("?" for _ in tags)
     tagged = (  # 1/0 on SQLite and PostgreSQL alike
         f"CASE WHEN EXISTS (SELECT 1 FROM cf_tags t WHERE t.file_id = f.id AND t.tag IN ({marks}))"
@@ -76,48 +74,11 @@ def _live_page(store: Store, tags: tuple[str, ...], after_id: int) -> list[Any]:
         else "0"
     )
     return store.db.query(
-        f"SELECT f.id, f.path, COALESCE(s.root, ''), {tagged} FROM cf_files f "
+        f"SELECT f.id, f.path, {RELATIVE_SQL}, {tagged} FROM cf_files f "
         "LEFT JOIN cf_sources s ON s.id = f.source_id "
         "WHERE f.deleted_at IS NULL AND f.id > ? ORDER BY f.id LIMIT ?",
         (*tags, after_id, PAGE_ROWS),
     )
-
-
-def relative_paths(paths: pa.Array, roots: pa.Array) -> pa.Array:
-    """Each path relative to its scan root, normalised as pathspec does (no leading '/')."""
-    relative = paths
-    for root in pc.unique(roots).to_pylist():
-        if not root:
-            continue
-        prefix = root.rstrip(os.sep) + os.sep
-        of_root = pc.equal(roots, root)
-        under = pc.and_(of_root, pc.starts_with(paths, pattern=prefix))
-        cut = pc.utf8_slice_codeunits(paths, len(prefix))
-        relative = pc.if_else(under, cut, relative)
-        outside = pc.and_(of_root, pc.invert(under))
-        if pc.any(outside).as_py():  # rare: a file not under its own root (os.path.relpath)
-            positions = pc.indices_nonzero(outside).to_pylist()
-            fixed = [os.path.relpath(paths[i].as_py(), root) for i in positions]
-            relative = pc.replace_with_mask(relative, outside, pa.array(fixed, pa.string()))
-    return pc.replace_substring_regex(relative, pattern=r"^(?:/|\./)", replacement="")
-
-
-def _pattern_mask(patterns: list[Any], relative: pa.Array) -> pa.Array:
-    """Whether each path is selected: the last pattern that matches decides (gitignore)."""
-    selected = pa.array([False] * len(relative), pa.bool_())
-    for pattern in patterns:
-        hits = _regex_hits(pattern.regex, relative)
-        selected = pc.if_else(hits, pa.scalar(bool(pattern.include)), selected)
-    return selected
-
-
-def _regex_hits(regex: re.Pattern[str], relative: pa.Array) -> pa.Array:
-    """``regex.search`` over every path, in RE2 (Arrow); Python's re only for a construct RE2
-    lacks (pathspec emits none today, so this never runs on its patterns)."""
-    try:
-        return pc.match_substring_regex(relative, regex.pattern)
-    except pa.ArrowInvalid:
-        return pa.array([regex.search(path) is not None for path in relative.to_pylist()])
 
 
 def matched_file_count(store: Store, parser_name: str) -> int:

@@ -137,7 +137,11 @@ def files(
         False, "--untagged", help="Only files without a rule or manual tag (kind: tags ignored)."
     ),
     pattern: str | None = typer.Option(
-        None, "--pattern", "-p", help="Shell glob over the full path, e.g. '*.csv' or '*/2024/*'."
+        None,
+        "--pattern",
+        "-p",
+        help="Gitignore-style patterns over the path below the scanned folder, as in Discover's "
+        "filter: '*.csv', 'invoices/2024/', '*.csv, !invoices/' (the last matching one decides).",
     ),
     limit: int = typer.Option(100, "--limit", "-n", min=1, help="How many files to show."),
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many files first."),

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pathspec
-
+from ..patterns import PathPatterns, relative_path
 from ..store import Store
 from ..store.jobs import NewJob
 from ..store.parsers import ParserRecord
@@ -89,26 +87,20 @@ def current_parsers(store: Store, name: str | None = None) -> list[ParserRecord]
 
 def matching_jobs(store: Store, parser: ParserRecord, kind: str = "process") -> Iterator[NewJob]:
     """Jobs for every live file the parser's tags or patterns select."""
-    spec = pathspec.PathSpec.from_lines("gitignore", parser.patterns)
+    spec = PathPatterns(parser.patterns)
     wanted_tags = set(parser.tags)
     after_id = 0
     while page := store.jobs.live_files(after_id, PAGE_SIZE):
         after_id = page[-1][0]
         tags = store.files.tags_of([row[0] for row in page]) if wanted_tags else {}
-        for file_id, path, sha256, root in page:
-            by_tag = bool(wanted_tags.intersection(tags.get(file_id, ())))
-            if by_tag or (parser.patterns and spec.match_file(_relative(path, root))):
+        by_pattern = (
+            spec.mask([relative_path(path, root) for _, path, _, root in page]).to_pylist()
+            if spec
+            else [False] * len(page)
+        )
+        for (file_id, path, sha256, _root), matched in zip(page, by_pattern, strict=True):
+            if matched or wanted_tags.intersection(tags.get(file_id, ())):
                 yield NewJob(parser.name, parser.version, path, sha256, file_id, kind)
-
-
-def _relative(path: str, root: str | None) -> str:
-    """``path`` relative to its scan root (a prefix cut when it lies under it, as it should)."""
-    if not root:
-        return path
-    prefix = root.rstrip(os.sep) + os.sep
-    if path.startswith(prefix):
-        return path[len(prefix) :]
-    return os.path.relpath(path, root)
 
 
 def enqueue_matching(store: Store, parser_name: str | None = None) -> list[EnqueueReport]:

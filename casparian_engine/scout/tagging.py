@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..patterns import relative_path
 from ..store import Store
 from ..store.tags import TagRule
 from .classify import KIND_TAG_PREFIX
-from .rules import RuleSet, compile_patterns
+from .rules import PatternError, RuleSet, compile_patterns
 from .walk import display_path
 
 RULE_PAGE_SIZE = 5000
@@ -108,12 +109,12 @@ def apply_tag_rules(store: Store) -> int:
         after_id = 0
         while rules and (page := store.files.live_page(after_id, RULE_PAGE_SIZE)):
             after_id = page[-1][0]
-            rows: list[tuple[int, str, int]] = []
-            for file_id, path, root in page:
-                rel_path = path[len(root.rstrip("/")) + 1 :] if root else path.lstrip("/")
-                rule = rules.first_match(rel_path)
-                if rule is not None:
-                    rows.append((file_id, rule.tag, rule.id))
+            matches = rules.first_matches([relative_path(path, root) for _, path, root in page])
+            rows = [
+                (row[0], rule.tag, rule.id)
+                for row, rule in zip(page, matches, strict=True)
+                if rule is not None
+            ]
             store.tags.add_rule_tags(rows, now)
             tagged += len(rows)
     return tagged
@@ -125,8 +126,9 @@ def add_tag_rule(store: Store, pattern: str, tag: str, priority: int = 0) -> Tag
     if not pattern.strip():
         raise TaggingError("invalid rule pattern '': give a gitignore-style glob such as '*.csv'")
     try:
-        compile_patterns([pattern])
-    except ValueError as exc:
+        if not compile_patterns([pattern]):
+            raise PatternError(f"cannot read pattern {pattern!r}: a comment selects no file")
+    except PatternError as exc:
         raise TaggingError(str(exc)) from exc
     with store.db.transaction():
         rule = store.tags.add_rule(pattern, tag, priority, time.time())

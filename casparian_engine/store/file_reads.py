@@ -1,7 +1,8 @@
 """The read side of the file inventory: listings, counts, stats and resolving user-given paths.
 
 Listings are paged with ``LIMIT``/``OFFSET``; a filter is a tag, "untagged" (no rule or manual
-tag), a shell glob over the whole path, and whether soft-deleted files show.
+tag), patterns (``PathPatterns``, over the path relative to the source root, as Discover's
+filter reads them) and whether soft-deleted files show.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..patterns import PathPatterns
 from .db import Database, chunked, marks
+from .path_match import pattern_condition
 
 FILE_ORDERS = {
     "path": "f.path",
@@ -69,7 +72,8 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class FileFilter:
-    """Which files a listing shows; ``pattern`` is a shell glob over the whole path."""
+    """Which files a listing shows; ``pattern`` is one line of gitignore-style patterns (commas
+    or spaces between them), read as Discover's filter is (``PathPatterns.from_filter``)."""
 
     tag: str | None = None
     untagged: bool = False
@@ -98,12 +102,6 @@ class UntaggedGroup:
     file_count: int
 
 
-def glob_to_like(pattern: str) -> str:
-    """A shell glob (``*``, ``?``) as a LIKE pattern with ``\\`` escapes."""
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
-
-
 class FileReads:
     """Queries over ``cf_files`` for listings and user input; mixed into ``FileRepository``."""
 
@@ -122,12 +120,11 @@ class FileReads:
         if file_filter.untagged:
             clauses.append(_NOT_AUTO_TAGGED)
         if file_filter.pattern:
-            if self.db.dialect == "sqlite":
-                clauses.append("f.path GLOB ?")
-                params.append(file_filter.pattern)
-            else:
-                clauses.append("f.path LIKE ? ESCAPE '\\'")
-                params.append(glob_to_like(file_filter.pattern))
+            patterns = PathPatterns.from_filter(file_filter.pattern)
+            narrowed = " AND ".join(clauses) or "1 = 1"
+            condition, pattern_params = pattern_condition(self.db, patterns, narrowed, params)
+            clauses.append(condition)
+            params.extend(pattern_params)
         return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
     def page(

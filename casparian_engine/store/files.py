@@ -20,7 +20,6 @@ from .file_reads import (
     FileRecord,
     FileStats,
     UntaggedGroup,
-    glob_to_like,
 )
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "KnownRow",
     "UntaggedGroup",
     "chunked",
-    "glob_to_like",
     "in_list",
     "marks",
 ]

@@ -7,8 +7,9 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import pathspec
+import pyarrow as pa
 
+from ..patterns import RELATIVE_SQL, PathPatterns
 from .db import Database
 
 
@@ -16,8 +17,8 @@ from .db import Database
 class ScopeDefinition:
     """Files that carry any of ``tags`` AND match ``patterns`` AND lie under one of ``paths``.
 
-    An empty criterion does not narrow. Patterns are gitignore-style, matched against the path
-    relative to the scanned root (``!`` negates).
+    An empty criterion does not narrow. Patterns are read by ``PathPatterns`` (gitignore-style,
+    matched against the path relative to the scanned root, ``!`` negates), as everywhere else.
     """
 
     name: str
@@ -51,7 +52,9 @@ class ScopeRepository:
         self.db = db
 
     def save(self, scope: ScopeDefinition) -> ScopeDefinition:
-        """Create or replace a scope by name; returns it as stored."""
+        """Create or replace a scope by name; returns it as stored. ``PatternError`` (naming it)
+        for a pattern that cannot be read."""
+        PathPatterns(scope.patterns)
         now = time.time()
         self.db.execute(
             "INSERT INTO cf_scopes (name, definition, created_at) VALUES (?, ?, ?) "
@@ -95,20 +98,22 @@ class ScopeRepository:
                 ors.append("(f.path = ? OR substr(f.path, 1, ?) = ?)")
                 params.extend([trimmed, len(trimmed) + 1, trimmed + "/"])
             clauses.append("(" + " OR ".join(ors) + ")")
-        spec = pathspec.GitIgnoreSpec.from_lines(scope.patterns) if scope.patterns else None
+        spec = PathPatterns(scope.patterns) if scope.patterns else None
         last_path = ""
         while True:
             rows = self.db.query(
-                "SELECT f.id, f.path, COALESCE(s.root, f.parent), f.size, f.sha256 "
+                f"SELECT f.id, f.path, {RELATIVE_SQL}, f.size, f.sha256 "
                 "FROM cf_files f LEFT JOIN cf_sources s ON s.id = f.source_id "
                 f"WHERE {' AND '.join(clauses)} AND f.path > ? ORDER BY f.path LIMIT ?",
                 (*params, last_path, batch_size),
             )
             if not rows:
                 return
-            for file_id, path, root, size, sha256 in rows:
-                relative = path[len(root) :].lstrip("/") if path.startswith(root) else path
-                if spec is None or spec.match_file(relative):
+            keep = [True] * len(rows)
+            if spec is not None:
+                keep = spec.mask(pa.array([row[2] for row in rows], pa.string())).to_pylist()
+            for (file_id, path, relative, size, sha256), kept in zip(rows, keep, strict=True):
+                if kept:
                     yield ScopedFile(file_id, path, relative, size, sha256)
             last_path = rows[-1][1]
 

@@ -118,10 +118,11 @@ def test_pages_follow_path_order_and_depth_counts_from_the_source(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a\\", "cannot read pattern 'a\\\\': Invalid git pattern: 'a\\\\'"),
+        ("a\\", "cannot read pattern 'a\\\\': it ends in a lone '\\' (write '\\\\' for a "
+                "backslash)"),
         ("#notes", "cannot read pattern '#notes': it names no file (a leading # makes a "
                    "comment; write \\# for a name starting with #)"),
-        ("*.csv !", "cannot read pattern '!': Invalid git pattern: '!'"),
+        ("*.csv !", "cannot read pattern '!': '!' alone negates nothing"),
     ],
 )  # fmt: skip
 def test_unreadable_patterns_say_which_and_why(

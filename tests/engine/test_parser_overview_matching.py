@@ -77,8 +77,10 @@ def test_tags_or_patterns_and_a_file_outside_its_root(inventory: Workspace, tmp_
         got = matched_paths(store, parser).to_pylist()
         assert got == reference(inventory, parser)
     assert readme in matched_paths(store, dataclasses.replace(registered, patterns=())).to_pylist()
-    relative_outside = dataclasses.replace(registered, tags=(), patterns=("../elsewhere/*.csv",))
-    assert matched_paths(store, relative_outside).to_pylist() == [moved]
+    # outside its root, a file is matched by its whole path without the leading "/"
+    whole = str(tmp_path / "elsewhere" / "*.csv").lstrip("/")
+    outside = dataclasses.replace(registered, tags=(), patterns=(whole,))
+    assert matched_paths(store, outside).to_pylist() == [moved] == reference(inventory, outside)
 
 
 def test_a_parser_that_selects_nothing_matches_no_file(inventory: Workspace) -> None:

@@ -289,8 +289,8 @@ async def test_details_show_dates_sizes_and_tags_for_people(
     target.write_text("id,amount\n" + "".join(f"{n},1.5\n" for n in range(300)))
     os.utime(target, ns=(1672703970000000000, 1672703970000000000))
     scanned.scan(data_dir)
-    scanned.tag_files([scanned.list_files(pattern=str(target))[0].id], "invoices")
-    record = scanned.list_files(pattern=str(target))[0]
+    scanned.tag_files([scanned.list_files(pattern="/invoices/inv0.csv")[0].id], "invoices")
+    record = scanned.list_files(pattern="/invoices/inv0.csv")[0]
     app = CasparianApp(scanned)
     async with app.run_test(size=SIZE) as pilot:
         await open_discover(app, pilot)

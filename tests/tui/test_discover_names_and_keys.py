@@ -150,7 +150,8 @@ async def test_an_unreadable_pattern_is_a_red_error_and_keeps_the_last_list(
         await settle(app, pilot)
         assert (
             screen.error_text
-            == "✗ filter: cannot read pattern '[x\\\\': Invalid git pattern: '[x\\\\'"
+            == "✗ filter: cannot read pattern '[x\\\\': it ends in a lone '\\' (write '\\\\' for a "
+            "backslash)"
         )
         assert [r.path for r in screen.page_rows] == [
             str(tree / "logs/app.log"), str(tree / "logs/old/app.csv")]  # fmt: skip

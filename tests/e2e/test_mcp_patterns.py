@@ -1,0 +1,45 @@
+"""Issue 14's pattern example through a real MCP client session: apply_scope selects exactly what
+Discover's filter and ``files --pattern`` select for the same patterns."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+CASPARIAN = str(Path(sys.executable).parent / "casparian")
+FILES = ("x.csv", "invoices/b.csv", "invoices/2024/a.csv", "invoices/2024/b.csv", "notes.txt")
+PATTERNS = ["*.csv", "!invoices/", "invoices/2024/a.csv"]
+
+
+async def test_apply_scope_selects_what_files_pattern_selects(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for name in FILES:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("a,b\n1,2\n")
+    home = tmp_path / "home"
+    subprocess.run([CASPARIAN, "--home", str(home), "scan", str(root)], check=True)
+    listed = subprocess.run(
+        [CASPARIAN, "--home", str(home), "files", "--json", "--pattern", ", ".join(PATTERNS)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    by_files = [row["path"] for row in json.loads(listed.stdout)["files"]]
+    params = StdioServerParameters(
+        command=CASPARIAN, args=["--home", str(home), "mcp", "--allow-path", str(root)]
+    )
+    with open(tmp_path / "mcp-stderr.log", "a") as errlog:
+        async with stdio_client(params, errlog=errlog) as streams:
+            async with ClientSession(*streams) as client:
+                await client.initialize()
+                result = await client.call_tool(
+                    "apply_scope", {"name": "csv-but-invoices", "patterns": PATTERNS}
+                )
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    expected = [str(root / "invoices/2024/a.csv"), str(root / "x.csv")]
+    assert result.structured_content["sample"] == expected == by_files
+    assert result.structured_content["file_count"] == 2
