@@ -12,12 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from .anomalies import Anomaly
 
 from .catalog import (
     OutputTable,
@@ -207,6 +210,17 @@ class OutputInspector:
                 where = f"filter {predicate!r} on {table}" if predicate.strip() else table
                 first_line = str(exc).splitlines()[0]
                 raise InspectError(f"{where}: {first_line}") from exc
+
+    def anomalies(self, table: str) -> list[Anomaly]:
+        """Null spikes, IQR outliers, rare categories, duplicate keys, future dates and mixed
+        units of a table, each with its row count (see ``casparian_engine.anomalies``)."""
+        from .anomalies import find_anomalies
+
+        with self._connect(table) as con:
+            try:
+                return find_anomalies(con, table)
+            except duckdb.Error as exc:
+                raise InspectError(f"{table}: {str(exc).splitlines()[0]}") from exc
 
     def row_count(self, table: str, predicate: str = "") -> int:
         """How many rows the (filtered) table has."""

@@ -25,6 +25,7 @@ CANCEL_POLL_S = 0.05
 if TYPE_CHECKING:
     import threading
 
+    from .anomalies import Anomaly
     from .audit_export import EvidenceCheck
     from .backfill import BackfillPlan, BackfillResult
     from .contracts.discover import Discovery
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .envs import EnvManager, VendorResult
     from .events import EventSink
     from .inspect import OutputInspector, TableSummary
+    from .lab.facts import FailureFacts, FilesHint
     from .parser_overview import MatchedFilesPage, ParserOverview
     from .parsers.preview import FilePreview
     from .parsers.registration import Registration
@@ -260,6 +262,30 @@ class Workspace:
     def output_tables(self) -> list[TableSummary]:
         """Every output table with its row count (from Parquet footers)."""
         return self.output_inspector().tables()
+
+    def table_anomalies(self, table: str) -> list[Anomaly]:
+        """ "What anomalies do you see?": the engine's facts about a table, each with its count
+        (null spikes, IQR outliers, rare categories, duplicate keys, future dates, mixed units)."""
+        return self.output_inspector().anomalies(table)
+
+    # --- The assistant's facts without a model (Discover hint, explain this failure) ---
+    def describe_files(
+        self, paths: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str] | None = None
+    ) -> FilesHint:
+        """What selected files look like and a suggested tag, from classification and dialect."""
+        from .lab.facts import describe_files
+
+        return describe_files([Path(p) for p in paths], Path(root) if root else None)
+
+    def explain_failure(self, job_id: int) -> FailureFacts:
+        """The structured facts of a failed or warned job: error kind and message, likely cause,
+        the parser source around the failing line, the input's first lines and the log tail."""
+        from .lab.facts import failure_facts
+
+        job = self.job_detail(job_id)
+        if job is None:
+            raise ValueError(f"no job {job_id}")
+        return failure_facts(self, job)
 
     # --- Runs ---
     def run_parser(
