@@ -52,7 +52,7 @@ def discover_command(
         print_json(
             {
                 "file": str(target),
-                "dialect": found.dialect.__dict__,
+                "dialect": found.dialect.to_dict(),
                 "contract": found.contract.to_dict(),
                 "candidate_formats": found.candidate_formats,
                 "rows_sampled": found.rows_sampled,

@@ -61,7 +61,12 @@ def discovery_warnings(
             )
     if dialect.header:
         for name in sample.column_names:
-            if "\n" in name or "\r" in name or dialect.quote in name or len(name) > LONG_NAME:
+            if (
+                "\n" in name
+                or "\r" in name
+                or (dialect.quote or '"') in name
+                or len(name) > LONG_NAME
+            ):
                 warnings.append(f"{path}: column name {name!r} looks like data, not a header label")
     if sample.num_rows < 2:
         rows = plural(sample.num_rows, "row")

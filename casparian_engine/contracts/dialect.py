@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import math
 import re
 from collections import Counter
@@ -40,8 +39,38 @@ class DiscoveryError(ValueError):
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """The best other way of reading the sample, and its score as a share of the winner's."""
+
+    delimiter: str
+    quote: str
+    escape: str | None
+    relative_score: float
+
+    def describe(self) -> str:
+        split = _describe_split(self.delimiter, self.quote, self.escape)
+        return f"{split} ({self.relative_score:.0%} of the winner's score)"
+
+
+def _describe_split(delimiter: str, quote: str, escape: str | None) -> str:
+    if not delimiter:
+        return "no delimiter (one column)"
+    quoting = f"quote {quote!r}" if quote else "no quote character"
+    if not quote:
+        escaping = "" if escape is None else f", escape {escape!r}"
+    else:
+        escaping = ", escape doubled quote" if escape is None else f", escape {escape!r}"
+    return f"delimiter {delimiter!r}, {quoting}{escaping}"
+
+
+@dataclass(frozen=True)
 class Dialect:
-    """How a delimited text file is written."""
+    """How a delimited text file is written.
+
+    ``delimiter`` is ``""`` for a file of one column; ``quote`` is ``""`` when no field in the
+    sample is quoted (a later field opening with ``"`` is still read as quoted unless
+    ``quote_later`` is False); ``escape`` None means quotes inside quoted fields are doubled.
+    """
 
     encoding: str
     delimiter: str
@@ -52,6 +81,23 @@ class Dialect:
     whitespace: bool = False
     """Fields are separated by runs of spaces or tabs (leading and trailing ones ignored, quotes
     not special); ``delimiter`` is then ``" "``."""
+    confidence: float = 1.0
+    """How sure the sniffer is of the delimiter, quote and escape, 0..1."""
+    runner_up: Alternative | None = None
+    """The best different reading of the sample, when there is one."""
+    quote_later: bool = True
+
+    @property
+    def runner_up_close(self) -> bool:
+        """Whether the runner-up scored close enough that a person should choose."""
+        from .sniff import CLOSE_RUNNER_UP
+
+        return self.runner_up is not None and self.runner_up.relative_score >= CLOSE_RUNNER_UP
+
+    @property
+    def read_quote(self) -> str:
+        """The quote character to read the whole file with."""
+        return self.quote or ('"' if self.quote_later and self.delimiter else "")
 
     def describe(self) -> str:
         """The dialect in words, for proposals and error messages."""
@@ -60,18 +106,40 @@ class Dialect:
                 f"encoding {self.encoding}, delimiter runs of whitespace, "
                 f"header {'yes' if self.header else 'no'}, preamble lines {self.preamble_lines}"
             )
-        escape = "doubled quote" if self.escape is None else repr(self.escape)
+        split = _describe_split(self.delimiter, self.quote, self.escape)
         return (
-            f"encoding {self.encoding}, delimiter {self.delimiter!r}, quote {self.quote!r}, "
-            f"escape {escape}, header {'yes' if self.header else 'no'}, "
-            f"preamble lines {self.preamble_lines}"
+            f"encoding {self.encoding}, {split}, "
+            f"header {'yes' if self.header else 'no'}, preamble lines {self.preamble_lines}"
         )
+
+    def to_dict(self) -> dict[str, object]:
+        """The dialect as plain JSON values."""
+        return {
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "quote": self.quote,
+            "read_quote": self.read_quote,
+            "escape": self.escape,
+            "header": self.header,
+            "preamble_lines": self.preamble_lines,
+            "whitespace": self.whitespace,
+            "confidence": self.confidence,
+            "runner_up": None
+            if self.runner_up is None
+            else {
+                "delimiter": self.runner_up.delimiter,
+                "quote": self.runner_up.quote,
+                "escape": self.runner_up.escape,
+                "relative_score": self.runner_up.relative_score,
+                "close": self.runner_up_close,
+            },
+        }
 
     def records(self, text: str) -> Iterator[list[str]]:
         """The records of ``text`` split with this dialect (lenient: no error on stray quotes)."""
         if self.whitespace:
             return whitespace_records(text)
-        return csv_records(text, self.delimiter, self.quote, self.escape)
+        return csv_records(text, self.delimiter, self.read_quote, self.escape)
 
 
 def whitespace_records(text: str) -> Iterator[list[str]]:
@@ -80,15 +148,11 @@ def whitespace_records(text: str) -> Iterator[list[str]]:
 
 
 def csv_records(text: str, delimiter: str, quote: str, escape: str | None) -> Iterator[list[str]]:
-    """Python's csv reader over ``text`` with one candidate delimiter, quote and escape."""
-    return csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=delimiter,
-        quotechar=quote,
-        escapechar=escape,
-        doublequote=escape is None,
-        strict=False,
-    )
+    """Python's csv reader over ``text`` with one candidate delimiter, quote and escape
+    (``""`` delimiter: each line is one field; ``""`` quote: nothing is quoted)."""
+    from .sniff import records
+
+    return records(text, delimiter, quote, escape)
 
 
 def read_head(path: Path) -> bytes:
@@ -117,24 +181,8 @@ def sniff_encoding(raw: bytes) -> str:
     return "latin-1"
 
 
-def _field_counts(text: str, delimiter: str, quote: str, escape: str | None) -> list[int]:
-    """Fields per record of the first lines split with one candidate (a cut last line dropped)."""
-    reader = csv_records(text, delimiter, quote, escape)
-    counts: list[int] = []
-    try:
-        for record in reader:
-            counts.append(len(record))
-            if len(counts) >= SNIFF_LINES:
-                break
-    except csv.Error:
-        pass
-    if counts and not text.endswith(("\n", "\r")) and len(text) >= SNIFF_BYTES - 4:
-        counts.pop()  # the last line was cut by the sniff window
-    return counts
-
-
 def _score(counts: list[int]) -> tuple[float, int, int]:
-    """(score, fields per record, preamble records) for one candidate's record lengths."""
+    """(score, fields per record, preamble records) for the whitespace split's line lengths."""
     if not counts:
         return 0.0, 0, 0
     tail = counts[len(counts) // 4 :] or counts
@@ -145,46 +193,63 @@ def _score(counts: list[int]) -> tuple[float, int, int]:
     while preamble < min(len(counts) - 1, 30) and counts[preamble] != width:
         preamble += 1
     body = counts[preamble:]
-    # Preamble lines count against a candidate, so a delimiter that also splits the header wins.
     consistency = sum(1 for c in body if c == width) / len(counts)
     return consistency * (1 + math.log(width)) * min(1.0, len(body) / 3), width, preamble
 
 
+def whole_lines(text: str) -> str:
+    """``text`` without a last line the sniff window cut (when it is long enough to be cut)."""
+    if len(text) >= SNIFF_BYTES // 4 and not text.endswith(("\n", "\r")):
+        cut = max(text.rfind("\n"), text.rfind("\r"))
+        if cut > 0:
+            return text[: cut + 1]
+    return text
+
+
 def sniff_dialect(text: str, encoding: str) -> Dialect:
-    """The delimiter/quote/escape that split the first lines most consistently, and the header."""
-    escape = "\\" if '\\"' in text or "\\'" in text else None
-    quote = "'" if text.count("'") > 2 * text.count('"') + 2 else '"'
-    best: tuple[float, str, int, int] = (0.0, ",", 1, 0)
-    best_counts: list[int] = []
-    for delimiter in (*DELIMITERS, " "):
-        if delimiter == " " and best[0] > 0:
-            continue
-        counts = _field_counts(text, delimiter, quote, escape)
-        score, width, preamble = _score(counts)
-        if score > best[0]:
-            best, best_counts = (score, delimiter, width, preamble), counts
-    _, delimiter, width, preamble = best
-    # Splitting on single spaces makes an empty field of every extra space in a run; runs of
-    # whitespace are tried whenever no other delimiter splits the lines evenly.
-    if delimiter == " " or not _splits_consistently(best_counts, width, preamble):
+    """The delimiter, quote and escape that read the first lines most consistently (see
+    ``sniff``), with a confidence and the runner-up, and the header and preamble."""
+    from . import sniff
+
+    text = whole_lines(text)
+    ranked = sniff.rank_candidates(text)
+    best = ranked[0] if ranked else None
+    if best is None or best.delimiter in (" ", "") or best.consistency < CONSISTENT_SHARE:
+        # Splitting on single spaces makes an empty field of every extra space in a run; runs
+        # of whitespace are tried whenever no other delimiter splits the lines evenly.
         spaced = _whitespace_dialect(text, encoding)
         if spaced is not None:
             return spaced
-    every = list(csv_records(text, delimiter, quote, escape))
-    # A line of key=value cells (``device=TH-0001;site=plant-a``) is metadata, not the header,
-    # even when it has as many fields as the records below it.
-    while preamble < min(len(every) - 2, 30) and _is_metadata(every[preamble]):
-        preamble += 1
-    records = every[preamble : preamble + 50]
-    return Dialect(encoding, delimiter, quote, escape, _has_header(records), preamble)
-
-
-def _splits_consistently(counts: list[int], width: int, preamble: int) -> bool:
-    """Whether a candidate splits the lines after its preamble into one width of 2+ fields."""
-    body = counts[preamble:]
-    if width < 2 or not body:
-        return False
-    return sum(1 for c in body if c == width) >= CONSISTENT_SHARE * len(body)
+    if best is None:
+        return Dialect(encoding, "", "", None, False, 0, confidence=0.0)
+    runner = ranked[1] if len(ranked) > 1 else None
+    alternative = None
+    if runner is not None and best.score > 0:
+        relative = round(runner.score / best.score, 3)
+        alternative = Alternative(runner.delimiter, runner.quote, runner.escape, relative)
+    rows: list[list[str]] = []
+    try:
+        for record in sniff.records(text, best.delimiter, best.quote, best.escape):
+            rows.append(record)
+            if len(rows) >= sniff.LAYOUT_RECORDS:
+                break
+    except csv.Error:
+        pass
+    found = sniff.layout(rows, best.delimiter)
+    quote_later = bool(best.quote) or not re.search(
+        rf'(?:^|{re.escape(best.delimiter or chr(10))})[ ]*"', text, re.MULTILINE
+    )
+    return Dialect(
+        encoding,
+        best.delimiter,
+        best.quote,
+        best.escape,
+        found.header,
+        found.preamble,
+        confidence=sniff.confidence(best, runner),
+        runner_up=alternative,
+        quote_later=quote_later,
+    )
 
 
 def _whitespace_dialect(text: str, encoding: str) -> Dialect | None:
@@ -269,14 +334,9 @@ def read_text_table(
     import pyarrow.csv as pcsv
 
     raw = read_head(path) if data is None else data[:SNIFF_BYTES]
-    records = list(dialect.records(raw.decode(dialect.encoding, errors="replace")))
-    first = next(iter(records[dialect.preamble_lines :]), [])
-    if first:  # a BOM the encoding did not remove (a file read with another file's dialect)
-        first[0] = first[0].lstrip("\ufeff")
-    if dialect.header:
-        names = _unique_names([n.strip() or f"column_{i + 1}" for i, n in enumerate(first)])
-    else:
-        names = [f"column_{i + 1}" for i in range(len(first))]
+    names = _column_names(raw.decode(dialect.encoding, errors="replace"), dialect)
+    if _header_only(raw, dialect):
+        return pa.table({name: pa.array([], pa.string()) for name in names})
     if dialect.whitespace:
         table = _read_spaced(path, dialect, names, data)
         return table.slice(0, max_rows) if max_rows is not None else table
@@ -286,8 +346,8 @@ def read_text_table(
         encoding=dialect.encoding,
     )
     parse_options = pcsv.ParseOptions(
-        delimiter=dialect.delimiter,
-        quote_char=dialect.quote,
+        delimiter=dialect.delimiter or LINE_COLUMN,
+        quote_char=dialect.read_quote or False,
         escape_char=dialect.escape or False,
         double_quote=dialect.escape is None,
         newlines_in_values=True,
@@ -307,6 +367,57 @@ def read_text_table(
     except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error) as exc:
         raise DiscoveryError(f"{path}: cannot be read as {dialect.describe()}: {exc}") from None
     return table.slice(0, max_rows) if max_rows is not None else table
+
+
+def _header_only(raw: bytes, dialect: Dialect) -> bool:
+    """Whether a whole (short) file holds nothing below its preamble and header."""
+    if len(raw) >= SNIFF_BYTES:
+        return False
+    text = raw.decode(dialect.encoding, errors="replace")
+    skip = dialect.preamble_lines + (1 if dialect.header else 0)
+    count = 0
+    try:
+        for record in dialect.records(text):
+            count += 1
+            if count > skip and record:
+                return False
+    except csv.Error:
+        return False
+    return True
+
+
+def _column_names(text: str, dialect: Dialect) -> list[str]:
+    """The column names: the header's labels fitted to the width of the records below it (a
+    header one field short names a trailing empty column or an unnamed first one), else
+    ``column_N``."""
+    records: list[list[str]] = []
+    try:
+        for record in dialect.records(text):
+            records.append(record)
+            if len(records) > dialect.preamble_lines + 60:
+                break
+    except csv.Error:
+        pass
+    table = [record for record in records[dialect.preamble_lines :] if record]
+    if not table:
+        return ["column_1"]
+    first = table[0]
+    body = table[1:] if dialect.header else table
+    counts = Counter(len(record) for record in body)
+    width = max(counts, key=lambda w: (counts[w], w)) if counts else len(first)
+    if not dialect.header:
+        return [f"column_{i + 1}" for i in range(width)]
+    labels = [cell.strip() for cell in first]
+    labels[0] = labels[0].lstrip("\ufeff")  # a BOM the encoding did not remove
+    while len(labels) > width and not labels[-1]:
+        labels.pop()
+    labels = labels[:width]
+    missing = width - len(labels)
+    if missing > 0:
+        trailing_empty = all(not any(cell.strip() for cell in r[len(labels) :]) for r in body)
+        blanks = [""] * missing
+        labels = labels + blanks if trailing_empty else blanks + labels
+    return _unique_names([label or f"column_{i + 1}" for i, label in enumerate(labels)])
 
 
 def _read_spaced(path: Path, dialect: Dialect, names: list[str], data: bytes | None) -> pa.Table:

@@ -56,7 +56,7 @@ GROUND_TRUTH: dict[str, tuple[str, bool, int]] = {
     "duckdb-csv/encodings/latin1.csv": (",", True, 0),
     "duckdb-csv/encodings/utf16.csv": (",", True, 0),
     "duckdb-csv/encodings/shift_jis.csv": (",", True, 0),
-    "duckdb-csv/one_r_two.csv": (",", True, 0),
+    "duckdb-csv/one_r_two.csv": ("", True, 0),
 }
 
 

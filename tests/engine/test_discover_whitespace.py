@@ -90,11 +90,11 @@ def test_prose_is_not_taken_for_a_whitespace_table(tmp_path: Path) -> None:
     path = tmp_path / "prose.txt"
     path.write_text(PROSE)
     dialect = sniff_file(path)
-    assert not dialect.whitespace and dialect.delimiter == ","
-    # Still the low-confidence proposal it was: prose has no delimiter to find.
+    assert not dialect.whitespace and dialect.delimiter == ""
+    # Prose has no delimiter to find: one column, and the proposal says so.
     assert discover([path], "prose").warnings[0] == (
-        f"{path}: only 2 of 4 sampled lines split into 2 fields with delimiter ','; "
-        "the delimiter or the quoting is probably wrong"
+        f"{path}: no delimiter splits the lines into several fields consistently; "
+        "the file was read as a single column"
     )
     even = tmp_path / "even.txt"
     even.write_text(EVEN_PROSE)  # as many words on every line, but no numbers and no alignment

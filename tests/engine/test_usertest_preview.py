@@ -48,20 +48,20 @@ def test_unterminated_quote_shows_the_raw_lines(corpus_dir: Path, home: Path) ->
     assert preview_file(path).rows == [['"hello'], [""], [" world"]]
 
 
-def test_unreadable_delimited_file_names_itself_and_shows_its_lines(
-    tmp_path: Path, home: Path
-) -> None:
+def test_one_line_without_a_delimiter_shows_its_line(tmp_path: Path, home: Path) -> None:
     path = tmp_path / "one.csv"
     path.write_text("x=1")
     result = CliRunner().invoke(app, ["preview", str(path)])
-    assert result.exit_code == 1
-    assert "First lines, as they are:" in result.output and "x=1" in result.output
-    assert f"error: {path}: cannot be read as encoding utf-8, delimiter ','" in result.output
+    assert result.exit_code == 0
+    assert "│ x=1      │" in result.output
+    assert f"{path}: no delimiter splits the lines into fields; showing the raw lines" in (
+        result.output
+    )
     assert "Traceback" not in result.output
     result = CliRunner().invoke(app, ["preview", str(path), "--json"])
     payload = json.loads(result.output)
-    assert result.exit_code == 1 and payload["rows"] == [["x=1"]]
-    assert payload["error"].startswith(f"{path}: cannot be read as")
+    assert result.exit_code == 0 and payload["rows"] == [["x=1"]]
+    assert payload["error"] is None
 
 
 def test_wide_file_shows_the_columns_that_fit(corpus_dir: Path, home: Path) -> None:

@@ -42,8 +42,8 @@ class DialectCsv(Parser):
                 encoding=dialect["encoding"],
             ),
             parse_options=pcsv.ParseOptions(
-                delimiter=dialect["delimiter"],
-                quote_char=dialect["quote"],
+                delimiter=dialect["delimiter"] or "\x1f",
+                quote_char=dialect["read_quote"] or False,
                 escape_char=dialect["escape"] or False,
                 double_quote=dialect["escape"] is None,
                 newlines_in_values=True,
