@@ -18,6 +18,7 @@ from typing import Any
 
 from . import __version__
 from .digests import file_sha256
+from .job_states import ERROR_STATES, SUCCEEDED_STATES
 from .parsers.bundle import (
     LOCKFILE_NAME,
     BundleError,
@@ -35,8 +36,8 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_HASH_NAME = "manifest.sha256"
 SUMMARY_NAME = "SUMMARY.md"
 FORMAT = "casparian-evidence-v1"
-EVIDENCE_STATES = ("completed", "completed_with_warnings")
-FAILED_STATES = ("failed", "dead_letter")
+EVIDENCE_STATES = SUCCEEDED_STATES
+FAILED_STATES = ERROR_STATES
 JOB_PAGE = 1000
 
 

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from .config import Config
 from .events import EventSink, ignore_events
+from .job_states import SUCCEEDED_STATES
 from .runner.matching import current_parsers, matching_jobs
 from .runner.pool import PoolOptions, PoolSummary, WorkerPool
 from .runner.worker import DEFAULT_HANDLER
 from .store import Store
-from .store.jobs import COMPLETED, COMPLETED_WITH_WARNINGS, NewJob
+from .store.jobs import NewJob
 
 BACKFILL_KIND = "backfill"
 RENAME_EXCHANGE = 2
@@ -192,7 +193,7 @@ def execute_backfill(
     )
     summary = WorkerPool(config, options).run(on_event, cancel)
     finished = store.jobs.find(batch_id=batch_id, limit=len(job_ids) + 1)
-    succeeded = [j for j in finished if j.status in (COMPLETED, COMPLETED_WITH_WARNINGS)]
+    succeeded = [j for j in finished if j.status in SUCCEEDED_STATES]
     if summary.cancelled or len(succeeded) != len(job_ids):
         store.jobs.cancel_unfinished(BACKFILL_KIND)
         store.history.forget_jobs([j.id for j in finished])

@@ -8,9 +8,10 @@ from typing import Any
 
 import typer
 
+from ..job_states import JOB_STATES, STATE_NAMES, TERMINAL_STATES, JobState, is_replayable
 from .common import console, fail, folding_table, local_time, open_workspace, print_json
 
-STATES = "queued, running, completed, completed_with_warnings, failed, dead_letter, cancelled"
+STATES = STATE_NAMES
 
 jobs_app = typer.Typer(
     name="jobs",
@@ -34,8 +35,6 @@ def jobs_command(
     """List jobs, newest first (or the dead letter queue with --dead-letter)."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..store.jobs import JOB_STATES
-
     if status is not None and status not in JOB_STATES:
         fail(f"unknown job state {status!r}; use one of: {STATES}")
     with open_workspace(ctx) as workspace:
@@ -70,7 +69,7 @@ def jobs_command(
             job.input_path,
             f"{job.rows_written:,}"
             + (f" (+{job.rows_quarantined:,} q)" if job.rows_quarantined else ""),
-            str(job.retry_count + (job.status != "queued")),
+            str(job.retry_count + (job.status != JobState.QUEUED)),
             local_time(job.finished_at),
             job.error_message or "",
         )
@@ -98,7 +97,7 @@ def _batched_jobs(jobs: list[Any]) -> int:
     spans = Counter(
         (job.worker_id, job.started_at, job.finished_at)
         for job in jobs
-        if job.finished_at and job.status != "cancelled"
+        if job.finished_at and job.status != JobState.CANCELLED
     )
     return sum(n for n in spans.values() if n > 1)
 
@@ -117,7 +116,7 @@ def replay_command(ctx: typer.Context, job_id: int = typer.Argument(..., help="J
         if job is None:
             fail(f"no job {job_id}")
         if not workspace.replay_job(job_id):
-            if job.status not in ("failed", "dead_letter", "cancelled"):
+            if not is_replayable(job.status):
                 fail(
                     f"job {job_id} is {job.status}; "
                     "only failed, dead_letter or cancelled jobs replay"
@@ -146,7 +145,6 @@ def logs_command(
 ) -> None:
     """Print a job's log (sideband lines of its parser and what the worker said about it)."""
     from ..logs import follow_log
-    from ..store.jobs import TERMINAL_STATES
 
     with open_workspace(ctx) as workspace:
         path = workspace.job_log_path(job_id)

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from ..job_states import ERROR_STATES
 from ..wording import counted, plural
 from .common import console, fail, open_workspace, print_json
 from .parser import parser_app
@@ -124,7 +125,7 @@ def process_command(
         for reason in reasons:
             if reason:
                 console.print(reason, highlight=False, markup=False, soft_wrap=True)
-    failed = summary.counts.get("failed", 0) + summary.counts.get("dead_letter", 0)
+    failed = sum(summary.counts.get(state, 0) for state in ERROR_STATES)
     raise typer.Exit(1 if failed or summary.paused_parsers else 0)
 
 

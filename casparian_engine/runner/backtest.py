@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..bridge.host import GuestError, GuestProcess, start_guest
 from ..events import check_cancel
+from ..job_states import ERROR_STATES
 from .contracts_seam import contract_validator
 from .executor import ExecutionError, Executor, FileTask
 from .quarantine import RowLineage, Validator
@@ -99,7 +100,7 @@ def backtest(
         raise ValueError(f"parser {parser_name!r} is not registered")
     failed_before = {
         job.input_path
-        for status in ("failed", "dead_letter")
+        for status in ERROR_STATES
         for job in workspace.list_jobs(status=status, parser=parser_name, limit=100_000)
     }
     ordered = sorted(paths, key=lambda p: (p not in failed_before, p))

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-QUEUED, RUNNING = "queued", "running"
-COMPLETED, COMPLETED_WITH_WARNINGS = "completed", "completed_with_warnings"
-FAILED, DEAD_LETTER, CANCELLED = "failed", "dead_letter", "cancelled"
-JOB_STATES = (QUEUED, RUNNING, COMPLETED, COMPLETED_WITH_WARNINGS, FAILED, DEAD_LETTER, CANCELLED)
-TERMINAL_STATES = (COMPLETED, COMPLETED_WITH_WARNINGS, FAILED, DEAD_LETTER, CANCELLED)
-REPLAYABLE_STATES = (FAILED, DEAD_LETTER, CANCELLED)
+from ..job_states import JOB_STATES, REPLAYABLE_STATES, TERMINAL_STATES, JobState
+
+QUEUED, RUNNING = JobState.QUEUED, JobState.RUNNING
+COMPLETED, COMPLETED_WITH_WARNINGS = JobState.COMPLETED, JobState.COMPLETED_WITH_WARNINGS
+FAILED, DEAD_LETTER, CANCELLED = JobState.FAILED, JobState.DEAD_LETTER, JobState.CANCELLED
+__all__ = ["JOB_STATES", "REPLAYABLE_STATES", "TERMINAL_STATES", "JobState"]
 
 _COLUMNS = (
     "id, parser_name, parser_version, file_id, input_path, input_hash, status, kind, batch_id, "

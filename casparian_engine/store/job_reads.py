@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..job_states import ERROR_STATES, LIVE_STATES, SUCCEEDED_STATES, is_live, sql_states
 from .db import Database
 from .job_models import _COLUMNS, DeadLetter, Job, QueueCounts
 
@@ -16,8 +17,8 @@ _SAME_INPUT = (
 )
 # ... that holds it: queued or running (any kind), or completed (same kind).
 _HOLDS_INPUT = (
-    "(o.status IN ('queued', 'running') OR (o.status IN ('completed', "
-    "'completed_with_warnings') AND o.kind = j.kind))"
+    f"(o.status IN ({sql_states(LIVE_STATES)}) OR (o.status IN ({sql_states(SUCCEEDED_STATES)}) "
+    "AND o.kind = j.kind))"
 )
 # The other job that history says processed job ``j``'s content with its version.
 _HISTORY_JOB = (
@@ -162,7 +163,7 @@ class JobReads:
         )
         if row is not None:
             other_id, other_status = int(row[0]), str(row[1])
-            if other_status in ("queued", "running"):
+            if is_live(other_status):
                 return (
                     f"job {job_id} not replayed: its file is already {other_status} "
                     f"as job {other_id}"
@@ -180,7 +181,7 @@ class JobReads:
         rows = self.db.query(
             "SELECT COALESCE(input_hash, 'path:' || input_path) FROM cf_jobs "
             "WHERE parser_name = ? AND parser_version = ? AND kind = 'process' "
-            "AND status IN ('failed', 'dead_letter')",
+            f"AND status IN ({sql_states(ERROR_STATES)})",
             (parser_name, parser_version),
         )
         return {str(r[0]) for r in rows}
@@ -192,7 +193,7 @@ class JobReads:
         marks = ", ".join("?" for _ in job_ids)
         done = (
             "o.id <> j.id AND o.parser_name = j.parser_name AND o.parser_version = "
-            "j.parser_version AND o.status IN ('completed', 'completed_with_warnings') "
+            f"j.parser_version AND o.status IN ({sql_states(SUCCEEDED_STATES)}) "
             "AND o.kind = j.kind"
         )
         # The hash and path cases apart (CASE is lazy): an OR would scan every completed job of

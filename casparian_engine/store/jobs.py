@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..job_states import LIVE_STATES, sql_states
 from .db import Database, chunked
 from .health import HealthRepository
 from .history import HistoryRepository
@@ -77,6 +78,7 @@ def new_worker_id() -> str:
 
 
 _STAGING = "cf_enqueue_staging"
+LIVE_SQL = sql_states(LIVE_STATES)
 _STAGED_COLUMNS = (
     "seq, parser_name, parser_version, file_id, input_path, input_hash, kind, batch_id, priority"
 )
@@ -135,7 +137,7 @@ def _enqueue_staged_sql(skip_processed: bool) -> str:
     """Queue the staged jobs that are not queued or running (nor processed, if asked)."""
     active = (
         "FROM cf_jobs j WHERE j.parser_name = s.parser_name AND j.parser_version = "
-        "s.parser_version AND j.kind = s.kind AND j.status IN ('queued', 'running')"
+        f"s.parser_version AND j.kind = s.kind AND j.status IN ({LIVE_SQL})"
     )
     checks = [
         # by content when the job has a hash (the indexed case), else by path
@@ -440,7 +442,7 @@ class JobRepository(JobReads):
         the job keeps the worker's id until the worker says it stopped (``let_go``)."""
         row = self.db.query_one(
             "UPDATE cf_jobs SET status = 'cancelled', finished_at = ?, lease_token = NULL, "
-            "heartbeat_at = NULL WHERE id = ? AND status IN ('queued', 'running') RETURNING id",
+            f"heartbeat_at = NULL WHERE id = ? AND status IN ({LIVE_SQL}) RETURNING id",
             (time.time(), job_id),
         )
         return row is not None
@@ -471,8 +473,8 @@ class JobRepository(JobReads):
             row = self.db.query_one(
                 "UPDATE cf_jobs SET status = 'queued', retry_count = 0, not_before = 0, "
                 "lease_token = NULL, worker_id = NULL, heartbeat_at = NULL, started_at = NULL, "
-                "finished_at = NULL WHERE id = ? AND status IN ('failed', 'dead_letter', "
-                "'cancelled') AND NOT EXISTS (SELECT 1 FROM cf_jobs j JOIN cf_jobs o ON "
+                f"finished_at = NULL WHERE id = ? AND status IN ({sql_states(REPLAYABLE_STATES)}) "
+                "AND NOT EXISTS (SELECT 1 FROM cf_jobs j JOIN cf_jobs o ON "
                 f"{_SAME_INPUT} WHERE j.id = cf_jobs.id AND {_HOLDS_INPUT}) AND NOT EXISTS "
                 f"(SELECT 1 FROM cf_jobs j WHERE j.id = cf_jobs.id AND {_HISTORY_JOB} IS NOT NULL) "
                 "RETURNING id",
@@ -498,7 +500,7 @@ class JobRepository(JobReads):
         """Cancel queued or running jobs of a kind (e.g. a crashed backfill's leftovers)."""
         rows = self.db.query(
             "UPDATE cf_jobs SET status = 'cancelled', finished_at = ?, lease_token = NULL "
-            "WHERE kind = ? AND status IN ('queued', 'running') AND COALESCE(batch_id, '') <> ? "
+            f"WHERE kind = ? AND status IN ({LIVE_SQL}) AND COALESCE(batch_id, '') <> ? "
             "RETURNING id",
             (time.time(), kind, keep_batch or ""),
         )

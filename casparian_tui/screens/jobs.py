@@ -13,6 +13,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from casparian_engine.job_states import ERROR_STATES, is_live, is_replayable
+
 from ..actions import bindings_for
 from ..messages import JobActed, JobDetailLoaded
 from .base import ModeScreen, fitted_width, tail_path
@@ -98,7 +100,7 @@ class JobQueueRead(Message):
     paused: frozenset[str]
 
 
-ENDED_IN_ERROR = ("failed", "dead_letter")
+ENDED_IN_ERROR = ERROR_STATES
 
 
 def error_lines(job: Any) -> list[str]:
@@ -301,8 +303,11 @@ class JobsScreen(ModeScreen):
         job = self.current_job
         if job is None:
             return
-        if job.status not in ("failed", "dead_letter", "cancelled"):
-            self.show_error(f"job {job.id} is {job.status}: only failed jobs can be retried")
+        if not is_replayable(job.status):
+            self.show_error(
+                f"job {job.id} is {job.status}: only failed, dead-lettered or cancelled jobs "
+                "can be retried"
+            )
             return
         self.act_on_job(job.id, "retry")
 
@@ -310,7 +315,7 @@ class JobsScreen(ModeScreen):
         job = self.current_job
         if job is None:
             return
-        if job.status not in ("queued", "running"):
+        if not is_live(job.status):
             self.show_error(f"job {job.id} is {job.status}: only queued or running jobs cancel")
             return
         self.act_on_job(job.id, "cancel")

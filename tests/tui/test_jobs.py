@@ -74,7 +74,10 @@ async def test_retrying_a_queued_job_is_refused_with_a_red_error(workspace: Work
         screen = await open_jobs(app, pilot)
         await pilot.press("r")
         await pilot.pause()
-        assert screen.error_text == f"✗ job {queued_id} is queued: only failed jobs can be retried"
+        assert screen.error_text == (
+            f"✗ job {queued_id} is queued: only failed, dead-lettered or cancelled jobs can be "
+            "retried"
+        )
         assert workspace.job_detail(queued_id).status == "queued"
 
 
