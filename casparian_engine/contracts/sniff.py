@@ -42,8 +42,9 @@ PRIOR = {",": 1.0, ";": 1.0, "\t": 1.0, "|": 1.0, " ": 0.9}
 """How much a delimiter's score counts before the sample speaks (others: ``RARE_PRIOR``)."""
 RARE_PRIOR = 0.8
 COMMON_DELIMITERS = ",;\t| "
-QUOTE_CANDIDATES = ("", '"', "'")
-"""Quote characters tried, plainest first: none, then double, then single quotes."""
+QUOTE_CANDIDATES = ("", '"', "'", "~")
+"""Quote characters tried, plainest first: none, double, single quotes, then tildes (USDA's
+``~01001~^~Butter~`` files)."""
 SINGLE_COLUMN_SHAPE = 0.8  # the shape score of reading every line as one value
 UNKNOWN_CELL = 0.2  # what a cell of no known kind counts (one with a stray quote counts 0)
 
@@ -64,7 +65,7 @@ _KNOWN_CELL = re.compile(
             r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?",  # IPv4
             # Words: letters, digits and in-word marks; a comma, semicolon or colon only as in
             # prose (followed by a space), never gluing two values together.
-            r"[^\W_]?(?:[\w\s'’.()\[\]&/@%*°+\-]|[,;:](?=\s)|\?|!)*[\w.)\]%?!'’]?",
+            r"[^\W_]?(?:[\w\s'’\".()\[\]&/@#$€£=%*°+\-]|[,;:](?=\s)|\?|!)*[\w.)\]%?!'’\"]?",
         )
     ),
     re.UNICODE,
@@ -139,9 +140,14 @@ class _CellTypes:
     """Whether a cell reads as a value, remembered across candidates (cells repeat)."""
 
     def __init__(self) -> None:
-        self.known: dict[str, float] = {}
+        self.known: dict[tuple[str, str, bool], float] = {}
 
-    def share(self, rows: list[list[str]], quote_marks: str) -> float:
+    def share(self, rows: list[list[str]], quote: str, escape: str | None) -> float:
+        """The mean worth of the non-empty cells: 1 for a value of a known kind, ``UNKNOWN_CELL``
+        for other text, 0 for a cell still holding a quote the candidate should have consumed
+        (one opening or closing it, or an unconsumed backslash escape before the quote)."""
+        marks = "\"'" if not quote else ("'" if quote == '"' else '"') + quote
+        ends = marks if escape is None else marks.replace(quote, "")
         width = max(len(row) for row in rows)
         rows = rows[: max(2, SCORE_CELLS // max(1, width))]
         seen = 0
@@ -153,15 +159,18 @@ class _CellTypes:
                 if not value:
                     continue
                 seen += 1
-                verdict = known.get(value)
+                key = (value, marks, escape is None)
+                verdict = known.get(key)
                 if verdict is None:
-                    if value[0] in quote_marks or value[-1] in quote_marks:
+                    if value[0] in marks or value[-1] in ends:
                         verdict = 0.0  # a quote the candidate left in: a wrong quote character
+                    elif quote and escape is None and f"\\{quote}" in value:
+                        verdict = 0.0  # a backslash-escaped quote read as text
                     elif len(value) > 2000 or _KNOWN_CELL.fullmatch(value) is not None:
                         verdict = 1.0
                     else:
                         verdict = UNKNOWN_CELL
-                    known[value] = verdict
+                    known[key] = verdict
                 good += verdict
         return good / seen if seen else 1.0
 
@@ -195,7 +204,9 @@ def _escapes(text: str, quote: str, delimiter: str) -> list[str | None]:
     return [None]
 
 
-def _score(rows: list[list[str]], cells: _CellTypes, quote: str) -> tuple[float, int, float]:
+def _score(
+    rows: list[list[str]], cells: _CellTypes, quote: str, escape: str | None
+) -> tuple[float, int, float]:
     """(score, width, consistency) of one candidate's records."""
     if not rows:
         return 0.0, 0, 0.0
@@ -204,14 +215,19 @@ def _score(rows: list[list[str]], cells: _CellTypes, quote: str) -> tuple[float,
     # A header or trailing-delimiter row one field off still counts half: it is the same table.
     near = sum(0.5 for w in widths if abs(w - width) == 1 and width > 1)
     consistency = (widths.count(width) + near) / len(widths)
-    # Consistency counts cubed: a split that fits four lines in five is already doubtful.
-    shape = consistency**3 * (1 + math.log2(width)) if width > 1 else SINGLE_COLUMN_SHAPE
-    quote_marks = "\"'" if not quote else ("'" if quote == '"' else '"') + quote
-    return shape * cells.share(rows, quote_marks), width, consistency
+    # Consistency counts cubed: a split that fits four lines in five is already doubtful. More
+    # columns count for a little more, but not much: many fields of one line prove nothing.
+    shape = consistency**3 * (2 - 1 / width) if width > 1 else SINGLE_COLUMN_SHAPE
+    return shape * cells.share(rows, quote, escape), width, consistency
 
 
 def _reading(rows: list[list[str]]) -> int:
     return hash(tuple(tuple(row) for row in rows))
+
+
+_COMMENT_LINE = re.compile(r"^[ \t]*(?:#|//).*(?:\r\n|\r|\n)?", re.MULTILINE)
+"""A comment line (``#`` or ``//`` first): left out of the sample unless ``#`` is tried as the
+delimiter."""
 
 
 def rank_candidates(text: str) -> list[Candidate]:
@@ -223,18 +239,20 @@ def rank_candidates(text: str) -> list[Candidate]:
     scored: list[tuple[float, tuple[int, int, int], Candidate]] = []
     readings: dict[int, int] = {}
     order = 0
+    uncommented = _COMMENT_LINE.sub("", text)
     for delimiter in [*delimiters, ""]:
+        sample = text if delimiter == "#" else uncommented
         for quote in quotes:
             for escape in _escapes(text, quote, delimiter):
-                rows = _parse(text, delimiter, quote, escape)
+                rows = _parse(sample, delimiter, quote, escape)
                 reading = _reading(rows)
                 order += 1
                 if reading in readings:
                     continue  # the same records as a plainer candidate
-                readings[reading] = order
-                score, width, consistency = _score(rows, cells, quote)
+                score, width, consistency = _score(rows, cells, quote, escape)
                 if delimiter and width < 2:
                     continue  # splits nothing: the one-column candidate stands for it
+                readings[reading] = order
                 score *= PRIOR.get(delimiter, RARE_PRIOR) if delimiter else 1.0
                 candidate = Candidate(delimiter, quote, escape, score, width, consistency)
                 scored.append((-score, _plainness(candidate), candidate))

@@ -74,8 +74,8 @@ def test_unterminated_quote_is_flagged_low_confidence(corpus_dir: Path) -> None:
     assert found.warnings == (
         f"{path}: no delimiter splits the lines into several fields consistently; "
         "the file was read as a single column",
-        f"{path}: column name '\"hello' looks like data, not a header label",
-        f"{path}: only 1 row sampled; the types are guesses",
+        f"{path}: column name 'hello\\n\\n world' looks like data, not a header label",
+        f"{path}: only 0 rows sampled; the types are guesses",
     )
 
 
