@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config
+from .errors import CasparianError
 from .events import EventSink, ignore_events
 from .job_states import SUCCEEDED_STATES
 from .runner.matching import current_parsers, matching_jobs
@@ -33,7 +34,7 @@ RENAME_EXCHANGE = 2
 AT_FDCWD = -100
 
 
-class BackfillError(RuntimeError):
+class BackfillError(CasparianError, RuntimeError):
     """A backfill cannot start (unknown parser, another backfill running)."""
 
 

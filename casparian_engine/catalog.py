@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .errors import CasparianError
 from .query_guard import SourceRefused, bound_result, check_sources, hex_blobs, name_list
 from .sql_quoting import quote_identifier, quote_literal
 
@@ -36,7 +37,7 @@ DEFAULT_BYTE_BUDGET = 1024 * 1024  # about what an AI client can take in one ans
 DEFAULT_TIMEOUT_S = 30.0
 
 
-class QueryRefused(ValueError):
+class QueryRefused(CasparianError, ValueError):
     """The SQL is not a single read-only query over the outputs; the message says why."""
 
 

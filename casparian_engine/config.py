@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+from .errors import CasparianError
+
 DEFAULT_HOME = Path("~/.casparian_flow")
 CONFIG_FILE_NAME = "config.toml"
 ENV_PREFIX = "CASPARIAN_"
 
 
-class ConfigError(ValueError):
+class ConfigError(CasparianError, ValueError):
     """A setting is missing, misspelt or of the wrong type; the message names file and key."""
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .digests import file_sha256
+from .errors import CasparianError
 from .parsers.bundle import LOCKFILE_NAME
 
 MARKER_NAME = "casparian-env.json"
@@ -34,7 +35,7 @@ RUNTIME_DISTRIBUTIONS = ("pyarrow", "pyzmq")
 REQUIREMENTS_NAME = "casparian-requirements.txt"
 
 
-class EnvError(RuntimeError):
+class EnvError(CasparianError, RuntimeError):
     """An environment could not be built or vendored; the message says what to do."""
 
 

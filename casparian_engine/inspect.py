@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .errors import CasparianError
+
 if TYPE_CHECKING:
     from .anomalies import Anomaly
 
@@ -118,7 +120,7 @@ def count_sources(con: duckdb.DuckDBPyConnection, parts: list[str]) -> int:
     return int(found[0]) if found else 0
 
 
-class InspectError(ValueError):
+class InspectError(CasparianError, ValueError):
     """A table, column, filter or export request is wrong; the message names which and why."""
 
 

@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from . import __version__
+from .errors import describe
 from .tools import REGISTRY, ToolContext, ToolGuard, ToolSpec, call_tool
 from .tools.limits import bounded_text
 from .workspace import Workspace
@@ -35,7 +36,7 @@ def _adapt(spec: ToolSpec, ctx: ToolContext) -> Any:
         try:
             return call_tool(spec, ctx, arguments)
         except Exception as exc:  # every failure becomes an MCP error, never a crashed server
-            raise ToolError(bounded_text(str(exc))) from exc
+            raise ToolError(bounded_text(describe(exc))) from exc
 
     functools.update_wrapper(handler, spec.function)
     signature = spec.public_signature()

@@ -39,6 +39,8 @@ from functools import cached_property
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import CasparianError
+
 MAX_PATTERNS = 1_000
 """Most patterns one list may hold (a bound on user input)."""
 MAX_PATTERN_LENGTH = 4_096
@@ -50,7 +52,7 @@ _CLASS_SPECIAL = set("\\]^-[")
 _FILTER_TOKEN = re.compile(r"(?:\\.|\\$|[^\s,\\])+")
 
 
-class PatternError(ValueError):
+class PatternError(CasparianError, ValueError):
     """A pattern that cannot be read; the message names it and says why."""
 
 
@@ -214,7 +216,7 @@ def parse_pattern(text: str) -> PathPattern | None:
     try:
         regex, literals = _translate(body)
     except PatternError as exc:
-        raise PatternError(f"cannot read pattern {text!r}: {exc}") from None
+        raise PatternError(f"cannot read pattern {text!r}: {exc.message}", hint=exc.hint) from None
     return PathPattern(text, include, regex, literals)
 
 
@@ -290,7 +292,7 @@ def _name_regex(name: str) -> tuple[str, list[str]]:
         char = name[index]
         if char == "\\":
             if index + 1 == len(name):
-                raise PatternError("it ends in a lone '\\' (write '\\\\' for a backslash)")
+                raise PatternError("it ends in a lone '\\'", hint="write '\\\\' for a backslash")
             literal = name[index + 1]
             out.append(_literal(literal))
             run += literal

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import CasparianError
 from .sql_quoting import quote_identifier
 
 # Table functions a query may call; everything else (duckdb_settings(), pragma_*, read_csv,
@@ -30,7 +31,7 @@ NAMES_SHOWN = 20  # an error lists at most this many table names
 MIN_CELL_CHARS = 64
 
 
-class SourceRefused(ValueError):
+class SourceRefused(CasparianError, ValueError):
     """The query reads something other than the outputs; the message names it."""
 
 

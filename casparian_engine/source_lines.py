@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import CasparianError
+
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 64 * 1024
 POINTER_LINE = "line"  # the parser set ``_cf_row``: a line number of the source file
 POINTER_ROW = "row"  # the executor numbered the rows: a position among the parser's rows
 
 
-class SourceLineError(LookupError):
+class SourceLineError(CasparianError, LookupError):
     """The line cannot be shown: the file moved, is unreadable, or is shorter than the pointer."""
 
 

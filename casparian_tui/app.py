@@ -14,6 +14,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from casparian_engine.errors import describe
 from casparian_engine.workspace import Workspace
 
 from .actions import GLOBAL, MODE_NAMES, REGISTRY, bindings_for
@@ -145,7 +146,7 @@ class CasparianApp(App[None]):
         if event.state != WorkerState.ERROR:
             return
         worker = event.worker
-        text = f"{worker.group or worker.name}: {worker.error}"
+        text = f"{worker.group or worker.name}: {describe(worker.error)}"
         node = worker.node
         owner = node if isinstance(node, ModeScreen) else getattr(node, "screen", None)
         self.show_error(text, owner if isinstance(owner, ModeScreen) else None)

@@ -26,14 +26,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Open the [bold]terminal UI[/]: Home hub, Discover, Process, Inspect and Jobs."""
-        from casparian_engine.config import ConfigError
-        from casparian_engine.store import StoreError
+        from casparian_engine.errors import CasparianError
         from casparian_engine.workspace import Workspace
 
         try:
             workspace = Workspace.open(home if home is not None else home_option(ctx))
-        except (ConfigError, StoreError) as exc:
-            fail(str(exc))
+        except CasparianError as exc:
+            fail(exc)
         try:
             from .app import CasparianApp
 

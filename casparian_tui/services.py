@@ -16,6 +16,7 @@ from textual.signal import Signal
 
 from casparian_engine.cli.common import counted, plural
 from casparian_engine.config import Settings
+from casparian_engine.errors import describe
 from casparian_engine.events import Event
 from casparian_engine.runner.pool import (  # at start-up, not in the first worker
     PoolProgress,
@@ -245,7 +246,7 @@ class EngineService:
                 stop_grace_s=RUN_STOP_GRACE_S,
             )
         except Exception as exc:
-            self.app.post_message(RunFinished(state.parser_name, "", error=str(exc)))
+            self.app.post_message(RunFinished(state.parser_name, "", error=describe(exc)))
             return
         counts = {k: v for k, v in summary.counts.items() if v > 0}
         failed = counts.get("failed", 0) + counts.get("dead_letter", 0)

@@ -20,6 +20,7 @@ from typing import IO, Any
 import zmq
 
 from ..config import Settings
+from ..errors import CasparianError
 from .frames import (
     DataFrame,
     EndOfStream,
@@ -38,7 +39,7 @@ POLL_INTERVAL_MS = 200
 LogHandler = Callable[[int, str], None]
 
 
-class GuestError(Exception):
+class GuestError(CasparianError):
     """The guest failed: ``kind`` names the failure, ``retryable`` marks it transient."""
 
     def __init__(

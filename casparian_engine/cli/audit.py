@@ -72,7 +72,7 @@ def export_command(
         try:
             manifest = workspace.export_audit(dest)
         except (OSError, ValueError) as exc:
-            fail(str(exc))
+            fail(exc)
     counts = {k: len(manifest[k]) for k in ("parsers", "inputs", "jobs", "outputs", "audit")}
     if as_json:
         print_json({"path": str(dest), **counts})

@@ -52,7 +52,7 @@ def backfill_command(
                 return
             result = workspace.backfill_execute(parser, limit, force, workers, handler)
         except BackfillError as exc:
-            fail(str(exc))
+            fail(exc)
     if json_output:
         print_json(
             {

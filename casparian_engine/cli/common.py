@@ -14,8 +14,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.table import Column, Table
 from rich.text import Text
 
-from ..config import ConfigError
-from ..store import StoreError
+from ..errors import CasparianError
 from ..wording import counted as counted  # re-exported: commands and the TUI use it from here
 from ..wording import plural as plural
 from ..workspace import Workspace
@@ -116,17 +115,23 @@ def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
     try:
         _check_home_exists(ctx)
         workspace = Workspace.open(home_option(ctx))
-    except (ConfigError, StoreError) as exc:
-        fail(str(exc))
+    except CasparianError as exc:
+        fail(exc)
     try:
         yield workspace
     finally:
         workspace.close()
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a red error line to stderr and exit with ``code``."""
+def fail(message: str | BaseException, code: int = 1) -> NoReturn:
+    """Print a red error line to stderr and exit with ``code``; an exception is shown as every
+    face shows it (``errors.describe``: its message, then its hint)."""
     from rich.markup import escape
+
+    from ..errors import describe
+
+    if isinstance(message, BaseException):
+        message = describe(message)
 
     # Escaped: messages quote user text and rule tags such as "[socket]", never markup.
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)

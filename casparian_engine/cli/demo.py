@@ -35,15 +35,13 @@ def demo(
     format. [bold]DIR/home/[/] is the demo's Casparian home, with tag rules and a first scan:
     use [bold]casparian --home DIR/home …[/]. Re-running with the same arguments reuses the demo.
     """
-    from ..demo import DemoError, DemoProgress
+    from ..demo import DemoProgress
     from ..demo.home import create_demo_workspace
-    from ..scout.rules import PatternError
+    from ..errors import CasparianError
     from ..scout.scan import ScanProgress
-    from ..scout.tagging import TaggingError
-    from ..scout.walk import ScanRootError
 
     show_progress = not as_json and sys.stdout.isatty() and console.is_terminal
-    errors = (DemoError, ScanRootError, PatternError, TaggingError, OSError)
+    errors = (CasparianError, OSError)
     try:
         if not show_progress:
             made = create_demo_workspace(directory, files, seed, force=force)
@@ -64,7 +62,7 @@ def demo(
 
                 made = create_demo_workspace(directory, files, seed, force=force, on_event=on_event)
     except errors as exc:
-        fail(str(exc))
+        fail(exc)
     result = made.demo
     payload = {
         "root": str(result.root),

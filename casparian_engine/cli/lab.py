@@ -69,7 +69,7 @@ def draft_command(
                 fail("nothing written")
         written = write_draft(draft, out, overwrite=overwrite)
     except LabError as exc:
-        fail(str(exc))
+        fail(exc)
     if as_json:
         print_json(_draft_document(draft, written))
         return
@@ -149,7 +149,7 @@ def try_command(
         try:
             result = try_parser(workspace, folder, list(files))
         except LabError as exc:
-            fail(str(exc))
+            fail(exc)
     if as_json:
         print_json(_try_document(result))
         raise typer.Exit(0 if result.ok else 1)

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from .. import __version__
+from ..errors import CasparianError, describe
 
 app = typer.Typer(
     name="casparian",
@@ -141,4 +142,12 @@ def run() -> None:
     _listen_to_interrupts()
     _register_plugins()
     _unwrap_help(app)
-    app()
+    try:
+        app()
+    except CasparianError as exc:  # one a command did not catch: the same line, no traceback
+        from .common import fail
+
+        try:
+            fail(describe(exc))
+        except typer.Exit as done:
+            raise SystemExit(done.exit_code) from None

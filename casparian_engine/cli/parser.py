@@ -47,7 +47,7 @@ def register_command(
         try:
             result = workspace.register_parser(path, allow=tuple(allow), policy=policy)
         except ValueError as exc:
-            fail(str(exc))
+            fail(exc)
         record = workspace.get_parser(result.name, result.version)
         selects = record is not None and bool(record.tags or record.patterns)
         no_match = (
@@ -171,7 +171,7 @@ def export_command(
         try:
             target = workspace.export_parser(name, dest, version)
         except ValueError as exc:
-            fail(str(exc))
+            fail(exc)
         record = workspace.get_parser(name, version)
     assert record is not None
     if as_json:

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
             try:
                 result = catalog.query(sql, limit=limit)
             except QueryRefused as exc:
-                fail(str(exc))
+                fail(exc)
         if as_json:
             print_json(result.__dict__)
             return

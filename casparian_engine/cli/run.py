@@ -94,7 +94,7 @@ def run(
                 guests=guests,
             )
         except InputError as exc:
-            fail(str(exc))
+            fail(exc)
         except Exception as exc:  # noqa: BLE001 - e.g. a bad --sink URI or --venv
             kind = getattr(exc, "kind", type(exc).__name__)
             fail(f"{kind}: {exc}")

@@ -52,11 +52,9 @@ tag_app.add_typer(rule_app)
 
 
 def _scan_errors() -> tuple[type[Exception], ...]:
-    from ..scout.rules import PatternError
-    from ..scout.tagging import TaggingError
-    from ..scout.walk import ScanRootError
+    from ..errors import CasparianError
 
-    return (ScanRootError, PatternError, TaggingError)
+    return (CasparianError,)
 
 
 def scan(
@@ -86,7 +84,7 @@ def scan(
             try:
                 summary = workspace.scan(root, patterns, tags)
             except _scan_errors() as exc:
-                fail(str(exc))
+                fail(exc)
         else:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -105,7 +103,7 @@ def scan(
                 try:
                     summary = workspace.scan(root, patterns, tags, on_event=on_event)
                 except _scan_errors() as exc:
-                    fail(str(exc))
+                    fail(exc)
     if as_json:
         print_json(summary.to_dict())
         return
@@ -153,7 +151,7 @@ def files(
         try:
             records = workspace.list_files(tag, untagged, pattern, limit, offset, order)
         except ValueError as exc:
-            fail(str(exc))
+            fail(exc)
         total = workspace.count_files(tag, untagged, pattern)
     if as_json:
         print_json({"total": total, "files": [r.to_dict() for r in records]})
@@ -184,7 +182,7 @@ def tag_files(
         try:
             count = workspace.tag_files([str(p) for p in paths], tag)
         except _scan_errors() as exc:
-            fail(str(exc))
+            fail(exc)
     console.print(f"tagged {counted(count, 'file')} as '{tag}'", highlight=False)
 
 
@@ -198,7 +196,7 @@ def untag(
         try:
             count = workspace.untag_files([str(p) for p in paths], tag)
         except _scan_errors() as exc:
-            fail(str(exc))
+            fail(exc)
     console.print(f"removed '{tag}' from {counted(count, 'file')}", highlight=False)
 
 
@@ -214,7 +212,7 @@ def rule_add(
         try:
             rule = workspace.add_tag_rule(glob, tag, priority)
         except _scan_errors() as exc:
-            fail(str(exc))
+            fail(exc)
         tagged = workspace.count_files(tag=tag)
     console.print(
         f"rule {rule.id}: {rule.pattern} → {rule.tag} (priority {rule.priority}); "
@@ -255,7 +253,7 @@ def rule_remove(
         try:
             rule = workspace.remove_tag_rule(rule_id)
         except _scan_errors() as exc:
-            fail(str(exc))
+            fail(exc)
     console.print(f"removed rule {rule.id}: {rule.pattern} → {rule.tag}", highlight=False)
 
 

@@ -43,7 +43,7 @@ def discover_command(
     try:
         found = discover(paths, name)
     except DiscoveryError as exc:
-        fail(str(exc))
+        fail(exc)
     target = out or Path(f"{name}.contract.yaml")
     target.write_text(found.proposal_text(), encoding="utf-8")
     with open_workspace(ctx) as workspace:
@@ -87,7 +87,7 @@ def approve_command(
                 try:
                     contracts.append(loader(text, str(path)))
                 except ContractError as exc:
-                    fail(str(exc))
+                    fail(exc)
             else:
                 proposal = workspace.store.contracts.proposal(source)
                 if proposal is None:

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
             try:
                 result = workspace.vendor_parser(parser, version)
             except (ValueError, RuntimeError) as exc:
-                fail(str(exc))
+                fail(exc)
         if as_json:
             print_json(
                 {
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
             try:
                 python = workspace.environment_for(record, offline=offline)
             except (ValueError, RuntimeError) as exc:
-                fail(str(exc))
+                fail(exc)
         typer.echo(str(python))  # plain, unwrapped: scripts use it
 
     @env_app.command("list")

@@ -41,7 +41,7 @@ def _host_config(
     try:
         config = load_config(home_option(ctx))
     except ConfigError as exc:
-        fail(str(exc))
+        fail(exc)
     settings = config.settings
     changes: dict[str, Any] = {}
     env: dict[str, str] = {}
@@ -119,7 +119,7 @@ def worker_command(
     try:
         summary = pool.run(cancel=cancel)
     except StoreError as exc:
-        fail(str(exc))
+        fail(exc)
     _print_summary(summary)
 
 
@@ -137,7 +137,7 @@ def workers_command(
     try:
         opened = Store(config.store_url)
     except StoreError as exc:
-        fail(str(exc))
+        fail(exc)
     try:
         now = time.time()
         live = opened.workers.live(config.settings.lease_timeout_s, now=now)

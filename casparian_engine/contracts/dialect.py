@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..errors import CasparianError
+
 SNIFF_BYTES = 64 * 1024
 SNIFF_LINES = 200
 SAMPLE_ROWS = 10_000
@@ -34,7 +36,7 @@ MIN_WHITESPACE_ROWS = 3  # rows (after the preamble) a whitespace-delimited tabl
 LINE_COLUMN = "\x1f"  # a "delimiter" no text line holds: Arrow reads each line as one value
 
 
-class DiscoveryError(ValueError):
+class DiscoveryError(CasparianError, ValueError):
     """A sample cannot be read as delimited text; the message names the file."""
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..errors import CasparianError
+
 INTEGER_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 FLOAT_TYPES = ("float32", "float64")
 SIMPLE_TYPES = (*INTEGER_TYPES, *FLOAT_TYPES, "bool", "string", "binary", "date")
@@ -45,7 +47,7 @@ _COLUMN_KEYS = {
 _CONTRACT_KEYS = {"name", "description", "columns", "null_values"}
 
 
-class ContractError(ValueError):
+class ContractError(CasparianError, ValueError):
     """A contract file or dict is malformed; the message names the file, column and key."""
 
 

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..errors import CasparianError
 from ..events import Event, EventSink, Throttle, check_cancel, ignore_events
 from . import content as demo_content
 from .content import DemoFile, FileBuilder
@@ -51,7 +52,7 @@ SAMPLE_PARSERS: dict[str, tuple[str, ...]] = {
 }
 
 
-class DemoError(Exception):
+class DemoError(CasparianError):
     """The demo directory cannot be (re)written as asked; the message says why and what to do."""
 
 

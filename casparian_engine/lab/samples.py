@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..contracts.discover import Dialect, DiscoveryError, sniff_encoding, sniff_file
+from ..errors import CasparianError
 from ..scout.classify import classify
 
 SAMPLE_BYTES = 64 * 1024
@@ -19,7 +20,7 @@ MAX_SAMPLE_FILES = 50
 """At most this many sample files are read (the first ones given); a draft needs a few."""
 
 
-class LabError(ValueError):
+class LabError(CasparianError, ValueError):
     """The lab cannot draft or try: the message names the file or folder and what to do."""
 
 

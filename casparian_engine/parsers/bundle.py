@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..errors import CasparianError
+
 LOCKFILE_NAME = "uv.lock"
 SOURCE_SUFFIXES = frozenset({".py", ".json", ".yaml", ".yml", ".toml"})
 SOURCE_NAMES = frozenset({"pyproject.toml", LOCKFILE_NAME})
@@ -30,7 +32,7 @@ IDENTITY_PREFIX = b"casparian-parser-identity-v1\n"
 METADATA_FIELDS = ("name", "version", "tags", "patterns", "outputs")
 
 
-class BundleError(ValueError):
+class BundleError(CasparianError, ValueError):
     """A parser folder or a stored bundle is unusable; the message names the file and the fix."""
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..errors import CasparianError
+
 # rule -> what it protects against, shown in every finding of that rule.
 RULES: dict[str, str] = {
     "socket": "raw network access",
@@ -57,7 +59,7 @@ BUILTIN_CALL_RULES = {
 POLICIES = ("strict", "warn")
 
 
-class GatekeeperError(ValueError):
+class GatekeeperError(CasparianError, ValueError):
     """A parser was refused by the gatekeeper, or a policy/allowance is unknown."""
 
 

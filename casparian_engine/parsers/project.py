@@ -11,8 +11,10 @@ import os
 import subprocess
 from pathlib import Path
 
+from ..errors import CasparianError
 
-class LockError(RuntimeError):
+
+class LockError(CasparianError, RuntimeError):
     """``uv lock`` failed in a parser folder; the message names the folder and uv's error."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import CasparianError
 from ..store import Store
 from .bundle import (
     BuiltBundle,
@@ -32,7 +33,7 @@ from .gatekeeper import GatekeeperError, Verdict, judge, refusal_message, scan_f
 __all__ = ["RegistrationError", "Registration", "register", "load_bundle"]
 
 
-class RegistrationError(ValueError):
+class RegistrationError(CasparianError, ValueError):
     """A registration was refused (bad bundle, gatekeeper, version conflict)."""
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from ..bridge.host import GuestProcess
 from ..config import Config
+from ..errors import CasparianError
 from ..events import Cancelled, EventSink, ignore_events
 from ..sinks import OutputExistsError, Sink, SinkError, open_sink
 from .contracts_seam import ApprovedLookup, HashLookup, contract_validator
@@ -34,7 +35,7 @@ PACK_ROWS = 65_536  # small files' rows travel together in frames of up to this 
 SECOND_GUEST_FROM_FILES = 256  # from this many files, a second guest parses beside the first
 
 
-class InputError(ValueError):
+class InputError(CasparianError, ValueError):
     """The input argument names no readable file."""
 
 

@@ -39,6 +39,7 @@ import zmq
 from ..bridge.frames import DataFrame, EndOfStream
 from ..bridge.host import POLL_INTERVAL_MS, GuestError, GuestProcess
 from ..digests import file_sha256
+from ..errors import CasparianError
 from ..events import EventSink, Throttle, check_cancel, ignore_events
 from ..sinks import Sink, SinkError, check_same_schema
 from .events import BatchWritten, FileParsed, RowsQuarantined
@@ -71,7 +72,7 @@ DEFAULT_PIPELINE_DEPTH = 8
 DEFAULT_CHUNK_FILES = 64
 
 
-class ExecutionError(Exception):
+class ExecutionError(CasparianError):
     """A file could not be processed; ``kind`` names why, ``retryable`` marks it transient."""
 
     def __init__(self, kind: str, message: str, *, path: str, retryable: bool = False) -> None:

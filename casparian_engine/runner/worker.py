@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from ..config import Config, load_config
 from ..digests import file_sha256
+from ..errors import CasparianError
 from ..logs import JobLog, job_log_path
 from ..store import Store
 from ..store.health import breaker_message
@@ -54,7 +55,7 @@ BATCH_CLAIM = 256  # by a batch handler: one Parquet part per output per claim
 logger = logging.getLogger("casparian.worker")
 
 
-class JobError(Exception):
+class JobError(CasparianError):
     """A job failed; ``transient`` failures (timeout, OOM risk, connection reset) are retried."""
 
     def __init__(self, kind: str, message: str, transient: bool = False, trace: str = "") -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..errors import CasparianError
 from ..patterns import relative_path
 from ..store import Store
 from ..store.tags import TagRule
@@ -25,7 +26,7 @@ RULE_PAGE_SIZE = 5000
 _TAG_TEXT = re.compile(r"^[^\s,]{1,100}$")
 
 
-class TaggingError(ValueError):
+class TaggingError(CasparianError, ValueError):
     """A tag, rule or path given by the user cannot be used; the message names it."""
 
 

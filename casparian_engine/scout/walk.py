@@ -16,6 +16,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..errors import CasparianError
 from .hashing import failure_reason, file_type
 from .rules import PathMatcher
 
@@ -31,7 +32,7 @@ SKIP_REASONS = (
 SPLIT_FACTOR = 4
 
 
-class ScanRootError(Exception):
+class ScanRootError(CasparianError):
     """The scan root itself cannot be scanned (missing, not a folder, unreadable)."""
 
 

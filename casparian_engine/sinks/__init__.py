@@ -14,12 +14,14 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from ..errors import CasparianError
+
 __all__ = ["Sink", "SinkError", "OutputExistsError", "open_sink", "check_output_name"]
 
 OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$")
 
 
-class SinkError(Exception):
+class SinkError(CasparianError):
     """A sink cannot be opened or written (bad URI, schema change, I/O error)."""
 
 

@@ -16,12 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..errors import CasparianError
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MAX_PARAMS = 500
 """Most values one ``IN (?, …)`` list binds (well under every backend's limit)."""
 
 
-class StoreError(RuntimeError):
+class StoreError(CasparianError, RuntimeError):
     """The store could not be opened or migrated; the message says which and why."""
 
 

@@ -14,6 +14,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import CasparianError
+
 NAME_MAX_CHARS = 200
 PATH_MAX_CHARS = 4_096
 SQL_MAX_CHARS = 100_000
@@ -25,7 +27,7 @@ NAME_PARAMS = frozenset({"name", "scope", "parser", "tag", "tags"})
 SQL_PARAMS = frozenset({"sql"})
 
 
-class ArgumentTooLarge(ValueError):
+class ArgumentTooLarge(CasparianError, ValueError):
     """An argument is over its size limit; the message names it, its size and the limit."""
 
 

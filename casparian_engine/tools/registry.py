@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import CasparianError
 from ..workspace import Workspace
 from .limits import ArgumentTooLarge, argument_digest, bounded_text, check_arguments
 
 Access = Literal["read", "write", "approve"]
 
 
-class ToolRefused(PermissionError):
+class ToolRefused(CasparianError, PermissionError):
     """A guard-rail stopped the call; the message tells the caller what would allow it."""
 
 

@@ -12,6 +12,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from casparian_engine.errors import describe
+
 from ..widgets.ai_sidebar import AISidebar
 from ..widgets.error_line import ErrorLine
 from ..widgets.key_footer import KeyFooter
@@ -121,7 +123,7 @@ class ModeScreen(Screen[None]):
         if event.state == WorkerState.ERROR:
             worker = event.worker
             self.casparian.show_error(
-                f"{worker_label(worker.group or worker.name)}: {worker.error}", self
+                f"{worker_label(worker.group or worker.name)}: {describe(worker.error)}", self
             )
 
     def _sync_sidebar(self, visible: bool) -> None:

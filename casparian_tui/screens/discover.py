@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from casparian_engine.cli.common import counted
+from casparian_engine.errors import describe
 from casparian_engine.scout.listing import FilterError, compile_filter, list_files_page
 
 from ..actions import bindings_for
@@ -232,7 +233,7 @@ class DiscoverScreen(ModeScreen):
         try:
             compile_filter(event.value)
         except FilterError as exc:
-            self.show_error(f"filter: {exc}")  # the list keeps the last good filter
+            self.show_error(f"filter: {describe(exc)}")  # the list keeps the last good filter
             return
         if self.error_text.startswith(FILTER_ERROR):
             self.clear_error()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from casparian_engine.errors import describe
 from casparian_engine.scout.listing import FilterError, filter_patterns, list_files_page
 from casparian_engine.workspace import Workspace
 
@@ -130,4 +131,4 @@ def test_unreadable_patterns_say_which_and_why(
 ) -> None:
     with pytest.raises(FilterError) as raised:
         list_files_page(workspace.store, text, 100, 0)
-    assert str(raised.value) == message
+    assert describe(raised.value) == message

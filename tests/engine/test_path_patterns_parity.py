@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app as cli
+from casparian_engine.errors import describe
 from casparian_engine.parser_overview import matched_paths
 from casparian_engine.patterns import PathPatterns, PatternError, relative_path
 from casparian_engine.runner.matching import current_parsers, matching_jobs
@@ -210,7 +211,7 @@ def test_one_relative_path_rule_in_python_and_sql(
 def test_unreadable_patterns_name_themselves(pattern: str, message: str) -> None:
     with pytest.raises(PatternError) as raised:
         PathPatterns([pattern])
-    assert str(raised.value) == message
+    assert describe(raised.value) == message
 
 
 def test_scopes_refuse_an_unreadable_pattern_when_saved(workspace: Workspace) -> None:
