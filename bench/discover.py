@@ -9,7 +9,11 @@ literature scores it. Each tool gets the same files; s/file is the median wall t
 detection (reading the file included; csv.Sniffer is given the same first 64 KiB, decoded with
 our encoding guess).
 
-Usage: ``python bench/discover.py [--misses]``.
+``--wide`` also writes a 300-column, 10 MB file and times ``discover`` on it (sniffing, typing
+from the byte budget, the whole-file check) beside DuckDB's ``read_csv`` auto-detection and
+pyarrow's typed ``read_csv`` of the same file.
+
+Usage: ``python bench/discover.py [--misses] [--wide]``.
 """
 
 from __future__ import annotations
@@ -80,11 +84,10 @@ def python_sniffer(path: Path) -> Found:
 def duckdb_sniffer(path: Path) -> Found:
     import duckdb
 
-    row = duckdb.execute(
+    rows = duckdb.execute(
         "SELECT Delimiter, Quote, Escape, HasHeader, SkipRows FROM sniff_csv(?)", [str(path)]
-    ).fetchone()
-    assert row is not None
-    delimiter, quote, escape, header, skip = row
+    ).fetchall()
+    delimiter, quote, escape, header, skip = rows[0]
 
     def plain(value: str) -> str:
         return "" if value == "(empty)" else value
@@ -127,10 +130,83 @@ def score(tool: str, detect: Callable[[Path], Found], entries: list[dict[str, ob
     return result
 
 
+def write_wide(path: Path, columns: int = 300, size: int = 10_000_000) -> int:
+    """A ``columns``-wide CSV of about ``size`` bytes (ints, floats, dates, words, booleans,
+    day-first timestamps); returns its row count."""
+    import random
+
+    chooser = random.Random(15)
+    kinds = [i % 6 for i in range(columns)]
+
+    def value(kind: int, row: int) -> str:
+        if kind == 0:
+            return str(row * 7 + chooser.randint(0, 9))
+        if kind == 1:
+            return f"{chooser.random() * 1000:.3f}"
+        if kind == 2:
+            return f"2024-{chooser.randint(1, 12):02d}-{chooser.randint(1, 28):02d}"
+        if kind == 3:
+            return chooser.choice(("alpha", "beta", "gamma", "delta"))
+        if kind == 4:
+            return chooser.choice(("true", "false"))
+        day, month = chooser.randint(1, 28), chooser.randint(1, 12)
+        return (
+            f"{day:02d}/{month:02d}/2023 {chooser.randint(0, 23):02d}:{chooser.randint(0, 59):02d}"
+        )
+
+    rows = 0
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(",".join(f"col_{i}" for i in range(columns)) + "\n")
+        while stream.tell() < size:
+            stream.write(",".join(value(kind, rows) for kind in kinds) + "\n")
+            rows += 1
+    return rows
+
+
+def wide(runs: int = 3) -> None:
+    """Best-of-``runs`` wall and CPU seconds of discovering the wide file, beside baselines."""
+    import tempfile
+
+    import duckdb
+    import pyarrow.csv as pcsv
+
+    from casparian_engine.contracts.discover import discover
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "wide.csv"
+        rows = write_wide(path)
+
+        def timed(action: Callable[[], object]) -> tuple[float, float]:
+            best = (float("inf"), float("inf"))
+            for _ in range(runs):
+                wall, cpu = time.perf_counter(), time.process_time()
+                action()
+                best = min(best, (time.perf_counter() - wall, time.process_time() - cpu))
+            return best
+
+        size = path.stat().st_size
+        print(f"\n300 columns, {rows} rows, {size / 1e6:.1f} MB (best of {runs}):")
+        figures = [
+            ("casparian discover", timed(lambda: discover([path], "wide"))),
+            (
+                "duckdb read_csv auto-detect",
+                timed(
+                    lambda: duckdb.execute(
+                        "DESCRIBE SELECT * FROM read_csv(?)", [str(path)]
+                    ).fetchall()
+                ),
+            ),
+            ("pyarrow read_csv, typed", timed(lambda: pcsv.read_csv(path))),
+        ]
+        for name, (wall, cpu) in figures:
+            print(f"  {name:<30} {wall:>7.3f} s wall {cpu:>7.3f} s CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="List each tool's wrong answers.")
     parser.add_argument("--only-ours", action="store_true", help="Score only our sniffer.")
+    parser.add_argument("--wide", action="store_true", help="Also time a 300-column 10 MB file.")
     args = parser.parse_args()
     entries = annotations()
     import duckdb  # noqa: F401  (imported before timing, as ours imports pyarrow before)
@@ -158,6 +234,8 @@ def main() -> None:
             print(f"\n{result.tool} misses ({len(result.misses)}):")
             for miss in result.misses:
                 print(f"  {miss}")
+    if args.wide:
+        wide()
 
 
 if __name__ == "__main__":

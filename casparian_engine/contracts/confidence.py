@@ -44,6 +44,11 @@ def discovery_warnings(
     ``head`` is the file's first bytes when the caller has them already.
     """
     warnings: list[str] = []
+    if dialect.runner_up_close and dialect.runner_up is not None:
+        warnings.append(
+            f"{path}: close call between dialects: {dialect.runner_up.describe()} reads the "
+            "sample almost as well as the one chosen; check which is right"
+        )
     width = sample.num_columns
     lengths = _record_lengths(path, dialect, head)
     if width < 2:

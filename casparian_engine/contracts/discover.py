@@ -9,6 +9,7 @@ among numbers is recorded as a null token instead of turning the column into tex
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -52,6 +53,8 @@ __all__ = [
     "sniff_file",
 ]
 
+SAMPLE_BYTES = 1 << 20  # types are inferred from each file's first MiB (and SAMPLE_ROWS rows)
+CHECK_BYTES = 256 << 20  # then checked on at most this much of each file
 NULL_TOKENS = ("", "NA", "N/A", "n/a", "NULL", "null", "None", "none", "-", "NaN", "nan", "#N/A")
 DATE_FORMATS = (
     "%Y-%m-%d",
@@ -67,6 +70,13 @@ DATE_FORMATS = (
     "%Y/%m/%d",
 )
 TIME_FORMATS = ("%H:%M:%S", "%H:%M:%S.%f", "%H:%M")
+TIMESTAMP_FORMATS = tuple(f"{d} {t}" for d in DATE_FORMATS for t in TIME_FORMATS)
+HEAD_VALUES = 64  # a format is tried on this many values first: most fail on the first few
+# The shapes every value of a kind has; a column failing one skips all of that kind's formats.
+_DATE_SHAPE = r"^[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}$"
+_TIME_SHAPE = r"^[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?$"
+_TIMESTAMP_SHAPE = _DATE_SHAPE[:-1] + " " + _TIME_SHAPE[1:]
+_ISO_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
 _INT_RE = r"^-?[0-9]{1,18}$"
 _LEADING_ZERO_RE = r"^-?0[0-9]+$"
 _FLOAT_RE = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
@@ -93,6 +103,12 @@ class Discovery:
             f"{plural(len(self.paths), 'file')}, {self.rows_sampled} "
             f"{plural(self.rows_sampled, 'row')} sampled.",
             f"# Dialect: {self.dialect.describe()}",
+            f"# Dialect confidence: {self.dialect.confidence:.2f}"
+            + (
+                f"; runner-up: {self.dialect.runner_up.describe()}"
+                if self.dialect.runner_up is not None
+                else ""
+            ),
         ]
         lines.extend(f"# WARNING (low confidence): {w}" for w in self.warnings)
         lines.extend(f"# Skipped {path}: {reason}" for path, reason in self.skipped)
@@ -107,54 +123,264 @@ def _all(mask: pa.ChunkedArray | pa.Array) -> bool:
     return bool(pc.all(pc.fill_null(mask, False)).as_py())
 
 
-def infer_column(name: str, text: pa.ChunkedArray) -> tuple[ColumnSpec, list[str]]:
-    """The narrowest type every non-null value fits, and the formats that all still parse."""
-    is_token = pc.is_in(text, value_set=pa.array(NULL_TOKENS))
-    tokens = sorted(set(pc.unique(pc.filter(text, is_token)).to_pylist()))
-    values = pc.filter(text, pc.invert(is_token))
-    nullable = bool(tokens) or text.null_count > 0
-    null_values = tuple(t for t in tokens if t != "") or None
-    spec_args = {"name": name, "nullable": nullable}
+_BOOL_WORDS = pa.array([w for w in (*TRUE_WORDS, *FALSE_WORDS) if not w.isdigit()])
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What every distinct non-null value of one column is (all or any), from one pass."""
+
+    nullable: bool
+    tokens: tuple[str, ...]
+    distinct: int
+    leading_zero: bool
+    boolean: bool
+    integer: bool
+    decimal: bool
+    comma_decimal: bool
+    date_shape: bool
+    timestamp_shape: bool
+    time_shape: bool
+    iso_shape: bool
+
+
+def _column_facts(table: pa.Table) -> tuple[list[_Facts], pa.Table]:
+    """Each column's facts, and the distinct non-null values of all columns (``col``, ``value``).
+
+    The columns are stacked into one array and every check is one kernel over the distinct
+    values of all of them, grouped by column: the kernel count does not grow with the columns.
+    """
+    width = table.num_columns
+    stacked = _stack(table, list(range(width)))
+    is_token = pc.fill_null(pc.is_in(stacked["value"], value_set=pa.array(NULL_TOKENS)), False)
+    tokens: dict[int, set[str]] = {}
+    for row in stacked.filter(is_token).group_by(["col", "value"]).aggregate([]).to_pylist():
+        tokens.setdefault(row["col"], set()).add(row["value"])
+    kept = stacked.filter(pc.and_(pc.invert(is_token), pc.is_valid(stacked["value"])))
+    distinct = kept.group_by(["col", "value"]).aggregate([])
+    values = distinct["value"]
+    checks = pa.table(
+        {
+            "col": distinct["col"],
+            "leading_zero": pc.match_substring_regex(values, _LEADING_ZERO_RE),
+            "boolean": pc.is_in(pc.utf8_lower(values), value_set=_BOOL_WORDS),
+            "integer": pc.match_substring_regex(values, _INT_RE),
+            "decimal": pc.match_substring_regex(values, _FLOAT_RE),
+            "comma_decimal": pc.match_substring_regex(values, _COMMA_DECIMAL_RE),
+            "date_shape": pc.match_substring_regex(values, _DATE_SHAPE),
+            "timestamp_shape": pc.match_substring_regex(values, _TIMESTAMP_SHAPE),
+            "time_shape": pc.match_substring_regex(values, _TIME_SHAPE),
+            "iso_shape": pc.match_substring_regex(values, _ISO_SHAPE),
+        }
+    )
+    names = [n for n in checks.column_names if n != "col"]
+    aggregated = checks.group_by("col").aggregate(
+        [("leading_zero", "any"), ("col", "count")]
+        + [(n, "all") for n in names if n != "leading_zero"]
+    )
+    per_column = {row["col"]: row for row in aggregated.to_pylist()}
+    facts = []
+    for index in range(width):
+        row = per_column.get(index, {})
+        column = table.column(index)
+        facts.append(
+            _Facts(
+                nullable=bool(tokens.get(index)) or column.null_count > 0,
+                tokens=tuple(sorted(tokens.get(index, ()))),
+                distinct=int(row.get("col_count") or 0),
+                leading_zero=bool(row.get("leading_zero_any")),
+                **{n: bool(row.get(f"{n}_all")) for n in names if n != "leading_zero"},
+            )
+        )
+    return facts, distinct
+
+
+def _decide(name: str, facts: _Facts, values: pa.Array) -> tuple[ColumnSpec, list[str]]:
+    """The narrowest type every distinct value (``values``) of a column fits."""
+    null_values = tuple(t for t in facts.tokens if t != "") or None
+    spec_args: dict[str, object] = {"name": name, "nullable": facts.nullable}
     if null_values:
         spec_args["null_values"] = ("", *null_values)
-    if len(values) == 0:
-        return ColumnSpec(type="string", **spec_args), []  # type: ignore[arg-type]
-    if pc.any(pc.match_substring_regex(values, _LEADING_ZERO_RE)).as_py():
-        return ColumnSpec(type="string", **spec_args), []  # type: ignore[arg-type]
-    lowered = pc.utf8_lower(values)
-    words = pa.array([w for w in (*TRUE_WORDS, *FALSE_WORDS) if not w.isdigit()])
-    if _all(pc.is_in(lowered, value_set=words)):
-        return ColumnSpec(type="bool", **spec_args), []  # type: ignore[arg-type]
-    if _all(pc.match_substring_regex(values, _INT_RE)):
-        return ColumnSpec(type="int64", **spec_args), []  # type: ignore[arg-type]
-    if _all(pc.match_substring_regex(values, _FLOAT_RE)):
-        return ColumnSpec(type="float64", **spec_args), []  # type: ignore[arg-type]
-    if _all(pc.match_substring_regex(values, _COMMA_DECIMAL_RE)):
-        return ColumnSpec(type="float64", decimal_comma=True, **spec_args), []  # type: ignore[arg-type]
-    for type_name, formats in (
-        ("date", DATE_FORMATS),
-        ("timestamp(us)", tuple(f"{d} {t}" for d in DATE_FORMATS for t in TIME_FORMATS)),
-        ("time(us)", TIME_FORMATS),
+
+    def spec(type_name: str, **extra: object) -> ColumnSpec:
+        return ColumnSpec(type=type_name, **spec_args, **extra)  # type: ignore[arg-type]
+
+    if facts.distinct == 0 or facts.leading_zero:
+        return spec("string"), []
+    if facts.boolean:
+        return spec("bool"), []
+    if facts.integer:
+        return spec("int64"), []
+    if facts.decimal:
+        return spec("float64"), []
+    if facts.comma_decimal:
+        return spec("float64", decimal_comma=True), []
+    head = values.slice(0, HEAD_VALUES)
+    first = [v for v in values.slice(0, 3).to_pylist() if v]
+    for type_name, formats, shaped in (
+        ("date", DATE_FORMATS, facts.date_shape),
+        ("timestamp(us)", TIMESTAMP_FORMATS, facts.timestamp_shape),
+        ("time(us)", TIME_FORMATS, facts.time_shape),
     ):
-        surviving = [f for f in formats if _all(pc.is_valid(strptime_strict(values, f, "us")))]
+        if not shaped:
+            continue  # no format of this kind can read every value: none is tried
+        surviving = [
+            f
+            for f in formats
+            if _reads(first, f)
+            and _all(pc.is_valid(strptime_strict(head, f, "us")))
+            and _all(pc.is_valid(strptime_strict(values, f, "us")))
+        ]
         if surviving:
             chosen = None if surviving[0] == "%Y-%m-%d" and type_name == "date" else surviving[0]
-            spec = ColumnSpec(type=type_name, format=chosen, **spec_args)  # type: ignore[arg-type]
-            return spec, surviving
+            return spec(type_name, format=chosen), surviving
+    if facts.iso_shape:
+        try:
+            pc.cast(values, pa.timestamp("us"))
+            return spec("timestamp(us)"), []
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return spec("string"), []
+
+
+def _reads(values: list[str], fmt: str) -> bool:
+    """Whether Python's strptime reads a few values with ``fmt``: a cheap first sieve before the
+    vectorised check (formats failing here are not tried on the whole column)."""
     try:
-        pc.cast(values, pa.timestamp("us"))
-        return ColumnSpec(type="timestamp(us)", **spec_args), []  # type: ignore[arg-type]
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    return ColumnSpec(type="string", **spec_args), []  # type: ignore[arg-type]
+        for value in values:
+            datetime.strptime(value.strip(), fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def _stack(table: pa.Table, indices: list[int]) -> pa.Table:
+    """The columns ``indices`` of ``table`` as one (``col``, ``value``) table of text."""
+    chunks = [chunk for i in indices for chunk in table.column(i).cast(pa.string()).chunks]
+    ids = [pa.repeat(pa.scalar(i, pa.int32()), table.num_rows) for i in indices]
+    return pa.table(
+        {
+            "col": pa.chunked_array(ids, pa.int32()),
+            "value": pa.chunked_array(chunks, pa.string()),
+        }
+    )
+
+
+def _failing(stacked: pa.Table, mask: pa.ChunkedArray | pa.Array) -> set[int]:
+    """The columns with a value where ``mask`` is false (or null)."""
+    bad = pc.invert(pc.fill_null(mask, False))
+    return set(pc.unique(pc.filter(stacked["col"], bad)).to_pylist())
+
+
+def check_whole(
+    contract: SchemaContract, candidates: dict[str, list[str]], table: pa.Table
+) -> tuple[SchemaContract, dict[str, list[str]], list[str]]:
+    """The contract checked against whole files' text (``table``): each type's rule runs once
+    over all the columns of that type; a column a later value breaks is inferred again from
+    all its values, and said so."""
+    columns = list(contract.columns)
+    stacked = _stack(table, list(range(len(columns))))
+    is_token = pc.fill_null(pc.is_in(stacked["value"], value_set=pa.array(NULL_TOKENS)), False)
+    tokens: dict[int, set[str]] = {}
+    for row in stacked.filter(is_token).group_by(["col", "value"]).aggregate([]).to_pylist():
+        tokens.setdefault(row["col"], set()).add(row["value"])
+    failing = {
+        index
+        for index, spec in enumerate(columns)
+        if (tokens.get(index) and not spec.nullable)
+        or not tokens.get(index, set()) - {""} <= set(spec.null_values or ())
+    }
+    kept = stacked.filter(pc.invert(is_token))
+    rules = {
+        "int64": lambda v: pc.match_substring_regex(v, _INT_RE),
+        "float64": lambda v: pc.match_substring_regex(v, _FLOAT_RE),
+        "decimal_comma": lambda v: pc.match_substring_regex(v, _COMMA_DECIMAL_RE),
+        "bool": lambda v: pc.is_in(pc.utf8_lower(v), value_set=_BOOL_WORDS),
+    }
+    for kind, rule in rules.items():
+        indices = [
+            i
+            for i, spec in enumerate(columns)
+            if ("decimal_comma" if spec.decimal_comma else spec.type) == kind
+        ]
+        if not indices:
+            continue
+        group = kept.filter(pc.is_in(kept["col"], value_set=pa.array(indices, pa.int32())))
+        failing |= _failing(group, rule(group["value"]))
+        if kind != "bool":
+            failing |= _failing(
+                group, pc.invert(pc.match_substring_regex(group["value"], _LEADING_ZERO_RE))
+            )
+    for index, spec in enumerate(columns):
+        if spec.type in ("string", "bool", "int64", "float64") or index in failing:
+            continue
+        values = pc.unique(
+            pc.filter(
+                table.column(index),
+                pc.invert(
+                    pc.fill_null(
+                        pc.is_in(table.column(index), value_set=pa.array(NULL_TOKENS)), False
+                    )
+                ),
+            )
+        )
+        fmt = spec.format or ("%Y-%m-%d" if spec.type == "date" else None)
+        if fmt is not None:
+            holds = _all(pc.is_valid(strptime_strict(values, fmt, "us")))
+        else:
+            try:
+                pc.cast(values, pa.timestamp("us"))
+                holds = True
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                holds = False
+        if not holds:
+            failing.add(index)
+    changed: list[str] = []
+    for index in sorted(failing):
+        spec = columns[index]
+        facts, distinct = _column_facts(table.select([index]))
+        wider, formats = _decide(spec.name, facts[0], distinct["value"].combine_chunks())
+        columns[index] = wider
+        candidates = {k: v for k, v in candidates.items() if k != spec.name}
+        if formats:
+            candidates[spec.name] = formats
+        if (wider.type, wider.format) != (spec.type, spec.format):
+            changed.append(
+                f"column {spec.name!r}: a value past the sample is not {spec.type}; proposed "
+                f"{wider.type} from the whole file"
+            )
+    return SchemaContract(name=contract.name, columns=tuple(columns)), candidates, changed
+
+
+def _needs_values(facts: _Facts) -> bool:
+    """Whether deciding a column's type reads its values (temporal formats to try)."""
+    plain = facts.distinct == 0 or facts.leading_zero or facts.boolean
+    if plain or facts.integer or facts.decimal or facts.comma_decimal:
+        return False
+    return facts.date_shape or facts.timestamp_shape or facts.time_shape or facts.iso_shape
+
+
+def infer_column(name: str, text: pa.ChunkedArray) -> tuple[ColumnSpec, list[str]]:
+    """The narrowest type every non-null value fits, and the formats that all still parse."""
+    contract, candidates = infer_contract(pa.table({name: text}), name)
+    return contract.columns[0], candidates.get(name, [])
 
 
 def infer_contract(table: pa.Table, name: str) -> tuple[SchemaContract, dict[str, list[str]]]:
-    """A contract for a table of text columns, and each column's surviving formats."""
+    """A contract for a table of text columns, and each column's surviving formats.
+
+    Types are found by elimination over each column's distinct values; the checks shared by all
+    columns run as single kernels over all of them (``_column_facts``), and only columns shaped
+    like dates or times try formats one by one.
+    """
+    facts, distinct = _column_facts(table)
     columns = []
     candidates: dict[str, list[str]] = {}
-    for column_name in table.column_names:
-        spec, formats = infer_column(column_name, table.column(column_name))
+    for index, column_name in enumerate(table.column_names):
+        values = pa.array([], pa.string())
+        if _needs_values(facts[index]):
+            values = distinct.filter(pc.equal(distinct["col"], index))["value"].combine_chunks()
+        spec, formats = _decide(column_name, facts[index], values)
         columns.append(spec)
         if formats:
             candidates[column_name] = formats
@@ -198,29 +424,77 @@ def _usable_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]
     return files, skipped
 
 
+def _head(path: Path, budget: int) -> tuple[bytes | None, int]:
+    """The first ``budget`` bytes of a file cut after its last whole line (None: the whole file
+    fits the budget), and the file's size."""
+    size = path.stat().st_size
+    if size <= budget:
+        return None, size
+    with open(path, "rb") as stream:
+        data = stream.read(budget)
+    cut = data.rfind(b"\n")
+    return (data[: cut + 1] if cut > 0 else data), size
+
+
+def _read_sample(path: Path, dialect: Dialect, budget: int) -> tuple[pa.Table, bool]:
+    """A file's first rows as text (at most ``budget`` bytes and ``SAMPLE_ROWS`` rows), and
+    whether that was the whole file."""
+    head, _ = _head(path, budget)
+    if head is None:
+        table = read_text_table(path, dialect, max_rows=None)
+        return table.slice(0, SAMPLE_ROWS), table.num_rows <= SAMPLE_ROWS
+    try:
+        return read_text_table(path, dialect, data=head), False
+    except DiscoveryError:  # the cut fell inside a quoted value: read the file itself
+        return read_text_table(path, dialect), False
+
+
 def discover(paths: list[Path], name: str) -> Discovery:
     """Sniff the first file's dialect, read every file's sample with it, and infer one contract.
 
     Each file keeps its own encoding (one may start with a BOM, the next not); the proposal
     carries warnings when the dialect or the header look doubtful. A file named directly that is
     empty or binary is an error; such files inside a folder are skipped and listed.
+
+    Types are inferred from each file's first ``SAMPLE_BYTES`` (at most ``SAMPLE_ROWS`` rows);
+    files longer than that are then read whole (up to ``CHECK_BYTES`` each) and every column
+    checked against all their values in one vectorised pass (``check_whole``): a column a later
+    value breaks is inferred again from everything, and the proposal says so.
     """
     from .confidence import discovery_warnings
 
     files, skipped = _usable_files(paths)
     dialect = sniff_file(files[0])
     tables: list[pa.Table] = []
+    longer: list[tuple[Path, Dialect]] = []
     for path in files:
-        table = read_text_table(path, replace(dialect, encoding=file_encoding(path)))
+        own = replace(dialect, encoding=file_encoding(path))
+        table, whole = _read_sample(path, own, SAMPLE_BYTES)
         if tables and table.column_names != tables[0].column_names:
             raise DiscoveryError(
                 f"{path}: columns {table.column_names} differ from {files[0]}'s "
                 f"{tables[0].column_names}; discover them separately"
             )
         tables.append(table)
+        if not whole:
+            longer.append((path, own))
     sample = pa.concat_tables(tables)
     contract, candidates = infer_contract(sample, name)
-    warnings = discovery_warnings(files[0], dialect, sample)
+    checked: list[str] = []
+    if longer:
+        rest = []
+        for path, own in longer:
+            head, size = _head(path, CHECK_BYTES)
+            if head is not None:
+                checked.append(
+                    f"{path}: types checked on its first {len(head):,} of {size:,} bytes"
+                )
+            rest.append(read_text_table(path, own, max_rows=None, data=head))
+        contract, candidates, changed = check_whole(
+            contract, candidates, pa.concat_tables([sample, *rest])
+        )
+        checked.extend(changed)
+    warnings = (*discovery_warnings(files[0], dialect, sample), *checked)
     return Discovery(
         tuple(str(p) for p in files),
         dialect,

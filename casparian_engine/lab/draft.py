@@ -150,14 +150,17 @@ def _delimited(facts: SampleFacts, name: str) -> Built:
     header = _raw_header(facts.paths[0], dialect) if dialect.header else None
     values = {
         "ENCODING": repr(dialect.encoding),
-        "DELIMITER": repr(dialect.delimiter),
-        "QUOTE": repr(dialect.quote),
+        "DELIMITER": repr(dialect.delimiter or ONE_COLUMN),
+        "QUOTE": repr(dialect.read_quote),
         "ESCAPE": repr(dialect.escape),
         "PREAMBLE": repr(dialect.preamble_lines),
         "HEADER": repr(header),
         "COLUMNS": repr(columns),
     }
     return "delimited", templates.DELIMITED, values, contract, findings, notes
+
+
+ONE_COLUMN = "\x1f"  # the delimiter a one-column file is read with: no text line holds it
 
 
 def _raw_header(path: Path, dialect: object) -> list[str]:

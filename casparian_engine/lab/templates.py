@@ -67,6 +67,7 @@ def _line_blocks(path: str, skip_lines: int = 0) -> Iterator[tuple[pa.Array, pa.
 DELIMITED = '''
 ENCODING = @ENCODING@
 DELIMITER = @DELIMITER@
+# "": nothing is quoted.
 QUOTE = @QUOTE@
 # None: a quote inside a quoted value is written twice.
 ESCAPE = @ESCAPE@
@@ -99,7 +100,7 @@ HEAD_BYTES = 64 * 1024
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=DELIMITER,
-                quote_char=QUOTE,
+                quote_char=QUOTE or False,
                 escape_char=ESCAPE or False,
                 double_quote=ESCAPE is None,
                 newlines_in_values=True,
@@ -145,7 +146,8 @@ def _check_header(path: str) -> None:
     reader = csv.reader(
         io.StringIO(text, newline=""),
         delimiter=DELIMITER,
-        quotechar=QUOTE,
+        quotechar=QUOTE or None,
+        quoting=csv.QUOTE_MINIMAL if QUOTE else csv.QUOTE_NONE,
         escapechar=ESCAPE,
         doublequote=ESCAPE is None,
         strict=False,
