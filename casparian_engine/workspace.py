@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, load_config
-from .store import Store
+from .store import Store, open_store
 
 CANCEL_WAIT_S = 10.0
 """How long ``cancel_job`` waits for a running job's worker to stop its work (a worker on
@@ -67,7 +67,7 @@ class Workspace:
         """Open (creating if needed) the home directory and migrate its store."""
         config = load_config(home)
         config.home.mkdir(parents=True, exist_ok=True)
-        return cls(config, Store(config.store_url))
+        return cls(config, open_store(config))
 
     @property
     def home(self) -> Path:
@@ -337,9 +337,7 @@ class Workspace:
 
     # --- Jobs ---
     def _job_store(self) -> Store:
-        from .runner.worker import apply_queue_settings
-
-        return apply_queue_settings(self.store, self.config)
+        return self.store  # built with the home's queue policy (``open_store``)
 
     def enqueue_matching(self, parser: str | None = None) -> list[EnqueueReport]:
         """Queue scanned files matched by registered parsers (tags or patterns), never twice."""

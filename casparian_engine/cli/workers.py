@@ -131,11 +131,11 @@ def workers_command(
     """List the live worker hosts and workers: pid, last heartbeat and the jobs each runs now.
 
     A worker is live while its heartbeat is younger than lease_timeout_s."""
-    from ..store import Store, StoreError
+    from ..store import StoreError, open_store
 
     config, _env = _host_config(ctx, store, None, None)
     try:
-        opened = Store(config.store_url)
+        opened = open_store(config)
     except StoreError as exc:
         fail(exc)
     try:

@@ -30,7 +30,7 @@ from ..config import Config, load_config
 from ..digests import file_sha256
 from ..errors import CasparianError
 from ..logs import JobLog, job_log_path
-from ..store import Store
+from ..store import Store, open_store
 from ..store.health import breaker_message
 from ..store.jobs import Job, JobFailure, JobOutcome, Lease, new_worker_id
 from ..store.workers import WorkerRecord
@@ -99,16 +99,7 @@ def load_handler_factory(spec: str) -> HandlerFactory:
 
 def open_job_store(config: Config) -> Store:
     """Open the store with the queue policy (retries, backoff, breaker) of these settings."""
-    return apply_queue_settings(Store(config.store_url), config)
-
-
-def apply_queue_settings(store: Store, config: Config) -> Store:
-    """Give the store's queue the retry, backoff and breaker policy of the settings."""
-    settings = config.settings
-    store.jobs.max_retries = settings.max_retries
-    store.jobs.retry_backoff_s = settings.retry_backoff_s or (0.0,)
-    store.health.threshold = settings.circuit_breaker_threshold
-    return store
+    return open_store(config)
 
 
 @dataclass(frozen=True)

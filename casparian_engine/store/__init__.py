@@ -6,7 +6,9 @@ reached from ``Store``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .audit import AuditRepository
 from .contracts import ContractRepository
@@ -22,13 +24,31 @@ from .scopes import ScopeRepository
 from .tags import TagRepository
 from .workers import WorkerRegistry
 
-__all__ = ["Store", "StoreError", "LATEST_VERSION"]
+if TYPE_CHECKING:
+    from ..config import Config
+
+__all__ = ["Store", "StoreError", "LATEST_VERSION", "QueuePolicy", "open_store"]
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """How the queue treats failures: transient ones are retried ``max_retries`` times after the
+    ``retry_backoff_s`` waits (the last one repeats), then dead-lettered; ``breaker_threshold``
+    failures in a row pause a parser."""
+
+    max_retries: int = 3
+    retry_backoff_s: tuple[float, ...] = (1.0, 4.0, 16.0)
+    breaker_threshold: int = 5
 
 
 class Store:
-    """An open, migrated store. Repositories are attributes: ``store.files``, ``store.jobs``…"""
+    """An open, migrated store. Repositories are attributes: ``store.files``, ``store.jobs``…
 
-    def __init__(self, url: str) -> None:
+    The queue's policy is fixed when the store is built, so every use of ``store.jobs`` and
+    ``store.health`` follows it (``open_store`` takes it from a home's settings)."""
+
+    def __init__(self, url: str, policy: QueuePolicy | None = None) -> None:
+        self.policy = policy or QueuePolicy()
         self.db = Database(url)
         migrate(self.db)
 
@@ -53,11 +73,17 @@ class Store:
 
     @cached_property
     def health(self) -> HealthRepository:
-        return HealthRepository(self.db)
+        return HealthRepository(self.db, self.policy.breaker_threshold)
 
     @cached_property
     def jobs(self) -> JobRepository:
-        return JobRepository(self.db, self.history, self.health)
+        return JobRepository(
+            self.db,
+            self.history,
+            self.health,
+            self.policy.max_retries,
+            self.policy.retry_backoff_s,
+        )
 
     @cached_property
     def workers(self) -> WorkerRegistry:
@@ -89,3 +115,12 @@ class Store:
     def close(self) -> None:
         """Close every thread's connection to the store."""
         self.db.close()
+
+
+def open_store(config: Config) -> Store:
+    """The store of a home, with the queue policy of its settings."""
+    settings = config.settings
+    policy = QueuePolicy(
+        settings.max_retries, settings.retry_backoff_s, settings.circuit_breaker_threshold
+    )
+    return Store(config.store_url, policy)
