@@ -13,7 +13,13 @@ our encoding guess).
 from the byte budget, the whole-file check) beside DuckDB's ``read_csv`` auto-detection and
 pyarrow's typed ``read_csv`` of the same file.
 
-Usage: ``python bench/discover.py [--misses] [--wide]``.
+``--startup`` times ``casparian --version`` (a command that needs neither pyarrow nor DuckDB) in
+fresh processes beside a bare ``python -c pass``.
+
+``--folder`` copies every annotated file into one folder and times one ``casparian schema
+discover FOLDER --json`` process over it (seconds per file, start-up included).
+
+Usage: ``python bench/discover.py [--misses] [--wide] [--startup] [--folder]``.
 """
 
 from __future__ import annotations
@@ -202,11 +208,75 @@ def wide(runs: int = 3) -> None:
             print(f"  {name:<30} {wall:>7.3f} s wall {cpu:>7.3f} s CPU")
 
 
+def startup(runs: int = 7) -> None:
+    """Median wall and CPU seconds of fresh ``casparian --version`` processes beside Python's own
+    start-up."""
+    import resource
+    import shutil
+    import subprocess
+    import sys
+
+    casparian = shutil.which("casparian", path=str(Path(sys.executable).parent))
+    assert casparian is not None
+
+    def median_of(command: list[str]) -> tuple[float, float]:
+        walls, cpus = [], []
+        for _ in range(runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            walls.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        return statistics.median(walls), statistics.median(cpus)
+
+    print(f"\nstart-up, median of {runs} fresh processes:")
+    for name, command in (
+        ("casparian --version", [casparian, "--version"]),
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+    ):
+        wall, cpu = median_of(command)
+        print(f"  {name:<30} {wall:>7.3f} s wall {cpu:>7.3f} s CPU")
+
+
+def folder(entries: list[dict[str, object]]) -> None:
+    """Wall seconds per file of one ``schema discover --json`` process over all corpus files."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    casparian = shutil.which("casparian", path=str(Path(sys.executable).parent))
+    assert casparian is not None
+    with tempfile.TemporaryDirectory() as work:
+        data = Path(work) / "data"
+        data.mkdir()
+        for number, entry in enumerate(entries):
+            source = CORPORA / str(entry["file"])
+            suffix = source.suffix if source.suffix in (".csv", ".tsv", ".txt") else ".txt"
+            shutil.copyfile(source, data / f"{number:03d}_{source.stem}{suffix}")
+        count = len(list(data.iterdir()))
+        started = time.perf_counter()
+        done = subprocess.run(
+            [casparian, "--home", f"{work}/home", "schema", "discover", str(data), "--json",
+             "-o", f"{work}/proposals"],
+            capture_output=True, text=True, cwd=work,
+        )  # fmt: skip
+        wall = time.perf_counter() - started
+        listed = len(json.loads(done.stdout)["files"]) if done.returncode == 0 else 0
+        print(
+            f"\none `schema discover --json` over {count} files: {wall:.2f} s, "
+            f"{wall / count:.4f} s/file ({listed} listed with their dialect)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="List each tool's wrong answers.")
     parser.add_argument("--only-ours", action="store_true", help="Score only our sniffer.")
     parser.add_argument("--wide", action="store_true", help="Also time a 300-column 10 MB file.")
+    parser.add_argument("--startup", action="store_true", help="Also time CLI start-up.")
+    parser.add_argument("--folder", action="store_true", help="Also time one discover process.")
     args = parser.parse_args()
     entries = annotations()
     import duckdb  # noqa: F401  (imported before timing, as ours imports pyarrow before)
@@ -236,6 +306,10 @@ def main() -> None:
                 print(f"  {miss}")
     if args.wide:
         wide()
+    if args.startup:
+        startup()
+    if args.folder:
+        folder(entries)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -17,7 +17,9 @@ from rich.text import Text
 from ..errors import CasparianError
 from ..wording import counted as counted  # re-exported: commands and the TUI use it from here
 from ..wording import plural as plural
-from ..workspace import Workspace
+
+if TYPE_CHECKING:  # the workspace pulls in the store and pyarrow: imported when a command runs
+    from ..workspace import Workspace
 
 PIPED_WIDTH = 10_000
 """Width of output that is not a terminal: lines and tables are never wrapped or truncated."""
@@ -114,6 +116,8 @@ def open_workspace(ctx: typer.Context) -> Iterator[Workspace]:
     """
     try:
         _check_home_exists(ctx)
+        from ..workspace import Workspace
+
         workspace = Workspace.open(home_option(ctx))
     except CasparianError as exc:
         fail(exc)

@@ -388,6 +388,11 @@ def _header_only(raw: bytes, dialect: Dialect) -> bool:
     return True
 
 
+def header_names(path: Path, dialect: Dialect) -> list[str]:
+    """The column names ``read_text_table`` gives a file, from its first bytes alone."""
+    return _column_names(read_head(path).decode(dialect.encoding, errors="replace"), dialect)
+
+
 def _column_names(text: str, dialect: Dialect) -> list[str]:
     """The column names: the header's labels fitted to the width of the records below it (a
     header one field short names a trailing empty column or an unnamed first one), else

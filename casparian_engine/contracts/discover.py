@@ -8,6 +8,7 @@ among numbers is recorded as a null token instead of turning the column into tex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from .dialect import (
     DiscoveryError,
     check_text_file,
     file_encoding,
+    header_names,
     read_text_table,
     sniff_dialect,
     sniff_encoding,
@@ -41,6 +43,7 @@ __all__ = [
     "SNIFF_LINES",
     "Dialect",
     "Discovery",
+    "FileDialect",
     "DiscoveryError",
     "discover",
     "expand_paths",
@@ -51,6 +54,8 @@ __all__ = [
     "sniff_dialect",
     "sniff_encoding",
     "sniff_file",
+    "sniff_files",
+    "usable_files",
 ]
 
 SAMPLE_BYTES = 1 << 20  # types are inferred from each file's first MiB (and SAMPLE_ROWS rows)
@@ -399,6 +404,11 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return _usable_files(paths)[0]
 
 
+def usable_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """``expand_paths``, and the (path, reason) of each file inside a folder left out."""
+    return _usable_files(paths)
+
+
 def _usable_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files as given (an empty or binary one is an error), and the usable delimited-text files
     inside any folder; a folder's empty or binary files come back as (path, reason) skips."""
@@ -422,6 +432,46 @@ def _usable_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]
         reasons = "".join(f"; skipped {p}: {r}" for p, r in skipped)
         raise DiscoveryError(f"no delimited text files in {', '.join(map(str, paths))}{reasons}")
     return files, skipped
+
+
+MAX_FILES = 100_000  # files one discovery looks at, at most
+
+
+@dataclass(frozen=True)
+class FileDialect:
+    """One file's sniffed dialect (with its confidence and runner-up) and its column names, or
+    why it could not be read."""
+
+    path: str
+    dialect: Dialect | None
+    columns: tuple[str, ...] = ()
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "dialect": None if self.dialect is None else self.dialect.to_dict(),
+            "columns": list(self.columns),
+            "error": self.error,
+        }
+
+
+def sniff_files(
+    paths: list[Path], on_file: Callable[[Path], None] | None = None
+) -> list[FileDialect]:
+    """Each file's dialect and column names, one file at a time in this process (``on_file`` is
+    called after each, for a progress bar). A file that cannot be read is listed with the error."""
+    found: list[FileDialect] = []
+    for path in paths[:MAX_FILES]:
+        try:
+            dialect = sniff_file(path)
+            columns = tuple(header_names(path, dialect))
+            found.append(FileDialect(str(path), dialect, columns))
+        except (DiscoveryError, OSError, ValueError) as exc:
+            found.append(FileDialect(str(path), None, (), str(exc).removeprefix(f"{path}: ")))
+        if on_file is not None:
+            on_file(path)
+    return found
 
 
 def _head(path: Path, budget: int) -> tuple[bytes | None, int]:
