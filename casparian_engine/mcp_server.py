@@ -61,6 +61,10 @@ def build_server(workspace: Workspace, guard: ToolGuard) -> MCPServer[Any]:
             description=spec.description,
             structured_output=True,
         )
+        # The registry's one schema per tool, so MCP clients and the assistant see the same one.
+        registered = server._tool_manager.get_tool(spec.name)
+        if registered is not None:
+            registered.parameters = spec.input_schema
     return server
 
 

@@ -163,7 +163,20 @@ def run_backtest(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
     }
 
 
-@tool("write")
+def _pipeline_effect(ctx: ToolContext, arguments: dict[str, Any]) -> str:
+    """What execute_pipeline will change, for the person who confirms it."""
+    parser, scope = arguments.get("parser"), arguments.get("scope")
+    definition = ctx.workspace.store.scopes.get(str(scope))
+    files = sum(1 for _ in ctx.workspace.store.scopes.resolve(definition)) if definition else None
+    held = f"{files} file(s)" if files is not None else "the files (the scope does not exist yet)"
+    return (
+        f"queues {held} of scope {scope!r} as jobs for parser {parser!r} and processes them "
+        f"with the worker pool: the parser's output tables get new rows, bad rows go to "
+        f"quarantine, and every job is recorded"
+    )
+
+
+@tool("write", effect=_pipeline_effect)
 def execute_pipeline(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
     """Queue a scope's files for a registered parser and process them (read-write servers only)."""
     definition = _scope(ctx, scope)

@@ -17,10 +17,13 @@ from __future__ import annotations
 import inspect
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+
+import pydantic
 
 from ..errors import CasparianError
 from ..workspace import Workspace
@@ -74,16 +77,22 @@ class ToolContext:
 
 
 ToolFunction = Callable[..., dict[str, Any]]
+EffectFunction = Callable[[ToolContext, dict[str, Any]], str]
 
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """An agent tool: its function, the access it needs, and which arguments are paths."""
+    """An agent tool: its function, the access it needs, and which arguments are paths.
+
+    ``effect`` (write tools) says in a sentence what a call with given arguments will change;
+    the AI assistant shows it to the person who confirms the call.
+    """
 
     name: str
     function: ToolFunction
     access: Access
     path_params: tuple[str, ...] = ()
+    effect: EffectFunction | None = None
 
     @property
     def description(self) -> str:
@@ -95,16 +104,53 @@ class ToolSpec:
         params = list(signature.parameters.values())[1:]
         return signature.replace(parameters=params)
 
+    @cached_property
+    def arguments_model(self) -> type[pydantic.BaseModel]:
+        """A pydantic model of the public signature: it makes the JSON schema and checks calls."""
+        fields: dict[str, Any] = {}
+        for name, param in self.public_signature().parameters.items():
+            default = ... if param.default is inspect.Parameter.empty else param.default
+            fields[name] = (param.annotation, default)
+        config = pydantic.ConfigDict(extra="forbid")
+        model: type[pydantic.BaseModel] = pydantic.create_model(
+            f"{self.name}_arguments", __config__=config, **fields
+        )
+        return model
+
+    @cached_property
+    def input_schema(self) -> dict[str, Any]:
+        """The one JSON schema of the tool's arguments, served by MCP and given to the assistant
+        (and, for the local model, compiled into the grammar its calls are decoded under)."""
+        schema = self.arguments_model.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        return schema
+
+    def check_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """``arguments`` checked against the schema; a ValueError names each wrong argument."""
+        try:
+            parsed = self.arguments_model.model_validate(dict(arguments))
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ValueError(f"{self.name}: invalid arguments ({problems})") from None
+        return {name: getattr(parsed, name) for name in parsed.model_fields_set}
+
 
 REGISTRY: dict[str, ToolSpec] = {}
 
 
-def tool(access: Access, path_params: Sequence[str] = ()) -> Callable[[ToolFunction], ToolFunction]:
+def tool(
+    access: Access, path_params: Sequence[str] = (), effect: EffectFunction | None = None
+) -> Callable[[ToolFunction], ToolFunction]:
     """Register a tool function under its own name."""
 
     def decorator(function: ToolFunction) -> ToolFunction:
         REGISTRY[function.__name__] = ToolSpec(
-            function.__name__, function, access, tuple(path_params)
+            function.__name__, function, access, tuple(path_params), effect
         )
         return function
 
@@ -121,10 +167,19 @@ def _path_values(value: Any) -> Iterable[str]:
     return [str(value)]
 
 
-def call_tool(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
-    """Apply the guard-rails, run the tool, and audit the call whatever its outcome."""
+def call_tool(
+    spec: ToolSpec,
+    ctx: ToolContext,
+    arguments: dict[str, Any],
+    caller: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Apply the guard-rails, run the tool, and audit the call whatever its outcome.
+
+    ``caller`` goes into the audit entry as it is (the assistant names its provider and model).
+    """
     started = time.perf_counter()
     audit = ctx.workspace.store.audit
+    who = dict(caller or {})
     try:
         check_arguments(arguments, spec.path_params)
         ctx.guard.check_access(spec.name, spec.access)
@@ -140,6 +195,7 @@ def call_tool(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> di
             outcome="refused" if isinstance(exc, ToolRefused | ArgumentTooLarge) else "error",
             error=bounded_text(str(exc)),
             seconds=round(time.perf_counter() - started, 4),
+            **who,
         )
         raise
     audit.record(
@@ -148,5 +204,6 @@ def call_tool(spec: ToolSpec, ctx: ToolContext, arguments: dict[str, Any]) -> di
         arguments=argument_digest(arguments),
         outcome="ok",
         seconds=round(time.perf_counter() - started, 4),
+        **who,
     )
     return result

