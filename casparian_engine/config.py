@@ -1,8 +1,10 @@
 """Home directory and settings: one TOML file plus environment overrides, typed and validated.
 
 The settings file is ``$CASPARIAN_HOME/config.toml``. Every key may be overridden by an environment
-variable ``CASPARIAN_<KEY>`` (upper case), e.g. ``CASPARIAN_MAX_CONCURRENT_WORKERS=4``. Errors name
-the file (or variable) and the key, so a user can fix them without reading code.
+variable ``CASPARIAN_<KEY>`` (upper case), e.g. ``CASPARIAN_MAX_CONCURRENT_WORKERS=4``. Any other
+``CASPARIAN_*`` variable is refused (a misspelt override would otherwise be ignored without a
+word), except ``CASPARIAN_HOME`` and the test suite's own ``CASPARIAN_TEST_*``. Errors name the
+file (or variable) and the key, so a user can fix them without reading code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from .errors import CasparianError
 DEFAULT_HOME = Path("~/.casparian_flow")
 CONFIG_FILE_NAME = "config.toml"
 ENV_PREFIX = "CASPARIAN_"
+OTHER_VARIABLES = ("CASPARIAN_HOME",)
+"""``CASPARIAN_*`` variables that are not settings; ``CASPARIAN_TEST_*`` is the test suite's."""
 
 
 class ConfigError(CasparianError, ValueError):
@@ -206,6 +210,7 @@ def load_config(home: str | os.PathLike[str] | None = None) -> Config:
                 known = ", ".join(sorted(_FIELD_TYPES))
                 raise ConfigError(f"{config_path}: unknown key '{key}' (known keys: {known})")
             values[key] = _coerce(value, _FIELD_TYPES[key], str(config_path), key)
+    _refuse_unknown_variables()
     for key, annotation in _FIELD_TYPES.items():
         env_name = ENV_PREFIX + key.upper()
         if env_name in os.environ:
@@ -217,3 +222,22 @@ def load_config(home: str | os.PathLike[str] | None = None) -> Config:
         settings=settings,
         config_path=config_path if config_path.is_file() else None,
     )
+
+
+def _refuse_unknown_variables() -> None:
+    """``ConfigError`` naming the first ``CASPARIAN_*`` variable that is no setting's override."""
+    settings = {ENV_PREFIX + key.upper() for key in _FIELD_TYPES}
+    unknown = sorted(
+        name
+        for name in os.environ
+        if name.startswith(ENV_PREFIX)
+        and name not in settings
+        and name not in OTHER_VARIABLES
+        and not name.startswith(ENV_PREFIX + "TEST_")
+    )
+    if unknown:
+        keys = ", ".join(sorted(_FIELD_TYPES))
+        raise ConfigError(
+            f"environment {unknown[0]}: unknown variable",
+            hint=f"use CASPARIAN_HOME or CASPARIAN_ and an upper-case setting key: {keys}",
+        )

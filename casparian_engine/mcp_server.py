@@ -14,6 +14,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
 
 from . import __version__
 from .errors import describe
@@ -59,6 +60,11 @@ def build_server(workspace: Workspace, guard: ToolGuard) -> MCPServer[Any]:
             _adapt(spec, ctx),
             name=spec.name,
             description=spec.description,
+            annotations=ToolAnnotations(
+                read_only_hint=spec.access == "read",  # only a "read" tool changes nothing
+                destructive_hint=False,  # no tool deletes or overwrites what is there
+                open_world_hint=False,  # the store, the allowed paths and the outputs only
+            ),
             structured_output=True,
         )
         # The registry's one schema per tool, so MCP clients and the assistant see the same one.

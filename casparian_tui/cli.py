@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from casparian_engine.cli.common import fail, home_option
+from casparian_engine.cli.common import fail, home_option, require_existing_home
 
 
 def register(app: typer.Typer) -> None:
@@ -29,8 +29,10 @@ def register(app: typer.Typer) -> None:
         from casparian_engine.errors import CasparianError
         from casparian_engine.workspace import Workspace
 
+        chosen = str(home) if home is not None else home_option(ctx)
         try:
-            workspace = Workspace.open(home if home is not None else home_option(ctx))
+            require_existing_home(chosen)  # read-only: a mistyped --home is not created
+            workspace = Workspace.open(chosen)
         except CasparianError as exc:
             fail(exc)
         try:

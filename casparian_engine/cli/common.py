@@ -98,9 +98,14 @@ def _check_home_exists(ctx: typer.Context) -> None:
     """A read-only command on a home with no state (a mistyped --home) fails, creating nothing."""
     if command_name(ctx) not in READ_ONLY_COMMANDS:
         return
+    require_existing_home(home_option(ctx))
+
+
+def require_existing_home(home: str | None) -> None:
+    """Fail, creating nothing, when ``home`` (resolved as ``load_config`` does) has no state."""
     from ..config import load_config
 
-    config = load_config(home_option(ctx))
+    config = load_config(home)
     if not config.settings.store_url and not config.state_db.is_file():
         fail(
             f"no Casparian home at {config.home} (create one with `casparian scan` or "

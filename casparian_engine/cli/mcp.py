@@ -33,7 +33,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve Casparian's seven tools over stdio with the MCP protocol.
 
-        Read-only by default; every call is recorded in the audit trail. Logs go to stderr.
+        By default no tool changes tags, outputs or approved contracts: tools may scan folders
+        into the inventory, save scopes and schema proposals, and run registered parsers in
+        backtests (which write nothing). Every call is recorded in the audit trail. Logs go to
+        stderr.
         """
         from ..mcp_server import serve
         from ..tools import ToolGuard

@@ -34,7 +34,7 @@ def _scope_paths(ctx: ToolContext, scope: ScopeDefinition) -> list[str]:
     return paths
 
 
-@tool("read", path_params=("path",))
+@tool("record", path_params=("path",))
 def quick_scan(ctx: ToolContext, path: str, patterns: list[str] | None = None) -> dict[str, Any]:
     """Scan a folder into the inventory: counts, classification tags and a sample of files.
 
@@ -56,7 +56,7 @@ def quick_scan(ctx: ToolContext, path: str, patterns: list[str] | None = None) -
     }
 
 
-@tool("read", path_params=("paths",))
+@tool("record", path_params=("paths",))
 def apply_scope(
     ctx: ToolContext,
     name: str,
@@ -99,7 +99,7 @@ def apply_scope(
     }
 
 
-@tool("read", path_params=("files",))
+@tool("record", path_params=("files",))
 def discover_schemas(
     ctx: ToolContext, scope: str | None = None, files: list[str] | None = None
 ) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def approve_schemas(ctx: ToolContext, contract_ids: list[int]) -> dict[str, Any]
     return {"approved": approved}
 
 
-@tool("read")
+@tool("run")
 def run_backtest(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
     """Run a registered parser over a scope without writing outputs; files that failed before first.
 

@@ -1,12 +1,12 @@
 """The one registry of AI-callable tools, shared by the MCP server and the TUI's AI sidebar.
 
 A tool is a plain function ``fn(ctx: ToolContext, **arguments) -> dict`` with typed parameters
-and a docstring. The registry records what each tool may touch (``read``, ``write`` or
-``approve``) and which parameters are paths, so every interface applies the same guard-rails:
+and a docstring. The registry records what each tool may touch (its ``Access``, see ``ACCESS``)
+and which parameters are paths, so every interface applies the same guard-rails:
 
 * paths must sit inside an allow-list (default: the working directory);
-* ``write`` tools need read-write mode, ``approve`` tools need explicit approval rights
-  (AI proposes, humans approve);
+* ``read``, ``record`` and ``run`` tools work on a default server; ``write`` tools need read-write
+  mode, ``approve`` tools need explicit approval rights (AI proposes, humans approve);
 * every argument has a size limit (``limits``);
 * every call — allowed or refused — is recorded in the audit trail, with a bounded digest of its
   arguments.
@@ -29,7 +29,16 @@ from ..errors import CasparianError
 from ..workspace import Workspace
 from .limits import ArgumentTooLarge, argument_digest, bounded_text, check_arguments
 
-Access = Literal["read", "write", "approve"]
+Access = Literal["read", "record", "run", "write", "approve"]
+ACCESS: dict[str, str] = {
+    "read": "reads the store and the outputs; changes nothing",
+    "record": "adds to the store (scanned files, scopes, schema proposals); never touches "
+    "outputs, tags or approved contracts",
+    "run": "runs a registered parser's code in a guest over stored files; writes no output",
+    "write": "changes tags or outputs (needs --read-write)",
+    "approve": "locks schema contracts (needs --allow-approve)",
+}
+"""What each access label allows a tool to do, as the MCP server and README state it."""
 
 
 class ToolRefused(CasparianError, PermissionError):

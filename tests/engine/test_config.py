@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from casparian_engine.config import ConfigError, load_config
+
+CASPARIAN = str(Path(sys.executable).parent / "casparian")
 
 
 def test_defaults_without_a_file(home: Path) -> None:
@@ -72,4 +77,40 @@ def test_value_out_of_range_names_the_key(home: Path) -> None:
         load_config(home)
     assert str(info.value) == (
         f"{path}: key 'gatekeeper_policy' must be 'strict' or 'warn', not 'lenient'"
+    )
+
+
+def test_an_unknown_casparian_variable_is_refused(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: unknown variables are refused (a misspelt override is not silently ignored)."""
+    monkeypatch.setenv("CASPARIAN_MAX_WORKERS", "4")
+    with pytest.raises(ConfigError) as info:
+        load_config(home)
+    assert info.value.message == "environment CASPARIAN_MAX_WORKERS: unknown variable"
+    assert info.value.hint is not None
+    assert info.value.hint.startswith(
+        "use CASPARIAN_HOME or CASPARIAN_ and an upper-case setting key: ai_model_path, "
+    )
+    assert "max_concurrent_workers" in info.value.hint
+
+
+def test_casparian_home_and_the_test_suites_variables_are_not_settings_but_allowed(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASPARIAN_HOME", str(home))
+    monkeypatch.setenv("CASPARIAN_TEST_ANYTHING", "1")
+    assert load_config(home).home == home.resolve()
+
+
+def test_the_cli_refuses_an_unknown_variable_with_its_hint(home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASPARIAN_")}
+    done = subprocess.run(
+        [CASPARIAN, "--home", str(home), "files"],
+        capture_output=True, text=True, env={**env, "CASPARIAN_STORE_ULR": "x", "COLUMNS": "300"},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "error: environment CASPARIAN_STORE_ULR: unknown variable (use CASPARIAN_HOME or "
+        "CASPARIAN_ and an upper-case setting key: "
     )
