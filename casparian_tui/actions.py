@@ -150,6 +150,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec("discover", "x", "cancel_scan", "Stop", "Cancel the running scan"),
     ActionSpec("discover", "a", "accept_suggestion", "Accept", "Apply the suggested tag"),
     ActionSpec(
+        "discover",
+        "l",
+        "open_lab",
+        "Lab",
+        "Draft a parser from the selected files",
+        show=False,  # the footer is full at 120 columns; help and the palette list it
+    ),
+    ActionSpec(
         "discover", "right_square_bracket", "page(1)", "Next", "Next page of files", key_display="]"
     ),
     ActionSpec(
@@ -188,6 +196,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "inspect", "q", "show_quarantine", "Quarantine", "Browse quarantined rows with reasons"
     ),
     ActionSpec(
+        "inspect",
+        "a",
+        "show_anomalies",
+        "Anomalies",
+        "List the table's anomalies with counts",
+        show=False,
+    ),
+    ActionSpec(
         "inspect", "right_square_bracket", "page(1)", "Next", "Next page of rows", key_display="]"
     ),
     ActionSpec(
@@ -205,6 +221,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec("jobs", "r", "retry_job", "Retry", "Retry the failed job or replay a dead letter"),
     ActionSpec("jobs", "c", "cancel_job", "Cancel", "Cancel the running or queued job"),
     ActionSpec(
+        "jobs",
+        "w",
+        "explain_failure",
+        "Why?",
+        "Explain the failed job in the sidebar",
+        show=False,
+    ),
+    ActionSpec(
         "jobs", "s", "cycle_status", "Status", "Show only failed, dead-letter, queued, … jobs"
     ),
     ActionSpec(
@@ -214,6 +238,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "Resume",
         "Resume a parser its circuit breaker paused",
         show=False,  # the status line of a paused parser names the key; help and palette list it
+    ),
+    ActionSpec(
+        "process",
+        "w",
+        "explain_failure",
+        "Why?",
+        "Explain the latest failed job in the sidebar",
+        show=False,
     ),
 )
 

@@ -17,6 +17,7 @@ from casparian_engine.errors import describe
 from casparian_engine.scout.listing import FilterError, compile_filter, list_files_page
 
 from ..actions import bindings_for
+from ..assistant import DiscoverAssistant
 from ..messages import (
     FileDetailsRead,
     FilePreviewed,
@@ -79,7 +80,7 @@ def cut_right(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class DiscoverScreen(ModeScreen):
+class DiscoverScreen(DiscoverAssistant, ModeScreen):
     """File list (left) and preview (right); the list is one page of the store at a time."""
 
     MODE = "discover"
@@ -209,6 +210,8 @@ class DiscoverScreen(ModeScreen):
 
     def on_suggestions_computed(self, message: SuggestionsComputed) -> None:
         self.suggestion = message.suggestions[0] if message.suggestions else None
+        if self.files_hint is not None:
+            return  # the hint about the selected files stays until the selection changes
         line = (
             Content.from_markup("💡 $text  [dim](a to accept)[/dim]", text=self.suggestion.text)
             if self.suggestion
@@ -283,6 +286,7 @@ class DiscoverScreen(ModeScreen):
         mark = "✓" if record.id in self.selected_ids else " "
         table.update_cell(str(record.id), "sel", mark)
         self._render_status()
+        self.refresh_hint()
 
     def action_tag_selection(self) -> None:
         ids = sorted(self.selected_ids) or ([self.current_record.id] if self.current_record else [])
@@ -311,6 +315,8 @@ class DiscoverScreen(ModeScreen):
         self.reload()
 
     def action_accept_suggestion(self) -> None:
+        if self.accept_files_hint():
+            return
         if self.suggestion is None:
             self.notify("No tag suggestion to accept.", severity="warning")
             return

@@ -15,6 +15,7 @@ from textual_fastdatatable import ArrowBackend
 from casparian_engine.cli.common import counted
 
 from ..actions import bindings_for
+from ..assistant import InspectAnomalies
 from ..messages import (
     ColumnStatsComputed,
     FilterChecked,
@@ -100,7 +101,7 @@ def histogram_text(column: str, buckets: Any, detail: str = "", width: int = 0) 
     return Text("\n").join(lines)
 
 
-class InspectScreen(ModeScreen):
+class InspectScreen(InspectAnomalies, ModeScreen):
     """Browse the outputs without loading them: stats from SUMMARIZE, rows in LIMIT windows."""
 
     MODE = "inspect"

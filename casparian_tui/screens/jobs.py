@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 from casparian_engine.job_states import ERROR_STATES, is_live, is_replayable
 
 from ..actions import bindings_for
+from ..assistant import ExplainFailure, explainable
 from ..messages import JobActed, JobDetailLoaded
 from .base import ModeScreen, fitted_width, tail_path
 
@@ -118,7 +119,7 @@ def error_lines(job: Any) -> list[str]:
     return lines
 
 
-class JobsScreen(ModeScreen):
+class JobsScreen(ExplainFailure, ModeScreen):
     """Newest jobs first; j/k move, Enter expands, r retries/replays, c cancels, s filters."""
 
     MODE = "jobs"
@@ -233,6 +234,10 @@ class JobsScreen(ModeScreen):
             )
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def job_to_explain(self) -> int | str | None:
+        job = self.current_job
+        return job.id if explainable(job) else None
 
     @property
     def current_job(self) -> Any:

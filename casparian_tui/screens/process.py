@@ -18,6 +18,7 @@ from casparian_engine.cli.common import counted
 from casparian_engine.store.quarantine import QuarantineFilter
 
 from ..actions import bindings_for
+from ..assistant import ExplainFailure
 from ..messages import ParserFilesListed
 from ..services import NO_WORK, RunState
 from ..widgets.run_progress import RunProgress
@@ -174,7 +175,7 @@ class ParserResumed(Message):
     resumed: bool
 
 
-class ProcessScreen(ModeScreen):
+class ProcessScreen(ExplainFailure, ModeScreen):
     """Parsers (left), the highlighted parser's matched files (right), run bars (bottom)."""
 
     MODE = "process"
@@ -286,6 +287,10 @@ class ProcessScreen(ModeScreen):
             self._status(f"⏸ {escape(parser.name)} {escape(parser.paused)}")
         else:
             self._status(escape(" · ".join([f"{parser.name}: {jobs.headline}", *jobs.details])))
+
+    def job_to_explain(self) -> int | str | None:
+        parser = self.current_parser
+        return parser.name if parser is not None else None  # its latest failed or warned job
 
     @property
     def current_parser(self) -> Any:

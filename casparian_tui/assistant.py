@@ -1,0 +1,244 @@
+"""The assistant in each mode, as mixins the mode screens take on with a line each:
+
+- Discover: a hint that says what the selected files look like and suggests a tag, computed in a
+  worker whenever the selection changes (the list never waits); ``a`` accepts it, tagging them.
+- Process and Jobs: "explain this failure" puts a failed or warned job's facts in the sidebar.
+- Inspect: "what anomalies do you see?" lists the engine's anomalies with their counts.
+- Discover: ``L`` opens the Parser Lab on the selected files.
+
+The facts come from the engine (``Workspace.describe_files``, ``explain_failure``,
+``table_anomalies``); without a model they are shown as they are, and say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from casparian_engine.cli.common import counted
+
+from .widgets.ai_sidebar import AISidebar
+
+if TYPE_CHECKING:
+    from .screens.base import ModeScreen
+
+    _Base = ModeScreen
+else:
+    _Base = object
+
+NO_MODEL_NOTE = "(engine facts; no model explained them)"
+LATEST_JOBS = 50  # a parser's jobs searched for the latest failed or warned one
+
+
+@dataclass
+class FilesHinted(Message):
+    """The hint for a selection of files (None when it could not be made)."""
+
+    key: tuple[int, ...]
+    hint: Any
+    error: str = ""
+
+
+@dataclass
+class FailureExplained(Message):
+    job_id: int
+    facts: Any
+    nothing: str = ""
+    """Why there is nothing to explain (no failed job), when facts is None."""
+
+
+@dataclass
+class AnomaliesFound(Message):
+    table: str
+    anomalies: list[Any]
+
+
+class FactsBlock(VerticalScroll):
+    """One block of facts in the sidebar's log, scrolling on its own when long."""
+
+    DEFAULT_CSS = """
+    FactsBlock { height: auto; max-height: 20; margin-bottom: 1; }
+    """
+
+
+def post_to_sidebar(screen: ModeScreen, title: str, body: str) -> None:
+    """Open the AI sidebar and add a titled block of plain text to its log (literal text: paths
+    and code hold "[")."""
+    screen.casparian.show_ai_sidebar = True
+    sidebar = screen.query_one(AISidebar)
+    log = sidebar.query_one("#ai-log", Vertical)
+    text = Static(Content.assemble((title, "bold"), "\n", body), classes="ai-facts")
+    log.mount(FactsBlock(text))
+
+
+class DiscoverAssistant(_Base):
+    """The Discover screen's hint about the selected files, and the key that opens the lab."""
+
+    files_hint: Any = None
+    hint_key: tuple[int, ...] = ()
+
+    def selected_records(self) -> list[Any]:
+        """The selected files on this page, else the highlighted one."""
+        records = [r for r in getattr(self, "page_rows", []) if r.id in self.selected_ids]
+        current = getattr(self, "current_record", None)
+        return records or ([current] if current is not None else [])
+
+    def refresh_hint(self) -> None:
+        """Recompute the hint for the selection (in a worker; the newest selection wins)."""
+        ids = tuple(sorted(self.selected_ids))
+        self.hint_key = ids
+        if not ids:
+            self.files_hint = None
+            self._show_hint()
+            return
+        records = [r for r in getattr(self, "page_rows", []) if r.id in self.selected_ids]
+        self.compute_hint(ids, [r.os_path for r in records])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-hint")
+    def compute_hint(self, key: tuple[int, ...], paths: list[str]) -> None:
+        if not paths:
+            self.post_message(FilesHinted(key, None))
+            return
+        try:
+            scan_root = self._scan_root(paths[0])
+            hint = self.service.workspace.describe_files(paths, scan_root)
+        except (OSError, ValueError) as exc:
+            self.post_message(FilesHinted(key, None, str(exc)))
+            return
+        self.post_message(FilesHinted(key, hint))
+
+    def _scan_root(self, path: str) -> str | None:
+        """The scanned folder a file is under (tags are named after its top folders)."""
+        roots = list(self.service.workspace.store.files.source_roots().values())
+        under = [root for root in roots if path.startswith(root.rstrip("/") + "/")]
+        return max(under, key=len) if under else None
+
+    def on_files_hinted(self, message: FilesHinted) -> None:
+        if message.key != self.hint_key:
+            return  # the hint for an older selection
+        self.files_hint = message.hint
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        line = self.query_one("#suggestion", Static)
+        if self.files_hint is not None:
+            line.update(
+                Content.from_markup("💡 $text  [dim](a to accept)[/dim]", text=self.files_hint.text)
+            )
+        elif getattr(self, "suggestion", None) is not None:
+            self.on_suggestions_computed_again()
+        else:
+            line.update(Content(""))
+
+    def on_suggestions_computed_again(self) -> None:
+        suggestion = getattr(self, "suggestion", None)
+        if suggestion is not None:
+            self.query_one("#suggestion", Static).update(
+                Content.from_markup("💡 $text  [dim](a to accept)[/dim]", text=suggestion.text)
+            )
+
+    def accept_files_hint(self) -> bool:
+        """Tag the selected files with the hint's tag (a person's key press); False when no
+        hint is showing."""
+        hint = self.files_hint
+        if hint is None or not self.selected_ids:
+            return False
+        self.tag_files(sorted(self.selected_ids), hint.tag)  # type: ignore[attr-defined]
+        self.files_hint = None
+        self.hint_key = ()
+        return True
+
+    def action_open_lab(self) -> None:
+        """Open the Parser Lab on the selected (or highlighted) files."""
+        from .screens.lab import LabScreen
+
+        records = self.selected_records()
+        if not records:
+            self.notify("No file to draft a parser for: select files first.", severity="warning")
+            return
+        tags = {tag for record in records for tag in record.tags if ":" not in tag}
+        tag = next(iter(tags)) if len(tags) == 1 else None
+        if tag is None and self.files_hint is not None:
+            tag = self.files_hint.tag
+        paths = [Path(record.os_path) for record in records]
+        self.app.push_screen(LabScreen(paths, tag))
+
+
+class ExplainFailure(_Base):
+    """``w`` on a failed or warned job: its facts (and, with a model, an explanation) in the
+    sidebar."""
+
+    def job_to_explain(self) -> int | str | None:
+        """The highlighted job's id, or a parser's name (its latest failed or warned job)."""
+        raise NotImplementedError
+
+    def action_explain_failure(self) -> None:
+        target = self.job_to_explain()
+        if target is None:
+            self.notify("No failed or warned job here to explain.", severity="warning")
+            return
+        self.explain(target)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="explain-failure")
+    def explain(self, target: int | str) -> None:
+        workspace = self.service.workspace
+        if isinstance(target, str):
+            recent = workspace.list_jobs(parser=target, limit=LATEST_JOBS)
+            job = next((j for j in recent if explainable(j)), None)
+            if job is None:
+                self.post_message(FailureExplained(0, None, f"no failed or warned job of {target}"))
+                return
+            target = job.id
+        self.post_message(FailureExplained(target, workspace.explain_failure(target)))
+
+    def on_failure_explained(self, message: FailureExplained) -> None:
+        if message.facts is None:
+            self.notify(f"Nothing to explain: {message.nothing}.", severity="warning")
+            return
+        title = f"Why job {message.job_id} {message.facts.status} {NO_MODEL_NOTE}"
+        post_to_sidebar(self, title, message.facts.as_text())
+
+
+def explainable(job: Any) -> bool:
+    """Whether a job failed or ended with warnings (quarantined rows)."""
+    return job is not None and (
+        job.status in ("failed", "dead_letter") or bool(job.error_kind) or job.rows_quarantined > 0
+    )
+
+
+class InspectAnomalies(_Base):
+    """``a`` in Inspect: the table's anomalies with their counts, in a dialog and the sidebar."""
+
+    def action_show_anomalies(self) -> None:
+        table = getattr(self, "table_name", "")
+        if not table:
+            self.notify("Choose a table first.", severity="warning")
+            return
+        self.find_anomalies(table)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-anomalies")
+    def find_anomalies(self, table: str) -> None:
+        self.post_message(AnomaliesFound(table, self.service.workspace.table_anomalies(table)))
+
+    def on_anomalies_found(self, message: AnomaliesFound) -> None:
+        from .screens.dialogs import DetailsDialog
+
+        if not message.anomalies:
+            facts = {"anomalies": "none found (null spikes, outliers, rare categories, "
+                     "duplicate keys, future dates, mixed units)"}  # fmt: skip
+        else:
+            facts = {
+                f"{index}. {a.kind} · {a.column}": f"{counted(a.count, 'row')}: {a.detail}"
+                for index, a in enumerate(message.anomalies, start=1)
+            }
+        body = "\n".join(f"{label}: {text}" for label, text in facts.items())
+        post_to_sidebar(self, f"Anomalies in {message.table} {NO_MODEL_NOTE}", body)
+        if self.is_current:
+            self.app.push_screen(DetailsDialog(f"Anomalies in {message.table}", facts))

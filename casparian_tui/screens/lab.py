@@ -1,0 +1,331 @@
+"""The Parser Lab screen: draft a parser folder from the files selected in Discover, try it on
+them, then approve its contract and register it — each of those last two a person's key press.
+
+Every engine call runs in a thread worker; the screen shows what each step gave: the draft's
+files with where they came from (inferred or model), the try's rows written and quarantined with
+the first reasons and a preview, the approval (audited as the OS user) and the registration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, Static
+
+from casparian_engine.cli.common import counted
+
+PREVIEW_CELL = 14
+
+
+@dataclass
+class LabDrafted(Message):
+    draft: Any
+    folder: Path
+    existing: list[Path]
+    written: Any = None
+
+
+@dataclass
+class LabTried(Message):
+    result: Any
+
+
+@dataclass
+class LabApproved(Message):
+    approvals: list[Any]
+
+
+@dataclass
+class LabRegistered(Message):
+    registration: Any
+
+
+@dataclass
+class LabFailed(Message):
+    step: str
+    error: str
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Ask a yes/no question: y confirms, n or Esc declines."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Static(Content(self.question), classes="panel-title")
+            yield Static("y: yes   n / Esc: no")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+def files_text(draft: Any) -> Content:
+    """The draft's files with their provenance, then what discovery found and the notes."""
+    lines = [f"{draft.name} · {draft.kind} · from {counted(len(draft.facts.paths), 'file')}"]
+    lines += [f"  {f.name:<28} {f.origin}" for f in draft.files]
+    lines.append(f"  {'uv.lock':<28} project")
+    lines += [f"· {finding}" for finding in draft.findings]
+    lines += [f"! {note}" for note in draft.notes]
+    return Content("\n".join(lines))
+
+
+def try_text(result: Any) -> Content:
+    """Rows written and quarantined per output, the first reasons and a preview, as text."""
+    lines: list[str] = []
+    if result.failure:
+        lines.append(f"✗ {result.failure}")
+    lines += [f"✗ file failed: {failed}" for failed in result.failed_files]
+    for output in result.outputs:
+        lines.append(
+            f"{output.name}: {counted(output.written, 'row')} written, "
+            f"{output.quarantined} quarantined"
+        )
+        for reason in output.reasons:
+            where = f"line {reason.row}" if reason.row is not None else "row ?"
+            lines.append(f"  {where}: {reason.reason or reason.rules}")
+        if output.columns:
+            names = [name for name, _ in output.columns]
+            lines.append(" | ".join(name[:PREVIEW_CELL] for name in names))
+            for row in output.preview:
+                cells = ["∅" if value is None else str(value) for value in row]
+                lines.append(" | ".join(cell[:PREVIEW_CELL] for cell in cells))
+    if result.ok:
+        lines.append("✓ ran clean: A approves the contract, R registers the parser")
+    return Content("\n".join(lines))
+
+
+class LabScreen(Screen[None]):
+    """Draft → try → approve → register, for sample files chosen in Discover."""
+
+    BINDINGS = [
+        Binding("d", "draft", "Draft"),
+        Binding("t", "try_draft", "Try"),
+        Binding("A", "approve", "Approve"),
+        Binding("R", "register", "Register"),
+        Binding("escape", "close", "Close"),
+    ]
+    DEFAULT_CSS = """
+    LabScreen { layout: vertical; }
+    LabScreen #lab-title { height: auto; text-style: bold; }
+    LabScreen #lab-folder { height: 3; }
+    LabScreen .lab-split { height: 1fr; }
+    LabScreen #lab-files-pane, LabScreen #lab-try-pane { width: 1fr; border: round $primary 40%; }
+    LabScreen #lab-status { height: auto; }
+    LabScreen #lab-keys { height: 1; color: $foreground 70%; }
+    """
+
+    def __init__(self, samples: list[Path], tag: str | None = None) -> None:
+        super().__init__()
+        from casparian_engine.lab.draft import parser_name_for
+
+        self.samples = samples
+        self.tag = tag
+        self.parser_name = parser_name_for(samples, _name_from(tag))
+        self.draft: Any = None
+        self.folder: Path | None = None
+        self.result: Any = None
+        self.approvals: list[Any] = []
+        self.registration: Any = None
+
+    def compose(self) -> ComposeResult:
+        title = f"Parser Lab · {counted(len(self.samples), 'sample file')}"
+        if self.tag:
+            title += f" · tag {self.tag}"
+        yield Static(Content(title), id="lab-title")
+        default = Path.home() / "casparian-parsers" / self.parser_name
+        yield Input(value=str(default), placeholder="folder for the parser", id="lab-folder")
+        with Horizontal(classes="lab-split"):
+            with VerticalScroll(id="lab-files-pane"):
+                yield Static("d drafts a parser folder from the samples.", id="lab-files")
+            with VerticalScroll(id="lab-try-pane"):
+                yield Static("t tries the draft on the samples.", id="lab-try")
+        yield Static("", id="lab-status")
+        yield Static(
+            "d draft · t try · A approve contract · R register · Esc back   "
+            "(edit the files in your own editor, then t again)",
+            id="lab-keys",
+        )
+
+    def on_mount(self) -> None:
+        self.set_focus(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.set_focus(None)  # the screen's keys apply again
+
+    def status(self, text: str) -> None:
+        self.query_one("#lab-status", Static).update(Content(text))
+
+    @property
+    def chosen_folder(self) -> Path:
+        return Path(self.query_one("#lab-folder", Input).value.strip()).expanduser()
+
+    # --- draft ------------------------------------------------------------------------------
+    def action_draft(self) -> None:
+        self.status("drafting…")
+        self.make_draft(self.chosen_folder)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lab-draft")
+    def make_draft(self, folder: Path) -> None:
+        from casparian_engine.lab import LabError, deterministic_draft, existing_files
+
+        try:
+            draft = deterministic_draft(self.samples, self.parser_name, self.tag or None)
+        except LabError as exc:
+            self.post_message(LabFailed("draft", str(exc)))
+            return
+        existing = existing_files(draft, folder)
+        written = None if existing else self._write(draft, folder, False)
+        if existing or written is not None:
+            self.post_message(LabDrafted(draft, folder, existing, written))
+
+    def _write(self, draft: Any, folder: Path, overwrite: bool) -> Any:
+        from casparian_engine.lab import LabError, write_draft
+
+        try:
+            return write_draft(draft, folder, overwrite=overwrite)
+        except LabError as exc:
+            self.post_message(LabFailed("draft", str(exc)))
+            return None
+
+    def on_lab_drafted(self, message: LabDrafted) -> None:
+        if message.written is None:
+            names = ", ".join(path.name for path in message.existing)
+
+            def answered(replace: bool | None) -> None:
+                if replace:
+                    self.write_over(message.draft, message.folder)
+                else:
+                    self.status(f"nothing written: {message.folder} keeps its {names}")
+
+            self.app.push_screen(
+                ConfirmDialog(f"{message.folder} has {names} already. Replace them?"), answered
+            )
+            return
+        self.draft, self.folder = message.draft, message.written.folder
+        self.result, self.approvals, self.registration = None, [], None
+        self.query_one("#lab-files", Static).update(files_text(message.draft))
+        self.query_one("#lab-try", Static).update("t tries the draft on the samples.")
+        self.status(f"drafted into {message.written.folder}")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lab-draft")
+    def write_over(self, draft: Any, folder: Path) -> None:
+        written = self._write(draft, folder, True)
+        if written is not None:
+            self.post_message(LabDrafted(draft, folder, [], written))
+
+    # --- try --------------------------------------------------------------------------------
+    def action_try_draft(self) -> None:
+        if self.folder is None:
+            self.status("nothing to try yet: d drafts first")
+            return
+        self.status("trying on the samples…")
+        self.run_try(self.folder)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lab-try")
+    def run_try(self, folder: Path) -> None:
+        from casparian_engine.lab import LabError, try_parser
+
+        try:
+            result = try_parser(self.app.workspace, folder, self.samples)  # type: ignore[attr-defined]
+        except LabError as exc:
+            self.post_message(LabFailed("try", str(exc)))
+            return
+        self.post_message(LabTried(result))
+
+    def on_lab_tried(self, message: LabTried) -> None:
+        self.result = message.result
+        self.query_one("#lab-try", Static).update(try_text(message.result))
+        result = message.result
+        self.status(
+            f"tried: {counted(result.written, 'row')} written, {result.quarantined} quarantined"
+            + ("" if result.ok else " · failed")
+        )
+
+    # --- approve and register: a person's key presses -----------------------------------------
+    def action_approve(self) -> None:
+        if self.folder is None or self.result is None or not self.result.ok:
+            self.status("approve after a try that ran clean (d, then t)")
+            return
+        self.approve(self.folder)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lab-approve")
+    def approve(self, folder: Path) -> None:
+        from casparian_engine.contracts import ContractError, SchemaContract
+
+        approvals = []
+        try:
+            contracts = [
+                SchemaContract.from_yaml(path.read_text(encoding="utf-8"), str(path))
+                for path in sorted(folder.glob("*.contract.yaml"))
+            ]
+        except (ContractError, OSError) as exc:
+            self.post_message(LabFailed("approve", str(exc)))
+            return
+        for contract in contracts:
+            approvals.append(self.app.workspace.approve_contract(contract))  # type: ignore[attr-defined]
+        self.post_message(LabApproved(approvals))
+
+    def on_lab_approved(self, message: LabApproved) -> None:
+        self.approvals = message.approvals
+        done = ", ".join(
+            f"{a.current.name} v{a.current.version} by {a.current.approved_by}"
+            for a in message.approvals
+        )
+        self.status(f"approved {done}; R registers the parser")
+
+    def action_register(self) -> None:
+        if self.folder is None or not self.approvals:
+            self.status("register after approving the contract (A)")
+            return
+        self.register(self.folder)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lab-register")
+    def register(self, folder: Path) -> None:
+        try:
+            registration = self.app.workspace.register_parser(folder)  # type: ignore[attr-defined]
+        except ValueError as exc:
+            self.post_message(LabFailed("register", str(exc)))
+            return
+        self.post_message(LabRegistered(registration))
+
+    def on_lab_registered(self, message: LabRegistered) -> None:
+        self.registration = message.registration
+        registration = message.registration
+        verb = "registered" if registration.created else "already registered as"
+        self.status(f"{verb} {registration.name} {registration.version}: Process runs it")
+
+    def on_lab_failed(self, message: LabFailed) -> None:
+        self.status(f"✗ {message.step}: {message.error}")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _name_from(tag: str | None) -> str | None:
+    """A parser name from a tag ('kind:csv' and odd characters aside), or None."""
+    import re
+
+    if not tag:
+        return None
+    name = re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_")
+    if not name or not name[0].isalpha():
+        return None
+    return name[:64]
