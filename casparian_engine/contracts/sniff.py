@@ -63,9 +63,9 @@ _KNOWN_CELL = re.compile(
             r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail
             r"(?:[/~.]|[A-Za-z]:\\)[\w./\\ -]*",  # path
             r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?",  # IPv4
-            # Words: letters, digits and in-word marks; a comma, semicolon or colon only as in
-            # prose (followed by a space), never gluing two values together.
-            r"[^\W_]?(?:[\w\s'’\".()\[\]&/@#$€£=%*°+\-]|[,;:](?=\s)|\?|!)*[\w.)\]%?!'’\"]?",
+            # Words: letters, digits, spaces (not tabs) and in-word marks; a comma, semicolon or
+            # colon only as in prose (followed by a space), never gluing two values together.
+            r"[^\W_]?(?:[\w '’\".()\[\]&/@#$€£=%*°+\-]|[,;:](?= )|\?|!)*[\w.)\]%?!'’\"]?",
         )
     ),
     re.UNICODE,
@@ -304,17 +304,22 @@ def is_typed(value: str) -> bool:
 
 def layout(rows: list[list[str]], delimiter: str) -> Layout:
     """The header and preamble of the records ``rows`` (blank records are ``[]``)."""
-    content = [i for i, row in enumerate(rows) if _filled(row)]
+    content = [i for i, row in enumerate(rows) if _filled(row) and not _is_comment(row, delimiter)]
     if not content:
         return Layout(False, 0)
     body = content[len(content) // 4 :] if len(content) > 4 else content
     width = _modal_width([len(rows[i]) for i in body])
+    counts = Counter(len(rows[i]) for i in body)
+    # Widths a good share of the rows have (ragged tables leave trailing fields out).
+    common = {width} | {
+        w for w, n in counts.items() if n >= 3 and 5 * n >= len(body) and abs(w - width) <= 2
+    }
     fills = sorted(_filled(rows[i]) for i in body if len(rows[i]) == width)
     typical_fill = fills[len(fills) // 2] if fills else width
 
     def solid(index: int) -> bool:
         row = rows[index]
-        if len(row) != width or _is_comment(row, delimiter) or _is_metadata(row):
+        if len(row) not in common or _is_comment(row, delimiter) or _is_metadata(row):
             return False
         filled = _filled(row)
         return not (width >= 3 and filled <= 1 < typical_fill) and 2 * filled >= typical_fill
@@ -322,14 +327,16 @@ def layout(rows: list[list[str]], delimiter: str) -> Layout:
     start_at = 0
     for position in range(min(len(content), MAX_PREAMBLE)):
         following = content[position + 1 : position + 4]
-        fitting = sum(1 for i in following if len(rows[i]) == width)
+        fitting = sum(1 for i in following if len(rows[i]) in common)
         if solid(content[position]) and (fitting or not following):
             start_at = position
             break
     start = content[start_at]
     if _has_header(rows[start], [rows[i] for i in content[start_at + 1 : start_at + 60]]):
         return Layout(True, start)
-    if start_at > 0 and _header_above(rows[content[start_at - 1]], width, delimiter):
+    above = rows[content[start_at - 1]] if start_at > 0 else []
+    below = [rows[i] for i in content[start_at : start_at + 60]]
+    if above and _header_above(above, width, delimiter) and _has_header(above, below):
         return Layout(True, content[start_at - 1])
     return Layout(False, start)
 
@@ -343,6 +350,21 @@ def _header_above(row: list[str], width: int, delimiter: str) -> bool:
     if len(labels) < max(1, min(len(row), width) - 1) or any(is_typed(c) for c in labels):
         return False
     return len(set(labels)) == len(labels)
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_DIGITS = re.compile(r"\d+")
+
+
+def _shape(value: str) -> str:
+    """A value's outline: each run of letters as ``A``, ``a`` or ``Aa`` (upper, lower, mixed
+    case), each run of digits as ``9``, other characters as they are."""
+
+    def letters(match: re.Match[str]) -> str:
+        word = match.group()
+        return "A" if word.isupper() else "a" if word.islower() else "Aa"
+
+    return _DIGITS.sub("9", _LETTERS.sub(letters, value))
 
 
 def _kind(value: str) -> str:
@@ -380,6 +402,10 @@ def _has_header(first: list[str], rest: list[list[str]]) -> bool:
             lengths = {len(v.strip()) for v in values}
             if len(lengths) == 1 and len(stripped) not in lengths:
                 votes += 0.5
+            # A label written like the values below it (same run of cases, digits and marks:
+            # ``AD`` over ``AF``, ``anagrams`` over ``brain_networks``) reads as data.
+            alike = sum(1 for v in values if _shape(v.strip()) == _shape(stripped))
+            votes += -0.5 if 2 * alike >= len(values) else 0.5 if alike == 0 else 0.0
     if votes != 0:
         return votes > 0
     return not any(is_typed(c) for c in labels) and len(set(labels)) == len(labels) == len(first)
