@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .runner.dev import RunSummary
     from .runner.matching import EnqueueReport
     from .runner.pool import PoolSummary
+    from .scout.listing import FileListing
     from .scout.scan import ScanSummary
     from .scout.tagging import TagSuggestion
     from .sinks import Sink
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from .store.audit import AuditEntry
     from .store.contracts import Approval, StoredContract
     from .store.files import FileRecord, FileStats
+    from .store.health import ParserHealth
     from .store.jobs import DeadLetter, Job, QueueCounts
     from .store.parsers import ParserRecord
     from .store.quarantine import QuarantinedRow, QuarantineFilter
@@ -191,6 +193,19 @@ class Workspace:
 
         file_filter = FileFilter(tag, untagged, pattern, include_deleted)
         return self.store.files.page(file_filter, limit=limit, offset=offset, order=order)
+
+    def list_files_page(
+        self,
+        filter_text: str,
+        limit: int = 100,
+        offset: int = 0,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> FileListing:
+        """Discover's page of live files a gitignore-style filter selects, in path order, with
+        each file's depth and the total (see ``scout.listing``); ``should_stop`` cuts it short."""
+        from .scout.listing import list_files_page
+
+        return list_files_page(self.store, filter_text, limit, offset, should_stop)
 
     def count_files(
         self,
@@ -446,6 +461,14 @@ class Workspace:
         if resumed:
             self.store.audit.record("parser.resume", name)
         return resumed
+
+    def paused_parsers(self) -> list[ParserHealth]:
+        """The parsers whose circuit breaker holds their queued jobs, with why and since when."""
+        return self.store.health.paused_parsers()
+
+    def parser_health(self, name: str) -> ParserHealth | None:
+        """A parser's circuit breaker (None when it never recorded a run)."""
+        return self.store.health.get(name)
 
     def job_stats(self) -> QueueCounts:
         """Job counts by state ("2 running, 5 pending", "1 failed, 8 complete")."""

@@ -100,8 +100,31 @@ REGISTRY: tuple[ActionSpec, ...] = (
         key_display="Alt+h / ?",
         footer_key="?",
     ),
-    ActionSpec(GLOBAL, "escape", "open_mode('home')", "Home", "Return to the Home hub", show=False),
-    ActionSpec(GLOBAL, "ctrl+c", "quit", "Quit", "Quit Casparian", show=False, priority=True),
+    ActionSpec(
+        GLOBAL,
+        "escape",
+        "back",
+        "Back",
+        "Leave the input, else go back one level, else to Home",
+        show=False,
+    ),
+    ActionSpec(
+        GLOBAL,
+        "q",
+        "back(True)",
+        "Back",
+        "Back, as Esc; on Home it quits",
+        show=False,
+    ),
+    ActionSpec(
+        GLOBAL,
+        "ctrl+c",
+        "quit",
+        "Quit",
+        "Quit (asks first while work runs)",
+        show=False,
+        priority=True,
+    ),
     # Home hub.
     ActionSpec(
         "home",
@@ -128,7 +151,7 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "home", "down", "move_card(2)", "Down", "Select the card below", show=False, palette=False
     ),
     ActionSpec("home", "enter", "open_selected", "Open", "Open the selected mode", palette=False),
-    ActionSpec("home", "q", "app.quit", "Quit", "Quit from the Home hub", palette=False),
+    ActionSpec("home", "q", "app.quit", "Quit", "Quit (asks first while work runs)", palette=False),
     # Discover.
     ActionSpec(
         "discover",
@@ -193,7 +216,12 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "inspect", "e", "export_view", "Export", "Export the current view to Parquet or CSV"
     ),
     ActionSpec(
-        "inspect", "q", "show_quarantine", "Quarantine", "Browse quarantined rows with reasons"
+        "inspect",
+        "Q",
+        "show_quarantine",
+        "Quarantine",
+        "Browse quarantined rows with reasons (Esc or q goes back to the tables)",
+        key_display="Q",
     ),
     ActionSpec(
         "inspect",

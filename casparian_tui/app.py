@@ -20,6 +20,7 @@ from casparian_engine.workspace import Workspace
 from .actions import GLOBAL, MODE_NAMES, REGISTRY, bindings_for
 from .messages import RunFinished, RunProgressed, RunStopping, ScanFinished
 from .screens.base import ModeScreen
+from .screens.dialogs import ConfirmDialog
 from .screens.discover import DiscoverScreen
 from .screens.help import HelpScreen
 from .screens.home import HomeScreen
@@ -62,6 +63,8 @@ class CasparianApp(App[None]):
         self.live_refresh = live_refresh
         """Periodic refreshes (Home figures, the Jobs list) run; snapshots turn them off."""
         self.service = EngineService(self, workspace)
+        self.quit_asked = False  # a quit question is open (or was answered yes)
+        self.quit_when_stopped = False  # close once the scan and runs have stopped
         self.css_generation_applied = -1
         """The CSS generation the stylesheet was last re-parsed for (see ModeScreen)."""
 
@@ -96,6 +99,40 @@ class CasparianApp(App[None]):
         if mode != self.current_mode:
             self.switch_mode(mode)
 
+    def action_back(self, quit_at_home: bool = False) -> None:
+        """Esc / q: one level back on the mode shown (dialogs bind their own keys)."""
+        if isinstance(self.screen, ModeScreen):
+            self.screen.go_back(quit_at_home)
+
+    async def action_quit(self) -> None:
+        """Quit; while a scan or run is under way, ask first. Quitting stops the work cleanly
+        (a run's running jobs finish or are requeued) and the app closes once it has stopped;
+        a second Ctrl+c while asked, or while stopping, quits at once (the work is still told
+        to stop)."""
+        busy = self.service.busy_text()
+        if not busy or self.quit_asked:
+            self.quit_asked = True
+            self.exit()
+            return
+        self.quit_asked = True
+
+        def answered(stop: bool | None) -> None:
+            if not stop:
+                self.quit_asked = False
+                return
+            self.quit_when_stopped = True
+            self.service.cancel_all()
+            self.notify("stopping the work under way; the app closes once it has stopped")
+            self.exit_if_stopped()
+
+        question = f"{busy}. Stop it and quit?"
+        self.push_screen(ConfirmDialog(question, "y stops it and quits · n or Esc keeps working"),
+                         answered)  # fmt: skip
+
+    def exit_if_stopped(self) -> None:
+        if self.quit_when_stopped and not self.service.busy_text():
+            self.exit()
+
     def action_toggle_ai_sidebar(self) -> None:
         self.show_ai_sidebar = not self.show_ai_sidebar
 
@@ -122,6 +159,7 @@ class CasparianApp(App[None]):
         self.service.scan_finished(message)
         if message.error:
             self.show_error(f"scan of {message.root} failed: {message.error}")
+        self.exit_if_stopped()
 
     def on_run_progressed(self, message: RunProgressed) -> None:
         self.service.run_progressed(message)
@@ -133,6 +171,7 @@ class CasparianApp(App[None]):
         self.service.run_finished(message)
         if message.error:
             self.show_error(f"processing {message.parser_name} failed: {message.error}")
+        self.exit_if_stopped()
 
     def on_unmount(self) -> None:
         """Closing the app stops scans and runs, so no engine thread outlives it, and hands the

@@ -156,6 +156,8 @@ class JobActed(Message):
     job_id: int
     action: str
     result_text: str
+    run_parser: str = ""
+    """The parser whose queue now runs (a retry of a job of a parser that is not paused)."""
 
 
 @dataclass
@@ -191,6 +193,7 @@ class RowsPaged(Message):
     rows: Any
     offset: int
     total: int
+    predicate: str = ""
 
 
 @dataclass

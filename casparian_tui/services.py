@@ -184,16 +184,17 @@ class EngineService:
         self.publish("scan")
 
     # --- processing runs (one per parser) -----------------------------------------------------
-    def start_run(self, parser_name: str) -> None:
-        """Queue and process a parser's matched files in an app-level worker."""
+    def start_run(self, parser_name: str, queue_matching: bool = True) -> bool:
+        """Process a parser's queue in an app-level worker, first queueing its matched files
+        not yet processed (unless ``queue_matching`` is False: a retry runs what is queued).
+        False when a run of it is already under way (its pool takes newly queued jobs too)."""
         current = self.runs.get(parser_name)
         if current is not None and current.running:
-            self.app.notify(f"{parser_name} is already running; press s to stop it.", markup=False)
-            return
+            return False
         state = self.runs[parser_name] = RunState(parser_name)
         self.publish("run")
         self.app.run_worker(
-            partial(self._run_process, state),
+            partial(self._run_process, state, queue_matching),
             thread=True,
             exclusive=True,
             exit_on_error=False,
@@ -210,6 +211,14 @@ class EngineService:
         self.publish("run")
         return True
 
+    def busy_text(self) -> str:
+        """What work is under way, as a person says it ('a run of invoices'), or ''."""
+        running = [name for name, state in self.runs.items() if state.running]
+        parts = [f"a run of {', '.join(running)}"] if running else []
+        if self.scan is not None and self.scan.running:
+            parts.insert(0, f"a scan of {self.scan.root}")
+        return (" and ".join(parts) + " is under way") if parts else ""
+
     def cancel_all(self) -> None:
         """Stop every scan and run (the app is closing)."""
         if self.scan is not None:
@@ -217,7 +226,7 @@ class EngineService:
         for state in self.runs.values():
             state.cancel.set()
 
-    def _run_process(self, state: RunState) -> None:
+    def _run_process(self, state: RunState, queue_matching: bool = True) -> None:
         """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
 
         def forward(event: Event) -> None:
@@ -236,7 +245,7 @@ class EngineService:
                 )
 
         try:
-            reports = self.workspace.enqueue_matching(state.parser_name)
+            reports = self.workspace.enqueue_matching(state.parser_name) if queue_matching else []
             summary = self.workspace.process(
                 state.parser_name,
                 on_event=forward,

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from casparian_engine.errors import describe
@@ -69,6 +69,8 @@ class ModeScreen(Screen[None]):
 
     MODE: ClassVar[str] = "home"
     HEADING: ClassVar[str] = "Home"
+    MAIN_WIDGET: ClassVar[str] = ""
+    """The selector of the widget that has the focus at the mode's top level."""
 
     focus_before_chat: Widget | None = None
     """The widget that had the focus when the chat input took it; it gets it back."""
@@ -155,6 +157,43 @@ class ModeScreen(Screen[None]):
     def _chat_left(self, message: AISidebar.LeaveRequested) -> None:
         message.stop()
         self.leave_chat()
+
+    # --- Esc and q: one level back at a time -------------------------------------------------
+    def go_back(self, quit_at_home: bool = False) -> None:
+        """Esc (and q, which an input types instead): leave an input for the mode's main
+        widget, else go back one level inside the mode, else from its top level to Home; on
+        Home, q quits (asking first while work runs)."""
+        if isinstance(self.focused, Input):
+            self.focus_main()
+            return
+        if self.back_one_level():
+            return
+        if self.MODE != "home":
+            self.casparian.action_open_mode("home")
+        elif quit_at_home:
+            self.casparian.call_later(self.casparian.action_quit)
+
+    def back_one_level(self) -> bool:
+        """Go back one level inside the mode (a sub-view, a focused detail); False at the top."""
+        if self.MAIN_WIDGET and self.focused is not None:
+            main = self.query_one(self.MAIN_WIDGET)
+            if self.focused is not main and main.focusable:
+                main.focus()
+                return True
+        return False
+
+    def focus_main(self) -> None:
+        """Give the focus to the mode's main widget (or to the screen, for its keys)."""
+        if self.MAIN_WIDGET:
+            self.query_one(self.MAIN_WIDGET).focus()
+        else:
+            self.set_focus(None)
+
+    def report_done(self, text: str) -> None:
+        """A success: the error line's older failure no longer describes the state, so it goes,
+        and the text shows as a toast (literally: it quotes names and paths)."""
+        self.clear_error()
+        self.notify(text, markup=False)
 
     def set_selection(self, text: str) -> None:
         """Tell the AI sidebar what the user has selected in this mode."""

@@ -1,9 +1,11 @@
-"""Small modal dialogs: one-line prompts (tag name, folder, filter, export path) and details."""
+"""Small modal dialogs: one-line prompts (tag name, folder, filter, export path), yes/no
+questions and details."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -11,32 +13,88 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+Check = Callable[[str], str]
+"""Reads a prompt's answer: the reason it cannot be used, or '' when it can."""
+
 
 class PromptDialog(ModalScreen[str | None]):
-    """Ask for one line of text; Enter returns it, Esc returns None."""
+    """Ask for one line of text; Enter returns it, Esc returns None.
 
+    With a ``check``, an answer it refuses keeps the dialog open with the text as typed and the
+    reason under it, so a typo is corrected, not retyped."""
+
+    DEFAULT_CSS = """
+    PromptDialog .prompt-problem {
+        color: $error;
+        height: auto;
+    }
+    """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
+    def __init__(
+        self, title: str, placeholder: str = "", value: str = "", check: Check | None = None
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.initial_value = value
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Content(self.title_text), classes="panel-title")
             yield Input(value=self.initial_value, placeholder=self.placeholder, id="prompt")
+            yield Static("", id="prompt-problem", classes="prompt-problem")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
+    def show_problem(self, text: str) -> None:
+        """Say under the input why the answer was not taken (literal text: it quotes input)."""
+        self.query_one("#prompt-problem", Static).update(Text(text))
+
+    @property
+    def problem_text(self) -> str:
+        return str(self.query_one("#prompt-problem", Static).render())
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip())
+        answer = event.value.strip()
+        problem = self.check(answer) if self.check is not None else ""
+        if problem:
+            self.show_problem(problem)
+            return
+        self.dismiss(answer)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question: y or Enter says yes, n or Esc says no."""
+
+    DEFAULT_CSS = """
+    ConfirmDialog {
+        align: center middle;
+    }
+    """
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str, hint: str = "y overwrites · n or Esc goes back") -> None:
+        super().__init__()
+        self.question = question
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.question), id="confirm-question")
+            yield Static(Text(self.hint, style="dim"))
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
 
 
 class DetailsDialog(ModalScreen[None]):

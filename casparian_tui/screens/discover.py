@@ -14,7 +14,8 @@ from textual.worker import get_current_worker
 
 from casparian_engine.cli.common import counted
 from casparian_engine.errors import describe
-from casparian_engine.scout.listing import FilterError, compile_filter, list_files_page
+from casparian_engine.scout.listing import FilterError, compile_filter
+from casparian_engine.scout.tagging import TaggingError, validate_tag
 
 from ..actions import bindings_for
 from ..assistant import DiscoverAssistant
@@ -70,6 +71,15 @@ def preview_text(preview: Any) -> str:
     return "\n".join(lines)
 
 
+def tag_problem(tag: str) -> str:
+    """Why ``tag`` cannot name a tag (the engine's own rule), or '' when it can."""
+    try:
+        validate_tag(tag)
+    except TaggingError as exc:
+        return str(exc)
+    return ""
+
+
 def scan_failed(scan: Any) -> bool:
     """Whether the service's last scan ended in an error."""
     return not scan.running and scan.outcome.startswith("failed")
@@ -85,6 +95,7 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
 
     MODE = "discover"
     HEADING = "Discover"
+    MAIN_WIDGET = "#files"
     BINDINGS = bindings_for("discover")
 
     def __init__(self) -> None:
@@ -133,8 +144,7 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
         """One page of the files the filter selects, paged and matched by the engine; a newer
         request cancels this worker, which then stops reading."""
         worker = get_current_worker()
-        listing = list_files_page(
-            self.service.workspace.store,
+        listing = self.service.workspace.list_files_page(
             filter_text,
             PAGE_SIZE,
             offset,
@@ -299,7 +309,8 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
             if tag:
                 self.tag_files(ids, tag)
 
-        self.app.push_screen(PromptDialog(title, "tag name, e.g. invoices"), tag_chosen)
+        dialog = PromptDialog(title, "tag name, e.g. invoices", check=tag_problem)
+        self.app.push_screen(dialog, tag_chosen)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
     def tag_files(self, file_ids: list[int], tag: str) -> None:

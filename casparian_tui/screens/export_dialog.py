@@ -4,42 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
-from .dialogs import PromptDialog
+from .dialogs import ConfirmDialog, PromptDialog
 
 EMPTY_PATH = "type a file name ending in .parquet or .csv (Esc cancels)"
-
-
-class ConfirmDialog(ModalScreen[bool]):
-    """A yes/no question: y or Enter says yes, n or Esc says no."""
-
-    DEFAULT_CSS = """
-    ConfirmDialog {
-        align: center middle;
-    }
-    """
-    BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(Text(self.question), id="confirm-question")
-            yield Static(Text("y overwrites · n or Esc goes back", style="dim"))
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class ExportDialog(PromptDialog):
@@ -48,22 +17,6 @@ class ExportDialog(PromptDialog):
     Enter on an empty path shows why nothing happened instead of closing; a path naming a file
     that exists asks before the export replaces it (no keeps the dialog open to edit the path).
     """
-
-    DEFAULT_CSS = """
-    ExportDialog #export-error {
-        color: $error;
-        height: auto;
-    }
-    """
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="panel-title")
-            yield Input(value=self.initial_value, placeholder=self.placeholder, id="prompt")
-            yield Static("", id="export-error")
-
-    def show_problem(self, text: str) -> None:
-        self.query_one("#export-error", Static).update(Text(text))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

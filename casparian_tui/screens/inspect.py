@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import DataTable, Static
 from textual_fastdatatable import ArrowBackend
 
@@ -107,6 +108,7 @@ class InspectScreen(InspectAnomalies, ModeScreen):
     MODE = "inspect"
     HEADING = "Inspect"
     BINDINGS = bindings_for("inspect")
+    MAIN_WIDGET = "#tables-list"
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,6 +119,8 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         self.row_offset = 0  # the first row of the page shown
         self.wanted_offset = 0  # the first row of the page asked for last (maybe not shown yet)
         self.row_total = 0
+        self.rows_shown = 0  # how many rows the page on screen holds
+        self.export_note = ""  # the last export, said after the rows it wrote
         self.column_figures: dict[str, dict[str, Any]] = {}  # SUMMARIZE's row per column
         self.stat_columns: list[str] = []
         self.quarantine_mode = False
@@ -138,6 +142,7 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         quarantine = QuarantinePane(id="quarantine-pane", classes="split")
         quarantine.display = False
         yield quarantine
+        yield Static("", id="inspect-filter")
         yield Static("", id="inspect-status")
 
     def on_mount(self) -> None:
@@ -147,6 +152,7 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             for label, width in columns:  # fixed: never depends on which rows came first
                 grid.add_column(label, width=width, key=label)
         self.query_one("#tables-list", DataTable).focus()
+        self._render_status()
         self.load_tables()
 
     def on_screen_resume(self) -> None:
@@ -181,8 +187,8 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             names = [t.name for t in message.tables]
             if self.table_name in names:
                 listing.move_cursor(row=names.index(self.table_name))
-        if not message.tables:
-            self._status("No output tables yet: process some files first.")
+        if not message.tables or not self.table_name:
+            self._render_status()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "quarantine-list":
@@ -203,6 +209,8 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             return
         self.table_name, self.predicate = name, ""
         self.row_offset = self.wanted_offset = 0
+        self.row_total = self.rows_shown = 0
+        self.export_note = ""
         self.set_selection(name)
         self.query_one("#histogram", Static).update("Select a column for its histogram.")
         self.refresh_view()
@@ -263,19 +271,48 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         inspector = self.inspector
         rows = inspector.rows(table, offset, ROWS_PAGE, predicate)
         total = inspector.row_count(table, predicate)
-        self.post_message(RowsPaged(table, rows, offset, total))
+        self.post_message(RowsPaged(table, rows, offset, total, predicate))
 
     async def on_rows_paged(self, message: RowsPaged) -> None:
-        if message.table != self.table_name or message.offset != self.wanted_offset:
-            return  # another table's page, or one the user has already paged past
+        wanted = (self.table_name, self.wanted_offset, self.predicate)
+        if (message.table, message.offset, message.predicate) != wanted:
+            return  # another table's or filter's page, or one the user has already paged past
         self.row_offset, self.row_total = message.offset, message.total
+        self.rows_shown = message.rows.num_rows
         pane = self.query_one("#rows-pane", Vertical)
         await pane.remove_children()
         await pane.mount(ArrowTable(backend=ArrowBackend(message.rows), id="rows"))
-        last = message.offset + message.rows.num_rows
-        shown = f"{message.offset + 1 if message.total else 0:,}–{last:,} of {message.total:,}"
+        self._render_status()
+
+    def _render_status(self) -> None:
+        """The filter line and the status line, drawn from the view's state (never left over
+        from another view): what the grid shows is what they name, and what export writes."""
+        filter_line = self.query_one("#inspect-filter", Static)
+        if self.quarantine_mode:
+            page = len(self.quarantine_pages) - 1
+            first = page * QUARANTINE_PAGE + 1 if self.quarantine_rows else 0
+            last = page * QUARANTINE_PAGE + len(self.quarantine_rows)
+            shown = f"{first:,}–{last:,} of {self.quarantine_total:,}"
+            filter_line.update(Text("quarantine of every output · Esc goes back", style="bold"))
+            self._status(f"quarantine: rows {shown}")
+            return
+        if not self.table_name:
+            filter_line.update(Text("choose a table", style="dim"))
+            self._status("No output tables yet: process some files first." if not self.tables
+                         else "")  # fmt: skip
+            return
+        if self.predicate:
+            filter_line.update(
+                Content.assemble(("filter ", "bold"), (self.predicate, "bold $accent"),
+                                 ("  f changes it · f then an empty line clears it", "dim"))
+            )  # fmt: skip
+        else:
+            filter_line.update(Text("no filter · f filters the rows", style="dim"))
+        first = self.row_offset + 1 if self.row_total and self.rows_shown else 0
+        last = self.row_offset + self.rows_shown
         where = f" where {self.predicate}" if self.predicate else ""
-        self._status(f"{message.table}{where}: rows {shown}")
+        status = f"{self.table_name}{where}: rows {first:,}–{last:,} of {self.row_total:,}"
+        self._status(status + (f" · {self.export_note}" if self.export_note else ""))
 
     def _status(self, text: str) -> None:
         """The status line, shown literally: it quotes filters and table names."""
@@ -293,7 +330,7 @@ class InspectScreen(InspectAnomalies, ModeScreen):
 
     def action_filter_rows(self) -> None:
         if self.quarantine_mode:
-            self.show_error("f filters output tables: press q to leave quarantine first")
+            self.show_error("f filters output tables: press Esc to leave quarantine first")
             return
         if not self.table_name:
             return
@@ -325,23 +362,26 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             self.show_error(f"filter not applied ({kept}): {message.error}")
             return
         self.predicate, self.row_offset = message.predicate, 0
+        self.export_note = ""
         self.refresh_view()
+        self._render_status()  # the new filter shows at once; its rows follow
 
     def action_export_view(self) -> None:
         if self.quarantine_mode:
-            self.show_error("e exports output tables: press q to leave quarantine first")
+            self.show_error("e exports output tables: press Esc to leave quarantine first")
             return
         if not self.table_name:
             return
         default = str(self.exports_dir / f"{self.table_name}.parquet")
+        table, predicate = self.table_name, self.predicate
+        where = f" where {predicate}" if predicate else ""
+        title = f"Export {table}{where} ({counted(self.row_total, 'row')}) to (.parquet or .csv):"
 
         def chosen(destination: str | None) -> None:
             if destination:  # ExportDialog never returns an empty path; Esc gives None
-                self.export_view(self.table_name, self.predicate, destination)
+                self.export_view(table, predicate, destination)
 
-        self.app.push_screen(
-            ExportDialog("Export view to (.parquet or .csv):", "", default), chosen
-        )
+        self.app.push_screen(ExportDialog(title, "", default), chosen)
 
     @property
     def exports_dir(self) -> Path:
@@ -358,8 +398,9 @@ class InspectScreen(InspectAnomalies, ModeScreen):
 
     def on_view_exported(self, message: ViewExported) -> None:
         rows = counted(message.row_count, "row")
-        self.notify(f"Exported {rows} to {message.path}", markup=False)  # a path, not markup
-        self._status(f"exported {rows} to {message.path}")
+        self.report_done(f"Exported {rows} to {message.path}")
+        self.export_note = f"exported {rows} to {message.path}"
+        self._render_status()
 
     # --- quarantine: keyset pages of rows, their reasons, and the source line ---------------
     def action_show_quarantine(self) -> None:
@@ -373,11 +414,20 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         if self.quarantine_mode:
             self.quarantine_pages, self.quarantine_steps_queued = [0], 0
             self.quarantine_shown_after = -1
+            self.quarantine_rows, self.quarantine_total = [], 0
             pane.query_one("#quarantine-list", DataTable).focus()
             self.load_quarantine(0)
         else:
             self.query_one("#tables-list", DataTable).focus()
             self.load_tables()
+        self._render_status()
+
+    def back_one_level(self) -> bool:
+        """Quarantine → the tables; the rows, stats or histogram → the table list."""
+        if self.quarantine_mode:
+            self.action_show_quarantine()
+            return True
+        return super().back_one_level()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-quarantine")
     def load_quarantine(self, after_id: int) -> None:
@@ -395,10 +445,7 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         self.quarantine_rows, self.quarantine_total = message.rows, message.total
         self.quarantine_shown_after = message.after_id
         self.query_one(QuarantinePane).show_rows(message.rows)
-        page = len(self.quarantine_pages) - 1
-        first = page * QUARANTINE_PAGE + 1 if message.rows else 0
-        last = page * QUARANTINE_PAGE + len(message.rows)
-        self._status(f"quarantine: rows {first:,}–{last:,} of {message.total:,}")
+        self._render_status()
         if self.quarantine_steps_queued:  # a ] pressed while this page loaded: go on from here
             self.quarantine_steps_queued -= 1
             self.page_quarantine(1)

@@ -84,13 +84,13 @@ def job_state_cell(job: Any, paused: frozenset[str]) -> str:
 
 
 def requeued_text(job_id: int, parser_name: str, paused: bool) -> str:
-    """What a retried job waits for: its parser's next run (and, if paused, a resume)."""
+    """What a retried job waits for: a paused parser's resume; else it runs now."""
     if paused:
         return (
             f"job {job_id} requeued; {parser_name} is paused: press u on {parser_name} "
             "in Process to resume it, then r to run it"
         )
-    return f"job {job_id} requeued: it runs when {parser_name} runs (press r on it in Process)"
+    return f"job {job_id} requeued and running: {parser_name} processes it now (see Process)"
 
 
 @dataclass
@@ -124,6 +124,7 @@ class JobsScreen(ExplainFailure, ModeScreen):
 
     MODE = "jobs"
     HEADING = "Jobs"
+    MAIN_WIDGET = "#jobs-table"
     BINDINGS = bindings_for("jobs")
 
     def __init__(self) -> None:
@@ -190,7 +191,7 @@ class JobsScreen(ExplainFailure, ModeScreen):
     def load_jobs(self) -> None:
         workspace = self.service.workspace
         rows = workspace.list_jobs(status=self.status_filter, limit=500)
-        paused = frozenset(h.parser_name for h in workspace.store.health.paused_parsers())
+        paused = frozenset(h.parser_name for h in workspace.paused_parsers())
         self.post_message(JobQueueRead(rows, paused))
 
     def action_cycle_status(self) -> None:
@@ -332,15 +333,24 @@ class JobsScreen(ExplainFailure, ModeScreen):
         verb = "requeued" if action == "retry" else "cancelled"
         text = f"job {job_id} {verb}" if done else f"job {job_id} could not be {verb}"
         job = workspace.job_detail(job_id) if done and action == "retry" else None
+        run_parser = ""
         if job is not None:
-            health = workspace.store.health.get(job.parser_name)
+            health = workspace.parser_health(job.parser_name)
             paused = health is not None and health.paused_at is not None
             text = requeued_text(job_id, job.parser_name, paused)
-        self.post_message(JobActed(job_id, action, text))
+            run_parser = "" if paused else job.parser_name
+            if not paused and workspace.get_parser(job.parser_name, job.parser_version) is None:
+                run_parser = ""
+                text = (
+                    f"job {job_id} requeued; {job.parser_name} {job.parser_version} is not "
+                    "registered, so it waits (casparian parser register <folder>)"
+                )
+        self.post_message(JobActed(job_id, action, text, run_parser))
 
     def on_job_acted(self, message: JobActed) -> None:
-        self.clear_error()
-        self.notify(message.result_text, markup=False)
+        if message.run_parser:  # a retry runs: the parser's queue, the retried job in it
+            self.service.start_run(message.run_parser, queue_matching=False)
+        self.report_done(message.result_text)
         self.load_jobs()
         if message.job_id == self.detail_job_id:
             self.load_detail(message.job_id)  # the header must not keep saying ✗ failed

@@ -180,6 +180,7 @@ class ProcessScreen(ExplainFailure, ModeScreen):
 
     MODE = "process"
     HEADING = "Process"
+    MAIN_WIDGET = "#parsers-table"
     BINDINGS = bindings_for("process")
 
     def __init__(self) -> None:
@@ -225,7 +226,7 @@ class ProcessScreen(ExplainFailure, ModeScreen):
             row.name: workspace.count_quarantine(QuarantineFilter(parser_name=row.name))
             for row in rows
         }
-        health = {h.parser_name: h for h in workspace.store.health.paused_parsers()}
+        health = {h.parser_name: h for h in workspace.paused_parsers()}
         self.post_message(ParsersRead(rows, quarantined, health))
 
     def _add_parser_columns(self) -> None:
@@ -245,12 +246,16 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         self._fill_parsers()
         if message.rows:
             table = self.query_one("#parsers-table", DataTable)
-            self._open_parser(self.parsers[table.cursor_row].name, force=True)
+            self._open_parser(self.parsers[table.cursor_row].name,
+                              force=True)  # fmt: skip
         self._show_parser_status()
 
     def _fill_parsers(self) -> None:
+        """Refill the table; the cursor stays on the parser it was on (a parser registered or
+        removed meanwhile, from the CLI say, shifts the rows, never what r would run)."""
         table = self.query_one("#parsers-table", DataTable)
-        cursor = table.cursor_row
+        names = [parser.name for parser in self.parsers]
+        cursor = names.index(self.parser_name) if self.parser_name in names else table.cursor_row
         table.clear()
         for parser in self.parsers:
             table.add_row(
@@ -375,7 +380,8 @@ class ProcessScreen(ExplainFailure, ModeScreen):
             self.load_parsers()  # resumed from the command line meanwhile? r works again
             return
         self.clear_error()
-        self.service.start_run(parser.name)
+        if not self.service.start_run(parser.name):
+            self.notify(f"{parser.name} is already running; press s to stop it.", markup=False)
 
     def action_resume_parser(self) -> None:
         """Clear the highlighted parser's circuit breaker, so its queued jobs can run again."""
@@ -396,7 +402,7 @@ class ProcessScreen(ExplainFailure, ModeScreen):
     def on_parser_resumed(self, message: ParserResumed) -> None:
         name = message.parser_name
         if message.resumed:
-            self.notify(f"{name} resumed: r runs it (its queued files first)", markup=False)
+            self.report_done(f"{name} resumed: r runs it (its queued files first)")
         else:
             self.notify(f"{name} was already resumed", markup=False)
         self.load_parsers()

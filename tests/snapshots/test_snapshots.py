@@ -255,7 +255,7 @@ def test_inspect_quarantine(snap_compare, fixed_workspace: Workspace, fixed_data
         await pilot.press("alt+i")
         screen = pilot.app.screen
         await settle(pilot, lambda: text_of(screen, "#inspect-status").startswith("No output"))
-        await pilot.press("q")
+        await pilot.press("Q")
 
         def rows_and_source_line_shown() -> bool:
             return (

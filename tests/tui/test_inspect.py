@@ -29,6 +29,14 @@ async def type_export_path(pilot: Pilot[None], target: Path) -> None:
     await pilot.press("ctrl+u", *str(target), "enter")
 
 
+async def apply_filter(app: CasparianApp, pilot: Pilot[None], predicate: str) -> None:
+    """Type a row filter as a person does (f, the predicate, Enter) and wait for its rows."""
+    await pilot.press("f")
+    await pilot.pause()
+    await pilot.press("ctrl+u", *predicate, "enter")
+    await settle(app, pilot)
+
+
 async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
     for _ in range(4):
         await app.workers.wait_for_complete()
@@ -121,11 +129,17 @@ async def test_export_writes_the_filtered_view(workspace: Workspace, tmp_path: P
     target = tmp_path / "zeta.csv"
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
-        screen.predicate = "vendor = 'zeta'"
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"vendor = 'zeta'", "enter")
+        await settle(app, pilot)
         await type_export_path(pilot, target)
         await settle(app, pilot)
         assert target.read_text().count("\n") == 51
-        assert str(screen.query_one("#inspect-status").render()) == f"exported 50 rows to {target}"
+        status = str(screen.query_one("#inspect-status").render())
+        assert status == (
+            f"lines where vendor = 'zeta': rows 1–50 of 50 · exported 50 rows to {target}"
+        )
 
 
 def write_second_output(workspace: Workspace) -> None:
@@ -133,6 +147,38 @@ def write_second_output(workspace: Workspace) -> None:
     folder.mkdir(parents=True)
     table = pa.table({"meter": pa.array([f"m{i % 3}" for i in range(30)])})
     pq.write_table(table, folder / "part-0.parquet")
+
+
+async def test_leaving_quarantine_shows_the_filtered_table_as_export_writes_it(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A filter, then the quarantine and back: the status line names the table's filtered rows
+    (it kept the quarantine's 'rows 1–0 of 0'), the filter line shows the filter, and export
+    writes exactly those rows."""
+    write_output(workspace)
+    app = CasparianApp(workspace)
+    target = tmp_path / "zeta.csv"
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        assert str(screen.query_one("#inspect-filter").render()) == "no filter · f filters the rows"
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"vendor = 'zeta'", "enter")
+        await settle(app, pilot)
+        await pilot.press("Q")
+        await settle(app, pilot)
+        assert str(screen.query_one("#inspect-status").render()).startswith("quarantine: rows")
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert app.current_mode == "inspect" and not screen.quarantine_mode
+        status = str(screen.query_one("#inspect-status").render())
+        assert status == "lines where vendor = 'zeta': rows 1–50 of 50"
+        shown = str(screen.query_one("#inspect-filter").render())
+        assert shown.startswith("filter vendor = 'zeta'")
+        assert screen.query_one("#rows", ArrowTable).row_count == 50
+        await type_export_path(pilot, target)
+        await settle(app, pilot)
+        assert target.read_text().count("\n") == 51
 
 
 async def test_clicks_open_a_table_and_a_column_and_the_wheel_scrolls_rows(
@@ -196,11 +242,13 @@ async def test_exporting_one_row_says_row(workspace: Workspace, tmp_path: Path) 
     target = tmp_path / "one.parquet"
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
-        screen.predicate = "amount = 7"
+        await apply_filter(app, pilot, "amount = 7")
         await type_export_path(pilot, target)
         await settle(app, pilot)
         assert pq.read_table(target).num_rows == 1
-        assert str(screen.query_one("#inspect-status").render()) == f"exported 1 row to {target}"
+        assert str(screen.query_one("#inspect-status").render()).endswith(
+            f" · exported 1 row to {target}"
+        )
 
 
 async def test_export_defaults_to_the_exports_folder_of_the_home(workspace: Workspace) -> None:
@@ -215,7 +263,9 @@ async def test_export_defaults_to_the_exports_folder_of_the_home(workspace: Work
         await pilot.press("enter")  # the default destination as offered
         await settle(app, pilot)
         assert pq.read_table(target).num_rows == 250
-        assert str(screen.query_one("#inspect-status").render()) == f"exported 250 rows to {target}"
+        assert str(screen.query_one("#inspect-status").render()).endswith(
+            f" · exported 250 rows to {target}"
+        )
 
 
 async def test_export_to_a_missing_folder_is_refused_with_a_human_prefix(
@@ -359,7 +409,8 @@ async def test_stats_cut_with_an_ellipsis_and_histograms_bin_times_and_integers(
 
 
 async def test_export_asks_before_replacing_a_file(workspace: Workspace, tmp_path: Path) -> None:
-    from casparian_tui.screens.export_dialog import ConfirmDialog, ExportDialog
+    from casparian_tui.screens.dialogs import ConfirmDialog
+    from casparian_tui.screens.export_dialog import ExportDialog
 
     write_output(workspace)
     target = tmp_path / "lines.csv"
@@ -375,7 +426,7 @@ async def test_export_asks_before_replacing_a_file(workspace: Workspace, tmp_pat
         await pilot.press("n")
         await settle(app, pilot)
         assert isinstance(app.screen, ExportDialog)
-        problem = str(app.screen.query_one("#export-error").render())
+        problem = str(app.screen.query_one("#prompt-problem").render())
         assert problem == f"{target} exists: type another name, or Enter to be asked again"
         assert target.read_text() == "keep me\n"
         await pilot.press("enter")
@@ -384,7 +435,9 @@ async def test_export_asks_before_replacing_a_file(workspace: Workspace, tmp_pat
         await settle(app, pilot)
         assert app.screen is screen
         assert target.read_text().count("\n") == 251
-        assert str(screen.query_one("#inspect-status").render()) == f"exported 250 rows to {target}"
+        assert str(screen.query_one("#inspect-status").render()).endswith(
+            f" · exported 250 rows to {target}"
+        )
 
 
 async def test_export_with_an_empty_path_says_what_to_type(workspace: Workspace) -> None:
@@ -399,7 +452,7 @@ async def test_export_with_an_empty_path_says_what_to_type(workspace: Workspace)
         await pilot.press("ctrl+u", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ExportDialog)
-        problem = str(app.screen.query_one("#export-error").render())
+        problem = str(app.screen.query_one("#prompt-problem").render())
         assert problem == EMPTY_PATH
         assert problem == "type a file name ending in .parquet or .csv (Esc cancels)"
         await pilot.press("escape")
@@ -420,7 +473,9 @@ async def test_export_to_a_bracketed_path_is_said_as_written(
         await type_export_path(pilot, target)
         await settle(app, pilot)
         assert app.is_running and target.read_text().count("\n") == 251
-        assert str(screen.query_one("#inspect-status").render()) == f"exported 250 rows to {target}"
+        assert str(screen.query_one("#inspect-status").render()).endswith(
+            f" · exported 250 rows to {target}"
+        )
         (toast,) = app._notifications
         assert toast.message == f"Exported 250 rows to {target}"
         assert not toast.markup  # a toast with markup would raise on the '[/]' when drawn

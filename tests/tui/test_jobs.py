@@ -353,18 +353,28 @@ async def test_queued_jobs_of_a_paused_parser_say_they_are_blocked(workspace: Wo
         assert str(screen.query_one("#jobs-status").render()) == "2 queued"
 
 
-async def test_a_retried_job_says_how_it_will_run(workspace: Workspace) -> None:
-    failed_id, _queued_id = make_jobs(workspace)
-    app = CasparianApp(workspace, clock=lambda: 0.0)
+async def test_retry_runs_the_job(registered: Workspace) -> None:
+    """r on a failed job requeues it and runs it (it used to wait for the parser's next run)."""
+    registered.enqueue_matching("invoices")
+    jobs = registered.store.jobs
+    lease = jobs.claim("test-worker", limit=1)
+    failed_id = lease.jobs[0].id
+    jobs.fail(failed_id, lease.token, JobFailure("ParseError", "a passing glitch", trace="T"))
+    app = CasparianApp(registered, clock=lambda: 0.0)
     async with app.run_test(size=SIZE) as pilot:
-        await open_jobs(app, pilot)
+        screen = await open_jobs(app, pilot)
         notes: list[str] = []
         app.notify = lambda message, **_: notes.append(message)  # type: ignore[method-assign]
-        await pilot.press("j", "r")
+        screen.query_one(DataTable).move_cursor(row=[j.id for j in screen.jobs].index(failed_id))
+        await pilot.press("r")
         await settle(app, pilot)
-        assert notes == [
-            f"job {failed_id} requeued: it runs when invoices runs (press r on it in Process)"
-        ]
+        assert notes[0] == (
+            f"job {failed_id} requeued and running: invoices processes it now (see Process)"
+        )
+        state = app.service.runs["invoices"]
+        assert not state.running and state.outcome.startswith("done: ")
+        retried = registered.job_detail(failed_id)
+        assert retried is not None and retried.status in ("completed", "completed_with_warnings")
 
 
 def test_only_a_failed_job_shows_its_stored_error_as_its_own() -> None:

@@ -146,10 +146,13 @@ async def test_matched_files_page_with_keys_click_and_scroll(
 
 
 def add_catalog_parsers(workspace: Workspace, count: int) -> None:
-    """More parser versions in the store's catalog (listing needs only the catalog rows)."""
+    """More parser versions in the store's catalog (listing needs only the catalog rows);
+    calling it again adds the ones not there yet."""
     original = workspace.store.parsers.get("invoices")
     assert original is not None
     for number in range(count):
+        if workspace.store.parsers.get(f"extra{number:02d}") is not None:
+            continue
         workspace.store.parsers.insert(
             name=f"extra{number:02d}",
             version="0.1.0",
@@ -185,6 +188,25 @@ async def test_click_opens_a_parser_and_the_wheel_scrolls_the_list(
         await scroll_wheel(pilot, "#parsers-table")
         assert parsers.scroll_y > 0
         assert screen.parser_name == "extra01"  # the wheel scrolls; it does not select
+
+
+async def test_the_cursor_keeps_its_parser_when_one_is_registered_before_it(
+    registered: Workspace,
+) -> None:
+    """A parser registered meanwhile (from the CLI) sorts above the highlighted one: the
+    cursor stays on its parser, so r runs what the screen shows (it jumped to the new row)."""
+    add_catalog_parsers(registered, 2)
+    app = CasparianApp(registered)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("down", "down")
+        await settle(app, pilot)
+        assert screen.current_parser.name == "invoices"
+        add_catalog_parsers(registered, 4)  # extra02 and extra03 sort before invoices
+        screen.load_parsers()
+        await settle(app, pilot)
+        assert [p.name for p in screen.parsers][4] == "invoices"
+        assert screen.current_parser.name == "invoices" and screen.parser_name == "invoices"
 
 
 async def test_r_again_when_everything_is_processed_says_why_and_how_to_redo(

@@ -82,7 +82,7 @@ async def open_quarantine(app: CasparianApp, pilot: Pilot[None]) -> InspectScree
     await pilot.press("alt+i")
     await settle(app, pilot)
     assert isinstance(app.screen, InspectScreen)
-    await pilot.press("q")
+    await pilot.press("Q")
     await settle(app, pilot)
     return app.screen
 
@@ -192,10 +192,10 @@ async def test_filter_and_export_are_refused_while_browsing(
         screen = await open_quarantine(app, pilot)
         await pilot.press("f")
         await pilot.pause()
-        assert screen.error_text == "✗ f filters output tables: press q to leave quarantine first"
+        assert screen.error_text == "✗ f filters output tables: press Esc to leave quarantine first"
         await pilot.press("e")
         await pilot.pause()
-        assert screen.error_text == "✗ e exports output tables: press q to leave quarantine first"
+        assert screen.error_text == "✗ e exports output tables: press Esc to leave quarantine first"
         assert app.screen is screen
 
 

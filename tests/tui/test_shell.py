@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from textual.app import SystemCommand
 from textual.worker import WorkerFailed
@@ -53,19 +55,41 @@ async def test_clicking_a_card_opens_its_mode(workspace: Workspace) -> None:
         assert app.current_mode == "inspect"
 
 
-async def test_q_quits_from_home_only(workspace: Workspace) -> None:
+async def test_q_goes_back_like_escape_and_quits_from_home(workspace: Workspace) -> None:
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("alt+j")
         await pilot.pause()
         await pilot.press("q")
         await pilot.pause()
-        assert app.is_running and app.current_mode == "jobs"
-        await pilot.press("escape")
+        assert app.is_running and app.current_mode == "home"
+        await pilot.press("escape")  # Esc on Home stays (a stray Esc never quits)
         await pilot.pause()
+        assert app.is_running and app.current_mode == "home"
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_escape_leaves_an_input_first_then_goes_home(workspace: Workspace) -> None:
+    from textual.widgets import Input
+
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+d", "slash")
+        await pilot.pause()
+        assert isinstance(app.screen.focused, Input)
+        await pilot.press("q")  # typed into the filter, not a key of the app
+        await pilot.pause()
+        assert app.current_mode == "discover"
+        assert app.screen.query_one("#filter", Input).value == "q"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "discover" and app.screen.focused is not None
+        assert app.screen.focused.id == "files"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "home"
 
 
 async def test_ctrl_c_quits(workspace: Workspace) -> None:
@@ -127,7 +151,7 @@ async def test_help_in_process_lists_its_page_keys_first_and_scrolls_at_once(
         ]
         assert ("]", "Next page of matched files") in process_rows
         assert ("[", "Previous page of matched files") in process_rows
-        assert "process    ]           Next page of matched files" in screen_text(app)
+        assert re.search(r"process\s+\]\s+Next page of matched files", screen_text(app))
         panel = app.screen.query_one("#help-panel", VerticalScroll)
         assert app.screen.focused is panel
         assert panel.max_scroll_y > 0 and panel.scroll_y == 0
