@@ -200,6 +200,7 @@ class EngineService:
             exit_on_error=False,
             group=f"run-{parser_name}",
         )
+        return True
 
     def stop_run(self, parser_name: str) -> bool:
         """Ask a running parser's pool to stop (running jobs finish, claimed ones return)."""

@@ -54,6 +54,7 @@ async def test_parsers_files_and_a_run_with_quarantine(registered: Workspace) ->
         assert (state.running, state.done, state.total) == (False, 4, 4)
         assert (state.failed, state.quarantined_rows) == (0, 1)
         assert state.outcome == "done: 4 files, 4 rows, 0 failed, 1 quarantined"
+        assert screen.error_text == "" and not app._notifications  # r said nothing else
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
         assert label == "invoices · done, 4 rows written · 4/4 files · 0 failed · 1 row quarantined"
         assert cells(screen, "#parsers-table") == [
