@@ -39,11 +39,13 @@ class PgCluster:
         listen: str = "127.0.0.1",
         settings: dict[str, str] | None = None,
         port: int | None = None,
+        hba: tuple[str, ...] = (),
     ) -> None:
         self.data = data
         self.listen = listen
         self.settings = settings or {}
         self.port = port or free_port()
+        self.hba = hba  # pg_hba.conf lines added to initdb's (which trusts 127.0.0.1 only)
         self.bindir = pg_bindir()
         self.user = "postgres" if os.geteuid() == 0 else None
 
@@ -51,7 +53,9 @@ class PgCluster:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self.user:
             command = ["runuser", "-u", self.user, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr or done.stdout}")
 
     def start(self) -> PgCluster:
         shutil.rmtree(self.data, ignore_errors=True)
@@ -60,6 +64,9 @@ class PgCluster:
             shutil.chown(self.data, self.user)
             self.data.chmod(0o700)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "casparian")
+        if self.hba:
+            with (self.data / "pg_hba.conf").open("a", encoding="utf-8") as conf:
+                conf.write("".join(f"{line}\n" for line in self.hba))
         options = [f"-p {self.port}", "-k /tmp", f"-c listen_addresses={self.listen}"]
         options += [f"-c {key}={value}" for key, value in self.settings.items()]
         self._run(
@@ -73,7 +80,7 @@ class PgCluster:
 
     def stop(self) -> None:
         """Stop the server (immediately: nothing in it is kept) and remove its folder."""
-        with contextlib.suppress(subprocess.CalledProcessError):
+        with contextlib.suppress(RuntimeError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.data, ignore_errors=True)
 

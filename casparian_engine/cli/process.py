@@ -80,10 +80,19 @@ def process_command(
         "(default 256 with the executor).",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    queue_only: bool = typer.Option(
+        False,
+        "--queue-only",
+        help="Only queue the matched files and exit: worker hosts (`casparian worker`) on the "
+        "same store process them.",
+    ),
     handler: str | None = typer.Option(None, "--handler", hidden=True, help=HANDLER_HELP),
 ) -> None:
     """Queue scanned files matched by registered parsers, drain the queue with the worker pool,
     and exit with a summary. Ctrl+C stops gracefully: running jobs finish, the rest stay queued."""
+    if queue_only:
+        _queue_only(ctx, parser, json_output)
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from ..runner.pool import PoolProgress
@@ -127,6 +136,33 @@ def process_command(
                 console.print(reason, highlight=False, markup=False, soft_wrap=True)
     failed = sum(summary.counts.get(state, 0) for state in ERROR_STATES)
     raise typer.Exit(1 if failed or summary.paused_parsers else 0)
+
+
+def _queue_only(ctx: typer.Context, parser: str | None, json_output: bool) -> None:
+    """``process --queue-only``: queue the matched files for worker hosts; say how many."""
+    with open_workspace(ctx) as workspace:
+        if parser is not None and workspace.store.parsers.get(parser) is None:
+            fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
+        reports = workspace.enqueue_matching(parser)
+    if json_output:
+        print_json(
+            [
+                {"parser": r.parser_name, "version": r.parser_version, "matched": r.matched,
+                 "queued": r.queued}
+                for r in reports
+            ]
+        )  # fmt: skip
+        return
+    for report in reports:
+        console.print(
+            f"{report.parser_name} {report.parser_version}: {report.queued:,} of "
+            f"{report.matched:,} matched files queued",
+            highlight=False,
+            markup=False,
+        )
+        note = report.why_nothing_queued() or report.failed_jobs_note()
+        if note:
+            console.print(note, highlight=False, markup=False, soft_wrap=True)
 
 
 def start_command(

@@ -106,6 +106,7 @@ def worker_command(
         follow=not drain,
         output_root=config.output_dir,
         extra_env=env,
+        log=True,
     )
     pool = WorkerPool(config, options)
     cancel = threading.Event()

@@ -110,6 +110,8 @@ class PoolOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     stop_grace_s: float = STOP_GRACE_S
     """How long a stop waits for running jobs before killing their workers and requeueing them."""
+    log: bool = False
+    """Workers say on stderr what happens to their leases (a worker host's log)."""
     niceness: int = 0
     """Added to the workers' nice value (and so their guests'): an interactive caller such as
     the TUI runs them at a lower CPU priority than itself, so its screen never waits on them."""
@@ -188,6 +190,8 @@ class WorkerPool:
             command.append("--follow")
         if options.output_root:
             command += ["--output-root", str(options.output_root)]
+        if options.log:
+            command.append("--log")
         return command
 
     def _spawn(self) -> subprocess.Popen[bytes]:

@@ -143,8 +143,16 @@ class Worker:
             self.check_leases.clear()
             if done.is_set():
                 return
-            self.renew_leases()
-            self.store.workers.beat(self.record)
+            try:
+                self.renew_leases()
+                self.store.workers.beat(self.record)
+            except Exception as exc:  # noqa: BLE001 - the store is unreachable: try again later
+                logger.warning(
+                    "worker %s: heartbeat failed, retrying in %g s: %s",
+                    self.worker_id,
+                    interval,
+                    exc,
+                )
 
     def renew_leases(self) -> None:
         """Renew every lease held; tell jobs whose lease was taken away to stop."""
@@ -153,8 +161,34 @@ class Worker:
         for token, jobs in held.items():
             still_held = self.store.jobs.heartbeat(token)
             for job_id, cancel in jobs.items():
-                if job_id not in still_held:
-                    cancel.set()
+                if job_id in still_held or cancel.is_set():
+                    continue
+                cancel.set()
+                taken = self._taken_away(job_id, token)
+                if taken:
+                    logger.warning(
+                        "worker %s: lease %s lost for job %d (%s): its work stops and nothing "
+                        "of it is published",
+                        self.worker_id,
+                        token,
+                        job_id,
+                        taken,
+                    )
+
+    def _taken_away(self, job_id: int, token: str) -> str | None:
+        """Why a job no longer running under ``token`` was taken from this worker; None when this
+        worker itself finished it or sent it back (its commit landed between the heartbeat and
+        the worker forgetting the lease)."""
+        job = self.store.jobs.get(job_id)
+        if job is None:
+            return "deleted"
+        if job.status == "cancelled":
+            return "cancelled"
+        if job.lease_token is not None and job.lease_token != token:
+            return f"requeued and taken by {job.worker_id}, now {job.status}"
+        if job.status == "queued" and job.error_kind in ("lease_expired", "orphaned"):
+            return f"requeued: {job.error_kind}"
+        return None
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> int:
@@ -457,6 +491,9 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--output-root")
     parser.add_argument("--handler", default=DEFAULT_HANDLER)
     parser.add_argument("--peers", type=int, default=1, help="workers sharing the queue")
+    parser.add_argument(
+        "--log", action="store_true", help="say on stderr what happens to leases (worker hosts)"
+    )
     return parser.parse_args(argv)
 
 
@@ -464,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of a worker process started by the pool."""
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # A pool under the TUI shares its terminal: only a worker host (--log) reports its leases.
+    logger.setLevel(logging.INFO if args.log else logging.ERROR)
     config = load_config(args.home)
     options = WorkerOptions(
         parser_names=tuple(args.parsers) if args.parsers else None,

@@ -61,6 +61,18 @@ class Database:
     def connection(self) -> Any:
         """This thread's connection, opened on first use."""
         conn = getattr(self._local, "conn", None)
+        if (
+            conn is not None
+            and self.dialect == "postgresql"
+            and conn.broken
+            and not self._local.depth
+        ):
+            # the server or the network dropped it (e.g. a worker host cut off for a while):
+            # the next statement outside a transaction gets a new connection (inside one, the
+            # transaction fails as a whole instead)
+            with self._lock:
+                self._all_connections = [c for c in self._all_connections if c is not conn]
+            conn = None
         if conn is None:
             conn = self._connect()
             self._local.conn = conn

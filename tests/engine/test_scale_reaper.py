@@ -15,8 +15,14 @@ from casparian_engine.cli.main import app
 from casparian_engine.runner.reaper import reap
 from casparian_engine.store import Store
 from casparian_engine.store.workers import WorkerRecord
+from casparian_engine.workspace import Workspace
 
-from .jobs_support import new_jobs, store_on_each_backend  # noqa: F401 - the ``store`` fixture
+from .jobs_support import (  # noqa: F401 - ``store_on_each_backend`` is the ``store`` fixture
+    new_jobs,
+    store_on_each_backend,
+    write_csv_inputs,
+)
+from .test_backfill import _register
 
 LEASE_S = 300.0
 
@@ -116,3 +122,20 @@ def test_store_urls_are_printed_without_their_password(url: str, shown: str) -> 
     from casparian_engine.cli.workers import redacted
 
     assert redacted(url) == shown
+
+
+def test_process_queue_only_queues_for_worker_hosts_and_runs_nothing(
+    workspace: Workspace, home: Path, tmp_path: Path
+) -> None:
+    write_csv_inputs(tmp_path / "in", 3)
+    workspace.scan(tmp_path / "in")
+    _register(workspace, "1")
+    runner = CliRunner()
+    result = runner.invoke(app, ["--home", str(home), "process", "--queue-only"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "csv 1: 3 of 3 matched files queued\n"
+    assert workspace.store.jobs.counts().by_status == {"queued": 3}  # nothing ran here
+    again = runner.invoke(app, ["--home", str(home), "process", "--queue-only", "--json"])
+    assert json.loads(again.output) == [
+        {"parser": "csv", "version": "1", "matched": 3, "queued": 0}
+    ]
