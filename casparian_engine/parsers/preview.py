@@ -213,9 +213,10 @@ def _delimited_preview(
         "header": dialect.header,
         "preamble_lines": dialect.preamble_lines,
         "encoding": dialect.encoding,
+        "confidence": dialect.confidence,
     }
-    if dialect.whitespace:  # quotes are not special between runs of spaces
-        del details["quotechar"]
+    if dialect.whitespace:  # quotes are not special between runs of spaces; no ranking made
+        del details["quotechar"], details["confidence"]
     schema = [(spec.name, _column_label(spec)) for spec in contract.columns]
     _, first = _table_preview(table, rows)
     return FilePreview(str(path), name, size, details, schema, first, notes=notes)
