@@ -61,7 +61,13 @@ class Settings:
     guest_connect_timeout_s: float = 30.0
     guest_inactivity_timeout_s: float = 300.0
     max_frame_bytes: int = 512 * 1024 * 1024
-    guest_memory_limit_mb: int = 0  # 0 = no RLIMIT_AS
+    # Memory per guest, enforced by the kernel (cgroup, else RLIMIT_AS): 0 = automatic
+    # (guest_memory_fraction of RAM divided by max_concurrent_workers), -1 = no limit.
+    guest_memory_limit_mb: int = 0
+    guest_memory_fraction: float = 0.5
+    # The guest sandbox (bubblewrap): "warn" runs with weaker isolation (and says so) where it
+    # is unavailable, "required" refuses to run parsers there, "off" never uses it.
+    guest_sandbox: str = "warn"
     guest_env_allow: tuple[str, ...] = ()
     # Quarantine policy: 0 means no limit.
     quarantine_max_rows: int = 0
@@ -94,6 +100,13 @@ class Settings:
                 f"{source}: key 'gatekeeper_policy' must be 'strict' or 'warn', "
                 f"not {self.gatekeeper_policy!r}"
             )
+        if self.guest_sandbox not in ("required", "warn", "off"):
+            raise ConfigError(
+                f"{source}: key 'guest_sandbox' must be 'required', 'warn' or 'off', "
+                f"not {self.guest_sandbox!r}"
+            )
+        if not 0 < self.guest_memory_fraction <= 1:
+            raise ConfigError(f"{source}: key 'guest_memory_fraction' must be in (0, 1]")
         if self.ai_provider not in ("auto", "none", "local", "claude"):
             raise ConfigError(
                 f"{source}: key 'ai_provider' must be 'auto', 'none', 'local' or 'claude', "

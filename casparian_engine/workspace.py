@@ -319,11 +319,25 @@ class Workspace:
         sink_object: Sink | None = None,
         keep_going: bool = False,
         guests: int | None = None,
+        allow_network: bool = False,
     ) -> RunSummary:
         """Dev loop: run a parser over a file, folder, glob or list of files through warm guests
-        into a sink."""
+        into a sink. The guest has no network unless ``allow_network``; a refused attempt is
+        audited."""
         from .events import ignore_events
         from .runner.dev import run_parser
+
+        subject = str(Path(parser_path).expanduser().resolve())
+
+        def audit_notice(notice: dict[str, Any]) -> None:
+            if notice.get("event") == "network":
+                self.store.audit.record(
+                    "guest.network_refused",
+                    subject,
+                    mode="dev",
+                    operation=str(notice.get("operation"))[:40],
+                    address=str(notice.get("address"))[:200],
+                )
 
         return run_parser(
             self.config,
@@ -342,6 +356,8 @@ class Workspace:
             approved_by_hash=self.store.contracts.by_hash,  # names an older matching version
             keep_going=keep_going,
             guests=guests,
+            allow_network=allow_network,
+            on_notice=audit_notice,
         )
 
     def preview_file(self, path: str | os.PathLike[str], rows: int = 10) -> FilePreview:

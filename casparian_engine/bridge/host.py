@@ -21,6 +21,7 @@ import zmq
 
 from ..config import Settings
 from ..errors import CasparianError
+from . import isolation
 from .frames import (
     DataFrame,
     EndOfStream,
@@ -30,6 +31,7 @@ from .frames import (
     LogFrame,
     decode_frame,
 )
+from .guest.shim import NOTICE_LEVEL, memory_limit_message
 
 GUEST_DIR = Path(__file__).resolve().parent / "guest"
 SHIM_PATH = GUEST_DIR / "shim.py"
@@ -37,6 +39,8 @@ BASE_ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONHASHSEED", "P
 POLL_INTERVAL_MS = 200
 
 LogHandler = Callable[[int, str], None]
+NoticeHandler = Callable[[dict[str, Any]], None]
+MAX_NOTICES = 100
 
 
 class GuestError(CasparianError):
@@ -119,10 +123,22 @@ def scrubbed_environment(
     return env
 
 
-def _limits_and_group(memory_limit_mb: int, take_terminal: bool) -> Callable[[], None]:
-    """Runs in the child before exec: own process group, no core dumps, optional memory cap."""
+def _limits_and_group(
+    memory_limit_mb: int,
+    take_terminal: bool,
+    cgroups: isolation.GuestCgroups | None = None,
+    sandboxed: bool = False,
+) -> Callable[[], None]:
+    """Runs in the child before exec: own process group and cgroups, no core dumps, and
+    RLIMIT_AS when no memory cgroup enforces the limit. A sandbox's launcher ignores Ctrl+C
+    (the guest inside, in the same terminal group, turns it into KeyboardInterrupt and reports
+    it; the launcher dying of it would kill the guest before it could)."""
 
     def prepare() -> None:
+        if cgroups is not None:
+            cgroups.join()
+        if sandboxed:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         if take_terminal:
             os.setpgid(0, 0)
             previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
@@ -153,8 +169,24 @@ class GuestProcess:
         on_log: LogHandler | None = None,
         cancel: threading.Event | None = None,
         pack_rows: int = 0,
+        inputs: Sequence[str | os.PathLike[str]] = (),
+        input_folders: Sequence[Path] = (),
+        hidden: Sequence[Path] = (),
+        allow_network: bool = False,
+        on_notice: NoticeHandler | None = None,
+        log_cap_per_file: bool = False,
     ) -> None:
         self.parser_path = Path(parser_path).resolve()
+        self.input_roots = isolation.input_roots(inputs, input_folders)
+        self.hidden = tuple(hidden)
+        self.allow_network = allow_network
+        self.on_notice = on_notice
+        self.log_cap_per_file = log_cap_per_file
+        self.notices: list[dict[str, Any]] = []
+        self.dropped_log_lines = 0
+        self.sandboxed = False
+        self.memory_limit_mb = 0
+        self._cgroups: isolation.GuestCgroups | None = None
         self.pack_rows = max(0, pack_rows)
         self.last_activity = time.monotonic()
         self.settings = settings
@@ -179,14 +211,36 @@ class GuestProcess:
         """Spawn the guest, wait for it to load the parser, and return what it reported."""
         if not self.parser_path.is_file():
             raise GuestError("LoadError", f"{self.parser_path}: no such parser file")
+        found = isolation.detect()
+        mode = self.settings.guest_sandbox
+        if mode == "required" and not found.sandboxed:
+            raise GuestError(
+                "SandboxUnavailable",
+                f"no sandbox for the guest: {found.sandbox_problem}; the setting guest_sandbox "
+                "is 'required' (set it to 'warn' to run parsers with weaker isolation)",
+            )
+        self.sandboxed = found.sandboxed and mode != "off"
+        self._work_dir = tempfile.TemporaryDirectory(prefix="casparian-guest-")
+        work_dir = Path(self._work_dir.name)
         socket = self._context.socket(zmq.PAIR)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.RCVHWM, 4)
         socket.setsockopt(zmq.MAXMSGSIZE, self.settings.max_frame_bytes + 64)
-        port = socket.bind_to_random_port("tcp://127.0.0.1")
         self._socket = socket
-        self._work_dir = tempfile.TemporaryDirectory(prefix="casparian-guest-")
-        work_dir = Path(self._work_dir.name)
+        if (
+            os.name == "posix"
+        ):  # a Unix socket in the guest's private folder (bound into its sandbox)
+            endpoint = f"ipc://{work_dir / 'bridge.sock'}"
+            socket.bind(endpoint)
+        else:
+            endpoint = f"tcp://127.0.0.1:{socket.bind_to_random_port('tcp://127.0.0.1')}"
+        self.memory_limit_mb = isolation.memory_limit_mb(
+            self.settings.guest_memory_limit_mb,
+            self.settings.guest_memory_fraction,
+            self.settings.max_concurrent_workers,
+            found.total_memory_mb,
+        )
+        self._cgroups = isolation.GuestCgroups(found, self.memory_limit_mb)
         take_terminal = self.interactive and _owns_terminal()
         stdio: dict[str, Any] = {}
         if not self.interactive:
@@ -196,21 +250,42 @@ class GuestProcess:
             self.python,
             str(SHIM_PATH),
             "--endpoint",
-            f"tcp://127.0.0.1:{port}",
+            endpoint,
             "--parser",
             str(self.parser_path),
             "--max-frame-bytes",
             str(self.settings.max_frame_bytes),
             "--pack-rows",
             str(self.pack_rows),
+            "--log-cap-bytes",
+            str(self.settings.log_cap_bytes),
+            "--memory-limit-mb",
+            str(self.memory_limit_mb),
         ]
+        if self.log_cap_per_file:
+            command.append("--log-cap-per-file")
+        if not self.allow_network:
+            command.append("--deny-network")
+        if self.sandboxed:
+            command = isolation.sandbox_command(
+                found,
+                [*command, "--reap-children"],
+                python=self.python,
+                readable=[GUEST_DIR, self.parser_path.parent, *self.input_roots],
+                writable=work_dir,
+                hidden=self.hidden,
+                allow_network=self.allow_network,
+            )
         env = scrubbed_environment(self.settings, self.parser_path.parent, work_dir)
+        rlimit_mb = self.memory_limit_mb if self._cgroups.rlimit_needed else 0
         try:
             self._process = subprocess.Popen(
                 command,
                 env=env,
                 cwd=work_dir,
-                preexec_fn=_limits_and_group(self.settings.guest_memory_limit_mb, take_terminal),
+                preexec_fn=_limits_and_group(
+                    rlimit_mb, take_terminal, self._cgroups, self.sandboxed
+                ),
                 **stdio,
             )
         except OSError as exc:
@@ -234,6 +309,10 @@ class GuestProcess:
             self.close()
             raise GuestError("ProtocolError", f"the guest's hello is incomplete: {exc}") from exc
         return self.info
+
+    def can_read(self, paths: Sequence[str]) -> bool:
+        """Whether every path lies in a folder this guest's sandbox shows it (always, unboxed)."""
+        return not self.sandboxed or all(isolation.covers(self.input_roots, p) for p in paths)
 
     @property
     def pid(self) -> int | None:
@@ -301,13 +380,7 @@ class GuestProcess:
             raise GuestError("Cancelled", f"cancelled while {doing}")
         returncode = self._process.poll()
         if returncode is not None and not self._socket.poll(0, zmq.POLLIN):
-            raise GuestError(
-                "GuestExited",
-                f"the guest exited with code {returncode} while {doing}, without reporting "
-                "an error (os._exit, a crash, a signal or a frame over max_frame_bytes)",
-                retryable=returncode == 2,
-                exit_code=returncode,
-            )
+            raise self._exit_error(returncode, doing)
         if self.pending_paths and time.monotonic() - self.last_activity > timeout_s:
             raise GuestError(
                 "InactivityTimeout",
@@ -349,6 +422,9 @@ class GuestProcess:
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
+        if self._cgroups is not None:
+            self._cgroups.remove()  # setsid children and any left in the guest's groups
+            self._cgroups = None
         if self._took_terminal:
             _reclaim_terminal()
             self._took_terminal = False
@@ -366,6 +442,25 @@ class GuestProcess:
         self.close()
 
     # --- receiving ----------------------------------------------------------------------------
+
+    def _exit_error(self, returncode: int, doing: str) -> GuestError:
+        """Why the guest ended without a word: its memory limit (never retried), or unknown."""
+        if self._cgroups is not None and self._cgroups.memory_killed():
+            path = self.pending_paths[0] if self.pending_paths else None
+            message = memory_limit_message(self.memory_limit_mb)
+            return GuestError(
+                "MemoryLimit",
+                f"{path}: {message}" if path else f"while {doing}: {message}",
+                path=path,
+                exit_code=returncode,
+            )
+        return GuestError(
+            "GuestExited",
+            f"the guest exited with code {returncode} while {doing}, without reporting "
+            "an error (os._exit, a crash, a signal or a frame over max_frame_bytes)",
+            retryable=returncode == 2,
+            exit_code=returncode,
+        )
 
     def _returncode(self) -> int | None:
         return self._process.poll() if self._process else None
@@ -395,13 +490,7 @@ class GuestProcess:
                 return frame
             returncode = self._process.poll()
             if returncode is not None and not self._socket.poll(0, zmq.POLLIN):
-                raise GuestError(
-                    "GuestExited",
-                    f"the guest exited with code {returncode} while {doing}, without reporting "
-                    "an error (os._exit, a crash, a signal or a frame over max_frame_bytes)",
-                    retryable=returncode == 2,
-                    exit_code=returncode,
-                )
+                raise self._exit_error(returncode, doing)
             if time.monotonic() > deadline:
                 raise GuestError(
                     "InactivityTimeout",
@@ -411,11 +500,18 @@ class GuestProcess:
                 )
 
     def _route_log(self, frame: LogFrame) -> bool:
-        """Pass a log line on unless the per-guest cap is spent; True if it counts as activity."""
-        if self.log_truncated:
+        """Pass log lines on unless the cap is spent; True if they count as activity.
+
+        A frame holds one or more lines (the guest batches them); one at ``NOTICE_LEVEL`` is a
+        notice (a refused connection, lines the guest's log cap dropped), handled apart.
+        """
+        if frame.level == NOTICE_LEVEL:
+            self._notice(frame.message)
+            return True
+        if self.log_truncated and not self.log_cap_per_file:
             return False
         self.logged_bytes += len(frame.message) + 1
-        if self.logged_bytes > self.settings.log_cap_bytes:
+        if self.logged_bytes > self.settings.log_cap_bytes and not self.log_cap_per_file:
             self.log_truncated = True
             self.on_log(
                 30,
@@ -423,8 +519,36 @@ class GuestProcess:
                 "further guest log lines are dropped",
             )
             return False
-        self.on_log(frame.level, frame.message)
+        for line in frame.message.split("\n"):
+            self.on_log(frame.level, line)
         return True
+
+    def _notice(self, message: str) -> None:
+        try:
+            document = json.loads(message)
+        except ValueError:
+            return
+        if not isinstance(document, dict) or len(self.notices) >= MAX_NOTICES:
+            return
+        event = document.get("event")
+        if event == "log_dropped":
+            lines = int(document.get("lines") or 0)
+            self.dropped_log_lines += lines
+            self.log_truncated = True
+            self.on_log(
+                30,
+                f"[casparian] the log reached its {self.settings.log_cap_bytes:,} byte cap; "
+                f"{lines:,} later lines were dropped",
+            )
+        elif event == "network":
+            self.on_log(
+                30,
+                f"[casparian] refused the parser's network access: {document.get('operation')} "
+                f"to {str(document.get('address'))[:200]}",
+            )
+        self.notices.append(document)
+        if self.on_notice is not None:
+            self.on_notice(document)
 
 
 def _error_from(frame: ErrorFrame, exit_code: int | None) -> GuestError:

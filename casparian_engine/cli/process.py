@@ -11,6 +11,7 @@ import typer
 from ..job_states import ERROR_STATES
 from ..wording import counted, plural
 from .common import console, fail, open_workspace, print_json
+from .doctor import warn_if_unsandboxed
 from .parser import parser_app
 
 HANDLER_HELP = "Job handler as module:function (tests and benchmarks); default: the executor."
@@ -101,6 +102,8 @@ def process_command(
     with open_workspace(ctx) as workspace:
         if parser is not None and workspace.store.parsers.get(parser) is None and not handler:
             fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
+        if not handler:
+            warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -185,6 +188,8 @@ def start_command(
             f"watching {', '.join(workspace.config.settings.watch_folders)}; Ctrl+C to stop",
             highlight=False,
         )
+        if not handler:
+            warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
         summary = run_daemon(workspace, workers=workers, handler=handler)
     _print_summary(summary)
 

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from .common import console, counted, err_console, fail, open_workspace, plural, print_json
+from .doctor import warn_if_unsandboxed
 
 MIN_PREVIEW_COLUMN = 8  # narrowest column a preview shows; fewer columns fit, not thinner
 
@@ -73,6 +74,12 @@ def run(
         "when not on a terminal).",
         show_default=False,
     ),
+    allow_network: bool = typer.Option(
+        False,
+        "--allow-network",
+        help="Give the parser the host's network (recorded in the audit trail). "
+        "Default: none, in its own network namespace.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run a parser over input files in dev mode: [bold]breakpoint()[/] works, logs print at once,
@@ -80,6 +87,11 @@ def run(
     from ..runner.dev import InputError
 
     with open_workspace(ctx) as workspace:
+        warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
+        if allow_network:
+            workspace.store.audit.record(
+                "guest.network_allowed", str(parser.expanduser().resolve()), mode="dev"
+            )
         try:
             summary = workspace.run_parser(
                 parser,
@@ -92,6 +104,7 @@ def run(
                 on_log=_print_log,
                 keep_going=keep_going,
                 guests=guests,
+                allow_network=allow_network,
             )
         except InputError as exc:
             fail(exc)
@@ -185,7 +198,16 @@ def _print_summary(summary: Any) -> None:
         highlight=False,
     )
     if summary.log_truncated:
-        console.print("[yellow]guest log output was capped; later lines were dropped[/]")
+        dropped = summary.log_dropped_lines
+        console.print(
+            "[yellow]guest log output was capped; "
+            + (
+                f"{dropped:,} later lines were dropped[/]"
+                if dropped
+                else "later lines were dropped[/]"
+            ),
+            highlight=False,
+        )
     if summary.failed_files:
         err_console.print(
             f"[bold red]{counted(len(summary.failed_files), 'file')} failed[/] "

@@ -115,7 +115,14 @@ def backtest(
         for path in ordered:
             check_cancel(cancel)
             if guest is None:
-                guest = start_guest(entry, workspace.config.settings, python=python)
+                guest = start_guest(
+                    entry,
+                    workspace.config.settings,
+                    python=python,
+                    inputs=ordered,
+                    hidden=[workspace.config.home],
+                    allow_network="network" in (record.gatekeeper.get("allowed_rules") or []),
+                )
                 assert guest.info is not None
                 validator = contract_validator(
                     entry.parent, guest.info.outputs, approved=workspace.store.contracts.latest

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -68,6 +69,8 @@ class RunSummary:
     cancelled: bool = False
     existing_outputs: tuple[str, ...] = ()
     log_truncated: bool = False
+    log_dropped_lines: int = 0
+    sandboxed: bool = False
     committed: bool = False
     guest_python: str = ""
     guest_pid: int | None = None
@@ -145,6 +148,8 @@ def run_parser(
     keep_going: bool = False,
     approved_by_hash: HashLookup | None = None,
     guests: int | None = None,
+    allow_network: bool = False,
+    on_notice: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunSummary:
     """Run a parser over inputs through warm guests into a sink; never raises for bad input.
 
@@ -172,6 +177,10 @@ def run_parser(
             on_log=on_log,
             cancel=cancel,
             pack_rows=PACK_ROWS,
+            inputs=[str(path) for path in files],
+            hidden=[config.home],
+            allow_network=allow_network,
+            on_notice=on_notice,
         )
 
     more_guests: list[GuestProcess] = []
@@ -288,7 +297,9 @@ def run_parser(
         failure=failure,
         cancelled=cancelled,
         existing_outputs=existing,
-        log_truncated=guest.log_truncated,
+        log_truncated=guest.log_truncated or any(g.log_truncated for g in more_guests),
+        sandboxed=guest.sandboxed,
+        log_dropped_lines=guest.dropped_log_lines + sum(g.dropped_log_lines for g in more_guests),
         committed=committed,
         guest_python=python,
         guest_pid=guest.pid,

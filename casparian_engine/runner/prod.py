@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from ..bridge.host import GuestError, GuestProcess, start_guest
@@ -69,10 +70,19 @@ class ProdHandler:
             logs, job = self._log_target
             logs.for_job(job).write(LOG_LEVELS.get(level, str(level)), message)
 
-    def _guest(self, name: str, version: str) -> tuple[GuestProcess, Validator, dict[str, str]]:
+    def _guest(
+        self, name: str, version: str, paths: list[str]
+    ) -> tuple[GuestProcess, Validator, dict[str, str]]:
+        """The warm guest of a parser version, started again when its sandbox does not show
+        every one of ``paths`` (it then shows their folders and the ones it showed before)."""
         key = (name, version)
+        folders: list[Path] = []
         if key in self._guests:
-            return self._guests[key]
+            current = self._guests[key][0]
+            if current.can_read(paths):
+                return self._guests[key]
+            folders = list(current.input_roots)
+            self._discard(key)
         from ..parsers.bundle import collect_source, read_metadata
 
         record = self.workspace.get_parser(name, version)
@@ -81,12 +91,19 @@ class ProdHandler:
         source_dir = self.workspace.load_bundle(name, version)
         entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
         python = self.workspace.environment_for(record, offline=self.config.settings.offline_envs)
+        allowed_rules = record.gatekeeper.get("allowed_rules") or []
         guest = start_guest(
             entry,
             self.config.settings,
             python=str(python),
             on_log=self._on_log,
             pack_rows=PACK_ROWS,
+            inputs=paths,
+            input_folders=folders,
+            hidden=[self.config.home],
+            allow_network="network" in allowed_rules,
+            on_notice=lambda notice: self._on_notice(name, version, notice),
+            log_cap_per_file=True,
         )
         try:
             assert guest.info is not None
@@ -106,6 +123,20 @@ class ProdHandler:
             raise
         self._guests[key] = (guest, validator, hashes)
         return self._guests[key]
+
+    def _on_notice(self, name: str, version: str, notice: dict[str, Any]) -> None:
+        """A refused connection goes on the audit trail, naming the parser and the job."""
+        if notice.get("event") != "network":
+            return
+        job = self._log_target[1] if self._log_target is not None else None
+        self.workspace.store.audit.record(
+            "guest.network_refused",
+            f"{name}@{version}",
+            job_id=job.id if job is not None else None,
+            input_path=job.input_path if job is not None else None,
+            operation=str(notice.get("operation"))[:40],
+            address=str(notice.get("address"))[:200],
+        )
 
     def _discard(self, key: tuple[str, str], kill: bool = False) -> None:
         """Stop a guest (asked to finish, else killed; ``kill``: at once, mid-file)."""
@@ -158,7 +189,9 @@ class ProdHandler:
             finished_here = 0
             attempt_at = time.time()  # a failure before any file ran is timed from here
             try:
-                guest, validator, hashes = self._guest(*key)
+                guest, validator, hashes = self._guest(
+                    *key, [job.input_path for job in pending.values()]
+                )
                 parts.contract_hashes.update(hashes)
                 executor = Executor(
                     guest,

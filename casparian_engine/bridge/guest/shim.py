@@ -51,6 +51,11 @@ EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT = 0, 1, 2
 OOM_SAFETY_FACTOR = 3
 MEMORY_CHECK_MIN_BYTES = 1 << 20
 LOG_CHUNK_CHARS = 16_384
+LOG_BATCH_BYTES = 64 * 1024  # log lines travel together in frames of up to this size
+LOG_FLUSH_S = 0.1  # a partly filled log batch waits at most this long
+NOTICE_LEVEL = 255  # a log frame at this level carries a JSON notice for the host, not a line
+MAX_NOTICES = 100
+MEMORY_LIMIT_MB = 0  # the guest's memory limit (set by main); a MemoryError under it is final
 HOST_CHECK_S = 1.0  # how often a guest checks that its host process still lives
 _U32 = struct.Struct(">I")
 
@@ -143,17 +148,93 @@ class Channel:
     def log(self, level: int, message: str) -> None:
         self.send([encode_log(level, message)])
 
+    def notice(self, document: dict[str, Any]) -> None:
+        """Tell the host something it records (a refused connection, dropped log lines)."""
+        self.send([encode_log(NOTICE_LEVEL, json.dumps(document))])
+
     def close(self) -> None:
         self.socket.close()
         self.context.term()
 
 
+class LogBatcher:
+    """Collects log lines into frames of many lines; counts and drops lines past the cap.
+
+    One frame per line cost more than the print itself (3 million lines took minutes); lines now
+    leave in batches of up to ``LOG_BATCH_BYTES``, at the latest ``LOG_FLUSH_S`` after they were
+    written (a background thread sends a quiet batch), and always before the file's end or an
+    error. Once ``cap_bytes`` were sent, lines are only counted (``dropped``), never sent.
+    """
+
+    def __init__(self, channel: Channel, cap_bytes: int) -> None:
+        self._channel = channel
+        self.cap_bytes = cap_bytes
+        self.sent_bytes = 0
+        self.dropped = 0
+        self.reported_dropped = 0
+        self._lines: list[str] = []
+        self._size = 0
+        self._level = logging.INFO
+        self._first_at = 0.0
+        self._lock = threading.RLock()
+        flusher = threading.Thread(target=self._flush_when_quiet, daemon=True)
+        flusher.start()
+
+    def add(self, level: int, line: str) -> None:
+        with self._lock:
+            if self.cap_bytes and self.sent_bytes + self._size + len(line) + 1 > self.cap_bytes:
+                self.dropped += 1
+                return
+            if self._lines and level != self._level:
+                self.flush()
+            if not self._lines:
+                self._first_at = time.monotonic()
+                self._level = level
+            self._lines.append(line)
+            self._size += len(line) + 1
+            if self._size >= LOG_BATCH_BYTES or time.monotonic() - self._first_at > LOG_FLUSH_S:
+                self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._lines:
+                return
+            lines, self._lines = self._lines, []
+            self.sent_bytes += self._size
+            self._size = 0
+            self._channel.log(self._level, "\n".join(lines))
+
+    def report_dropped(self) -> None:
+        """Flush, and tell the host how many lines the cap dropped since the last report."""
+        with self._lock:
+            self.flush()
+            if self.dropped > self.reported_dropped:
+                lines = self.dropped - self.reported_dropped
+                self.reported_dropped = self.dropped
+                self._channel.notice(
+                    {"event": "log_dropped", "lines": lines, "cap": self.cap_bytes}
+                )
+
+    def reset(self) -> None:
+        """A new job starts (one file per job in production): its log starts empty."""
+        with self._lock:
+            self.report_dropped()
+            self.sent_bytes = 0
+
+    def _flush_when_quiet(self) -> None:
+        while True:
+            time.sleep(LOG_FLUSH_S)
+            with self._lock:
+                if self._lines and time.monotonic() - self._first_at >= LOG_FLUSH_S:
+                    self.flush()
+
+
 class SidebandStream(io.TextIOBase):
     """Replaces ``sys.stdout``/``sys.stderr``: each written line becomes a log frame."""
 
-    def __init__(self, channel: Channel, level: int) -> None:
+    def __init__(self, batcher: LogBatcher, level: int) -> None:
         super().__init__()
-        self._channel = channel
+        self._batcher = batcher
         self._level = level
         self._pending = ""
 
@@ -174,23 +255,29 @@ class SidebandStream(io.TextIOBase):
         if self._pending:
             pending, self._pending = self._pending, ""
             self._send(pending)
+        self._batcher.flush()
 
     def _send(self, line: str) -> None:
-        for start in range(0, max(len(line), 1), LOG_CHUNK_CHARS):
-            self._channel.log(self._level, line[start : start + LOG_CHUNK_CHARS])
+        if len(line) <= LOG_CHUNK_CHARS:
+            self._batcher.add(self._level, line)
+            return
+        for start in range(0, len(line), LOG_CHUNK_CHARS):
+            self._batcher.add(self._level, line[start : start + LOG_CHUNK_CHARS])
 
 
 class SidebandHandler(logging.Handler):
     """Routes ``logging`` records to the sideband with their level."""
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, batcher: LogBatcher) -> None:
         super().__init__()
-        self._channel = channel
+        self._batcher = batcher
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._channel.log(record.levelno, self.format(record))
+            level = max(0, min(record.levelno, NOTICE_LEVEL - 1))
+            for line in self.format(record).split("\n"):
+                self._batcher.add(level, line[:LOG_CHUNK_CHARS])
         except Exception:
             self.handleError(record)
 
@@ -199,6 +286,8 @@ def _debugger_on_terminal(*args: Any, **kwargs: Any) -> None:
     """``breakpoint()`` opens pdb on the real terminal, not on the sideband."""
     import pdb
 
+    sys.stdout.flush()  # what the parser printed so far reaches the terminal first
+    sys.stderr.flush()
     debugger = pdb.Pdb(stdin=sys.__stdin__, stdout=sys.__stdout__)
     debugger.set_trace(sys._getframe(1))
 
@@ -206,8 +295,18 @@ def _debugger_on_terminal(*args: Any, **kwargs: Any) -> None:
 # --- conversion -------------------------------------------------------------------------------
 
 
+def _status_kib(field: str) -> int | None:
+    """A ``/proc/self/status`` figure in KiB (``VmSize``, ``VmRSS``)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
 def available_memory_bytes() -> int | None:
-    """Memory the guest may still use: MemAvailable, capped by the RLIMIT_AS headroom."""
+    """Memory the guest may still use: MemAvailable, capped by its limit's headroom (the
+    RLIMIT_AS address space left, or the memory limit less what the guest holds)."""
     available: int | None = None
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
@@ -218,13 +317,15 @@ def available_memory_bytes() -> int | None:
     except OSError:
         return None
     soft_limit, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    headroom: int | None = None
     if soft_limit != resource.RLIM_INFINITY:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmSize:"):
-                    headroom = soft_limit - int(line.split()[1]) * 1024
-                    available = headroom if available is None else min(available, headroom)
-                    break
+        size = _status_kib("VmSize")
+        headroom = None if size is None else soft_limit - size * 1024
+    elif MEMORY_LIMIT_MB > 0:
+        resident = _status_kib("VmRSS")
+        headroom = None if resident is None else MEMORY_LIMIT_MB * 1024 * 1024 - resident * 1024
+    if headroom is not None:
+        available = headroom if available is None else min(available, headroom)
     return available
 
 
@@ -442,24 +543,86 @@ def _frame_too_large(message: str) -> GuestFailure:
     return GuestFailure("FrameTooLarge", message)
 
 
+def memory_limit_message(limit_mb: int) -> str:
+    """The words for a parser stopped at its memory limit (the host says the same on a kill)."""
+    return (
+        f"the parser used more than {limit_mb:,} MB of memory (the guest's limit) and was "
+        "stopped; read the file in chunks and yield each chunk, or raise the setting "
+        "guest_memory_limit_mb"
+    )
+
+
 def _error_document(exc: BaseException, path: str | None) -> dict[str, Any]:
     kind = exc.kind if isinstance(exc, GuestFailure) else type(exc).__name__
     message = str(exc) or kind
+    retryable = is_transient(exc)
+    if isinstance(exc, MemoryError) and MEMORY_LIMIT_MB > 0:
+        kind, message, retryable = "MemoryLimit", memory_limit_message(MEMORY_LIMIT_MB), False
     if isinstance(exc, SystemExit):
         message = f"the parser called sys.exit({exc.code!r}); return from parse() instead"
     if path is not None and not message.startswith(path):
         message = f"{path}: {message}"
     return {
         "kind": kind,
-        "retryable": is_transient(exc),
+        "retryable": retryable,
         "message": message,
         "traceback": "".join(traceback.format_exception(exc)),
         "path": path,
     }
 
 
-def serve(channel: Channel, parser_path: Path, max_frame_bytes: int, pack_rows: int = 0) -> int:
+class JobBoundary:
+    """What happens between files: stray children die, the job's log cap starts again.
+
+    ``reap`` is set only in the sandbox, where the guest is PID 1 of its own PID namespace: then
+    every other process of the namespace is a child of the job that just ended (a forked helper,
+    a ``setsid()`` daemon) and ``kill(-1)`` reaches exactly them.
+    """
+
+    def __init__(
+        self, batcher: LogBatcher | None = None, reap: bool = False, log_per_file: bool = False
+    ) -> None:
+        self.batcher = batcher
+        self.reap = reap and os.getpid() == 1
+        self.log_per_file = log_per_file
+
+    def file_done(self) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.kill_strays()
+        if self.batcher is not None:
+            if self.log_per_file:
+                self.batcher.reset()
+            else:
+                self.batcher.report_dropped()
+
+    def kill_strays(self) -> None:
+        if not self.reap:
+            return
+        import signal
+
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return  # no other process in the namespace
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+
+
+def serve(
+    channel: Channel,
+    parser_path: Path,
+    max_frame_bytes: int,
+    pack_rows: int = 0,
+    boundary: JobBoundary | None = None,
+) -> int:
     """Load the parser, say hello, then parse each file the host names until told to stop."""
+    boundary = boundary or JobBoundary()
     current_path: str | None = None
     streamer: Streamer | None = None
     try:
@@ -489,8 +652,7 @@ def serve(channel: Channel, parser_path: Path, max_frame_bytes: int, pack_rows: 
                     queued.extend(_command_paths(command))
             streamer.parse_file(current_path, more_waiting=bool(queued))
             current_path = None
-            sys.stdout.flush()
-            sys.stderr.flush()
+            boundary.file_done()
             if stop_after:
                 return EXIT_OK
     except BaseException as exc:  # noqa: BLE001 - every failure is reported, then mapped to 1/2
@@ -499,6 +661,7 @@ def serve(channel: Channel, parser_path: Path, max_frame_bytes: int, pack_rows: 
             sys.stderr.flush()
             if streamer is not None:
                 streamer.flush()  # files parsed before the failure are complete: deliver them
+            boundary.file_done()
         except Exception:  # noqa: BLE001
             pass
         document = _error_document(exc, current_path)
@@ -506,6 +669,34 @@ def serve(channel: Channel, parser_path: Path, max_frame_bytes: int, pack_rows: 
             document["message"] = f"{parser_path}: {document['message']}"
         channel.send([encode_json(ERROR_SIGNAL, document)])
         return EXIT_TRANSIENT if document["retryable"] else EXIT_PERMANENT
+
+
+class NetworkRefused(PermissionError):
+    """The parser tried to reach the network, which its registration does not allow."""
+
+
+def refuse_network(channel: Channel) -> None:
+    """Refuse connections made through Python's socket module, and tell the host about each.
+
+    The sandbox's empty network namespace is the boundary (a C extension bypasses this hook);
+    the hook makes the failure say why, keeps it from being retried as a transient connection
+    error, and puts the attempt on record.
+    """
+    told = [0]
+
+    def hook(event: str, arguments: tuple[Any, ...]) -> None:
+        if event not in ("socket.connect", "socket.sendto"):
+            return
+        address = repr(arguments[1])[:200] if len(arguments) > 1 else "?"
+        if told[0] < MAX_NOTICES:
+            told[0] += 1
+            channel.notice({"event": "network", "operation": event, "address": address})
+        raise NetworkRefused(
+            f"network access is not allowed for this parser ({event.split('.')[1]} to "
+            f"{address}); register it with --allow network to permit it"
+        )
+
+    sys.addaudithook(hook)
 
 
 def _command_paths(command: dict[str, Any]) -> list[str]:
@@ -521,23 +712,42 @@ def main(argv: list[str] | None = None) -> int:
     arguments.add_argument("--parser", required=True, type=Path)
     arguments.add_argument("--max-frame-bytes", type=int, default=512 * 1024 * 1024)
     arguments.add_argument("--pack-rows", type=int, default=0)
+    arguments.add_argument("--log-cap-bytes", type=int, default=0)
+    arguments.add_argument("--log-cap-per-file", action="store_true")
+    arguments.add_argument("--memory-limit-mb", type=int, default=0)
+    arguments.add_argument("--reap-children", action="store_true")
+    arguments.add_argument("--deny-network", action="store_true")
     options = arguments.parse_args(argv)
+    import signal
+
+    # Ctrl+C is KeyboardInterrupt even if the launcher (a sandbox's) was told to ignore it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    global MEMORY_LIMIT_MB
+    MEMORY_LIMIT_MB = options.memory_limit_mb
     try:
         channel = Channel(options.endpoint)
     except ImportError as exc:
         sys.stderr.write(f"casparian guest: {sys.executable} cannot import pyzmq/pyarrow: {exc}\n")
         return EXIT_PERMANENT
-    sys.stdout = SidebandStream(channel, logging.INFO)
-    sys.stderr = SidebandStream(channel, logging.WARNING)
-    logging.basicConfig(level=logging.INFO, handlers=[SidebandHandler(channel)], force=True)
+    batcher = LogBatcher(channel, options.log_cap_bytes)
+    boundary = JobBoundary(batcher, options.reap_children, options.log_cap_per_file)
+    sys.stdout = SidebandStream(batcher, logging.INFO)
+    sys.stderr = SidebandStream(batcher, logging.WARNING)
+    logging.basicConfig(level=logging.INFO, handlers=[SidebandHandler(batcher)], force=True)
+    if options.deny_network:
+        refuse_network(channel)
     if "PYTHONBREAKPOINT" not in os.environ:
         sys.breakpointhook = _debugger_on_terminal
     if importlib.util.find_spec("dateutil") is None:
         # pyarrow looks for dateutil on every compute call given a Python scalar (a sys.path
         # search each time when it is absent, ~7x the call's cost): remember that it is absent.
         sys.modules.setdefault("dateutil.relativedelta", None)  # type: ignore[arg-type]
-    exit_code = serve(channel, options.parser.resolve(), options.max_frame_bytes, options.pack_rows)
+    exit_code = serve(
+        channel, options.parser.resolve(), options.max_frame_bytes, options.pack_rows, boundary
+    )
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    batcher.report_dropped()
+    boundary.kill_strays()
     channel.close()
     return exit_code
 
