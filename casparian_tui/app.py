@@ -99,16 +99,26 @@ class CasparianApp(App[None]):
         if mode != self.current_mode:
             self.switch_mode(mode)
 
-    def action_back(self, quit_at_home: bool = False) -> None:
-        """Esc / q: one level back on the mode shown (dialogs bind their own keys)."""
+    async def action_back(self, quit_at_home: bool = False) -> None:
+        """Esc / q: one level back on the mode shown (dialogs bind their own keys); while an AI
+        answer is being written, Esc stops it first."""
+        from .widgets.ai_sidebar import AISidebar
+
         if isinstance(self.screen, ModeScreen):
+            if not quit_at_home and await self.screen.query_one(AISidebar).stop_answer():
+                return
             self.screen.go_back(quit_at_home)
 
     async def action_quit(self) -> None:
         """Quit; while a scan or run is under way, ask first. Quitting stops the work cleanly
         (a run's running jobs finish or are requeued) and the app closes once it has stopped;
         a second Ctrl+c while asked, or while stopping, quits at once (the work is still told
-        to stop)."""
+        to stop). While an AI answer is being written, Ctrl+c stops the answer instead."""
+        from .widgets.ai_sidebar import AISidebar
+
+        for sidebar in self.screen.query(AISidebar):
+            if await sidebar.stop_answer():
+                return
         busy = self.service.busy_text()
         if not busy or self.quit_asked:
             self.quit_asked = True

@@ -6,10 +6,11 @@ Screens subscribe to ``changed`` and re-read the state when it fires.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.signal import Signal
@@ -26,6 +27,9 @@ from casparian_engine.workspace import Workspace
 
 from .messages import RunFinished, RunProgressed, RunStopping, ScanFinished, ScanProgressed
 from .scan_process import CANCEL, GO, ScanChild
+
+if TYPE_CHECKING:
+    from .ai_service import AIService
 
 BACKGROUND_NICENESS = 10
 """How much lower than the TUI's own CPU priority its scans and processing runs work: on a busy
@@ -95,6 +99,13 @@ class EngineService:
         self.changed: Signal[str] = Signal(app, "engine-changed")
         self.scan: ScanState | None = None
         self.runs: dict[str, RunState] = {}
+
+    @functools.cached_property
+    def ai(self) -> AIService:
+        """The app's one assistant (provider chosen at first use; no model loads until asked)."""
+        from .ai_service import AIService
+
+        return AIService(self.workspace)
 
     @property
     def settings(self) -> Settings:

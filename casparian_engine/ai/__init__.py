@@ -27,7 +27,9 @@ from .context import (
     FileContext,
     JobContext,
     QuarantineContext,
+    Selection,
     TableContext,
+    context_for,
     file_context,
 )
 from .events import (
@@ -80,6 +82,7 @@ __all__ = [
     "ProviderUnavailable",
     "QuarantineContext",
     "RoundEnded",
+    "Selection",
     "Status",
     "TableContext",
     "TextDelta",
@@ -88,6 +91,7 @@ __all__ = [
     "ToolResult",
     "ToolSchema",
     "TurnEnded",
+    "context_for",
     "file_context",
     "local_runtime_installed",
     "select_provider",

@@ -8,8 +8,13 @@ most make the model ASK for that call; write tools still need a person's confirm
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 MAX_LINE_CHARS = 200
 MAX_FIRST_LINES = 8
@@ -173,3 +178,59 @@ def file_context(path: str | Path, kind: str = "", dialect: str = "") -> FileCon
     text = head.decode("utf-8", errors="replace")
     lines = tuple(_clip(x) for x in text.splitlines()[:MAX_FIRST_LINES])
     return FileContext(str(path), kind, dialect, lines)
+
+
+SelectionKind = Literal["file", "parser", "job", "table", "quarantine", ""]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a screen has selected, before it is looked up: a kind and its key (a path, a name,
+    an id as text). ``context_for`` turns it into an ``AIContext`` off the UI thread."""
+
+    kind: SelectionKind = ""
+    value: str = ""
+
+
+def _log_tail(path: Path | None) -> tuple[str, ...]:
+    if path is None or not path.is_file():
+        return ()
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - 16 * 1024))
+        text = handle.read().decode("utf-8", errors="replace")
+    return tuple(text.splitlines()[-MAX_LOG_LINES:])
+
+
+def context_for(workspace: Workspace, mode: str, selection: Selection) -> AIContext:
+    """The typed context of ``selection`` in ``mode``, read from the store and the files
+    (bounded reads). Something that no longer exists is left out, not an error."""
+    kind, value = selection.kind, selection.value
+    if kind == "file" and value:
+        return AIContext(mode=mode, files=(file_context(value),))
+    if kind == "parser" and value:
+        return AIContext(mode=mode, parser=value)
+    if kind == "job" and value.isdigit():
+        job = workspace.job_detail(int(value))
+        if job is None:
+            return AIContext(mode=mode)
+        context = JobContext(
+            job.id,
+            job.parser_name,
+            job.status,
+            job.input_path,
+            job.error_message or "",
+            _log_tail(workspace.job_log_path(job.id)),
+        )
+        return AIContext(mode=mode, parser=job.parser_name, job=context)
+    if kind == "table" and value:
+        return AIContext(mode=mode, table=TableContext(value))
+    if kind == "quarantine" and value.isdigit():
+        row = workspace.store.quarantine.get(int(value))
+        if row is None:
+            return AIContext(mode=mode)
+        source = f"{row.source_path or '?'} {row.source_row_unit} {row.source_row}"
+        values = json.dumps(row.row_values, default=str, ensure_ascii=False)[:1000]
+        quarantined = QuarantineContext(row.id, row.parser_name, (row.rules,), values, source)
+        return AIContext(mode=mode, parser=row.parser_name, quarantine_row=quarantined)
+    return AIContext(mode=mode)

@@ -104,9 +104,7 @@ class ModeScreen(Screen[None]):
             with Vertical(classes="mode-body"):
                 yield from self.compose_body()
                 yield ErrorLine(classes="error-line")
-            sidebar = AISidebar(
-                self.service.settings, self.service.config_hint, classes="ai-sidebar"
-            )
+            sidebar = AISidebar(self.service.ai, classes="ai-sidebar")
             sidebar.display = self.casparian.show_ai_sidebar
             yield sidebar
         yield KeyFooter()
@@ -119,6 +117,10 @@ class ModeScreen(Screen[None]):
         sidebar = self.query_one(AISidebar)
         sidebar.mode_name = self.MODE
         self.watch(self.app, "show_ai_sidebar", self._sync_sidebar)
+
+    def on_screen_resume(self) -> None:
+        """A question asked in another mode's sidebar shows here too."""
+        self.query_one(AISidebar).sync_history()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed worker of this mode becomes its red error line, named as a person would."""

@@ -109,6 +109,35 @@ def test_home_with_ai_sidebar(snap_compare, fixed_workspace: Workspace) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=open_sidebar)
 
 
+def test_ai_sidebar_with_a_tool_call(snap_compare, fixed_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """A restored conversation: a question, a query_output call (its block, collapsed) and the
+    answer in Markdown, beside Home at 120x36."""
+    import json
+
+    from casparian_engine.ai import ChatMessage, ToolCall
+    from casparian_engine.ai.history import History
+
+    call = ToolCall("t1", "query_output", {"sql": "SELECT currency, count(*) FROM invoices"})
+    result = {"columns": ["currency", "count"], "rows": [{"currency": "EUR", "count": 41}]}
+    result["row_count"] = 1
+    History(fixed_workspace.config.home).extend(
+        [
+            ChatMessage("user", "How many invoices per currency?"),
+            ChatMessage("assistant", "", (call,)),
+            ChatMessage("tool", json.dumps(result), tool_call_id="t1", tool_name="query_output"),
+            ChatMessage("assistant", "**41** invoices, all in `EUR`."),
+        ]
+    )
+
+    async def open_sidebar(pilot: Pilot[None]) -> None:
+        await settle(pilot, lambda: home_figures_shown(pilot))
+        await pilot.press("alt+a")
+        await settle(pilot, lambda: pilot.app.screen.query_one(AISidebar).display is True)
+
+    app = snapshot_app(fixed_workspace)
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_sidebar)
+
+
 def test_help(snap_compare, fixed_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
     async def open_help(pilot: Pilot[None]) -> None:
         await settle(pilot, lambda: home_figures_shown(pilot))
