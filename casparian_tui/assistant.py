@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
@@ -73,7 +73,7 @@ def post_to_sidebar(screen: ModeScreen, title: str, body: str) -> None:
     and code hold "[")."""
     screen.casparian.show_ai_sidebar = True
     sidebar = screen.query_one(AISidebar)
-    log = sidebar.query_one("#ai-log", Vertical)
+    log = sidebar.query_one("#ai-log")
     text = Static(Content.assemble((title, "bold"), "\n", body), classes="ai-facts")
     log.mount(FactsBlock(text))
 
