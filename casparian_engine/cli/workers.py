@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 
 from .common import console, fail, home_option, print_json
+from .process import HANDLER_HELP
 
 
 def redacted(url: str) -> str:
@@ -83,12 +84,14 @@ def worker_command(
     drain: bool = typer.Option(
         False, "--drain", help="Exit once the queue is empty (default: wait for new jobs)."
     ),
+    handler: str | None = typer.Option(None, "--handler", hidden=True, help=HANDLER_HELP),
 ) -> None:
     """Run a worker host: a pool of workers claiming from a shared queue until stopped.
 
     SIGTERM or Ctrl+C stops it gracefully: running jobs finish, claimed ones return to the queue.
     """
     from ..runner.pool import PoolOptions, WorkerPool
+    from ..runner.worker import DEFAULT_HANDLER
     from ..store import StoreError
     from .process import _print_summary
 
@@ -107,6 +110,7 @@ def worker_command(
         output_root=config.output_dir,
         extra_env=env,
         log=True,
+        handler_spec=handler or DEFAULT_HANDLER,
     )
     pool = WorkerPool(config, options)
     cancel = threading.Event()

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
@@ -41,6 +42,7 @@ jobs requeued); an interactive caller may choose a shorter wait (``PoolOptions.s
 INTERRUPTED = "interrupted"
 """``error_kind`` of a job requeued because its worker was killed when a stop's grace ran out."""
 PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ class WorkerPool:
         self.worker_count = options.workers or config.settings.max_concurrent_workers
         self.processes: list[subprocess.Popen[bytes]] = []
         self.interrupted: list[int] = []  # jobs requeued when a stop killed their workers
+        self.store_down = False  # a following pool's last store step failed
 
     @property
     def output_root(self) -> Path:
@@ -227,8 +230,14 @@ class WorkerPool:
             progress_at = 0.0
             while True:
                 if time.monotonic() - progress_at >= PROGRESS_REFRESH_S:
-                    counts = self._counts(store)  # two scans of cf_jobs: not every tick
-                    on_event(self._progress(store, before, counts, totals_before, started))
+                    # two scans of cf_jobs: not every tick
+                    self._store_step(
+                        lambda: on_event(
+                            self._progress(
+                                store, before, self._counts(store), totals_before, started
+                            )
+                        )
+                    )
                     progress_at = time.monotonic()
                 try:
                     stopping = cancel.wait(PROGRESS_INTERVAL_S)
@@ -242,13 +251,17 @@ class WorkerPool:
                 self.processes = [p for p in self.processes if p.poll() is None]
                 if crashed:
                     crashes += len(crashed)
-                    recover_leases(store, self.config, self.output_root)
-                    if self._work_left(store):
+                    self._store_step(lambda: recover_leases(store, self.config, self.output_root))
+                    if self._store_step(lambda: self._work_left(store)) is not False:
                         self.processes += [self._spawn() for _ in crashed]
                 if not self.processes:
                     break
                 if time.monotonic() >= next_stale_check:
-                    reap(store, self.config.settings.lease_timeout_s, [self.output_root])
+                    self._store_step(
+                        lambda: reap(
+                            store, self.config.settings.lease_timeout_s, [self.output_root]
+                        )
+                    )
                     next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
             return self._summary(
                 store, before, totals_before, started, recovered, crashes, cancel.is_set()
@@ -256,6 +269,24 @@ class WorkerPool:
         finally:
             self._stop_workers(store)
             store.close()
+
+    def _store_step(self, step: Callable[[], T]) -> T | None:
+        """One periodic store step of the loop. A pool that follows the queue (a worker host, the
+        daemon) rides out a store outage: the step is skipped (None) and tried again on a later
+        tick, while the workers' own heartbeats retry; a draining pool fails as before."""
+        if not self.options.follow:
+            return step()
+        try:
+            result = step()
+        except Exception as exc:  # noqa: BLE001 - the store or the network is down for a while
+            if not self.store_down and self.options.log:
+                print(f"pool: the store is unreachable, retrying: {exc}", file=sys.stderr)
+            self.store_down = True
+            return None
+        if self.store_down and self.options.log:
+            print("pool: the store is reachable again", file=sys.stderr)
+        self.store_down = False
+        return result
 
     def _work_left(self, store: Store) -> bool:
         return store.jobs.next_due(self.options.parser_names, self.options.kind) is not None

@@ -4,6 +4,9 @@ time (PostgreSQL advisory lock); the worker registry behind `casparian workers`.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 from contextlib import closing
 from pathlib import Path
@@ -23,6 +26,8 @@ from .jobs_support import (  # noqa: F401 - ``store_on_each_backend`` is the ``s
     write_csv_inputs,
 )
 from .test_backfill import _register
+from .test_prod_lifecycle import CASPARIAN
+from .test_reliability import REPO_ROOT, _wait_until
 
 LEASE_S = 300.0
 
@@ -139,3 +144,41 @@ def test_process_queue_only_queues_for_worker_hosts_and_runs_nothing(
     assert json.loads(again.output) == [
         {"parser": "csv", "version": "1", "matched": 3, "queued": 0}
     ]
+
+
+@pytest.mark.postgres
+def test_a_worker_host_rides_out_its_store_connections_being_cut(
+    home: Path, tmp_path: Path, pg_url: str
+) -> None:
+    """Every connection of the host is terminated by the server mid-run: the workers that lose a
+    claim crash and are replaced, heartbeats and the pool reconnect, and the queue is drained."""
+    with closing(Store(pg_url)) as store:
+        store.jobs.enqueue(new_jobs(200, parser="noop"))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "CASPARIAN_HOME": str(home),
+        "CASPARIAN_HEARTBEAT_INTERVAL_S": "0.5",
+    }
+    host = subprocess.Popen(
+        [CASPARIAN, "worker", "--store", pg_url, "--output", str(tmp_path / "out"),
+         "--workers", "2", "--batch", "4", "--handler", "tests.engine.job_handlers:slow_noop"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        with closing(Store(pg_url)) as store:
+            _wait_until(lambda: store.jobs.counts()["completed"] >= 20, "the host to work")
+            cut = store.db.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert len(cut) >= 3  # the pool's and each worker's connections
+            _wait_until(lambda: store.jobs.counts()["completed"] == 200, "the queue to drain")
+            assert host.poll() is None  # still serving the queue
+        host.send_signal(signal.SIGTERM)
+        _out, err = host.communicate(timeout=120)
+    finally:
+        host.kill()
+    assert host.returncode == 0, err.decode()
+    assert "pool: the store is unreachable, retrying" in err.decode()
+    assert "pool: the store is reachable again" in err.decode()
