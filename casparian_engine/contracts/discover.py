@@ -60,6 +60,8 @@ __all__ = [
 
 SAMPLE_BYTES = 1 << 20  # types are inferred from each file's first MiB (and SAMPLE_ROWS rows)
 CHECK_BYTES = 256 << 20  # then checked on at most this much of each file
+CHECK_TOTAL_BYTES = 1 << 30  # and of all files together
+SAMPLE_FILES = 50  # files whose samples type a contract, at most (taken evenly)
 NULL_TOKENS = ("", "NA", "N/A", "n/a", "NULL", "null", "None", "none", "-", "NaN", "nan", "#N/A")
 DATE_FORMATS = (
     "%Y-%m-%d",
@@ -316,30 +318,22 @@ def check_whole(
             failing |= _failing(
                 group, pc.invert(pc.match_substring_regex(group["value"], _LEADING_ZERO_RE))
             )
+    temporal: dict[tuple[str, str | None], list[int]] = {}
     for index, spec in enumerate(columns):
-        if spec.type in ("string", "bool", "int64", "float64") or index in failing:
-            continue
-        values = pc.unique(
-            pc.filter(
-                table.column(index),
-                pc.invert(
-                    pc.fill_null(
-                        pc.is_in(table.column(index), value_set=pa.array(NULL_TOKENS)), False
-                    )
-                ),
-            )
-        )
-        fmt = spec.format or ("%Y-%m-%d" if spec.type == "date" else None)
+        if spec.type not in ("string", "bool", "int64", "float64") and index not in failing:
+            fmt = spec.format or ("%Y-%m-%d" if spec.type == "date" else None)
+            temporal.setdefault((spec.type, fmt), []).append(index)
+    for (_, fmt), indices in temporal.items():  # one parse per format over all its columns
+        group = kept.filter(pc.is_in(kept["col"], value_set=pa.array(indices, pa.int32())))
         if fmt is not None:
-            holds = _all(pc.is_valid(strptime_strict(values, fmt, "us")))
-        else:
+            failing |= _failing(group, pc.is_valid(strptime_strict(group["value"], fmt, "us")))
+            continue
+        for index in indices:  # ISO text: Arrow's cast says yes or no for a whole column
+            values = group.filter(pc.equal(group["col"], index))["value"]
             try:
                 pc.cast(values, pa.timestamp("us"))
-                holds = True
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                holds = False
-        if not holds:
-            failing.add(index)
+                failing.add(index)
     changed: list[str] = []
     for index in sorted(failing):
         spec = columns[index]
@@ -506,10 +500,11 @@ def discover(paths: list[Path], name: str) -> Discovery:
     carries warnings when the dialect or the header look doubtful. A file named directly that is
     empty or binary is an error; such files inside a folder are skipped and listed.
 
-    Types are inferred from each file's first ``SAMPLE_BYTES`` (at most ``SAMPLE_ROWS`` rows);
-    files longer than that are then read whole (up to ``CHECK_BYTES`` each) and every column
-    checked against all their values in one vectorised pass (``check_whole``): a column a later
-    value breaks is inferred again from everything, and the proposal says so.
+    Types are inferred from each file's first ``SAMPLE_BYTES`` (at most ``SAMPLE_ROWS`` rows; of
+    at most ``SAMPLE_FILES`` files, taken evenly); files longer than that are then read whole, one
+    at a time (up to ``CHECK_BYTES`` each, ``CHECK_TOTAL_BYTES`` in all) and every column checked
+    against all their values in one vectorised pass (``check_whole``): a column a later value
+    breaks is inferred again from everything read, and the proposal says so.
     """
     from .confidence import discovery_warnings
 
@@ -517,7 +512,7 @@ def discover(paths: list[Path], name: str) -> Discovery:
     dialect = sniff_file(files[0])
     tables: list[pa.Table] = []
     longer: list[tuple[Path, Dialect]] = []
-    for path in files:
+    for path in files[:: -(-len(files) // SAMPLE_FILES)]:
         own = replace(dialect, encoding=file_encoding(path))
         table, whole = _read_sample(path, own, SAMPLE_BYTES)
         if tables and table.column_names != tables[0].column_names:
@@ -531,17 +526,18 @@ def discover(paths: list[Path], name: str) -> Discovery:
     sample = pa.concat_tables(tables)
     contract, candidates = infer_contract(sample, name)
     checked: list[str] = []
-    if longer:
-        rest = []
-        for path, own in longer:
-            head, size = _head(path, CHECK_BYTES)
-            if head is not None:
-                checked.append(
-                    f"{path}: types checked on its first {len(head):,} of {size:,} bytes"
-                )
-            rest.append(read_text_table(path, own, max_rows=None, data=head))
+    budget = CHECK_TOTAL_BYTES
+    for path, own in longer:
+        if budget <= 0:
+            checked.append(f"{path}: types not checked past its sample (check budget spent)")
+            continue
+        head, size = _head(path, min(CHECK_BYTES, budget))
+        if head is not None:
+            checked.append(f"{path}: types checked on its first {len(head):,} of {size:,} bytes")
+        budget -= size if head is None else len(head)
+        whole_table = read_text_table(path, own, max_rows=None, data=head)
         contract, candidates, changed = check_whole(
-            contract, candidates, pa.concat_tables([sample, *rest])
+            contract, candidates, pa.concat_tables([sample, whole_table])
         )
         checked.extend(changed)
     warnings = (*discovery_warnings(files[0], dialect, sample), *checked)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dialect import DiscoveryError, read_text_table, sniff_file
+from .dialect import DiscoveryError, header_names, sniff_file
 from .discover import Discovery, discover
 
 SAMPLE_FILES_PER_GROUP = 20
@@ -99,7 +99,7 @@ def discover_groups(
     for path in files[::step]:
         try:
             dialect = sniff_file(path)
-            columns = tuple(read_text_table(path, dialect, max_rows=1).column_names)
+            columns = tuple(header_names(path, dialect))
         except (DiscoveryError, OSError, ValueError) as exc:
             skipped.append(DiscoverySkip(str(path), _reason(path, exc)))
             continue
