@@ -382,7 +382,6 @@ class Workspace:
         workers: int | None = None,
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
-        handler: str | None = None,
         claim_batch: int | None = None,
         queue_matching: bool = True,
         niceness: int = 0,
@@ -395,7 +394,6 @@ class Workspace:
         workers and requeues the jobs (default ``runner.pool.STOP_GRACE_S``)."""
         from .events import ignore_events
         from .runner.pool import STOP_GRACE_S, PoolOptions, WorkerPool
-        from .runner.worker import DEFAULT_HANDLER
 
         if queue_matching and self.store.parsers.all():
             self.enqueue_matching(parser)
@@ -404,7 +402,6 @@ class Workspace:
             parser_names=(parser,) if parser else None,
             kind="process",
             claim_batch=claim_batch,
-            handler_spec=handler or DEFAULT_HANDLER,
             niceness=niceness,
             stop_grace_s=STOP_GRACE_S if stop_grace_s is None else stop_grace_s,
         )
@@ -529,7 +526,6 @@ class Workspace:
         limit: int | None = None,
         force: bool = False,
         workers: int | None = None,
-        handler: str | None = None,
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
     ) -> BackfillResult:
@@ -540,7 +536,7 @@ class Workspace:
         store = self._job_store()
         plan = plan_backfill(store, parser, limit, force)
         return execute_backfill(
-            store, self.config, plan, workers, handler, force, on_event or ignore_events, cancel
+            store, self.config, plan, workers, None, force, on_event or ignore_events, cancel
         )
 
     # --- Schema contracts and quarantine (contracts engineer) ---------------------------------

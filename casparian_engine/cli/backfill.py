@@ -19,7 +19,6 @@ def backfill_command(
     ),
     workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Worker processes."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
-    handler: str | None = typer.Option(None, "--handler", hidden=True, help="Job handler."),
 ) -> None:
     """List files whose outputs come from an older version of PARSER; with --execute, reprocess
     them into a staging folder and swap it in only when every file succeeded."""
@@ -50,7 +49,7 @@ def backfill_command(
                     versions = ", ".join(stale.processed_versions) or "-"
                     console.print(f"  {stale.path} (processed by {versions})", highlight=False)
                 return
-            result = workspace.backfill_execute(parser, limit, force, workers, handler)
+            result = workspace.backfill_execute(parser, limit, force, workers)
         except BackfillError as exc:
             fail(exc)
     if json_output:

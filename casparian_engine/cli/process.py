@@ -14,8 +14,6 @@ from .common import console, fail, open_workspace, print_json
 from .doctor import warn_if_unsandboxed
 from .parser import parser_app
 
-HANDLER_HELP = "Job handler as module:function (tests and benchmarks); default: the executor."
-
 
 def _summary_dict(summary: Any) -> dict[str, Any]:
     return {
@@ -87,7 +85,6 @@ def process_command(
         help="Only queue the matched files and exit: worker hosts (`casparian worker`) on the "
         "same store process them.",
     ),
-    handler: str | None = typer.Option(None, "--handler", hidden=True, help=HANDLER_HELP),
 ) -> None:
     """Queue scanned files matched by registered parsers, drain the queue with the worker pool,
     and exit with a summary. Ctrl+C stops gracefully: running jobs finish, the rest stay queued."""
@@ -100,10 +97,9 @@ def process_command(
 
     cancel = threading.Event()
     with open_workspace(ctx) as workspace:
-        if parser is not None and workspace.store.parsers.get(parser) is None and not handler:
+        if parser is not None and workspace.store.parsers.get(parser) is None:
             fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
-        if not handler:
-            warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
+        warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -126,8 +122,7 @@ def process_command(
 
             reports = workspace.enqueue_matching(parser) if workspace.list_parsers() else []
             summary = workspace.process(
-                parser, workers, show, cancel, handler=handler, claim_batch=batch,
-                queue_matching=False,
+                parser, workers, show, cancel, claim_batch=batch, queue_matching=False,
             )  # fmt: skip
     reasons = [r.why_nothing_queued() or r.failed_jobs_note() for r in reports]
     if json_output:
@@ -171,7 +166,6 @@ def _queue_only(ctx: typer.Context, parser: str | None, json_output: bool) -> No
 def start_command(
     ctx: typer.Context,
     workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Worker processes."),
-    handler: str | None = typer.Option(None, "--handler", hidden=True, help=HANDLER_HELP),
 ) -> None:
     """Run the daemon: watch the configured folders (watch_folders), rescan them periodically,
     queue new and changed files for their parsers and keep the worker pool running.
@@ -188,9 +182,8 @@ def start_command(
             f"watching {', '.join(workspace.config.settings.watch_folders)}; Ctrl+C to stop",
             highlight=False,
         )
-        if not handler:
-            warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
-        summary = run_daemon(workspace, workers=workers, handler=handler)
+        warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
+        summary = run_daemon(workspace, workers=workers)
     _print_summary(summary)
 
 

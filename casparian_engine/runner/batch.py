@@ -320,7 +320,7 @@ def log_commit(logs: JobLogs, jobs: dict[int, Job], report: CommitReport, thresh
     """Tell each failed or lost job's log how it ended."""
     for job_id, fail_result in report.failed.items():
         log = logs.for_job(jobs[job_id])
-        log.write("info", f"job is now {fail_result.status}")
+        log.write("info", f"job is now {fail_result.text}")
         if fail_result.breaker_tripped:
             log.write("error", breaker_message(jobs[job_id].parser_name, threshold))
     for job_id in report.lost:

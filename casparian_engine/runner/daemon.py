@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from ..events import Event, EventSink, ignore_events
 from .matching import EnqueueReport
 from .pool import PoolOptions, PoolSummary, WorkerPool
-from .worker import DEFAULT_HANDLER
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -62,7 +61,6 @@ def _install_stop_signals(stop: threading.Event) -> Callable[[], None]:
 def run_daemon(
     workspace: Workspace,
     workers: int | None = None,
-    handler: str | None = None,
     on_event: EventSink = ignore_events,
     stop: threading.Event | None = None,
 ) -> PoolSummary:
@@ -71,7 +69,7 @@ def run_daemon(
 
     stop = stop or threading.Event()
     settings = workspace.config.settings
-    options = PoolOptions(workers=workers, follow=True, handler_spec=handler or DEFAULT_HANDLER)
+    options = PoolOptions(workers=workers, follow=True)
     pool = WorkerPool(workspace.config, options)
     summaries: list[PoolSummary] = []
     pool_thread = threading.Thread(

@@ -372,7 +372,7 @@ class Worker:
             assert failure.log_path is not None
             with JobLog(Path(failure.log_path), self.config.settings.log_cap_bytes) as log:
                 log.write("error", f"{failure.kind}: {failure.message}")
-                log.write("info", f"job is now {result.status}")
+                log.write("info", f"job is now {result.text}")
 
     def _duplicate(self, job: Job, original: int, refused: JobOutcome) -> JobFailure:
         """The failure of a per-job result refused as a duplicate of job ``original``'s."""
@@ -444,7 +444,7 @@ class Worker:
                 result = self.store.jobs.fail(job.id, token, failure)
                 if result.status != "lost":
                     self.store.audit.record_many([failed_entry(job, failure, result)])
-            log.write("info", f"job is now {result.status}")
+            log.write("info", f"job is now {result.text}")
             if result.breaker_tripped:
                 message = breaker_message(job.parser_name, self.store.health.threshold)
                 log.write("error", message)

@@ -125,6 +125,14 @@ class FailResult:
     status: str
     breaker_tripped: bool = False
     retry_at: float | None = None
+    retry_in: float | None = None  # the backoff before that retry, in seconds
+
+    @property
+    def text(self) -> str:
+        """The new state as a job's log says it: ``queued (retry in 4 s)``, ``dead_letter``."""
+        if self.status == QUEUED and self.retry_in is not None:
+            return f"queued (retry in {self.retry_in:g} s)"
+        return str(self.status)
 
 
 @dataclass(frozen=True)

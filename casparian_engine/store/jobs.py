@@ -406,7 +406,7 @@ class JobRepository(JobReads):
                     "WHERE id = ?",
                     (now + backoff, *error_fields, job_id),
                 )
-                return FailResult(QUEUED, retry_at=now + backoff)
+                return FailResult(QUEUED, retry_at=now + backoff, retry_in=backoff)
             status = DEAD_LETTER if failure.transient else FAILED
             finished = now if failure.finished_at is None else failure.finished_at
             self.db.execute(

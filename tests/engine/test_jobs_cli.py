@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 from casparian_engine.cli.main import app
 from casparian_engine.store import Store
 from casparian_engine.store.jobs import JobFailure
+from casparian_engine.workspace import Workspace
 
 from .jobs_support import enqueue_files, write_csv_inputs
+from .real_bundles import failing_on, invoices, register
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HANDLER = "tests.engine.job_handlers:csv_to_parquet"
 
 
 @pytest.fixture
@@ -31,13 +32,14 @@ def _store(home: Path) -> closing[Store]:
 
 
 def test_process_drains_and_prints_a_json_summary(cli_home: Path, tmp_path: Path) -> None:
-    inputs = write_csv_inputs(tmp_path / "in", 12, rows_per_file=2)
-    bad = tmp_path / "in" / "permanent.csv"
-    bad.write_text("id\n1\n")
-    with _store(cli_home) as store:
-        enqueue_files(store, [*inputs, bad])
+    folder = invoices(tmp_path / "in", *(f"input_{n:05d}.csv" for n in range(12)), rows=2)
+    bad = folder / "invoices" / "permanent.csv"
+    bad.write_text("id,amount\n1,1.5\n")
+    with Workspace.open(cli_home) as workspace:
+        workspace.scan(folder)
+        register(workspace, tmp_path / "parser", body=failing_on("permanent"))
     result = CliRunner().invoke(
-        app, ["process", "--workers", "2", "--json", "--handler", HANDLER], catch_exceptions=False
+        app, ["process", "--workers", "2", "--json"], catch_exceptions=False
     )
     summary = json.loads(result.stdout)
     assert result.exit_code == 1  # one file failed
@@ -47,9 +49,9 @@ def test_process_drains_and_prints_a_json_summary(cli_home: Path, tmp_path: Path
     listed = CliRunner().invoke(app, ["jobs", "--status", "failed", "--json"])
     (failed,) = json.loads(listed.stdout)
     assert failed["input_path"] == str(bad)
-    assert failed["error_message"] == f"{bad}: bad header"
+    assert failed["error_message"].endswith(f"bad header in {bad}")
     log = CliRunner().invoke(app, ["jobs", "logs", str(failed["id"])])
-    assert f"parse_error: {bad}: bad header" in log.stdout
+    assert f"ValueError: bad header in {bad}" in log.stdout
 
     replay = CliRunner().invoke(app, ["jobs", "replay", str(failed["id"])])
     assert replay.exit_code == 0 and "queued again" in replay.stdout

@@ -1,7 +1,8 @@
 """Two pools on one PostgreSQL store never run a job twice; ``casparian start`` stops on SIGTERM.
 
 Both use real worker processes. The SIGTERM test runs the real CLI as a subprocess on a watched
-folder, signals it while jobs are running, and checks the exit code, that no job is left
+folder with a registered parser run by real guests, signals it while jobs are running, and
+checks the exit code, that no job is left
 ``running`` (each finished or went back to the queue) and that no worker process outlives it.
 """
 
@@ -22,12 +23,12 @@ from casparian_engine.store import Store
 from casparian_engine.store.jobs import NewJob
 from casparian_engine.workspace import Workspace
 
-from .jobs_support import write_csv_inputs
-from .test_backfill import _register
+from .real_bundles import invoices, register
 from .test_reliability import CLAIMS_HANDLER, REPO_ROOT, WAIT_LIMIT_S, _start_pool, _wait_until
 
 CASPARIAN = str(Path(sys.executable).with_name("casparian"))
-SLOW_HANDLER = "tests.engine.job_handlers:slow_noop"
+FILES = 1_000
+SLOW = "import time\ntime.sleep(0.01)"  # the parser's own work: a claim takes a few seconds
 
 
 @pytest.mark.slow
@@ -60,18 +61,17 @@ def test_two_pools_on_postgresql_never_run_a_job_twice(
 
 @pytest.mark.slow
 def test_start_stops_gracefully_on_sigterm(home: Path, tmp_path: Path) -> None:
-    watched = tmp_path / "watched"
-    write_csv_inputs(watched, 400, rows_per_file=1)
+    watched = invoices(tmp_path / "watched", *(f"input_{n:05d}.csv" for n in range(FILES)))
     with Workspace.open(home) as workspace:
-        _register(workspace, "1")
+        register(workspace, tmp_path / "parser", body=SLOW)
+        workspace.scan(watched)  # the daemon's first round queues every file at once
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO_ROOT),
         "CASPARIAN_HOME": str(home),
         "CASPARIAN_WATCH_FOLDERS": str(watched),
     }
     daemon = subprocess.Popen(
-        [CASPARIAN, "start", "--workers", "2", "--handler", SLOW_HANDLER],
+        [CASPARIAN, "start", "--workers", "2"],
         env=env,
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
@@ -87,6 +87,6 @@ def test_start_stops_gracefully_on_sigterm(home: Path, tmp_path: Path) -> None:
         assert daemon.returncode == 0, stderr.decode()
         counts = store.jobs.counts()
         assert counts["running"] == 0  # running jobs finished, claimed ones went back
-        assert counts["queued"] > 0 and counts["completed"] + counts["queued"] == 400
+        assert counts["queued"] > 0 and counts["completed"] + counts["queued"] == FILES
     assert b"jobs finished" in stdout
     assert not [p.pid for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]

@@ -5,41 +5,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app
 from casparian_engine.contracts import SchemaContract
 from casparian_engine.workspace import Workspace
 
-from .registration_support import make_parser
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HANDLER = "tests.engine.job_handlers:csv_to_parquet"
+from .real_bundles import failing_on, register
+from .registration_support import CONTRACT
 
 
 def test_export_after_backfill_records_superseded_outputs_and_verifies(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
-    monkeypatch.setenv("CASPARIAN_RETRY_BACKOFF_S", "0,0,0")
     data = tmp_path / "data" / "invoices"
     data.mkdir(parents=True)
     for number in range(3):
         (data / f"inv{number}.csv").write_text(f"id,amount\n{number},{number}.5\n")
-    (data / "permanent.csv").write_text("id\n1\n")  # the test handler fails it: bad header
+    (data / "permanent.csv").write_text("id\n1\n")  # the parser fails it: bad header
     with Workspace.open(home) as workspace:
         workspace.scan(tmp_path / "data")
-        workspace.register_parser(make_parser(tmp_path / "v1"))
-        first = workspace.process(handler=HANDLER, workers=1)
+        register(workspace, tmp_path / "v1", body=failing_on("permanent"))
+        first = workspace.process(workers=1)
         assert (first.counts["completed"], first.counts["failed"]) == (3, 1)
-        workspace.register_parser(make_parser(tmp_path / "v2", version="1.1.0"))
-        backfill = workspace.backfill_execute("invoices", handler=HANDLER, workers=1)
+        register(workspace, tmp_path / "v2", body=failing_on("permanent"), version="1.1.0")
+        backfill = workspace.backfill_execute("invoices", workers=1)
         assert backfill.swapped
-        contract = SchemaContract.from_dict(
-            {"name": "invoices", "columns": [{"name": "id", "type": "int64"}]}
-        )
-        workspace.approve_contract(contract)
+        contract = SchemaContract.from_yaml(CONTRACT)  # approved by `register`
         old_jobs = {j.id for j in workspace.store.jobs.find(parser_name="invoices")} - {
             j.id for j in workspace.store.jobs.find(batch_id=backfill.batch_id)
         }

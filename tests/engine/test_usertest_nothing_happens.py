@@ -13,7 +13,6 @@ from casparian_engine.cli.main import app
 from .registration_support import make_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HANDLER = "tests.engine.job_handlers:csv_to_parquet"
 NO_MATCH = (
     "warning: smallbad 1.0.0 matches no files: declare tags or patterns in the parser "
     '(e.g. tags = ["invoices"] or patterns = ["invoices/**/*.csv"])'
@@ -50,7 +49,7 @@ def test_register_warns_and_show_says_when_a_parser_matches_no_files(
     shown = runner.invoke(app, ["parser", "show", "smallbad"]).output
     assert "  tags             (none: this parser matches no files)" in shown
     assert "  patterns         (none: this parser matches no files)" in shown
-    result = runner.invoke(app, ["process", "--handler", HANDLER])
+    result = runner.invoke(app, ["process"])
     assert (
         "smallbad 1.0.0: matches no files: it declares no tags or patterns (add them and "
         "register a new version)"
@@ -66,17 +65,20 @@ def test_process_says_the_matched_files_were_already_processed(
         (data / f"inv{number}.csv").write_text(f"id,amount\n{number},2.5\n")
     runner = CliRunner()
     assert runner.invoke(app, ["scan", str(tmp_path / "data")]).exit_code == 0
-    registered = runner.invoke(app, ["parser", "register", str(make_parser(tmp_path / "p"))])
+    parser = make_parser(tmp_path / "p")
+    registered = runner.invoke(app, ["parser", "register", str(parser)])
     assert registered.exit_code == 0 and "warning" not in registered.output
-    first = runner.invoke(app, ["process", "--handler", HANDLER, "--json"])
+    contract = parser / "invoices.contract.yaml"
+    assert runner.invoke(app, ["schema", "approve", str(contract)]).exit_code == 0
+    first = runner.invoke(app, ["process", "--json"])
     assert json.loads(first.stdout)["counts"]["completed"] == 2
-    again = runner.invoke(app, ["process", "--handler", HANDLER])
+    again = runner.invoke(app, ["process"])
     assert again.exit_code == 0
     assert (
         "invoices 1.0.0: 2 matched files already processed by this version — use "
         "`casparian backfill invoices --force` to redo them"
     ) in again.output
-    as_json = runner.invoke(app, ["process", "--handler", HANDLER, "--json"])
+    as_json = runner.invoke(app, ["process", "--json"])
     assert json.loads(as_json.stdout)["not_queued"] == [
         "invoices 1.0.0: 2 matched files already processed by this version — use "
         "`casparian backfill invoices --force` to redo them"

@@ -1,0 +1,117 @@
+"""The queue through real registered bundles and real guests (no stand-in handler): a transient
+guest error is retried after the configured backoffs and then dead-lettered; permanent failures
+trip the circuit breaker; the daemon picks up a new file for a registered parser."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from casparian_engine.job_states import JobState
+from casparian_engine.runner.daemon import DaemonRound, run_daemon
+from casparian_engine.store.jobs import Job
+from casparian_engine.workspace import Workspace
+
+from .real_bundles import TRANSIENT, failing_on, invoices, job_of, register
+
+WAIT_LIMIT_S = 60.0
+
+
+def log_lines(workspace: Workspace, job: Job) -> list[str]:
+    path = workspace.job_log_path(job.id)
+    assert path is not None and path.is_file()
+    return path.read_text().splitlines()
+
+
+def test_a_transient_guest_error_is_retried_after_each_backoff_then_dead_lettered(
+    home: Path, tmp_path: Path
+) -> None:
+    (home / "config.toml").write_text("max_retries = 2\nretry_backoff_s = [0.2, 0.5]\n")
+    with Workspace.open(home) as workspace:
+        workspace.scan(invoices(tmp_path / "data", "ok.csv", "flaky.csv"))
+        register(workspace, tmp_path / "parser", TRANSIENT)
+        summary = workspace.process(workers=1)
+        assert (summary.counts["completed"], summary.counts["dead_letter"]) == (1, 1)
+        flaky = job_of(workspace, "flaky.csv")
+        assert (flaky.status, flaky.retry_count) == (JobState.DEAD_LETTER, 2)
+        lines = log_lines(workspace, flaky)
+        (letter,) = workspace.dead_letters()
+    outcomes = [line.split("job is now ", 1)[1] for line in lines if "job is now " in line]
+    assert outcomes == ["queued (retry in 0.2 s)", "queued (retry in 0.5 s)", "dead_letter"]
+    attempts = [line for line in lines if "(attempt " in line]
+    assert [a.split("(attempt ", 1)[1][0] for a in attempts] == ["1", "2", "3"]
+    assert (letter.job_id, letter.retry_count) == (flaky.id, 2)
+    assert f"share offline: {tmp_path / 'data' / 'invoices' / 'flaky.csv'}" in letter.error
+
+
+def test_permanent_guest_failures_trip_the_breaker(home: Path, tmp_path: Path) -> None:
+    (home / "config.toml").write_text("circuit_breaker_threshold = 2\n")
+    with Workspace.open(home) as workspace:
+        workspace.scan(invoices(tmp_path / "data", "bad1.csv", "bad2.csv"))
+        register(workspace, tmp_path / "parser", failing_on("bad"))
+        summary = workspace.process(workers=1)
+        assert summary.counts["failed"] == 2
+        assert summary.paused_parsers
+        health = workspace.store.health.get("invoices")
+        assert health is not None and health.paused_at is not None
+        assert health.last_failure_reason is not None
+        assert "bad header in" in health.last_failure_reason
+        invoices(tmp_path / "data", "good.csv")
+        workspace.scan(tmp_path / "data")
+        paused = workspace.process(workers=1)  # a paused parser runs nothing
+        assert paused.counts.get("completed", 0) == 0
+        workspace.resume_parser("invoices")
+        assert workspace.process(workers=1).counts["completed"] == 1
+
+
+def test_the_daemon_processes_a_new_file_for_a_registered_parser(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watched = invoices(tmp_path / "watched", "first.csv")
+    monkeypatch.setenv("CASPARIAN_WATCH_FOLDERS", str(watched))
+    monkeypatch.setenv("CASPARIAN_RESCAN_INTERVAL_S", "30")
+    rounds: list[DaemonRound] = []
+    stop = threading.Event()
+    changed = threading.Condition()
+
+    def record(event: object) -> None:
+        with changed:
+            if isinstance(event, DaemonRound):
+                rounds.append(event)
+            changed.notify_all()
+
+    with Workspace.open(home) as workspace:
+        register(workspace, tmp_path / "parser")
+        daemon = threading.Thread(
+            target=lambda: run_daemon(workspace, workers=1, on_event=record, stop=stop)
+        )
+        daemon.start()
+        try:
+            completed = lambda n: lambda: workspace.job_stats()["completed"] == n  # noqa: E731
+            wait_for(changed, completed(1), "the first file")
+            invoices(watched, "second.csv")
+            wait_for(changed, completed(2), "the file added while watching")
+        finally:
+            stop.set()
+            daemon.join(WAIT_LIMIT_S)
+        assert not daemon.is_alive()
+        assert sum(r.queued for r in rounds) == 2
+        done = {Path(j.input_path).name: j.status for j in workspace.list_jobs(limit=10)}
+        assert done == {"first.csv": "completed", "second.csv": "completed"}
+        parts = f"{workspace.config.output_dir / 'invoices'}/**/*.parquet"
+        assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{parts}')").fetchall() == [(2,)]
+
+
+def wait_for(changed: threading.Condition, condition: Callable[[], bool], what: str) -> None:
+    """Wait until ``condition`` holds, looking again at each daemon event (and each second)."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    with changed:
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"gave up waiting for {what}")
+            changed.wait(timeout=1.0)
