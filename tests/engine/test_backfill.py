@@ -5,6 +5,7 @@ version 2.0.0 (or a 2.0.0 failing on the third file) is registered and backfille
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,26 @@ from casparian_engine.workspace import Workspace
 from .real_bundles import failing_on, invoices, register
 
 FILES = tuple(f"input_{n:05d}.csv" for n in range(6))
+
+
+def _register(workspace: Workspace, version: str) -> None:
+    """A bare parser record named ``csv`` matching ``*.csv``, for tests that only queue (it has
+    no real bundle: nothing can run it)."""
+    bundle = f"csv parser {version}".encode()
+    workspace.store.parsers.insert(
+        name="csv",
+        version=version,
+        identity_hash=hashlib.sha256(bundle).hexdigest(),
+        bundle=bundle,
+        bundle_sha256=hashlib.sha256(bundle).hexdigest(),
+        lockfile_hash="",
+        source_path=None,
+        tags=(),
+        patterns=("*.csv",),
+        outputs={"csv": None},
+        contracts=[],
+        gatekeeper={},
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
