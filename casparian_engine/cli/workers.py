@@ -21,7 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 
 from .common import console, fail, home_option, print_json
-from .process import HANDLER_HELP
+
+HANDLER_HELP = "Job handler as module:function (tests and benchmarks); default: the executor."
 
 
 def redacted(url: str) -> str:
