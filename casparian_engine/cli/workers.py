@@ -13,7 +13,6 @@ import dataclasses
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -145,7 +144,7 @@ def workers_command(
     except StoreError as exc:
         fail(exc)
     try:
-        now = time.time()
+        now = opened.workers.clock()  # heartbeats' own clock: ages are right across hosts
         live = opened.workers.live(config.settings.lease_timeout_s, now=now)
     finally:
         opened.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,6 +116,16 @@ class Database:
                     pass
             self._all_connections.clear()
         self._local = threading.local()
+
+    def lease_clock(self, now: float | None) -> tuple[str, tuple[Any, ...]]:
+        """SQL for "now" in lease times (claims, heartbeats, expiry) and its parameters.
+
+        Given an explicit ``now``, that value. Otherwise, on PostgreSQL the server's own clock,
+        so hosts whose clocks drift apart still agree on when a lease expired; on SQLite (one
+        machine) this machine's clock."""
+        if now is None and self.dialect == "postgresql":
+            return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)", ()
+        return "?", (time.time() if now is None else now,)
 
     # -- statements --------------------------------------------------------------------------
     def _sql(self, sql: str) -> str:

@@ -244,6 +244,7 @@ class JobRepository(JobReads):
         With ``share`` workers on the queue, a short queue is split fairly: at most
         ``ceil(due jobs / share)`` are claimed, so one worker does not take them all.
         """
+        stamp, stamp_params = self.db.lease_clock(now)  # the lease's start: the server's clock
         now = time.time() if now is None else now
         token = uuid.uuid4().hex
         where, params = self._claimable(parser_names, kind)
@@ -265,9 +266,9 @@ class JobRepository(JobReads):
             chosen = f"id IN ({pick} LIMIT ?)"
         rows = self.db.query(
             "UPDATE cf_jobs SET status = 'running', lease_token = ?, worker_id = ?, "
-            f"heartbeat_at = ?, started_at = ? WHERE status = 'queued' AND {chosen} "
+            f"heartbeat_at = {stamp}, started_at = {stamp} WHERE status = 'queued' AND {chosen} "
             f"RETURNING {_COLUMNS}",
-            (token, worker_id, now, now, *params, now, limit),
+            (token, worker_id, *stamp_params, *stamp_params, *params, now, limit),
         )
         jobs = sorted((Job.from_row(r) for r in rows), key=lambda j: (-j.priority, j.id))
         return Lease(token, worker_id, tuple(jobs))
@@ -291,17 +292,23 @@ class JobRepository(JobReads):
 
     def heartbeat(self, token: str, now: float | None = None) -> set[int]:
         """Renew a lease; returns the ids this token still holds (the others were taken away)."""
+        stamp, stamp_params = self.db.lease_clock(now)
         rows = self.db.query(
-            "UPDATE cf_jobs SET heartbeat_at = ? WHERE lease_token = ? AND status = 'running' "
-            "RETURNING id",
-            (time.time() if now is None else now, token),
+            f"UPDATE cf_jobs SET heartbeat_at = {stamp} WHERE lease_token = ? "
+            "AND status = 'running' RETURNING id",
+            (*stamp_params, token),
         )
         return {int(r[0]) for r in rows}
 
     def requeue_stale(self, lease_timeout_s: float, now: float | None = None) -> list[int]:
-        """Requeue running jobs whose worker sent no heartbeat for ``lease_timeout_s``."""
-        cutoff = (time.time() if now is None else now) - lease_timeout_s
-        return self._release("status = 'running' AND heartbeat_at < ?", (cutoff,), "lease_expired")
+        """Requeue running jobs whose worker sent no heartbeat for ``lease_timeout_s`` (by the
+        server's clock on PostgreSQL: see ``Database.lease_clock``)."""
+        stamp, stamp_params = self.db.lease_clock(now)
+        return self._release(
+            f"status = 'running' AND heartbeat_at < {stamp} - ?",
+            (*stamp_params, lease_timeout_s),
+            "lease_expired",
+        )
 
     def reset_orphans(self, host: str, is_alive: Callable[[int], bool]) -> list[int]:
         """On start-up: requeue running jobs of this host's workers whose process is gone."""

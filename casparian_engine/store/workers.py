@@ -9,7 +9,6 @@ jobs are gone). ``casparian workers`` reads ``live`` to show the hosts and what 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from .db import Database
@@ -66,9 +65,10 @@ class WorkerRegistry:
 
     def beat(self, record: WorkerRecord, now: float | None = None) -> None:
         """Register ``record`` or renew its heartbeat (a reaped worker registers again)."""
+        stamp, stamp_params = self.db.lease_clock(now)
         self.db.execute(
             "INSERT INTO cf_workers (worker_id, host, pid, output_root, started_at, heartbeat_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (worker_id) DO UPDATE SET "
+            f"VALUES (?, ?, ?, ?, ?, {stamp}) ON CONFLICT (worker_id) DO UPDATE SET "
             "heartbeat_at = excluded.heartbeat_at",
             (
                 record.worker_id,
@@ -76,7 +76,7 @@ class WorkerRegistry:
                 record.pid,
                 record.output_root,
                 record.started_at,
-                time.time() if now is None else now,
+                *stamp_params,
             ),
         )
 
@@ -86,13 +86,19 @@ class WorkerRegistry:
 
     def reap(self, timeout_s: float, now: float | None = None) -> list[WorkerRecord]:
         """Remove workers with no heartbeat for ``timeout_s``; returns them."""
-        cutoff = (time.time() if now is None else now) - timeout_s
+        stamp, stamp_params = self.db.lease_clock(now)
         rows = self.db.query(
-            "DELETE FROM cf_workers WHERE heartbeat_at < ? RETURNING worker_id, host, pid, "
-            "output_root, started_at, heartbeat_at",
-            (cutoff,),
+            f"DELETE FROM cf_workers WHERE heartbeat_at < {stamp} - ? RETURNING worker_id, host, "
+            "pid, output_root, started_at, heartbeat_at",
+            (*stamp_params, timeout_s),
         )
         return sorted((_record(row) for row in rows), key=lambda r: r.worker_id)
+
+    def clock(self) -> float:
+        """Now, as heartbeats are stamped (the server's clock on PostgreSQL)."""
+        stamp, stamp_params = self.db.lease_clock(None)
+        row = self.db.query_one(f"SELECT {stamp}", stamp_params)
+        return float(row[0])
 
     def all(self) -> list[WorkerRecord]:
         """Every registered worker, by host then pid."""
@@ -104,7 +110,7 @@ class WorkerRegistry:
 
     def live(self, timeout_s: float, now: float | None = None) -> list[LiveWorker]:
         """Workers whose heartbeat is younger than ``timeout_s``, each with its running jobs."""
-        cutoff = (time.time() if now is None else now) - timeout_s
+        cutoff = (self.clock() if now is None else now) - timeout_s
         records = [r for r in self.all() if r.heartbeat_at >= cutoff]
         if not records:
             return []

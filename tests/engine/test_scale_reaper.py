@@ -182,3 +182,22 @@ def test_a_worker_host_rides_out_its_store_connections_being_cut(
     assert host.returncode == 0, err.decode()
     assert "pool: the store is unreachable, retrying" in err.decode()
     assert "pool: the store is reachable again" in err.decode()
+
+
+@pytest.mark.postgres
+def test_leases_run_on_the_servers_clock_so_a_host_whose_clock_is_late_is_not_reaped(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_time = time.time
+    with closing(Store(pg_url)) as late_host, closing(Store(pg_url)) as other_host:
+        late_host.jobs.enqueue(new_jobs(3))
+        monkeypatch.setattr(time, "time", lambda: real_time() - 86_400)  # a day late
+        lease = late_host.jobs.claim("late:1:aaaa", limit=3)
+        assert late_host.jobs.heartbeat(lease.token) == {job.id for job in lease.jobs}
+        record = WorkerRecord("late:1:aaaa", "late", 1, str(tmp_path), 0.0, 0.0)
+        late_host.workers.beat(record)
+        monkeypatch.setattr(time, "time", real_time)
+        reaped = reap(other_host, LEASE_S, [tmp_path])  # a host with the right time
+        assert (reaped.requeued, reaped.workers_gone) == ((), ())
+        assert [w.record.host for w in other_host.workers.live(LEASE_S)] == ["late"]
+        assert other_host.jobs.counts()["running"] == 3
