@@ -214,11 +214,31 @@ def _score(
     width = _modal_width(widths)
     # A header or trailing-delimiter row one field off still counts half: it is the same table.
     near = sum(0.5 for w in widths if abs(w - width) == 1 and width > 1)
-    consistency = (widths.count(width) + near) / len(widths)
+    # A row where a quoted value was split (one field opens a quote a later one closes) does not
+    # fit, whatever its width: the quote character was wrong.
+    marks = [m for m in "\"'" if m != quote]
+    split = sum(1 for row, w in zip(rows, widths, strict=True) if w == width and _split(row, marks))
+    consistency = (widths.count(width) - split + near) / len(widths)
     # Consistency counts cubed: a split that fits four lines in five is already doubtful. More
     # columns count for a little more, but not much: many fields of one line prove nothing.
     shape = consistency**3 * (2 - 1 / width) if width > 1 else SINGLE_COLUMN_SHAPE
     return shape * cells.share(rows, quote, escape), width, consistency
+
+
+def _split(row: list[str], marks: list[str]) -> bool:
+    """Whether a field of ``row`` opens a quote (``mark``) that a later field closes."""
+    for mark in marks:
+        opened = False
+        for cell in row:
+            value = cell.strip()
+            if not value:
+                continue
+            once = value.count(mark) == 1  # the mark only opens or only closes this field
+            if opened and once and value.endswith(mark):
+                return True
+            if once and value.startswith(mark):
+                opened = True
+    return False
 
 
 def _reading(rows: list[list[str]]) -> int:

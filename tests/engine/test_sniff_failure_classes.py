@@ -184,3 +184,12 @@ def test_a_wide_file_is_typed_from_a_byte_budget_then_checked_whole(tmp_path: Pa
     assert found.warnings == (
         "column 'c0': a value past the sample is not int64; proposed string from the whole file",
     )
+
+
+def test_quoted_values_full_of_delimiters_keep_their_quotes(tmp_path: Path) -> None:
+    """A quoted value holding the same number of delimiters on every row splits consistently
+    without quotes too; the split quotes (one field opening, a later one closing) rule it out."""
+    path = tmp_path / "notes.csv"
+    note = '"' + "red, green, blue, " * 20 + 'end"'
+    path.write_text("id,note\n" + "".join(f"{n},{note}\n" for n in range(30)))
+    assert split(path) == (",", '"', None, True, 0)
