@@ -99,6 +99,8 @@ class Dialect:
     @property
     def read_quote(self) -> str:
         """The quote character to read the whole file with."""
+        if self.whitespace:
+            return ""
         return self.quote or ('"' if self.quote_later and self.delimiter else "")
 
     def describe(self) -> str:
@@ -281,7 +283,8 @@ def _whitespace_dialect(text: str, encoding: str) -> Dialect | None:
     while preamble < min(len(records) - 2, 30) and _is_metadata(records[preamble]):
         preamble += 1
     body = [record for record in records[preamble : preamble + 80] if record][:50]
-    return Dialect(encoding, " ", '"', None, _has_header(body), preamble, whitespace=True)
+    # Quotes are not special between runs of whitespace: no quote character.
+    return Dialect(encoding, " ", "", None, _has_header(body), preamble, whitespace=True)
 
 
 _METADATA_CELL = re.compile(r"^\s*[A-Za-z_][\w .-]{0,40}?\s*(?:=|: )\s*\S")
