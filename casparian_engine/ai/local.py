@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
 import uuid
@@ -89,7 +90,17 @@ def load_model(path: Path, context_tokens: int = 4096) -> LoadedModel:
         started = time.perf_counter()
         try:
             with _model_params_without_amx():
-                llama = Llama(model_path=str(resolved), n_ctx=context_tokens, verbose=False, seed=0)
+                threads = max(1, (os.cpu_count() or 2) // 2)
+                llama = Llama(
+                    model_path=str(resolved),
+                    n_ctx=context_tokens,
+                    n_threads=threads,
+                    # llama-cpp-python's default batch threads is every CPU; on a busy 2-core
+                    # machine 2 spinning threads made the prompt 10-20x slower than 1.
+                    n_threads_batch=threads,
+                    verbose=False,
+                    seed=0,
+                )
         except MemoryError as exc:
             raise AIError(f"out of memory loading {resolved}", "memory") from exc
         except (ValueError, RuntimeError, OSError) as exc:
@@ -212,7 +223,9 @@ def _chat_messages(request: ProviderRequest) -> list[dict[str, str]]:
     model writes, tool results as a user turn fenced as data."""
     system = request.system
     if request.tools:
-        system = f"{system}\n\n{tools_prompt(request.tools)}"
+        # Tools first: the context at the end of the system prompt changes with the selection,
+        # and llama.cpp re-reads a prompt only from where it differs from the last one.
+        system = f"{tools_prompt(request.tools)}\n\n{system}"
     messages = [{"role": "system", "content": system}]
     for message in request.messages:
         if message.role == "tool":

@@ -63,11 +63,19 @@ def register(app: typer.Typer) -> None:
             select_provider,
         )
         from ..ai.context import AIContext, file_context
+        from ..ai.history import History
         from ..tools import ToolGuard
 
         if not 1 <= max_tokens <= 8192:
             fail("--max-tokens must be between 1 and 8192", code=2)
         with open_workspace(ctx) as workspace:
+            if clear_history:
+                History(workspace.config.home).clear()
+                if not question.strip():
+                    err_console.print("Conversation cleared.", style="dim")
+                    return
+            if not question.strip():
+                fail('give a question, e.g. casparian ask "what does this folder hold?"', 2)
             try:
                 chosen = select_provider(workspace.config, provider)
             except ProviderUnavailable as exc:
@@ -97,12 +105,6 @@ def register(app: typer.Typer) -> None:
             )
             if assistant.history.load_error:
                 err_console.print(assistant.history.load_error, markup=False, style="yellow")
-            if clear_history:
-                assistant.history.clear()
-            if not question.strip():
-                if clear_history:
-                    return
-                fail('give a question, e.g. casparian ask "what does this folder hold?"', 2)
             files = tuple(file_context(p) for p in context)
             ai_context = AIContext(mode="cli", files=files) if files else AIContext(mode="cli")
             cancel = CancelToken()
