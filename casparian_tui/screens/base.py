@@ -136,6 +136,7 @@ class ModeScreen(Screen[None]):
         sidebar = self.query_one(AISidebar)
         if visible:
             sidebar.display = True
+            sidebar.sync_history()
             if self.is_current:
                 if self.focused is None or sidebar not in self.focused.ancestors_with_self:
                     self.focus_before_chat = self.focused

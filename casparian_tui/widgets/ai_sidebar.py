@@ -219,8 +219,8 @@ class AISidebar(Vertical):
     def sync_history(self) -> None:
         """Draw the saved conversation when it changed since this sidebar last drew it (another
         mode's sidebar asked, or the app restarted)."""
-        if self._active or self._shown_turns == self.ai.turns:
-            return
+        if self._active or self._shown_turns == self.ai.turns or not self.display:
+            return  # a hidden sidebar draws the conversation when it is shown
         self._shown_turns = self.ai.turns
         log = self.query_one("#ai-log", VerticalScroll)
         log.remove_children()
