@@ -18,6 +18,7 @@ from casparian_engine.job_states import ERROR_STATES, is_live, is_replayable
 from ..actions import bindings_for
 from ..assistant import ExplainFailure, explainable
 from ..messages import JobActed, JobDetailLoaded
+from ..widgets.workers_line import WorkersLine
 from .base import ModeScreen, fitted_width, tail_path
 
 STATUS_ICONS = {
@@ -142,6 +143,7 @@ class JobsScreen(ExplainFailure, ModeScreen):
             yield table
             with VerticalScroll(id="job-detail-pane"):
                 yield Static("Enter shows a job's logs, error trace and outputs.", id="job-detail")
+        yield WorkersLine(self.service.workspace, id="jobs-workers")
         yield Static("", id="jobs-status")
 
     def on_mount(self) -> None:
@@ -149,6 +151,7 @@ class JobsScreen(ExplainFailure, ModeScreen):
         self._add_columns()
         self.query_one(DataTable).focus()
         self.load_jobs()
+        self.query_one(WorkersLine).reload()
         if self.casparian.live_refresh:
             self.set_interval(REFRESH_S, self.refresh_if_shown)
 
@@ -156,11 +159,13 @@ class JobsScreen(ExplainFailure, ModeScreen):
         """The periodic refresh reads the store only while the user can see the list."""
         if self.is_current:
             self.load_jobs()
+            self.query_one(WorkersLine).reload()
 
     def on_screen_resume(self) -> None:
         """Coming back: the old error no longer applies, and every state shown is re-read."""
         self.clear_error()
         self.load_jobs()
+        self.query_one(WorkersLine).reload()
         if self.detail_job_id is not None:
             self.load_detail(self.detail_job_id)
 

@@ -393,3 +393,27 @@ def test_only_a_failed_job_shows_its_stored_error_as_its_own() -> None:
     ]
     assert error_lines(SimpleNamespace(status="completed", error_kind=None, error_message=None,
                                        error_trace=None)) == []  # fmt: skip
+
+
+async def test_the_worker_hosts_line_shows_live_hosts_and_hides_without_them(
+    workspace: Workspace,
+) -> None:
+    from casparian_engine.store.workers import WorkerRecord
+    from casparian_tui.widgets.workers_line import WorkersLine
+
+    registry = workspace.store.workers
+    workspace.store.jobs.enqueue([NewJob("invoices", "1.0", "/data/a.csv")])
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        line = screen.query_one(WorkersLine)
+        assert line.text == "" and not line.display  # nothing serves the queue: no line
+        workspace.store.jobs.claim("node-[b]7:4242:cafe", limit=1)
+        now = registry.clock() + 3600  # ahead of the line's clock: reads '0 s ago' however slow
+        for pid in (4242, 4243):
+            registry.beat(WorkerRecord(f"node-[b]7:{pid}:cafe", "node-[b]7", pid, "/o", now, now))
+        registry.beat(WorkerRecord("gone:1:dead", "gone", 1, "/o", 0.0, 0.0), now - 7200)
+        screen.refresh_if_shown()
+        await settle(app, pilot)
+        assert line.display
+        assert line.text == "worker hosts: node-[b]7 2 workers, 1 job, 0 s ago"
