@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from .parser_overview import MatchedFilesPage, ParserOverview
     from .parsers.preview import FilePreview
     from .parsers.registration import Registration
+    from .parsers.runtime import ParserRuntime
+    from .runner.backtest import BacktestReport
     from .runner.dev import RunSummary
     from .runner.matching import EnqueueReport
     from .runner.pool import PoolSummary
@@ -115,27 +117,28 @@ class Workspace:
 
         return export_bundle(self.store, name, Path(dest), version)
 
+    @property
+    def parser_runtime(self) -> ParserRuntime:
+        """Registered parsers ready to run (bundles, environments): shared with the runner."""
+        from .parsers.runtime import ParserRuntime
+
+        return ParserRuntime(self.store, self.config)
+
     def load_bundle(self, name: str, version: str | None = None) -> Path:
         """Verify a registered bundle's SHA-256 and extract it; returns its source folder."""
-        from .parsers.registration import load_bundle
-
-        return load_bundle(self.store, self.home / "bundles", name, version)
+        return self.parser_runtime.load_bundle(name, version)
 
     @property
     def envs(self) -> EnvManager:
         """The manager of parser environments under this home."""
-        from .envs import EnvManager
-
-        return EnvManager(self.config.venvs_dir, self.config.wheelhouse_dir)
+        return self.parser_runtime.envs
 
     def environment_for(self, parser: str | ParserRecord, offline: bool = False) -> Path:
         """The Python interpreter of a registered parser's environment, built if needed."""
         record = self.get_parser(parser) if isinstance(parser, str) else parser
         if record is None:
             raise KeyError(f"no parser '{parser}' is registered")
-        source_dir = self.load_bundle(record.name, record.version)
-        environment = self.envs.ensure(source_dir, offline=offline)
-        return environment.python
+        return self.parser_runtime.environment_for(record, offline)
 
     def vendor_parser(self, name: str, version: str | None = None) -> VendorResult:
         """Copy a registered parser's locked wheels into the wheelhouse for offline builds."""
@@ -406,6 +409,29 @@ class Workspace:
             stop_grace_s=STOP_GRACE_S if stop_grace_s is None else stop_grace_s,
         )
         return WorkerPool(self.config, options).run(on_event or ignore_events, cancel)
+
+    def serve(
+        self,
+        workers: int | None = None,
+        on_event: EventSink | None = None,
+        stop: threading.Event | None = None,
+    ) -> PoolSummary:
+        """The daemon (``casparian start``): watch ``watch_folders``, rescan them periodically,
+        queue what registered parsers match and keep the worker pool serving the queue until
+        ``stop`` is set (SIGTERM, Ctrl+C)."""
+        from .events import ignore_events
+        from .runner.daemon import run_daemon
+
+        return run_daemon(self.store, self.config, workers, on_event or ignore_events, stop)
+
+    def backtest(
+        self, parser: str, paths: Sequence[str], cancel: threading.Event | None = None
+    ) -> BacktestReport:
+        """Run a registered parser's current version over ``paths`` through the real validator,
+        writing nothing; files that failed before go first."""
+        from .runner.backtest import backtest
+
+        return backtest(self.store, self.config, parser, paths, cancel)
 
     def list_jobs(
         self,

@@ -170,8 +170,6 @@ def start_command(
     """Run the daemon: watch the configured folders (watch_folders), rescan them periodically,
     queue new and changed files for their parsers and keep the worker pool running.
     SIGTERM or Ctrl+C stops it gracefully."""
-    from ..runner.daemon import run_daemon
-
     with open_workspace(ctx) as workspace:
         if not workspace.config.settings.watch_folders:
             fail(
@@ -183,7 +181,7 @@ def start_command(
             highlight=False,
         )
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
-        summary = run_daemon(workspace, workers=workers)
+        summary = workspace.serve(workers=workers)
     _print_summary(summary)
 
 

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from ..bridge.host import GuestError, GuestProcess, start_guest
+from ..config import Config
 from ..events import check_cancel
 from ..job_states import ERROR_STATES
+from ..parsers.runtime import ParserRuntime
+from ..store import Store
 from .contracts_seam import contract_validator
 from .executor import ExecutionError, Executor, FileTask
 from .quarantine import RowLineage, Validator
@@ -85,28 +88,28 @@ class BacktestReport:
 
 
 def backtest(
-    workspace: object,
+    store: Store,
+    config: Config,
     parser_name: str,
     paths: Sequence[str],
     cancel: threading.Event | None = None,
 ) -> BacktestReport:
     """Run ``parser_name`` (the current registered version) over ``paths``, failed-before first."""
     from ..parsers.bundle import collect_source, read_metadata
-    from ..workspace import Workspace
 
-    assert isinstance(workspace, Workspace)
-    record = workspace.get_parser(parser_name)
+    runtime = ParserRuntime(store, config)
+    record = runtime.record(parser_name)
     if record is None:
         raise ValueError(f"parser {parser_name!r} is not registered")
     failed_before = {
         job.input_path
         for status in ERROR_STATES
-        for job in workspace.list_jobs(status=status, parser=parser_name, limit=100_000)
+        for job in store.jobs.find(status, parser_name, limit=100_000)
     }
     ordered = sorted(paths, key=lambda p: (p not in failed_before, p))
-    source_dir = workspace.load_bundle(record.name, record.version)
+    source_dir = runtime.load_bundle(record.name, record.version)
     entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
-    python = str(workspace.environment_for(record))
+    python = str(runtime.environment_for(record))
 
     guest: GuestProcess | None = None
     validator: Validator | None = None
@@ -117,15 +120,15 @@ def backtest(
             if guest is None:
                 guest = start_guest(
                     entry,
-                    workspace.config.settings,
+                    config.settings,
                     python=python,
                     inputs=ordered,
-                    hidden=[workspace.config.home],
+                    hidden=[config.home],
                     allow_network="network" in (record.gatekeeper.get("allowed_rules") or []),
                 )
                 assert guest.info is not None
                 validator = contract_validator(
-                    entry.parent, guest.info.outputs, approved=workspace.store.contracts.latest
+                    entry.parent, guest.info.outputs, approved=store.contracts.latest
                 )
             assert validator is not None
             sink, quarantine = _CountingSink(), _CountingQuarantine()

@@ -11,14 +11,13 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..config import Config
 from ..events import Event, EventSink, ignore_events
-from .matching import EnqueueReport
+from ..store import Store
+from .matching import EnqueueReport, enqueue_matching
 from .pool import PoolOptions, PoolSummary, WorkerPool
-
-if TYPE_CHECKING:
-    from ..workspace import Workspace
 
 
 class DaemonRound(Event):
@@ -33,13 +32,15 @@ class DaemonRound(Event):
         return sum(r.queued for r in self.reports)
 
 
-def rescan_and_enqueue(workspace: Workspace) -> list[EnqueueReport]:
+def rescan_and_enqueue(store: Store, config: Config) -> list[EnqueueReport]:
     """Rescan every watched folder, then queue what registered parsers match."""
-    for folder in workspace.config.settings.watch_folders:
-        workspace.scan(folder)
-    if not workspace.store.parsers.all():
+    from ..scout.scan import Scanner
+
+    for folder in config.settings.watch_folders:
+        Scanner(store, folder).run()
+    if not store.parsers.all():
         return []
-    return workspace.enqueue_matching()
+    return enqueue_matching(store)
 
 
 def _install_stop_signals(stop: threading.Event) -> Callable[[], None]:
@@ -59,7 +60,8 @@ def _install_stop_signals(stop: threading.Event) -> Callable[[], None]:
 
 
 def run_daemon(
-    workspace: Workspace,
+    store: Store,
+    config: Config,
     workers: int | None = None,
     on_event: EventSink = ignore_events,
     stop: threading.Event | None = None,
@@ -68,16 +70,16 @@ def run_daemon(
     import watchfiles
 
     stop = stop or threading.Event()
-    settings = workspace.config.settings
+    settings = config.settings
     options = PoolOptions(workers=workers, follow=True)
-    pool = WorkerPool(workspace.config, options)
+    pool = WorkerPool(config, options)
     summaries: list[PoolSummary] = []
     pool_thread = threading.Thread(
         target=lambda: summaries.append(pool.run(on_event, stop)), name="worker-pool"
     )
     restore = _install_stop_signals(stop)
     try:
-        on_event(DaemonRound(0, rescan_and_enqueue(workspace)))
+        on_event(DaemonRound(0, rescan_and_enqueue(store, config)))
         pool_thread.start()
         for changes in watchfiles.watch(
             *settings.watch_folders,
@@ -86,7 +88,7 @@ def run_daemon(
             yield_on_timeout=True,
             raise_interrupt=False,
         ):
-            on_event(DaemonRound(len(changes), rescan_and_enqueue(workspace)))
+            on_event(DaemonRound(len(changes), rescan_and_enqueue(store, config)))
     except KeyboardInterrupt:
         pass
     finally:

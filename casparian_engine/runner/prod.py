@@ -29,6 +29,8 @@ from ..config import Config
 from ..contracts.quarantine import policy_breach
 from ..events import Cancelled
 from ..logs import JobLog
+from ..parsers.runtime import ParserRuntime
+from ..store import Store
 from ..store.jobs import Job, JobFailure, JobOutcome
 from .batch import BatchContext, BatchResult, JobLogs
 from .contracts_seam import contract_validator, load_contracts
@@ -56,11 +58,10 @@ skip_missing_dateutil()
 class ProdHandler:
     """Runs claimed batches through warm guests, one per parser version."""
 
-    def __init__(self, config: Config) -> None:
-        from ..workspace import Workspace
-
+    def __init__(self, config: Config, store: Store) -> None:
         self.config = config
-        self.workspace = Workspace.open(config.home)
+        self.store = store  # the worker's own: no second connection, no facade
+        self.runtime = ParserRuntime(store, config)
         self._guests: dict[tuple[str, str], tuple[GuestProcess, Validator, dict[str, str]]] = {}
         self._log_target: tuple[JobLogs, Job] | None = None  # whose log a guest line goes to
 
@@ -85,12 +86,12 @@ class ProdHandler:
             self._discard(key)
         from ..parsers.bundle import collect_source, read_metadata
 
-        record = self.workspace.get_parser(name, version)
+        record = self.runtime.record(name, version)
         if record is None:
             raise JobError("ParserNotFound", f"parser '{name}' {version} is not registered")
-        source_dir = self.workspace.load_bundle(name, version)
+        source_dir = self.runtime.load_bundle(name, version)
         entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
-        python = self.workspace.environment_for(record, offline=self.config.settings.offline_envs)
+        python = self.runtime.environment_for(record, offline=self.config.settings.offline_envs)
         allowed_rules = record.gatekeeper.get("allowed_rules") or []
         guest = start_guest(
             entry,
@@ -110,9 +111,9 @@ class ProdHandler:
             validator = contract_validator(
                 entry.parent,
                 guest.info.outputs,
-                approved=self.workspace.store.contracts.latest,
+                approved=self.store.contracts.latest,
                 strict=True,
-                approved_by_hash=self.workspace.store.contracts.by_hash,
+                approved_by_hash=self.store.contracts.by_hash,
             )
             hashes = {
                 output: contract.content_hash
@@ -129,7 +130,7 @@ class ProdHandler:
         if notice.get("event") != "network":
             return
         job = self._log_target[1] if self._log_target is not None else None
-        self.workspace.store.audit.record(
+        self.store.audit.record(
             "guest.network_refused",
             f"{name}@{version}",
             job_id=job.id if job is not None else None,
@@ -292,10 +293,9 @@ class ProdHandler:
         return True
 
     def close(self) -> None:
-        """Stop every warm guest and close the workspace (the worker calls this on exit)."""
+        """Stop every warm guest (the worker calls this on exit; it closes its own store)."""
         for key in list(self._guests):
             self._discard(key)
-        self.workspace.close()
 
 
 def _is_taken(taken: dict[int, threading.Event], job_id: int) -> bool:
@@ -366,6 +366,6 @@ def _log_failure(log: JobLog, failure: JobFailure) -> None:
         log.write("error", failure.trace)
 
 
-def make_handler(config: Config) -> Any:
-    """The default handler factory the worker loads."""
-    return ProdHandler(config)
+def make_handler(config: Config, store: Store) -> Any:
+    """The default handler factory the worker loads (with its settings and its store)."""
+    return ProdHandler(config, store)

@@ -81,7 +81,8 @@ class JobHandler(Protocol):
     def __call__(self, context: JobContext) -> JobOutcome: ...
 
 
-HandlerFactory = Callable[[Config], JobHandler]
+HandlerFactory = Callable[[Config, Store], JobHandler]
+"""``factory(config, store)``: the worker hands over its settings and its own store."""
 
 
 def load_handler_factory(spec: str) -> HandlerFactory:
@@ -193,7 +194,7 @@ class Worker:
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> int:
         """Work until drained or stopped; returns how many jobs this worker ran."""
-        handler = load_handler_factory(self.options.handler_spec)(self.config)
+        handler = load_handler_factory(self.options.handler_spec)(self.config, self.store)
         batched = callable(getattr(handler, "run_batch", None))
         claim = self.options.claim_batch or (BATCH_CLAIM if batched else JOB_CLAIM)
         if batched:

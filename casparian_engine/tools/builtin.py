@@ -151,10 +151,9 @@ def run_backtest(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
 
     Returns pass / fail / quarantine counts overall and per file.
     """
-    from ..runner.backtest import backtest
 
     paths = _scope_paths(ctx, _scope(ctx, scope))
-    report = backtest(ctx.workspace, parser, paths)
+    report = ctx.workspace.backtest(parser, paths)
     return {
         "parser": report.parser_name,
         "version": report.parser_version,

@@ -17,10 +17,11 @@ import pyarrow.parquet as pq
 
 from casparian_engine.config import Config
 from casparian_engine.runner.worker import JobContext, JobError, JobHandler
+from casparian_engine.store import Store
 from casparian_engine.store.jobs import JobOutcome
 
 
-def csv_to_parquet(config: Config) -> JobHandler:
+def csv_to_parquet(config: Config, store: Store) -> JobHandler:
     def handle(context: JobContext) -> JobOutcome:
         job = context.job
         name = Path(job.input_path).name
@@ -44,7 +45,7 @@ def csv_to_parquet(config: Config) -> JobHandler:
     return handle
 
 
-def copy_per_job(config: Config) -> JobHandler:
+def copy_per_job(config: Config, store: Store) -> JobHandler:
     """Copies each input to ``<job id>.csv`` and names one more output it never writes."""
 
     def handle(context: JobContext) -> JobOutcome:
@@ -58,7 +59,7 @@ def copy_per_job(config: Config) -> JobHandler:
     return handle
 
 
-def record_claims(config: Config) -> JobHandler:
+def record_claims(config: Config, store: Store) -> JobHandler:
     claims_dir = Path(os.environ["CASPARIAN_TEST_CLAIMS_DIR"])
     claims_dir.mkdir(parents=True, exist_ok=True)
     handle_file = open(claims_dir / f"{os.getpid()}.txt", "a")  # noqa: SIM115
@@ -72,7 +73,7 @@ def record_claims(config: Config) -> JobHandler:
     return handle
 
 
-def slow_noop(config: Config) -> JobHandler:
+def slow_noop(config: Config, store: Store) -> JobHandler:
     """Each job takes about 50 ms (work that is still running when a test asks the pool to stop)."""
 
     def handle(context: JobContext) -> JobOutcome:

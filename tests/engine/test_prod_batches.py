@@ -169,7 +169,7 @@ def _run_batch_by_hand(home: Path) -> tuple[Worker, ProdHandler, object, object]
     config = load_config(home)
     worker = Worker(config, WorkerOptions(parser_names=("invoices",)))
     lease = worker.store.jobs.claim(worker.worker_id, limit=20, parser_names=("invoices",))
-    handler = ProdHandler(config)
+    handler = ProdHandler(config, worker.store)
     logs = JobLogs(config, worker.worker_id)
     result = handler.run_batch(BatchContext(lease, config, config.output_dir, logs))
     return worker, handler, lease, result

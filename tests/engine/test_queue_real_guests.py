@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from casparian_engine.job_states import JobState
-from casparian_engine.runner.daemon import DaemonRound, run_daemon
+from casparian_engine.runner.daemon import DaemonRound
 from casparian_engine.store.jobs import Job
 from casparian_engine.workspace import Workspace
 
@@ -88,7 +88,7 @@ def test_the_daemon_processes_a_new_file_for_a_registered_parser(
     with Workspace.open(home) as workspace:
         register(workspace, tmp_path / "parser")
         daemon = threading.Thread(
-            target=lambda: run_daemon(workspace, workers=1, on_event=record, stop=stop)
+            target=lambda: workspace.serve(workers=1, on_event=record, stop=stop)
         )
         daemon.start()
         try:
