@@ -44,7 +44,7 @@ class JobContext:
 class ColumnContext:
     name: str
     type: str
-    nulls: int | None = None
+    null_percent: float | None = None
     minimum: str = ""
     maximum: str = ""
 
@@ -138,7 +138,7 @@ def render_context(context: AIContext | None) -> str:
         lines.append(f"Selected table: {table.name}{rows}.")
         stats = [
             f"{c.name} {c.type}"
-            + (f" nulls={c.nulls}" if c.nulls is not None else "")
+            + (f" nulls={c.null_percent}%" if c.null_percent is not None else "")
             + (f" min={c.minimum}" if c.minimum else "")
             + (f" max={c.maximum}" if c.maximum else "")
             for c in table.columns[:40]
@@ -173,11 +173,36 @@ def file_context(path: str | Path, kind: str = "", dialect: str = "") -> FileCon
             head = handle.read(64 * 1024)
     except OSError as exc:
         return FileContext(str(path), kind, dialect, (f"(cannot be read: {exc.strerror})",))
+    if not kind:
+        from ..scout.classify import classify
+        from ..scout.hashing import extension
+
+        kind = classify(extension(str(target)), head, target.stat().st_size > len(head))
     if b"\x00" in head[:4096]:
         return FileContext(str(path), kind or "binary", dialect, ("(binary content, not shown)",))
+    if not dialect:
+        dialect = _dialect_of(target)
     text = head.decode("utf-8", errors="replace")
     lines = tuple(_clip(x) for x in text.splitlines()[:MAX_FIRST_LINES])
     return FileContext(str(path), kind, dialect, lines)
+
+
+def _dialect_of(path: Path) -> str:
+    """'delimiter ";" · header · utf-8 · 1 preamble line', or "" when it is not delimited text."""
+    from ..contracts.dialect import sniff_file
+
+    try:
+        found = sniff_file(path)
+    except Exception:  # noqa: BLE001 - not delimited text: no dialect to tell
+        return ""
+    parts = [
+        "whitespace-delimited" if found.whitespace else f"delimiter {found.delimiter!r}",
+        "header" if found.header else "no header",
+        found.encoding,
+    ]
+    if found.preamble_lines:
+        parts.append(f"{found.preamble_lines} preamble line(s)")
+    return " · ".join(parts)
 
 
 SelectionKind = Literal["file", "parser", "job", "table", "quarantine", ""]
@@ -202,6 +227,30 @@ def _log_tail(path: Path | None) -> tuple[str, ...]:
     return tuple(text.splitlines()[-MAX_LOG_LINES:])
 
 
+def _table_context(workspace: Workspace, name: str) -> TableContext:
+    """An output table with its row count and per-column SUMMARIZE figures (40 columns at most);
+    only the name when the table cannot be read."""
+    from ..inspect import OutputInspector
+
+    try:
+        inspector = OutputInspector(workspace.config.output_dir)
+        rows = next((t.row_count for t in inspector.tables() if t.name == name), None)
+        stats = inspector.column_stats(name).slice(0, 40).to_pylist()
+    except Exception:  # noqa: BLE001 - a table that vanished or cannot be read: the name only
+        return TableContext(name)
+    columns = tuple(
+        ColumnContext(
+            str(row["column_name"]),
+            str(row["column_type"]),
+            None if row.get("null_percentage") is None else float(row["null_percentage"]),
+            "" if row.get("min") is None else str(row["min"]),
+            "" if row.get("max") is None else str(row["max"]),
+        )
+        for row in stats
+    )
+    return TableContext(name, rows, columns)
+
+
 def context_for(workspace: Workspace, mode: str, selection: Selection) -> AIContext:
     """The typed context of ``selection`` in ``mode``, read from the store and the files
     (bounded reads). Something that no longer exists is left out, not an error."""
@@ -224,7 +273,7 @@ def context_for(workspace: Workspace, mode: str, selection: Selection) -> AICont
         )
         return AIContext(mode=mode, parser=job.parser_name, job=context)
     if kind == "table" and value:
-        return AIContext(mode=mode, table=TableContext(value))
+        return AIContext(mode=mode, table=_table_context(workspace, value))
     if kind == "quarantine" and value.isdigit():
         row = workspace.store.quarantine.get(int(value))
         if row is None:

@@ -175,3 +175,15 @@ def test_claude_is_never_contacted_unless_permitted_and_keyed(
         assert result.exit_code == 0, result.output
         assert "should never be sent" in result.stdout
         assert server.connections == 1
+
+
+def test_an_unreachable_api_is_a_network_error(workspace: Workspace) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    events = list(Assistant(workspace, claude(f"http://127.0.0.1:{port}")).ask("hello"))
+    errors = [e for e in events if isinstance(e, AIErrorEvent)]
+    assert len(errors) == 1 and errors[0].kind == "network"
+    assert errors[0].message.startswith("could not reach the Claude API")
