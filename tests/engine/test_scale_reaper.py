@@ -201,3 +201,37 @@ def test_leases_run_on_the_servers_clock_so_a_host_whose_clock_is_late_is_not_re
         assert (reaped.requeued, reaped.workers_gone) == ((), ())
         assert [w.record.host for w in other_host.workers.live(LEASE_S)] == ["late"]
         assert other_host.jobs.counts()["running"] == 3
+
+
+def test_readers_never_see_staged_parts(home: Path) -> None:
+    """A batch's staged parts (its worker has not committed, or was fenced) hold real Parquet
+    rows under the table's folder: `query` (the MCP server's query tool reads the same views) and
+    Inspect count only the committed part."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from casparian_engine.inspect import OutputInspector
+
+    Workspace.open(home).close()
+    folder = home / "output" / "invoices" / "invoices"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"amount": [1.0, 2.0]}), folder / ("part-" + "a" * 32 + "-0.parquet"))
+    for staged in (
+        ".part-" + "b" * 32 + "-0.parquet.tmp",
+        ".part-" + "b" * 32 + "-1.parquet.tmp.rewrite",
+    ):
+        pq.write_table(pa.table({"amount": [9.0] * 5}), folder / staged)
+    answered = CliRunner().invoke(
+        app,
+        [
+            "--home",
+            str(home),
+            "query",
+            "SELECT count(*) AS n, sum(amount) AS s FROM invoices",
+            "--json",
+        ],
+    )
+    assert answered.exit_code == 0, answered.output
+    assert json.loads(answered.output)["rows"] == [{"n": 2, "s": 3.0}]
+    (summary,) = OutputInspector(home / "output").tables()
+    assert (summary.file_count, summary.row_count) == (1, 2)
