@@ -30,6 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import CasparianError
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SANDBOX_MODES = ("required", "warn", "off")
 MAX_INPUT_ROOTS = 64
@@ -43,7 +45,7 @@ SYSTEM_FILES = (
 _guest_counter = itertools.count(1)
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(CasparianError, RuntimeError):
     """The setting requires a sandbox and this machine cannot give one; the message says why."""
 
 
