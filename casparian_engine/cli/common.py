@@ -78,7 +78,7 @@ READ_ONLY_COMMANDS = frozenset(
     {
         "files", "jobs", "jobs logs", "audit", "audit export", "parser list", "parser show",
         "parser export", "quarantine list", "quarantine show", "schema list", "schema show",
-        "schema diff", "tag rule list", "env list", "tui", "query",
+        "schema diff", "tag rule list", "env list", "tui", "query", "workers",
     }
 )  # fmt: skip
 """Commands that only read state: on a home without one they say so instead of creating it."""

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from .common import console, fail, home_option, print_json
+from .common import console, fail, home_option, print_json, require_existing_home
 
 HANDLER_HELP = "Job handler as module:function (tests and benchmarks); default: the executor."
 
@@ -138,6 +138,8 @@ def workers_command(
     A worker is live while its heartbeat is younger than lease_timeout_s."""
     from ..store import StoreError, open_store
 
+    if not store:
+        require_existing_home(home_option(ctx))  # a mistyped --home: say so, create nothing
     config, _env = _host_config(ctx, store, None, None)
     try:
         opened = open_store(config)
