@@ -48,8 +48,9 @@ MAX_PATTERN_LENGTH = 4_096
 
 _REGEX_SPECIAL = set(".^$*+?()[]{}|\\")
 _CLASS_SPECIAL = set("\\]^-[")
-# A filter's pattern runs up to an unescaped comma or whitespace; "\" keeps the next character.
-_FILTER_TOKEN = re.compile(r"(?:\\.|\\$|[^\s,\\])+")
+# A filter's pattern runs up to an unescaped comma ("\" keeps the next character); spaces are
+# part of a pattern (a folder named 'sub (2)'), those around it are not.
+_FILTER_TOKEN = re.compile(r"(?:\\.|\\$|[^,\\])+")
 
 
 class PatternError(CasparianError, ValueError):
@@ -110,9 +111,9 @@ class PathPatterns:
 
     @classmethod
     def from_filter(cls, text: str) -> PathPatterns:
-        """Patterns typed on one line (Discover's filter): separated by commas or whitespace,
-        ``\\`` keeping a space or comma. Each must select something (a lone comment is an
-        error here, as it is surely a mistake)."""
+        """Patterns typed on one line (Discover's filter): separated by commas (spaces around
+        each are dropped, spaces inside kept), ``\\`` keeping a comma. Each must select
+        something (a lone comment is an error here, as it is surely a mistake)."""
         tokens = filter_tokens(text)
         found = cls(tokens)
         if len(found.patterns) != len(tokens):
@@ -188,9 +189,16 @@ class PathPatterns:
 
 
 def filter_tokens(text: str) -> list[str]:
-    """The patterns of a one-line filter, in order: ``'logs/, legacy/'`` → ``['logs/',
-    'legacy/']``."""
-    return _FILTER_TOKEN.findall(text)
+    """The patterns of a one-line filter, in order, split at commas: ``'logs/, sub (2)/'`` →
+    ``['logs/', 'sub (2)/']``."""
+    tokens = []
+    for token in _FILTER_TOKEN.findall(text):
+        trimmed = token.strip()
+        if trimmed.endswith("\\") and token.rstrip() != token:
+            trimmed += " "  # "\ " at the end keeps its space, as in a pattern file
+        if trimmed:
+            tokens.append(trimmed)
+    return tokens
 
 
 def validate_patterns(lines: Iterable[str]) -> tuple[str, ...]:

@@ -35,10 +35,10 @@ class FilesListed(Message):
 
 @dataclass
 class FilePreviewed(Message):
-    """The first lines of a file were read for the preview pane."""
+    """A file's format, dialect and first rows were read for the preview pane."""
 
     path: str
-    text: str
+    preview: Any
 
 
 @dataclass

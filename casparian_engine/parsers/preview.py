@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass, field
+import zlib
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 HEAD_BYTES = 256 * 1024
 HEX_BYTES = 256
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_READ_LIMIT = 16 * 1024 * 1024
+"""Most compressed bytes read to fill a gzip preview's head (a bound on slow streams)."""
 TEXT_SUFFIXES = {".txt", ".log", ".md", ".ini", ".cfg"}
 
 
@@ -78,13 +82,60 @@ def _table_preview(table: Any, rows: int) -> tuple[list[tuple[str, str]], list[l
     return schema, [list(values) for values in zip(*columns, strict=True)]
 
 
+def _gunzip_head(path: Path) -> tuple[bytes, bool, str]:
+    """The first ``HEAD_BYTES`` of a gzip file's contents, whether there is more, and a note;
+    a damaged or cut-off stream gives what decompressed before the damage (the note says so).
+    At most ``GZIP_READ_LIMIT`` compressed bytes are read, whatever the ratio."""
+    inflater = zlib.decompressobj(wbits=31)  # gzip header and trailer
+    out = bytearray()
+    read = 0
+    problem = ""
+    with open(path, "rb") as stream:
+        while len(out) <= HEAD_BYTES and read < GZIP_READ_LIMIT:
+            chunk = stream.read(64 * 1024)
+            if not chunk:
+                problem = f"the gzip stream ends early (cut off?) after {len(out):,} bytes"
+                break
+            read += len(chunk)
+            try:
+                out += inflater.decompress(chunk, HEAD_BYTES + 1 - len(out))
+            except zlib.error as exc:
+                problem = f"the gzip stream is damaged after {len(out):,} bytes ({exc})"
+                break
+            if inflater.eof:
+                break
+    more = len(out) > HEAD_BYTES or (not inflater.eof and not problem)
+    shown = min(len(out), HEAD_BYTES)
+    whole = f"gzip: decompressed ({shown:,} bytes)"
+    note = problem or (f"gzip: showing the decompressed start ({shown:,} bytes)" if more else whole)
+    return bytes(out[:HEAD_BYTES]), more, note
+
+
 def preview_file(path: Path, rows: int = 10) -> FilePreview:
-    """Preview ``path``; raises ``OSError`` if it cannot be read."""
+    """Preview ``path`` (a gzip file by its decompressed start); raises ``OSError`` if it
+    cannot be read."""
     size = path.stat().st_size
+    if size == 0:
+        return FilePreview(str(path), "empty", 0, notes=["the file is empty"])
     with open(path, "rb") as stream:
         head = stream.read(HEAD_BYTES)
     truncated = size > len(head)
-    if head.startswith(b"PAR1"):
+    if head.startswith(GZIP_MAGIC):
+        head, truncated, note = _gunzip_head(path)
+        if not head:
+            note = note if "stream" in note else "the gzip file holds an empty file"
+            return FilePreview(str(path), "empty (gzip)", size, notes=[note])
+        inner = _preview_head(path, head, size, truncated, rows, Path(path.stem).suffix)
+        return replace(inner, format=f"{inner.format} (gzip)", notes=[note, *inner.notes])
+    return _preview_head(path, head, size, truncated, rows)
+
+
+def _preview_head(
+    path: Path, head: bytes, size: int, truncated: bool, rows: int, inner_suffix: str | None = None
+) -> FilePreview:
+    """Preview a file from its first bytes (``truncated``: the file goes on); ``inner_suffix``
+    is a compressed file's own suffix ('.csv' of 'a.csv.gz'), whose head was decompressed."""
+    if head.startswith(b"PAR1") and inner_suffix is None:
         import pyarrow.parquet as pq
 
         with pq.ParquetFile(path) as parquet:
@@ -102,7 +153,7 @@ def preview_file(path: Path, rows: int = 10) -> FilePreview:
     if truncated and "\n" in text:
         text = text[: text.rfind("\n") + 1]
     stripped = text.lstrip()
-    suffix = path.suffix.lower()
+    suffix = (path.suffix if inner_suffix is None else inner_suffix).lower()
     if suffix in (".json", ".jsonl", ".ndjson") or stripped.startswith(("{", "[")):
         preview = _json_preview(path, text, encoding, size, rows)
         if preview is not None:

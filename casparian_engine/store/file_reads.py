@@ -73,7 +73,7 @@ class FileRecord:
 @dataclass(frozen=True)
 class FileFilter:
     """Which files a listing shows; ``pattern`` is one line of gitignore-style patterns (commas
-    or spaces between them), read as Discover's filter is (``PathPatterns.from_filter``)."""
+    between them), read as Discover's filter is (``PathPatterns.from_filter``)."""
 
     tag: str | None = None
     untagged: bool = False

@@ -7,10 +7,11 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from casparian_engine.cli.common import counted
 from casparian_engine.errors import describe
@@ -26,13 +27,15 @@ from ..messages import (
     FilesTagged,
     SuggestionsComputed,
 )
+from ..widgets.file_preview import FilePreview
 from .base import ModeScreen, fitted_width, tail_path
 from .dialogs import DetailsDialog, PromptDialog
 from .file_facts import file_facts, human_size
 
 PAGE_SIZE = 100
-PREVIEW_ROWS = 12
-CELL_WIDTH = 16
+PREVIEW_ROWS = 50
+PREVIEW_DELAY_S = 0.15
+"""How long the cursor rests on a file before its preview is read (moving on cancels it)."""
 # Fixed widths so tags and size stay in view at 120 columns; the path takes what is left and is
 # cut on the left, keeping the file name.
 TAGS_WIDTH = 14
@@ -45,30 +48,6 @@ NO_SCAN_YET = Content.from_markup("[dim]n scans a folder into the inventory[/dim
 SCAN_ERROR = "✗ scan of "  # how the app words a failed scan on the error line
 FILTER_ERROR = "✗ filter: "  # how this screen words a filter it cannot read
 EMPTY_HINT = "No files yet: press n to scan a folder."
-
-
-def preview_text(preview: Any) -> str:
-    """The engine's FilePreview as plain lines: format, dialect, schema, first rows or hex."""
-    lines = [f"{preview.format} · {human_size(preview.size_bytes)}"]
-    dialect = preview.dialect
-    if dialect:
-        parts = [f"delimiter {dialect['delimiter']!r}"] if "delimiter" in dialect else []
-        if "header" in dialect:
-            parts.append("header" if dialect["header"] else "no header")
-        if dialect.get("encoding"):
-            parts.append(str(dialect["encoding"]))
-        lines.append(" · ".join(parts))
-    if preview.schema:
-        lines.append("columns: " + ", ".join(f"{name} {kind}" for name, kind in preview.schema))
-    lines += [f"note: {note}" for note in preview.notes]
-    lines.append("")
-    if preview.schema:
-        lines.append(" | ".join(name[:CELL_WIDTH] for name, _ in preview.schema))
-    for row in preview.rows:
-        cells = ["" if value is None else str(value) for value in row]
-        lines.append(" | ".join(cell[:CELL_WIDTH] for cell in cells))
-    lines += preview.hex_lines
-    return "\n".join(lines)
 
 
 def tag_problem(tag: str) -> str:
@@ -109,9 +88,14 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
         self.drawn: Any = None  # what the table shows now (width, rows, marks): see _fill_table
         self.selected_ids: set[int] = set()
         self.suggestion: Any = None
+        self.preview_timer: Timer | None = None
+        self.previewed_path = ""  # the file the preview shows (or is being read)
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="filter: *.csv, invoices/, 2024 …  (gitignore-style)", id="filter")
+        yield Input(
+            placeholder="filter, comma-separated: *.csv, invoices/, tag:money, kind:csv",
+            id="filter",
+        )
         yield Static("", id="suggestion")
         with Horizontal(id="scan-row"):
             yield Static("", id="scan-status")
@@ -119,8 +103,7 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
         with Horizontal(classes="split"):
             table: DataTable[str] = DataTable(id="files", cursor_type="row", zebra_stripes=True)
             yield table
-            with VerticalScroll(id="preview-pane"):
-                yield Static("Press p to preview the highlighted file.", id="preview")
+            yield FilePreview(id="preview-pane")
         yield Static("", id="files-status")
 
     def on_mount(self) -> None:
@@ -170,6 +153,7 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
         self.total, self.page_offset = message.total, message.offset
         self._fill_table()
         self._render_status()
+        self.schedule_preview()  # the list changed under the cursor: the preview follows
 
     def _columns(self, table_width: int) -> tuple[list[tuple[str, str, int]], int]:
         """The columns that fit beside a path of at least ``MIN_PATH_WIDTH`` (depth, then
@@ -278,9 +262,12 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
         return self.page_rows[table.cursor_row]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "files":
+            return
         record = self.current_record
         if record is not None:
             self.set_selection(record.path)
+        self.schedule_preview()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter (or a second click) on a row opens its details."""
@@ -339,20 +326,46 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
         self.post_message(FilesTagged(suggestion.suggested_tag, tagged))
 
     def action_preview(self) -> None:
-        """Preview beside the list; the list keeps the focus, so the keys still move its cursor."""
+        """Preview the highlighted file now (the preview also follows the cursor by itself);
+        the list keeps the focus, so the keys still move its cursor."""
+        self.query_one("#files", DataTable).focus()
+        self.previewed_path = ""
+        self.preview_current()
+
+    def schedule_preview(self) -> None:
+        """Preview the highlighted file once the cursor rests on it: quick moves through the
+        list read only the file they stop on."""
+        if self.preview_timer is not None:
+            self.preview_timer.stop()
+        self.preview_timer = self.set_timer(PREVIEW_DELAY_S, self.preview_current)
+
+    def preview_current(self) -> None:
+        self.preview_timer = None
         record = self.current_record
-        if record is not None:
-            self.query_one("#files", DataTable).focus()
+        pane = self.query_one(FilePreview)
+        if record is None:
+            self.previewed_path = ""
+            pane.show_message("No file to preview." if self.total == 0 else "")
+            return
+        if record.os_path != self.previewed_path:
+            self.previewed_path = record.os_path
             self.preview_file(record.os_path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-preview")
     def preview_file(self, path: str) -> None:
         preview = self.service.workspace.preview_file(path, rows=PREVIEW_ROWS)
-        self.post_message(FilePreviewed(path, preview_text(preview)))
+        self.post_message(FilePreviewed(path, preview))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "discover-preview" and event.state == WorkerState.ERROR:
+            self.previewed_path = ""  # p, or coming back to the file, tries again
+            self.query_one(FilePreview).show_message("")
+        super().on_worker_state_changed(event)
 
     def on_file_previewed(self, message: FilePreviewed) -> None:
-        body = Text.assemble((message.path, "bold"), "\n\n", message.text)
-        self.query_one("#preview", Static).update(body)
+        if message.path != self.previewed_path:
+            return  # the cursor moved on meanwhile
+        self.query_one(FilePreview).show_preview(message.path, message.preview)
 
     def action_details(self) -> None:
         record = self.current_record

@@ -38,6 +38,8 @@ def root(workspace: Workspace, tmp_path: Path) -> Path:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text("a,b\n1,2\n")
     workspace.scan(folder)
+    workspace.tag_files([str(folder / "invoices")], "money")
+    workspace.tag_files([str(folder / "invoices/2024/c.csv"), str(folder / "top.csv")], "old")
     return folder
 
 
@@ -58,7 +60,7 @@ def under(root: Path, *names: str) -> list[str]:
         ("logs/", ["logs/app.log", "logs/old/app.csv", "legacy/logs/x.csv"]),
         ("logs/, legacy/", ["logs/app.log", "logs/old/app.csv", "legacy/logs/x.csv",
                             "legacy/accounts.csv"]),
-        ("logs/ legacy/", ["logs/app.log", "logs/old/app.csv", "legacy/logs/x.csv",
+        ("logs/ ,legacy/ ", ["logs/app.log", "logs/old/app.csv", "legacy/logs/x.csv",
                            "legacy/accounts.csv"]),
         ("!*.csv", ["notes.txt", "invoices/b.txt", "logs/app.log", "clone/readme.md"]),
         ("clone", ["clone/readme.md"]),
@@ -67,16 +69,23 @@ def under(root: Path, *names: str) -> list[str]:
         ("invoices/**/*.csv", ["invoices/a.csv", "invoices/2024/c.csv"]),
         ("**/invoices/*.csv", ["invoices/a.csv", "deep/a/b/c/invoices/z.csv"]),
         ("/top.csv", ["top.csv"]),
-        ("*.csv !legacy/", ["top.csv", "invoices/a.csv", "invoices/2024/c.csv",
+        ("*.csv, !legacy/", ["top.csv", "invoices/a.csv", "invoices/2024/c.csv",
                             "logs/old/app.csv", "deep/a/b/c/invoices/z.csv"]),
-        ("logs/ !*.csv", ["logs/app.log"]),
+        ("logs/, !*.csv", ["logs/app.log"]),
         ("app.*", ["logs/app.log", "logs/old/app.csv"]),
         ("2024", ["invoices/2024/c.csv"]),
         ("[l]ogs/", ["logs/app.log", "logs/old/app.csv", "legacy/logs/x.csv"]),
         ("le?acy/*.csv", ["legacy/accounts.csv"]),
         ("inv*/[ab].csv", ["invoices/a.csv"]),
         ("*.md, logs/*.log", ["clone/readme.md", "logs/app.log"]),
-        ("**/*.log !logs/", []),
+        ("**/*.log, !logs/", []),
+        ("logs/ legacy/", []),  # one pattern: a folder named 'logs/ legacy'
+        ("tag:money", ["invoices/a.csv", "invoices/b.txt", "invoices/2024/c.csv"]),
+        ("tag:money, *.csv", ["invoices/a.csv", "invoices/2024/c.csv"]),
+        ("tag:money, tag:old", ["invoices/2024/c.csv"]),
+        ("tag:none", []),
+        ("kind:csv, invoices/*.txt", ["invoices/b.txt"]),
+        ("kind:json", []),
     ],
 )  # fmt: skip
 def test_filters_select_exactly_these_files(
@@ -88,15 +97,21 @@ def test_filters_select_exactly_these_files(
 
 def test_brackets_and_escapes_in_names(workspace: Workspace, tmp_path: Path) -> None:
     folder = tmp_path / "odd"
-    names = ("x[=<y].csv", "Q1 [final].csv", "[b]bold.csv", "two words.txt")
+    names = ("x[=<y].csv", "Q1 [final].csv", "[b]bold.csv", "two words.txt", "sub (2)/a,b.csv")
     folder.mkdir()
     for name in names:
+        (folder / name).parent.mkdir(exist_ok=True)
         (folder / name).write_text("a\n")
     workspace.scan(folder)
     assert listed(workspace, "two\\ words.txt") == under(folder, "two words.txt")
     assert listed(workspace, "*\\[final\\]*") == under(folder, "Q1 [final].csv")
     assert listed(workspace, "\\[b\\]*") == under(folder, "[b]bold.csv")
-    assert filter_patterns("a,b  c\\ d, !e/") == ["a", "b", "c\\ d", "!e/"]
+    assert listed(workspace, "two words.txt") == under(folder, "two words.txt")
+    assert listed(workspace, "sub (2)/") == under(folder, "sub (2)/a,b.csv")
+    assert listed(workspace, "a\\,b.csv, *.txt") == under(
+        folder, "sub (2)/a,b.csv", "two words.txt"
+    )
+    assert filter_patterns("a,b  c\\ d, !e/") == ["a", "b  c\\ d", "!e/"]
 
 
 def test_pages_follow_path_order_and_depth_counts_from_the_source(
@@ -123,7 +138,9 @@ def test_pages_follow_path_order_and_depth_counts_from_the_source(
                 "backslash)"),
         ("#notes", "cannot read pattern '#notes': it names no file (a leading # makes a "
                    "comment; write \\# for a name starting with #)"),
-        ("*.csv !", "cannot read pattern '!': '!' alone negates nothing"),
+        ("*.csv, !", "cannot read pattern '!': '!' alone negates nothing"),
+        ("tag:", "cannot read 'tag:': it names no tag (e.g. tag:invoices)"),
+        ("*.csv, kind: ", "cannot read 'kind:': it names no kind (e.g. kind:csv)"),
     ],
 )  # fmt: skip
 def test_unreadable_patterns_say_which_and_why(

@@ -18,6 +18,7 @@ from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import DetailsDialog
 from casparian_tui.screens.discover import EMPTY_HINT, PAGE_SIZE
 from casparian_tui.widgets.ai_sidebar import AISidebar
+from casparian_tui.widgets.file_preview import FilePreview
 from casparian_tui.widgets.key_footer import KeyFooter
 
 from .test_discover import open_discover, settle
@@ -29,7 +30,7 @@ ODD_NAMES = ("x[=<y].csv", "Q1 [final].csv", "[@click=app.quit].csv", "[b]bold.c
 @pytest.fixture
 def odd_root(tmp_path: Path) -> Path:
     """A folder whose names look like markup, one of them in a folder named '[dir=<1]', and a
-    gzip file (previewed as a hex dump)."""
+    gzip file (previewed decompressed)."""
     root = tmp_path / "odd"
     (root / "[dir=<1]").mkdir(parents=True)
     for name in ODD_NAMES:
@@ -67,24 +68,24 @@ async def test_markup_like_names_show_literally_everywhere(
             assert text_of(context) == f"Context: discover · {path}"
             await pilot.press("p")
             await settle(app, pilot)
-            preview = text_of(screen.query_one("#preview", Static)).splitlines()
-            assert preview[0] == path
+            assert screen.query_one(FilePreview).header.splitlines()[0] == path
             assert app.is_running
-        gz_row = expected.index(str(odd_root / "archive.csv.gz"))  # previewed as a hex dump
+        gz_row = expected.index(str(odd_root / "archive.csv.gz"))  # previewed decompressed
         screen.query_one("#files", DataTable).move_cursor(row=gz_row)
         await pilot.press("p")
         await settle(app, pilot)
-        gz_preview = text_of(screen.query_one("#preview", Static)).splitlines()
-        assert gz_preview[:4] == [str(odd_root / "archive.csv.gz"), "", "binary · 33 B", ""]
-        assert gz_preview[4].startswith("00000000  1f 8b 08 00 00 00 00 00")
+        pane = screen.query_one(FilePreview)
+        assert pane.header.splitlines()[:2] == [
+            str(odd_root / "archive.csv.gz"),
+            "csv (gzip) · 33 B",
+        ]
+        assert pane.rows()[0] == ["a", "b"]
         screen.query_one("#files", DataTable).move_cursor(row=expected.index(
             str(odd_root / "[@click=app.quit].csv")))  # fmt: skip
         await pilot.press("p")
         await settle(app, pilot)
-        assert text_of(screen.query_one("#preview", Static)).splitlines()[-2:] == [
-            "id | note",
-            "1 | [red]x[/red]",
-        ]
+        assert [c.split()[0] for c in screen.query_one(FilePreview).columns()] == ["id", "note"]
+        assert screen.query_one(FilePreview).rows() == [["1", "[red]x[/red]"]]
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, DetailsDialog)
@@ -120,7 +121,7 @@ def tree(workspace: Workspace, tmp_path: Path) -> Path:
     ("typed", "expected"),
     [
         ("logs/, legacy/", ["legacy/a.csv", "logs/app.log", "logs/old/app.csv"]),
-        ("logs/ legacy/", ["legacy/a.csv", "logs/app.log", "logs/old/app.csv"]),
+        ("logs/ , legacy/", ["legacy/a.csv", "logs/app.log", "logs/old/app.csv"]),
         ("!*.csv", ["clone/readme.md", "logs/app.log"]),
         ("clone", ["clone/readme.md"]),
         ("invoices/*.csv", ["invoices/a.csv"]),
@@ -146,7 +147,7 @@ async def test_an_unreadable_pattern_is_a_red_error_and_keeps_the_last_list(
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)
-        await pilot.press("slash", *"logs/ [x\\")
+        await pilot.press("slash", *"logs/, [x\\")
         await settle(app, pilot)
         assert (
             screen.error_text
