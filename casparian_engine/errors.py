@@ -22,9 +22,11 @@ class CasparianError(Exception):
             self.hint = hint
 
 
-def describe(exc: BaseException) -> str:
+def describe(exc: BaseException | None) -> str:
     """The text every face shows for ``exc``: ``message (hint)`` for a ``CasparianError``, the
     exception's own text otherwise (its class name when it has none)."""
+    if exc is None:
+        return "failed without saying why"
     if isinstance(exc, CasparianError):
         text = str(getattr(exc, "message", "") or exc) or type(exc).__name__
         return f"{text} ({exc.hint})" if exc.hint else text

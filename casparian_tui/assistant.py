@@ -83,6 +83,7 @@ class DiscoverAssistant(_Base):
 
     files_hint: Any = None
     hint_key: tuple[int, ...] = ()
+    selected_ids: set[int]  # the Discover screen's selection (it sets it in __init__)
 
     def selected_records(self) -> list[Any]:
         """The selected files on this page, else the highlighted one."""

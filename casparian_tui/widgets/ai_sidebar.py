@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
 from textual import on
@@ -243,7 +243,7 @@ class AISidebar(Vertical):
             message.tool_call_id, ToolCall(message.tool_call_id, message.tool_name, {})
         )
         block = ToolCallBlock(call)
-        outcome = "ok" if not message.is_error else "error"
+        outcome: Literal["ok", "error"] = "ok" if not message.is_error else "error"
         block.show_result(ToolResult(call, outcome, saved_summary(message.text), message.text))
         return [block]
 
@@ -338,8 +338,8 @@ class AISidebar(Vertical):
             self._blocks[event.call.id] = block
             await self.query_one("#ai-log", VerticalScroll).mount(block)
         elif isinstance(event, ToolResult):
-            if (block := self._blocks.get(event.call.id)) is not None:
-                block.show_result(event)
+            if (shown := self._blocks.get(event.call.id)) is not None:
+                shown.show_result(event)
         elif isinstance(event, AIErrorEvent):
             await self._end_stream()
             self._log_line(event.message, "ai-error")
