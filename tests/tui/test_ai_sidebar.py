@@ -132,19 +132,23 @@ async def test_a_constrained_tool_call_runs_and_its_block_appears(workspace: Wor
 
 
 @needs_model
-async def test_escape_stops_mid_stream_and_says_stopped(workspace: Workspace) -> None:
+@pytest.mark.parametrize("key", ["escape", "ctrl+c"])
+async def test_escape_or_ctrl_c_stops_mid_stream_and_says_stopped(
+    workspace: Workspace, key: str
+) -> None:
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         sidebar = await open_sidebar(pilot)
         sidebar.ai.assistant.max_tokens = 400
         await ask(pilot, "Tell a long story about a river.")
         await until(pilot, lambda: sidebar.deltas_shown >= 2)
-        await pilot.press("escape")
+        await pilot.press(key)
         assert lines(sidebar, ".ai-stopped") == ["stopped"]  # said at once
         shown = sidebar.deltas_shown
         await answered(pilot, sidebar)
         assert sidebar.deltas_shown == shown  # nothing drawn after the stop
         assert app.screen.query_one(AISidebar) is sidebar  # the app keeps running
+        assert app.is_running and app.return_code is None
     question = workspace.store.audit.list(action="ai.question")[0]
     assert question.details["outcome"] == "stopped"
     assert question.details["output_tokens"] < 400
