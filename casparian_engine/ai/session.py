@@ -177,6 +177,7 @@ class Assistant:
         input_tokens = output_tokens = 0
         first_token: float | None = None
         decode_seconds = 0.0
+        timed_tokens = 0  # tokens of the rounds decode_seconds covers (tool calls write no text)
         rounds = 0
         error: AIError | None = None
         text = ""
@@ -206,8 +207,9 @@ class Assistant:
                     elif isinstance(event, RoundEnded):
                         input_tokens += event.input_tokens
                         output_tokens += event.output_tokens
-                        if round_start is not None:
+                        if round_start is not None:  # a round that wrote text: time it
                             decode_seconds += time.perf_counter() - round_start
+                            timed_tokens += event.output_tokens
                     elif isinstance(event, Status):
                         yield event
             except AIError as exc:
@@ -246,7 +248,7 @@ class Assistant:
                 error = exc
         seconds = time.perf_counter() - started
         tokens_per_second = (
-            output_tokens / decode_seconds if decode_seconds > 0 and output_tokens else None
+            timed_tokens / decode_seconds if decode_seconds > 0 and timed_tokens else None
         )
         self.workspace.store.audit.record(
             "ai.question",

@@ -137,3 +137,44 @@ def test_casparian_ask_streams_the_answer_end_to_end(home: Path) -> None:
     assert "local · SmolLM2-135M-Instruct.Q4_1.gguf · local ·" in result.stderr
     assert [s for s in (Status,) if s]  # Status lines go to stderr, never stdout
     assert "loading" not in result.stdout
+
+
+def test_the_model_asks_for_a_tool_itself_and_a_failing_call_does_not_end_the_turn(
+    workspace: Workspace,
+) -> None:
+    """With two earlier exchanges in the history, the small model writes <tool_call> on its own;
+    the call is decoded under the schema, runs, fails (no such table) and goes back to it."""
+    import json
+
+    from casparian_engine.ai import ChatMessage, ToolCall
+    from casparian_engine.ai.history import History
+
+    history = History(workspace.config.home)
+    for number, (question, sql) in enumerate(
+        [
+            ("How many invoices are there?", "SELECT count(*) FROM invoices"),
+            ("How many readings are there?", "SELECT count(*) FROM readings"),
+        ]
+    ):
+        call = ToolCall(f"t{number}", "query_output", {"sql": sql})
+        rows = json.dumps({"rows": [{"n": 5}]})
+        history.extend(
+            [
+                ChatMessage("user", question),
+                ChatMessage("assistant", "", (call,)),
+                ChatMessage("tool", rows, tool_call_id=call.id, tool_name="query_output"),
+                ChatMessage("assistant", "There are 5."),
+            ]
+        )
+    provider, _ = local()
+    assistant = Assistant(workspace, provider, max_tokens=24, max_tool_rounds=1)
+    events = list(assistant.ask("How many events are there?"))
+    calls = [e.call for e in events if isinstance(e, ToolCallRequested)]
+    assert [(c.name, c.arguments) for c in calls] == [
+        ("query_output", {"sql": "SELECT count(*) FROM events"})
+    ]
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert result.outcome == "error" and "events" in result.summary
+    ended = events[-1]
+    assert isinstance(ended, TurnEnded) and ended.error is None and ended.tool_rounds == 1
+    assert [e for e in events if isinstance(e, TextDelta)]  # it answered after the error
