@@ -19,6 +19,7 @@ from casparian_engine.cli.common import counted, plural
 from casparian_engine.config import Settings
 from casparian_engine.errors import describe
 from casparian_engine.events import Event
+from casparian_engine.job_states import ERROR_STATES, SUCCEEDED_STATES, JobState
 from casparian_engine.runner.pool import (  # at start-up, not in the first worker
     PoolProgress,
     PoolStopping,
@@ -41,18 +42,6 @@ are killed and the jobs requeued: a stop is a request to end soon, and the panel
 
 NO_WORK = "no work: "
 """Prefix of a run's outcome when nothing was queued or waiting; the engine's reason follows."""
-
-
-class EngineFeatureMissing(RuntimeError):
-    """The engine in this build does not offer a Workspace method the TUI needs."""
-
-
-def engine_method(workspace: Workspace, name: str) -> Any:
-    """``workspace.<name>``, or a clear error naming the missing capability."""
-    method = getattr(workspace, name, None)
-    if method is None:
-        raise EngineFeatureMissing(f"this build's engine has no Workspace.{name}()")
-    return method
 
 
 def compact_count(value: int) -> str:
@@ -270,7 +259,7 @@ class EngineService:
             self.app.post_message(RunFinished(state.parser_name, "", error=describe(exc)))
             return
         counts = {k: v for k, v in summary.counts.items() if v > 0}
-        failed = counts.get("failed", 0) + counts.get("dead_letter", 0)
+        failed = sum(counts.get(state, 0) for state in ERROR_STATES)
         text = (
             f"{'stopped' if summary.cancelled else 'done'}: "
             f"{counted(summary.jobs_finished, 'file')}, {counted(summary.rows_written, 'row')}, "
@@ -333,53 +322,30 @@ class EngineService:
 
     # --- Home figures (called from a thread worker) -------------------------------------------
     def home_stats(self) -> dict[str, str]:
-        """One short live figure per mode card; a missing engine capability is said, not faked."""
-        figures: dict[str, str] = {}
-        for mode, compute in (
-            ("discover", self._discover_figure),
-            ("process", self._process_figure),
-            ("inspect", self._inspect_figure),
-            ("jobs", self._jobs_figure),
-        ):
-            try:
-                figures[mode] = compute()
-            except EngineFeatureMissing as exc:
-                figures[mode] = f"unavailable: {exc}"
-        return figures
+        """One short live figure per mode card, from the engine's typed results."""
+        return {
+            "discover": self._discover_figure(),
+            "process": self._process_figure(),
+            "inspect": self._inspect_figure(),
+            "jobs": self._jobs_figure(),
+        }
 
     def _discover_figure(self) -> str:
-        stats = engine_method(self.workspace, "file_stats")()
-        files = _field(stats, "file_count", "files", "total_files")
-        sources = _field(stats, "source_count", "sources")
+        stats = self.workspace.file_stats()
+        files, sources = stats.total_files, stats.source_count
         return f"{compact_count(files)} {plural(files, 'file')}, {counted(sources, 'source')}"
 
     def _process_figure(self) -> str:
-        stats = engine_method(self.workspace, "job_stats")()
-        running = _field(stats, "running")
-        pending = _field(stats, "queued", "pending")
-        return f"{running} running, {pending} pending"
+        jobs = self.workspace.job_stats()
+        return f"{jobs[JobState.RUNNING]} running, {jobs[JobState.QUEUED]} pending"
 
     def _inspect_figure(self) -> str:
-        tables = engine_method(self.workspace, "output_tables")()
+        tables = self.workspace.output_tables()
         rows = sum(t.row_count for t in tables)
         return f"{counted(len(tables), 'table')}, {compact_count(rows)} {plural(rows, 'row')}"
 
     def _jobs_figure(self) -> str:
-        stats = engine_method(self.workspace, "job_stats")()
-        failed = _field(stats, "failed") + _field(stats, "dead_letter")
-        complete = _field(stats, "completed") + _field(stats, "completed_with_warnings")
+        jobs = self.workspace.job_stats()
+        failed = sum(jobs[state] for state in ERROR_STATES)
+        complete = sum(jobs[state] for state in SUCCEEDED_STATES)
         return f"{failed} failed, {complete} complete"
-
-
-def _field(stats: Any, *names: str) -> int:
-    """Read a count from an engine stats object (dataclass or mapping) by its first known name."""
-    if hasattr(stats, "by_status"):
-        stats = stats.by_status
-    for name in names:
-        if isinstance(stats, dict) and name in stats:
-            return int(stats[name] or 0)
-        if hasattr(stats, name):
-            return int(getattr(stats, name) or 0)
-    if isinstance(stats, dict):
-        return 0
-    raise EngineFeatureMissing(f"engine stats have none of {', '.join(names)}")
