@@ -78,6 +78,87 @@ def post_to_sidebar(screen: ModeScreen, title: str, body: str) -> None:
     log.mount(FactsBlock(text))
 
 
+@dataclass
+class ModelText(Message):
+    """More of a model's answer for the sidebar block ``block`` (the first piece mounts it)."""
+
+    block: str
+    title: str
+    text: str
+    done: bool = False
+
+
+STREAM_CHUNK = 80  # characters of a model's answer sent to the screen at a time
+
+
+class ModelAnswers(_Base):
+    """Streams the configured model's answer to a question into the sidebar, under the facts.
+    With no model configured nothing is asked: the facts stand alone, saying so."""
+
+    model_blocks: dict[str, tuple[Static, str]]
+    """Each streamed answer's block in the sidebar and its text so far."""
+
+    def model_configured(self) -> bool:
+        from casparian_engine.ai import AIError, select_provider
+
+        try:
+            return select_provider(self.service.workspace.config).name != "none"
+        except AIError:
+            return False
+
+    def ask_model(self, block: str, question: str, mode: str) -> None:
+        self.run_worker(
+            lambda: self._stream_answer(block, question, mode),
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group="assistant-model",
+        )
+
+    def _stream_answer(self, block: str, question: str, mode: str) -> None:
+        from casparian_engine.ai import (
+            AIContext,
+            AIError,
+            AIErrorEvent,
+            Assistant,
+            TextDelta,
+            select_provider,
+        )
+
+        workspace = self.service.workspace
+        try:
+            provider = select_provider(workspace.config)
+        except AIError as exc:
+            self.post_message(ModelText(block, "Model", f"no model: {exc}", done=True))
+            return
+        if provider.name == "none":
+            return
+        title = f"Model ({provider.name} · {provider.model})"
+        pending = ""
+        for event in Assistant(workspace, provider).ask(question, AIContext(mode=mode)):
+            if isinstance(event, TextDelta):
+                pending += event.text
+                if len(pending) >= STREAM_CHUNK:
+                    self.post_message(ModelText(block, title, pending))
+                    pending = ""
+            elif isinstance(event, AIErrorEvent):
+                pending += f"\n✗ {event.message}"
+        self.post_message(ModelText(block, title, pending, done=True))
+
+    def on_model_text(self, message: ModelText) -> None:
+        if not hasattr(self, "model_blocks"):
+            self.model_blocks = {}
+        shown = self.model_blocks.get(message.block)
+        if shown is None:
+            shown = (Static("", classes="ai-facts"), "")
+            self.casparian.show_ai_sidebar = True
+            log = self.query_one(AISidebar).query_one("#ai-log", Vertical)
+            log.mount(FactsBlock(shown[0]))
+        static, answer = shown[0], shown[1] + message.text
+        self.model_blocks[message.block] = (static, answer)
+        static.update(Content.assemble((message.title, "bold"), "\n", answer))
+
+
 class DiscoverAssistant(_Base):
     """The Discover screen's hint about the selected files, and the key that opens the lab."""
 
@@ -172,7 +253,7 @@ class DiscoverAssistant(_Base):
         self.app.push_screen(LabScreen(paths, tag))
 
 
-class ExplainFailure(_Base):
+class ExplainFailure(ModelAnswers):
     """``w`` on a failed or warned job: its facts (and, with a model, an explanation) in the
     sidebar."""
 
@@ -203,8 +284,15 @@ class ExplainFailure(_Base):
         if message.facts is None:
             self.notify(f"Nothing to explain: {message.nothing}.", severity="warning")
             return
-        title = f"Why job {message.job_id} {message.facts.status} {NO_MODEL_NOTE}"
+        from casparian_engine.lab.facts import failure_question
+
+        with_model = self.model_configured()
+        note = "(engine facts)" if with_model else NO_MODEL_NOTE
+        title = f"Why job {message.job_id} {message.facts.status} {note}"
         post_to_sidebar(self, title, message.facts.as_text())
+        if with_model:
+            question = failure_question(message.facts)
+            self.ask_model(f"job-{message.job_id}", question, self.MODE)
 
 
 def explainable(job: Any) -> bool:
@@ -214,7 +302,7 @@ def explainable(job: Any) -> bool:
     )
 
 
-class InspectAnomalies(_Base):
+class InspectAnomalies(ModelAnswers):
     """``a`` in Inspect: the table's anomalies with their counts, in a dialog and the sidebar."""
 
     def action_show_anomalies(self) -> None:
@@ -239,7 +327,14 @@ class InspectAnomalies(_Base):
                 f"{index}. {a.kind} · {a.column}": f"{counted(a.count, 'row')}: {a.detail}"
                 for index, a in enumerate(message.anomalies, start=1)
             }
+        from casparian_engine.anomalies import anomalies_question
+
         body = "\n".join(f"{label}: {text}" for label, text in facts.items())
-        post_to_sidebar(self, f"Anomalies in {message.table} {NO_MODEL_NOTE}", body)
+        with_model = self.model_configured()
+        note = "(engine facts)" if with_model else NO_MODEL_NOTE
+        post_to_sidebar(self, f"Anomalies in {message.table} {note}", body)
+        if with_model:
+            question = anomalies_question(message.table, message.anomalies)
+            self.ask_model(f"anomalies-{message.table}", question, self.MODE)
         if self.is_current:
             self.app.push_screen(DetailsDialog(f"Anomalies in {message.table}", facts))

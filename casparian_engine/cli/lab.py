@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,14 +96,27 @@ def draft_command(
 
 
 def _model_draft(workspace: Any, draft: Any) -> Any:
-    """The model's draft (checked, falling back to ``draft``), or an error when no model."""
-    import importlib.util
+    """The model's draft (checked, falling back to ``draft``); the model's text streams to
+    stderr as it comes, each attempt's verdict after it."""
+    from rich.markup import escape
 
-    if importlib.util.find_spec("casparian_engine.lab.model_draft") is None:
-        fail("--ai: this build has no AI assistant yet; draft with --no-ai (the default)")
-    from ..lab import model_draft  # type: ignore[attr-defined]
+    from ..ai import Status, TextDelta
+    from ..lab.model_draft import Attempt, model_draft
 
-    return model_draft.model_draft(workspace, draft)
+    def on_event(event: Any) -> None:
+        if isinstance(event, TextDelta):
+            sys.stderr.write(event.text)
+            sys.stderr.flush()
+        elif isinstance(event, Status):
+            err_console.print(f"[dim]{event.text}[/]", highlight=False)
+
+    def on_attempt(attempt: Attempt) -> None:
+        verdict = "passed the checks" if attempt.problem is None else f"refused: {attempt.problem}"
+        err_console.print(
+            f"\n[dim]model draft {attempt.number}: {escape(verdict)}[/]", highlight=False
+        )
+
+    return model_draft(workspace, draft, on_event=on_event, on_attempt=on_attempt)
 
 
 def _try_document(result: Any) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from textual.widgets import Input, Static
 from casparian_engine.cli.common import counted
 
 PREVIEW_CELL = 14
+STREAM_CHUNK = 80  # characters of the model's text sent to the screen at a time
+MODEL_TEXT_SHOWN = 4000  # the end of the model's text kept on screen while it writes
 
 
 @dataclass
@@ -47,6 +49,13 @@ class LabApproved(Message):
 @dataclass
 class LabRegistered(Message):
     registration: Any
+
+
+@dataclass
+class LabModelWriting(Message):
+    """More of the model's text as it writes a draft (or an attempt's verdict)."""
+
+    text: str
 
 
 @dataclass
@@ -116,6 +125,7 @@ class LabScreen(Screen[None]):
 
     BINDINGS = [
         Binding("d", "draft", "Draft"),
+        Binding("m", "model_draft", "Model draft"),
         Binding("t", "try_draft", "Try"),
         Binding("A", "approve", "Approve"),
         Binding("R", "register", "Register"),
@@ -158,7 +168,7 @@ class LabScreen(Screen[None]):
                 yield Static("t tries the draft on the samples.", id="lab-try")
         yield Static("", id="lab-status")
         yield Static(
-            "d draft · t try · A approve contract · R register · Esc back   "
+            "d draft · m model draft · t try · A approve · R register · Esc back   "
             "(edit the files in your own editor, then t again)",
             id="lab-keys",
         )
@@ -182,12 +192,19 @@ class LabScreen(Screen[None]):
         self.status("drafting…")
         self.make_draft(self.chosen_folder)
 
+    def action_model_draft(self) -> None:
+        self.model_text = ""
+        self.status("the model is writing a draft…")
+        self.make_draft(self.chosen_folder, with_model=True)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab-draft")
-    def make_draft(self, folder: Path) -> None:
+    def make_draft(self, folder: Path, with_model: bool = False) -> None:
         from casparian_engine.lab import LabError, deterministic_draft, existing_files
 
         try:
             draft = deterministic_draft(self.samples, self.parser_name, self.tag or None)
+            if with_model:
+                draft = self._model_draft(draft)
         except LabError as exc:
             self.post_message(LabFailed("draft", str(exc)))
             return
@@ -195,6 +212,35 @@ class LabScreen(Screen[None]):
         written = None if existing else self._write(draft, folder, False)
         if existing or written is not None:
             self.post_message(LabDrafted(draft, folder, existing, written))
+
+    def _model_draft(self, draft: Any) -> Any:
+        """The model's draft, its text streamed to the screen as it comes (checked; falls back
+        to the deterministic draft, saying so)."""
+        from casparian_engine.ai import TextDelta
+        from casparian_engine.lab.model_draft import model_draft
+
+        pending: list[str] = []
+
+        def on_event(event: Any) -> None:
+            if isinstance(event, TextDelta):
+                pending.append(event.text)
+                if sum(len(p) for p in pending) >= STREAM_CHUNK:
+                    self.post_message(LabModelWriting("".join(pending)))
+                    pending.clear()
+
+        def on_attempt(attempt: Any) -> None:
+            verdict = "passed the checks" if attempt.problem is None else attempt.problem
+            self.post_message(
+                LabModelWriting("".join(pending) + f"\n— attempt {attempt.number}: {verdict}\n")
+            )
+            pending.clear()
+
+        workspace = self.app.workspace  # type: ignore[attr-defined]
+        return model_draft(workspace, draft, on_event=on_event, on_attempt=on_attempt)
+
+    def on_lab_model_writing(self, message: LabModelWriting) -> None:
+        self.model_text = (getattr(self, "model_text", "") + message.text)[-MODEL_TEXT_SHOWN:]
+        self.query_one("#lab-files", Static).update(Content(self.model_text))
 
     def _write(self, draft: Any, folder: Path, overwrite: bool) -> Any:
         from casparian_engine.lab import LabError, write_draft

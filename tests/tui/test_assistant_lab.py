@@ -8,6 +8,7 @@ import contextlib
 import getpass
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 from textual.worker import WorkerCancelled
@@ -180,3 +181,21 @@ async def test_lab_draft_try_approve_register_audited_as_the_person(
         await pilot.press("n")
         await settle(app, pilot)
         assert (folder / "parser.py").read_text().endswith("# mine\n")
+
+
+async def test_lab_model_draft_without_a_model_says_so(
+    home: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASPARIAN_AI_PROVIDER", "none")
+    with Workspace.open(home) as workspace:
+        workspace.scan(data_dir)
+        app = CasparianApp(workspace)
+        async with app.run_test(size=SIZE) as pilot:
+            lab = LabScreen([data_dir / "invoices" / "inv0.csv"], "invoices")
+            app.push_screen(lab)
+            await settle(app, pilot)
+            await pilot.press("m")
+            await settle(app, pilot)
+            status = str(lab.query_one("#lab-status").render())
+            assert status.startswith("✗ draft: no model for the draft: No AI model is available")
+            assert not any((Path.home() / "casparian-parsers").glob("invoices/parser.py"))
