@@ -99,12 +99,9 @@ class ModelAnswers(_Base):
     """Each streamed answer's block in the sidebar and its text so far."""
 
     def model_configured(self) -> bool:
-        from casparian_engine.ai import AIError, select_provider
+        from casparian_engine.ai import NoneProvider
 
-        try:
-            return select_provider(self.service.workspace.config).name != "none"
-        except AIError:
-            return False
+        return not isinstance(self.service.ai.provider, NoneProvider)
 
     def ask_model(self, block: str, question: str, mode: str) -> None:
         self.run_worker(
@@ -116,34 +113,31 @@ class ModelAnswers(_Base):
         )
 
     def _stream_answer(self, block: str, question: str, mode: str) -> None:
-        from casparian_engine.ai import (
-            AIContext,
-            AIError,
-            AIErrorEvent,
-            Assistant,
-            TextDelta,
-            select_provider,
-        )
+        """Ask through the app's assistant (its history, audit and busy state: Esc in the
+        sidebar stops it too) and post the answer as it streams."""
+        from casparian_engine.ai import AIContext, AIErrorEvent, TextDelta
 
-        workspace = self.service.workspace
-        try:
-            provider = select_provider(workspace.config)
-        except AIError as exc:
-            self.post_message(ModelText(block, "Model", f"no model: {exc}", done=True))
+        ai = self.service.ai
+        title = f"Model ({ai.label})"
+        cancel = ai.begin()
+        if cancel is None:
+            self.post_message(
+                ModelText(block, title, "busy with another question: ask again after it", True)
+            )
             return
-        if provider.name == "none":
-            return
-        title = f"Model ({provider.name} · {provider.model})"
         pending = ""
-        for event in Assistant(workspace, provider).ask(question, AIContext(mode=mode)):
-            if isinstance(event, TextDelta):
-                pending += event.text
-                if len(pending) >= STREAM_CHUNK:
-                    self.post_message(ModelText(block, title, pending))
-                    pending = ""
-            elif isinstance(event, AIErrorEvent):
-                pending += f"\n✗ {event.message}"
-        self.post_message(ModelText(block, title, pending, done=True))
+        try:
+            for event in ai.assistant.ask(question, AIContext(mode=mode), cancel):
+                if isinstance(event, TextDelta):
+                    pending += event.text
+                    if len(pending) >= STREAM_CHUNK:
+                        self.post_message(ModelText(block, title, pending))
+                        pending = ""
+                elif isinstance(event, AIErrorEvent):
+                    pending += f"\n✗ {event.message}"
+        finally:
+            ai.end(cancel)
+            self.post_message(ModelText(block, title, pending, done=True))
 
     def on_model_text(self, message: ModelText) -> None:
         if not hasattr(self, "model_blocks"):
@@ -152,7 +146,7 @@ class ModelAnswers(_Base):
         if shown is None:
             shown = (Static("", classes="ai-facts"), "")
             self.casparian.show_ai_sidebar = True
-            log = self.query_one(AISidebar).query_one("#ai-log", Vertical)
+            log = self.query_one(AISidebar).query_one("#ai-log")
             log.mount(FactsBlock(shown[0]))
         static, answer = shown[0], shown[1] + message.text
         self.model_blocks[message.block] = (static, answer)

@@ -174,12 +174,12 @@ def test_the_real_local_model_drafts_or_falls_back_and_the_result_runs(
         workspace,
         draft,
         provider,
-        attempts=2,
+        attempts=1,
         max_tokens=256,
         on_event=on_event,
         on_attempt=attempts.append,
     )
-    assert deltas and len(attempts) == 2 or attempts[-1].problem is None
+    assert deltas and len(attempts) == 1  # the model's text streamed, and it was checked
     if result.parser_origin == ORIGIN_MODEL:
         assert attempts[-1].problem is None
     else:  # what a 135M model writes fails the checks: the deterministic parser is kept
