@@ -73,6 +73,8 @@ def post_to_sidebar(screen: ModeScreen, title: str, body: str) -> None:
     and code hold "[")."""
     screen.casparian.show_ai_sidebar = True
     sidebar = screen.query_one(AISidebar)
+    sidebar.display = True
+    sidebar.sync_history()  # drawn now, so showing the sidebar does not redraw over the block
     log = sidebar.query_one("#ai-log")
     text = Static(Content.assemble((title, "bold"), "\n", body), classes="ai-facts")
     log.mount(FactsBlock(text))

@@ -26,6 +26,12 @@ from tests.engine.test_lab_facts import FAILING_PARSER, planted_table
 SIZE = (120, 36)
 
 
+@pytest.fixture
+def no_model(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model configured (requested before the workspace, which reads the setting)."""
+    monkeypatch.setenv("CASPARIAN_AI_PROVIDER", "none")
+
+
 async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
     """Wait for every worker of the app and of every screen (the lab's run in guests)."""
     for _ in range(4):
@@ -42,7 +48,7 @@ def sidebar_text(app: CasparianApp) -> str:
 
 
 async def test_hint_describes_the_selection_and_a_tags_the_files(
-    scanned: Workspace, data_dir: Path
+    no_model: None, scanned: Workspace, data_dir: Path
 ) -> None:
     app = CasparianApp(scanned)
     async with app.run_test(size=SIZE) as pilot:
@@ -88,7 +94,7 @@ def _failed_job(workspace: Workspace, tmp_path: Path) -> int:
 
 
 async def test_explain_a_real_failed_job_in_jobs_and_process(
-    workspace: Workspace, tmp_path: Path
+    no_model: None, workspace: Workspace, tmp_path: Path
 ) -> None:
     job_id = _failed_job(workspace, tmp_path)
     app = CasparianApp(workspace)
@@ -112,7 +118,7 @@ async def test_explain_a_real_failed_job_in_jobs_and_process(
         assert f"Why job {job_id} failed" in sidebar_text(app)
 
 
-async def test_anomalies_each_found_with_its_count(workspace: Workspace) -> None:
+async def test_anomalies_each_found_with_its_count(no_model: None, workspace: Workspace) -> None:
     planted = planted_table(workspace.config.output_dir / "orders" / "orders" / "part-0.parquet")
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
@@ -134,7 +140,7 @@ async def test_anomalies_each_found_with_its_count(workspace: Workspace) -> None
 
 
 async def test_lab_draft_try_approve_register_audited_as_the_person(
-    scanned: Workspace, data_dir: Path, tmp_path: Path
+    no_model: None, scanned: Workspace, data_dir: Path, tmp_path: Path
 ) -> None:
     app = CasparianApp(scanned)
     folder = tmp_path / "my-parsers" / "invoices"
@@ -184,9 +190,8 @@ async def test_lab_draft_try_approve_register_audited_as_the_person(
 
 
 async def test_lab_model_draft_without_a_model_says_so(
-    home: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    no_model: None, home: Path, data_dir: Path
 ) -> None:
-    monkeypatch.setenv("CASPARIAN_AI_PROVIDER", "none")
     with Workspace.open(home) as workspace:
         workspace.scan(data_dir)
         app = CasparianApp(workspace)
