@@ -39,6 +39,7 @@ class JobLog:
         self._file: BinaryIO | None = None
         self._size = 0
         self.truncated = False
+        self.dropped_lines = 0  # lines refused at the cap since this object opened the log
 
     @property
     def written(self) -> bool:
@@ -75,15 +76,28 @@ class JobLog:
     def _append(self, line: bytes) -> None:
         assert self._file is not None
         if self.truncated:
+            self.dropped_lines += 1
             return
         room = self.cap_bytes - self._size - len(self._note_line)
         if len(line) > room:
             self._file.write(self._note_line)
             self._size += len(self._note_line)
             self.truncated = True
+            self.dropped_lines += 1
         else:
             self._file.write(line)
             self._size += len(line)
+        self._file.flush()
+
+    def write_past_cap(self, level: str, message: str) -> None:
+        """Append one short closing line even when the cap was reached (e.g. how many lines the
+        guest dropped): the log says what it left out."""
+        if self._file is None:
+            self._open()
+        assert self._file is not None
+        line = self._line(level, message[:500])
+        self._file.write(line)
+        self._size += len(line)
         self._file.flush()
 
     def close(self) -> None:

@@ -39,7 +39,7 @@ BASE_ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONHASHSEED", "P
 POLL_INTERVAL_MS = 200
 
 LogHandler = Callable[[int, str], None]
-NoticeHandler = Callable[[dict[str, Any]], None]
+NoticeHandler = Callable[[dict[str, Any]], bool | None]  # True: it wrote its own log line
 MAX_NOTICES = 100
 
 
@@ -187,6 +187,7 @@ class GuestProcess:
         self.sandboxed = False
         self.memory_limit_mb = 0
         self._cgroups: isolation.GuestCgroups | None = None
+        self._host_pipe = -1
         self.pack_rows = max(0, pack_rows)
         self.last_activity = time.monotonic()
         self.settings = settings
@@ -262,6 +263,10 @@ class GuestProcess:
             "--memory-limit-mb",
             str(self.memory_limit_mb),
         ]
+        # The guest watches a pipe whose write end only this process holds: it hangs up when
+        # this process ends, however it ends, and the guest then exits (sandboxed or not).
+        pipe_read, self._host_pipe = os.pipe()
+        command += ["--host-pipe-fd", str(pipe_read)]
         if self.log_cap_per_file:
             command.append("--log-cap-per-file")
         if not self.allow_network:
@@ -286,13 +291,16 @@ class GuestProcess:
                 preexec_fn=_limits_and_group(
                     rlimit_mb, take_terminal, self._cgroups, self.sandboxed
                 ),
+                pass_fds=(pipe_read,),
                 **stdio,
             )
         except OSError as exc:
+            os.close(pipe_read)
             self.close()
             raise GuestError(
                 "SpawnError", f"cannot start the guest with {self.python}: {exc}"
             ) from exc
+        os.close(pipe_read)
         self._took_terminal = take_terminal
         frame = self._next_frame(self.settings.guest_connect_timeout_s, "loading the parser")
         if isinstance(frame, ErrorFrame):
@@ -407,11 +415,20 @@ class GuestProcess:
                 raise GuestError("ProtocolError", f"{path}: unexpected {type(frame).__name__}")
 
     def stop(self) -> None:
-        """Ask the guest to finish, then make sure its whole process group is gone."""
+        """Ask the guest to finish, then make sure its whole process group is gone. Log lines
+        and notices it sends on the way out (the last file's dropped-line count) are routed."""
         if self._socket is not None and self._process is not None and self._process.poll() is None:
             with contextlib.suppress(zmq.ZMQError):
                 self._socket.send(b'{"op": "stop"}', zmq.NOBLOCK)
-            self._wait_exit(5.0)
+            deadline = time.monotonic() + 5.0
+            while self._process.poll() is None and time.monotonic() < deadline:
+                with contextlib.suppress(zmq.ZMQError, FrameError):
+                    if self._socket.poll(50, zmq.POLLIN):
+                        frame = decode_frame(
+                            self._socket.recv_multipart(copy=False), self.settings.max_frame_bytes
+                        )
+                        if isinstance(frame, LogFrame):
+                            self._route_log(frame)
         self.close()
 
     def close(self) -> None:
@@ -422,6 +439,9 @@ class GuestProcess:
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
+        if self._host_pipe >= 0:
+            os.close(self._host_pipe)
+            self._host_pipe = -1
         if self._cgroups is not None:
             self._cgroups.remove()  # setsid children and any left in the guest's groups
             self._cgroups = None
@@ -531,24 +551,24 @@ class GuestProcess:
         if not isinstance(document, dict) or len(self.notices) >= MAX_NOTICES:
             return
         event = document.get("event")
+        self.notices.append(document)
+        handled = self.on_notice(document) if self.on_notice is not None else None
         if event == "log_dropped":
             lines = int(document.get("lines") or 0)
             self.dropped_log_lines += lines
             self.log_truncated = True
-            self.on_log(
-                30,
-                f"[casparian] the log reached its {self.settings.log_cap_bytes:,} byte cap; "
-                f"{lines:,} later lines were dropped",
-            )
+            if not handled:
+                self.on_log(
+                    30,
+                    f"[casparian] the log reached its {self.settings.log_cap_bytes:,} byte cap; "
+                    f"{lines:,} later lines were dropped",
+                )
         elif event == "network":
             self.on_log(
                 30,
                 f"[casparian] refused the parser's network access: {document.get('operation')} "
                 f"to {str(document.get('address'))[:200]}",
             )
-        self.notices.append(document)
-        if self.on_notice is not None:
-            self.on_notice(document)
 
 
 def _error_from(frame: ErrorFrame, exit_code: int | None) -> GuestError:

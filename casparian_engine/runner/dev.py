@@ -149,7 +149,7 @@ def run_parser(
     approved_by_hash: HashLookup | None = None,
     guests: int | None = None,
     allow_network: bool = False,
-    on_notice: Callable[[dict[str, Any]], None] | None = None,
+    on_notice: Callable[[dict[str, Any]], bool | None] | None = None,
 ) -> RunSummary:
     """Run a parser over inputs through warm guests into a sink; never raises for bad input.
 

@@ -125,19 +125,28 @@ class ProdHandler:
         self._guests[key] = (guest, validator, hashes)
         return self._guests[key]
 
-    def _on_notice(self, name: str, version: str, notice: dict[str, Any]) -> None:
-        """A refused connection goes on the audit trail, naming the parser and the job."""
-        if notice.get("event") != "network":
-            return
+    def _on_notice(self, name: str, version: str, notice: dict[str, Any]) -> bool:
+        """A refused connection goes on the audit trail, naming the parser and the job; the
+        count of lines dropped at the cap (by the guest, then by the log file) closes the job's
+        log, even a full one. True when the notice's log line was written here."""
         job = self._log_target[1] if self._log_target is not None else None
-        self.store.audit.record(
-            "guest.network_refused",
-            f"{name}@{version}",
-            job_id=job.id if job is not None else None,
-            input_path=job.input_path if job is not None else None,
-            operation=str(notice.get("operation"))[:40],
-            address=str(notice.get("address"))[:200],
-        )
+        if notice.get("event") == "log_dropped" and self._log_target is not None:
+            log = self._log_target[0].for_job(self._log_target[1])
+            dropped = int(notice.get("lines") or 0) + log.dropped_lines
+            log.write_past_cap(
+                "WARNING", f"[casparian] {dropped:,} later lines were dropped at the log cap"
+            )
+            return True
+        if notice.get("event") == "network":
+            self.store.audit.record(
+                "guest.network_refused",
+                f"{name}@{version}",
+                job_id=job.id if job is not None else None,
+                input_path=job.input_path if job is not None else None,
+                operation=str(notice.get("operation"))[:40],
+                address=str(notice.get("address"))[:200],
+            )
+        return False
 
     def _discard(self, key: tuple[str, str], kill: bool = False) -> None:
         """Stop a guest (asked to finish, else killed; ``kill``: at once, mid-file)."""

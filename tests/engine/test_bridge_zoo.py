@@ -177,6 +177,31 @@ time.sleep(600)
 """
 
 
+def test_an_idle_warm_guest_ends_when_its_host_is_killed(tmp_path: Path) -> None:
+    """A warm guest waiting for its next file, in the sandbox (where its parent lies outside
+    its PID namespace, so ``getppid`` cannot tell), exits when its host dies: bubblewrap's
+    --die-with-parent, and the pipe from the host hanging up if that was missed."""
+    import subprocess
+    import sys
+
+    from .bridge_support import ZOO
+
+    script = HOST_SCRIPT.replace("guest.submit(sys.argv[2])\n", "")
+    host = subprocess.Popen(
+        [sys.executable, "-c", script, str(ZOO / "plain_csv.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert host.stdout is not None
+    launched = psutil.Process(int(host.stdout.readline()))  # printed after the hello
+    guest_processes = [launched, *launched.children(recursive=True)]
+    assert len(guest_processes) == 2  # bubblewrap and the guest, PID 1 of its namespace
+    host.kill()
+    host.wait()
+    gone, alive = psutil.wait_procs(guest_processes, timeout=30)  # a hang guard, not timing
+    assert alive == [] and len(gone) == 2
+
+
 def test_a_guest_busy_in_its_parser_ends_when_its_host_is_killed(
     input_file: Path, tmp_path: Path
 ) -> None:
@@ -193,9 +218,11 @@ def test_a_guest_busy_in_its_parser_ends_when_its_host_is_killed(
         text=True,
     )
     assert host.stdout is not None
-    guest = psutil.Process(int(host.stdout.readline()))
+    launched = psutil.Process(int(host.stdout.readline()))
+    # the sandbox's launcher and the guest inside it (its PID 1), or the unsandboxed guest
+    guest_processes = [launched, *launched.children(recursive=True)]
     time.sleep(0.5)  # the guest is inside the parser's sleep now
     host.kill()
     host.wait()
-    gone, alive = psutil.wait_procs([guest], timeout=30)  # a hang guard, not a timing check
-    assert alive == [] and gone == [guest]
+    gone, alive = psutil.wait_procs(guest_processes, timeout=30)  # a hang guard, not timing
+    assert alive == [] and len(gone) == len(guest_processes)

@@ -210,6 +210,10 @@ class Hostile(Parser):
 
     def parse(self, path):
         text = open(path).read()
+        if os.path.basename(path) == "spam.txt":
+            for number in range(20_000):
+                print(f"spam line {number} " + "x" * 40)
+            text = ""
         if os.path.basename(path) == "connect.txt":
             socket.create_connection(("127.0.0.1", int(text)), timeout=5).close()
         targets = [line.replace("{ppid}", str(os.getppid())) for line in text.split()]
@@ -277,6 +281,25 @@ def test_in_production_workers_the_same_walls_hold_and_refusals_are_audited(
     finally:
         listener.close()
     assert summary.counts.get("completed") == 1 and summary.counts.get("failed") == 1
+    # A job printing past its log cap, alone in its run (a warm guest's lines go to the log of
+    # the oldest unfinished job of the batch): the guest stops sending, the log says how many.
+    (probe / "spam.txt").write_text("spam")
+    monkeypatch.setenv("CASPARIAN_LOG_CAP_BYTES", "10000")  # the workers' setting
+    workspace.scan(tmp_path / "data")
+    assert workspace.process("hostile", workers=1).counts.get("completed") == 1
+    (spam,) = [
+        job
+        for job in workspace.list_jobs(parser="hostile", status="completed")
+        if job.input_path.endswith("spam.txt")
+    ]
+    (log_file,) = workspace.config.logs_dir.rglob(f"{spam.id}.log")
+    log_lines = log_file.read_text().splitlines()
+    assert "[TRUNCATED] log reached its 10000 byte cap" in log_lines[-2]
+    kept = sum("spam line" in line for line in log_lines)
+    assert 0 < kept < 20_000
+    assert log_lines[-1].endswith(
+        f"[casparian] {20_000 - kept:,} later lines were dropped at the log cap"
+    )
     (failed,) = workspace.list_jobs(parser="hostile", status="failed")
     assert failed.error_kind == "NetworkRefused"
     assert failed.error_message == (

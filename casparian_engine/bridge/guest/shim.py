@@ -98,7 +98,7 @@ def encode_json(signal: int, document: dict[str, Any]) -> bytes:
 class Channel:
     """The guest's socket: serialised sends that give up when the host process has gone."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, host_pipe_fd: int = -1) -> None:
         import zmq
 
         self._zmq = zmq
@@ -109,16 +109,31 @@ class Channel:
         self.socket.connect(endpoint)
         self._lock = threading.Lock()
         self._parent_pid = os.getppid()
+        self._host_pipe_fd = host_pipe_fd
+        self._host_gone = False
         watchdog = threading.Thread(target=self._exit_when_host_dies, daemon=True)
         watchdog.start()
 
     def host_alive(self) -> bool:
-        return os.getppid() == self._parent_pid
+        return not self._host_gone and os.getppid() == self._parent_pid
 
     def _exit_when_host_dies(self) -> None:
         """A guest busy inside a parser (a slow or hung file) does not reach ``send`` or
         ``receive_command``, so a host killed with -9 would leave it running for ever: this
-        thread ends the guest within a second of the host going away, whatever the parser does."""
+        thread ends the guest within a second of the host going away, whatever the parser does.
+
+        The host holds the write end of a pipe whose read end the guest inherited: the pipe
+        hangs up when the host process ends, however it ends. (In a sandbox the guest's parent
+        is outside its PID namespace, so ``getppid`` cannot tell.)"""
+        if self._host_pipe_fd >= 0:
+            import select
+
+            watcher = select.poll()
+            watcher.register(self._host_pipe_fd, select.POLLIN | select.POLLHUP)
+            while not watcher.poll(HOST_CHECK_S * 1000) and os.getppid() == self._parent_pid:
+                pass
+            self._host_gone = True
+            os._exit(EXIT_TRANSIENT)
         while self.host_alive():
             time.sleep(HOST_CHECK_S)
         os._exit(EXIT_TRANSIENT)
@@ -601,10 +616,19 @@ class JobBoundary:
             return
         import signal
 
+        # As PID 1 every process of the namespace descends from the guest (orphans are
+        # re-parented to it): no child left after reaping the exited ones means no process.
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return  # the common case: one system call
+            if pid == 0:
+                break  # a child still runs
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
-            return  # no other process in the namespace
+            pass
         while True:
             try:
                 os.waitpid(-1, 0)
@@ -717,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments.add_argument("--memory-limit-mb", type=int, default=0)
     arguments.add_argument("--reap-children", action="store_true")
     arguments.add_argument("--deny-network", action="store_true")
+    arguments.add_argument("--host-pipe-fd", type=int, default=-1)
     options = arguments.parse_args(argv)
     import signal
 
@@ -725,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     global MEMORY_LIMIT_MB
     MEMORY_LIMIT_MB = options.memory_limit_mb
     try:
-        channel = Channel(options.endpoint)
+        channel = Channel(options.endpoint, options.host_pipe_fd)
     except ImportError as exc:
         sys.stderr.write(f"casparian guest: {sys.executable} cannot import pyzmq/pyarrow: {exc}\n")
         return EXIT_PERMANENT
