@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from .store.jobs import DeadLetter, Job, QueueCounts
     from .store.parsers import ParserRecord
     from .store.quarantine import QuarantinedRow, QuarantineFilter
-    from .store.scopes import ScopeDefinition
+    from .store.scopes import ScopeDefinition, ScopedFile
     from .store.tags import TagRule
 
 
@@ -509,6 +509,35 @@ class Workspace:
         """A parser's circuit breaker (None when it never recorded a run)."""
         return self.store.health.get(name)
 
+    def replay_refusal(self, job_id: int) -> str | None:
+        """Why replaying this job would process its file twice (None: nothing else holds it)."""
+        return self.store.jobs.replay_refusal(job_id)
+
+    def record_audit(self, action: str, subject: str = "", **details: Any) -> int:
+        """Append one audit entry (``details`` JSON-serialisable); returns its id."""
+        return self.store.audit.record(action, subject, **details)
+
+    def source_roots(self) -> list[str]:
+        """The root folder of every scanned source."""
+        return list(self.store.files.source_roots().values())
+
+    # --- Scopes ---
+    def save_scope(self, scope: ScopeDefinition) -> ScopeDefinition:
+        """Create or replace a named scope; ``PatternError`` for a pattern that cannot be read."""
+        return self.store.scopes.save(scope)
+
+    def get_scope(self, name: str) -> ScopeDefinition | None:
+        return self.store.scopes.get(name)
+
+    def list_scopes(self) -> list[ScopeDefinition]:
+        return self.store.scopes.all()
+
+    def resolve_scope(
+        self, scope: ScopeDefinition, batch_size: int = 5_000
+    ) -> Iterator[ScopedFile]:
+        """The live files of a scope, in path order, streamed."""
+        return self.store.scopes.resolve(scope, batch_size)
+
     def job_stats(self) -> QueueCounts:
         """Job counts by state ("2 running, 5 pending", "1 failed, 8 complete")."""
         return self._job_store().jobs.counts()
@@ -573,6 +602,18 @@ class Workspace:
     def approve_contract(self, contract: SchemaContract) -> Approval:
         """Lock a contract as the next approved version of its name (audited; no-op if same)."""
         return self.store.contracts.approve(contract)
+
+    def get_contract(self, name: str, version: int) -> StoredContract | None:
+        """One stored version of a contract."""
+        return self.store.contracts.get(name, version)
+
+    def latest_contract(self, name: str) -> StoredContract | None:
+        """The newest approved version of a contract."""
+        return self.store.contracts.latest(name)
+
+    def contract_proposal(self, name: str) -> StoredContract | None:
+        """The open proposal for a contract name, if any."""
+        return self.store.contracts.proposal(name)
 
     def list_contracts(self) -> list[StoredContract]:
         return self.store.contracts.list()

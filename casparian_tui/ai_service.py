@@ -54,9 +54,7 @@ class AIService:
     def _allowed_paths(self) -> tuple[Path, ...]:
         """Tools may read under the working directory and under every folder scanned."""
         roots = {Path.cwd().resolve()}
-        roots.update(
-            Path(root).resolve() for root in self.workspace.store.files.source_roots().values()
-        )
+        roots.update(Path(root).resolve() for root in self.workspace.source_roots())
         return tuple(sorted(roots))
 
     @property

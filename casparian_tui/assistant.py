@@ -194,7 +194,7 @@ class DiscoverAssistant(_Base):
 
     def _scan_root(self, path: str) -> str | None:
         """The scanned folder a file is under (tags are named after its top folders)."""
-        roots = list(self.service.workspace.store.files.source_roots().values())
+        roots = self.service.workspace.source_roots()
         under = [root for root in roots if path.startswith(root.rstrip("/") + "/")]
         return max(under, key=len) if under else None
 

@@ -55,7 +55,7 @@ def jobs_command(
             return
         jobs = workspace.list_jobs(status, parser, limit=limit)
         stats = workspace.job_stats()
-        paused = workspace.store.health.paused_parsers()
+        paused = workspace.paused_parsers()
     if json_output:
         print_json([_job_dict(job) for job in jobs])
         return
@@ -121,7 +121,7 @@ def replay_command(ctx: typer.Context, job_id: int = typer.Argument(..., help="J
                     f"job {job_id} is {job.status}; "
                     "only failed, dead_letter or cancelled jobs replay"
                 )
-            fail(workspace.store.jobs.replay_refusal(job_id) or f"job {job_id} not replayed")
+            fail(workspace.replay_refusal(job_id) or f"job {job_id} not replayed")
     console.print(f"job {job_id} is queued again", highlight=False)
 
 

@@ -95,7 +95,7 @@ def list_command(
 
     with open_workspace(ctx) as workspace:
         records = workspace.list_parsers()
-        paused = {h.parser_name: h.pause_note for h in workspace.store.health.paused_parsers()}
+        paused = {h.parser_name: h.pause_note for h in workspace.paused_parsers()}
     if as_json:
         print_json([{**r.as_dict(), "paused": paused.get(r.name)} for r in records])
         return
@@ -127,7 +127,7 @@ def show_command(
     """Show one registered parser: hashes, contracts, gatekeeper findings."""
     with open_workspace(ctx) as workspace:
         record = workspace.get_parser(name, version)
-        health = workspace.store.health.get(name)
+        health = workspace.parser_health(name)
     if record is None:
         fail(f"no parser '{name}'{f' version {version}' if version else ''} is registered")
     pause_note = health.pause_note if health is not None else None

@@ -97,7 +97,7 @@ def process_command(
 
     cancel = threading.Event()
     with open_workspace(ctx) as workspace:
-        if parser is not None and workspace.store.parsers.get(parser) is None:
+        if parser is not None and workspace.get_parser(parser) is None:
             fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
         with Progress(
@@ -139,7 +139,7 @@ def process_command(
 def _queue_only(ctx: typer.Context, parser: str | None, json_output: bool) -> None:
     """``process --queue-only``: queue the matched files for worker hosts; say how many."""
     with open_workspace(ctx) as workspace:
-        if parser is not None and workspace.store.parsers.get(parser) is None:
+        if parser is not None and workspace.get_parser(parser) is None:
             fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
         reports = workspace.enqueue_matching(parser)
     if json_output:

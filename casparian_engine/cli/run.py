@@ -89,7 +89,7 @@ def run(
     with open_workspace(ctx) as workspace:
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
         if allow_network:
-            workspace.store.audit.record(
+            workspace.record_audit(
                 "guest.network_allowed", str(parser.expanduser().resolve()), mode="dev"
             )
         try:

@@ -237,7 +237,7 @@ def approve_command(
                 except ContractError as exc:
                     fail(exc)
             else:
-                proposal = workspace.store.contracts.proposal(source)
+                proposal = workspace.contract_proposal(source)
                 if proposal is None:
                     fail(f"{source!r} is neither a contract file nor a proposed contract's name")
                 contracts.append(proposal.contract)
@@ -276,9 +276,9 @@ def show_command(
     """Print a contract version as YAML."""
     with open_workspace(ctx) as workspace:
         stored = (
-            workspace.store.contracts.get(name, version)
+            workspace.get_contract(name, version)
             if version is not None
-            else workspace.store.contracts.latest(name) or workspace.store.contracts.proposal(name)
+            else workspace.latest_contract(name) or workspace.contract_proposal(name)
         )
     if stored is None:
         fail(f"no contract {name!r}" + (f" version {version}" if version is not None else ""))
@@ -329,8 +329,8 @@ def diff_command(
 ) -> None:
     """Unified diff between two versions of a contract."""
     with open_workspace(ctx) as workspace:
-        before = workspace.store.contracts.get(name, old)
-        after = workspace.store.contracts.get(name, new)
+        before = workspace.get_contract(name, old)
+        after = workspace.get_contract(name, new)
     if before is None or after is None:
         fail(f"contract {name!r} has no version {old if before is None else new}")
     diff = difflib.unified_diff(

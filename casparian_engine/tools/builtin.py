@@ -18,9 +18,9 @@ SAMPLE_FILES = 10
 
 
 def _scope(ctx: ToolContext, name: str) -> ScopeDefinition:
-    scope = ctx.workspace.store.scopes.get(name)
+    scope = ctx.workspace.get_scope(name)
     if scope is None:
-        known = name_list([s.name for s in ctx.workspace.store.scopes.all()], "none yet")
+        known = name_list([s.name for s in ctx.workspace.list_scopes()], "none yet")
         raise ValueError(
             f"unknown scope {name!r} (known scopes: {known}); create it with apply_scope"
         )
@@ -28,7 +28,7 @@ def _scope(ctx: ToolContext, name: str) -> ScopeDefinition:
 
 
 def _scope_paths(ctx: ToolContext, scope: ScopeDefinition) -> list[str]:
-    paths = [f.path for f in ctx.workspace.store.scopes.resolve(scope)]
+    paths = [f.path for f in ctx.workspace.resolve_scope(scope)]
     for path in paths:
         ctx.guard.check_path(path)
     return paths
@@ -44,7 +44,7 @@ def quick_scan(ctx: ToolContext, path: str, patterns: list[str] | None = None) -
     summary = ctx.workspace.scan(resolved, patterns=tuple(patterns or ()))
     scope = ScopeDefinition(name="", paths=(resolved,))
     sample = []
-    for index, scoped in enumerate(ctx.workspace.store.scopes.resolve(scope, batch_size=50)):
+    for index, scoped in enumerate(ctx.workspace.resolve_scope(scope, batch_size=50)):
         if index >= SAMPLE_FILES:
             break
         sample.append({"path": scoped.path, "size": scoped.size, "sha256": scoped.sha256})
@@ -74,9 +74,7 @@ def apply_scope(
     if not (tags or patterns or paths):
         raise ValueError("give at least one of tags, patterns or paths to define the scope")
     resolved_paths = [str(ctx.guard.check_path(p)) for p in paths or ()]
-    scope = ctx.workspace.store.scopes.save(
-        scope_from_arguments(name, tags, patterns, resolved_paths)
-    )
+    scope = ctx.workspace.save_scope(scope_from_arguments(name, tags, patterns, resolved_paths))
     files = _scope_paths(ctx, scope)
     tagged = 0
     if tag:
@@ -165,8 +163,8 @@ def run_backtest(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
 def _pipeline_effect(ctx: ToolContext, arguments: dict[str, Any]) -> str:
     """What execute_pipeline will change, for the person who confirms it."""
     parser, scope = arguments.get("parser"), arguments.get("scope")
-    definition = ctx.workspace.store.scopes.get(str(scope))
-    files = sum(1 for _ in ctx.workspace.store.scopes.resolve(definition)) if definition else None
+    definition = ctx.workspace.get_scope(str(scope))
+    files = sum(1 for _ in ctx.workspace.resolve_scope(definition)) if definition else None
     held = f"{files} file(s)" if files is not None else "the files (the scope does not exist yet)"
     return (
         f"queues {held} of scope {scope!r} as jobs for parser {parser!r} and processes them "
@@ -181,7 +179,7 @@ def execute_pipeline(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any
     definition = _scope(ctx, scope)
     scope_paths = _scope_paths(ctx, definition)
     jobs = ctx.workspace.execute_scope(parser, definition)
-    health = ctx.workspace.store.health.get(parser)
+    health = ctx.workspace.parser_health(parser)
     paused = health.pause_note if health is not None else None
     not_queued = None
     if not scope_paths:

@@ -187,7 +187,7 @@ def call_tool(
     ``caller`` goes into the audit entry as it is (the assistant names its provider and model).
     """
     started = time.perf_counter()
-    audit = ctx.workspace.store.audit
+    record_audit = ctx.workspace.record_audit
     who = dict(caller or {})
     try:
         check_arguments(arguments, spec.path_params)
@@ -197,7 +197,7 @@ def call_tool(
                 ctx.guard.check_path(value)
         result = spec.function(ctx, **arguments)
     except Exception as exc:
-        audit.record(
+        record_audit(
             "tool.call",
             spec.name,
             arguments=argument_digest(arguments),
@@ -207,7 +207,7 @@ def call_tool(
             **who,
         )
         raise
-    audit.record(
+    record_audit(
         "tool.call",
         spec.name,
         arguments=argument_digest(arguments),
