@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..sinks import SinkError, check_output_name
+from ..sinks.files import huge_value_columns
 from ..store import Store
 from .quarantine import RowLineage
 
@@ -38,6 +39,7 @@ class _Part:
     final: Path
     writer: pq.ParquetWriter
     job_ids: set[int] = field(default_factory=set)
+    no_statistics: frozenset[str] = frozenset()  # columns written without min/max
 
 
 @dataclass
@@ -157,8 +159,11 @@ class BatchParts:
             return
         table = pa.concat_tables(state.buffer) if len(state.buffer) > 1 else state.buffer[0]
         part = state.parts[-1] if state.parts else None
-        if part is None or part.writer.schema != table.schema:
-            part = self._open_part(state.directory, table.schema)
+        huge = huge_value_columns(table)
+        if part is None or part.writer.schema != table.schema or huge - part.no_statistics:
+            # a huge value's min/max copies cost several times its size: a part without them
+            carried = part.no_statistics if part is not None else frozenset()
+            part = self._open_part(state.directory, table.schema, carried | huge)
             state.parts.append(part)
         try:
             part.writer.write_table(table, row_group_size=max(1, table.num_rows))
@@ -167,12 +172,19 @@ class BatchParts:
         part.job_ids |= state.buffer_jobs
         state.buffer, state.buffer_rows, state.buffer_jobs = [], 0, set()
 
-    def _open_part(self, directory: Path, schema: pa.Schema) -> _Part:
+    def _open_part(
+        self, directory: Path, schema: pa.Schema, no_statistics: frozenset[str] = frozenset()
+    ) -> _Part:
         directory.mkdir(parents=True, exist_ok=True)
         name = f"part-{self.token}-{self._part_count}.parquet"
         self._part_count += 1
         temp = directory / f".{name}.tmp"
-        return _Part(temp, directory / name, pq.ParquetWriter(temp, schema))
+        options: dict[str, object] = {}
+        if no_statistics:
+            options["write_statistics"] = [f.name for f in schema if f.name not in no_statistics]
+            options["use_dictionary"] = [f.name for f in schema if f.name not in no_statistics]
+        writer = pq.ParquetWriter(temp, schema, **options)
+        return _Part(temp, directory / name, writer, no_statistics=no_statistics)
 
     def finish(self) -> dict[int, tuple[str, ...]]:
         """Write out buffered rows, close and fsync every temp; the final paths of each job."""

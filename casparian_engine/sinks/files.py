@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
@@ -44,6 +45,7 @@ class _OutputFiles:
         self.writer: Any = None
         self.file_rows = 0
         self.part_count = 0
+        self.no_statistics: set[str] = set()  # columns the open part writes no min/max for
 
     def add(self, table: pa.Table) -> None:
         self.pending.append(table)
@@ -57,6 +59,11 @@ class _OutputFiles:
             return
         combined = pa.concat_tables(self.pending)
         self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
+        if self.file_format == "parquet":
+            huge = huge_value_columns(combined) - self.no_statistics
+            if huge:  # min/max of a huge value would be copied twice: a new part without them
+                self._close_part()
+                self.no_statistics |= huge
         if self.writer is None:
             self._open_part()
         if self.file_format == "parquet":
@@ -81,8 +88,16 @@ class _OutputFiles:
         path = self.directory / name
         self.part_count += 1
         if self.file_format == "parquet":
+            statistics = [f.name for f in self.schema if f.name not in self.no_statistics]
             self.writer = pq.ParquetWriter(
-                path, self.schema, use_dictionary=dictionary_columns(self.schema)
+                path,
+                self.schema,
+                use_dictionary=[
+                    name
+                    for name in dictionary_columns(self.schema)
+                    if name not in self.no_statistics
+                ],
+                write_statistics=statistics if self.no_statistics else True,
             )
         else:
             self.writer = pa.ipc.new_file(pa.OSFile(str(path), "wb"), self.schema)
@@ -98,6 +113,32 @@ class _OutputFiles:
         if self.part_count == 0:
             self._open_part()  # an output with a schema but no rows still gets a (row-less) file
         self._close_part()
+
+
+HUGE_VALUE_BYTES = 1024 * 1024
+
+
+def huge_value_columns(table: pa.Table) -> set[str]:
+    """Text and binary columns holding a value over ``HUGE_VALUE_BYTES``.
+
+    Parquet's writer keeps copies of each column chunk's min and max value: for one 300 MB
+    value that was 1.8 GB of the host's memory. Such columns are written without statistics
+    (a reader scans them; nothing is lost but row-group pruning on that column), and without
+    a dictionary (one more copy, for values that do not repeat).
+    """
+    found: set[str] = set()
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = field.type
+        if (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind)
+        ) and column.null_count < len(column):
+            longest = pc.max(pc.binary_length(column)).as_py()
+            if longest is not None and longest > HUGE_VALUE_BYTES:
+                found.add(field.name)
+    return found
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
