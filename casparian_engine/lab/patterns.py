@@ -20,13 +20,14 @@ SYSLOG_TIMESTAMP = r"[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}"
 _TOKEN = re.compile(
     rf"(?P<iso>{ISO_TIMESTAMP})(?=\s|$)"
     rf"|(?P<syslog>{SYSLOG_TIMESTAMP})(?=\s|$)"
-    r"|(?P<bracket>\[[^\]]*\])(?=\s|$)"
+    r"|(?P<bracket>\[(?:[^\[\]]|\[[^\]]*\])*\])(?=\s|$)"
     r'|(?P<quoted>"(?:[^"\\]|\\.)*")(?=\s|$)'
     r"|(?P<word>\S+)"
 )
 _KV_TOKEN = re.compile(r'(?P<key>[A-Za-z_][\w.\-]*)=(?:"(?:[^"\\]|\\.)*"|\S*)')
 LEVELS = frozenset(
     "TRACE DEBUG INFO NOTICE WARN WARNING ERROR ERR CRITICAL CRIT FATAL ALERT EMERG".split()
+    + ["V", "D", "I", "W", "E", "F"]  # Android logcat's one-letter levels
 )
 MIN_MATCH_SHARE = 0.9  # a pattern must match at least this share of the sample lines
 KV_SHARE = 0.6  # a line is key=value when at least this share of its tokens are pairs
@@ -37,6 +38,8 @@ CLASS_PATTERNS = {
     "timestamp": ISO_TIMESTAMP,
     "syslog_time": SYSLOG_TIMESTAMP,
     "ip": r"\d{1,3}(?:\.\d{1,3}){3}",
+    "date": r"\d{2,4}[-/]\d{1,2}(?:[-/]\d{2,4})?",
+    "time": r"\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?",
     "level": r"[A-Za-z]+",
     "int": r"-?\d+",
     "number": r"-?\d+(?:\.\d+)?",
@@ -46,6 +49,8 @@ CLASS_NAMES = {
     "timestamp": "timestamp",
     "syslog_time": "timestamp",
     "ip": "ip",
+    "date": "date",
+    "time": "time",
     "level": "level",
     "program": "program",
     "bracket": "field",
@@ -84,6 +89,10 @@ def _token_class(kind: str, text: str) -> str:
         return kind
     if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", text):
         return "ip"
+    if re.fullmatch(CLASS_PATTERNS["date"], text):
+        return "date"
+    if re.fullmatch(CLASS_PATTERNS["time"], text):
+        return "time"
     if text.upper().strip("[]:") in LEVELS and text.strip("[]:").isalpha():
         return "level" if text.isalpha() else "word"
     if re.fullmatch(r"-?\d+", text):
@@ -119,7 +128,7 @@ def _merge(classes: set[str]) -> str | None:
 
 def _group(cls: str, name: str, optional_pid: str | None = None) -> str:
     if cls == "bracket":
-        return rf"\[(?P<{name}>[^\]]*)\]"
+        return rf"\[(?P<{name}>(?:[^\[\]]|\[[^\]]*\])*)\]"
     if cls == "quoted":
         return rf'"(?P<{name}>(?:[^"\\]|\\.)*)"'
     if cls == "program":
@@ -134,6 +143,16 @@ def _unique(name: str, taken: set[str]) -> str:
         candidate = f"{name}_{count}"
     taken.add(candidate)
     return candidate
+
+
+def _bracket_name(texts: set[str], columns: list[str]) -> str:
+    """A ``[bracketed]`` field's name from what it holds: a level, a time, else a field."""
+    inner = {text[1:-1].strip() for text in texts}
+    if all(value.upper() in LEVELS for value in inner) and "level" not in columns:
+        return "level"
+    if all(re.search(r"\d{1,2}:\d{2}:\d{2}", value) for value in inner):
+        return "timestamp" if "timestamp" not in columns else "time"
+    return "field"
 
 
 def infer_line_pattern(lines: list[str]) -> LinePattern | None:
@@ -163,7 +182,9 @@ def infer_line_pattern(lines: list[str]) -> LinePattern | None:
             merged = common
         texts = {split[i][position][1] for i in present}
         ragged = len({len(split[i]) for i in present}) > 1  # lines of different lengths
-        if merged == "word" and position > 0 and ragged and len(texts) > len(present) // 2:
+        varied = len(texts) > len(present) // 2
+        after_separator = bool(words) and (words[-1].startswith("'") or words[-1] == "level")
+        if merged == "word" and position > 0 and ragged and (varied or after_separator):
             break  # free text from here on: the message
         active = present
         typed = typed or merged not in ("word", "level")
@@ -173,9 +194,10 @@ def infer_line_pattern(lines: list[str]) -> LinePattern | None:
             words.append(f"'{literal}'")
         else:
             after_time = position == 1 and parts and columns == ["timestamp"]
-            name = _unique(
-                "host" if after_time and merged == "word" else CLASS_NAMES[merged], taken
-            )
+            base = "host" if after_time and merged == "word" else CLASS_NAMES[merged]
+            if merged == "bracket":
+                base = _bracket_name(texts, columns)
+            name = _unique(base, taken)
             if name.startswith("field"):
                 taken.discard(name)
                 name = _unique(f"field_{position + 1}", taken)

@@ -85,6 +85,26 @@ def expand_samples(paths: list[Path]) -> list[Path]:
     return files[:MAX_SAMPLE_FILES]
 
 
+def _reads_as_json(raw: bytes, truncated: bool) -> bool:
+    """Whether a head classified as JSON is JSON (whole, or pretty-printed and cut by the
+    window), rather than lines that merely start with "[" such as ``[Sun Dec 04 …] [notice]``."""
+    import json
+
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+    if not truncated:
+        try:
+            json.loads(text)
+            return True
+        except ValueError:
+            pass
+    first = text.splitlines()[0].strip() if text else ""
+    try:
+        json.loads(first)
+        return True
+    except ValueError:
+        return first.endswith(("{", "[", ",")) or first in ("{", "[")
+
+
 def gather_facts(paths: list[Path]) -> SampleFacts:
     """Classify the first sample, sniff its encoding and (for delimited text) its dialect."""
     files = expand_samples(paths)
@@ -100,6 +120,8 @@ def gather_facts(paths: list[Path]) -> SampleFacts:
         }[kind]
         raise LabError(f"{first}: {reason}; the lab drafts parsers for text files")
     encoding = sniff_encoding(raw)
+    if kind == "json" and not _reads_as_json(raw, truncated):
+        kind = "log"  # "[Sun Dec 04 …] [notice] …" starts like JSON and is not
     dialect: Dialect | None = None
     if kind in ("csv", "text", "log"):
         try:

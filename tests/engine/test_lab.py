@@ -330,7 +330,39 @@ def test_line_patterns_from_samples() -> None:
     ]
     pattern = infer_line_pattern(access)
     assert pattern is not None
-    assert pattern.columns == ("ip", "field_3", "field_4", "field_5", "field_6", "field_7")
+    assert pattern.columns == ("ip", "field_3", "timestamp", "field_5", "field_6", "field_7")
     pairs = infer_key_values(['ts=1 level=info msg="hello world"', "ts=2 level=warn msg=x"])
     assert pairs is not None and [k for k, _ in pairs.keys] == ["ts", "level", "msg"]
     assert infer_line_pattern(["free text here", "and other words", "more prose, longer"]) is None
+
+
+def test_line_patterns_of_common_log_layouts(tmp_path: Path) -> None:
+    """Bracketed time and level, logcat's date/time/pids/one-letter level, and a thread name
+    with nested brackets between separators: leading fields split, the rest is the message."""
+    bracketed = tmp_path / "error.log"
+    bracketed.write_text(
+        "[Mon Mar 03 10:00:01 2025] [notice] cache ready on /var/cache\n"
+        "[Mon Mar 03 10:00:02 2025] [error] child 12 in state 6\n"
+        "[Mon Mar 03 10:00:09 2025] [notice] worker found in slot 3 of 10\n"
+    )
+    draft = deterministic_draft([bracketed], "errors")
+    assert draft.kind == "log-pattern"  # starts with "[" but is not JSON
+    assert draft.findings[0].startswith("log: lines of the form timestamp level message")
+    logcat = [
+        "03-17 16:13:38.811  1702  2395 D WindowManager: frozen display for app",
+        "03-17 16:13:38.935  1702  3697 W ActivityManager: caller 10113 lacks a permission",
+        "03-17 16:13:39.070  2227  2227 I PanelView: onTouchEvent x=271.0, y=14.0",
+    ]
+    pattern = infer_line_pattern(logcat)
+    assert pattern is not None
+    assert pattern.columns == (
+        "date", "time", "field_3", "field_4", "level", "program", "pid", "message"
+    )  # fmt: skip
+    threads = [
+        "2025-03-03 10:00:01,747 - INFO  [Peer[myid=1]/0.0.0.0:2181:Election@774] - time out: 3",
+        "2025-03-03 10:00:02,394 - WARN  [SendWorker:18897:Manager@688] - Send worker leaving thread",
+        "2025-03-03 10:00:04,071 - INFO  [/10.0.0.1:3888:Listener@493] - Received a request",
+    ]
+    pattern = infer_line_pattern(threads)
+    assert pattern is not None and pattern.columns == ("timestamp", "level", "field_4", "message")
+    assert pattern.matched == 3
