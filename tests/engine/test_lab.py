@@ -360,7 +360,7 @@ def test_line_patterns_of_common_log_layouts(tmp_path: Path) -> None:
     )  # fmt: skip
     threads = [
         "2025-03-03 10:00:01,747 - INFO  [Peer[myid=1]/0.0.0.0:2181:Election@774] - time out: 3",
-        "2025-03-03 10:00:02,394 - WARN  [SendWorker:18897:Manager@688] - Send worker leaving thread",
+        "2025-03-03 10:00:02,394 - WARN  [Send:18897:Mgr@688] - Send worker leaving thread",
         "2025-03-03 10:00:04,071 - INFO  [/10.0.0.1:3888:Listener@493] - Received a request",
     ]
     pattern = infer_line_pattern(threads)
