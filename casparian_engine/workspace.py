@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from .backfill import BackfillPlan, BackfillResult
     from .contracts.discover import Discovery
     from .contracts.model import SchemaContract
-    from .contracts.quarantine import ReplayResult
     from .envs import EnvManager, VendorResult
     from .events import EventSink
     from .inspect import OutputInspector, TableSummary
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from .parsers.preview import FilePreview
     from .parsers.registration import Registration
     from .parsers.runtime import ParserRuntime
+    from .quarantine_replay import ReplayResult
     from .runner.backtest import BacktestReport
     from .runner.dev import RunSummary
     from .runner.matching import EnqueueReport
@@ -636,7 +636,7 @@ class Workspace:
 
     def replay_quarantine(self, where: QuarantineFilter) -> list[ReplayResult]:
         """Re-validate quarantined rows against the current contract; move passing rows out."""
-        from .contracts.quarantine import replay_quarantine
+        from .quarantine_replay import replay_quarantine
 
         return replay_quarantine(self.store, self.config.output_dir, where)
 

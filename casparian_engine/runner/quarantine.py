@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +19,9 @@ import pyarrow.compute as pc
 from ..quarantine_rows import QUARANTINE_SCHEMA, ROW_COLUMN, ROW_ERROR_COLUMN
 from ..sinks import Sink
 from ..source_lines import POINTER_LINE, POINTER_ROW
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 PARSER_FLAGGED_RULE = "parser_flagged"
 QUARANTINE_SUFFIX = "__quarantine"
@@ -166,3 +169,25 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_nested(column.type):
         return pc.cast(pa.repeat("<nested>", len(column)), pa.string())
     return pc.cast(column, pa.string())
+
+
+class StoreQuarantineWriter:
+    """Writes quarantined rows with lineage to ``cf_quarantine`` (never drops them)."""
+
+    def __init__(self, store: Store, contract_hashes: dict[str, str] | None = None) -> None:
+        self.store = store
+        self.contract_hashes = contract_hashes or {}
+        self.rows_written = 0
+
+    def write(self, quarantined: pa.Table, lineage: RowLineage) -> None:
+        self.rows_written += self.store.quarantine.add(
+            lineage.job_id,
+            lineage.parser_name,
+            lineage.parser_version,
+            lineage.output,
+            lineage.contract_hash or self.contract_hashes.get(lineage.output),
+            lineage.source_path,
+            lineage.source_hash,
+            quarantined,
+            getattr(lineage, "source_row_unit", POINTER_ROW),  # older lineages count rows
+        )

@@ -12,9 +12,9 @@ from casparian_engine.cli.main import app
 from casparian_engine.contracts import ContractError, SchemaContract, validate
 from casparian_engine.contracts.dialect import looks_binary
 from casparian_engine.contracts.discover import DiscoveryError, discover
-from casparian_engine.contracts.quarantine import StoreQuarantineWriter
 from casparian_engine.runner.contracts_seam import contract_validator
 from casparian_engine.runner.executor import ExecutionError
+from casparian_engine.runner.quarantine import StoreQuarantineWriter
 from casparian_engine.source_lines import source_pointer
 from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.workspace import Workspace

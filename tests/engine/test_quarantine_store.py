@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from casparian_engine.cli.main import app
 from casparian_engine.config import Settings
 from casparian_engine.contracts import SchemaContract, validate
-from casparian_engine.contracts.quarantine import StoreQuarantineWriter, policy_breach
+from casparian_engine.contracts.quarantine import policy_breach
+from casparian_engine.runner.quarantine import StoreQuarantineWriter
 from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.workspace import Workspace
 

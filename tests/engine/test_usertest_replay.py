@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app
 from casparian_engine.contracts import SchemaContract, validate
-from casparian_engine.contracts.quarantine import StoreQuarantineWriter
-from casparian_engine.runner.quarantine import split_parser_flagged
+from casparian_engine.runner.quarantine import StoreQuarantineWriter, split_parser_flagged
 from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.workspace import Workspace
 

@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from textual.worker import WorkerCancelled
 
 from casparian_engine.contracts import SchemaContract, validate
-from casparian_engine.contracts.quarantine import StoreQuarantineWriter
+from casparian_engine.runner.quarantine import StoreQuarantineWriter
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.inspect import QUARANTINE_PAGE, InspectScreen
