@@ -230,6 +230,22 @@ async def test_a_write_tool_waits_for_a_person_in_a_modal(registered: Workspace)
     assert ("execute_pipeline", "declined", "scripted") in outcomes
 
 
+async def test_a_question_asked_before_a_restart_is_shown_after_it(workspace: Workspace) -> None:
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        sidebar = await open_sidebar(pilot)
+        sidebar.ai.assistant.provider = Scripted([])
+        await ask(pilot, "remember me")
+        await answered(pilot, sidebar)
+    again = CasparianApp(workspace)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+d")  # another mode's sidebar, in a new app
+        await pilot.pause()
+        sidebar = await open_sidebar(pilot)
+        assert lines(sidebar, ".ai-question") == ["you: remember me"]
+        assert sidebar.query(".ai-answer").last().source == "Nothing to do."  # type: ignore[attr-defined]
+
+
 async def test_history_survives_a_restart_and_clears(workspace: Workspace) -> None:
     history = History(workspace.config.home)
     call = ToolCall("t1", "query_output", {"sql": "SELECT 1"})
