@@ -2,11 +2,18 @@
 
 Every plausible (delimiter, quote, escape) is parsed over the sample and scored on two things:
 
-- **shape**: the share of records that have the table's most common width, weighted up for wider
-  tables (one column explains anything, so it must be clearly better to win);
+- **shape**: the share of records that have the table's most common width (cubed, so a split
+  fitting four lines in five is already doubtful), weighted up a little for wider tables; a row
+  where one field opens a quote that a later field closes does not fit (its quoted value was
+  split). One column explains anything, so it must be clearly better to win;
 - **cells**: the share of cells that read as a value of some kind (a number, date, time, boolean,
-  null word, URL, e-mail or plain words), not as a fragment of a wrongly split line (a cell still
-  holding another delimiter, or opening with a quote the candidate did not strip).
+  null word, URL, e-mail, path or plain words), not as a fragment of a wrongly split line (a cell
+  still holding another delimiter or a tab, or opening with a quote the candidate did not strip).
+
+Comment lines (``#`` or ``//`` first) are left out of the sample unless ``#`` itself is tried; a
+rare delimiter must occur outside dates, times and URLs (``28/01/2018 10:30`` holds no
+delimiter), and counts a little less than ``,`` ``;`` tab ``|`` and space before the sample
+speaks.
 
 The score is their product. Candidates that parse the sample into exactly the same records are one
 reading; among those the plainest wins (no quote character when nothing is quoted, quote doubling
@@ -17,7 +24,9 @@ The header and preamble are decided on the records of the chosen dialect: the ta
 first run of records of the table's width that are not padded titles (``Title,,,,``), metadata
 (``key=value``) or comments; a row of labels just above it is the header even when it has one
 field more or fewer than the records (a trailing delimiter, an unnamed row-name column); otherwise
-the first row is a header when its cells differ in kind from the columns below them.
+the first row is a header when its cells differ in kind from the columns below them (a label
+over numbers or dates; a label written unlike the values below it, not ``AD`` over ``AF``).
+Ragged tables, whose rows leave optional trailing fields out, start at their first row.
 """
 
 from __future__ import annotations
