@@ -22,7 +22,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from casparian_engine.cli.common import counted
+from casparian_engine.wording import counted
 
 from .widgets.ai_sidebar import AISidebar
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 from textual.signal import Signal
 
-from casparian_engine.cli.common import counted, plural
 from casparian_engine.config import Settings
 from casparian_engine.errors import describe
 from casparian_engine.events import Event
@@ -24,6 +23,7 @@ from casparian_engine.runner.pool import (  # at start-up, not in the first work
     PoolProgress,
     PoolStopping,
 )
+from casparian_engine.wording import counted, plural
 from casparian_engine.workspace import Workspace
 
 from .messages import RunFinished, RunProgressed, RunStopping, ScanFinished, ScanProgressed

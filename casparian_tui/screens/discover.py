@@ -13,10 +13,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from casparian_engine.cli.common import counted
 from casparian_engine.errors import describe
 from casparian_engine.scout.listing import FilterError, compile_filter
 from casparian_engine.scout.tagging import TaggingError, validate_tag
+from casparian_engine.wording import counted
 
 from ..actions import bindings_for
 from ..assistant import DiscoverAssistant

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 from textual_fastdatatable import ArrowBackend
 
-from casparian_engine.cli.common import counted
+from casparian_engine.wording import counted
 
 from ..actions import bindings_for
 from ..assistant import InspectAnomalies

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
-from casparian_engine.cli.common import counted
+from casparian_engine.wording import counted
 
 PREVIEW_CELL = 14
 STREAM_CHUNK = 80  # characters of the model's text sent to the screen at a time

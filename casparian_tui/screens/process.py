@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from casparian_engine.cli.common import counted
 from casparian_engine.store.quarantine import QuarantineFilter
+from casparian_engine.wording import counted
 
 from ..actions import bindings_for
 from ..assistant import ExplainFailure

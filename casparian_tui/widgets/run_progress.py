@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
-from casparian_engine.cli.common import counted, plural
+from casparian_engine.wording import counted, plural
 
 from ..services import NO_WORK, RunState
 
