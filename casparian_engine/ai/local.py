@@ -273,6 +273,15 @@ class LocalProvider:
         with loaded.lock:
             yield from self._generate(loaded, request, cancel)
 
+    def warm(self, request: ProviderRequest) -> None:
+        """Load the model and read ``request``'s prompt into llama.cpp's cache, so a question
+        that starts the same way (the same system prompt and history) reads only its own end.
+        The TUI calls it in a thread while a person types."""
+        loaded = self.load()
+        with loaded.lock:
+            prompt, _stops, _count = self._prompt(loaded, request)
+            loaded.llama.create_completion(prompt, max_tokens=1, temperature=0.0)
+
     def _prompt(self, loaded: LoadedModel, request: ProviderRequest) -> tuple[str, list[str], int]:
         """The rendered prompt, its stop strings and its token count; the oldest messages give
         way when the conversation does not fit the context window with room for the answer."""

@@ -144,6 +144,20 @@ class Assistant:
     def system_prompt(self, context: AIContext | None) -> str:
         return f"{SYSTEM_RULES}\n\n{render_context(context)}"
 
+    def warm_up(self, context: AIContext | None = None) -> None:
+        """Ready the local model for a question with ``context`` (load it, read the system
+        prompt and history into its cache); nothing for other providers. Safe in a thread."""
+        from .local import LocalProvider
+
+        if isinstance(self.provider, LocalProvider):
+            request = ProviderRequest(
+                system=self.system_prompt(context),
+                messages=(*self.history.messages, ChatMessage("user", "")),
+                tools=tool_schemas(),
+                max_tokens=self.max_tokens,
+            )
+            self.provider.warm(request)
+
     def ask(
         self,
         question: str,

@@ -182,6 +182,7 @@ class AISidebar(Vertical):
         self._blocks: dict[str, ToolCallBlock] = {}
         self._shown_turns = -1
         self._dialog: ToolConfirmDialog | None = None
+        self._warming = False  # a warm-up ran (or runs) for this sidebar
         self.deltas_shown = 0  # text deltas of answers drawn so far (tests and bench read it)
 
     def compose(self) -> ComposeResult:
@@ -257,6 +258,23 @@ class AISidebar(Vertical):
     @property
     def generating(self) -> bool:
         return self._active
+
+    @on(Input.Changed, "#ai-input")
+    def _warm_up(self, event: Input.Changed) -> None:
+        """The first key typed loads the local model and reads the system prompt into its cache
+        in a thread, so the answer starts sooner after Enter."""
+        if self._warming or self.ai.busy or not event.value:
+            return
+        self._warming = True
+        selection = selection_of(self.mode_name, self.selection)
+        mode = self.mode_name
+        self.run_worker(lambda: self._warm_in_thread(mode, selection), thread=True, group="ai-warm")
+
+    def _warm_in_thread(self, mode: str, selection: Selection) -> None:
+        try:
+            self.ai.assistant.warm_up(context_for(self.ai.workspace, mode, selection))
+        except Exception:  # noqa: BLE001 - the question itself will say what is wrong
+            pass
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

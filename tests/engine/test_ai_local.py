@@ -178,3 +178,15 @@ def test_the_model_asks_for_a_tool_itself_and_a_failing_call_does_not_end_the_tu
     ended = events[-1]
     assert isinstance(ended, TurnEnded) and ended.error is None and ended.tool_rounds == 1
     assert [e for e in events if isinstance(e, TextDelta)]  # it answered after the error
+
+
+def test_warm_up_reads_the_system_prompt_into_the_cache(workspace: Workspace) -> None:
+    provider, _ = local()
+    loaded = provider.load()
+    loaded.llama.reset()
+    assistant = Assistant(workspace, provider, max_tokens=8)
+    assistant.warm_up()
+    read = loaded.llama.n_tokens
+    assert read > 100  # the tools, the rules and the (empty) context
+    events = list(assistant.ask("Hi"))
+    assert isinstance(events[-1], TurnEnded) and events[-1].error is None
