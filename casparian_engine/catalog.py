@@ -118,7 +118,10 @@ def check_single_select(sql: str) -> str:
     if not sql or not sql.strip():
         raise QueryRefused("empty query: give one SELECT statement")
     try:
-        statements = duckdb.extract_statements(sql)
+        # A private connection: duckdb's module-level functions share one default connection
+        # per process, which threads (TUI workers, MCP calls) would use at the same time.
+        with duckdb.connect() as parser_connection:
+            statements = parser_connection.extract_statements(sql)
     except duckdb.Error as exc:
         raise QueryRefused(f"the query does not parse: {exc}") from exc
     if len(statements) != 1:

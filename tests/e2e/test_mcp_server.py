@@ -127,9 +127,10 @@ async def test_full_flow_from_scan_to_query(demo: Path) -> None:
         assert "invoices" in result["tables"]
 
     parquet = str(demo / "home" / "output" / "invoices" / "invoices" / "*.parquet")
-    assert duckdb.execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone() == (
-        written,
-    )
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone() == (
+            written,
+        )
     store = Store(f"sqlite:///{demo / 'home' / 'state.db'}")
     calls = [e for e in store.audit.list(action="tool.call")]
     store.close()

@@ -166,10 +166,11 @@ class Fleet:
         if not self.parts():
             return 0, 0, 0
         glob = self.output / "invoices" / "invoices" / "part-*.parquet"
-        found = duckdb.execute(
-            "SELECT count(*), count(DISTINCT (_cf_source_hash, _cf_row)), "
-            f"count(DISTINCT _cf_source_hash) FROM read_parquet('{glob}')"
-        ).fetchone()
+        with duckdb.connect() as con:  # its own connection: the module's default one is shared
+            found = con.execute(
+                "SELECT count(*), count(DISTINCT (_cf_source_hash, _cf_row)), "
+                f"count(DISTINCT _cf_source_hash) FROM read_parquet('{glob}')"
+            ).fetchone()
         assert found is not None
         return int(found[0]), int(found[1]), int(found[2])
 

@@ -104,7 +104,8 @@ def test_the_daemon_processes_a_new_file_for_a_registered_parser(
         done = {Path(j.input_path).name: j.status for j in workspace.list_jobs(limit=10)}
         assert done == {"first.csv": "completed", "second.csv": "completed"}
         parts = f"{workspace.config.output_dir / 'invoices'}/**/*.parquet"
-        assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{parts}')").fetchall() == [(2,)]
+        with duckdb.connect() as con:  # its own connection: the module's default one is shared
+            assert con.sql(f"SELECT count(*) FROM read_parquet('{parts}')").fetchall() == [(2,)]
 
 
 def wait_for(changed: threading.Condition, condition: Callable[[], bool], what: str) -> None:
