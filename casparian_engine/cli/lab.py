@@ -108,7 +108,7 @@ def _model_draft(workspace: Any, draft: Any) -> Any:
             sys.stderr.write(event.text)
             sys.stderr.flush()
         elif isinstance(event, Status):
-            err_console.print(f"[dim]{event.text}[/]", highlight=False)
+            err_console.print(f"[dim]{escape(event.text)}[/]", highlight=False)
 
     def on_attempt(attempt: Attempt) -> None:
         verdict = "passed the checks" if attempt.problem is None else f"refused: {attempt.problem}"
