@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 HISTORY_SHOWN = 40  # messages of the saved conversation drawn when a sidebar opens
 RESULT_SHOWN = 1500  # characters of a tool result inside its block
+DELTA_BATCH_S = 0.05  # text of the answer reaches the UI at most this often
 
 
 def selection_of(mode: str, text: str) -> Selection:
@@ -317,7 +319,21 @@ class AISidebar(Vertical):
         """The worker: build the context, run the question, post every event to the UI."""
         try:
             context = context_for(self.ai.workspace, mode, selection)
+            pending = ""
+            posted = 0.0
             for event in self.ai.assistant.ask(question, context, cancel):
+                if isinstance(event, TextDelta):
+                    # One message per DELTA_BATCH_S, not per token: the UI thread draws less
+                    # often and the model keeps more of the CPU. The first piece goes at once.
+                    pending += event.text
+                    now = time.monotonic()
+                    if now - posted >= DELTA_BATCH_S:
+                        self.post_message(self.Posted(turn, TextDelta(pending)))
+                        pending, posted = "", now
+                    continue
+                if pending:
+                    self.post_message(self.Posted(turn, TextDelta(pending)))
+                    pending = ""
                 self.post_message(self.Posted(turn, event))
         except Exception as exc:  # noqa: BLE001 - any failure is a line in the sidebar
             self.post_message(

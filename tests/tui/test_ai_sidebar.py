@@ -103,10 +103,10 @@ async def test_a_local_answer_streams_in_deltas_and_ends_with_a_summary(
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         sidebar = await open_sidebar(pilot)
-        sidebar.ai.assistant.max_tokens = 24
+        sidebar.ai.assistant.max_tokens = 48
         await ask(pilot, "What is a CSV file?")
         await answered(pilot, sidebar)
-        assert sidebar.deltas_shown >= 5
+        assert sidebar.deltas_shown >= 3  # streamed: several pieces, 50 ms apart at most
         summary = lines(sidebar, ".ai-summary")[-1]
         assert " tokens · " in summary and "tokens/s" in summary
         status = str(sidebar.query_one("#ai-status").render())
