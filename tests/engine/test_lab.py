@@ -290,7 +290,8 @@ def test_cli_draft_refuses_to_replace_then_force_and_try(home: Path, tmp_path: P
     assert {f["name"]: f["origin"] for f in document["files"]}["parser.py"] == "inferred"
     again = _cli(home, "lab", "draft", str(sample), "--out", str(out))
     assert again.returncode == 1
-    assert "would replace" in again.stderr and "--force" in again.stderr
+    said = " ".join(again.stderr.split())  # the console wraps at $COLUMNS when it is set
+    assert "would replace" in said and "use --force to replace them" in said
     forced = _cli(home, "lab", "draft", str(sample), "--out", str(out), "--force")
     assert forced.returncode == 0, forced.stderr
     tried = _cli(home, "lab", "try", str(out), str(sample), "--json")
