@@ -4,6 +4,9 @@ A 10 ms timer in the running (headless) app records how late each tick fires; th
 the worst freeze a user would feel. Baseline: the same timer in the same app while idle.
 Usage: .venv/bin/python bench/tui.py [--files 200000] [--run-files 200] [--runs 3]
                                      [--switches] [--stacks]
+       .venv/bin/python bench/tui.py --startup [--starts 5] [--home PATH]
+--startup: only time start-up (first paint, Home with figures) beside a bare Textual app, each
+start a fresh interpreter (see bench/tui_startup.py); on a fresh `casparian demo` by default.
 --switches: first, time each mode switch on an idle app (a first visit, a repeat, the sidebar).
 --runs N: measure N times (a fresh app and workspace each) and print each run's longest stall,
 then the median and worst of them; the machine's load average is printed beside each run, since
@@ -29,6 +32,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+if __name__ == "__main__" and "--startup" in sys.argv:  # before the app's imports: fresh children
+    import runpy
+
+    sys.argv = [str(Path(__file__).with_name("tui_startup.py"))] + [
+        arg for arg in sys.argv[1:] if arg != "--startup"
+    ]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    sys.exit(0)
 
 from casparian_engine.workspace import Workspace  # noqa: E402
 from casparian_tui.app import CasparianApp  # noqa: E402

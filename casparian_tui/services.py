@@ -19,10 +19,6 @@ from casparian_engine.config import Settings
 from casparian_engine.errors import describe
 from casparian_engine.events import Event
 from casparian_engine.job_states import ERROR_STATES, SUCCEEDED_STATES, JobState
-from casparian_engine.runner.pool import (  # at start-up, not in the first worker
-    PoolProgress,
-    PoolStopping,
-)
 from casparian_engine.wording import counted, plural
 from casparian_engine.workspace import Workspace
 
@@ -229,6 +225,8 @@ class EngineService:
 
     def _run_process(self, state: RunState, queue_matching: bool = True) -> None:
         """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
+
+        from casparian_engine.runner.pool import PoolProgress, PoolStopping
 
         def forward(event: Event) -> None:
             if isinstance(event, PoolStopping):

@@ -38,7 +38,8 @@ class HomeScreen(ModeScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.watch_selected_index(self.selected_index)
-        self.load_stats()
+        # after the first paint: the figures' worker (DuckDB, the store) holds the GIL a while
+        self.call_after_refresh(self.load_stats)
         if self.casparian.live_refresh:
             self.set_interval(STATS_REFRESH_S, self.refresh_if_shown)
 
@@ -76,3 +77,4 @@ class HomeScreen(ModeScreen):
     def on_home_stats_loaded(self, message: HomeStatsLoaded) -> None:
         for card in self.query(ModeCard):
             card.figure = message.stats.get(card.mode, "")
+        self.casparian.home_shown()

@@ -256,9 +256,13 @@ async def test_home_figures_say_one_source_and_one_table(scanned: Workspace) -> 
     pq.write_table(pa.table({"amount": [1.5]}), folder / "part-0.parquet")
     app = CasparianApp(scanned)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        figures = {card.mode: card.figure for card in app.screen.query(ModeCard)}
+        figures: dict[str, str] = {}
+        for _ in range(500):  # the figures are read once Home has painted: wait for them
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            figures = {card.mode: card.figure for card in app.screen.query(ModeCard)}
+            if all(figures.values()):
+                break
         assert figures["discover"] == "6 files, 1 source"
         assert figures["inspect"] == "1 table, 1 row"
 
