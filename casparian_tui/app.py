@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
-from textual.await_complete import AwaitComplete
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
 from casparian_engine.errors import describe
@@ -111,7 +111,7 @@ class CasparianApp(App[None]):
     def start_building_modes(self) -> None:
         """An async worker, not an app message: closing the app cancels it, and keys pressed
         meanwhile are read (their switches take effect when it ends)."""
-        self.run_worker(self.build_every_mode, group="build-modes", exit_on_error=False)
+        self.run_worker(self.build_every_mode(), group="build-modes", exit_on_error=False)
 
     async def build_every_mode(self) -> None:
         """Compose, style, lay out and render (off screen) every mode's screen not built yet,
@@ -150,12 +150,10 @@ class CasparianApp(App[None]):
         self.closing.set()  # a warm-up under way stops (see build_every_mode)
         super().exit(*args, **kwargs)
 
-    def switch_mode(self, mode: str) -> AwaitComplete:
-        """Switch modes; a switch asked for while the other modes are being built is where the
-        app ends up once they are."""
+    def switch_mode(self, mode: str) -> AwaitMount:
+        """Switch modes; a switch asked for while the other modes are being built is also where
+        the app ends up once they are (build_every_mode switches with the base method)."""
         self.wanted_mode = mode
-        if self.warming_up:
-            return AwaitComplete(asyncio.sleep(0))  # build_every_mode switches to it at its end
         return super().switch_mode(mode)
 
     def refresh_css(self, animate: bool = True) -> None:
