@@ -55,10 +55,15 @@ class Tmux:
         raise AssertionError(f"{text!r} never appeared; last screen:\n{screen}")
 
     def focus_input_by_typing(self, focus_key: str, prefix: str, probe: str) -> None:
-        """Press ``focus_key`` and type ``probe`` until it shows after ``prefix``."""
+        """Press ``focus_key`` and type ``probe`` until it shows after ``prefix``.
+
+        On a loaded machine the probe can reach the screen before the input has focus; the next
+        round's ``focus_key`` is then typed into the input, so each round clears it first.
+        """
         deadline = time.monotonic() + DEADLINE_S
         while time.monotonic() < deadline:
             self.keys(focus_key)
+            self.keys("C-u")
             self.keys(probe, literal=True)
             step_deadline = time.monotonic() + 1.0
             while time.monotonic() < step_deadline:
