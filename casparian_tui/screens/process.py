@@ -29,6 +29,8 @@ FILES_PAGE = 100
 MIN_PATH_WIDTH = 20
 NAME_COLUMN = ("parser", "name")
 MIN_NAME_WIDTH = 6
+MIN_READABLE_NAME = 10
+"""A name column narrower than this drops the version column, then the run column."""
 FIXED_PARSER_COLUMNS = (("ver", "version", 6), ("files", "matched", 6),
                         ("last run", "last", 14), ("run", "run", 12))  # fmt: skip
 NO_PARSERS = "No parsers registered yet: casparian parser register <folder>"
@@ -193,6 +195,7 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         self.ended_runs: dict[str, str] = {}
         self.quarantined: dict[str, int] = {}  # quarantined rows per parser
         self.health: dict[str, Any] = {}  # the circuit breakers of paused parsers
+        self.parser_columns = [key for _, key, _ in FIXED_PARSER_COLUMNS]  # shown, in order
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="split"):
@@ -230,14 +233,22 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         self.post_message(ParsersRead(rows, quarantined, health))
 
     def _add_parser_columns(self) -> None:
-        """Fixed columns; the name takes what is left, so an open sidebar hides no column."""
+        """Fixed columns; the name takes what is left, so an open sidebar hides no column. In
+        a narrow table (80 columns) the version, then the run figures, give way to the name
+        (the status line and the run bars below say the same)."""
         table = self.query_one("#parsers-table", DataTable)
-        fixed = sum(width for _, _, width in FIXED_PARSER_COLUMNS)
-        count = len(FIXED_PARSER_COLUMNS) + 1
-        name_width = fitted_width(table.size.width, fixed, count, MIN_NAME_WIDTH)
+        columns = list(FIXED_PARSER_COLUMNS)
+        for droppable in ("version", "run"):
+            fixed = sum(width for _, _, width in columns)
+            if table.size.width - fixed - 2 * (len(columns) + 1) - 2 >= MIN_READABLE_NAME:
+                break
+            columns = [column for column in columns if column[1] != droppable]
+        fixed = sum(width for _, _, width in columns)
+        name_width = fitted_width(table.size.width, fixed, len(columns) + 1, MIN_NAME_WIDTH)
+        self.parser_columns = [key for _, key, _ in columns]
         table.clear(columns=True)
         table.add_column(NAME_COLUMN[0], key=NAME_COLUMN[1], width=name_width)
-        for label, key, width in FIXED_PARSER_COLUMNS:
+        for label, key, width in columns:
             table.add_column(label, key=key, width=width)
 
     def on_parsers_read(self, message: ParsersRead) -> None:
@@ -258,14 +269,14 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         cursor = names.index(self.parser_name) if self.parser_name in names else table.cursor_row
         table.clear()
         for parser in self.parsers:
-            table.add_row(
-                text_cell(parser.name),
-                text_cell(parser.version),
-                f"{parser.matched_file_count:,}",
-                last_run_cell(parser, self.parser_jobs(parser)),
-                run_cell(self.service.runs.get(parser.name)),
-                key=parser.name,
-            )
+            cells = {
+                "version": text_cell(parser.version),
+                "matched": f"{parser.matched_file_count:,}",
+                "last": last_run_cell(parser, self.parser_jobs(parser)),
+                "run": run_cell(self.service.runs.get(parser.name)),
+            }
+            shown = [cells[key] for key in self.parser_columns]
+            table.add_row(text_cell(parser.name), *shown, key=parser.name)
         if self.parsers:
             table.move_cursor(row=min(cursor, len(self.parsers) - 1), scroll=False)
 
@@ -420,7 +431,9 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         self._render_runs()
         table = self.query_one("#parsers-table", DataTable)
         for parser in self.parsers:
-            table.update_cell(parser.name, "run", run_cell(self.service.runs.get(parser.name)))
+            if "run" in self.parser_columns:
+                run = run_cell(self.service.runs.get(parser.name))
+                table.update_cell(parser.name, "run", run)
             table.update_cell(parser.name, "last", last_run_cell(parser, self.parser_jobs(parser)))
         self._show_parser_status()
         ended = {n: s.outcome for n, s in self.service.runs.items() if not s.running}

@@ -468,3 +468,19 @@ def test_last_run_says_partly_done_while_files_wait_or_were_cancelled() -> None:
     assert ParserJobs({"completed": 3, "cancelled": 1}).headline == "◐ partly done"
     assert ParserJobs({"completed": 3, "queued": 6, "failed": 1}).cell == "✗ 1 failed"
     assert ParserJobs({"queued": 6}).cell == "⏳ queued"
+
+
+async def test_at_80_columns_parser_names_stay_readable(registered: Workspace) -> None:
+    """At 80×24 the name column was cut to 5 characters ('invoi…'): the version and run
+    columns give way first, so names show whole and the last run stays."""
+    add_catalog_parsers(registered, 1)
+    app = CasparianApp(registered)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_process(app, pilot)
+        assert screen.parser_columns == ["matched", "last"]
+        rows = cells(screen, "#parsers-table")
+        assert [row[0] for row in rows] == ["extra00", "invoices"]
+        assert rows[1][1:] == ["4", "never run"]
+        await pilot.press("down", "r")
+        await settle(app, pilot)
+        assert app.service.runs["invoices"].outcome.startswith("done: ")
