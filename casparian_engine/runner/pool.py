@@ -41,6 +41,8 @@ STOP_GRACE_S = 30.0
 jobs requeued); an interactive caller may choose a shorter wait (``PoolOptions.stop_grace_s``)."""
 INTERRUPTED = "interrupted"
 """``error_kind`` of a job requeued because its worker was killed when a stop's grace ran out."""
+GUEST_EXIT_WAIT_S = 5.0
+"""How long a stop waits for the guests it killed to exit."""
 PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
 
@@ -312,6 +314,7 @@ class WorkerPool:
                 except subprocess.TimeoutExpired:
                     break
             live = [p for p in live if p.poll() is None]
+        killed_guests: list[psutil.Process] = []
         for process in live:
             guests = _descendants(process.pid)
             process.kill()
@@ -321,6 +324,7 @@ class WorkerPool:
                     os.killpg(guest.pid, signal.SIGKILL)  # its group: the guest's own children
                 with contextlib.suppress(psutil.Error):
                     guest.kill()
+            killed_guests += guests
             try:
                 self.interrupted += store.jobs.release_worker(
                     socket.gethostname(),
@@ -331,6 +335,9 @@ class WorkerPool:
                 )
             except Exception:  # noqa: BLE001 - the next pool's start requeues a dead worker's jobs
                 continue  # (recover_leases: orphans of this host whose process is gone)
+        # SIGKILL takes effect when the kernel next runs the guest: the stop returns once the
+        # guests are really gone (or after GUEST_EXIT_WAIT_S), not while they may still be running.
+        _wait_until_gone(killed_guests, GUEST_EXIT_WAIT_S)
         self.processes = []
 
     def _progress(
@@ -390,3 +397,16 @@ class WorkerPool:
             cancelled=cancelled,
             jobs_interrupted=len(self.interrupted),
         )
+
+
+def _wait_until_gone(processes: Sequence[psutil.Process], timeout_s: float) -> None:
+    """Wait until each process has exited (a zombie counts: it runs no more code), or timeout."""
+    deadline = time.monotonic() + timeout_s
+    for process in processes:
+        while time.monotonic() < deadline:
+            try:
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.01)
