@@ -548,9 +548,15 @@ class GuestProcess:
             document = json.loads(message)
         except ValueError:
             return
-        if not isinstance(document, dict) or len(self.notices) >= MAX_NOTICES:
+        if not isinstance(document, dict):
             return
         event = document.get("event")
+        if event == "file":  # one per file in production: who the next lines belong to
+            if self.on_notice is not None:
+                self.on_notice(document)
+            return
+        if len(self.notices) >= MAX_NOTICES:
+            return
         self.notices.append(document)
         handled = self.on_notice(document) if self.on_notice is not None else None
         if event == "log_dropped":

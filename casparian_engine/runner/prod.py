@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import sys
 import threading
 import time
@@ -64,9 +65,11 @@ class ProdHandler:
         self.runtime = ParserRuntime(store, config)
         self._guests: dict[tuple[str, str], tuple[GuestProcess, Validator, dict[str, str]]] = {}
         self._log_target: tuple[JobLogs, Job] | None = None  # whose log a guest line goes to
+        self._unfinished: tuple[JobLogs, dict[int, Job]] | None = None  # the group running now
 
     def _on_log(self, level: int, message: str) -> None:
-        """A guest log line goes to the log of the oldest unfinished job (opened on demand)."""
+        """A guest log line goes to the log of the job whose file the guest was parsing when it
+        printed it (the guest marks each file's start; the log is opened on demand)."""
         if self._log_target is not None:
             logs, job = self._log_target
             logs.for_job(job).write(LOG_LEVELS.get(level, str(level)), message)
@@ -129,6 +132,9 @@ class ProdHandler:
         """A refused connection goes on the audit trail, naming the parser and the job; the
         count of lines dropped at the cap (by the guest, then by the log file) closes the job's
         log, even a full one. True when the notice's log line was written here."""
+        if notice.get("event") == "file":
+            self._log_to_job_of(str(notice.get("path")))
+            return True
         job = self._log_target[1] if self._log_target is not None else None
         if notice.get("event") == "log_dropped" and self._log_target is not None:
             log = self._log_target[0].for_job(self._log_target[1])
@@ -147,6 +153,22 @@ class ProdHandler:
                 address=str(notice.get("address"))[:200],
             )
         return False
+
+    def _log_to_job_of(self, path: str) -> None:
+        """The guest starts on ``path``: its next lines go to the log of that file's job (the
+        oldest unfinished one with that path; symbolic links are compared resolved)."""
+        if self._unfinished is None:
+            return
+        logs, pending = self._unfinished
+        for job in pending.values():
+            if os.path.abspath(job.input_path) == path:
+                self._log_target = (logs, job)
+                return
+        resolved = os.path.realpath(path)
+        for job in pending.values():
+            if os.path.realpath(job.input_path) == resolved:
+                self._log_target = (logs, job)
+                return
 
     def _discard(self, key: tuple[str, str], kill: bool = False) -> None:
         """Stop a guest (asked to finish, else killed; ``kill``: at once, mid-file)."""
@@ -181,6 +203,7 @@ class ProdHandler:
             raise
         finally:
             self._log_target = None
+            self._unfinished = None
         return result
 
     def _run_group(
@@ -193,6 +216,7 @@ class ProdHandler:
     ) -> None:
         """The jobs of one parser version; a failed file restarts the guest for the rest."""
         pending = {job.id: job for job in jobs}  # not finished yet, in submission order
+        self._unfinished = (context.logs, pending)
         consecutive_failures = 0
         threshold = self.config.settings.circuit_breaker_threshold
         while pending:

@@ -116,3 +116,25 @@ def wait_for(changed: threading.Condition, condition: Callable[[], bool], what: 
             if time.monotonic() > deadline:
                 raise AssertionError(f"gave up waiting for {what}")
             changed.wait(timeout=1.0)
+
+
+def test_each_line_a_warm_guest_prints_lands_in_the_log_of_the_file_it_was_parsing(
+    home: Path, tmp_path: Path
+) -> None:
+    # Short prints (well under a log batch) from one warm guest that packs several files'
+    # rows into one frame: the results arrive after every file's lines, so only the guest's
+    # per-file mark can say whose log a line belongs to.
+    names = [f"part{n}.csv" for n in range(6)]
+    with Workspace.open(home) as workspace:
+        workspace.scan(invoices(tmp_path / "data", *names))
+        register(workspace, tmp_path / "parser", 'print("parsing", str(path).rsplit("/", 1)[-1])')
+        assert workspace.process(workers=1).counts["completed"] == len(names)
+        printed = {
+            name: [
+                line for line in log_lines(workspace, job_of(workspace, name)) if "parsing" in line
+            ]
+            for name in names
+        }
+    assert {
+        name: [line.rsplit(" ", 1)[-1] for line in lines] for name, lines in printed.items()
+    } == {name: [name] for name in names}

@@ -281,8 +281,7 @@ def test_in_production_workers_the_same_walls_hold_and_refusals_are_audited(
     finally:
         listener.close()
     assert summary.counts.get("completed") == 1 and summary.counts.get("failed") == 1
-    # A job printing past its log cap, alone in its run (a warm guest's lines go to the log of
-    # the oldest unfinished job of the batch): the guest stops sending, the log says how many.
+    # A job printing past its log cap: the guest stops sending, its log says how many.
     (probe / "spam.txt").write_text("spam")
     monkeypatch.setenv("CASPARIAN_LOG_CAP_BYTES", "10000")  # the workers' setting
     workspace.scan(tmp_path / "data")

@@ -601,6 +601,29 @@ class JobBoundary:
         self.reap = reap and os.getpid() == 1
         self.log_per_file = log_per_file
 
+    def parsing(self, channel: Channel, path: str, items: Iterator[Any]) -> Iterator[Any]:
+        """``items`` of the file at ``path``, with its log lines sent between two marks.
+
+        Lines printed before the file leave first; in production (one job per file) a
+        ``file`` notice then tells the host whose log the following lines belong to. Once the
+        items are exhausted, or the parser raised, the file's pending lines and dropped-line
+        count leave before its end (or error) frame: the host may hold several files of a pack,
+        so only the notice, not the order of results, says where a line belongs.
+        """
+        if self.log_per_file:
+            self._send_pending_logs()
+            channel.notice({"event": "file", "path": path})
+        try:
+            yield from items
+        finally:
+            self._send_pending_logs()
+
+    def _send_pending_logs(self) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if self.batcher is not None:
+            self.batcher.report_dropped()
+
     def file_done(self) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -654,7 +677,7 @@ def serve(
         channel.send([encode_json(HELLO_SIGNAL, parser.describe())])
         streamer = Streamer(
             channel.send,
-            lambda path: converted_items(parser, path),
+            lambda path: boundary.parsing(channel, path, converted_items(parser, path)),
             _frame_too_large,
             max_frame_bytes,
             pack_rows,
