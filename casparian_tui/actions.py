@@ -177,7 +177,7 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "l",
         "open_lab",
         "Lab",
-        "Draft a parser from the selected files",
+        "Draft a parser from the selected files (or the tag the filter names)",
         show=False,  # the footer is full at 120 columns; help and the palette list it
     ),
     ActionSpec(

@@ -4,7 +4,8 @@
   worker whenever the selection changes (the list never waits); ``a`` accepts it, tagging them.
 - Process and Jobs: "explain this failure" puts a failed or warned job's facts in the sidebar.
 - Inspect: "what anomalies do you see?" lists the engine's anomalies with their counts.
-- Discover: ``L`` opens the Parser Lab on the selected files.
+- Discover: ``l`` opens the Parser Lab on the selected files, or on a tag's files when the
+  filter is ``tag:NAME`` and nothing is selected.
 
 The facts come from the engine (``Workspace.describe_files``, ``explain_failure``,
 ``table_anomalies``); without a model they are shown as they are, and say so.
@@ -43,6 +44,15 @@ class FilesHinted(Message):
 
     key: tuple[int, ...]
     hint: Any
+    error: str = ""
+
+
+@dataclass
+class LabSamplesFound(Message):
+    """The files carrying a tag, to open the lab on (or why there are none)."""
+
+    tag: str
+    paths: list[Path]
     error: str = ""
 
 
@@ -234,9 +244,14 @@ class DiscoverAssistant(_Base):
         return True
 
     def action_open_lab(self) -> None:
-        """Open the Parser Lab on the selected (or highlighted) files."""
+        """Open the Parser Lab on the selected files; with none selected and the filter naming
+        one tag (``tag:invoices``), on the files carrying that tag; else on the highlighted file."""
         from .screens.lab import LabScreen
 
+        tag = None if self.selected_ids else self.filter_tag()
+        if tag is not None:
+            self.open_lab_for_tag(tag)
+            return
         records = self.selected_records()
         if not records:
             self.notify("No file to draft a parser for: select files first.", severity="warning")
@@ -247,6 +262,38 @@ class DiscoverAssistant(_Base):
             tag = self.files_hint.tag
         paths = [Path(record.os_path) for record in records]
         self.app.push_screen(LabScreen(paths, tag))
+
+    def filter_tag(self) -> str | None:
+        """The tag the filter names when it is one ``tag:`` term and nothing else."""
+        from casparian_engine.scout.listing import FilterError, compile_filter
+
+        try:
+            listing_filter = compile_filter(getattr(self, "filter_text", ""))
+        except FilterError:
+            return None
+        if listing_filter.patterns or len(listing_filter.tags) != 1:
+            return None
+        (tag,) = listing_filter.tags
+        return None if tag.startswith("kind:") else tag
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-lab")
+    def open_lab_for_tag(self, tag: str) -> None:
+        from casparian_engine.lab import LabError, tagged_samples
+
+        try:
+            paths = tagged_samples(self.service.workspace, tag)
+        except LabError as exc:
+            self.post_message(LabSamplesFound(tag, [], str(exc)))
+            return
+        self.post_message(LabSamplesFound(tag, paths))
+
+    def on_lab_samples_found(self, message: LabSamplesFound) -> None:
+        from .screens.lab import LabScreen
+
+        if message.error:
+            self.notify(message.error, severity="warning")
+            return
+        self.app.push_screen(LabScreen(message.paths, message.tag))
 
 
 class ExplainFailure(ModelAnswers):

@@ -33,12 +33,21 @@ def _draft_document(draft: Any, written: Any) -> dict[str, Any]:
 @lab_app.command("draft")
 def draft_command(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="Sample files (or folders of them)."),
+    files: list[Path] = typer.Argument(
+        None,
+        help="Sample files (or folders of them). Without any, the files tagged --tag in the "
+        "inventory are the samples.",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="The folder to write the parser into."),
     name: str | None = typer.Option(
         None, "--name", help="Parser name (default: from the samples' folder or file)."
     ),
-    tag: str | None = typer.Option(None, "--tag", help="The tag the parser reads (default: name)."),
+    tag: str | None = typer.Option(
+        None,
+        "--tag",
+        help="The tag the parser reads (default: name); with no FILES, the samples are the "
+        "files carrying it.",
+    ),
     ai: bool = typer.Option(
         False,
         "--ai/--no-ai",
@@ -52,10 +61,20 @@ def draft_command(
 ) -> None:
     """Write a parser folder for sample files: parser.py, a contract proposal per output,
     pyproject.toml and uv.lock. Existing files are replaced only when you say so."""
-    from ..lab import LabError, deterministic_draft, existing_files, write_draft
+    from ..lab import LabError, deterministic_draft, existing_files, tagged_samples, write_draft
+    from ..lab.draft import name_from_tag, parser_name_for
 
+    files = list(files or [])
+    from_tag = not files
+    if not files and not tag:
+        fail("name sample files, or --tag TAG to draft from the files carrying that tag")
     try:
-        draft = deterministic_draft(list(files), name, tag)
+        if not files:
+            with open_workspace(ctx) as workspace:
+                files = tagged_samples(workspace, str(tag))
+            if name is None:
+                name = parser_name_for(files, name_from_tag(tag))
+        draft = deterministic_draft(files, name, tag)
         if ai:
             with open_workspace(ctx) as workspace:
                 draft = _model_draft(workspace, draft)
@@ -86,7 +105,7 @@ def draft_command(
         console.print(f"  · {finding}", highlight=False, markup=False)
     for note in draft.notes:
         err_console.print(f"  ! {note}", highlight=False, markup=False)
-    sample_args = " ".join(str(p) for p in files)
+    sample_args = f"--tag {tag}" if from_tag else " ".join(str(p) for p in files)
     console.print(
         f"next: casparian lab try {written.folder} {sample_args}",
         highlight=False,
@@ -150,18 +169,26 @@ def _plain(value: Any) -> Any:
 def try_command(
     ctx: typer.Context,
     folder: Path = typer.Argument(..., help="The parser folder (from `casparian lab draft`)."),
-    files: list[Path] = typer.Argument(..., help="Sample files (or folders) to run it on."),
+    files: list[Path] = typer.Argument(
+        None, help="Sample files (or folders) to run it on; without any, the files tagged --tag."
+    ),
+    tag: str | None = typer.Option(
+        None, "--tag", help="With no FILES: try it on the files carrying this tag."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON only."),
 ) -> None:
     """Run the parser on the samples through the same executor as `casparian run` (guest,
     contract validation, quarantine) and show rows written, quarantined and a preview."""
     from rich.table import Table
 
-    from ..lab import LabError, try_parser
+    from ..lab import LabError, tagged_samples, try_parser
 
+    if not files and not tag:
+        fail("name sample files, or --tag TAG to try on the files carrying that tag")
     with open_workspace(ctx) as workspace:
         try:
-            result = try_parser(workspace, folder, list(files))
+            samples = list(files) if files else tagged_samples(workspace, str(tag))
+            result = try_parser(workspace, folder, samples)
         except LabError as exc:
             fail(exc)
     if as_json:

@@ -18,7 +18,7 @@ from .draft import (
     existing_files,
     write_draft,
 )
-from .samples import LabError, SampleFacts, gather_facts
+from .samples import LabError, SampleFacts, gather_facts, tagged_samples
 from .trial import OutputTry, Reason, TryResult, find_parser_file, try_parser
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "existing_files",
     "find_parser_file",
     "gather_facts",
+    "tagged_samples",
     "try_parser",
     "write_draft",
 ]

@@ -93,6 +93,16 @@ def parser_name_for(paths: list[Path], given: str | None) -> str:
     return name[:64]
 
 
+def name_from_tag(tag: str | None) -> str | None:
+    """A parser name from a tag ('kind:csv' and odd characters aside), or None."""
+    if not tag:
+        return None
+    name = re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_")
+    if not name or not name[0].isalpha():
+        return None
+    return name[:64]
+
+
 def _class_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_") if part) + "Parser"
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..contracts.discover import Dialect, DiscoveryError, sniff_encoding, sniff_file
 from ..errors import CasparianError
 from ..scout.classify import classify
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 SAMPLE_BYTES = 64 * 1024
 SAMPLE_LINES = 200
@@ -136,3 +140,14 @@ def gather_facts(paths: list[Path]) -> SampleFacts:
         if len(lines) >= SAMPLE_LINES:
             break
     return SampleFacts(tuple(files), kind, encoding, dialect, tuple(lines))
+
+
+def tagged_samples(workspace: Workspace, tag: str, limit: int = MAX_SAMPLE_FILES) -> list[Path]:
+    """The live files carrying ``tag`` in the inventory (path order), at most ``limit``, as
+    sample files; ``LabError`` naming the tag when it has none."""
+    records = workspace.list_files(tag=tag, limit=limit)
+    if not records:
+        raise LabError(
+            f"tag {tag!r}: no files carry it (tag some in Discover or with `casparian tag`)"
+        )
+    return [Path(record.os_path) for record in records]

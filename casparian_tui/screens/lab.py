@@ -143,11 +143,11 @@ class LabScreen(Screen[None]):
 
     def __init__(self, samples: list[Path], tag: str | None = None) -> None:
         super().__init__()
-        from casparian_engine.lab.draft import parser_name_for
+        from casparian_engine.lab.draft import name_from_tag, parser_name_for
 
         self.samples = samples
         self.tag = tag
-        self.parser_name = parser_name_for(samples, _name_from(tag))
+        self.parser_name = parser_name_for(samples, name_from_tag(tag))
         self.draft: Any = None
         self.folder: Path | None = None
         self.result: Any = None
@@ -363,15 +363,3 @@ class LabScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def _name_from(tag: str | None) -> str | None:
-    """A parser name from a tag ('kind:csv' and odd characters aside), or None."""
-    import re
-
-    if not tag:
-        return None
-    name = re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_")
-    if not name or not name[0].isalpha():
-        return None
-    return name[:64]

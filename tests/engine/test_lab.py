@@ -367,3 +367,31 @@ def test_line_patterns_of_common_log_layouts(tmp_path: Path) -> None:
     pattern = infer_line_pattern(threads)
     assert pattern is not None and pattern.columns == ("timestamp", "level", "field_4", "message")
     assert pattern.matched == 3
+
+
+def test_cli_drafts_and_tries_from_a_tag_with_no_files_named(
+    workspace: Workspace, home: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for number in range(3):
+        (data / f"m{number}.csv").write_text(f"id,reading\n{number},1.5\n{number + 10},2.5\n")
+    (data / "other.csv").write_text("x\n1\n")
+    workspace.scan(data)
+    workspace.tag_files([str(data / f"m{n}.csv") for n in range(3)], "meters")
+    out = tmp_path / "out"
+    nothing = _cli(home, "lab", "draft", "--out", str(out))
+    assert nothing.returncode == 1
+    assert "name sample files, or --tag TAG" in " ".join(nothing.stderr.split())
+    unknown = _cli(home, "lab", "draft", "--tag", "nope", "--out", str(out))
+    assert unknown.returncode == 1
+    assert "tag 'nope': no files carry it" in " ".join(unknown.stderr.split())
+    assert not out.exists()
+    drafted = _cli(home, "lab", "draft", "--tag", "meters", "--out", str(out), "--json")
+    assert drafted.returncode == 0, drafted.stderr
+    document = json.loads(drafted.stdout)
+    assert document["name"] == "meters"
+    assert sorted(Path(p).name for p in document["samples"]) == ["m0.csv", "m1.csv", "m2.csv"]
+    tried = _cli(home, "lab", "try", str(out), "--tag", "meters", "--json")
+    assert tried.returncode == 0, tried.stderr
+    assert json.loads(tried.stdout)["outputs"]["meters"]["written"] == 6

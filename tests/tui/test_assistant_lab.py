@@ -21,7 +21,7 @@ from casparian_tui.screens.discover import DiscoverScreen
 from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.screens.lab import LabScreen
-from tests.engine.test_lab_facts import FAILING_PARSER, planted_table
+from tests.engine.assistant_support import failed_job, planted_table
 
 SIZE = (120, 36)
 
@@ -73,30 +73,10 @@ async def test_hint_describes_the_selection_and_a_tags_the_files(
         assert entry.os_user == getpass.getuser()
 
 
-def _failed_job(workspace: Workspace, tmp_path: Path) -> int:
-    from casparian_engine.parsers.project import lock_parser, parser_pyproject
-
-    parser_dir = tmp_path / "boom"
-    parser_dir.mkdir()
-    (parser_dir / "boom.py").write_text(FAILING_PARSER)
-    (parser_dir / "pyproject.toml").write_text(parser_pyproject("boom"))
-    lock_parser(parser_dir)
-    workspace.register_parser(parser_dir)
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "a.csv").write_text("id,amount\n1,2.5\n")
-    workspace.scan(data)
-    workspace.tag_files([str(data / "a.csv")], "boom")
-    workspace.process(workers=1)
-    (job,) = workspace.list_jobs(parser="boom")
-    assert job.status in ("failed", "dead_letter")
-    return job.id
-
-
 async def test_explain_a_real_failed_job_in_jobs_and_process(
     no_model: None, workspace: Workspace, tmp_path: Path
 ) -> None:
-    job_id = _failed_job(workspace, tmp_path)
+    job_id = failed_job(workspace, tmp_path)
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("alt+j")
@@ -204,3 +184,41 @@ async def test_lab_model_draft_without_a_model_says_so(
             status = str(lab.query_one("#lab-status").render())
             assert status.startswith("✗ draft: no model for the draft: No AI model is available")
             assert not any((Path.home() / "casparian-parsers").glob("invoices/parser.py"))
+
+
+async def test_lab_opens_on_the_filter_tag_with_nothing_selected(
+    no_model: None, scanned: Workspace, data_dir: Path, tmp_path: Path
+) -> None:
+    invoices = sorted(str(p) for p in (data_dir / "invoices").glob("inv[0-3].csv"))
+    scanned.tag_files(invoices, "billing")
+    app = CasparianApp(scanned)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+d")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DiscoverScreen)
+        await pilot.press("slash", *"tag:nothing-here", "enter")
+        await settle(app, pilot)
+        await pilot.press("l")  # a tag no file carries: a warning, no lab
+        await settle(app, pilot)
+        assert app.screen is screen
+        await pilot.press("slash")
+        screen.query_one("#filter", Input).value = "tag:billing"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert not screen.selected_ids and len(screen.page_rows) == 4
+        await pilot.press("l")
+        await settle(app, pilot)
+        lab = app.screen
+        assert isinstance(lab, LabScreen)
+        assert (lab.tag, lab.parser_name) == ("billing", "billing")
+        assert sorted(str(p) for p in lab.samples) == invoices
+        assert "Parser Lab · 4 sample files · tag billing" in str(
+            lab.query_one("#lab-title").render()
+        )
+        lab.query_one("#lab-folder", Input).value = str(tmp_path / "billing")
+        await pilot.press("d")
+        await settle(app, pilot)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert lab.result is not None and (lab.result.written, lab.result.quarantined) == (4, 0)
