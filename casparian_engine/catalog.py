@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,21 +140,43 @@ def check_single_select(sql: str) -> str:
 class ReadOnlyCatalog:
     """A read-only DuckDB catalog of the outputs, rebuilt when opened; use as a context manager."""
 
-    def __init__(self, output_dir: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        output_dir: Path,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        quarantine: pa.RecordBatchReader | None = None,
+    ) -> None:
         self.output_dir = output_dir.resolve()
         self.timeout_s = timeout_s
         self.tables = list_output_tables(self.output_dir)
+        taken = {t.name.lower() for t in self.tables}
+        self.quarantine_table = ""
+        """The table holding the quarantined rows (``quarantine`` unless an output has that
+        name, then ``cf_quarantine``), or "" when none was given."""
+        if quarantine is not None:
+            self.quarantine_table = "quarantine" if "quarantine" not in taken else "cf_quarantine"
         self._tmp = tempfile.TemporaryDirectory(prefix="casparian-catalog-")
         try:
-            self.con = self._open_locked_catalog(Path(self._tmp.name) / "catalog.duckdb")
+            catalog_path = Path(self._tmp.name) / "catalog.duckdb"
+            self.con = self._open_locked_catalog(catalog_path, quarantine)
         except BaseException:
             self._tmp.cleanup()  # e.g. an unreadable Parquet file: leave no catalog behind
             raise
 
-    def _open_locked_catalog(self, catalog_path: Path) -> duckdb.DuckDBPyConnection:
-        """Write the views, then reopen the catalog read-only with file access and config locked."""
+    def _open_locked_catalog(
+        self, catalog_path: Path, quarantine: pa.RecordBatchReader | None
+    ) -> duckdb.DuckDBPyConnection:
+        """Write the views (and a copy of the quarantine), then reopen the catalog read-only
+        with file access and config locked."""
         with duckdb.connect(str(catalog_path)) as writer:
             create_views(writer, self.tables)
+            if quarantine is not None:
+                writer.register("cf_quarantine_rows", quarantine)
+                writer.execute(
+                    f"CREATE TABLE {quote_identifier(self.quarantine_table)} AS SELECT * REPLACE"
+                    " (to_timestamp(created_at)::TIMESTAMP AS created_at) FROM cf_quarantine_rows"
+                )
+                writer.unregister("cf_quarantine_rows")
         con = duckdb.connect(str(catalog_path), read_only=True)
         try:
             confine_to(con, self.output_dir)
@@ -172,24 +196,108 @@ class ReadOnlyCatalog:
         The query may read only the output views (and its own CTEs) and allow-listed table
         functions; it is cancelled after ``timeout_s`` seconds (DuckDB's interrupt).
         """
+        table, truncated_reason, notes = self._guarded(check_single_select(sql), limit, byte_budget)
+        return QueryResult(
+            columns=[{"name": f.name, "type": str(f.type)} for f in table.schema],
+            rows=table.to_pylist(),
+            row_count=table.num_rows,
+            truncated=bool(truncated_reason),
+            truncated_reason=truncated_reason,
+            notes=notes,
+        )
+
+    def open_result(self, sql: str) -> ResultSet:
+        """Check one SELECT and learn its columns, for reading its rows window by window.
+
+        Every later count, window and export runs through the same guard as ``query``.
+        """
         statement = check_single_select(sql)
-        limit = max(1, min(int(limit), MAX_ROW_LIMIT))
-        timer = threading.Timer(self.timeout_s, self.con.interrupt)
+        empty = f"SELECT * FROM ({statement}) AS cf_result LIMIT 0"  # DuckDB runs nothing
+        schema, _, notes = self._guarded(empty, 0, DEFAULT_BYTE_BUDGET)
+        return ResultSet(self, statement, schema.schema, notes)
+
+    def _guarded(
+        self, statement: str, limit: int, byte_budget: int
+    ) -> tuple[pa.Table, str, list[str]]:
+        """The guard every read goes through: sources checked, a private cursor, the time limit,
+        BLOBs as hex, at most ``limit`` rows and ``byte_budget`` bytes (and why it was cut)."""
+        limit = max(0, min(int(limit), MAX_ROW_LIMIT))
+        table, blob_columns = self._arrow(statement, limit + 1)
+        table, truncated_reason = bound_result(table, limit, byte_budget)
+        notes = []
+        if blob_columns:
+            notes.append(f"BLOB values shown as hex text: {name_list(blob_columns)}")
+        return table, truncated_reason, notes
+
+    def _arrow(self, statement: str, most_rows: int) -> tuple[pa.Table, list[str]]:
+        """At most ``most_rows`` rows of a checked statement, read under the time limit."""
+        cursor = self.con.cursor()  # a connection of its own: each thread reads on its own
+        timer = threading.Timer(self.timeout_s, cursor.interrupt)
         timer.daemon = True
         timer.start()
         try:
-            check_sources(self.con, statement, [t.name for t in self.tables])
-            relation, blob_columns = hex_blobs(self.con.sql(statement))
-            reader = relation.to_arrow_reader(min(limit + 1, 2048))
-            batches: list[pa.RecordBatch] = []
-            taken = 0
-            for batch in reader:
-                batches.append(batch)
-                taken += batch.num_rows
-                if taken > limit:
-                    break
-            schema = reader.schema
-            reader.close()
+            with self._refusals():
+                check_sources(cursor, statement, self.table_names)
+                relation, blob_columns = hex_blobs(cursor.sql(statement))
+                reader = relation.to_arrow_reader(max(1, min(most_rows, 2048)))
+                batches: list[pa.RecordBatch] = []
+                taken = 0
+                for batch in reader:
+                    if taken >= most_rows:
+                        break
+                    batches.append(batch)
+                    taken += batch.num_rows
+                schema = reader.schema
+                reader.close()
+        finally:
+            timer.cancel()
+            cursor.close()
+        return pa.Table.from_batches(batches, schema=schema).slice(0, most_rows), blob_columns
+
+    def stream(self, statement: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Every row of a checked statement, batch by batch, under the same guard and time
+        limit (for exports: a file the person asked for, so no byte budget)."""
+        cursor = self.con.cursor()
+        timer = threading.Timer(self.timeout_s, cursor.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            with self._refusals():
+                check_sources(cursor, statement, self.table_names)
+                relation, _ = hex_blobs(cursor.sql(statement))
+                reader = relation.to_arrow_reader(batch_rows)
+                yield from reader
+        finally:
+            timer.cancel()
+            cursor.close()
+
+    @property
+    def table_names(self) -> list[str]:
+        """The tables a query may read: the outputs, and the quarantine when it was given."""
+        names = [t.name for t in self.tables]
+        return [*names, self.quarantine_table] if self.quarantine_table else names
+
+    def column_names(self) -> dict[str, list[str]]:
+        """Each table a query may read, with its column names in order (for completion)."""
+        cursor = self.con.cursor()
+        try:
+            rows = cursor.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " ORDER BY table_name, ordinal_position"
+            ).fetchall()
+        finally:
+            cursor.close()
+        names: dict[str, list[str]] = {name: [] for name in self.table_names}
+        for table, column in rows:
+            if table in names:
+                names[table].append(column)
+        return names
+
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """DuckDB's errors and the guard's refusals as one ``QueryRefused`` that says why."""
+        try:
+            yield
         except SourceRefused as exc:
             raise QueryRefused(str(exc)) from exc
         except duckdb.InterruptException as exc:
@@ -201,26 +309,10 @@ class ReadOnlyCatalog:
             first_line = str(exc).splitlines()[0]
             raise QueryRefused(
                 f"the query failed: {first_line[:500]} (output tables: "
-                f"{name_list([t.name for t in self.tables], 'none yet: process some files first')})"
+                f"{name_list(self.table_names, 'none yet: process some files first')})"
             ) from exc
         except duckdb.Error as exc:
             raise QueryRefused(f"the query failed: {str(exc)[:2000]}") from exc
-        finally:
-            timer.cancel()
-        table, truncated_reason = bound_result(
-            pa.Table.from_batches(batches, schema=schema), limit, byte_budget
-        )
-        notes = []
-        if blob_columns:
-            notes.append(f"BLOB values shown as hex text: {name_list(blob_columns)}")
-        return QueryResult(
-            columns=[{"name": f.name, "type": str(f.type)} for f in table.schema],
-            rows=table.to_pylist(),
-            row_count=table.num_rows,
-            truncated=bool(truncated_reason),
-            truncated_reason=truncated_reason,
-            notes=notes,
-        )
 
     def close(self) -> None:
         """Close the connection and delete the temporary catalog file."""
@@ -232,3 +324,66 @@ class ReadOnlyCatalog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+SortOrder = Sequence[tuple[int, bool]]
+"""(column index, descending) pairs, the first deciding most."""
+
+
+class ResultSet:
+    """One checked SELECT, read in windows: its row count, any window of rows (maybe sorted by
+    a column) and an export, each through ``ReadOnlyCatalog``'s guard.
+
+    A sorted window breaks ties on every column, so windows read one after another agree.
+    """
+
+    def __init__(
+        self, catalog: ReadOnlyCatalog, statement: str, schema: pa.Schema, notes: list[str]
+    ) -> None:
+        self.catalog = catalog
+        self.statement = statement
+        self.schema = schema
+        self.notes = notes
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+    def _ordered(self, order: SortOrder) -> str:
+        sql = f"SELECT * FROM ({self.statement}) AS cf_result"
+        if order:
+            count = len(self.schema)
+            keys = [f"{int(i) + 1} {'DESC' if down else 'ASC'}" for i, down in order]
+            keys += [str(i + 1) for i in range(count) if i not in {int(i) for i, _ in order}]
+            sql += " ORDER BY " + ", ".join(keys)
+        return sql
+
+    def row_count(self) -> int:
+        """How many rows the query gives (DuckDB counts; nothing is fetched)."""
+        sql = f"SELECT count(*) AS n FROM ({self.statement}) AS cf_result"
+        table, _, _ = self.catalog._guarded(sql, 1, DEFAULT_BYTE_BUDGET)
+        return int(table.column("n")[0].as_py())
+
+    def window(
+        self, offset: int, limit: int, order: SortOrder = (), byte_budget: int = DEFAULT_BYTE_BUDGET
+    ) -> ResultWindow:
+        """Rows ``offset`` … ``offset + limit - 1`` (fewer when the byte budget cuts them)."""
+        sql = self._ordered(order) + f" LIMIT {max(0, int(limit))} OFFSET {max(0, int(offset))}"
+        rows, truncated_reason, _ = self.catalog._guarded(sql, limit, byte_budget)
+        return ResultWindow(int(offset), rows, truncated_reason)
+
+    def export(self, destination: Path, order: SortOrder = ()) -> int:
+        """Write every row (in ``order``) to a .parquet or .csv file atomically; rows written."""
+        from .export_file import write_export
+
+        return write_export(self.catalog.stream(self._ordered(order), 65_536), self.schema,
+                            destination)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ResultWindow:
+    """Consecutive rows of a result from ``offset``; why fewer came than were asked for."""
+
+    offset: int
+    rows: pa.Table
+    truncated_reason: str

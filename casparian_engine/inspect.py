@@ -7,7 +7,6 @@ nothing is loaded whole: pages are ``LIMIT/OFFSET`` windows and exports stream b
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .errors import CasparianError
@@ -34,7 +32,6 @@ from .catalog import (
     quote_identifier,
 )
 
-EXPORT_FORMATS = ("parquet", "csv")
 DEFAULT_SAMPLE_PERCENT = 1.0
 SAMPLE_ABOVE_ROWS = 1_000_000
 
@@ -305,33 +302,15 @@ class OutputInspector:
 
     def export(self, table: str, destination: Path, predicate: str = "") -> int:
         """Write the (filtered) view to a .parquet or .csv file atomically; returns rows written."""
-        fmt = destination.suffix.lower().lstrip(".")
-        if fmt not in EXPORT_FORMATS:
-            raise InspectError(
-                f"cannot export to {destination}: the name must end in .parquet or .csv"
-            )
-        if not destination.parent.is_dir():
-            raise InspectError(f"cannot export to {destination}: folder does not exist")
-        staging = destination.with_name(f".{destination.name}.partial")
-        written = 0
+        from .export_file import ExportError, check_destination, write_export
+
+        try:
+            check_destination(destination)
+        except ExportError as exc:
+            raise InspectError(str(exc)) from exc
         with self._connect(table) as con:
             try:
                 reader = con.sql(self._select(table, predicate)).to_arrow_reader(65_536)
             except duckdb.Error as exc:
                 raise InspectError(f"filter {predicate!r} on {table}: {exc}") from exc
-            writer: pq.ParquetWriter | pacsv.CSVWriter
-            if fmt == "parquet":
-                writer = pq.ParquetWriter(staging, reader.schema)
-            else:
-                writer = pacsv.CSVWriter(staging, reader.schema)
-            try:
-                for batch in reader:
-                    writer.write_batch(batch)
-                    written += batch.num_rows
-            except BaseException:
-                writer.close()
-                staging.unlink(missing_ok=True)
-                raise
-            writer.close()
-        os.replace(staging, destination)
-        return written
+            return write_export(reader, reader.schema, destination)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .anomalies import Anomaly
     from .audit_export import EvidenceCheck
     from .backfill import BackfillPlan, BackfillResult
+    from .catalog import ReadOnlyCatalog
     from .contracts.discover import Discovery
     from .contracts.model import SchemaContract
     from .envs import EnvManager, VendorResult
@@ -276,6 +277,17 @@ class Workspace:
         from .inspect import OutputInspector
 
         return OutputInspector(self.config.output_dir)
+
+    def query_catalog(self, with_quarantine: bool = True) -> ReadOnlyCatalog:
+        """The guarded read-only SQL catalog over the outputs (and a copy of the quarantined
+        rows, as table ``quarantine``): one SELECT, allow-listed sources, the query_timeout_s
+        setting, byte budgets. Close it (it is a context manager)."""
+        from .catalog import ReadOnlyCatalog
+
+        quarantine = self.store.quarantine.arrow_reader() if with_quarantine else None
+        return ReadOnlyCatalog(
+            self.config.output_dir, self.config.settings.query_timeout_s, quarantine
+        )
 
     def output_tables(self) -> list[TableSummary]:
         """Every output table with its row count (from Parquet footers)."""
