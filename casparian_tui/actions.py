@@ -196,6 +196,13 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec("process", "s", "stop_parser", "Stop", "Stop the parser's running processing"),
     ActionSpec(
         "process",
+        "m",
+        "show_message",
+        "Message",
+        "Read the parser's status, run and error messages in full",
+    ),
+    ActionSpec(
+        "process",
         "right_square_bracket",
         "page(1)",
         "Next",

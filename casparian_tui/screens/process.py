@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -21,8 +22,9 @@ from ..actions import bindings_for
 from ..assistant import ExplainFailure
 from ..messages import ParserFilesListed
 from ..services import NO_WORK, RunState
-from ..widgets.run_progress import RunProgress
+from ..widgets.run_progress import RunProgress, run_label
 from .base import ModeScreen, fitted_width, tail_path
+from .dialogs import DetailsDialog
 from .jobs import STATUS_ICONS, status_cell
 
 FILES_PAGE = 100
@@ -145,11 +147,12 @@ PAUSE_REASON_CHARS = 120
 """How much of a paused parser's last failure the status line shows (its end gets '…')."""
 
 
-def pause_text(name: str, health: Any, queued: int) -> str:
+def pause_text(name: str, health: Any, queued: int, whole: bool = False) -> str:
     """'⏸ invoices paused by its circuit breaker · u resumes · 12 queued files wait · since …
-    · last failure: …': the key first, the long reason last and cut with '…'."""
+    · last failure: …': the key first, the long reason last and cut with '…' (unless
+    ``whole``: the message dialog, m, shows it all)."""
     reason = str(health.last_failure_reason or "unknown")
-    if len(reason) > PAUSE_REASON_CHARS:
+    if len(reason) > PAUSE_REASON_CHARS and not whole:
         reason = reason[: PAUSE_REASON_CHARS - 1] + "…"
     since = time.strftime("%Y-%m-%d %H:%M", time.localtime(health.paused_at))
     waiting = f" · {counted(queued, 'queued file')} wait" if queued else ""
@@ -196,6 +199,7 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         self.quarantined: dict[str, int] = {}  # quarantined rows per parser
         self.health: dict[str, Any] = {}  # the circuit breakers of paused parsers
         self.parser_columns = [key for _, key, _ in FIXED_PARSER_COLUMNS]  # shown, in order
+        self.status_whole = ""  # the status line's text, uncut (m shows it)
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="split"):
@@ -299,6 +303,7 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         health = self.health.get(parser.name)
         if parser.paused and health is not None:
             self._status(escape(pause_text(parser.name, health, jobs.count("queued"))))
+            self.status_whole = pause_text(parser.name, health, jobs.count("queued"), whole=True)
         elif parser.paused:
             self._status(f"⏸ {escape(parser.name)} {escape(parser.paused)}")
         else:
@@ -452,4 +457,26 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         pane.display = bool(self.service.runs)
 
     def _status(self, text: str) -> None:
-        self.query_one("#process-status", Static).update(text)
+        """Show a status (markup); its whole text is that text unless the caller then sets
+        ``status_whole`` to a longer one."""
+        status = self.query_one("#process-status", Static)
+        status.update(text)
+        self.status_whole = Content.from_markup(text).plain
+
+    # --- every message in full (m): the status line and run lines cut long text -------------
+    def message_facts(self) -> dict[str, str]:
+        """The highlighted parser's messages, whole: its status, its run (or how the last one
+        ended) and the error line."""
+        facts = {"status": self.status_whole}
+        parser = self.current_parser
+        state = self.service.runs.get(parser.name) if parser is not None else None
+        if state is not None:
+            facts["run"] = Content.from_markup(run_label(state)).plain
+        if self.error_text:
+            facts["error"] = self.error_text
+        return facts
+
+    def action_show_message(self) -> None:
+        parser = self.current_parser
+        title = f"{parser.name}: every message in full" if parser else "Process"
+        self.app.push_screen(DetailsDialog(title, self.message_facts()))

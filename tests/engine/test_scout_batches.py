@@ -147,3 +147,33 @@ def test_worker_processes_see_changes_renames_links_and_vanished_files(
         == (root / "d1" / "f1.csv").stat().st_size + (root / "d0" / "renamed.csv").stat().st_size
     )
     assert workspace.count_files() == 119
+
+
+def nested_folders(root: Path, sizes: list[int]) -> Path:
+    """One folder inside the other, holding ``sizes`` files in turn: a depth-first walk lists
+    them in this order, one batch each (when each size is at least the batch size)."""
+    folder = root
+    for depth, size in enumerate(sizes):
+        folder = folder / f"level{depth}"
+        folder.mkdir(parents=True)
+        for index in range(size):
+            (folder / f"f{index}.txt").write_text(str(index))
+    return root
+
+
+def test_scan_progress_never_goes_backwards_when_a_batch_is_smaller_than_the_last(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 48, 12, 48, 12 files: the figure is every file walked so far (it once left
+    out the batch still being examined and read 48, 12, 60, …)."""
+    root = nested_folders(tmp_path / "t", [48, 12, 48, 12])
+    progress: list[int] = []
+
+    def note(event: Event) -> None:
+        if isinstance(event, ScanProgress):
+            progress.append(event.files_seen)
+
+    monkeypatch.setattr("casparian_engine.events.Throttle.ready", lambda self: True)
+    summary = Scanner(workspace.store, root, on_event=note, batch_size=12, hash_workers=1).run()
+    assert progress == [48, 60, 108, 120]
+    assert summary.files_seen == 120 == workspace.count_files()

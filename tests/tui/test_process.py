@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import DataTable, ProgressBar
@@ -14,6 +15,7 @@ from textual.widgets._progress_bar import PercentageStatus
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.messages import RunProgressed
+from casparian_tui.screens.dialogs import DetailsDialog
 from casparian_tui.screens.process import NO_PARSERS, ProcessScreen
 from casparian_tui.widgets.run_progress import RunProgress
 
@@ -353,6 +355,38 @@ async def test_a_long_failure_reason_is_cut_at_its_end_and_the_key_stays(
         assert text.endswith(" · last failure: " + reason[:119] + "…")
         assert status.region.height == 2  # wrapped onto a second line, not cut
         assert status.content_region.width * 2 >= len(text)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_m_shows_every_message_whole(registered: Workspace, size: tuple[int, int]) -> None:
+    """The status line cuts a long failure and a run line cuts a long outcome; m shows the
+    parser's status, its run and the error line whole, and Esc goes back."""
+    health = registered.store.health
+    reason = "ArrowKeyError: " + "column 'amount' missing in batch; " * 10 + "[end]"
+    for _ in range(health.threshold):
+        health.record_failure("invoices", reason)
+    app = CasparianApp(registered)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("r")  # refused: paused (the error line says so)
+        await settle(app, pilot)
+        assert reason not in str(screen.query_one("#process-status").render())
+        await pilot.press("m")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, DetailsDialog)
+        assert dict(dialog.facts) == {
+            "status": screen.status_whole,
+            "error": "✗ invoices is paused by its circuit breaker: u resumes it",
+        }
+        assert screen.status_whole.endswith(" · last failure: " + reason)
+        body = dialog.query_one("#details-body")
+        assert reason in str(body.render())  # literally: "[end]" is not read as markup
+        assert body.region.height > 3  # wrapped over lines, not cut
+        assert body.region.right <= size[0]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
 
 
 async def test_opening_the_sidebar_keeps_every_parser_column(registered: Workspace) -> None:
