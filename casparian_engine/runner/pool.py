@@ -220,6 +220,7 @@ class WorkerPool:
         started = time.monotonic()
         cancel = cancel or threading.Event()
         crashes = 0
+        to_replace = 0  # workers crashed: requeue their jobs, then replace them
         self.interrupted = []
         try:
             recovered = recover_leases(store, self.config, self.output_root)
@@ -251,12 +252,16 @@ class WorkerPool:
                     break
                 crashed = [p for p in self.processes if p.poll() not in (None, 0)]
                 self.processes = [p for p in self.processes if p.poll() is None]
-                if crashed:
-                    crashes += len(crashed)
-                    self._store_step(lambda: recover_leases(store, self.config, self.output_root))
-                    if self._store_step(lambda: self._work_left(store)) is not False:
-                        self.processes += [self._spawn() for _ in crashed]
-                if not self.processes:
+                crashes += len(crashed)
+                to_replace += len(crashed)
+                # The crashed workers' jobs go back to the queue, then new workers take their
+                # place (draining: while work is left). A store outage, often what crashed
+                # them, defers both to a later tick; the jobs never wait for the lease reaper.
+                if to_replace and self._store_step(lambda: self._recover(store)):
+                    if self.options.follow or self._work_left(store):
+                        self.processes += [self._spawn() for _ in range(to_replace)]
+                    to_replace = 0
+                if not self.processes and not to_replace:
                     break
                 if time.monotonic() >= next_stale_check:
                     self._store_step(
@@ -289,6 +294,10 @@ class WorkerPool:
             print("pool: the store is reachable again", file=sys.stderr)
         self.store_down = False
         return result
+
+    def _recover(self, store: Store) -> bool:
+        recover_leases(store, self.config, self.output_root)
+        return True
 
     def _work_left(self, store: Store) -> bool:
         return store.jobs.next_due(self.options.parser_names, self.options.kind) is not None

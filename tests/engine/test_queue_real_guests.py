@@ -22,6 +22,15 @@ from .real_bundles import TRANSIENT, failing_on, invoices, job_of, register
 WAIT_LIMIT_S = 60.0
 
 
+def poll_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll the store until ``condition`` holds (the work we wait for), failing after a limit."""
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
 def log_lines(workspace: Workspace, job: Job) -> list[str]:
     path = workspace.job_log_path(job.id)
     assert path is not None and path.is_file()
@@ -138,3 +147,55 @@ def test_each_line_a_warm_guest_prints_lands_in_the_log_of_the_file_it_was_parsi
     assert {
         name: [line.rsplit(" ", 1)[-1] for line in lines] for name, lines in printed.items()
     } == {name: [name] for name in names}
+
+
+def test_a_crashed_workers_jobs_go_back_to_the_queue_once_the_store_answers_again(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker dies holding a job while the store is unreachable (an outage often is what
+    crashes workers): the pool requeues the job on a later tick, not after the 300 s lease."""
+    import psutil
+
+    from casparian_engine.runner import pool as pool_module
+
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    body = (
+        "import os, time\n"
+        f'while str(path).endswith("held.csv") and os.path.exists({str(hold)!r}):\n'
+        "    time.sleep(0.05)"
+    )
+    real_recover = pool_module.recover_leases
+    calls: list[str] = []
+
+    def recover_after_an_outage(*args: object, **kwargs: object) -> int:
+        calls.append("recover")
+        if len(calls) == 2:  # the first recovery after the crash (the 1st is the pool's start)
+            raise OSError("the store is unreachable")
+        return real_recover(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pool_module, "recover_leases", recover_after_an_outage)
+    with Workspace.open(home) as workspace:
+        workspace.scan(invoices(tmp_path / "data", "held.csv"))
+        register(workspace, tmp_path / "parser", body)
+        workspace.enqueue_matching()
+        options = pool_module.PoolOptions(workers=1, kind="process", follow=True)
+        pool = pool_module.WorkerPool(workspace.config, options)
+        stop = threading.Event()
+        runner = threading.Thread(target=pool.run, kwargs={"cancel": stop})
+        runner.start()
+        try:
+            held = job_of(workspace, "held.csv")
+            status = lambda job: workspace.store.jobs.get(job.id).status  # noqa: E731
+            poll_until(lambda: status(held) == JobState.RUNNING, "the worker to take the job")
+            (worker,) = pool.processes
+            guests = psutil.Process(worker.pid).children(recursive=True)
+            worker.kill()
+            for guest in guests:
+                guest.kill()
+            hold.unlink()
+            poll_until(lambda: status(held) == JobState.COMPLETED, "the job to be run again")
+        finally:
+            stop.set()
+            runner.join()
+    assert len(calls) >= 3  # the pool tried again after the outage
