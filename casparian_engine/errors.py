@@ -22,6 +22,10 @@ class CasparianError(Exception):
             self.hint = hint
 
 
+class InputError(CasparianError, ValueError):
+    """The input a user named (a dev run's file, folder or glob) is no readable file."""
+
+
 def describe(exc: BaseException | None) -> str:
     """The text every face shows for ``exc``: ``message (hint)`` for a ``CasparianError``, the
     exception's own text otherwise (its class name when it has none)."""

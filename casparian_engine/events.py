@@ -61,3 +61,53 @@ class LogLine(Event):
     level: str
     message: str
     job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ScanProgress(Event):
+    """Throttled progress of a running scan."""
+
+    root: str
+    files_seen: int
+    files_hashed: int
+    bytes_hashed: int
+    skipped_count: int
+    elapsed_s: float
+
+
+class ScanCancelled(Cancelled):
+    """A scan stopped by its caller; ``files_recorded`` files were committed before it stopped
+    (what a cancelled scan keeps, counted as ``ScanSummary.files_seen`` counts them)."""
+
+    def __init__(self, files_recorded: int) -> None:
+        super().__init__(f"scan cancelled after recording {files_recorded} files")
+        self.files_recorded = files_recorded
+
+
+@dataclass(frozen=True)
+class PoolProgress(Event):
+    """Where a pool run stands: jobs finished of the total, and how they ended so far."""
+
+    finished: int
+    total: int
+    running: int
+    queued: int
+    failed: int
+    rows_written: int
+    elapsed_s: float
+    rows_quarantined: int = 0
+
+
+@dataclass(frozen=True)
+class PoolStopping(Event):
+    """A stop is waiting for running jobs: how many, held by how many workers, for how long."""
+
+    running: int
+    workers: int
+    grace_left_s: float
+
+    @property
+    def in_progress(self) -> int:
+        """Jobs a worker is working on now: a worker runs one file at a time, and the other
+        jobs it holds (claimed ahead) return to the queue once that file is done."""
+        return min(self.running, self.workers)

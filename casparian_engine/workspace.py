@@ -16,6 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config, load_config
 from .store import Store, open_store
+from .store.contracts import Approval
+from .store.quarantine import QuarantineFilter
+from .store.scopes import ScopeDefinition, scope_from_arguments
+
+__all__ = [
+    "Approval",
+    "ContractProposal",
+    "DiscoveryReport",
+    "LiveWorkers",
+    "QuarantineFilter",
+    "ScopeDefinition",
+    "Workspace",
+    "scope_from_arguments",
+]
+"""The facade's vocabulary: faces build these to call it (a quarantine filter, a scope) and take
+them from this module, never from the store, runner or scout packages below it."""
 
 CANCEL_WAIT_S = 10.0
 """How long ``cancel_job`` waits for a running job's worker to stop its work (a worker on
@@ -34,7 +50,6 @@ if TYPE_CHECKING:
     from .envs import EnvManager, VendorResult
     from .events import EventSink
     from .inspect import OutputInspector, TableSummary
-    from .lab.facts import FailureFacts, FilesHint
     from .parser_overview import MatchedFilesPage, ParserOverview
     from .parsers.preview import FilePreview
     from .parsers.registration import Registration
@@ -50,14 +65,15 @@ if TYPE_CHECKING:
     from .sinks import Sink
     from .source_lines import SourceLine
     from .store.audit import AuditEntry
-    from .store.contracts import Approval, StoredContract
+    from .store.contracts import StoredContract
     from .store.files import FileRecord, FileStats
     from .store.health import ParserHealth
     from .store.jobs import DeadLetter, Job, QueueCounts
     from .store.parsers import ParserRecord
-    from .store.quarantine import QuarantinedRow, QuarantineFilter
-    from .store.scopes import ScopeDefinition, ScopedFile
+    from .store.quarantine import QuarantinedRow
+    from .store.scopes import ScopedFile
     from .store.tags import TagRule
+    from .store.workers import LiveWorker
 
 
 class Workspace:
@@ -72,6 +88,12 @@ class Workspace:
         """Open (creating if needed) the home directory and migrate its store."""
         config = load_config(home)
         config.home.mkdir(parents=True, exist_ok=True)
+        return cls(config, open_store(config))
+
+    @classmethod
+    def for_config(cls, config: Config) -> Workspace:
+        """Open the store a ready config names (a worker host's, with its command's overrides:
+        ``--store``, ``--output``); ``StoreError`` when it cannot be reached."""
         return cls(config, open_store(config))
 
     @property
@@ -223,6 +245,19 @@ class Workspace:
 
         return self.store.files.count(FileFilter(tag, untagged, pattern, include_deleted))
 
+    def check_tag(self, tag: str) -> str:
+        """The tag if usable; ``TaggingError`` (a ``CasparianError``) naming it otherwise."""
+        from .scout.tagging import validate_tag
+
+        return validate_tag(tag)
+
+    def check_file_filter(self, filter_text: str) -> None:
+        """``FilterError`` (a ``CasparianError``) for a Discover filter ``list_files_page``
+        cannot read (an unfinished ``\\``, a lone ``!``, ``tag:`` naming no tag)."""
+        from .scout.listing import compile_filter
+
+        compile_filter(filter_text)
+
     def tag_files(self, paths_or_ids: list[str | int] | tuple[str | int, ...], tag: str) -> int:
         """Tag files (ids, file paths or folders) by hand; returns the number of files tagged."""
         from .scout.tagging import tag_files
@@ -297,25 +332,6 @@ class Workspace:
         """ "What anomalies do you see?": the engine's facts about a table, each with its count
         (null spikes, IQR outliers, rare categories, duplicate keys, future dates, mixed units)."""
         return self.output_inspector().anomalies(table)
-
-    # --- The assistant's facts without a model (Discover hint, explain this failure) ---
-    def describe_files(
-        self, paths: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str] | None = None
-    ) -> FilesHint:
-        """What selected files look like and a suggested tag, from classification and dialect."""
-        from .lab.facts import describe_files
-
-        return describe_files([Path(p) for p in paths], Path(root) if root else None)
-
-    def explain_failure(self, job_id: int) -> FailureFacts:
-        """The structured facts of a failed or warned job: error kind and message, likely cause,
-        the parser source around the failing line, the input's first lines and the log tail."""
-        from .lab.facts import failure_facts
-
-        job = self.job_detail(job_id)
-        if job is None:
-            raise ValueError(f"no job {job_id}")
-        return failure_facts(self, job)
 
     # --- Runs ---
     def run_parser(
@@ -435,6 +451,41 @@ class Workspace:
         from .runner.daemon import run_daemon
 
         return run_daemon(self.store, self.config, workers, on_event or ignore_events, stop)
+
+    def run_worker_host(
+        self,
+        workers: int | None = None,
+        parsers: Sequence[str] = (),
+        claim_batch: int | None = None,
+        follow: bool = True,
+        worker_env: dict[str, str] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> PoolSummary:
+        """A worker host (``casparian worker``): a pool of workers claiming from this store's
+        queue into ``config.output_dir`` until ``cancel`` is set (or, unless ``follow``, the
+        queue is empty); each worker says on stderr what happens to its leases. ``worker_env``:
+        settings the workers must share with this host (its ``--store``, ``--output``)."""
+        from .runner.pool import PoolOptions, WorkerPool
+
+        options = PoolOptions(
+            workers=workers,
+            parser_names=tuple(parsers) or None,
+            kind="process",
+            claim_batch=claim_batch,
+            follow=follow,
+            output_root=self.config.output_dir,
+            extra_env=dict(worker_env or {}),
+            log=True,
+        )
+        return WorkerPool(self.config, options).run(cancel=cancel)
+
+    def live_workers(self) -> LiveWorkers:
+        """The workers whose heartbeat is younger than ``lease_timeout_s``, on any host, read
+        on the store's clock (ages are right across hosts)."""
+        registry = self.store.workers
+        now = registry.clock()
+        live = registry.live(self.config.settings.lease_timeout_s, now=now)
+        return LiveWorkers(tuple(live), now)
 
     def backtest(
         self, parser: str, paths: Sequence[str], cancel: threading.Event | None = None
@@ -711,6 +762,15 @@ class Workspace:
             )
             proposals.append(ContractProposal(stored, group.discovery, group.file_count))
         return DiscoveryReport(tuple(proposals), tuple((s.path, s.reason) for s in skipped))
+
+
+@dataclass(frozen=True)
+class LiveWorkers:
+    """Live workers (``LiveWorker``: its record and the jobs it runs) and the store's clock
+    when they were read (``now - worker.record.heartbeat_at`` is a heartbeat's age)."""
+
+    workers: tuple[LiveWorker, ...]
+    now: float
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@
 - Discover: ``l`` opens the Parser Lab on the selected files, or on a tag's files when the
   filter is ``tag:NAME`` and nothing is selected.
 
-The facts come from the engine (``Workspace.describe_files``, ``explain_failure``,
-``table_anomalies``); without a model they are shown as they are, and say so.
+The facts come from the engine (``lab.facts.describe_files`` and ``explain_failure``,
+``Workspace.table_anomalies``); without a model they are shown as they are, and say so.
 """
 
 from __future__ import annotations
@@ -196,7 +196,10 @@ class DiscoverAssistant(_Base):
             return
         try:
             scan_root = self._scan_root(paths[0])
-            hint = self.service.workspace.describe_files(paths, scan_root)
+            from casparian_engine.lab.facts import describe_files
+
+            root = Path(scan_root) if scan_root else None
+            hint = describe_files([Path(p) for p in paths], root)
         except (OSError, ValueError) as exc:
             self.post_message(FilesHinted(key, None, str(exc)))
             return
@@ -321,7 +324,9 @@ class ExplainFailure(ModelAnswers):
                 self.post_message(FailureExplained(0, None, f"no failed or warned job of {target}"))
                 return
             target = job.id
-        self.post_message(FailureExplained(target, workspace.explain_failure(target)))
+        from casparian_engine.lab.facts import explain_failure
+
+        self.post_message(FailureExplained(target, explain_failure(workspace, target)))
 
     def on_failure_explained(self, message: FailureExplained) -> None:
         if message.facts is None:

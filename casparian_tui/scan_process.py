@@ -21,8 +21,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from casparian_engine.config import ENV_PREFIX
-from casparian_engine.events import Cancelled, Event
-from casparian_engine.scout.summary import ScanCancelled, ScanProgress
+from casparian_engine.events import Cancelled, Event, ScanCancelled, ScanProgress
 from casparian_engine.workspace import Workspace
 
 GO = "go"

@@ -226,7 +226,7 @@ class EngineService:
     def _run_process(self, state: RunState, queue_matching: bool = True) -> None:
         """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
 
-        from casparian_engine.runner.pool import PoolProgress, PoolStopping
+        from casparian_engine.events import PoolProgress, PoolStopping
 
         def forward(event: Event) -> None:
             if isinstance(event, PoolStopping):

@@ -38,7 +38,7 @@ def demo(
     from ..demo import DemoProgress
     from ..demo.home import create_demo_workspace
     from ..errors import CasparianError
-    from ..scout.scan import ScanProgress
+    from ..events import ScanProgress
 
     show_progress = not as_json and sys.stdout.isatty() and console.is_terminal
     errors = (CasparianError, OSError)

@@ -93,7 +93,7 @@ def process_command(
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from ..runner.pool import PoolProgress
+    from ..events import PoolProgress
 
     cancel = threading.Event()
     with open_workspace(ctx) as workspace:

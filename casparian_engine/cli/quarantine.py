@@ -18,7 +18,7 @@ quarantine_app = typer.Typer(
 
 
 def _filter(job: int | None, parser: str | None, rule: str | None, replayed: bool = False) -> Any:
-    from ..store.quarantine import QuarantineFilter
+    from ..workspace import QuarantineFilter
 
     return QuarantineFilter(job_id=job, parser_name=parser, rule=rule, include_replayed=replayed)
 

@@ -84,7 +84,7 @@ def run(
 ) -> None:
     """Run a parser over input files in dev mode: [bold]breakpoint()[/] works, logs print at once,
     bad rows go to [italic]<output>__quarantine[/], and a summary ends the run."""
-    from ..runner.dev import InputError
+    from ..errors import InputError
 
     with open_workspace(ctx) as workspace:
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)

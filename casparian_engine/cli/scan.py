@@ -76,7 +76,7 @@ def scan(
     are gone, and keeps tags across renames. Unreadable entries are skipped and counted by
     reason; the exit code is non-zero only when the root itself cannot be scanned.
     """
-    from ..scout.scan import ScanProgress
+    from ..events import ScanProgress
 
     show_progress = not as_json and sys.stdout.isatty() and console.is_terminal
     with open_workspace(ctx) as workspace:

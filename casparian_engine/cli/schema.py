@@ -12,7 +12,7 @@ from .common import console, err_console, fail, open_workspace, print_json
 
 if TYPE_CHECKING:
     from ..contracts.discover import Discovery
-    from ..store.contracts import Approval
+    from ..workspace import Approval
 
 schema_app = typer.Typer(
     help="Schema contracts: discover a proposal from sample files, approve it (locks a new "

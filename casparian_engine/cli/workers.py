@@ -21,8 +21,6 @@ import typer
 
 from .common import console, fail, home_option, print_json, require_existing_home
 
-HANDLER_HELP = "Job handler as module:function (tests and benchmarks); default: the executor."
-
 
 def redacted(url: str) -> str:
     """A store URL fit to print: its password replaced by ``***``."""
@@ -84,15 +82,13 @@ def worker_command(
     drain: bool = typer.Option(
         False, "--drain", help="Exit once the queue is empty (default: wait for new jobs)."
     ),
-    handler: str | None = typer.Option(None, "--handler", hidden=True, help=HANDLER_HELP),
 ) -> None:
     """Run a worker host: a pool of workers claiming from a shared queue until stopped.
 
     SIGTERM or Ctrl+C stops it gracefully: running jobs finish, claimed ones return to the queue.
     """
-    from ..runner.pool import PoolOptions, WorkerPool
-    from ..runner.worker import DEFAULT_HANDLER
-    from ..store import StoreError
+    from ..errors import CasparianError
+    from ..workspace import Workspace
     from .process import _print_summary
 
     config, env = _host_config(ctx, store, output, wheelhouse)
@@ -101,29 +97,21 @@ def worker_command(
             "no shared store: give --store postgresql://USER@HOST/DB or set store_url in "
             f"{config.home / 'config.toml'}"
         )
-    options = PoolOptions(
-        workers=workers,
-        parser_names=tuple(parser) if parser else None,
-        kind="process",
-        claim_batch=batch,
-        follow=not drain,
-        output_root=config.output_dir,
-        extra_env=env,
-        log=True,
-        handler_spec=handler or DEFAULT_HANDLER,
-    )
-    pool = WorkerPool(config, options)
     cancel = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: cancel.set())
+    worker_count = workers or config.settings.max_concurrent_workers
     console.print(
-        f"worker host {socket.gethostname()}: {pool.worker_count} workers on "
+        f"worker host {socket.gethostname()}: {worker_count} workers on "
         f"{redacted(config.store_url)}, outputs to {config.output_dir}; Ctrl+C stops",
         highlight=False,
         markup=False,
     )
     try:
-        summary = pool.run(cancel=cancel)
-    except StoreError as exc:
+        with Workspace.for_config(config) as workspace:
+            summary = workspace.run_worker_host(
+                worker_count, parser or (), batch, follow=not drain, worker_env=env, cancel=cancel
+            )
+    except CasparianError as exc:  # the store cannot be reached (StoreError)
         fail(exc)
     _print_summary(summary)
 
@@ -136,20 +124,18 @@ def workers_command(
     """List the live worker hosts and workers: pid, last heartbeat and the jobs each runs now.
 
     A worker is live while its heartbeat is younger than lease_timeout_s."""
-    from ..store import StoreError, open_store
+    from ..errors import CasparianError
+    from ..workspace import Workspace
 
     if not store:
         require_existing_home(home_option(ctx))  # a mistyped --home: say so, create nothing
     config, _env = _host_config(ctx, store, None, None)
     try:
-        opened = open_store(config)
-    except StoreError as exc:
+        with Workspace.for_config(config) as workspace:
+            reading = workspace.live_workers()  # heartbeats' own clock: ages right across hosts
+    except CasparianError as exc:  # the store cannot be reached (StoreError)
         fail(exc)
-    try:
-        now = opened.workers.clock()  # heartbeats' own clock: ages are right across hosts
-        live = opened.workers.live(config.settings.lease_timeout_s, now=now)
-    finally:
-        opened.close()
+    live, now = reading.workers, reading.now
     if json_output:
         print_json(
             [

@@ -283,6 +283,14 @@ def _tail_lines(path: Path | None) -> tuple[str, ...]:
     return tuple(line[:LINE_CHARS] for line in text.splitlines()[-LOG_TAIL_LINES:])
 
 
+def explain_failure(workspace: Workspace, job_id: int) -> FailureFacts:
+    """ "Explain this failure" without a model: ``failure_facts`` of job ``job_id``."""
+    job = workspace.job_detail(job_id)
+    if job is None:
+        raise ValueError(f"no job {job_id}")
+    return failure_facts(workspace, job)
+
+
 def failure_facts(workspace: Workspace, job: Job) -> FailureFacts:
     """The facts of a failed or warned job: error kind and message, the likely cause, the
     parser source around the failing line, the input's first lines and the log's tail."""

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from ..bridge.host import GuestProcess
 from ..config import Config
-from ..errors import CasparianError
+from ..errors import InputError
 from ..events import Cancelled, EventSink, ignore_events
 from ..sinks import OutputExistsError, Sink, SinkError, open_sink
 from .contracts_seam import ApprovedLookup, HashLookup, contract_validator
@@ -34,10 +34,6 @@ from .whatif import WhatIfSink
 DEV_JOB_ID = 0  # lineage job id of dev runs, which have no queued job
 PACK_ROWS = 65_536  # small files' rows travel together in frames of up to this many rows
 SECOND_GUEST_FROM_FILES = 256  # from this many files, a second guest parses beside the first
-
-
-class InputError(CasparianError, ValueError):
-    """The input argument names no readable file."""
 
 
 @dataclass(frozen=True)

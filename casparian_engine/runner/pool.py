@@ -27,7 +27,7 @@ from typing import TypeVar
 import psutil
 
 from ..config import Config
-from ..events import Event, EventSink, ignore_events
+from ..events import Event, EventSink, PoolProgress, PoolStopping, ignore_events
 from ..logs import rotate_logs
 from ..store import Store
 from ..store.jobs import QueueCounts
@@ -45,35 +45,6 @@ GUEST_EXIT_WAIT_S = 5.0
 """How long a stop waits for the guests it killed to exit."""
 PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class PoolProgress(Event):
-    """Where a pool run stands: jobs finished of the total, and how they ended so far."""
-
-    finished: int
-    total: int
-    running: int
-    queued: int
-    failed: int
-    rows_written: int
-    elapsed_s: float
-    rows_quarantined: int = 0
-
-
-@dataclass(frozen=True)
-class PoolStopping(Event):
-    """A stop is waiting for running jobs: how many, held by how many workers, for how long."""
-
-    running: int
-    workers: int
-    grace_left_s: float
-
-    @property
-    def in_progress(self) -> int:
-        """Jobs a worker is working on now: a worker runs one file at a time, and the other
-        jobs it holds (claimed ahead) return to the queue once that file is done."""
-        return min(self.running, self.workers)
 
 
 @dataclass(frozen=True)

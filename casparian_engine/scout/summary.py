@@ -5,20 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..events import Cancelled, Event
+from ..events import Event, ScanCancelled, ScanProgress
 from .walk import SkippedEntry, display_path
 
-
-@dataclass(frozen=True)
-class ScanProgress(Event):
-    """Throttled progress of a running scan."""
-
-    root: str
-    files_seen: int
-    files_hashed: int
-    bytes_hashed: int
-    skipped_count: int
-    elapsed_s: float
+__all__ = ["ScanCancelled", "ScanProgress", "ScanSummary"]
 
 
 @dataclass(frozen=True)
@@ -66,12 +56,3 @@ class ScanSummary(Event):
             "bytes_hashed": self.bytes_hashed,
             "elapsed_s": round(self.elapsed_s, 3),
         }
-
-
-class ScanCancelled(Cancelled):
-    """A scan stopped by its caller; ``files_recorded`` files were committed before it stopped
-    (what a cancelled scan keeps, counted as ``ScanSummary.files_seen`` counts them)."""
-
-    def __init__(self, files_recorded: int) -> None:
-        super().__init__(f"scan cancelled after recording {files_recorded} files")
-        self.files_recorded = files_recorded

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..catalog import DEFAULT_ROW_LIMIT, ReadOnlyCatalog
 from ..query_guard import name_list
-from ..store.scopes import ScopeDefinition, scope_from_arguments
+from ..workspace import ScopeDefinition, scope_from_arguments
 from .registry import ToolContext, ToolRefused, tool
 
 SAMPLE_FILES = 10

@@ -13,10 +13,9 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from casparian_engine.errors import describe
-from casparian_engine.scout.listing import FilterError, compile_filter
-from casparian_engine.scout.tagging import TaggingError, validate_tag
+from casparian_engine.errors import CasparianError, describe
 from casparian_engine.wording import counted
+from casparian_engine.workspace import Workspace
 
 from ..actions import bindings_for
 from ..assistant import DiscoverAssistant
@@ -50,11 +49,11 @@ FILTER_ERROR = "✗ filter: "  # how this screen words a filter it cannot read
 EMPTY_HINT = "No files yet: press n to scan a folder."
 
 
-def tag_problem(tag: str) -> str:
+def tag_problem(workspace: Workspace, tag: str) -> str:
     """Why ``tag`` cannot name a tag (the engine's own rule), or '' when it can."""
     try:
-        validate_tag(tag)
-    except TaggingError as exc:
+        workspace.check_tag(tag)
+    except CasparianError as exc:  # TaggingError
         return str(exc)
     return ""
 
@@ -228,8 +227,8 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
         if event.input.id != "filter":
             return
         try:
-            compile_filter(event.value)
-        except FilterError as exc:
+            self.service.workspace.check_file_filter(event.value)
+        except CasparianError as exc:  # FilterError
             self.show_error(f"filter: {describe(exc)}")  # the list keeps the last good filter
             return
         if self.error_text.startswith(FILTER_ERROR):
@@ -296,7 +295,10 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
             if tag:
                 self.tag_files(ids, tag)
 
-        dialog = PromptDialog(title, "tag name, e.g. invoices", check=tag_problem)
+        workspace = self.service.workspace
+        dialog = PromptDialog(
+            title, "tag name, e.g. invoices", check=lambda tag: tag_problem(workspace, tag)
+        )
         self.app.push_screen(dialog, tag_chosen)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")

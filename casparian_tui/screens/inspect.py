@@ -431,7 +431,7 @@ class InspectScreen(InspectAnomalies, ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-quarantine")
     def load_quarantine(self, after_id: int) -> None:
-        from casparian_engine.store.quarantine import QuarantineFilter
+        from casparian_engine.workspace import QuarantineFilter
 
         workspace = self.service.workspace
         where = QuarantineFilter()

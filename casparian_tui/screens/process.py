@@ -15,8 +15,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.wording import counted
+from casparian_engine.workspace import QuarantineFilter
 
 from ..actions import bindings_for
 from ..assistant import ExplainFailure

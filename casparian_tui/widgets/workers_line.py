@@ -57,10 +57,8 @@ class WorkersLine(Static):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="workers-line")
     def reload(self) -> None:
-        store = self.workspace.store
-        timeout = self.workspace.config.settings.lease_timeout_s
-        now = store.workers.clock()
-        self.post_message(self.Read(workers_text(store.workers.live(timeout, now=now), now)))
+        reading = self.workspace.live_workers()
+        self.post_message(self.Read(workers_text(reading.workers, reading.now)))
 
     def on_workers_line_read(self, message: Read) -> None:
         message.stop()

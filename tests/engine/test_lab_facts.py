@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from casparian_engine.anomalies import find_anomalies
-from casparian_engine.lab.facts import likely_cause
+from casparian_engine.lab.facts import describe_files, explain_failure, likely_cause
 from casparian_engine.workspace import Workspace
 
 from .assistant_support import failed_job, planted_table
@@ -41,7 +41,7 @@ def test_explain_a_real_failed_job_names_kind_line_source_and_sample(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     job_id = failed_job(workspace, tmp_path, "id,amount\n1,2.5\n2,3.5\n")
-    facts = workspace.explain_failure(job_id)
+    facts = explain_failure(workspace, job_id)
     assert facts.kind == "KeyError"
     assert "amount_eur" in facts.message
     assert facts.line == 16 and facts.source_file == "boom.py"
@@ -71,7 +71,7 @@ def test_hint_says_what_files_look_like_and_suggests_a_tag(
         path = folder / f"inv_{index}.csv"
         path.write_text("id;amount;day\n1;2,5;2024-01-01\n2;3,5;2024-01-02\n")
         paths.append(path)
-    hint = workspace.describe_files(paths, root=tmp_path / "files")
+    hint = describe_files(paths, root=tmp_path / "files")
     assert hint.tag == "invoices"
     assert (
         hint.text == "These look like invoices files (semicolon CSV, 3 columns). Tag as 'invoices'?"
@@ -79,6 +79,6 @@ def test_hint_says_what_files_look_like_and_suggests_a_tag(
     log = tmp_path / "files" / "app" / "2024-01-01" / "app.log"
     log.parent.mkdir(parents=True)
     log.write_text("2024-01-01 10:00:00 INFO started\n2024-01-01 10:00:01 WARN slow disk\n")
-    single = workspace.describe_files([log], root=tmp_path / "files")
+    single = describe_files([log], root=tmp_path / "files")
     assert single.tag == "app"
     assert single.text.startswith("This looks like app file (log lines: timestamp level message")

@@ -25,6 +25,7 @@ from .jobs_support import (  # noqa: F401 - ``store_on_each_backend`` is the ``s
     store_on_each_backend,
     write_csv_inputs,
 )
+from .real_bundles import invoices, register
 from .test_backfill import _register
 from .test_prod_lifecycle import CASPARIAN
 from .test_reliability import REPO_ROOT, _wait_until
@@ -148,12 +149,18 @@ def test_process_queue_only_queues_for_worker_hosts_and_runs_nothing(
 
 @pytest.mark.postgres
 def test_a_worker_host_rides_out_its_store_connections_being_cut(
-    home: Path, tmp_path: Path, pg_url: str
+    home: Path, tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every connection of the host is terminated by the server mid-run: the workers that lose a
-    claim crash and are replaced, heartbeats and the pool reconnect, and the queue is drained."""
-    with closing(Store(pg_url)) as store:
-        store.jobs.enqueue(new_jobs(200, parser="noop"))
+    claim crash and are replaced, heartbeats and the pool reconnect, and the queue is drained.
+    The jobs run the invoices parser (a real bundle, real guests), 50 ms a file."""
+    monkeypatch.setenv("CASPARIAN_STORE_URL", pg_url)
+    names = [f"input_{n:05d}.csv" for n in range(200)]
+    with Workspace.open(home) as workspace:
+        workspace.scan(invoices(tmp_path / "data", *names))
+        register(workspace, tmp_path / "parser", "import time\ntime.sleep(0.05)")
+        (queued,) = workspace.enqueue_matching()
+        assert queued.queued == 200
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO_ROOT),
@@ -162,7 +169,7 @@ def test_a_worker_host_rides_out_its_store_connections_being_cut(
     }
     host = subprocess.Popen(
         [CASPARIAN, "worker", "--store", pg_url, "--output", str(tmp_path / "out"),
-         "--workers", "2", "--batch", "4", "--handler", "tests.engine.job_handlers:slow_noop"],
+         "--workers", "2", "--batch", "4"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
