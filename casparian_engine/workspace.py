@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from .runner.dev import RunSummary
     from .runner.matching import EnqueueReport
     from .runner.pool import PoolSummary
-    from .scout.listing import FileListing
+    from .scout.listing import FileListing, ListingFilter
     from .scout.scan import ScanSummary
     from .scout.tagging import TagSuggestion
     from .sinks import Sink
@@ -251,12 +251,13 @@ class Workspace:
 
         return validate_tag(tag)
 
-    def check_file_filter(self, filter_text: str) -> None:
-        """``FilterError`` (a ``CasparianError``) for a Discover filter ``list_files_page``
-        cannot read (an unfinished ``\\``, a lone ``!``, ``tag:`` naming no tag)."""
+    def read_file_filter(self, filter_text: str) -> ListingFilter:
+        """A Discover filter read (its path patterns and ``tag:`` terms); ``FilterError`` (a
+        ``CasparianError``) for one ``list_files_page`` cannot read (an unfinished ``\\``, a
+        lone ``!``, ``tag:`` naming no tag)."""
         from .scout.listing import compile_filter
 
-        compile_filter(filter_text)
+        return compile_filter(filter_text)
 
     def tag_files(self, paths_or_ids: list[str | int] | tuple[str | int, ...], tag: str) -> int:
         """Tag files (ids, file paths or folders) by hand; returns the number of files tagged."""

@@ -268,11 +268,12 @@ class DiscoverAssistant(_Base):
 
     def filter_tag(self) -> str | None:
         """The tag the filter names when it is one ``tag:`` term and nothing else."""
-        from casparian_engine.scout.listing import FilterError, compile_filter
+        from casparian_engine.errors import CasparianError
 
         try:
-            listing_filter = compile_filter(getattr(self, "filter_text", ""))
-        except FilterError:
+            text = getattr(self, "filter_text", "")
+            listing_filter = self.service.workspace.read_file_filter(text)
+        except CasparianError:  # FilterError
             return None
         if listing_filter.patterns or len(listing_filter.tags) != 1:
             return None

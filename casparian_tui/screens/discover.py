@@ -227,7 +227,7 @@ class DiscoverScreen(DiscoverAssistant, ModeScreen):
         if event.input.id != "filter":
             return
         try:
-            self.service.workspace.check_file_filter(event.value)
+            self.service.workspace.read_file_filter(event.value)
         except CasparianError as exc:  # FilterError
             self.show_error(f"filter: {describe(exc)}")  # the list keeps the last good filter
             return
