@@ -25,13 +25,11 @@ def register(app: typer.Typer) -> None:
         parsers share an output name). Example:
         [bold]casparian query "SELECT currency, sum(amount) FROM invoices GROUP BY 1"[/]
         """
-        from ..catalog import QueryRefused, ReadOnlyCatalog
+        from ..catalog import QueryRefused
 
         with (
             open_workspace(ctx) as workspace,
-            ReadOnlyCatalog(
-                workspace.config.output_dir, workspace.config.settings.query_timeout_s
-            ) as catalog,
+            workspace.query_catalog(with_quarantine=False) as catalog,
         ):
             if not sql:
                 if as_json:

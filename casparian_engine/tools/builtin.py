@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ..catalog import DEFAULT_ROW_LIMIT, ReadOnlyCatalog
+from ..catalog import DEFAULT_ROW_LIMIT
 from ..query_guard import name_list
 from ..workspace import ScopeDefinition, scope_from_arguments
 from .registry import ToolContext, ToolRefused, tool
@@ -73,16 +73,16 @@ def apply_scope(
     """
     if not (tags or patterns or paths):
         raise ValueError("give at least one of tags, patterns or paths to define the scope")
+    if tag and not ctx.guard.read_write:  # refused before anything is saved
+        raise ToolRefused(
+            "tagging files changes their tags, and this server was started without "
+            "--read-write: start it with --read-write, or call apply_scope without `tag`"
+        )
     resolved_paths = [str(ctx.guard.check_path(p)) for p in paths or ()]
     scope = ctx.workspace.save_scope(scope_from_arguments(name, tags, patterns, resolved_paths))
     files = _scope_paths(ctx, scope)
     tagged = 0
     if tag:
-        if not ctx.guard.read_write:
-            raise ToolRefused(
-                "tagging files changes the inventory and the server is read-only: "
-                "start it with --read-write, or call apply_scope without `tag`"
-            )
         tagged = ctx.workspace.tag_files(list[str | int](files), tag) if files else 0
     return {
         "scope": {
@@ -217,8 +217,7 @@ def query_output(ctx: ToolContext, sql: str, limit: int = DEFAULT_ROW_LIMIT) -> 
     is cancelled after the query_timeout_s setting (30 s by default); BLOB values come back as hex
     text (`notes` says which columns).
     """
-    settings = ctx.workspace.config.settings
-    with ReadOnlyCatalog(ctx.workspace.config.output_dir, settings.query_timeout_s) as catalog:
+    with ctx.workspace.query_catalog(with_quarantine=False) as catalog:
         result = catalog.query(sql, limit=limit)
         tables = [t.name for t in catalog.tables]
     return {

@@ -57,8 +57,8 @@ class ToolGuard:
         """Refuse a tool whose access the server was not started with."""
         if access == "write" and not self.read_write:
             raise ToolRefused(
-                f"{tool_name} changes state and the server is read-only: "
-                "start it with --read-write to allow it"
+                f"{tool_name} changes tags or outputs, and this server was started without "
+                "--read-write: start it with --read-write to allow it"
             )
         if access == "approve" and not self.allow_approve:
             raise ToolRefused(

@@ -16,6 +16,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from casparian_engine.store import Store
+from casparian_engine.workspace import Workspace
 from tests.engine.test_catalog import HOSTILE
 
 CASPARIAN = str(Path(sys.executable).parent / "casparian")
@@ -110,7 +111,18 @@ async def test_full_flow_from_scan_to_query(demo: Path) -> None:
         assert not (demo / "home" / "output" / "invoices").exists()  # a backtest writes nothing
 
         message = await refused(client, "execute_pipeline", parser="invoices", scope="inv")
-        assert "the server is read-only: start it with --read-write" in message
+        assert message.endswith(
+            "execute_pipeline changes tags or outputs, and this server was started without "
+            "--read-write: start it with --read-write to allow it"
+        )
+        message = await refused(client, "apply_scope", name="tagged", tags=["invoices"], tag="x")
+        assert message.endswith(
+            "tagging files changes their tags, and this server was started without "
+            "--read-write: start it with --read-write, or call apply_scope without `tag`"
+        )
+
+    with Workspace.open(demo / "home") as workspace:
+        assert workspace.get_scope("tagged") is None  # the refused call saved nothing
 
     async with session(demo, "--read-write", "--allow-approve") as client:
         approved = await call(client, "approve_schemas", contract_ids=[proposals[0]["contract_id"]])
