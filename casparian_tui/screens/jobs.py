@@ -225,8 +225,15 @@ class JobsScreen(ExplainFailure, ModeScreen):
             self.load_detail(shown.id)  # the job the detail shows moved on: re-read it
 
     def _fill(self, rows: list[Any]) -> None:
+        """Show ``rows``; a refresh keeps the cursor on its job and the view where it was (the
+        periodic one must not pull a list the user scrolls with the wheel back to the top)."""
         table = self.query_one(DataTable)
         cursor = table.cursor_row
+        selected = None
+        if table.row_count:
+            row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+            selected = int(row_key.value) if row_key.value is not None else None
+        scroll_x, scroll_y = table.scroll_x, table.scroll_y
         table.clear()
         now = self.casparian.clock()
         for job in rows:
@@ -239,7 +246,13 @@ class JobsScreen(ExplainFailure, ModeScreen):
                 key=str(job.id),
             )
         if rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
+            ids = [job.id for job in rows]
+            row = ids.index(selected) if selected in ids else min(cursor, len(rows) - 1)
+            table.move_cursor(row=row, scroll=False)
+            # after the rows are measured and the cursor's own scroll into view
+            table.call_after_refresh(
+                table.scroll_to, scroll_x, scroll_y, animate=False, immediate=True
+            )
 
     def job_to_explain(self) -> int | str | None:
         job = self.current_job

@@ -22,7 +22,11 @@ from textual.worker import WorkerState
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.base import ModeScreen
+from casparian_tui.screens.discover import DiscoverScreen
 from casparian_tui.screens.help import HelpScreen
+from casparian_tui.screens.inspect import InspectScreen
+from casparian_tui.screens.jobs import JobsScreen
+from casparian_tui.screens.process import ProcessScreen
 from casparian_tui.widgets.ai_sidebar import AISidebar
 from casparian_tui.widgets.mode_card import ModeCard
 
@@ -78,6 +82,14 @@ async def settle(pilot: Pilot[None], shown: Callable[[], bool] = lambda: True) -
             return
         if time.monotonic() > deadline:
             raise AssertionError("the screen never reached the state this snapshot shows")
+
+
+async def open_mode(pilot: Pilot[None], key: str, kind: type[ModeScreen]) -> Screen[object]:
+    """Press a mode's key and wait until its screen is the one shown (under load the switch
+    lands a few frames after the key)."""
+    await pilot.press(key)
+    await settle(pilot, lambda: isinstance(pilot.app.screen, kind))
+    return pilot.app.screen
 
 
 def text_of(screen: Screen[object], selector: str) -> str:
@@ -167,8 +179,7 @@ def test_discover_with_preview(snap_compare, fixed_workspace: Workspace, fixed_d
     first_file = str(fixed_data / "invoices" / "inv0.csv")
 
     async def open_discover(pilot: Pilot[None]) -> None:
-        await pilot.press("alt+d")
-        screen = pilot.app.screen
+        screen = await open_mode(pilot, "alt+d", DiscoverScreen)
 
         def listed() -> bool:
             return (
@@ -198,8 +209,7 @@ def test_process_with_an_error(snap_compare, fixed_workspace: Workspace, fixed_d
     fixed_workspace.scan(fixed_data / "invoices")
 
     async def stop_idle(pilot: Pilot[None]) -> None:
-        await pilot.press("alt+p")
-        screen = pilot.app.screen
+        screen = await open_mode(pilot, "alt+p", ProcessScreen)
         assert isinstance(screen, ModeScreen)
 
         def parser_listed() -> bool:
@@ -226,8 +236,7 @@ def test_inspect_table(snap_compare, fixed_workspace: Workspace) -> None:  # typ
     pq.write_table(pa.table({"amount": amounts, "vendor": vendors}), folder / "part-0.parquet")
 
     async def open_inspect(pilot: Pilot[None]) -> None:
-        await pilot.press("alt+i")
-        screen = pilot.app.screen
+        screen = await open_mode(pilot, "alt+i", InspectScreen)
 
         def stats_and_rows_shown() -> bool:
             stats = screen.query_one("#stats", DataTable)
@@ -260,8 +269,7 @@ def test_jobs_expanded(snap_compare, fixed_workspace: Workspace) -> None:  # typ
     )
 
     async def expand_failed(pilot: Pilot[None]) -> None:
-        await pilot.press("alt+j")
-        screen = pilot.app.screen
+        screen = await open_mode(pilot, "alt+j", JobsScreen)
 
         def listed() -> bool:
             table = screen.query_one("#jobs-table", DataTable)
@@ -281,8 +289,7 @@ def test_inspect_quarantine(snap_compare, fixed_workspace: Workspace, fixed_data
     quarantine_file(fixed_workspace, fixed_data / "meters.csv", 4)
 
     async def open_quarantine(pilot: Pilot[None]) -> None:
-        await pilot.press("alt+i")
-        screen = pilot.app.screen
+        screen = await open_mode(pilot, "alt+i", InspectScreen)
         await settle(pilot, lambda: text_of(screen, "#inspect-status").startswith("No output"))
         await pilot.press("Q")
 

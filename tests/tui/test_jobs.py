@@ -151,6 +151,31 @@ async def test_click_selects_a_job_and_the_wheel_scrolls(workspace: Workspace) -
         assert table.cursor_row == 2
 
 
+async def test_a_refresh_keeps_the_scrolled_view_and_the_cursor_on_its_job(
+    workspace: Workspace,
+) -> None:
+    ids = workspace.store.jobs.enqueue(
+        [NewJob("invoices", "1.0", f"/data/f{n:02d}.csv") for n in range(60)],
+        skip_processed=False,
+    )
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_jobs(app, pilot)
+        table = screen.query_one(DataTable)
+        await pilot.click("#jobs-table", offset=(5, 3))
+        await scroll_wheel(pilot, "#jobs-table")
+        scrolled = table.scroll_y
+        assert scrolled > 0 and screen.current_job.id == ids[-3]
+        (newer,) = workspace.store.jobs.enqueue(
+            [NewJob("invoices", "1.0", "/data/newer.csv")], skip_processed=False
+        )
+        screen.refresh_if_shown()  # what the periodic refresh runs
+        await settle(app, pilot)
+        assert screen.jobs[0].id == newer  # the new job is listed first …
+        assert screen.current_job.id == ids[-3]  # … and the cursor stayed on its job
+        assert table.scroll_y == scrolled
+
+
 async def test_the_detail_follows_a_retry_and_a_cancel(workspace: Workspace) -> None:
     failed_id, queued_id = make_jobs(workspace)
     app = CasparianApp(workspace, clock=lambda: 0.0)
