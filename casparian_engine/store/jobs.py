@@ -313,8 +313,9 @@ class JobRepository(JobReads):
     def reset_orphans(self, host: str, is_alive: Callable[[int], bool]) -> list[int]:
         """On start-up: requeue running jobs of this host's workers whose process is gone."""
         rows = self.db.query(
-            "SELECT DISTINCT worker_id FROM cf_jobs WHERE status = 'running' AND worker_id LIKE ?",
-            (f"{host}:%",),
+            "SELECT DISTINCT worker_id FROM cf_jobs WHERE status = 'running' "
+            "AND worker_id LIKE ? ESCAPE '\\'",
+            (_starting_with(f"{host}:"),),
         )
         released: list[int] = []
         for (worker_id,) in rows:
@@ -341,7 +342,10 @@ class JobRepository(JobReads):
         """Requeue every job a worker process (``host``, ``pid``) left running, e.g. when a stop
         killed it; ``reason`` and ``message`` say why on each job."""
         return self._release(
-            "status = 'running' AND worker_id LIKE ?", (f"{host}:{pid}:%",), reason, message
+            "status = 'running' AND worker_id LIKE ? ESCAPE '\\'",
+            (_starting_with(f"{host}:{pid}:"),),
+            reason,
+            message,
         )
 
     def _release(
@@ -512,3 +516,10 @@ class JobRepository(JobReads):
             (time.time(), kind, keep_batch or ""),
         )
         return sorted(int(r[0]) for r in rows)
+
+
+def _starting_with(prefix: str) -> str:
+    """A LIKE pattern (with ``ESCAPE '\\'``) for values starting with ``prefix`` taken literally:
+    a host name's ``_`` would otherwise match any character (another host's workers)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"

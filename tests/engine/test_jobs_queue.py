@@ -159,6 +159,20 @@ def test_reset_orphans_requeues_jobs_of_dead_local_workers(store: Store) -> None
     assert orphan is not None and (orphan.status, orphan.error_kind) == ("queued", "orphaned")
 
 
+def test_a_host_name_with_like_wildcards_releases_only_its_own_workers(store: Store) -> None:
+    store.jobs.enqueue(new_jobs(3))
+    own = store.jobs.claim("web_1:999999:abc", limit=1)
+    other_host = store.jobs.claim("webX1:999999:def", limit=1)  # '_' matches any character
+    other_pid = store.jobs.claim("web_1:9999990:xyz", limit=1)
+    assert store.jobs.reset_orphans("web_1", is_alive=lambda pid: pid == 9999990) == [
+        own.jobs[0].id
+    ]
+    assert store.jobs.get(other_host.jobs[0].id).status == "running"  # type: ignore[union-attr]
+    assert store.jobs.release_worker("web%", 9999990, "interrupted", "stopped") == []
+    released = store.jobs.release_worker("web_1", 9999990, "interrupted", "stopped")
+    assert released == [other_pid.jobs[0].id]
+
+
 def test_counts_and_listing(store: Store) -> None:
     ids = store.jobs.enqueue(new_jobs(4))
     lease = store.jobs.claim("w", limit=2)
