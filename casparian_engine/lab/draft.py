@@ -66,6 +66,21 @@ class Draft:
     def parser_origin(self) -> str:
         return self.file(PARSER_FILE).origin
 
+    def with_contracts(self, contracts: dict[str, SchemaContract], origin: str, note: str) -> Draft:
+        """The same draft with other contract proposals (e.g. following a model's column names);
+        their files are written again, the note in them and in the draft's notes."""
+        notes = self.notes + (note,)
+        texts = {
+            f"{output}.contract.yaml": _contract_text(
+                contract, self.facts, list(self.findings), list(notes)
+            )
+            for output, contract in contracts.items()
+        }
+        files = tuple(
+            DraftFile(f.name, texts[f.name], origin) if f.name in texts else f for f in self.files
+        )
+        return replace(self, files=files, contracts=dict(contracts), notes=notes)
+
     def with_parser(self, text: str, origin: str, note: str | None = None) -> Draft:
         """The same draft with another parser.py (e.g. a model's), and a note if given."""
         files = tuple(

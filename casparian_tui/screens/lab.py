@@ -4,6 +4,10 @@ them, then approve its contract and register it — each of those last two a per
 Every engine call runs in a thread worker; the screen shows what each step gave: the draft's
 files with where they came from (inferred or model), the try's rows written and quarantined with
 the first reasons and a preview, the approval (audited as the OS user) and the registration.
+
+A model draft (``m``) asks the app's one assistant (its model, already loaded or not, and its
+one-question-at-a-time rule): the model's text streams into the sidebar on the right as it
+writes, each attempt's verdict follows it there and in the lab's pane, and Esc stops it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -23,9 +27,11 @@ from textual.widgets import Input, Static
 
 from casparian_engine.wording import counted
 
+from ..widgets.ai_sidebar import AISidebar
+
 PREVIEW_CELL = 14
 STREAM_CHUNK = 80  # characters of the model's text sent to the screen at a time
-MODEL_TEXT_SHOWN = 4000  # the end of the model's text kept on screen while it writes
+MODEL_TEXT_SHOWN = 6000  # the end of the model's text kept in the sidebar while it writes
 
 
 @dataclass
@@ -53,9 +59,10 @@ class LabRegistered(Message):
 
 @dataclass
 class LabModelWriting(Message):
-    """More of the model's text as it writes a draft (or an attempt's verdict)."""
+    """More of the model's text as it writes a draft, or an attempt's verdict (``verdict``)."""
 
     text: str
+    verdict: str = ""
 
 
 @dataclass
@@ -132,7 +139,8 @@ class LabScreen(Screen[None]):
         Binding("escape", "close", "Close"),
     ]
     DEFAULT_CSS = """
-    LabScreen { layout: vertical; }
+    LabScreen { layout: horizontal; }
+    LabScreen #lab-main { width: 1fr; height: 1fr; }
     LabScreen #lab-title { height: auto; text-style: bold; }
     LabScreen #lab-folder { height: 3; }
     LabScreen .lab-split { height: 1fr; }
@@ -153,28 +161,49 @@ class LabScreen(Screen[None]):
         self.result: Any = None
         self.approvals: list[Any] = []
         self.registration: Any = None
+        self.model_cancel: Any = None
+        """The cancel token of the model draft running now (Esc stops it), else None."""
+        self.model_text = ""
+        self.model_block: Static | None = None
+        self.verdicts: list[str] = []
 
     def compose(self) -> ComposeResult:
         title = f"Parser Lab · {counted(len(self.samples), 'sample file')}"
         if self.tag:
             title += f" · tag {self.tag}"
-        yield Static(Content(title), id="lab-title")
-        default = Path.home() / "casparian-parsers" / self.parser_name
-        yield Input(value=str(default), placeholder="folder for the parser", id="lab-folder")
-        with Horizontal(classes="lab-split"):
-            with VerticalScroll(id="lab-files-pane"):
-                yield Static("d drafts a parser folder from the samples.", id="lab-files")
-            with VerticalScroll(id="lab-try-pane"):
-                yield Static("t tries the draft on the samples.", id="lab-try")
-        yield Static("", id="lab-status")
-        yield Static(
-            "d draft · m model draft · t try · A approve · R register · Esc back   "
-            "(edit the files in your own editor, then t again)",
-            id="lab-keys",
-        )
+        with Vertical(id="lab-main"):
+            yield Static(Content(title), id="lab-title")
+            default = Path.home() / "casparian-parsers" / self.parser_name
+            yield Input(value=str(default), placeholder="folder for the parser", id="lab-folder")
+            with Horizontal(classes="lab-split"):
+                with VerticalScroll(id="lab-files-pane"):
+                    yield Static("d drafts a parser folder from the samples.", id="lab-files")
+                with VerticalScroll(id="lab-try-pane"):
+                    yield Static("t tries the draft on the samples.", id="lab-try")
+            yield Static("", id="lab-status")
+            yield Static(
+                "d draft · m model draft · t try · A approve · R register · Esc back   "
+                "(edit the files in your own editor, then t again)",
+                id="lab-keys",
+            )
+        sidebar = AISidebar(self.app.service.ai, classes="ai-sidebar")  # type: ignore[attr-defined]
+        sidebar.display = bool(getattr(self.app, "show_ai_sidebar", False))
+        yield sidebar
 
     def on_mount(self) -> None:
+        self.query_one(AISidebar).mode_name = "lab"
+        self.watch(self.app, "show_ai_sidebar", self._show_sidebar, init=False)
         self.set_focus(None)
+
+    def _show_sidebar(self, visible: bool) -> None:
+        self.query_one(AISidebar).display = visible
+
+    def model_busy(self) -> bool:
+        """Whether the model is drafting (the status says so and Esc stops it)."""
+        if self.model_cancel is not None:
+            self.status("the model is still drafting: Esc stops it")
+            return True
+        return False
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -189,12 +218,31 @@ class LabScreen(Screen[None]):
 
     # --- draft ------------------------------------------------------------------------------
     def action_draft(self) -> None:
+        if self.model_busy():
+            return
         self.status("drafting…")
         self.make_draft(self.chosen_folder)
 
     def action_model_draft(self) -> None:
-        self.model_text = ""
-        self.status("the model is writing a draft…")
+        from casparian_engine.ai import NoneProvider
+
+        if self.model_busy():
+            return
+        ai = self.app.service.ai  # type: ignore[attr-defined]
+        if isinstance(ai.provider, NoneProvider):
+            self.status(f"✗ draft: no model for the draft: {ai.provider.reason}")
+            return
+        cancel = ai.begin()
+        if cancel is None:
+            self.status("✗ draft: the assistant is answering another question (Esc there stops it)")
+            return
+        self.model_cancel = cancel
+        self.model_text, self.verdicts = "", []
+        self.model_block = None
+        self.status(f"the model ({ai.label}) is writing a draft… (its text is in the sidebar)")
+        self.query_one("#lab-files", Static).update(
+            Content("the model is writing parser.py; its text streams in the sidebar.")
+        )
         self.make_draft(self.chosen_folder, with_model=True)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab-draft")
@@ -208,14 +256,18 @@ class LabScreen(Screen[None]):
         except LabError as exc:
             self.post_message(LabFailed("draft", str(exc)))
             return
+        finally:
+            if with_model:
+                self.app.service.ai.end(self.model_cancel)  # type: ignore[attr-defined]
+                self.model_cancel = None
         existing = existing_files(draft, folder)
         written = None if existing else self._write(draft, folder, False)
         if existing or written is not None:
             self.post_message(LabDrafted(draft, folder, existing, written))
 
     def _model_draft(self, draft: Any) -> Any:
-        """The model's draft, its text streamed to the screen as it comes (checked; falls back
-        to the deterministic draft, saying so)."""
+        """The model's draft through the app's assistant, its text streamed to the sidebar as
+        it comes (checked; falls back to the deterministic draft, saying so)."""
         from casparian_engine.ai import TextDelta
         from casparian_engine.lab.model_draft import model_draft
 
@@ -231,16 +283,41 @@ class LabScreen(Screen[None]):
         def on_attempt(attempt: Any) -> None:
             verdict = "passed the checks" if attempt.problem is None else attempt.problem
             self.post_message(
-                LabModelWriting("".join(pending) + f"\n— attempt {attempt.number}: {verdict}\n")
+                LabModelWriting("".join(pending), f"attempt {attempt.number}: {verdict}")
             )
             pending.clear()
 
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        return model_draft(workspace, draft, on_event=on_event, on_attempt=on_attempt)
+        ai = self.app.service.ai  # type: ignore[attr-defined]
+        return model_draft(
+            ai.workspace,
+            draft,
+            ai.provider,
+            on_event=on_event,
+            on_attempt=on_attempt,
+            cancel=self.model_cancel,
+        )
 
     def on_lab_model_writing(self, message: LabModelWriting) -> None:
-        self.model_text = (getattr(self, "model_text", "") + message.text)[-MODEL_TEXT_SHOWN:]
-        self.query_one("#lab-files", Static).update(Content(self.model_text))
+        """The model's text in a block of the sidebar (shown for it), verdicts in the pane."""
+        from ..assistant import FactsBlock
+
+        sidebar = self.query_one(AISidebar)
+        if self.model_block is None:
+            sidebar.display = True
+            sidebar.sync_history()  # drawn first, so the block stays below the conversation
+            self.model_block = Static("", classes="ai-facts")
+            sidebar.query_one("#ai-log").mount(FactsBlock(self.model_block))
+        self.model_text += message.text
+        if message.verdict:
+            self.model_text += f"\n— {message.verdict}\n"
+            self.verdicts.append(message.verdict)
+            self.query_one("#lab-files", Static).update(
+                Content("\n".join(["the model's drafts:", *self.verdicts]))
+            )
+        title = f"Model draft of {self.parser_name} ({self.app.service.ai.label})"  # type: ignore[attr-defined]
+        self.model_block.update(
+            Content.assemble((title, "bold"), "\n", self.model_text[-MODEL_TEXT_SHOWN:])
+        )
 
     def _write(self, draft: Any, folder: Path, overwrite: bool) -> Any:
         from casparian_engine.lab import LabError, write_draft
@@ -362,4 +439,9 @@ class LabScreen(Screen[None]):
         self.status(f"✗ {message.step}: {message.error}")
 
     def action_close(self) -> None:
+        """Stop the model's draft when one runs (the deterministic draft is kept), else leave."""
+        if self.model_cancel is not None:
+            self.model_cancel.cancel()
+            self.status("stopping the model…")
+            return
         self.dismiss(None)

@@ -26,7 +26,14 @@ from casparian_engine.lab import (
     try_parser,
     write_draft,
 )
-from casparian_engine.lab.model_draft import Attempt, check_code, model_draft, prompt
+from casparian_engine.lab.model_draft import (
+    STARTING_POINT_CHARS,
+    Attempt,
+    check_code,
+    model_draft,
+    prompt,
+    starting_point,
+)
 from casparian_engine.workspace import Workspace
 
 GOOD = '''```python
@@ -89,9 +96,9 @@ def test_a_draft_importing_socket_is_refused_and_retried_with_the_error(
     assert attempts[0].problem is not None
     assert attempts[0].problem.startswith("the gatekeeper refused it: parser.py:4: [socket]")
     assert attempts[1] == Attempt(2, None)
-    second = provider.requests[1].messages
-    assert [m.role for m in second] == ["user", "assistant", "user"]
-    assert "[socket] imports 'socket'" in second[2].text
+    (second,) = provider.requests[1].messages  # each request stands alone: it fits the window
+    assert second.role == "user" and "Your last parser.py, which was refused:" in second.text
+    assert "import socket" in second.text and "[socket] imports 'socket'" in second.text
     assert result.parser_origin == ORIGIN_MODEL
     assert result.file(PARSER_FILE).text.startswith('"""Readings: id and value')
     assert result.file("readings.contract.yaml").origin == ORIGIN_INFERRED
@@ -189,3 +196,97 @@ def test_the_real_local_model_drafts_or_falls_back_and_the_result_runs(
         written = write_draft(result, tmp_path / "out")
         tried = try_parser(workspace, written.folder, [readings])
         assert tried.ok and (tried.written, tried.quarantined) == (3, 0)
+
+
+TEXT_TYPES = '{"id": pa.string(), "value": pa.string()}'
+RENAMING = GOOD.replace(
+    f"""        options = pacsv.ConvertOptions(column_types={TEXT_TYPES})
+        for batch in pacsv.open_csv(path, convert_options=options):""",
+    """        names = ["reading_id", "reading"]
+        read = pacsv.ReadOptions(column_names=names, skip_rows=1)
+        options = pacsv.ConvertOptions(column_types={name: pa.string() for name in names})
+        for batch in pacsv.open_csv(path, read_options=read, convert_options=options):""",
+)
+ADDING = GOOD.replace(
+    "            yield batch",
+    """            value = pc.cast(batch.column("value"), pa.float64())
+            yield batch.append_column("doubled", pc.multiply(value, 2.0))""",
+).replace(
+    "import pyarrow.csv as pacsv\n", "import pyarrow.compute as pc\nimport pyarrow.csv as pacsv\n"
+)
+FAILING = GOOD.replace("            yield batch", '            raise KeyError("amount_eur")')
+
+
+def test_a_model_that_renames_columns_gets_a_contract_with_its_names(
+    workspace: Workspace, readings: Path, tmp_path: Path
+) -> None:
+    draft = deterministic_draft([readings], "readings")
+    inferred = draft.contracts["readings"]
+    assert [(c.name, c.type) for c in inferred.columns] == [("id", "int64"), ("value", "float64")]
+    result = model_draft(workspace, draft, ScriptedProvider([RENAMING]))
+    assert result.parser_origin == ORIGIN_MODEL
+    contract = result.contracts["readings"]
+    assert [(c.name, c.type) for c in contract.columns] == [
+        ("reading_id", "int64"),
+        ("reading", "float64"),
+    ]
+    contract_file = result.file("readings.contract.yaml")
+    assert contract_file.origin == ORIGIN_MODEL
+    assert "name: reading_id" in contract_file.text and "name: id\n" not in contract_file.text
+    assert result.notes[-1].startswith(
+        "the contract follows the model's columns (readings: id renamed reading_id; "
+        "readings: value renamed reading)"
+    )
+    written = write_draft(result, tmp_path / "out")
+    tried = try_parser(workspace, written.folder, [readings])
+    assert tried.ok and (tried.written, tried.quarantined) == (3, 0), tried.failure
+    (output,) = tried.outputs
+    assert output.columns[:2] == (("reading_id", "int64"), ("reading", "double"))
+
+
+def test_a_column_the_model_adds_is_typed_as_its_parser_gives_it(
+    workspace: Workspace, readings: Path, tmp_path: Path
+) -> None:
+    draft = deterministic_draft([readings], "readings")
+    result = model_draft(workspace, draft, ScriptedProvider([ADDING]))
+    contract = result.contracts["readings"]
+    assert [(c.name, c.type) for c in contract.columns] == [
+        ("id", "int64"),
+        ("value", "float64"),
+        ("doubled", "float64"),
+    ]
+    assert "readings: new column doubled (float64)" in result.notes[-1]
+    written = write_draft(result, tmp_path / "out")
+    tried = try_parser(workspace, written.folder, [readings])
+    assert tried.ok and (tried.written, tried.quarantined) == (3, 0), tried.failure
+    assert [row[2] for row in tried.outputs[0].preview] == [5.0, 7.0, 9.0]
+
+
+def test_a_draft_that_fails_on_the_samples_is_refused_with_the_error_and_retried(
+    workspace: Workspace, readings: Path
+) -> None:
+    draft = deterministic_draft([readings], "readings")
+    provider = ScriptedProvider([FAILING, GOOD])
+    attempts: list[Attempt] = []
+    result = model_draft(workspace, draft, provider, on_attempt=attempts.append)
+    assert attempts[0].problem == (
+        f"it failed on the samples: KeyError: {readings.resolve()}: 'amount_eur'"
+    )
+    assert "It was refused: it failed on the samples" in provider.requests[1].messages[0].text
+    assert attempts[1] == Attempt(2, None) and result.parser_origin == ORIGIN_MODEL
+    assert result.contracts == draft.contracts
+    assert result.notes[-1].endswith("The contract is the one inferred from the samples.")
+
+
+def test_the_prompt_starts_from_a_short_reader_when_the_inferred_parser_is_long(
+    workspace: Workspace, readings: Path, tmp_path: Path
+) -> None:
+    draft = deterministic_draft([readings], "readings")
+    start = starting_point(draft)
+    assert len(start) < STARTING_POINT_CHARS < len(draft.file(PARSER_FILE).text)
+    assert start in prompt(draft) and draft.file(PARSER_FILE).text not in prompt(draft)
+    assert check_code(start, draft) is None  # the example itself passes every check
+    result = model_draft(workspace, draft, ScriptedProvider([f"```python\n{start}```"]))
+    assert result.parser_origin == ORIGIN_MODEL and result.contracts == draft.contracts
+    tried = try_parser(workspace, write_draft(result, tmp_path / "out").folder, [readings])
+    assert tried.ok and (tried.written, tried.quarantined) == (3, 0), tried.failure
