@@ -11,10 +11,10 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from ..config import Config
 from ..events import Event, EventSink, ignore_events
+from ..signals import relay_signals
 from ..store import Store
 from .matching import EnqueueReport, enqueue_matching
 from .pool import PoolOptions, PoolSummary, WorkerPool
@@ -48,15 +48,7 @@ def _install_stop_signals(stop: threading.Event) -> Callable[[], None]:
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
-    def on_term(signum: int, frame: Any) -> None:
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-
-    def restore() -> None:
-        signal.signal(signal.SIGTERM, previous)
-
-    return restore
+    return relay_signals({signal.SIGTERM: stop.set})
 
 
 def run_daemon(

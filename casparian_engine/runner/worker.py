@@ -30,6 +30,7 @@ from ..config import Config, load_config
 from ..digests import file_sha256
 from ..errors import CasparianError
 from ..logs import JobLog, job_log_path
+from ..signals import relay_signals
 from ..store import Store, open_store
 from ..store.health import breaker_message
 from ..store.jobs import Job, JobFailure, JobOutcome, Lease, new_worker_id
@@ -516,19 +517,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     worker = Worker(config, options)
 
-    def stop(signum: int, frame: Any) -> None:
+    def stop() -> None:
         worker.stop.set()
         worker.wake.set()
 
-    def look_at_leases(signum: int, frame: Any) -> None:
-        worker.check_leases.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGUSR1, look_at_leases)
+    restore_signals = relay_signals(
+        {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGUSR1: worker.check_leases.set}
+    )
     try:
         worker.run()
     finally:
+        restore_signals()
         worker.store.close()
     return 0
 
