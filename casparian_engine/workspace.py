@@ -532,14 +532,13 @@ class Workspace:
         from .runner.worker import poke_worker
 
         jobs = self._job_store().jobs
-        before = jobs.get(job_id)
-        cancelled = jobs.cancel(job_id)
-        if not cancelled:
+        holder = jobs.cancel_naming_worker(job_id)
+        if holder is None:
             return False
         self.store.audit.record("job.cancel", str(job_id))
-        if before is None or before.status != "running" or not before.worker_id:
-            return True
-        worker = poke_worker(before.worker_id)
+        if not holder:
+            return True  # it was queued: no work to stop
+        worker = poke_worker(holder)
         deadline = time.monotonic() + wait_s
         while not jobs.cancel_stopped(job_id) and time.monotonic() < deadline:
             if worker is not None and not worker.is_running():

@@ -451,12 +451,18 @@ class JobRepository(JobReads):
     def cancel(self, job_id: int) -> bool:
         """Cancel a queued or running job; a running worker loses its lease and its result, and
         the job keeps the worker's id until the worker says it stopped (``let_go``)."""
+        return self.cancel_naming_worker(job_id) is not None
+
+    def cancel_naming_worker(self, job_id: int) -> str | None:
+        """``cancel``, returning who held the job at that moment: the worker's id, "" when no
+        worker did (it was queued), None when nothing was cancelled. Read by the same statement,
+        so a worker claiming the job just before the cancel is never missed."""
         row = self.db.query_one(
             "UPDATE cf_jobs SET status = 'cancelled', finished_at = ?, lease_token = NULL, "
-            f"heartbeat_at = NULL WHERE id = ? AND status IN ({LIVE_SQL}) RETURNING id",
+            f"heartbeat_at = NULL WHERE id = ? AND status IN ({LIVE_SQL}) RETURNING id, worker_id",
             (time.time(), job_id),
         )
-        return row is not None
+        return None if row is None else str(row[1] or "")
 
     def let_go(self, worker_id: str, job_ids: Sequence[int]) -> list[int]:
         """A worker says it stopped working on these jobs, taken from it (cancelled, requeued):
