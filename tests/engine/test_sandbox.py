@@ -21,7 +21,7 @@ from casparian_engine.bridge import isolation
 from casparian_engine.cli.main import app
 from casparian_engine.workspace import Workspace
 
-from .bridge_support import zoo_run
+from .bridge_support import ZOO, zoo_run
 
 
 @pytest.fixture
@@ -194,11 +194,11 @@ def test_required_sandbox_refuses_where_there_is_none_and_warn_runs_weaker(
     assert weaker.sandboxed is False
 
 
-HOSTILE_PARSER = """\
-import os
+# The registered bundle: the zoo's read attempts (its module-level ``parse``), and the two
+# probes only a production run needs (a log flood, a connection).
+HOSTILE_PARSER = (ZOO / "reads_secrets.py").read_text() + """
 import socket
 
-import pyarrow as pa
 from casparian_parser import Parser
 
 
@@ -209,24 +209,14 @@ class Hostile(Parser):
     outputs = {"hostile": "hostile.contract.yaml"}
 
     def parse(self, path):
-        text = open(path).read()
         if os.path.basename(path) == "spam.txt":
             for number in range(20_000):
                 print(f"spam line {number} " + "x" * 40)
-            text = ""
+            return parse(os.devnull)  # no path to try: an empty table
         if os.path.basename(path) == "connect.txt":
-            socket.create_connection(("127.0.0.1", int(text)), timeout=5).close()
-        targets = [line.replace("{ppid}", str(os.getppid())) for line in text.split()]
-        outcomes, heads = [], []
-        for target in targets:
-            try:
-                with open(target, "rb") as stream:
-                    heads.append(stream.read(4096).decode("latin-1"))
-                outcomes.append("read")
-            except OSError as error:
-                outcomes.append(type(error).__name__)
-                heads.append("")
-        return pa.table({"path": targets, "outcome": outcomes, "head": heads})
+            port = int(open(path).read())
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        return parse(path)
 """
 
 HOSTILE_CONTRACT = """\
