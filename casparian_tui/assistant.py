@@ -23,6 +23,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
+from casparian_engine.job_states import ERROR_STATES
 from casparian_engine.wording import counted
 
 from .widgets.ai_sidebar import AISidebar
@@ -347,7 +348,7 @@ class ExplainFailure(ModelAnswers):
 def explainable(job: Any) -> bool:
     """Whether a job failed or ended with warnings (quarantined rows)."""
     return job is not None and (
-        job.status in ("failed", "dead_letter") or bool(job.error_kind) or job.rows_quarantined > 0
+        job.status in ERROR_STATES or bool(job.error_kind) or job.rows_quarantined > 0
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..job_states import JobState
+
 if TYPE_CHECKING:
     from ..config import Settings
 
@@ -31,9 +33,9 @@ def policy_breach(settings: Settings, rows_emitted: int, rows_quarantined: int) 
     return None
 
 
-def job_status(rows_quarantined: int) -> str:
+def job_status(rows_quarantined: int) -> JobState:
     """The final status of a job that succeeded: with quarantine it is a warning."""
-    return "completed_with_warnings" if rows_quarantined else "completed"
+    return JobState.COMPLETED_WITH_WARNINGS if rows_quarantined else JobState.COMPLETED
 
 
 def contract_name_for(parser_name: str, output_name: str) -> str:

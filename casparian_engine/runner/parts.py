@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..job_states import JobState
 from ..sinks import SinkError, check_output_name
 from ..sinks.files import huge_value_columns
 from ..store import Store
@@ -290,10 +291,10 @@ def recover_parts(store: Store, output_root: Path) -> PartRecovery:
             continue
         final = temp.with_name(match.group(1))
         states = store.jobs.lease_outputs(match.group(2))
-        if any(status == "running" for status, _ in states):
+        if any(status == JobState.RUNNING for status, _ in states):
             running.append(str(temp))
         elif not match.group(3) and any(
-            str(final) in paths for status, paths in states if status != "running"
+            str(final) in paths for status, paths in states if status != JobState.RUNNING
         ):
             publish_part(temp, final)
             published.append(str(final))

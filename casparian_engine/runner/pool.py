@@ -28,6 +28,7 @@ import psutil
 
 from ..config import Config
 from ..events import Event, EventSink, PoolProgress, PoolStopping, ignore_events
+from ..job_states import JobState
 from ..logs import rotate_logs
 from ..store import Store
 from ..store.jobs import QueueCounts
@@ -284,7 +285,7 @@ class WorkerPool:
         deadline = time.monotonic() + grace
         while live and time.monotonic() < deadline:
             try:
-                running = self._counts(store)["running"]
+                running = self._counts(store)[JobState.RUNNING]
             except Exception:  # noqa: BLE001 - a failing store must not stop the stop itself
                 running = len(live)
             on_event(PoolStopping(running, len(live), max(0.0, deadline - time.monotonic())))
@@ -332,13 +333,13 @@ class WorkerPool:
         _emitted, written, quarantined = self._row_totals(store)
         return PoolProgress(
             finished=finished,
-            total=finished + counts["queued"] + counts["running"],
-            running=counts["running"],
-            queued=counts["queued"],
-            failed=counts["failed"]
-            + counts["dead_letter"]
-            - before["failed"]
-            - before["dead_letter"],
+            total=finished + counts[JobState.QUEUED] + counts[JobState.RUNNING],
+            running=counts[JobState.RUNNING],
+            queued=counts[JobState.QUEUED],
+            failed=counts[JobState.FAILED]
+            + counts[JobState.DEAD_LETTER]
+            - before[JobState.FAILED]
+            - before[JobState.DEAD_LETTER],
             rows_written=written - totals_before[1],
             elapsed_s=time.monotonic() - started,
             rows_quarantined=quarantined - totals_before[2],

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from ..config import Config, load_config
 from ..digests import file_sha256
 from ..errors import CasparianError
+from ..job_states import JobState
 from ..logs import JobLog, job_log_path
 from ..signals import relay_signals
 from ..store import Store, open_store
@@ -184,11 +185,11 @@ class Worker:
         job = self.store.jobs.get(job_id)
         if job is None:
             return "deleted"
-        if job.status == "cancelled":
+        if job.status == JobState.CANCELLED:
             return "cancelled"
         if job.lease_token is not None and job.lease_token != token:
             return f"requeued and taken by {job.worker_id}, now {job.status}"
-        if job.status == "queued" and job.error_kind in ("lease_expired", "orphaned"):
+        if job.status == JobState.QUEUED and job.error_kind in ("lease_expired", "orphaned"):
             return f"requeued: {job.error_kind}"
         return None
 

@@ -13,7 +13,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from casparian_engine.job_states import ERROR_STATES, is_live, is_replayable
+from casparian_engine.job_states import (
+    ERROR_STATES,
+    LIVE_STATES,
+    SUCCEEDED_STATES,
+    JobState,
+    is_live,
+    is_replayable,
+)
 
 from ..actions import bindings_for
 from ..assistant import ExplainFailure, explainable
@@ -21,18 +28,26 @@ from ..messages import JobActed, JobDetailLoaded
 from ..widgets.workers_line import WorkersLine
 from .base import ModeScreen, fitted_width, tail_path
 
-STATUS_ICONS = {
-    "queued": "⏳",
-    "running": "▶",
-    "completed": "✓",
-    "completed_with_warnings": "⚠",
-    "failed": "✗",
-    "dead_letter": "☠",
-    "cancelled": "⊘",
+STATUS_ICONS: dict[str, str] = {
+    JobState.QUEUED: "⏳",
+    JobState.RUNNING: "▶",
+    JobState.COMPLETED: "✓",
+    JobState.COMPLETED_WITH_WARNINGS: "⚠",
+    JobState.FAILED: "✗",
+    JobState.DEAD_LETTER: "☠",
+    JobState.CANCELLED: "⊘",
 }
-STATUS_SHORT = {"completed_with_warnings": "warnings", "dead_letter": "dead letter"}
-STATUS_FILTERS = (None, "failed", "dead_letter", "queued", "running", "completed",
-                  "completed_with_warnings", "cancelled")  # fmt: skip
+STATUS_SHORT: dict[str, str] = {
+    JobState.COMPLETED_WITH_WARNINGS: "warnings",
+    JobState.DEAD_LETTER: "dead letter",
+}
+STATUS_FILTERS: tuple[JobState | None, ...] = (
+    None,
+    *ERROR_STATES,
+    *LIVE_STATES,
+    *SUCCEEDED_STATES,
+    JobState.CANCELLED,
+)  # the filter key cycles: all, then what went wrong first
 LOG_TAIL_BYTES = 4096
 REFRESH_S = 2.0
 FIXED_COLUMNS = (("state", "state", 13), ("job", "job", 5), ("parser", "parser", 14))
@@ -69,7 +84,7 @@ def readable_span(seconds: float, tenths: bool = False) -> str:
 def job_duration(job: Any, now: float) -> str:
     """How long a job ran ('2.5s', '8m 48s'), has been running, or has waited in the queue
     ('queued 12s'); '—' for a job that never started."""
-    if job.status == "queued":
+    if job.status == JobState.QUEUED:
         return f"queued {readable_span(now - job.created_at)}"
     if job.started_at is None:
         return "—"
@@ -79,7 +94,7 @@ def job_duration(job: Any, now: float) -> str:
 
 def job_state_cell(job: Any, paused: frozenset[str]) -> str:
     """The state column: a queued job of a paused parser says it is blocked."""
-    if job.status == "queued" and job.parser_name in paused:
+    if job.status == JobState.QUEUED and job.parser_name in paused:
         return BLOCKED
     return status_cell(job.status)
 

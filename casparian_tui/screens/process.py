@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from casparian_engine.job_states import JobState
 from casparian_engine.wording import counted
 from casparian_engine.workspace import QuarantineFilter
 
@@ -83,23 +84,23 @@ class ParserJobs:
     @property
     def headline(self) -> str:
         """The worst of how its jobs ended: '✗ every file failed', '⚠ completed with warnings'."""
-        failed = self.count("failed", "dead_letter")
-        done = self.count("completed", "completed_with_warnings")
-        if self.running or self.count("running"):
+        failed = self.count(JobState.FAILED, JobState.DEAD_LETTER)
+        done = self.count(JobState.COMPLETED, JobState.COMPLETED_WITH_WARNINGS)
+        if self.running or self.count(JobState.RUNNING):
             return "▶ running"
         if failed and not done:
             return "✗ every file failed"
         if failed:
             return "✗ completed with failures"
-        if self.count("completed_with_warnings") or self.quarantined_rows:
+        if self.count(JobState.COMPLETED_WITH_WARNINGS) or self.quarantined_rows:
             return "⚠ completed with warnings"
-        if done and self.count("queued", "cancelled"):
+        if done and self.count(JobState.QUEUED, JobState.CANCELLED):
             return "◐ partly done"  # a stopped run, or files queued since: not all completed
         if done:
             return "✓ completed"
-        if self.count("queued"):
+        if self.count(JobState.QUEUED):
             return "⏳ queued"
-        if self.count("cancelled"):
+        if self.count(JobState.CANCELLED):
             return "⊘ cancelled"
         return "never run"
 
@@ -110,7 +111,7 @@ class ParserJobs:
         if headline.startswith("✗ every"):
             return "✗ all failed"
         if headline.startswith("✗ completed"):
-            return f"✗ {self.count('failed', 'dead_letter'):,} failed"
+            return f"✗ {self.count(JobState.FAILED, JobState.DEAD_LETTER):,} failed"
         if headline.startswith("⚠"):
             return "⚠ warnings"
         return headline
@@ -120,11 +121,11 @@ class ParserJobs:
         """The figures behind the headline: problems first, then what waits."""
         parts = []
         for states, words in (
-            (("completed_with_warnings",), "with warnings"),
-            (("failed",), "failed"),
-            (("dead_letter",), "dead letters"),
-            (("queued",), "queued"),
-            (("running",), "running"),
+            ((JobState.COMPLETED_WITH_WARNINGS,), "with warnings"),
+            ((JobState.FAILED,), "failed"),
+            ((JobState.DEAD_LETTER,), "dead letters"),
+            ((JobState.QUEUED,), "queued"),
+            ((JobState.RUNNING,), "running"),
         ):
             if number := self.count(*states):
                 parts.append(f"{counted(number, 'file')} {words}")
@@ -302,8 +303,9 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         jobs = self.parser_jobs(parser)
         health = self.health.get(parser.name)
         if parser.paused and health is not None:
-            self._status(escape(pause_text(parser.name, health, jobs.count("queued"))))
-            self.status_whole = pause_text(parser.name, health, jobs.count("queued"), whole=True)
+            queued = jobs.count(JobState.QUEUED)
+            self._status(escape(pause_text(parser.name, health, queued)))
+            self.status_whole = pause_text(parser.name, health, queued, whole=True)
         elif parser.paused:
             self._status(f"⏸ {escape(parser.name)} {escape(parser.paused)}")
         else:
