@@ -196,7 +196,9 @@ def test_required_sandbox_refuses_where_there_is_none_and_warn_runs_weaker(
 
 # The registered bundle: the zoo's read attempts (its module-level ``parse``), and the two
 # probes only a production run needs (a log flood, a connection).
-HOSTILE_PARSER = (ZOO / "reads_secrets.py").read_text() + """
+HOSTILE_PARSER = (
+    (ZOO / "reads_secrets.py").read_text()
+    + """
 import socket
 
 from casparian_parser import Parser
@@ -218,6 +220,7 @@ class Hostile(Parser):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
         return parse(path)
 """
+)
 
 HOSTILE_CONTRACT = """\
 name: hostile
