@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .envs import EnvManager, VendorResult
     from .events import EventSink
     from .inspect import OutputInspector, TableSummary
+    from .parser_details import ParserDetails
     from .parser_overview import MatchedFilesPage, ParserOverview
     from .parsers.preview import FilePreview
     from .parsers.registration import Registration
@@ -624,6 +625,24 @@ class Workspace:
 
         return matched_files(self.store, parser, offset, limit)
 
+    def parser_details(self, name: str) -> ParserDetails:
+        """A registered parser's current version and each output's contract as a prod run
+        resolves it (the approved version, or why the bundle's file is not it)."""
+        from .parser_details import parser_details
+
+        return parser_details(self.store, self.parser_runtime, name)
+
+    def parser_dev_entry(self, name: str) -> tuple[Path, str]:
+        """The parser file a dev run of the registered ``name`` uses, and where it comes from:
+        the folder it was registered from while it exists (so edits since are tried), else the
+        verified registered bundle."""
+        from .parser_details import ParserDetailsError, dev_entry
+
+        record = self.get_parser(name)
+        if record is None:
+            raise ParserDetailsError(f"no parser '{name}' is registered")
+        return dev_entry(self.parser_runtime, record)
+
     def source_line(self, path: str | os.PathLike[str], line_number: int) -> SourceLine:
         """Line ``line_number`` of a source file (``SourceLineError`` if it moved or shrank)."""
         from .source_lines import read_source_line
@@ -677,6 +696,18 @@ class Workspace:
     def contract_proposal(self, name: str) -> StoredContract | None:
         """The open proposal for a contract name, if any."""
         return self.store.contracts.proposal(name)
+
+    def approval_diff(self, contract: SchemaContract) -> str:
+        """What approving ``contract`` would change: the unified diff from the newest approved
+        version of its name (from nothing when there is none); '' when it is that version."""
+        from .contracts.diff import contract_diff
+
+        latest = self.store.contracts.latest(contract.name)
+        if latest is not None and latest.content_hash == contract.content_hash:
+            return ""
+        before = f"version {latest.version}" if latest is not None else "(no approved version)"
+        after = f"version {latest.version + 1 if latest is not None else 1} (proposed)"
+        return contract_diff(latest.contract if latest else None, contract, before, after)
 
     def list_contracts(self) -> list[StoredContract]:
         return self.store.contracts.list()

@@ -194,6 +194,32 @@ REGISTRY: tuple[ActionSpec, ...] = (
     # Process.
     ActionSpec("process", "r", "run_parser", "Run", "Queue and process the parser's matched files"),
     ActionSpec("process", "s", "stop_parser", "Stop", "Stop the parser's running processing"),
+    ActionSpec("process", "n", "register_parser", "Register", "Register a parser from its folder"),
+    ActionSpec(
+        "process", "c", "parser_details", "Contract", "Show the parser's version and contracts"
+    ),
+    ActionSpec(
+        "process",
+        "space",
+        "toggle_sample",
+        "Pick",
+        "Pick the highlighted matched file as a dev-run sample",
+        show=False,
+    ),
+    ActionSpec(
+        "process",
+        "d",
+        "dev_run",
+        "Dev run",
+        "Dev-run the parser on the picked samples (else the highlighted file); writes no output",
+    ),
+    ActionSpec(
+        "process",
+        "b",
+        "backfill",
+        "Backfill",
+        "Redo files an older version processed (shows them and asks first)",
+    ),
     ActionSpec(
         "process",
         "m",

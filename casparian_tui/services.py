@@ -314,6 +314,57 @@ class EngineService:
         state.outcome = f"failed: {message.error}" if message.error else message.summary
         self.publish("run")
 
+    # --- backfill (a run of the parser's redo, shown and stopped like any run) -----------------
+    def start_backfill(self, parser_name: str) -> bool:
+        """Backfill a parser (``Workspace.backfill_execute``) in an app-level worker, as its
+        run: its bar shows progress, s stops it, quitting asks first. False while a run of it
+        is under way. Call only after a person confirmed the plan."""
+        current = self.runs.get(parser_name)
+        if current is not None and current.running:
+            return False
+        state = self.runs[parser_name] = RunState(parser_name)
+        self.publish("run")
+        self.app.run_worker(
+            partial(self._run_backfill, state),
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group=f"run-{parser_name}",
+        )
+        return True
+
+    def _run_backfill(self, state: RunState) -> None:
+        from casparian_engine.runner.pool import PoolProgress
+
+        def forward(event: Event) -> None:
+            if isinstance(event, PoolProgress):
+                self.app.post_message(
+                    RunProgressed(
+                        state.parser_name,
+                        event.finished,
+                        event.total,
+                        event.failed,
+                        event.rows_quarantined,
+                    )
+                )
+
+        try:
+            result = self.workspace.backfill_execute(
+                state.parser_name, on_event=forward, cancel=state.cancel
+            )
+        except Exception as exc:
+            self.app.post_message(RunFinished(state.parser_name, "", error=describe(exc)))
+            return
+        files = counted(len(result.plan.files), "file")
+        if result.swapped:
+            text = (
+                f"backfilled: {files} redone by version {result.plan.current_version}; "
+                f"{result.output_dir} holds its outputs"
+            )
+        else:
+            text = f"backfill not swapped: {result.reason}; the outputs are as they were"
+        self.app.post_message(RunFinished(state.parser_name, text))
+
     def publish(self, what: str) -> None:
         """Tell subscribed screens that ``what`` changed (call on the app thread)."""
         self.changed.publish(what)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +18,6 @@ schema_app = typer.Typer(
     "immutable version, audited), and show, list or diff versions.",
     no_args_is_help=True,
 )
-
-
-def _yaml_lines(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
 
 
 GLOB_CHARS = "*?["
@@ -253,14 +248,16 @@ def _report_approval(approval: Approval) -> None:
             f"{current.version} ({current.content_hash[:12]})."
         )
         return
-    before = approval.previous.contract.to_yaml() if approval.previous else ""
-    diff = difflib.unified_diff(
-        _yaml_lines(before),
-        _yaml_lines(current.contract.to_yaml()),
-        f"version {approval.previous.version}" if approval.previous else "(none)",
+    from ..contracts.diff import contract_diff
+
+    previous = approval.previous
+    diff = contract_diff(
+        previous.contract if previous else None,
+        current.contract,
+        f"version {previous.version}" if previous else "(none)",
         f"version {current.version}",
     )
-    console.print("".join(diff), markup=False, highlight=False)
+    console.print(diff, markup=False, highlight=False)
     console.print(
         f"Approved {current.name!r} version {current.version} ({current.content_hash[:12]}) "
         f"by {current.approved_by}."
@@ -333,13 +330,10 @@ def diff_command(
         after = workspace.get_contract(name, new)
     if before is None or after is None:
         fail(f"contract {name!r} has no version {old if before is None else new}")
-    diff = difflib.unified_diff(
-        _yaml_lines(before.contract.to_yaml()),
-        _yaml_lines(after.contract.to_yaml()),
-        f"version {old}",
-        f"version {new}",
-    )
-    console.print("".join(diff) or "(identical)", markup=False, highlight=False)
+    from ..contracts.diff import contract_diff
+
+    diff = contract_diff(before.contract, after.contract, f"version {old}", f"version {new}")
+    console.print(diff or "(identical)", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

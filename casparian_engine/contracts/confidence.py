@@ -7,6 +7,8 @@ on a wrong delimiter or on data taken for a header is flagged instead of silentl
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -77,3 +79,40 @@ def discovery_warnings(
         rows = plural(sample.num_rows, "row")
         warnings.append(f"{path}: only {sample.num_rows} {rows} sampled; the types are guesses")
     return tuple(warnings)
+
+
+SAMPLE_ROWS_FOR_TYPES = 2
+"""Below this many sampled rows a column's type rests on too little to be trusted."""
+
+
+@dataclass(frozen=True)
+class ColumnConfidence:
+    """How far to trust one proposed column, in 0..1, and what lowers it ('' when nothing)."""
+
+    name: str
+    confidence: float
+    note: str = ""
+
+
+def column_confidences(
+    columns: Sequence[str],
+    dialect_confidence: float,
+    candidate_formats: Mapping[str, Sequence[str]],
+    rows_sampled: int,
+) -> tuple[ColumnConfidence, ...]:
+    """Each column's confidence: the dialect's (every column rests on how the lines were split),
+    divided by the number of formats that read all its sampled values (a date that parses as
+    day-first and as month-first is a coin toss between them), halved when fewer than
+    ``SAMPLE_ROWS_FOR_TYPES`` rows were sampled."""
+    found = []
+    for name in columns:
+        confidence, notes = dialect_confidence, []
+        formats = list(candidate_formats.get(name, ()))
+        if len(formats) > 1:
+            confidence /= len(formats)
+            notes.append(f"also parses as {', '.join(formats[1:])}")
+        if rows_sampled < SAMPLE_ROWS_FOR_TYPES:
+            confidence /= 2
+            notes.append(f"only {rows_sampled} {plural(rows_sampled, 'row')} sampled")
+        found.append(ColumnConfidence(name, round(confidence, 2), "; ".join(notes)))
+    return tuple(found)

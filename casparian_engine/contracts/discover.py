@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,6 +36,9 @@ from .dialect import (
 )
 from .model import ColumnSpec, SchemaContract
 from .temporal import strptime_strict
+
+if TYPE_CHECKING:
+    from .confidence import ColumnConfidence
 
 __all__ = [
     "DELIMITERS",
@@ -102,6 +106,15 @@ class Discovery:
     warnings: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
     """Files inside a given folder left out (empty or binary), each with the reason."""
+
+    def column_confidences(self) -> tuple[ColumnConfidence, ...]:
+        """How far to trust each proposed column (see ``confidence.column_confidences``)."""
+        from .confidence import column_confidences
+
+        names = [column.name for column in self.contract.columns]
+        return column_confidences(
+            names, self.dialect.confidence, self.candidate_formats, self.rows_sampled
+        )
 
     def proposal_text(self) -> str:
         """The YAML a person reviews, with the dialect and open choices as comments on top."""

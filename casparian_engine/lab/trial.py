@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .samples import LabError, expand_samples
+from .samples import MAX_SAMPLE_FILES, LabError, expand_samples
 
 if TYPE_CHECKING:
     from ..runner.dev import RunSummary
@@ -58,6 +58,11 @@ class TryResult:
     """Why the run stopped (the parser did not load, a file failed), else None."""
     failed_files: tuple[str, ...] = field(default=())
     seconds: float = 0.0
+    origin: str = ""
+    """Which copy of the parser ran, when it matters ('source folder …', 'registered bundle')."""
+
+    def with_origin(self, origin: str) -> TryResult:
+        return replace(self, origin=origin)
 
     @property
     def ok(self) -> bool:
@@ -94,11 +99,14 @@ def try_dir(workspace: Workspace, parser_name: str) -> Path:
     return workspace.home / "lab" / parser_name / "try"
 
 
-def try_parser(workspace: Workspace, folder: Path, samples: list[Path]) -> TryResult:
-    """Run the folder's parser on the samples (dev executor: guest, validation, quarantine)."""
+def try_parser(
+    workspace: Workspace, folder: Path, samples: list[Path], scratch: Path | None = None
+) -> TryResult:
+    """Run the folder's parser on the samples (dev executor: guest, validation, quarantine)
+    into ``scratch`` (default: the lab's try folder), which is replaced."""
     parser_file = find_parser_file(folder)
     files = [p.resolve() for p in expand_samples(samples)]
-    scratch = try_dir(workspace, parser_file.parent.name or "draft")
+    scratch = scratch or try_dir(workspace, parser_file.parent.name or "draft")
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
@@ -106,6 +114,23 @@ def try_parser(workspace: Workspace, folder: Path, samples: list[Path]) -> TryRe
         parser_file, files, sink=f"parquet://{scratch}", force=True, keep_going=True
     )
     return _result(parser_file.parent, files, summary, scratch)
+
+
+def try_registered(workspace: Workspace, name: str, samples: list[Path]) -> TryResult:
+    """Dev-run the registered parser ``name`` on sample files, as ``casparian run`` does (its
+    source folder while that exists, else its verified bundle: ``parser_dev_entry``), into
+    ``<home>/dev-output/samples/<name>`` (replaced on each run; production outputs untouched).
+    At most ``MAX_SAMPLE_FILES`` samples: a larger pick is refused, not cut."""
+    if not samples:
+        raise LabError(f"no sample files chosen for a dev run of {name}")
+    if len(samples) > MAX_SAMPLE_FILES:
+        raise LabError(
+            f"{len(samples):,} sample files chosen for {name}; a dev run takes at most "
+            f"{MAX_SAMPLE_FILES}"
+        )
+    entry, origin = workspace.parser_dev_entry(name)
+    scratch = workspace.home / "dev-output" / "samples" / name
+    return try_parser(workspace, entry, samples, scratch=scratch).with_origin(origin)
 
 
 def _result(folder: Path, files: list[Path], summary: RunSummary, scratch: Path) -> TryResult:

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 Check = Callable[[str], str]
@@ -29,22 +30,46 @@ class PromptDialog(ModalScreen[str | None]):
         height: auto;
     }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("tab", "complete", "Complete", show=False, priority=True),
+    ]
 
     def __init__(
-        self, title: str, placeholder: str = "", value: str = "", check: Check | None = None
+        self,
+        title: str,
+        placeholder: str = "",
+        value: str = "",
+        check: Check | None = None,
+        suggester: Suggester | None = None,
+        hint: str = "",
     ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.initial_value = value
         self.check = check
+        self.suggester = suggester
+        self.hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Content(self.title_text), classes="panel-title")
-            yield Input(value=self.initial_value, placeholder=self.placeholder, id="prompt")
+            yield Input(
+                value=self.initial_value,
+                placeholder=self.placeholder,
+                id="prompt",
+                suggester=self.suggester,
+            )
+            if self.hint:
+                yield Static(Text(self.hint, style="dim"), id="prompt-hint")
             yield Static("", id="prompt-problem", classes="prompt-problem")
+
+    def action_complete(self) -> None:
+        """Tab takes the input's suggestion (as → at the end of the text does)."""
+        prompt = self.query_one(Input)
+        prompt.cursor_position = len(prompt.value)
+        prompt.action_cursor_right()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -92,6 +117,35 @@ class ConfirmDialog(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Static(Text(self.question), id="confirm-question")
             yield Static(Text(self.hint, style="dim"))
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class ReviewDialog(ModalScreen[bool]):
+    """A yes/no question over what would change (files, a diff) shown in a scrolling body:
+    y says yes; n or Esc says no. Enter is not a yes here: a change is confirmed on purpose."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, title: str, body: Content | str, hint: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body if isinstance(body, Content) else Content(body)
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog review"):
+            yield Static(Content(self.title_text), classes="panel-title", id="review-title")
+            with VerticalScroll(id="review-scroll"):
+                yield Static(self.body, id="review-body")
+            yield Static(Text(self.hint, style="dim"), id="review-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#review-scroll").focus()  # arrows and page keys scroll the body
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

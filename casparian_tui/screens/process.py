@@ -27,6 +27,7 @@ from ..widgets.run_progress import RunProgress, run_label
 from .base import ModeScreen, fitted_width, tail_path
 from .dialogs import DetailsDialog
 from .jobs import STATUS_ICONS, status_cell
+from .process_workflow import ProcessWorkflow
 
 FILES_PAGE = 100
 MIN_PATH_WIDTH = 20
@@ -181,8 +182,9 @@ class ParserResumed(Message):
     resumed: bool
 
 
-class ProcessScreen(ExplainFailure, ModeScreen):
-    """Parsers (left), the highlighted parser's matched files (right), run bars (bottom)."""
+class ProcessScreen(ExplainFailure, ProcessWorkflow, ModeScreen):
+    """Parsers (left), the highlighted parser's matched files (right), run bars (bottom); n
+    registers, c shows contracts, d dev-runs picked samples, b backfills (``ProcessWorkflow``)."""
 
     MODE = "process"
     HEADING = "Process"
@@ -196,6 +198,7 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         self.files_offset = 0
         self.files_total = 0
         self.file_paths: list[str] = []
+        self.sample_paths: set[str] = set()  # matched files picked for a dev run (space)
         self.ended_runs: dict[str, str] = {}
         self.quarantined: dict[str, int] = {}  # quarantined rows per parser
         self.health: dict[str, Any] = {}  # the circuit breakers of paused parsers
@@ -309,7 +312,8 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         elif parser.paused:
             self._status(f"⏸ {escape(parser.name)} {escape(parser.paused)}")
         else:
-            self._status(escape(" · ".join([f"{parser.name}: {jobs.headline}", *jobs.details])))
+            notes = [f"{parser.name}: {jobs.headline}", *jobs.details]
+            self._status(escape(" · ".join(notes + self.workflow_notes(parser.name))))
 
     def job_to_explain(self) -> int | str | None:
         parser = self.current_parser
@@ -333,6 +337,7 @@ class ProcessScreen(ExplainFailure, ModeScreen):
             return
         if name != self.parser_name:
             self.files_offset = 0
+            self.sample_paths = set()
         self.parser_name = name
         self._show_parser_status()
         self.set_selection(f"parser {name}")
@@ -365,7 +370,8 @@ class ProcessScreen(ExplainFailure, ModeScreen):
         files.clear(columns=True)
         files.add_column("matched file", key="path", width=width)
         for path in self.file_paths:
-            files.add_row(Text(tail_path(path, width)))
+            mark = "✓ " if path in self.sample_paths else ""
+            files.add_row(Text(mark + tail_path(path, width - len(mark))))
         if self.file_paths:
             files.move_cursor(row=min(cursor, len(self.file_paths) - 1), scroll=False)
 

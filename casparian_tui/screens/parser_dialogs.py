@@ -1,0 +1,178 @@
+"""Dialogs of Process's workflow: a registered parser's version and contracts, a dev run's
+summary. Both are read-only views over what the engine returned (files are the user's)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from casparian_engine.wording import counted
+
+CONTRACT_COLUMNS = ("output", "column", "type", "nullable", "format")
+FIRST_ERRORS = 5
+
+
+def contract_state(choice: Any) -> str:
+    """What a prod run does with one output's contract, in a line."""
+    file_contract, approved = choice.file_contract, choice.approved
+    head = f"output {choice.output}: contract {file_contract.name!r}"
+    if approved is None:
+        return (
+            f"{head} has no approved version: a prod run refuses it until it is approved "
+            "(Discover: c proposes, A approves; or casparian schema approve)"
+        )
+    where = f"approved version {approved.version} ({approved.content_hash[:12]}) by " + (
+        f"{approved.approved_by}"
+    )
+    if not choice.differs:
+        return f"✓ {head} is {where}"
+    return f"✗ {head}: the parser's file differs from {where}; a prod run refuses it:"
+
+
+def parser_facts(details: Any) -> Content:
+    """Version, identity, where it came from and what it selects, as lines."""
+    record = details.record
+    registered = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.registered_at))
+    source = record.source_path or "-"
+    if record.source_path and not details.source_exists:
+        source += " (gone: a dev run uses the registered bundle)"
+    lines = [
+        ("version", record.version),
+        ("identity", record.identity_hash),
+        ("registered", f"{registered} by {record.registered_by}"),
+        ("source", source),
+        ("tags", ", ".join(record.tags) or "-"),
+        ("patterns", ", ".join(record.patterns) or "-"),
+    ]
+    width = max(len(label) for label, _ in lines)
+    return Content("\n").join(
+        Content.assemble((label.ljust(width), "bold"), "  ", value) for label, value in lines
+    )
+
+
+class ParserDetailsDialog(ModalScreen[None]):
+    """A parser's current version and its outputs' contracts: the columns a prod run validates
+    against, and whether the bundle's contract file is the approved version."""
+
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+
+    def __init__(self, details: Any) -> None:
+        super().__init__()
+        self.details = details
+
+    def compose(self) -> ComposeResult:
+        record = self.details.record
+        with Vertical(classes="dialog review", id="parser-details"):
+            yield Static(
+                Content.assemble((f"{record.name} {record.version}", "bold")),
+                classes="panel-title",
+            )
+            with VerticalScroll(id="review-scroll"):
+                yield Static(parser_facts(self.details), id="parser-facts")
+                yield Static(self._contract_lines(), id="contract-states")
+                table: DataTable[Any] = DataTable(id="contract-columns", cursor_type="row")
+                yield table
+            yield Static(Text("Esc, Enter or q closes", style="dim"), id="review-hint")
+
+    def _contract_lines(self) -> Content:
+        if self.details.contract_problem:
+            return Content(f"✗ contracts: {self.details.contract_problem}")
+        if not self.details.contracts:
+            return Content("no output declares a contract: rows are written unvalidated")
+        lines = []
+        for choice in self.details.contracts:
+            lines.append(contract_state(choice))
+            if choice.differs:
+                lines.append(choice.diff().rstrip("\n"))
+        return Content("\n".join(lines))
+
+    def on_mount(self) -> None:
+        table = self.query_one("#contract-columns", DataTable)
+        table.display = bool(self.details.contracts)
+        for label in CONTRACT_COLUMNS:
+            table.add_column(label, key=label)
+        for choice in self.details.contracts:
+            for column in choice.contract.columns:
+                nullable = "yes" if column.nullable else "no"
+                table.add_row(
+                    Text(choice.output), Text(column.name), column.type, nullable,
+                    Text(column.format or ""),
+                )  # fmt: skip
+        self.query_one("#review-scroll").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def dev_run_text(parser_name: str, result: Any) -> Content:
+    """A dev run's summary: which copy ran on how many files, rows written and quarantined per
+    output, the first quarantine reasons with their lines, and every failure."""
+    lines = [
+        f"{parser_name} ({result.origin or 'parser'}) on {counted(len(result.files), 'file')}"
+        f" in {result.seconds:.1f} s",
+        f"{counted(result.written, 'row')} written, {counted(result.quarantined, 'row')}"
+        " quarantined",
+    ]
+    if result.failure:
+        lines.append(f"✗ {result.failure}")
+    lines += [f"✗ file failed: {failed}" for failed in result.failed_files]
+    for output in result.outputs:
+        lines.append(
+            f"· {output.name}: {counted(output.written, 'row')} written, "
+            f"{output.quarantined:,} quarantined"
+        )
+        for reason in output.reasons[:FIRST_ERRORS]:
+            where = f"row {reason.row}" if reason.row is not None else "row ?"
+            lines.append(f"    {where}: {reason.reason or reason.rules}")
+    if result.ok and not result.quarantined:
+        lines.append("✓ ran clean")
+    return Content("\n".join(lines))
+
+
+def dev_run_headline(result: Any) -> str:
+    """The summary for the status line."""
+    text = (
+        f"dev run: {counted(len(result.files), 'file')}, "
+        f"{counted(result.written, 'row')} written, {result.quarantined:,} quarantined"
+    )
+    failures = len(result.failed_files) + (1 if result.failure else 0)
+    if failures:
+        text += f", {counted(failures, 'failure')}"
+    return text
+
+
+class DevRunDialog(ModalScreen[None]):
+    """A dev run's summary (nothing in it writes: the rows went to a scratch folder)."""
+
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+
+    def __init__(self, parser_name: str, result: Any) -> None:
+        super().__init__()
+        self.parser_name = parser_name
+        self.result = result
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog review", id="dev-run"):
+            yield Static(
+                Content(f"Dev run of {self.parser_name}"), classes="panel-title", id="dev-title"
+            )
+            with VerticalScroll(id="review-scroll"):
+                yield Static(dev_run_text(self.parser_name, self.result), id="dev-run-body")
+            yield Static(
+                Text("rows went to a scratch folder, not the outputs · Esc closes", style="dim"),
+                id="review-hint",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#review-scroll").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,276 @@
+"""Process's workflow keys: register a parser from a folder (n), see its version and contracts
+(c), dev-run it on sample files (space picks them, d runs), and backfill after a new version (b).
+
+Every engine call runs in a thread worker through ``Workspace``; what writes (registration, a
+backfill) happens only on a person's key press, and a backfill only after a dialog has shown the
+files it would redo and the person said yes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.message import Message
+from textual.widgets import DataTable
+
+from casparian_engine.errors import describe
+from casparian_engine.wording import counted
+
+from ..widgets.path_suggester import PathSuggester
+from .dialogs import PromptDialog, ReviewDialog
+from .parser_dialogs import DevRunDialog, ParserDetailsDialog, dev_run_headline
+
+if TYPE_CHECKING:
+    from .base import ModeScreen
+
+    _Base = ModeScreen
+else:
+    _Base = object
+
+BACKFILL_FILES_SHOWN = 500
+"""A backfill's confirmation lists this many of the files it would redo (then how many more)."""
+REGISTER_HINT = "→ or Tab completes the path · Enter registers · Esc cancels"
+
+
+@dataclass
+class ParserRegistered(Message):
+    """A folder was registered (or found registered already); ``warnings`` to read."""
+
+    folder: str
+    registration: Any
+    warnings: list[str]
+
+
+@dataclass
+class ParserDetailsRead(Message):
+    details: Any
+
+
+@dataclass
+class DevRunFinished(Message):
+    parser_name: str
+    result: Any
+
+
+@dataclass
+class BackfillPlanned(Message):
+    plan: Any
+    output_dir: str
+
+
+@dataclass
+class WorkflowFailed(Message):
+    """A workflow step was refused by the engine; ``text`` says which and why."""
+
+    text: str
+
+
+def backfill_body(plan: Any, output_dir: str) -> str:
+    """What a backfill would change: its files (each with the versions that produced its
+    outputs), where the outputs are replaced and when."""
+    lines = [
+        f"{counted(len(plan.files), 'file')} would be reprocessed by {plan.parser_name} "
+        f"{plan.current_version} into a staging folder; the outputs in {output_dir} are replaced "
+        "only if every file succeeds (otherwise they stay as they are).",
+        "",
+    ]
+    for stale in plan.files[:BACKFILL_FILES_SHOWN]:
+        versions = ", ".join(stale.processed_versions) or "-"
+        lines.append(f"{stale.path}  (now from {versions})")
+    if len(plan.files) > BACKFILL_FILES_SHOWN:
+        lines.append(f"… and {len(plan.files) - BACKFILL_FILES_SHOWN:,} more")
+    return "\n".join(lines)
+
+
+class ProcessWorkflow(_Base):
+    """The workflow keys, mixed into ``ProcessScreen`` (which provides the parser, the matched
+    files and the status line)."""
+
+    parser_name: str
+    file_paths: list[str]
+    sample_paths: set[str]
+    last_dev_run: DevRunFinished | None = None
+
+    if TYPE_CHECKING:
+
+        @property
+        def current_parser(self) -> Any: ...
+
+        def _status(self, text: str) -> None: ...
+
+        def _fill_files(self, keep_cursor: bool = True) -> None: ...
+
+        def _show_parser_status(self) -> None: ...
+
+        def load_parsers(self) -> Any: ...
+
+    # --- register (n) --------------------------------------------------------------------------
+    def action_register_parser(self) -> None:
+        def folder_chosen(folder: str | None) -> None:
+            if folder:
+                self._status(f"registering {folder}…")
+                self.register_folder(folder)
+
+        dialog = PromptDialog(
+            "Register a parser from its folder:",
+            "/path/to/parser-folder",
+            suggester=PathSuggester(),
+            hint=REGISTER_HINT,
+        )
+        self.app.push_screen(dialog, folder_chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-register")
+    def register_folder(self, folder: str) -> None:
+        workspace = self.service.workspace
+        try:
+            registration = workspace.register_parser(Path(folder).expanduser())
+        except ValueError as exc:
+            self.post_message(WorkflowFailed(f"register {folder}: {describe(exc)}"))
+            return
+        record = workspace.get_parser(registration.name, registration.version)
+        warnings = [finding.message for finding in registration.verdict.warned]
+        if record is not None and not (record.tags or record.patterns):
+            warnings.insert(
+                0,
+                f"{registration.name} {registration.version} matches no files: declare tags or "
+                "patterns in the parser",
+            )
+        self.post_message(ParserRegistered(folder, registration, warnings))
+
+    def on_parser_registered(self, message: ParserRegistered) -> None:
+        registration = message.registration
+        self.parser_name = registration.name  # the cursor goes to it once the list is read
+        self.report_done(registration.message)
+        if message.warnings:
+            self.notify(" · ".join(message.warnings), severity="warning", markup=False)
+        self.load_parsers()
+
+    def on_workflow_failed(self, message: WorkflowFailed) -> None:
+        self._status("")
+        self.show_error(message.text)
+
+    # --- version and contracts (c) ---------------------------------------------------------
+    def action_parser_details(self) -> None:
+        parser = self.current_parser
+        if parser is None:
+            self.show_error("No parser to show: n registers one")
+            return
+        self.read_details(parser.name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-details")
+    def read_details(self, name: str) -> None:
+        self.post_message(ParserDetailsRead(self.service.workspace.parser_details(name)))
+
+    def on_parser_details_read(self, message: ParserDetailsRead) -> None:
+        if self.is_current:
+            self.app.push_screen(ParserDetailsDialog(message.details))
+
+    # --- sample files (space) and the dev run (d) -------------------------------------------
+    def action_toggle_sample(self) -> None:
+        files = self.query_one("#parser-files", DataTable)
+        if self.focused is not files:
+            self.show_error("Tab to the matched files first; space there picks samples")
+            return
+        if not self.file_paths or files.cursor_row >= len(self.file_paths):
+            return
+        path = self.file_paths[files.cursor_row]
+        self.sample_paths ^= {path}
+        self.clear_error()
+        self._fill_files()
+        self._status(f"{counted(len(self.sample_paths), 'sample file')} picked: d dev-runs on them")
+
+    def chosen_samples(self) -> list[str]:
+        """The picked sample files, else the highlighted matched file."""
+        if self.sample_paths:
+            return sorted(self.sample_paths)
+        files = self.query_one("#parser-files", DataTable)
+        if self.file_paths and files.cursor_row < len(self.file_paths):
+            return [self.file_paths[files.cursor_row]]
+        return []
+
+    def action_dev_run(self) -> None:
+        parser = self.current_parser
+        if parser is None:
+            self.show_error("No parser to dev-run: n registers one")
+            return
+        samples = self.chosen_samples()
+        if not samples:
+            self.show_error(f"{parser.name} matches no files to dev-run it on")
+            return
+        self.clear_error()
+        self._status(f"dev run of {parser.name} on {counted(len(samples), 'file')}…")
+        self.dev_run(parser.name, samples)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-dev-run")
+    def dev_run(self, name: str, samples: list[str]) -> None:
+        from casparian_engine.lab.trial import try_registered
+
+        try:
+            result = try_registered(self.service.workspace, name, [Path(p) for p in samples])
+        except ValueError as exc:
+            self.post_message(WorkflowFailed(f"dev run of {name}: {describe(exc)}"))
+            return
+        self.post_message(DevRunFinished(name, result))
+
+    def workflow_notes(self, parser_name: str) -> list[str]:
+        """What the status line adds for a parser: how its last dev run here went."""
+        run = self.last_dev_run
+        if run is None or run.parser_name != parser_name:
+            return []
+        return [dev_run_headline(run.result)]
+
+    def on_dev_run_finished(self, message: DevRunFinished) -> None:
+        self.last_dev_run = message
+        if message.parser_name == self.parser_name:
+            self._show_parser_status()
+        if self.is_current:
+            self.app.push_screen(DevRunDialog(message.parser_name, message.result))
+
+    # --- backfill (b) ------------------------------------------------------------------------
+    def action_backfill(self) -> None:
+        parser = self.current_parser
+        if parser is None:
+            self.show_error("No parser to backfill: n registers one")
+            return
+        self.clear_error()
+        self.plan_backfill(parser.name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-backfill-plan")
+    def plan_backfill(self, name: str) -> None:
+        workspace = self.service.workspace
+        try:
+            plan = workspace.backfill_plan(name)
+        except ValueError as exc:
+            self.post_message(WorkflowFailed(f"backfill of {name}: {describe(exc)}"))
+            return
+        output_dir = str(workspace.config.output_dir / plan.parser_name)
+        self.post_message(BackfillPlanned(plan, output_dir))
+
+    def on_backfill_planned(self, message: BackfillPlanned) -> None:
+        plan = message.plan
+        if not plan.files:
+            self.report_done(
+                f"Nothing to backfill: no file's outputs come from a version of "
+                f"{plan.parser_name} older than {plan.current_version}"
+            )
+            return
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self._status(f"backfill of {plan.parser_name} not started")
+                return
+            if not self.service.start_backfill(plan.parser_name):
+                self.show_error(f"{plan.parser_name} is running; s stops it, then b backfills")
+
+        title = (
+            f"Backfill {plan.parser_name} {plan.current_version}: "
+            f"redo {counted(len(plan.files), 'file')}?"
+        )
+        body = Text(backfill_body(plan, message.output_dir))
+        self.app.push_screen(
+            ReviewDialog(title, body.plain, "y backfills · n or Esc goes back"), answered
+        )

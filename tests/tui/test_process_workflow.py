@@ -1,0 +1,242 @@
+"""Pilot tests of Process's workflow keys over a real workspace: n registers a parser from a
+folder (with path completion), c shows its version and contracts, d dev-runs it on picked
+sample files (real guests), b backfills after a new version, only after a confirmation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from casparian_engine.store.audit import os_user
+from casparian_engine.workspace import Workspace
+from casparian_tui.app import CasparianApp
+from casparian_tui.screens.dialogs import PromptDialog, ReviewDialog
+from casparian_tui.screens.parser_dialogs import DevRunDialog, ParserDetailsDialog
+from casparian_tui.screens.process import ProcessScreen
+from tests.engine.registration_support import make_parser
+
+from .test_process import cells, open_process, settle
+
+SIZES = ((120, 36), (80, 24))
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def on_screen(app: CasparianApp, selector: str) -> bool:
+    """Whether a widget of the shown screen lies wholly inside the terminal."""
+    widget = app.screen.query_one(selector)
+    region = widget.region
+    width, height = app.size
+    return (
+        region.width > 0 and region.height > 0 and region.right <= width and region.bottom <= height
+    )
+
+
+async def type_into_prompt(pilot: Pilot[None], text: str) -> None:
+    await pilot.press(*text)
+    await pilot.pause()
+
+
+async def test_n_registers_a_parser_from_a_folder_typed_with_completion(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    parser = make_parser(tmp_path / "parsers" / "invoice_parser")
+    app = CasparianApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_process(app, pilot)
+        assert cells(screen, "#parsers-table") == []
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptDialog)
+        assert on_screen(app, "#prompt") and on_screen(app, "#prompt-hint")
+        await type_into_prompt(pilot, str(tmp_path / "parsers" / "inv"))
+        await app.screen.query_one(Input).workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("tab")
+        assert app.screen.query_one(Input).value == f"{parser}/"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is screen
+        assert [(p.name, p.version) for p in workspace.list_parsers()] == [("invoices", "1.0.0")]
+        assert cells(screen, "#parsers-table")[0][0] == "invoices"
+        identity = workspace.list_parsers()[0].identity_hash
+        toasts = [n.message for n in app._notifications]
+        assert toasts == [f"registered parser 'invoices' 1.0.0 (identity {identity})"]
+        status = text_of(screen.query_one("#process-status", Static))
+        assert status == "invoices: never run"  # the cursor is on the new parser
+        assert screen.error_text == ""
+        entry = workspace.audit_entries(action="parser.registered")[0]
+        assert (entry.subject, entry.os_user) == ("invoices@1.0.0", os_user())
+
+
+async def test_a_folder_with_no_parser_is_refused_with_its_name_and_nothing_registered(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = make_parser(tmp_path / "not_a_parser")
+    for source in folder.glob("*.py"):
+        source.unlink()
+    app = CasparianApp(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("n")
+        await type_into_prompt(pilot, str(folder))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert screen.error_text == (
+            f"✗ register {folder}: no parser class found: registration needs a Level-2 parser, "
+            "`class MyParser(Parser)` with name, version and outputs"
+        )
+        await pilot.press("n")
+        await type_into_prompt(pilot, str(tmp_path / "nowhere"))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert screen.error_text == (
+            f"✗ register {tmp_path / 'nowhere'}: {tmp_path / 'nowhere'}: no such file or folder"
+        )
+        assert workspace.list_parsers() == []
+        assert workspace.audit_entries(action="parser.registered") == []
+
+
+async def test_c_shows_the_version_and_the_contract_a_prod_run_applies(
+    registered: Workspace,
+) -> None:
+    app = CasparianApp(registered)
+    record = registered.list_parsers()[0]
+    for size in SIZES:
+        async with app.run_test(size=size) as pilot:
+            await open_process(app, pilot)
+            await pilot.press("c")
+            await settle(app, pilot)
+            dialog = app.screen
+            assert isinstance(dialog, ParserDetailsDialog)
+            facts = text_of(dialog.query_one("#parser-facts", Static))
+            assert f"version     {record.version}" in facts
+            assert f"identity    {record.identity_hash}" in facts
+            approved = registered.latest_contract("invoices")
+            assert approved is not None
+            assert text_of(dialog.query_one("#contract-states", Static)) == (
+                f"✓ output invoices: contract 'invoices' is approved version 1 "
+                f"({approved.content_hash[:12]}) by {os_user()}"
+            )
+            table = dialog.query_one("#contract-columns", DataTable)
+            rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+            assert rows == [
+                ["invoices", "id", "int64", "no", ""],
+                ["invoices", "amount", "float64", "yes", ""],
+            ]
+            assert on_screen(app, "#parser-details") and on_screen(app, "#review-hint")
+            await pilot.press("escape")
+            assert isinstance(app.screen, ProcessScreen)
+        app = CasparianApp(registered)
+
+
+async def test_c_says_when_the_contract_has_no_approved_version(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.register_parser(make_parser(tmp_path / "parser"))
+    app = CasparianApp(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_process(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert text_of(app.screen.query_one("#contract-states", Static)).startswith(
+            "output invoices: contract 'invoices' has no approved version: a prod run refuses it"
+        )
+
+
+async def test_d_dev_runs_the_picked_samples_and_shows_rows_quarantine_and_first_errors(
+    registered: Workspace,
+) -> None:
+    app = CasparianApp(registered)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_process(app, pilot)
+        names = [Path(p).name for p in screen.file_paths]
+        await pilot.press("space")  # not in the files pane: says how to get there
+        assert screen.error_text == "✗ Tab to the matched files first; space there picks samples"
+        await pilot.press("tab")
+        assert screen.focused is screen.query_one("#parser-files")
+        for name in ("inv0.csv", "inv1.csv"):  # inv0.csv's row 2 breaks the contract
+            screen.query_one("#parser-files", DataTable).move_cursor(row=names.index(name))
+            await pilot.press("space")
+        assert len(screen.sample_paths) == 2
+        assert screen.error_text == ""
+        await pilot.press("d")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, DevRunDialog)
+        body = text_of(dialog.query_one("#dev-run-body", Static)).splitlines()
+        assert body[0].startswith(
+            f"invoices (source folder {registered.list_parsers()[0].source_path}) on 2 files"
+        )
+        inv1 = next(p for p in screen.sample_paths if p.endswith("inv1.csv"))
+        assert body[1:] == [  # inv0.csv's amounts read as text, inv1.csv's as numbers
+            "1 row written, 1 row quarantined",
+            f"✗ file failed: SchemaChanged: {inv1}: output 'invoices' changed schema between "
+            "batches: column 'amount' was string, now double",
+            "· invoices: 1 row written, 1 quarantined",
+            "    row 2: amount: not a valid float64",
+        ]
+        assert on_screen(app, "#dev-run") and on_screen(app, "#review-hint")
+        await pilot.press("escape")
+        assert text_of(screen.query_one("#process-status", Static)) == (
+            "invoices: never run · dev run: 2 files, 1 row written, 1 quarantined, 1 failure"
+        )
+        assert registered.job_stats().by_status == {}  # a dev run queues nothing
+        assert registered.output_tables() == []  # and writes no production output
+
+
+async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
+    registered: Workspace, tmp_path: Path
+) -> None:
+    registered.process("invoices")
+    app = CasparianApp(registered)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        assert [n.message for n in app._notifications] == [
+            "Nothing to backfill: no file's outputs come from a version of invoices older "
+            "than 1.0.0"
+        ]
+    registered.register_parser(make_parser(tmp_path / "parser2", version="2.0.0"))
+    jobs_before = registered.job_stats().by_status
+    app = CasparianApp(registered)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ReviewDialog)
+        title = text_of(dialog.query_one("#review-title", Static))
+        assert title == "Backfill invoices 2.0.0: redo 4 files?"
+        body = text_of(dialog.query_one("#review-body", Static)).splitlines()
+        output_dir = registered.config.output_dir / "invoices"
+        assert body[0] == (
+            "4 files would be reprocessed by invoices 2.0.0 into a staging folder; the outputs "
+            f"in {output_dir} are replaced only if every file succeeds (otherwise they stay as "
+            "they are)."
+        )
+        batch = tmp_path / "batch" / "invoices"
+        assert sorted(body[2:]) == [f"{batch}/inv{n}.csv  (now from 1.0.0)" for n in range(4)]
+        assert on_screen(app, "#review-hint")
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.screen is screen
+        assert registered.job_stats().by_status == jobs_before  # no means nothing ran
+        assert "invoices" not in app.service.runs
+        await pilot.press("b")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        state = app.service.runs["invoices"]
+        assert not state.running
+        assert state.outcome == (
+            f"backfilled: 4 files redone by version 2.0.0; {output_dir} holds its outputs"
+        )
+        entry = registered.audit_entries(action="parser.backfill")[0]
+        assert (entry.subject, entry.os_user) == ("invoices", os_user())
+        assert registered.backfill_plan("invoices").files == ()
