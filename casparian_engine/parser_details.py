@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from .store.parsers import ParserRecord
 
 
-
 class ParserDetailsError(CasparianError, ValueError):
     """A parser's details or dev run cannot be had: the message names the parser and why."""
 

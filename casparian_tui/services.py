@@ -334,7 +334,7 @@ class EngineService:
         return True
 
     def _run_backfill(self, state: RunState) -> None:
-        from casparian_engine.runner.pool import PoolProgress
+        from casparian_engine.events import PoolProgress
 
         def forward(event: Event) -> None:
             if isinstance(event, PoolProgress):
