@@ -79,3 +79,10 @@ def is_live(status: str) -> bool:
 def sql_states(states: tuple[JobState, ...]) -> str:
     """The states as a SQL list of literals for ``status IN (...)``: ``'queued', 'running'``."""
     return ", ".join(f"'{state.value}'" for state in states)
+
+
+QUEUED_SQL = sql_states((JobState.QUEUED,))
+RUNNING_SQL = sql_states((JobState.RUNNING,))
+CANCELLED_SQL = sql_states((JobState.CANCELLED,))
+"""One state as a SQL literal, for the store's ``status = 'running'`` (as ``sql_states`` for
+``IN`` lists): the state's text is written once, in ``JobState``."""

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..job_states import LIVE_STATES, sql_states
+from ..job_states import CANCELLED_SQL, LIVE_STATES, QUEUED_SQL, RUNNING_SQL, sql_states
 from .db import Database, chunked
 from .health import HealthRepository
 from .history import HistoryRepository
@@ -110,7 +110,7 @@ def _complete_sql(count: int, dialect: str) -> str:
         "rows_emitted = v.emitted, rows_written = v.written, rows_quarantined = v.quarantined, "
         "output_paths = v.outputs, log_path = v.log_path, error_kind = NULL, "
         "error_message = NULL, error_trace = NULL FROM v WHERE cf_jobs.id = v.id "
-        "AND cf_jobs.lease_token = v.token AND cf_jobs.status = 'running' "
+        f"AND cf_jobs.lease_token = v.token AND cf_jobs.status = {RUNNING_SQL} "
         "RETURNING cf_jobs.id, cf_jobs.parser_name, cf_jobs.parser_version, cf_jobs.input_hash"
     )
 
@@ -150,7 +150,7 @@ def _enqueue_staged_sql(skip_processed: bool) -> str:
         # (hash and path cases apart: an OR would keep SQLite off the (parser, version, hash) index)
         owned = (
             "FROM cf_jobs j WHERE j.kind = 'process' AND j.parser_name = s.parser_name "
-            "AND j.parser_version = s.parser_version AND j.status <> 'cancelled'"
+            f"AND j.parser_version = s.parser_version AND j.status <> {CANCELLED_SQL}"
         )
         checks.append(
             f"(s.kind <> 'process' OR (NOT EXISTS (SELECT 1 {owned} "
@@ -165,7 +165,7 @@ def _enqueue_staged_sql(skip_processed: bool) -> str:
         "INSERT INTO cf_jobs (parser_name, parser_version, file_id, input_path, input_hash, "
         "status, kind, batch_id, priority, created_at) "
         "SELECT s.parser_name, s.parser_version, s.file_id, s.input_path, s.input_hash, "
-        f"'queued', s.kind, s.batch_id, s.priority, ? FROM {_STAGING} s "
+        f"{QUEUED_SQL}, s.kind, s.batch_id, s.priority, ? FROM {_STAGING} s "
         f"WHERE {' AND '.join(checks)} ORDER BY s.seq RETURNING id"
     )
 
@@ -265,9 +265,9 @@ class JobRepository(JobReads):
         else:
             chosen = f"id IN ({pick} LIMIT ?)"
         rows = self.db.query(
-            "UPDATE cf_jobs SET status = 'running', lease_token = ?, worker_id = ?, "
-            f"heartbeat_at = {stamp}, started_at = {stamp} WHERE status = 'queued' AND {chosen} "
-            f"RETURNING {_COLUMNS}",
+            f"UPDATE cf_jobs SET status = {RUNNING_SQL}, lease_token = ?, worker_id = ?, "
+            f"heartbeat_at = {stamp}, started_at = {stamp} "
+            f"WHERE status = {QUEUED_SQL} AND {chosen} RETURNING {_COLUMNS}",
             (token, worker_id, *stamp_params, *stamp_params, *params, now, limit),
         )
         jobs = sorted((Job.from_row(r) for r in rows), key=lambda j: (-j.priority, j.id))
@@ -276,7 +276,7 @@ class JobRepository(JobReads):
     @staticmethod
     def _claimable(parser_names: Sequence[str] | None, kind: str | None) -> tuple[str, list[Any]]:
         clauses = [
-            "status = 'queued'",
+            f"status = {QUEUED_SQL}",
             "parser_name NOT IN (SELECT parser_name FROM cf_parser_health "
             "WHERE paused_at IS NOT NULL)",
         ]
@@ -295,7 +295,7 @@ class JobRepository(JobReads):
         stamp, stamp_params = self.db.lease_clock(now)
         rows = self.db.query(
             f"UPDATE cf_jobs SET heartbeat_at = {stamp} WHERE lease_token = ? "
-            "AND status = 'running' RETURNING id",
+            f"AND status = {RUNNING_SQL} RETURNING id",
             (*stamp_params, token),
         )
         return {int(r[0]) for r in rows}
@@ -305,7 +305,7 @@ class JobRepository(JobReads):
         server's clock on PostgreSQL: see ``Database.lease_clock``)."""
         stamp, stamp_params = self.db.lease_clock(now)
         return self._release(
-            f"status = 'running' AND heartbeat_at < {stamp} - ?",
+            f"status = {RUNNING_SQL} AND heartbeat_at < {stamp} - ?",
             (*stamp_params, lease_timeout_s),
             "lease_expired",
         )
@@ -313,7 +313,7 @@ class JobRepository(JobReads):
     def reset_orphans(self, host: str, is_alive: Callable[[int], bool]) -> list[int]:
         """On start-up: requeue running jobs of this host's workers whose process is gone."""
         rows = self.db.query(
-            "SELECT DISTINCT worker_id FROM cf_jobs WHERE status = 'running' "
+            f"SELECT DISTINCT worker_id FROM cf_jobs WHERE status = {RUNNING_SQL} "
             "AND worker_id LIKE ? ESCAPE '\\'",
             (_starting_with(f"{host}:"),),
         )
@@ -323,7 +323,7 @@ class JobRepository(JobReads):
             if pid_text.isdigit() and is_alive(int(pid_text)):
                 continue
             released += self._release(
-                "status = 'running' AND worker_id = ?", (worker_id,), "orphaned"
+                f"status = {RUNNING_SQL} AND worker_id = ?", (worker_id,), "orphaned"
             )
         return released
 
@@ -333,7 +333,7 @@ class JobRepository(JobReads):
             return []
         marks = ", ".join("?" for _ in job_ids)
         return self._release(
-            f"status = 'running' AND lease_token = ? AND id IN ({marks})",
+            f"status = {RUNNING_SQL} AND lease_token = ? AND id IN ({marks})",
             (token, *job_ids),
             "released",
         )
@@ -342,7 +342,7 @@ class JobRepository(JobReads):
         """Requeue every job a worker process (``host``, ``pid``) left running, e.g. when a stop
         killed it; ``reason`` and ``message`` say why on each job."""
         return self._release(
-            "status = 'running' AND worker_id LIKE ? ESCAPE '\\'",
+            f"status = {RUNNING_SQL} AND worker_id LIKE ? ESCAPE '\\'",
             (_starting_with(f"{host}:{pid}:"),),
             reason,
             message,
@@ -352,7 +352,7 @@ class JobRepository(JobReads):
         self, where: str, params: tuple[Any, ...], reason: str, message: str | None = None
     ) -> list[int]:
         rows = self.db.query(
-            "UPDATE cf_jobs SET status = 'queued', lease_token = NULL, worker_id = NULL, "
+            f"UPDATE cf_jobs SET status = {QUEUED_SQL}, lease_token = NULL, worker_id = NULL, "
             "heartbeat_at = NULL, error_kind = ?, error_message = COALESCE(?, error_message) "
             f"WHERE {where} RETURNING id",
             (reason, message, *params),
@@ -401,7 +401,7 @@ class JobRepository(JobReads):
         with self.db.transaction():
             row = self.db.query_one(
                 "SELECT retry_count, parser_name, input_path FROM cf_jobs "
-                "WHERE id = ? AND lease_token = ? AND status = 'running'",
+                f"WHERE id = ? AND lease_token = ? AND status = {RUNNING_SQL}",
                 (job_id, token),
             )
             if row is None:
@@ -411,7 +411,7 @@ class JobRepository(JobReads):
             if failure.transient and retry_count < self.max_retries:
                 backoff = self.retry_backoff_s[min(retry_count, len(self.retry_backoff_s) - 1)]
                 self.db.execute(
-                    "UPDATE cf_jobs SET status = 'queued', retry_count = retry_count + 1, "
+                    f"UPDATE cf_jobs SET status = {QUEUED_SQL}, retry_count = retry_count + 1, "
                     "not_before = ?, lease_token = NULL, worker_id = NULL, heartbeat_at = NULL, "
                     "error_kind = ?, error_message = ?, error_trace = ?, log_path = ? "
                     "WHERE id = ?",
@@ -458,7 +458,7 @@ class JobRepository(JobReads):
         worker did (it was queued), None when nothing was cancelled. Read by the same statement,
         so a worker claiming the job just before the cancel is never missed."""
         row = self.db.query_one(
-            "UPDATE cf_jobs SET status = 'cancelled', finished_at = ?, lease_token = NULL, "
+            f"UPDATE cf_jobs SET status = {CANCELLED_SQL}, finished_at = ?, lease_token = NULL, "
             f"heartbeat_at = NULL WHERE id = ? AND status IN ({LIVE_SQL}) RETURNING id, worker_id",
             (time.time(), job_id),
         )
@@ -472,7 +472,7 @@ class JobRepository(JobReads):
         marks = ", ".join("?" for _ in job_ids)
         rows = self.db.query(
             f"UPDATE cf_jobs SET worker_id = NULL WHERE id IN ({marks}) AND worker_id = ? "
-            "AND status = 'cancelled' RETURNING id",
+            f"AND status = {CANCELLED_SQL} RETURNING id",
             (*job_ids, worker_id),
         )
         return sorted(int(r[0]) for r in rows)
@@ -488,7 +488,7 @@ class JobRepository(JobReads):
         now = time.time()
         with self.db.transaction():
             row = self.db.query_one(
-                "UPDATE cf_jobs SET status = 'queued', retry_count = 0, not_before = 0, "
+                f"UPDATE cf_jobs SET status = {QUEUED_SQL}, retry_count = 0, not_before = 0, "
                 "lease_token = NULL, worker_id = NULL, heartbeat_at = NULL, started_at = NULL, "
                 f"finished_at = NULL WHERE id = ? AND status IN ({sql_states(REPLAYABLE_STATES)}) "
                 "AND NOT EXISTS (SELECT 1 FROM cf_jobs j JOIN cf_jobs o ON "
@@ -516,7 +516,7 @@ class JobRepository(JobReads):
     def cancel_unfinished(self, kind: str, keep_batch: str | None = None) -> list[int]:
         """Cancel queued or running jobs of a kind (e.g. a crashed backfill's leftovers)."""
         rows = self.db.query(
-            "UPDATE cf_jobs SET status = 'cancelled', finished_at = ?, lease_token = NULL "
+            f"UPDATE cf_jobs SET status = {CANCELLED_SQL}, finished_at = ?, lease_token = NULL "
             f"WHERE kind = ? AND status IN ({LIVE_SQL}) AND COALESCE(batch_id, '') <> ? "
             "RETURNING id",
             (time.time(), kind, keep_batch or ""),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..job_states import RUNNING_SQL
 from .db import Database
 
 REAPER_LOCK = 0x43465250  # the PostgreSQL advisory lock key of the reaper ("CFRP")
@@ -116,7 +117,7 @@ class WorkerRegistry:
             return []
         rows = self.db.query(
             "SELECT id, parser_name, input_path, worker_id FROM cf_jobs "
-            "WHERE status = 'running' ORDER BY id LIMIT ?",
+            f"WHERE status = {RUNNING_SQL} ORDER BY id LIMIT ?",
             (MAX_LISTED_JOBS,),
         )
         jobs: dict[str, list[RunningJob]] = {}
