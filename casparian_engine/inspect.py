@@ -29,8 +29,8 @@ from .catalog import (
     confine_to,
     create_views,
     list_output_tables,
-    quote_identifier,
 )
+from .sql_quoting import quote_identifier
 
 DEFAULT_SAMPLE_PERCENT = 1.0
 SAMPLE_ABOVE_ROWS = 1_000_000

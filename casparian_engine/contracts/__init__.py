@@ -1,8 +1,8 @@
 """Schema contracts: the model, discovery, vectorised validation and quarantine."""
 
+from ..quarantine_rows import QUARANTINE_SCHEMA
 from .model import ColumnSpec, ContractError, SchemaContract, arrow_type, type_name_of
 from .validate import (
-    QUARANTINE_SCHEMA,
     StructuralMismatch,
     ValidationResult,
     check_structure,

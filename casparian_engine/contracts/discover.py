@@ -311,7 +311,7 @@ def check_whole(
         or not tokens.get(index, set()) - {""} <= set(spec.null_values or ())
     }
     kept = stacked.filter(pc.invert(is_token))
-    rules = {
+    rules: dict[str, Callable[[pa.ChunkedArray], pa.ChunkedArray]] = {
         "int64": lambda v: pc.match_substring_regex(v, _INT_RE),
         "float64": lambda v: pc.match_substring_regex(v, _FLOAT_RE),
         "decimal_comma": lambda v: pc.match_substring_regex(v, _COMMA_DECIMAL_RE),

@@ -41,6 +41,7 @@ from ..bridge.host import POLL_INTERVAL_MS, GuestError, GuestProcess
 from ..digests import file_sha256
 from ..errors import CasparianError
 from ..events import EventSink, Throttle, check_cancel, ignore_events
+from ..quarantine_rows import ROW_COLUMN, ROW_ERROR_COLUMN
 from ..sinks import Sink, SinkError, check_same_schema
 from .events import BatchWritten, FileParsed, RowsQuarantined
 from .packs import (
@@ -53,8 +54,6 @@ from .packs import (
     rows_per_file,
 )
 from .quarantine import (
-    ROW_COLUMN,
-    ROW_ERROR_COLUMN,
     QuarantineWriter,
     RowLineage,
     SinkQuarantineWriter,

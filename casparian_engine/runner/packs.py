@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .quarantine import ROW_COLUMN
+from ..quarantine_rows import ROW_COLUMN
 
 _REPEATED: dict[str, pa.Array] = {}
 REPEATED_CACHE_ENTRIES = 8

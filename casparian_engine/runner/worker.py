@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ..config import Config, load_config
 from ..digests import file_sha256
@@ -97,7 +97,7 @@ def load_handler_factory(spec: str) -> HandlerFactory:
     factory = getattr(module, attribute or "make_handler", None)
     if not callable(factory):
         raise RuntimeError(f"job handler {spec!r}: {module_name} has no callable {attribute!r}")
-    return factory
+    return cast("Callable[[Config, Store], JobHandler]", factory)
 
 
 def open_job_store(config: Config) -> Store:

@@ -38,7 +38,8 @@ def _sqlite_column(column: pa.ChunkedArray) -> list[Any]:
     )
     if not plain:
         column = pc.cast(column, pa.string())
-    return column.to_pylist()
+    values: list[Any] = column.to_pylist()
+    return values
 
 
 class SQLiteSink:
