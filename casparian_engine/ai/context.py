@@ -275,7 +275,7 @@ def context_for(workspace: Workspace, mode: str, selection: Selection) -> AICont
     if kind == "table" and value:
         return AIContext(mode=mode, table=_table_context(workspace, value))
     if kind == "quarantine" and value.isdigit():
-        row = workspace.store.quarantine.get(int(value))
+        row = workspace.quarantined_row(int(value))
         if row is None:
             return AIContext(mode=mode)
         source = f"{row.source_path or '?'} {row.source_row_unit} {row.source_row}"

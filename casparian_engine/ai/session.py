@@ -264,7 +264,7 @@ class Assistant:
         tokens_per_second = (
             timed_tokens / decode_seconds if decode_seconds > 0 and timed_tokens else None
         )
-        self.workspace.store.audit.record(
+        self.workspace.record_audit(
             "ai.question",
             self.provider.name,
             model=self.provider.model,
@@ -295,7 +295,7 @@ class Assistant:
         )
 
     def _audit_unrun(self, call: ToolCall, outcome: str, reason: str) -> None:
-        self.workspace.store.audit.record(
+        self.workspace.record_audit(
             "tool.call",
             call.name or "(unfinished call)",
             arguments=argument_digest(call.arguments),
