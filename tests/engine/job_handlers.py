@@ -71,13 +71,3 @@ def record_claims(config: Config, store: Store) -> JobHandler:
 
     handle.close = handle_file.close  # type: ignore[attr-defined]
     return handle
-
-
-def slow_noop(config: Config, store: Store) -> JobHandler:
-    """Each job takes about 50 ms (work that is still running when a test asks the pool to stop)."""
-
-    def handle(context: JobContext) -> JobOutcome:
-        context.cancel.wait(0.05)
-        return JobOutcome()
-
-    return handle

@@ -58,14 +58,18 @@ def test_a_transient_guest_error_is_retried_after_each_backoff_then_dead_lettere
     assert f"share offline: {tmp_path / 'data' / 'invoices' / 'flaky.csv'}" in letter.error
 
 
-def test_permanent_guest_failures_trip_the_breaker(home: Path, tmp_path: Path) -> None:
+def test_permanent_guest_failures_trip_the_breaker(
+    home: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     (home / "config.toml").write_text("circuit_breaker_threshold = 2\n")
     with Workspace.open(home) as workspace:
         workspace.scan(invoices(tmp_path / "data", "bad1.csv", "bad2.csv"))
         register(workspace, tmp_path / "parser", failing_on("bad"))
         summary = workspace.process(workers=1)
         assert summary.counts["failed"] == 2
-        assert summary.paused_parsers
+        assert summary.paused_parsers == ("invoices",)
+        alert = "[CIRCUIT_BREAKER] Parser 'invoices' paused after 2 consecutive failures"
+        assert alert in capfd.readouterr().err  # the worker's alert on stderr
         health = workspace.store.health.get("invoices")
         assert health is not None and health.paused_at is not None
         assert health.last_failure_reason is not None
