@@ -174,6 +174,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec("discover", "a", "accept_suggestion", "Accept", "Apply the suggested tag"),
     ActionSpec(
         "discover",
+        "c",
+        "discover_contract",
+        "Contract",
+        "Propose a contract for the selected files; A there approves it",
+        show=False,  # the footer is full at 120 columns; help and the palette list it
+    ),
+    ActionSpec(
+        "discover",
         "l",
         "open_lab",
         "Lab",

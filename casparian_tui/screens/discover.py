@@ -29,6 +29,7 @@ from ..messages import (
 from ..widgets.file_preview import FilePreview
 from .base import ModeScreen, fitted_width, tail_path
 from .dialogs import DetailsDialog, PromptDialog
+from .discover_contracts import DiscoverContracts
 from .file_facts import file_facts, human_size
 
 PAGE_SIZE = 100
@@ -68,7 +69,7 @@ def cut_right(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class DiscoverScreen(DiscoverAssistant, ModeScreen):
+class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
     """File list (left) and preview (right); the list is one page of the store at a time."""
 
     MODE = "discover"
