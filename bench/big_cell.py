@@ -20,10 +20,10 @@ HOST = """
 import resource, sys
 from pathlib import Path
 from casparian_engine.config import Config, Settings
-from casparian_engine.runner.dev import run_parser
+from casparian_engine.runner.dev import DevRunOptions, run_parser
 work = Path(sys.argv[1])
 summary = run_parser(Config(home=work / "home", settings=Settings()), work / "cell.py",
-                     [work / "in.txt"], sink_uri=f"parquet://{work / 'out'}")
+                     [work / "in.txt"], DevRunOptions(sink_uri=f"parquet://{work / 'out'}"))
 assert summary.failure is None, summary.failure
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from casparian_engine.config import Config, Settings
-from casparian_engine.runner.dev import resolve_inputs, run_parser
+from casparian_engine.runner.dev import DevRunOptions, resolve_inputs, run_parser
 
 WORK = Path(__file__).resolve().parent / ".work"
 PARSER = Path(__file__).resolve().parent / "parsers" / "arrow_csv.py"
@@ -79,7 +79,8 @@ def bridge(inputs: list[Path], out: Path) -> tuple[float, int, int]:
     """Seconds, rows written and guests used by the dev-loop engine (lineage, Parquet)."""
     config = Config(home=out / "home", settings=dataclasses.replace(Settings()))
     started = time.perf_counter()
-    summary = run_parser(config, PARSER, inputs, sink_uri=f"parquet://{out / 'bridge'}", force=True)
+    options = DevRunOptions(sink_uri=f"parquet://{out / 'bridge'}", force=True)
+    summary = run_parser(config, PARSER, inputs, options)
     seconds = time.perf_counter() - started
     if summary.failure is not None:
         raise SystemExit(f"bridge run failed: {summary.failure.kind}: {summary.failure.message}")

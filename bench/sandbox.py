@@ -25,7 +25,7 @@ from pathlib import Path
 from casparian_engine.bridge import isolation
 from casparian_engine.bridge.host import start_guest
 from casparian_engine.config import Config, Settings
-from casparian_engine.runner.dev import run_parser
+from casparian_engine.runner.dev import DevRunHooks, DevRunOptions, run_parser
 
 PARSERS = Path(__file__).resolve().parent / "parsers"
 CSV_PARSER = PARSERS / "arrow_csv.py"
@@ -44,7 +44,8 @@ def startup(settings: Settings, parser: Path, count: int) -> float:
 
 def many_files(home: Path, settings: Settings, files: list[Path], tag: str) -> float:
     config = Config(home=home, settings=settings)
-    summary = run_parser(config, CSV_PARSER, files, sink_uri=f"parquet://{home / tag}", guests=1)
+    options = DevRunOptions(sink_uri=f"parquet://{home / tag}", guests=1)
+    summary = run_parser(config, CSV_PARSER, files, options)
     assert summary.failure is None, summary.failure
     return summary.seconds
 
@@ -114,9 +115,8 @@ def main() -> None:
                 config,
                 printer,
                 [files[0]],
-                sink_uri=f"parquet://{work / 'c'}",
-                on_log=on_log,
-                guests=1,
+                DevRunOptions(sink_uri=f"parquet://{work / 'c'}", guests=1),
+                DevRunHooks(on_log=on_log),
             )
             guest_seconds = time.perf_counter() - started
         assert summary.failure is None, summary.failure

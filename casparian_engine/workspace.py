@@ -358,7 +358,7 @@ class Workspace:
         into a sink. The guest has no network unless ``allow_network``; a refused attempt is
         audited."""
         from .events import ignore_events
-        from .runner.dev import run_parser
+        from .runner.dev import DevRunHooks, DevRunOptions, run_parser
 
         subject = str(Path(parser_path).expanduser().resolve())
 
@@ -372,26 +372,26 @@ class Workspace:
                     address=str(notice.get("address"))[:200],
                 )
 
-        return run_parser(
-            self.config,
-            parser_path,
-            inputs,
+        options = DevRunOptions(
             sink_uri=sink,
             venv=venv,
             force=force,
             whatif=whatif,
             interactive=interactive,
-            on_log=on_log,
-            on_event=on_event or ignore_events,
-            cancel=cancel,
-            sink=sink_object,
-            approved_contracts=self.store.contracts.latest,
-            approved_by_hash=self.store.contracts.by_hash,  # names an older matching version
             keep_going=keep_going,
             guests=guests,
             allow_network=allow_network,
-            on_notice=audit_notice,
         )
+        hooks = DevRunHooks(
+            on_log=on_log,
+            on_event=on_event or ignore_events,
+            on_notice=audit_notice,
+            cancel=cancel,
+            approved_contracts=self.store.contracts.latest,
+            approved_by_hash=self.store.contracts.by_hash,  # names an older matching version
+            sink=sink_object,
+        )
+        return run_parser(self.config, parser_path, inputs, options, hooks)
 
     def preview_file(self, path: str | os.PathLike[str], rows: int = 10) -> FilePreview:
         """Detected format and dialect, a schema guess and the first rows (hex for binary)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..bridge.host import GuestProcess
+from ..bridge.host import GuestError, GuestProcess, ParserInfo, guest_python, start_guest
 from ..config import Config
 from ..errors import InputError
 from ..events import Cancelled, EventSink, ignore_events
@@ -126,184 +126,268 @@ def resolve_inputs(spec: str | os.PathLike[str]) -> list[Path]:
     return sorted(found)
 
 
+@dataclass(frozen=True)
+class DevRunOptions:
+    """How a dev run goes: where it writes, which Python runs the guest, how failures count."""
+
+    sink_uri: str | None = None
+    """Where outputs go (``parquet://dir``, ``duckdb://file``, …); default: the home's
+    ``dev-output/<parser>/``."""
+    venv: str | os.PathLike[str] | None = None
+    """The environment whose Python runs the guest (default: this interpreter's)."""
+    force: bool = False
+    """Replace outputs that already exist (without it the run stops before writing)."""
+    whatif: bool = False
+    """Parse, validate and count, write nothing."""
+    interactive: bool = False
+    """The guest owns the terminal: ``breakpoint()`` works, Ctrl+C reaches it."""
+    keep_going: bool = False
+    """Record a failed file and carry on with the next (one guest, restarted after a failure);
+    without it the first failure stops the run and nothing is written."""
+    guests: int | None = None
+    """Guests parsing side by side; None: two for many files (not interactive or keep-going)."""
+    allow_network: bool = False
+    """Give the guest the host's network (default: none, in its own network namespace)."""
+
+
+@dataclass(frozen=True)
+class DevRunHooks:
+    """What a dev run reports to its caller, and what it takes from the caller's store."""
+
+    on_log: Callable[[int, str], None] | None = None
+    on_event: EventSink = ignore_events
+    on_notice: Callable[[dict[str, Any]], bool | None] | None = None
+    """The guest's notices (e.g. a refused network attempt, for the audit trail)."""
+    cancel: threading.Event | None = None
+    approved_contracts: ApprovedLookup | None = None
+    """The store's approved contracts: outputs validate against the approved versions."""
+    approved_by_hash: HashLookup | None = None
+    sink: Sink | None = None
+    """A sink object to write into instead of opening ``DevRunOptions.sink_uri``."""
+
+
 def run_parser(
     config: Config,
     parser_path: str | os.PathLike[str],
     inputs: str | os.PathLike[str] | list[Path],
-    *,
-    sink_uri: str | None = None,
-    venv: str | os.PathLike[str] | None = None,
-    force: bool = False,
-    whatif: bool = False,
-    interactive: bool = False,
-    on_log: Callable[[int, str], None] | None = None,
-    on_event: EventSink = ignore_events,
-    cancel: threading.Event | None = None,
-    sink: Sink | None = None,
-    approved_contracts: ApprovedLookup | None = None,
-    keep_going: bool = False,
-    approved_by_hash: HashLookup | None = None,
-    guests: int | None = None,
-    allow_network: bool = False,
-    on_notice: Callable[[dict[str, Any]], bool | None] | None = None,
+    options: DevRunOptions | None = None,
+    hooks: DevRunHooks | None = None,
 ) -> RunSummary:
-    """Run a parser over inputs through warm guests into a sink; never raises for bad input.
-
-    With ``approved_contracts`` (the store's lookup) outputs validate against approved versions.
-    ``keep_going`` records a failed file and carries on with the next (one guest, restarted after
-    a failure); by default the first failure stops the run and nothing is written. ``guests``
-    defaults to two for many files (not interactive, not keep-going), else one.
-    """
-    from ..bridge.host import GuestError, guest_python, start_guest
-
-    started = time.perf_counter()
+    """Run a parser over inputs (a file, folder, glob or list of files) through warm guests into
+    a sink; never raises for bad input (``InputError`` for inputs that name no file)."""
     files = inputs if isinstance(inputs, list) else resolve_inputs(inputs)
-    python = guest_python(venv)
-    if guests is None:
-        many = len(files) >= SECOND_GUEST_FROM_FILES and (os.cpu_count() or 1) > 1
-        guests = 2 if many and not interactive and not keep_going else 1
-    guests = 1 if keep_going else max(1, guests)
+    return DevRun(
+        config, parser_path, files, options or DevRunOptions(), hooks or DevRunHooks()
+    ).run()
 
-    def launch(interactive_guest: bool) -> GuestProcess:
+
+class DevRun:
+    """One dev run in its phases: start the guests, open the sink, parse every file through the
+    executor, commit (or abort) the sink, summarise."""
+
+    def __init__(
+        self,
+        config: Config,
+        parser_path: str | os.PathLike[str],
+        files: list[Path],
+        options: DevRunOptions,
+        hooks: DevRunHooks,
+    ) -> None:
+        self.config = config
+        self.parser_path = parser_path
+        self.files = files
+        self.options = options
+        self.hooks = hooks
+        self.started = time.perf_counter()
+        self.python = guest_python(options.venv)
+        self.guest: GuestProcess | None = None
+        self.more_guests: list[GuestProcess] = []
+        self.executor: Executor | None = None
+        self.totals: dict[str, OutputCounts] = {}
+        self.files_done = 0
+        self.failed_files: list[RunFailure] = []
+        self.failure: RunFailure | None = None
+        self.cancelled = False
+        self.committed = False
+        self.targets: dict[str, str] = {}
+
+    @property
+    def guest_count(self) -> int:
+        options = self.options
+        guests = options.guests
+        if guests is None:
+            many = len(self.files) >= SECOND_GUEST_FROM_FILES and (os.cpu_count() or 1) > 1
+            guests = 2 if many and not options.interactive and not options.keep_going else 1
+        return 1 if options.keep_going else max(1, guests)
+
+    def launch(self, interactive: bool) -> GuestProcess:
+        """Start a guest for this run's parser and files."""
         return start_guest(
-            parser_path,
-            config.settings,
-            python=python,
-            interactive=interactive_guest,
-            on_log=on_log,
-            cancel=cancel,
+            self.parser_path,
+            self.config.settings,
+            python=self.python,
+            interactive=interactive,
+            on_log=self.hooks.on_log,
+            cancel=self.hooks.cancel,
             pack_rows=PACK_ROWS,
-            inputs=[str(path) for path in files],
-            hidden=[config.home],
-            allow_network=allow_network,
-            on_notice=on_notice,
+            inputs=[str(path) for path in self.files],
+            hidden=[self.config.home],
+            allow_network=self.options.allow_network,
+            on_notice=self.hooks.on_notice,
         )
 
-    more_guests: list[GuestProcess] = []
-    try:
-        guest = launch(interactive)
+    def run(self) -> RunSummary:
         try:
-            more_guests = [launch(False) for _ in range(guests - 1)]
-        except GuestError:
-            guest.stop()
-            raise
-    except GuestError as exc:
-        return _load_failure(parser_path, len(files), python, started, exc)
-    except KeyboardInterrupt:
-        return _load_failure(parser_path, len(files), python, started, None)
-    info = guest.info
-    assert info is not None
-    real_sink = sink or open_sink(
-        sink_uri, default_dir=config.dev_output_dir / info.name, overwrite=force
-    )
-    active_sink: Sink = WhatIfSink(real_sink) if whatif else real_sink
-    gate = FileGate(active_sink) if keep_going else None
-    failed_files: list[RunFailure] = []
-    declared = list(info.outputs) or [info.default_output]
-    existing = tuple(name for name in declared if real_sink.exists(name))
-    on_event(RunStarted(info.name, info.version, len(files), real_sink.uri))
-    totals: dict[str, OutputCounts] = {}
-    files_done = 0
-    failure: RunFailure | None = None
-    cancelled = False
-    committed = False
-    targets: dict[str, str] = {}
-    executor: Executor | None = None
-    try:
-        if existing and not force and not whatif:
-            names = ", ".join(f"{n} ({real_sink.target(n)})" for n in existing)
-            raise OutputExistsError(f"output already exists: {names}; use --force to replace it")
-        executor = Executor(
-            guest,
-            gate or active_sink,
-            parser_name=info.name,
-            parser_version=info.version,
-            validator=contract_validator(
-                Path(parser_path).resolve().parent,
-                info.outputs,
-                approved=approved_contracts,
-                approved_by_hash=approved_by_hash,
-                on_warning=(lambda text: on_log(logging.WARNING, text)) if on_log else None,
-            ),
-            on_event=on_event,
-            cancel=cancel,
-            more_guests=more_guests,
+            guest = self.launch(self.options.interactive)
+            try:
+                self.more_guests = [self.launch(False) for _ in range(self.guest_count - 1)]
+            except GuestError:
+                guest.stop()
+                raise
+        except GuestError as exc:
+            return _load_failure(self.parser_path, len(self.files), self.python, self.started, exc)
+        except KeyboardInterrupt:
+            return _load_failure(self.parser_path, len(self.files), self.python, self.started, None)
+        self.guest = guest
+        info = guest.info
+        assert info is not None
+        options = self.options
+        real_sink = self.hooks.sink or open_sink(
+            options.sink_uri,
+            default_dir=self.config.dev_output_dir / info.name,
+            overwrite=options.force,
         )
-        remaining = files
+        active_sink: Sink = WhatIfSink(real_sink) if options.whatif else real_sink
+        declared = list(info.outputs) or [info.default_output]
+        existing = tuple(name for name in declared if real_sink.exists(name))
+        self.hooks.on_event(RunStarted(info.name, info.version, len(self.files), real_sink.uri))
+        self._execute(info, active_sink, existing)
+        if options.whatif:
+            self.targets = self._whatif_targets(real_sink)
+        summary = self._summary(info, real_sink, existing)
+        self.hooks.on_event(RunFinished(summary))
+        return summary
+
+    def _execute(self, info: ParserInfo, active_sink: Sink, existing: tuple[str, ...]) -> None:
+        """Parse every file into ``active_sink`` and commit it; a failure, a cancel or an
+        existing output (without ``force``) aborts it instead."""
+        options, hooks = self.options, self.hooks
+        gate = FileGate(active_sink) if options.keep_going else None
+        try:
+            if existing and not options.force and not options.whatif:
+                names = ", ".join(f"{n} ({active_sink.target(n)})" for n in existing)
+                raise OutputExistsError(
+                    f"output already exists: {names}; use --force to replace it"
+                )
+            on_log = hooks.on_log
+            self.executor = Executor(
+                self._guest(),
+                gate or active_sink,
+                parser_name=info.name,
+                parser_version=info.version,
+                validator=contract_validator(
+                    Path(self.parser_path).resolve().parent,
+                    info.outputs,
+                    approved=hooks.approved_contracts,
+                    approved_by_hash=hooks.approved_by_hash,
+                    on_warning=(lambda text: on_log(logging.WARNING, text)) if on_log else None,
+                ),
+                on_event=hooks.on_event,
+                cancel=hooks.cancel,
+                more_guests=self.more_guests,
+            )
+            self._parse_files(self.executor, gate)
+            self.targets = active_sink.commit()
+            self.committed = not options.whatif
+        except ExecutionError as exc:
+            if exc.kind == "KeyboardInterrupt":
+                self.cancelled = True
+            else:
+                self.failure = RunFailure(
+                    exc.path, exc.kind, exc.message, exc.retryable, exc.traceback
+                )
+                hooks.on_event(FileFailed(exc.path, exc.kind, exc.message, exc.retryable))
+        except GuestError as exc:
+            self.failure = RunFailure(exc.path, exc.kind, exc.message, exc.retryable, exc.traceback)
+        except (SinkError, OSError) as exc:
+            self.failure = RunFailure(None, type(exc).__name__, str(exc), False)
+        except (Cancelled, KeyboardInterrupt):
+            self.cancelled = True
+        finally:
+            if not self.committed and not options.whatif:
+                active_sink.abort()
+            self._guest().stop()
+            for extra in self.more_guests:
+                extra.stop()
+
+    def _parse_files(self, executor: Executor, gate: FileGate | None) -> None:
+        """Every file through the executor. With a ``gate`` (keep-going) a failed file is
+        recorded, its rows are dropped, and a fresh guest takes the files after it."""
+        remaining = self.files
         while remaining:
             try:
                 for result in executor.run(FileTask(str(path), DEV_JOB_ID) for path in remaining):
-                    files_done += 1
+                    self.files_done += 1
                     if gate is not None:
                         gate.accept()
                     for name, counts in result.outputs.items():
-                        totals.setdefault(name, OutputCounts()).add(counts)
+                        self.totals.setdefault(name, OutputCounts()).add(counts)
                 remaining = []
             except ExecutionError as exc:
                 if gate is None or exc.kind in ("KeyboardInterrupt", "Cancelled"):
                     raise
                 remaining = _after_failed_file(remaining, exc, gate.reject())
                 failed = RunFailure(exc.path, exc.kind, exc.message, exc.retryable, exc.traceback)
-                failed_files.append(failed)
-                on_event(FileFailed(exc.path, exc.kind, exc.message, exc.retryable))
-                guest.stop()
+                self.failed_files.append(failed)
+                self.hooks.on_event(FileFailed(exc.path, exc.kind, exc.message, exc.retryable))
+                self._guest().stop()
                 if remaining:
-                    guest = launch(interactive)
-                    executor.guest = guest
-        targets = active_sink.commit()
-        committed = not whatif
-    except ExecutionError as exc:
-        if exc.kind == "KeyboardInterrupt":
-            cancelled = True
-        else:
-            failure = RunFailure(exc.path, exc.kind, exc.message, exc.retryable, exc.traceback)
-            on_event(FileFailed(exc.path, exc.kind, exc.message, exc.retryable))
-    except GuestError as exc:
-        failure = RunFailure(exc.path, exc.kind, exc.message, exc.retryable, exc.traceback)
-    except (SinkError, OSError) as exc:
-        failure = RunFailure(None, type(exc).__name__, str(exc), False)
-    except (Cancelled, KeyboardInterrupt):
-        cancelled = True
-    finally:
-        if not committed and not whatif:
-            active_sink.abort()
-        guest.stop()
-        for extra in more_guests:
-            extra.stop()
-    if whatif:
-        targets = {name: real_sink.target(name) for name in (executor.schemas if executor else {})}
+                    self.guest = self.launch(self.options.interactive)
+                    executor.guest = self.guest
+
+    def _guest(self) -> GuestProcess:
+        assert self.guest is not None  # started by ``run`` before any other phase
+        return self.guest
+
+    def _whatif_targets(self, real_sink: Sink) -> dict[str, str]:
+        """Where a real run would have written: each output, and each quarantine with rows."""
+        schemas = self.executor.schemas if self.executor else {}
+        targets = {name: real_sink.target(name) for name in schemas}
         targets.update(
             {
                 name + QUARANTINE_SUFFIX: real_sink.target(name + QUARANTINE_SUFFIX)
-                for name, counts in totals.items()
+                for name, counts in self.totals.items()
                 if counts.quarantined
             }
         )
-    summary = RunSummary(
-        parser_name=info.name,
-        parser_version=info.version,
-        sink_uri=real_sink.uri,
-        files_total=len(files),
-        files_done=files_done,
-        outputs=totals,
-        targets=targets,
-        schemas=dict(executor.schemas) if executor else {},
-        seconds=time.perf_counter() - started,
-        whatif=whatif,
-        failure=failure,
-        cancelled=cancelled,
-        existing_outputs=existing,
-        log_truncated=guest.log_truncated or any(g.log_truncated for g in more_guests),
-        sandboxed=guest.sandboxed,
-        log_dropped_lines=guest.dropped_log_lines + sum(g.dropped_log_lines for g in more_guests),
-        committed=committed,
-        guest_python=python,
-        guest_pid=guest.pid,
-        failed_files=tuple(failed_files),
-        guests=1 + len(more_guests),
-    )
-    on_event(RunFinished(summary))
-    return summary
+        return targets
+
+    def _summary(self, info: ParserInfo, real_sink: Sink, existing: tuple[str, ...]) -> RunSummary:
+        guest, more_guests = self._guest(), self.more_guests
+        return RunSummary(
+            parser_name=info.name,
+            parser_version=info.version,
+            sink_uri=real_sink.uri,
+            files_total=len(self.files),
+            files_done=self.files_done,
+            outputs=self.totals,
+            targets=self.targets,
+            schemas=dict(self.executor.schemas) if self.executor else {},
+            seconds=time.perf_counter() - self.started,
+            whatif=self.options.whatif,
+            failure=self.failure,
+            cancelled=self.cancelled,
+            existing_outputs=existing,
+            log_truncated=guest.log_truncated or any(g.log_truncated for g in more_guests),
+            sandboxed=guest.sandboxed,
+            log_dropped_lines=guest.dropped_log_lines
+            + sum(g.dropped_log_lines for g in more_guests),
+            committed=self.committed,
+            guest_python=self.python,
+            guest_pid=guest.pid,
+            failed_files=tuple(self.failed_files),
+            guests=1 + len(more_guests),
+        )
 
 
 def _after_failed_file(files: list[Path], error: ExecutionError, clean: bool) -> list[Path]:

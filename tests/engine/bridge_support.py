@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from casparian_engine.config import Config, Settings
-from casparian_engine.runner.dev import RunSummary, run_parser
+from casparian_engine.runner.dev import DevRunHooks, DevRunOptions, RunSummary, run_parser
 
 ZOO = Path(__file__).resolve().parent / "zoo"
 
@@ -41,10 +41,6 @@ def zoo_run(
         config,
         parser if isinstance(parser, Path) else ZOO / f"{parser}.py",
         inputs if isinstance(inputs, list) else [inputs],
-        sink_uri=sink,
-        on_log=on_log,
-        on_notice=notices.append if notices is not None else None,
-        guests=guests,
-        keep_going=keep_going,
-        venv=venv,
+        DevRunOptions(sink_uri=sink, venv=venv, keep_going=keep_going, guests=guests),
+        DevRunHooks(on_log=on_log, on_notice=notices.append if notices is not None else None),
     )
