@@ -1,7 +1,8 @@
 """The assistant in each mode, as mixins the mode screens take on with a line each:
 
 - Discover: a hint that says what the selected files look like and suggests a tag, computed in a
-  worker whenever the selection changes (the list never waits); ``a`` accepts it, tagging them.
+  worker whenever the selection changes (the list never waits), then worded again by the model
+  when one is configured (marked "model"); ``a`` accepts it, tagging them.
 - Process and Jobs: "explain this failure" puts a failed or warned job's facts in the sidebar.
 - Inspect: "what anomalies do you see?" lists the engine's anomalies with their counts.
 - Discover: ``l`` opens the Parser Lab on the selected files, or on a tag's files when the
@@ -13,6 +14,7 @@ The facts come from the engine (``lab.facts.describe_files`` and ``explain_failu
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,10 +181,20 @@ class DiscoverAssistant(_Base):
         current = getattr(self, "current_record", None)
         return records or ([current] if current is not None else [])
 
+    refine_cancel: Any = None
+    """The cancel token of the model refining a hint now, else None."""
+    refine_pending: tuple[tuple[int, ...], Any] | None = None
+    """The newest hint waiting for the model (its selection key and the engine's hint)."""
+    refining = False
+    """A worker is refining hints (it takes the pending one when it is done)."""
+
     def refresh_hint(self) -> None:
         """Recompute the hint for the selection (in a worker; the newest selection wins)."""
         ids = tuple(sorted(self.selected_ids))
         self.hint_key = ids
+        if self.refine_cancel is not None:
+            self.refine_cancel.cancel()  # the model was refining an older selection's hint
+        self.refine_pending = None
         if not ids:
             self.files_hint = None
             self._show_hint()
@@ -217,12 +229,62 @@ class DiscoverAssistant(_Base):
             return  # the hint for an older selection
         self.files_hint = message.hint
         self._show_hint()
+        hint = message.hint
+        if hint is not None and hint.origin == "inferred" and self.model_configured():
+            self.refine_later(message.key, hint)
+
+    def model_configured(self) -> bool:
+        from casparian_engine.ai import NoneProvider
+
+        return not isinstance(self.service.ai.provider, NoneProvider)
+
+    def refine_later(self, key: tuple[int, ...], hint: Any) -> None:
+        """Have the model word this hint once it is done with the one it is on (which a newer
+        selection has cancelled): only the newest selection's hint waits."""
+        lock = self.__dict__.setdefault("refine_lock", threading.Lock())
+        with lock:
+            self.refine_pending = (key, hint)
+            if self.refining:
+                return
+            self.refining = True
+        self.refine_hints()
+
+    @work(thread=True, exit_on_error=False, group="discover-hint-model")
+    def refine_hints(self) -> None:
+        """Refine the pending hint, then any newer one, one at a time through the app's
+        assistant (when it is busy with a person's question, the engine's hint stands)."""
+        from casparian_engine.lab.model_hint import refine_hint
+
+        ai = self.service.ai
+        lock: threading.Lock = self.__dict__["refine_lock"]
+        while True:
+            with lock:
+                pending, self.refine_pending = self.refine_pending, None
+                cancel = ai.begin() if pending is not None else None
+                if cancel is None:
+                    self.refining = False
+                    return
+                self.refine_cancel = cancel
+            assert pending is not None
+            key, hint = pending
+            try:
+                refined = refine_hint(self.service.workspace, hint, ai.provider, cancel)
+            finally:
+                ai.end(cancel)
+                self.refine_cancel = None
+            if refined is not None:
+                self.post_message(FilesHinted(key, refined))
 
     def _show_hint(self) -> None:
         line = self.query_one("#suggestion", Static)
         if self.files_hint is not None:
+            origin = "model" if self.files_hint.origin == "model" else ""
             line.update(
-                Content.from_markup("💡 $text  [dim](a to accept)[/dim]", text=self.files_hint.text)
+                Content.from_markup(
+                    "💡 $text  [dim]($origin)[/dim]",
+                    text=self.files_hint.text,
+                    origin=f"{origin} · a to accept" if origin else "a to accept",
+                )
             )
         elif getattr(self, "suggestion", None) is not None:
             self.on_suggestions_computed_again()

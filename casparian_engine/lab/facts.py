@@ -41,6 +41,11 @@ class FilesHint:
     described: str
     file_count: int
     paths: tuple[str, ...] = field(default=(), repr=False)
+    origin: str = "inferred"
+    """``inferred`` (the engine's, no model) or ``model`` (refined by ``model``)."""
+    model: str = ""
+    lines: tuple[str, ...] = field(default=(), repr=False)
+    """The first lines of the first file (what a model refining the hint is shown)."""
 
 
 def _slug(text: str) -> str:
@@ -130,7 +135,15 @@ def describe_files(paths: list[Path], root: Path | None = None) -> FilesHint:
         f"{'This looks' if count == 1 else 'These look'} like {noun} "
         f"{'file' if count == 1 else 'files'} ({described}{mixed}). Tag as '{tag}'?"
     )
-    return FilesHint(text, tag, kind, described, count, tuple(str(p) for p in paths))
+    return FilesHint(
+        text,
+        tag,
+        kind,
+        described,
+        count,
+        tuple(str(p) for p in paths),
+        lines=_head_lines(str(first)),
+    )
 
 
 @dataclass(frozen=True)

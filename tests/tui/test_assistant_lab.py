@@ -4,14 +4,11 @@ anomalies on a table with planted anomalies, and draft → try → approve → r
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input, Static
-from textual.worker import WorkerCancelled
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -22,6 +19,7 @@ from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.screens.lab import LabScreen
 from tests.engine.assistant_support import failed_job, planted_table
+from tests.tui.assistant_support import settle
 
 SIZE = (120, 36)
 
@@ -30,15 +28,6 @@ SIZE = (120, 36)
 def no_model(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No model configured (requested before the workspace, which reads the setting)."""
     monkeypatch.setenv("CASPARIAN_AI_PROVIDER", "none")
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait for every worker of the app and of every screen (the lab's run in guests)."""
-    for _ in range(4):
-        for worker in list(app.workers):
-            with contextlib.suppress(WorkerCancelled):
-                await worker.wait()
-        await pilot.pause()
 
 
 def sidebar_text(app: CasparianApp) -> str:

@@ -4,8 +4,6 @@ engine's facts, and the lab's model draft streams into the lab's sidebar, Esc st
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from textual.message import Message
@@ -17,27 +15,18 @@ from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.assistant import FactsBlock, ModelText
 from casparian_tui.screens.dialogs import DetailsDialog
+from casparian_tui.screens.discover import DiscoverScreen
 from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.screens.lab import LabModelWriting, LabScreen
 from tests.engine.assistant_support import failed_job, planted_table
-from tests.tui.test_ai_sidebar import needs_model
-from tests.tui.test_assistant_lab import settle
+from tests.tui.assistant_support import needs_model, settle, until
 
 SIZE = (120, 36)
-DEADLINE_S = 600.0  # a guard against a hang under load, never reached by a healthy run
 ANSWER_TOKENS = 48
 MODEL_LABEL = "local · SmolLM2-135M-Instruct.Q4_1.gguf · local"
 
 pytestmark = needs_model
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        await pilot.pause()
-        if time.monotonic() > deadline:
-            raise AssertionError("the screen never reached the expected state")
 
 
 def once(messages: list[Message]) -> list[Message]:
@@ -143,3 +132,40 @@ async def test_the_labs_model_draft_streams_into_its_sidebar_and_esc_stops_it(
             assert len(pieces) >= 2 and not pieces[0].verdict  # the model's own text came first
             assert pieces[-1].verdict.startswith("attempt 1: ")
             assert str(lab.query_one("#lab-files").render()).startswith("invoices · ")
+
+
+async def test_the_discover_hint_is_worded_by_the_model_and_a_tags_with_its_tag(
+    workspace: Workspace, data_dir: Path
+) -> None:
+    workspace.scan(data_dir)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("alt+d")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DiscoverScreen)
+        await pilot.press("space")
+        await until(pilot, lambda: screen.files_hint is not None)  # the engine's, at once
+        assert screen.files_hint.origin == "inferred"
+        await pilot.press("down", "space")  # a newer selection: the model words its hint
+        await until(
+            pilot,
+            lambda: (
+                screen.files_hint is not None
+                and screen.files_hint.origin == "model"
+                and screen.files_hint.file_count == 2
+            ),
+        )
+        await answered(app, pilot)
+        hint = screen.files_hint
+        assert str(screen.query_one("#suggestion").render()) == (
+            f"💡 {hint.text}  (model · a to accept)"
+        )
+        assert hint.text.endswith(f" (comma CSV, 2 columns). Tag as '{hint.tag}'?")
+        await pilot.press("a")
+        await settle(app, pilot)
+        tagged = sorted(Path(r.path).name for r in workspace.list_files(tag=hint.tag))
+        assert tagged == ["inv0.csv", "inv1.csv"]
+        newest = workspace.audit_entries(action="ai.hint")[0]
+        assert newest.subject == hint.tag and newest.details["file_count"] == 2
+        assert newest.details["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
