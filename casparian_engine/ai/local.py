@@ -372,7 +372,7 @@ class LocalProvider:
         cancel: CancelToken,
     ) -> tuple[ToolCall | None, int]:
         """Decode one tool call under the grammar of the tools' schemas."""
-        from llama_cpp import LlamaGrammar
+        from llama_cpp.llama_grammar import LlamaGrammar
 
         grammar = LlamaGrammar.from_json_schema(json.dumps(call_schema(tools)), verbose=False)
         raw = ""
