@@ -25,9 +25,8 @@ from .events import EventSink, ignore_events
 from .job_states import SUCCEEDED_STATES
 from .runner.matching import current_parsers, matching_jobs
 from .runner.pool import PoolOptions, PoolSummary, WorkerPool
-from .runner.worker import DEFAULT_HANDLER
 from .store import Store
-from .store.jobs import NewJob
+from .store.jobs import Job, NewJob
 
 BACKFILL_KIND = "backfill"
 RENAME_EXCHANGE = 2
@@ -158,7 +157,6 @@ def execute_backfill(
     config: Config,
     plan: BackfillPlan,
     workers: int | None = None,
-    handler: str | None = None,
     force: bool = False,
     on_event: EventSink = ignore_events,
     cancel: threading.Event | None = None,
@@ -190,7 +188,6 @@ def execute_backfill(
         parser_names=(plan.parser_name,),
         kind=BACKFILL_KIND,
         output_root=staging,
-        handler_spec=handler or DEFAULT_HANDLER,
     )
     summary = WorkerPool(config, options).run(on_event, cancel)
     finished = store.jobs.find(batch_id=batch_id, limit=len(job_ids) + 1)
@@ -201,13 +198,25 @@ def execute_backfill(
         shutil.rmtree(staging, ignore_errors=True)
         reason = f"{len(job_ids) - len(succeeded)} of {len(job_ids)} files did not succeed"
         return BackfillResult(plan, batch_id, False, summary, live, reason)
+    _swap_in(store, live, staging, batch_id, succeeded)
+    store.audit.record(
+        "parser.backfill", plan.parser_name, version=plan.current_version, files=len(job_ids)
+    )
+    return BackfillResult(plan, batch_id, True, summary, live)
+
+
+def _swap_in(store: Store, live: Path, staging: Path, batch_id: str, succeeded: list[Job]) -> None:
+    """Exchange the live outputs for the staged ones: rows of files the backfill did not redo
+    are carried over, untouched outputs linked, then the folders are swapped at once and the
+    jobs' output paths point at the live folder."""
+    parser_name = live.name  # the live folder is <output_dir>/<parser>
     hashes = {j.input_hash for j in succeeded}
     replaced_jobs: dict[str, set[int]] = {}
-    for old in store.jobs.find(parser_name=plan.parser_name, limit=10_000_000):
+    for old in store.jobs.find(parser_name=parser_name, limit=10_000_000):
         if old.batch_id != batch_id and old.input_hash in hashes:
             for path in old.output_paths:
                 replaced_jobs.setdefault(path, set()).add(old.id)
-    staged = staging / plan.parser_name
+    staged = staging / parser_name
     staged.mkdir(parents=True, exist_ok=True)
     _carry_over_kept_rows(live, staged, replaced_jobs)
     _link_kept_outputs(live, staged, set(replaced_jobs))
@@ -223,7 +232,3 @@ def execute_backfill(
             for j in succeeded
         }
     )
-    store.audit.record(
-        "parser.backfill", plan.parser_name, version=plan.current_version, files=len(job_ids)
-    )
-    return BackfillResult(plan, batch_id, True, summary, live)

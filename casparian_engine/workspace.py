@@ -673,7 +673,7 @@ class Workspace:
         store = self._job_store()
         plan = plan_backfill(store, parser, limit, force)
         return execute_backfill(
-            store, self.config, plan, workers, None, force, on_event or ignore_events, cancel
+            store, self.config, plan, workers, force, on_event or ignore_events, cancel
         )
 
     # --- Schema contracts and quarantine (contracts engineer) ---------------------------------
