@@ -677,9 +677,17 @@ class Workspace:
         )
 
     # --- Schema contracts and quarantine (contracts engineer) ---------------------------------
-    def propose_contract(self, contract: SchemaContract) -> StoredContract:
-        """Keep a discovered contract as the open proposal for its name (a human approves it)."""
-        return self.store.contracts.propose(contract)
+    def propose_contract(
+        self, contract: SchemaContract, files: int | None = None
+    ) -> StoredContract:
+        """Keep a discovered contract as the open proposal for its name (a human approves it);
+        the audit trail records it (with how many ``files`` it was discovered from)."""
+        stored = self.store.contracts.propose(contract)
+        details: dict[str, Any] = {"version": stored.version, "content_hash": stored.content_hash}
+        if files is not None:
+            details["files"] = files
+        self.store.audit.record("contract.propose", stored.name, **details)
+        return stored
 
     def approve_contract(self, contract: SchemaContract) -> Approval:
         """Lock a contract as the next approved version of its name (audited; no-op if same)."""
@@ -783,14 +791,7 @@ class Workspace:
         groups, skipped = discover_groups([Path(p) for p in paths], base_name=name)
         proposals = []
         for group in groups:
-            stored = self.store.contracts.propose(group.discovery.contract)
-            self.store.audit.record(
-                "contract.propose",
-                stored.name,
-                version=stored.version,
-                content_hash=stored.content_hash,
-                files=group.file_count,
-            )
+            stored = self.propose_contract(group.discovery.contract, group.file_count)
             proposals.append(ContractProposal(stored, group.discovery, group.file_count))
         return DiscoveryReport(tuple(proposals), tuple((s.path, s.reason) for s in skipped))
 

@@ -146,7 +146,7 @@ def _write_proposals(ctx: typer.Context, proposals: list[tuple[Path, Discovery]]
         target.write_text(found.proposal_text(), encoding="utf-8")
     with open_workspace(ctx) as workspace:
         for _, found in proposals:
-            workspace.propose_contract(found.contract)
+            workspace.propose_contract(found.contract, len(found.paths))
 
 
 def _discover_shapes(

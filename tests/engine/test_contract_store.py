@@ -70,6 +70,13 @@ def test_schema_cli_discover_approve_show_list_diff(home: Path, tmp_path: Path) 
     assert [c.type for c in contract.columns] == ["int64", "float64", "date"]
     assert contract.column("day").format == "%d/%m/%y"
     assert contract.column("amount").null_values == ("", "N/A")
+    with Workspace.open(home) as workspace:  # the CLI's proposal is audited as MCP's is
+        (proposed,) = workspace.audit_entries(action="contract.propose")
+    assert (proposed.subject, proposed.details["version"], proposed.details["files"]) == (
+        "orders",
+        1,
+        1,
+    )
     result = runner.invoke(app, ["schema", "approve", str(proposal)])
     assert result.exit_code == 0, result.output
     assert "+++ version 1" in result.output and "Approved 'orders' version 1" in result.output

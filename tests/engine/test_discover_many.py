@@ -50,6 +50,11 @@ def test_a_folder_of_two_shapes_lists_every_file_and_proposes_each_shape(
     assert payload["skipped"] == [
         {"path": str(data / "b" / "empty.csv"), "reason": "the file is empty"}
     ]
+    with Workspace.open(home) as workspace:  # each proposal is audited, as MCP's are
+        audited = workspace.audit_entries(action="contract.propose")
+    assert sorted((e.subject, e.details["files"]) for e in audited) == sorted(
+        (name, proposal["file_count"]) for name, proposal in proposals.items()
+    )
 
 
 def test_a_glob_and_a_tag_pick_the_files(home: Path, tmp_path: Path) -> None:
