@@ -30,6 +30,7 @@ from .parsers.bundle import (
 )
 from .store import Store
 from .store.audit import os_user
+from .store.jobs import Job
 from .wording import plural
 
 MANIFEST_NAME = "manifest.json"
@@ -135,6 +136,35 @@ def _evidence_jobs(store: Store, states: tuple[str, ...] = EVIDENCE_STATES) -> l
 
 def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
     """Collect the evidence from the store; parser bundles are written into ``bundles_dir``."""
+    parsers = _parser_entries(store, bundles_dir)
+    evidence = _JobEvidence()
+    evidence_jobs = _evidence_jobs(store)
+    superseded = _superseding_jobs(evidence_jobs)
+    for job in evidence_jobs:
+        evidence.add(job, superseded.get(job.id))
+    audit = [
+        {"id": e.id, "at": _iso(e.at), "os_user": e.os_user, "action": e.action,
+         "subject": e.subject, "details": e.details}
+        for e in reversed(store.audit.list(limit=1_000_000))
+    ]  # fmt: skip
+    return {
+        "format": FORMAT,
+        "generated_at": _iso(time.time()),
+        "generated_by": os_user(),
+        "host": platform.node(),
+        "casparian_version": __version__,
+        "parsers": parsers,
+        "inputs": sorted(evidence.inputs.values(), key=lambda i: i["path"]),
+        "outputs": sorted(evidence.outputs.values(), key=lambda o: o["path"]),
+        "jobs": evidence.jobs,
+        "failed_jobs": [_failed_job(j) for j in _evidence_jobs(store, FAILED_STATES)],
+        "contracts": _contracts(store),
+        "audit": audit,
+    }
+
+
+def _parser_entries(store: Store, bundles_dir: Path) -> list[dict[str, Any]]:
+    """Every registered parser version, its verified bundle written into ``bundles_dir``."""
     from .parsers.registration import verified_bundle
 
     bundles_dir.mkdir(parents=True, exist_ok=True)
@@ -150,23 +180,30 @@ def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
                 "bundle_file": f"bundles/{bundle_name}",
             }
         )
-    inputs: dict[str, dict[str, Any]] = {}
-    outputs: dict[str, dict[str, Any]] = {}
-    jobs: list[dict[str, Any]] = []
-    evidence_jobs = _evidence_jobs(store)
-    superseded = _superseding_jobs(evidence_jobs)
-    for job in evidence_jobs:
-        if job.input_path not in inputs:
+    return parsers
+
+
+class _JobEvidence:
+    """The manifest's jobs, with each input and output file they name described once."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, dict[str, Any]] = {}
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.jobs: list[dict[str, Any]] = []
+
+    def add(self, job: Job, newer: Job | None) -> None:
+        """One job; ``newer``: the backfill job that superseded it, if any (the outputs it
+        replaced are listed as superseded, not as missing)."""
+        if job.input_path not in self.inputs:
             recorded = job.input_hash
             described = _describe_file(Path(job.input_path)) if not recorded else None
-            inputs[job.input_path] = {
+            self.inputs[job.input_path] = {
                 "path": job.input_path,
                 "sha256": recorded or (described or {}).get("sha256"),
                 "hash_source": "recorded at processing" if recorded else "computed at export",
             }
         output_files: list[str] = []
         replaced_files: list[str] = []
-        newer = superseded.get(job.id)
         newer_files = (
             {str(p) for t in newer.output_paths for p in _output_files(t)} if newer else set()
         )
@@ -175,8 +212,8 @@ def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
                 if newer is not None and (not path.is_file() or str(path) in newer_files):
                     replaced_files.append(str(path))  # the backfill replaced it: not missing
                     continue
-                if str(path) not in outputs:
-                    outputs[str(path)] = _describe_file(path)
+                if str(path) not in self.outputs:
+                    self.outputs[str(path)] = _describe_file(path)
                 output_files.append(str(path))
         replaced = (
             {
@@ -187,7 +224,7 @@ def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
             if newer is not None
             else {}
         )
-        jobs.append(
+        self.jobs.append(
             {
                 **replaced,
                 "id": job.id,
@@ -195,7 +232,7 @@ def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
                 "parser_version": job.parser_version,
                 "status": job.status,
                 "input_path": job.input_path,
-                "input_sha256": inputs[job.input_path]["sha256"],
+                "input_sha256": self.inputs[job.input_path]["sha256"],
                 "created_at": _iso(job.created_at),
                 "started_at": _iso(job.started_at),
                 "finished_at": _iso(job.finished_at),
@@ -205,25 +242,6 @@ def build_manifest(store: Store, bundles_dir: Path) -> dict[str, Any]:
                 "outputs": output_files,
             }
         )
-    audit = [
-        {"id": e.id, "at": _iso(e.at), "os_user": e.os_user, "action": e.action,
-         "subject": e.subject, "details": e.details}
-        for e in reversed(store.audit.list(limit=1_000_000))
-    ]  # fmt: skip
-    return {
-        "format": FORMAT,
-        "generated_at": _iso(time.time()),
-        "generated_by": os_user(),
-        "host": platform.node(),
-        "casparian_version": __version__,
-        "parsers": parsers,
-        "inputs": sorted(inputs.values(), key=lambda i: i["path"]),
-        "outputs": sorted(outputs.values(), key=lambda o: o["path"]),
-        "jobs": jobs,
-        "failed_jobs": [_failed_job(j) for j in _evidence_jobs(store, FAILED_STATES)],
-        "contracts": _contracts(store),
-        "audit": audit,
-    }
 
 
 def _summary(manifest: dict[str, Any]) -> str:

@@ -8,12 +8,15 @@ running nothing shows no extra line).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from casparian_engine.workspace import Workspace
 
 MAX_HOSTS_SHOWN = 6
 
@@ -51,7 +54,7 @@ class WorkersLine(Static):
             super().__init__()
             self.text = text
 
-    def __init__(self, workspace: Any, **kwargs: Any) -> None:
+    def __init__(self, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.workspace = workspace
 
