@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from .parser_details import ParserDetails
     from .parser_overview import MatchedFilesPage, ParserOverview
     from .parsers.preview import FilePreview
-    from .parsers.registration import Registration
+    from .parsers.registration import Registration, RegistrationPreview
     from .parsers.runtime import ParserRuntime
     from .quarantine_replay import ReplayResult
     from .runner.backtest import BacktestReport
@@ -124,6 +124,16 @@ class Workspace:
 
         chosen_policy = policy or self.config.settings.gatekeeper_policy
         return register(self.store, Path(path), chosen_policy, tuple(allow))
+
+    def preview_registration(
+        self, path: str | os.PathLike[str], allow: tuple[str, ...] = (), policy: str | None = None
+    ) -> RegistrationPreview:
+        """What ``register_parser`` would do with a folder (name, version, files, gatekeeper
+        verdict, new or same or conflicting), read without storing or auditing anything."""
+        from .parsers.registration import preview_registration
+
+        chosen_policy = policy or self.config.settings.gatekeeper_policy
+        return preview_registration(self.store, Path(path), chosen_policy, tuple(allow))
 
     def list_parsers(self) -> list[ParserRecord]:
         """Every registered parser version."""

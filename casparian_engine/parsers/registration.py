@@ -19,6 +19,7 @@ from .bundle import (
     BuiltBundle,
     BundleError,
     ContractRef,
+    ParserMetadata,
     attach_contracts,
     build_bundle,
     extract_bundle,
@@ -30,7 +31,14 @@ from .bundle import (
 )
 from .gatekeeper import GatekeeperError, Verdict, judge, refusal_message, scan_files
 
-__all__ = ["RegistrationError", "Registration", "register", "load_bundle"]
+__all__ = [
+    "RegistrationError",
+    "Registration",
+    "RegistrationPreview",
+    "load_bundle",
+    "preview_registration",
+    "register",
+]
 
 
 class RegistrationError(CasparianError, ValueError):
@@ -93,8 +101,20 @@ def _source_dir(path: Path, scratch: Path) -> Path:
     return parser_dir_of(path)
 
 
-def register(store: Store, path: Path, policy: str, allow: tuple[str, ...] = ()) -> Registration:
-    """Register the parser at ``path``; idempotent for identical content, refused otherwise."""
+@dataclass(frozen=True)
+class _Prepared:
+    """A parser folder read for registration: bundle, metadata, contracts, verdict, identity."""
+
+    bundle: BuiltBundle
+    metadata: ParserMetadata
+    contracts: list[dict[str, Any]]
+    verdict: Verdict
+    identity: str
+    source_path: str
+
+
+def _prepare(path: Path, policy: str, allow: tuple[str, ...]) -> _Prepared:
+    """Bundle, read, lint and hash the parser at ``path`` (nothing stored; no code runs)."""
     with tempfile.TemporaryDirectory(prefix="casparian-register-") as scratch:
         try:
             parser_dir = _source_dir(Path(path), Path(scratch))
@@ -110,6 +130,62 @@ def register(store: Store, path: Path, policy: str, allow: tuple[str, ...] = ())
             raise RegistrationError(str(exc)) from exc
         source_path = str(Path(path).expanduser().resolve())
     identity = parser_identity(bundle.source_digest, bundle.lockfile_hash, refs)
+    return _Prepared(bundle, metadata, contracts, verdict, identity, source_path)
+
+
+@dataclass(frozen=True)
+class RegistrationPreview:
+    """What registering a folder would do, read without storing anything: the name and
+    version, the bundled and left-out files, the gatekeeper's verdict, and how it relates to
+    what is registered (a new parser, a new version, the same content again, or a conflict)."""
+
+    name: str
+    version: str
+    identity: str
+    members: tuple[str, ...]
+    excluded: tuple[str, ...]
+    verdict: Verdict
+    tags: tuple[str, ...]
+    patterns: tuple[str, ...]
+    current_version: str | None
+    """The newest registered version of the name, if any."""
+    change: str
+    """'new parser', 'new version', 'already registered' or 'conflict'."""
+    problem: str = ""
+    """Why registering would be refused ('' when it would not be)."""
+
+
+def preview_registration(
+    store: Store, path: Path, policy: str, allow: tuple[str, ...] = ()
+) -> RegistrationPreview:
+    """What ``register`` would do with ``path``, without storing or auditing anything."""
+    prepared = _prepare(path, policy, allow)
+    metadata, verdict = prepared.metadata, prepared.verdict
+    current = store.parsers.get(metadata.name)
+    existing = store.parsers.get(metadata.name, metadata.version)
+    problem = refusal_message(metadata.name, verdict) if verdict.refused else ""
+    if existing is None:
+        change = "new version" if current is not None else "new parser"
+    elif existing.identity_hash == prepared.identity:
+        change = "already registered"
+    else:
+        change = "conflict"
+        problem = problem or (
+            f"parser '{metadata.name}' {metadata.version} is already registered with other "
+            f"content: raise `version` in {metadata.entry_file}"
+        )
+    return RegistrationPreview(
+        metadata.name, metadata.version, prepared.identity, prepared.bundle.members,
+        prepared.bundle.excluded, verdict, tuple(metadata.tags), tuple(metadata.patterns),
+        current.version if current is not None else None, change, problem,
+    )  # fmt: skip
+
+
+def register(store: Store, path: Path, policy: str, allow: tuple[str, ...] = ()) -> Registration:
+    """Register the parser at ``path``; idempotent for identical content, refused otherwise."""
+    prepared = _prepare(path, policy, allow)
+    bundle, metadata, contracts = prepared.bundle, prepared.metadata, prepared.contracts
+    verdict, identity, source_path = prepared.verdict, prepared.identity, prepared.source_path
     subject = f"{metadata.name}@{metadata.version}"
     if verdict.refused:
         store.audit.record(

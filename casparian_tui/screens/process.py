@@ -37,7 +37,7 @@ MIN_READABLE_NAME = 10
 """A name column narrower than this drops the version column, then the run column."""
 FIXED_PARSER_COLUMNS = (("ver", "version", 6), ("files", "matched", 6),
                         ("last run", "last", 14), ("run", "run", 12))  # fmt: skip
-NO_PARSERS = "No parsers registered yet: casparian parser register <folder>"
+NO_PARSERS = "No parsers registered yet: n registers one from its folder"
 
 
 def text_cell(value: object) -> Text:

@@ -46,6 +46,14 @@ class ParserRegistered(Message):
 
 
 @dataclass
+class RegistrationPreviewed(Message):
+    """A folder was read for registration (nothing stored yet)."""
+
+    folder: str
+    preview: Any
+
+
+@dataclass
 class ParserDetailsRead(Message):
     details: Any
 
@@ -86,6 +94,28 @@ def backfill_body(plan: Any, output_dir: str) -> str:
     return "\n".join(lines)
 
 
+def registration_body(folder: str, preview: Any) -> str:
+    """What registering would store: the bundle's files, what it selects, what the gatekeeper
+    noted; and what is left out."""
+    lines = [
+        f"A hashed, immutable bundle of {counted(len(preview.members), 'file')} from {folder} "
+        f"(identity {preview.identity[:16]}):",
+        *(f"  {member}" for member in preview.members),
+    ]
+    if preview.excluded:
+        lines.append(f"not bundled (not source): {', '.join(preview.excluded)}")
+    if preview.tags or preview.patterns:
+        lines.append(
+            f"selects files tagged {', '.join(preview.tags) or '-'}; "
+            f"patterns {', '.join(preview.patterns) or '-'}"
+        )
+    else:
+        lines.append("⚠ matches no files: declare tags or patterns in the parser")
+    lines += [f"⚠ gatekeeper: {finding.message}" for finding in preview.verdict.warned]
+    lines += [f"allowed: {finding.message}" for finding in preview.verdict.allowed]
+    return "\n".join(lines)
+
+
 class ProcessWorkflow(_Base):
     """The workflow keys, mixed into ``ProcessScreen`` (which provides the parser, the matched
     files and the status line)."""
@@ -112,8 +142,8 @@ class ProcessWorkflow(_Base):
     def action_register_parser(self) -> None:
         def folder_chosen(folder: str | None) -> None:
             if folder:
-                self._status(f"registering {folder}…")
-                self.register_folder(folder)
+                self._status(f"reading {folder}…")
+                self.preview_folder(folder)
 
         dialog = PromptDialog(
             "Register a parser from its folder:",
@@ -122,6 +152,44 @@ class ProcessWorkflow(_Base):
             hint=REGISTER_HINT,
         )
         self.app.push_screen(dialog, folder_chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-register")
+    def preview_folder(self, folder: str) -> None:
+        try:
+            preview = self.service.workspace.preview_registration(Path(folder).expanduser())
+        except ValueError as exc:
+            self.post_message(WorkflowFailed(f"register {folder}: {describe(exc)}"))
+            return
+        self.post_message(RegistrationPreviewed(folder, preview))
+
+    def on_registration_previewed(self, message: RegistrationPreviewed) -> None:
+        preview, folder = message.preview, message.folder
+        self._show_parser_status()
+        if preview.problem:
+            self.show_error(f"register {folder}: {preview.problem}")
+            return
+        if preview.change == "already registered":
+            self.report_done(
+                f"{preview.name} {preview.version} is already registered with the same content:"
+                " nothing to do"
+            )
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._status(f"registering {folder}…")
+                self.register_folder(folder)
+            else:
+                self.notify(f"{preview.name} {preview.version} not registered", markup=False)
+
+        change = preview.change
+        if preview.current_version is not None:
+            change += f"; {preview.current_version} is registered"
+        title = f"Register {preview.name} {preview.version} ({change})?"
+        hint = "y registers (recorded in the audit trail as you) · n or Esc goes back"
+        self.app.push_screen(
+            ReviewDialog(title, registration_body(folder, preview), hint), answered
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-register")
     def register_folder(self, folder: str) -> None:
@@ -261,7 +329,7 @@ class ProcessWorkflow(_Base):
 
         def answered(yes: bool | None) -> None:
             if not yes:
-                self._status(f"backfill of {plan.parser_name} not started")
+                self.notify(f"Backfill of {plan.parser_name} not started", markup=False)
                 return
             if not self.service.start_backfill(plan.parser_name):
                 self.show_error(f"{plan.parser_name} is running; s stops it, then b backfills")

@@ -93,3 +93,23 @@ def test_a_dev_run_refuses_no_samples_and_more_samples_than_it_takes(
         f"{MAX_SAMPLE_FILES}"
     )
     assert not (workspace.home / "dev-output").exists()  # refused before anything ran
+
+
+def test_a_registration_preview_stores_and_audits_nothing(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = make_parser(tmp_path / "parser")
+    preview = workspace.preview_registration(folder)
+    assert (preview.name, preview.version, preview.change, preview.problem) == (
+        "invoices",
+        "1.0.0",
+        "new parser",
+        "",
+    )
+    assert workspace.list_parsers() == [] and workspace.audit_entries() == []
+    registration = workspace.register_parser(folder)
+    assert preview.identity == registration.identity
+    assert workspace.preview_registration(folder).change == "already registered"
+    newer = make_parser(tmp_path / "parser2", version="2.0.0")
+    later = workspace.preview_registration(newer)
+    assert (later.change, later.current_version) == ("new version", "1.0.0")

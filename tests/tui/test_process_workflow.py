@@ -60,6 +60,24 @@ async def test_n_registers_a_parser_from_a_folder_typed_with_completion(
         assert app.screen.query_one(Input).value == f"{parser}/"
         await pilot.press("enter")
         await settle(app, pilot)
+        review = app.screen
+        assert isinstance(review, ReviewDialog)  # nothing is stored before a yes
+        assert workspace.list_parsers() == []
+        assert text_of(review.query_one("#review-title", Static)) == (
+            "Register invoices 1.0.0 (new parser)?"
+        )
+        body = text_of(review.query_one("#review-body", Static)).splitlines()
+        assert body[0].startswith(f"A hashed, immutable bundle of 4 files from {parser}/ ")
+        assert body[1:] == [
+            "  invoice_parser.py",
+            "  invoices.contract.yaml",
+            "  pyproject.toml",
+            "  uv.lock",
+            "selects files tagged invoices; patterns invoices/**/*.csv",
+        ]
+        assert on_screen(app, "#review-title") and on_screen(app, "#review-hint")
+        await pilot.press("y")
+        await settle(app, pilot)
         assert app.screen is screen
         assert [(p.name, p.version) for p in workspace.list_parsers()] == [("invoices", "1.0.0")]
         assert cells(screen, "#parsers-table")[0][0] == "invoices"
@@ -71,6 +89,48 @@ async def test_n_registers_a_parser_from_a_folder_typed_with_completion(
         assert screen.error_text == ""
         entry = workspace.audit_entries(action="parser.registered")[0]
         assert (entry.subject, entry.os_user) == ("invoices@1.0.0", os_user())
+
+
+async def test_a_registration_is_asked_about_and_same_or_conflicting_content_is_said(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    parser = make_parser(tmp_path / "parser")
+    app = CasparianApp(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_process(app, pilot)
+
+        async def register(folder: Path) -> None:
+            await pilot.press("n")
+            await type_into_prompt(pilot, str(folder))
+            await pilot.press("enter")
+            await settle(app, pilot)
+
+        await register(parser)
+        await pilot.press("n")  # no: nothing stored, nothing audited
+        await settle(app, pilot)
+        assert workspace.list_parsers() == []
+        assert workspace.audit_entries(action="parser.registered") == []
+        assert [n.message for n in app._notifications] == ["invoices 1.0.0 not registered"]
+        await register(parser)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert [p.version for p in workspace.list_parsers()] == ["1.0.0"]
+        app._notifications.clear()
+        await register(parser)  # the same content again: nothing to ask
+        assert app.screen is screen
+        assert [n.message for n in app._notifications] == [
+            "invoices 1.0.0 is already registered with the same content: nothing to do"
+        ]
+        (parser / "invoice_parser.py").write_text(
+            (parser / "invoice_parser.py").read_text() + "# changed\n"
+        )
+        await register(parser)  # other content under the same version: refused, said why
+        assert app.screen is screen
+        assert screen.error_text == (
+            f"✗ register {parser}: parser 'invoices' 1.0.0 is already registered with other "
+            "content: raise `version` in invoice_parser.py"
+        )
+        assert len(workspace.list_parsers()) == 1
 
 
 async def test_a_folder_with_no_parser_is_refused_with_its_name_and_nothing_registered(
@@ -227,6 +287,7 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
         await settle(app, pilot)
         assert app.screen is screen
         assert registered.job_stats().by_status == jobs_before  # no means nothing ran
+        assert [n.message for n in app._notifications] == ["Backfill of invoices not started"]
         assert "invoices" not in app.service.runs
         await pilot.press("b")
         await settle(app, pilot)
