@@ -30,7 +30,7 @@ from .catalog import (
     create_views,
     list_output_tables,
 )
-from .sql_quoting import quote_identifier
+from .sql_quoting import quote_identifier, quote_literal
 
 DEFAULT_SAMPLE_PERCENT = 1.0
 SAMPLE_ABOVE_ROWS = 1_000_000
@@ -80,6 +80,46 @@ def bin_labels(kind: str, lowest: Any, edges: list[Any], highest: Any = None) ->
     labels = [f"[{show(lowest)}, {show(edges[0])}]"]
     labels += [f"({show(low)}, {show(high)}]" for low, high in zip(edges, edges[1:], strict=False)]
     return labels
+
+
+def bin_filters(
+    kind: str, value: str, lowest: Any, edges: list[Any], highest: Any = None
+) -> list[str]:
+    """One SQL predicate per bin of ``bin_labels`` (same bins, same order): the rows a bin
+    counted. ``value`` is the SQL the bins were counted over (``BINNED_VALUE``; for dates the
+    quoted column, compared with dates)."""
+    if not edges:
+        return []
+    if kind in ("integer", "date"):
+        edges = [*edges[:-1], min(edges[-1], highest)] if highest is not None else edges
+        starts = [lowest] + [edge + 1 for edge in edges[:-1]]
+        literal: Callable[[Any], str] = str if kind == "integer" else _date_literal
+        return [
+            f"{value} = {literal(end)}" if start >= end
+            else f"{value} BETWEEN {literal(start)} AND {literal(end)}"
+            for start, end in zip(starts, edges, strict=True)
+        ]  # fmt: skip
+    literal = _float_literal if kind == "float" else _timestamp_literal
+    if len(edges) == 1 and lowest == edges[0]:
+        return [f"{value} = {literal(lowest)}"]
+    filters = [f"{value} >= {literal(lowest)} AND {value} <= {literal(edges[0])}"]
+    filters += [
+        f"{value} > {literal(low)} AND {value} <= {literal(high)}"
+        for low, high in zip(edges, edges[1:], strict=False)
+    ]
+    return filters
+
+
+def _date_literal(days_since_epoch: int) -> str:
+    return f"DATE '{_day(days_since_epoch)}'"
+
+
+def _float_literal(number: float) -> str:
+    return repr(float(number))  # round-trips exactly: the bin edge DuckDB counted with
+
+
+def _timestamp_literal(stamp: datetime) -> str:
+    return f"TIMESTAMP '{stamp.replace(tzinfo=None).isoformat(sep=' ')}'"
 
 
 def _day(days_since_epoch: int) -> str:
@@ -244,7 +284,8 @@ class OutputInspector:
         return self._run(table, capped, predicate)
 
     def histogram(self, table: str, column: str, predicate: str = "", bins: int = 12) -> pa.Table:
-        """Value counts of one column as ``bucket`` (a label) and ``count``.
+        """Value counts of one column as ``bucket`` (a label), ``count`` and ``filter`` (a SQL
+        predicate selecting exactly the rows the bucket counted).
 
         Integers and dates get whole-valued bins ('1 – 5', '2023-01-01 – 2023-01-05', both ends
         included); floats, decimals and timestamps get half-open ranges ('(20, 40]'); DuckDB's
@@ -260,10 +301,24 @@ class OutputInspector:
         filtered = self._select(table, predicate)
         if kind is None:
             sql = (
-                f"SELECT coalesce({quoted}::VARCHAR, '∅ null') AS bucket, count(*) AS count"
-                f" FROM ({filtered}) GROUP BY 1 ORDER BY count DESC, bucket LIMIT {bins}"
+                f"SELECT coalesce({quoted}::VARCHAR, '∅ null') AS bucket, count(*) AS count,"
+                f" {quoted} IS NULL AS is_null FROM ({filtered})"
+                f" GROUP BY bucket, is_null ORDER BY count DESC, bucket LIMIT {bins}"
             )
-            return self._run(table, sql, predicate)
+            found = self._run(table, sql, predicate)
+            text = probe.schema.field(0).type in (pa.string(), pa.large_string())
+            as_text = quoted if text else f"{quoted}::VARCHAR"
+            filters = [
+                f"{quoted} IS NULL" if is_null else f"{as_text} = {quote_literal(bucket)}"
+                for bucket, is_null in zip(
+                    found.column("bucket").to_pylist(),
+                    found.column("is_null").to_pylist(),
+                    strict=True,
+                )
+            ]  # one per bucket shown, at most ``bins``
+            return found.drop_columns(["is_null"]).append_column(
+                "filter", pa.array(filters, pa.string())
+            )
         value = BINNED_VALUE[kind].format(quoted)
         # Round edges can make more bins than asked for: then fewer round bins, then plain edges.
         tries = [
@@ -288,10 +343,14 @@ class OutputInspector:
         if kind == "date" and counts:
             lowest, highest = lowest + found["first"], highest + found["first"]
             edges = [edge + found["first"] for edge in edges]
+        compared = quoted if kind in ("integer", "date") else value
         return pa.table(
             {
                 "bucket": pa.array(bin_labels(kind, lowest, edges, highest), pa.string()),
                 "count": pa.array([count for _, count in counts], pa.int64()),
+                "filter": pa.array(
+                    bin_filters(kind, compared, lowest, edges, highest), pa.string()
+                ),
             }
         )
 
