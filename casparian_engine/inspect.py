@@ -343,7 +343,10 @@ class OutputInspector:
         if kind == "date" and counts:
             lowest, highest = lowest + found["first"], highest + found["first"]
             edges = [edge + found["first"] for edge in edges]
-        compared = quoted if kind in ("integer", "date") else value
+        # The filter reads as the column where no cast changes a value (a DOUBLE, a TIMESTAMP)
+        value_type = probe.schema.field(0).type
+        uncast = kind in ("integer", "date") or value_type in (pa.float64(), pa.timestamp("us"))
+        compared = quoted if uncast else value
         return pa.table(
             {
                 "bucket": pa.array(bin_labels(kind, lowest, edges, highest), pa.string()),

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from .parsers.registration import Registration, RegistrationPreview
     from .parsers.runtime import ParserRuntime
     from .quarantine_replay import ReplayResult
+    from .query_history import QueryHistory
     from .runner.backtest import BacktestReport
     from .runner.dev import RunSummary
     from .runner.matching import EnqueueReport
@@ -335,6 +336,12 @@ class Workspace:
         return ReadOnlyCatalog(
             self.config.output_dir, self.config.settings.query_timeout_s, quarantine
         )
+
+    def query_history(self) -> QueryHistory:
+        """The SQL queries run in Inspect in this home (``<home>/query_history.json``)."""
+        from .query_history import QueryHistory
+
+        return QueryHistory(self.home)
 
     def output_tables(self) -> list[TableSummary]:
         """Every output table with its row count (from Parquet footers)."""

@@ -254,7 +254,32 @@ REGISTRY: tuple[ActionSpec, ...] = (
     # Inspect.
     ActionSpec("inspect", "f", "filter_rows", "Filter", "Filter rows with a SQL predicate"),
     ActionSpec(
+        "inspect",
+        "s",
+        "edit_sql",
+        "SQL",
+        "Write SQL over the outputs and the quarantine (Ctrl+j or F5 runs it, Tab completes, "
+        "Ctrl+Up/Down walk the history)",
+    ),
+    ActionSpec(
         "inspect", "e", "export_view", "Export", "Export the current view to Parquet or CSV"
+    ),
+    ActionSpec(
+        "inspect",
+        "o",
+        "sort_column",
+        "Sort",
+        "Sort the rows by the cursor's column: ascending, descending, then unsorted",
+    ),
+    ActionSpec("inspect", "c", "copy('cell')", "Copy", "Copy the cell under the cursor"),
+    ActionSpec(
+        "inspect",
+        "C",
+        "copy('row')",
+        "Copy row",
+        "Copy the cursor's row, tab-separated",
+        key_display="C",
+        show=False,
     ),
     ActionSpec(
         "inspect",
@@ -273,15 +298,22 @@ REGISTRY: tuple[ActionSpec, ...] = (
         show=False,
     ),
     ActionSpec(
-        "inspect", "right_square_bracket", "page(1)", "Next", "Next page of rows", key_display="]"
+        "inspect",
+        "right_square_bracket",
+        "page(1)",
+        "Next",
+        "A screen of rows down (quarantine: its next page)",
+        key_display="]",
+        show=False,
     ),
     ActionSpec(
         "inspect",
         "left_square_bracket",
         "page(-1)",
         "Prev",
-        "Previous page of rows",
+        "A screen of rows up (quarantine: its previous page)",
         key_display="[",
+        show=False,
     ),
     # Jobs.
     ActionSpec("jobs", "j", "cursor(1)", "Down", "Next job", show=False, palette=False),

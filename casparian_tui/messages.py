@@ -186,14 +186,37 @@ class HistogramComputed(Message):
 
 
 @dataclass
-class RowsPaged(Message):
-    """A window of a table's rows (after the filter) was read as Arrow."""
+class ViewOpened(Message):
+    """The engine opened a view for the grid: a table (``sql`` empty) with its filter, or a
+    query; its first window of rows, its row count, and the catalog's names for completion."""
 
+    generation: int
     table: str
-    rows: Any
-    offset: int
+    predicate: str
+    sql: str
+    order: list[tuple[int, bool]]
+    result: Any
+    first: Any
     total: int
-    predicate: str = ""
+    names: dict[str, list[str]] = field(default_factory=dict)
+    history: tuple[str, ...] = ()
+
+
+@dataclass
+class ViewFailed(Message):
+    """The engine refused a view (a query it will not run, a filter that fails): ``error``."""
+
+    generation: int
+    sql: str
+    error: str
+
+
+@dataclass
+class HistoryLoaded(Message):
+    """The SQL queries run before in this home were read (``error``: why they could not be)."""
+
+    queries: tuple[str, ...]
+    error: str = ""
 
 
 @dataclass
@@ -207,10 +230,11 @@ class FilterChecked(Message):
 
 @dataclass
 class ViewExported(Message):
-    """The current view was written to a file."""
+    """The current view was written to a file (or ``error`` says why it was not)."""
 
     path: str
     row_count: int
+    error: str = ""
 
 
 @dataclass

@@ -1,4 +1,10 @@
-"""Inspect: output tables → column stats → a column's histogram and paged rows (Arrow-backed)."""
+"""Inspect: output tables → column stats → a column's histogram, and a SQL editor over the
+outputs and the quarantine whose result grid reads rows from DuckDB as it scrolls.
+
+What the grid shows, what the filter and status lines say and what export writes are one view:
+a table (maybe filtered) or a query, maybe sorted by a column. The view changes only when the
+engine has opened it, so a refused filter or query leaves the last good one in place.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Static
-from textual_fastdatatable import ArrowBackend
 
+from casparian_engine.sql_quoting import quote_identifier
 from casparian_engine.wording import counted
 
 from ..actions import bindings_for
@@ -21,19 +27,22 @@ from ..messages import (
     ColumnStatsComputed,
     FilterChecked,
     HistogramComputed,
+    HistoryLoaded,
     QuarantineListed,
-    RowsPaged,
     SourceLineRead,
     TablesListed,
     ViewExported,
+    ViewFailed,
+    ViewOpened,
 )
-from ..widgets.arrow_table import ArrowTable
+from ..widgets.histogram import Histogram
 from ..widgets.quarantine_pane import QuarantinePane
+from ..widgets.result_grid import WINDOW_ROWS, ResultGrid
+from ..widgets.sql_editor import SqlEditor
 from .base import ModeScreen
 from .dialogs import PromptDialog
 from .export_dialog import ExportDialog
 
-ROWS_PAGE = 100
 QUARANTINE_PAGE = 50
 SAMPLE_ABOVE_ROWS = 1_000_000
 BAR_WIDTH = 30
@@ -72,6 +81,11 @@ def column_detail(stats: dict[str, Any]) -> str:
     )
 
 
+def one_line(sql: str) -> str:
+    """A query on one line (its whitespace runs made single spaces), for the filter line."""
+    return " ".join(sql.split())
+
+
 def histogram_text(column: str, buckets: Any, detail: str = "", width: int = 0) -> Text:
     """The column's name and full figures, then one bar per bucket, as literal text.
 
@@ -103,26 +117,33 @@ def histogram_text(column: str, buckets: Any, detail: str = "", width: int = 0) 
 
 
 class InspectScreen(InspectAnomalies, ModeScreen):
-    """Browse the outputs without loading them: stats from SUMMARIZE, rows in LIMIT windows."""
+    """Browse the outputs without loading them: stats from SUMMARIZE, rows read as they scroll."""
 
     MODE = "inspect"
     HEADING = "Inspect"
     BINDINGS = bindings_for("inspect")
     MAIN_WIDGET = "#tables-list"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # styles/modes.tcss: 80x24 is short
 
     def __init__(self) -> None:
         super().__init__()
         self.tables: list[Any] = []
         self.table_name = ""  # the table the user chose: state, never re-read from a cursor
         self.stats_table = ""  # the table whose columns ``stat_columns`` lists
-        self.predicate = ""
-        self.row_offset = 0  # the first row of the page shown
-        self.wanted_offset = 0  # the first row of the page asked for last (maybe not shown yet)
+        self.predicate = ""  # the table view's filter
+        self.sql = ""  # the query view's SQL; "" while the view is the table
+        self.order: list[tuple[int, bool]] = []  # (column, descending): the view's sort
+        self.view_generation = 0  # the last view asked for; older answers are dropped
+        self.shown_generation = -1  # the view whose rows are on screen
         self.row_total = 0
-        self.rows_shown = 0  # how many rows the page on screen holds
+        self.view_notes: list[str] = []  # the engine's notes on the view (BLOBs as hex)
         self.export_note = ""  # the last export, said after the rows it wrote
         self.column_figures: dict[str, dict[str, Any]] = {}  # SUMMARIZE's row per column
         self.stat_columns: list[str] = []
+        self.bucket_filters: list[str] = []  # the histogram's bars, as filters, top to bottom
+        self.histogram_column = ""
+        self.completion_note = ""
+        self.editor_shown = False
         self.quarantine_mode = False
         self.quarantine_rows: list[Any] = []
         self.quarantine_total = 0
@@ -137,7 +158,10 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             with Vertical(id="inspect-detail"):
                 stats: DataTable[str] = DataTable(id="stats", cursor_type="row")
                 yield stats
-                yield Static("Select a column for its histogram.", id="histogram")
+                yield Histogram("Select a column for its histogram.", id="histogram")
+        editor = SqlEditor(id="sql-editor")
+        editor.display = False
+        yield editor
         yield Vertical(id="rows-pane")
         quarantine = QuarantinePane(id="quarantine-pane", classes="split")
         quarantine.display = False
@@ -154,6 +178,7 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         self.query_one("#tables-list", DataTable).focus()
         self._render_status()
         self.load_tables()
+        self.load_history()
 
     def on_screen_resume(self) -> None:
         self.load_tables()
@@ -161,6 +186,11 @@ class InspectScreen(InspectAnomalies, ModeScreen):
     @property
     def inspector(self) -> Any:
         return self.service.workspace.output_inspector()
+
+    @property
+    def grid(self) -> ResultGrid | None:
+        found = self.query("#rows")
+        return found.first(ResultGrid) if found else None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-tables")
     def load_tables(self) -> None:
@@ -208,19 +238,101 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         if name == self.table_name:
             return
         self.table_name, self.predicate = name, ""
-        self.row_offset = self.wanted_offset = 0
-        self.row_total = self.rows_shown = 0
         self.export_note = ""
         self.set_selection(name)
-        self.query_one("#histogram", Static).update("Select a column for its histogram.")
-        self.refresh_view()
+        self.bucket_filters, self.histogram_column = [], ""
+        self.query_one(Histogram).update("Select a column for its histogram.")
+        self.refresh_view(back_to_table=True)
 
-    def refresh_view(self) -> None:
+    def refresh_view(self, back_to_table: bool = False) -> None:
+        """Stats for the table and its filter; the rows of the table view (or the query)."""
         self.clear_error()
         row_count = next((t.row_count for t in self.tables if t.name == self.table_name), 0)
         self.load_stats(self.table_name, self.predicate, row_count > SAMPLE_ABOVE_ROWS)
-        self.wanted_offset = self.row_offset
-        self.load_rows(self.table_name, self.predicate, self.row_offset)
+        if back_to_table or not self.sql:
+            self.open_view(sql="", order=[])
+
+    def table_sql(self, table: str, predicate: str) -> str:
+        sql = f"SELECT * FROM {quote_identifier(table)}"
+        return sql + f" WHERE ({predicate})" if predicate.strip() else sql
+
+    def open_view(self, sql: str, order: list[tuple[int, bool]]) -> None:
+        """Ask the engine for a view: the table (``sql`` empty) with its filter, or a query."""
+        self.view_generation += 1
+        text = sql or self.table_sql(self.table_name, self.predicate)
+        self.load_view(self.view_generation, self.table_name, self.predicate, sql, text, order)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-rows")
+    def load_view(
+        self,
+        generation: int,
+        table: str,
+        predicate: str,
+        sql: str,
+        text: str,
+        order: list[tuple[int, bool]],
+    ) -> None:
+        from casparian_engine.catalog import QueryRefused
+
+        workspace = self.service.workspace
+        try:
+            catalog = workspace.query_catalog(with_quarantine=bool(sql))
+            result = catalog.open_result(text)
+            first = result.window(0, WINDOW_ROWS, order)
+            total = result.row_count()
+            names = catalog.column_names()
+        except QueryRefused as exc:
+            self.post_message(ViewFailed(generation, sql, str(exc)))
+            return
+        history: tuple[str, ...] = ()
+        if sql:
+            queries = workspace.query_history()
+            queries.add(sql)
+            history = queries.queries
+        self.post_message(
+            ViewOpened(generation, table, predicate, sql, order, result, first, total, names,
+                       history)
+        )  # fmt: skip
+
+    async def on_view_opened(self, message: ViewOpened) -> None:
+        if message.generation != self.view_generation:
+            return  # a view asked for before the last one
+        if (message.table, message.predicate) != (self.table_name, self.predicate):
+            return  # the table or its filter changed meanwhile; that view is coming
+        self.sql, self.order = message.sql, list(message.order)
+        self.row_total, self.shown_generation = message.total, message.generation
+        self.view_notes = list(message.result.notes)
+        editor = self.query_one(SqlEditor)
+        editor.names = message.names
+        if message.sql:
+            editor.set_history(message.history)
+        result, order = message.result, list(message.order)
+
+        def read(offset: int, limit: int) -> Any:
+            return result.window(offset, limit, order)
+
+        pane = self.query_one("#rows-pane", Vertical)
+        old = self.grid
+        focused = old is not None and old.has_focus
+        cursor = old.cursor_coordinate if old is not None and message.order != [] else None
+        await pane.remove_children()
+        grid = ResultGrid(message.first.rows, message.total, read, message.generation, id="rows")
+        await pane.mount(grid)
+        if cursor is not None and cursor.column < len(result.columns):
+            grid.move_cursor(column=cursor.column, animate=False)
+        if focused:
+            grid.focus()
+        self._render_status()
+
+    def on_result_grid_view_moved(self, message: ResultGrid.ViewMoved) -> None:
+        self._render_status()
+
+    def on_view_failed(self, message: ViewFailed) -> None:
+        if message.generation != self.view_generation:
+            return
+        what = "query not run" if message.sql else "rows"
+        kept = "the view keeps the last one" if self.shown_generation >= 0 else "nothing shown"
+        self.show_error(f"{what} ({kept}): {message.error}")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-stats")
     def load_stats(self, table: str, predicate: str, sample_first: bool) -> None:
@@ -262,27 +374,19 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             return
         figures = self.column_figures.get(message.column)
         detail = column_detail(figures) if figures is not None else ""
-        histogram = self.query_one("#histogram", Static)
+        histogram = self.query_one(Histogram)
         text = histogram_text(message.column, message.buckets, detail, histogram.content_size.width)
+        self.bucket_filters = message.buckets.column("filter").to_pylist()
+        self.histogram_column = message.column
         histogram.update(text)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-rows")
-    def load_rows(self, table: str, predicate: str, offset: int) -> None:
-        inspector = self.inspector
-        rows = inspector.rows(table, offset, ROWS_PAGE, predicate)
-        total = inspector.row_count(table, predicate)
-        self.post_message(RowsPaged(table, rows, offset, total, predicate))
-
-    async def on_rows_paged(self, message: RowsPaged) -> None:
-        wanted = (self.table_name, self.wanted_offset, self.predicate)
-        if (message.table, message.offset, message.predicate) != wanted:
-            return  # another table's or filter's page, or one the user has already paged past
-        self.row_offset, self.row_total = message.offset, message.total
-        self.rows_shown = message.rows.num_rows
-        pane = self.query_one("#rows-pane", Vertical)
-        await pane.remove_children()
-        await pane.mount(ArrowTable(backend=ArrowBackend(message.rows), id="rows"))
-        self._render_status()
+    def on_histogram_bar_clicked(self, message: Histogram.BarClicked) -> None:
+        """A click on a bar filters the table by that bar's bin (within the current filter)."""
+        if not 0 <= message.index < len(self.bucket_filters) or self.quarantine_mode:
+            return
+        chosen = self.bucket_filters[message.index]
+        predicate = f"({self.predicate}) AND {chosen}" if self.predicate else chosen
+        self.check_filter(self.table_name, predicate)
 
     def _render_status(self) -> None:
         """The filter line and the status line, drawn from the view's state (never left over
@@ -296,41 +400,147 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             filter_line.update(Text("quarantine of every output · Esc goes back", style="bold"))
             self._status(f"quarantine: rows {shown}")
             return
-        if not self.table_name:
+        if not self.table_name and not self.sql:
             filter_line.update(Text("choose a table", style="dim"))
             self._status("No output tables yet: process some files first." if not self.tables
                          else "")  # fmt: skip
             return
-        if self.predicate:
+        if self.sql:
+            filter_line.update(
+                Content.assemble(("SQL ", "bold"), (one_line(self.sql), "bold $accent"),
+                                 ("  s edits it · Esc goes back to the table", "dim"))
+            )  # fmt: skip
+        elif self.predicate:
             filter_line.update(
                 Content.assemble(("filter ", "bold"), (self.predicate, "bold $accent"),
                                  ("  f changes it · f then an empty line clears it", "dim"))
             )  # fmt: skip
         else:
-            filter_line.update(Text("no filter · f filters the rows", style="dim"))
-        first = self.row_offset + 1 if self.row_total and self.rows_shown else 0
-        last = self.row_offset + self.rows_shown
-        where = f" where {self.predicate}" if self.predicate else ""
-        status = f"{self.table_name}{where}: rows {first:,}–{last:,} of {self.row_total:,}"
-        self._status(status + (f" · {self.export_note}" if self.export_note else ""))
+            filter_line.update(Text("no filter · f filters the rows · s writes SQL", style="dim"))
+        self._status(self.view_text() + (f" · {self.export_note}" if self.export_note else ""))
+
+    def view_text(self) -> str:
+        """'lines where amount > 5 sorted by amount ↓: rows 1–12 of 1,141' — the view named."""
+        grid = self.grid
+        first, last = grid.rows_in_view() if grid is not None else (0, 0)
+        name = "query" if self.sql else self.table_name
+        where = f" where {self.predicate}" if self.predicate and not self.sql else ""
+        text = f"{name}{where}{self.order_text()}: rows {first:,}–{last:,} of {self.row_total:,}"
+        notes = [*self.view_notes]
+        if grid is not None and grid.windowed.cut_reason:
+            notes.append(f"rows cut: {grid.windowed.cut_reason}")
+        if self.completion_note:
+            notes.append(self.completion_note)
+        return " · ".join([text, *notes])
+
+    def order_text(self) -> str:
+        grid = self.grid
+        if not self.order or grid is None:
+            return ""
+        names = grid.windowed.columns
+        keys = [f"{names[i]} {'↓' if down else '↑'}" for i, down in self.order if i < len(names)]
+        return " sorted by " + ", ".join(keys)
 
     def _status(self, text: str) -> None:
         """The status line, shown literally: it quotes filters and table names."""
         self.query_one("#inspect-status", Static).update(Text(text, end=""))
 
     def action_page(self, step: int) -> None:
-        """Each press moves one page from the last page asked for, shown yet or not."""
+        """] and [: the grid's cursor a screen down or up (quarantine: the next keyset page)."""
         if self.quarantine_mode:
             self.page_quarantine(step)
             return
-        offset = self.wanted_offset + step * ROWS_PAGE
-        if self.table_name and 0 <= offset < max(self.row_total, 1):
-            self.wanted_offset = offset
-            self.load_rows(self.table_name, self.predicate, offset)
+        grid = self.grid
+        if grid is None or not grid.row_count:
+            return
+        first, last = grid.rows_in_view()
+        page = max(last - first + 1, 1)
+        row = max(0, min(grid.row_count - 1, grid.cursor_row + step * page))
+        grid.move_cursor(row=row, animate=False)
+        top = max(0, min(row, grid.row_count - page))
+        grid.scroll_to(y=top, animate=False)
+        self._render_status()
 
+    # --- the SQL editor ------------------------------------------------------------------------
+    def action_edit_sql(self) -> None:
+        """s: show the SQL editor (holding the view's query) and type in it."""
+        if self.quarantine_mode:
+            self.show_error("s writes SQL over the outputs: press Esc to leave quarantine first")
+            return
+        editor = self.query_one(SqlEditor)
+        if not editor.text.strip():
+            editor.load_text(self.sql or self.table_sql(self.table_name or "…", ""))
+            editor.move_cursor(editor.document.end)
+        editor.display = self.editor_shown = True
+        editor.focus()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-history")
+    def load_history(self) -> None:
+        history = self.service.workspace.query_history()
+        self.post_message(HistoryLoaded(history.queries, history.load_error))
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        self.query_one(SqlEditor).set_history(message.queries)
+        if message.error:
+            self.show_error(message.error)
+
+    def on_sql_editor_run_requested(self, message: SqlEditor.RunRequested) -> None:
+        if not message.sql.strip():
+            self.show_error("query not run: the editor is empty (write one SELECT)")
+            return
+        self.export_note = self.completion_note = ""
+        self.open_view(sql=message.sql.strip(), order=[])
+
+    def on_sql_editor_completed(self, message: SqlEditor.Completed) -> None:
+        names = ", ".join(message.candidates)
+        self.completion_note = f"Tab: {names}" if len(message.candidates) > 1 else (
+            "" if message.candidates else "Tab: no table or column starts so")  # fmt: skip
+        self._render_status()
+
+    # --- sort, copy ---------------------------------------------------------------------------
+    def action_sort_column(self) -> None:
+        """o: sort the view by the grid's cursor column: ascending, descending, then unsorted."""
+        grid = self.grid
+        if grid is not None and not self.quarantine_mode:
+            self.sort_by(grid.cursor_column)
+
+    def on_data_table_header_selected(self, event: Any) -> None:
+        if isinstance(event.data_table, ResultGrid):
+            event.stop()
+            self.sort_by(event.column_index)
+
+    def sort_by(self, column: int) -> None:
+        now = dict(self.order)
+        if column not in now:
+            order = [(column, False)]
+        elif not now[column]:
+            order = [(column, True)]
+        else:
+            order = []
+        self.export_note = ""
+        self.open_view(self.sql, order)
+
+    def action_copy(self, what: str) -> None:
+        """c copies the cell under the cursor, C its row (tab-separated), to the clipboard."""
+        grid = self.grid
+        if grid is None or not grid.row_count or self.quarantine_mode:
+            return
+        row, column = grid.cursor_coordinate
+        text = grid.row_text(row) if what == "row" else grid.cell_text(row, column)
+        if text is None:
+            self.show_error("copy: that row is still being read; try again when it shows")
+            return
+        self.app.copy_to_clipboard(text)
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        self.report_done(f"Copied {'row' if what == 'row' else 'cell'} {row + 1:,}: {shown}")
+
+    # --- filter, export -----------------------------------------------------------------------
     def action_filter_rows(self) -> None:
         if self.quarantine_mode:
             self.show_error("f filters output tables: press Esc to leave quarantine first")
+            return
+        if self.sql:
+            self.show_error("f filters a table: in SQL, write a WHERE (s edits the query)")
             return
         if not self.table_name:
             return
@@ -361,25 +571,28 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             kept = f"the view keeps {self.predicate!r}" if self.predicate else "no filter applied"
             self.show_error(f"filter not applied ({kept}): {message.error}")
             return
-        self.predicate, self.row_offset = message.predicate, 0
+        self.predicate = message.predicate
         self.export_note = ""
-        self.refresh_view()
+        self.refresh_view(back_to_table=True)
+        if self.histogram_column:
+            self.load_histogram(self.table_name, self.histogram_column, self.predicate)
         self._render_status()  # the new filter shows at once; its rows follow
 
     def action_export_view(self) -> None:
         if self.quarantine_mode:
             self.show_error("e exports output tables: press Esc to leave quarantine first")
             return
-        if not self.table_name:
+        if not self.table_name and not self.sql:
             return
-        default = str(self.exports_dir / f"{self.table_name}.parquet")
-        table, predicate = self.table_name, self.predicate
-        where = f" where {predicate}" if predicate else ""
-        title = f"Export {table}{where} ({counted(self.row_total, 'row')}) to (.parquet or .csv):"
+        stem = self.table_name if not self.sql else "query"
+        default = str(self.exports_dir / f"{stem}.parquet")
+        sql, order = self.sql or self.table_sql(self.table_name, self.predicate), list(self.order)
+        named = self.view_text().partition(": rows")[0]
+        title = f"Export {named} ({counted(self.row_total, 'row')}) to (.parquet or .csv):"
 
         def chosen(destination: str | None) -> None:
             if destination:  # ExportDialog never returns an empty path; Esc gives None
-                self.export_view(table, predicate, destination)
+                self.export_view(sql, bool(self.sql), order, destination)
 
         self.app.push_screen(ExportDialog(title, "", default), chosen)
 
@@ -389,14 +602,29 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         return self.service.workspace.home / "exports"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-export")
-    def export_view(self, table: str, predicate: str, destination: str) -> None:
+    def export_view(
+        self, sql: str, with_quarantine: bool, order: list[tuple[int, bool]], destination: str
+    ) -> None:
+        from casparian_engine.errors import CasparianError, describe
+        from casparian_engine.export_file import check_destination
+
         target = Path(destination).expanduser()
         if target.parent == self.exports_dir:
             self.exports_dir.mkdir(parents=True, exist_ok=True)  # any other folder must exist
-        written = self.inspector.export(table, target, predicate)
+        try:
+            check_destination(target)  # a wrong name or folder is said before any query runs
+            catalog = self.service.workspace.query_catalog(with_quarantine=with_quarantine)
+            with catalog:
+                written = catalog.open_result(sql).export(target, order)
+        except CasparianError as exc:
+            self.post_message(ViewExported(destination, 0, describe(exc)))
+            return
         self.post_message(ViewExported(destination, written))
 
     def on_view_exported(self, message: ViewExported) -> None:
+        if message.error:
+            self.show_error(f"export: {message.error}")
+            return
         rows = counted(message.row_count, "row")
         self.report_done(f"Exported {rows} to {message.path}")
         self.export_note = f"exported {rows} to {message.path}"
@@ -408,6 +636,7 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         self.quarantine_mode = not self.quarantine_mode
         self.query_one("#outputs-view").display = not self.quarantine_mode
         self.query_one("#rows-pane").display = not self.quarantine_mode
+        self.query_one(SqlEditor).display = self.editor_shown and not self.quarantine_mode
         pane = self.query_one(QuarantinePane)
         pane.display = self.quarantine_mode
         self.clear_error()
@@ -423,9 +652,20 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         self._render_status()
 
     def back_one_level(self) -> bool:
-        """Quarantine → the tables; the rows, stats or histogram → the table list."""
+        """Quarantine → the tables; the SQL editor → the rows; a query → the table's rows;
+        the rows, stats or histogram → the table list."""
         if self.quarantine_mode:
             self.action_show_quarantine()
+            return True
+        editor = self.query_one(SqlEditor)
+        if editor.has_focus:
+            grid = self.grid
+            (grid if grid is not None else self.query_one("#tables-list")).focus()
+            return True
+        if self.sql:
+            editor.display = self.editor_shown = False
+            self.completion_note = ""
+            self.refresh_view(back_to_table=True)
             return True
         return super().back_one_level()
 

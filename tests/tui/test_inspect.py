@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 from textual.worker import WorkerCancelled
-from textual_fastdatatable import DataTable as ArrowTable
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.inspect import InspectScreen
+from casparian_tui.widgets.result_grid import WINDOW_ROWS, ResultGrid
 
 from .conftest import scroll_wheel
 
@@ -38,9 +38,9 @@ async def apply_filter(app: CasparianApp, pilot: Pilot[None], predicate: str) ->
 
 
 async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+    """Wait for every worker and the messages they post (a view asked for twice cancels the
+    first load: exclusive workers replace each other)."""
+    await settle_past_cancels(app, pilot)
 
 
 async def settle_past_cancels(app: CasparianApp, pilot: Pilot[None]) -> None:
@@ -79,14 +79,16 @@ async def test_table_stats_histogram_and_pages(workspace: Workspace) -> None:
         assert screen.table_name == "lines"
         assert screen.stat_columns == ["amount", "vendor"]
         status = str(screen.query_one("#inspect-status").render())
-        assert status == "lines: rows 1–100 of 250"
+        assert status == "lines: rows 1–14 of 250"  # the rows the grid has room for
         headers = [str(c.label) for c in screen.query_one("#stats", DataTable).columns.values()]
         assert headers[3] == "≈ distinct"  # SUMMARIZE's approx_unique is an estimate
-        rows = screen.query_one("#rows", ArrowTable)
-        assert rows.row_count == 100
+        rows = screen.query_one("#rows", ResultGrid)
+        assert rows.row_count == 250  # the whole table, read as it scrolls
+        rows.focus()
         await pilot.press("right_square_bracket")
         await settle(app, pilot)
-        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 101–200 of 250"
+        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 15–28 of 250"
+        assert rows.cursor_row == 14 and rows.render_line(1).text.split()[0] == "14"
         screen.query_one("#stats").focus()
         await pilot.press("down")
         await settle(app, pilot)
@@ -106,7 +108,7 @@ async def test_filter_and_bad_filter(workspace: Workspace) -> None:
         await pilot.press(*"vendor = 'zeta'", "enter")
         await settle(app, pilot)
         status = str(screen.query_one("#inspect-status").render())
-        assert status == "lines where vendor = 'zeta': rows 1–50 of 50"
+        assert status == "lines where vendor = 'zeta': rows 1–14 of 50"
         await pilot.press("f")
         await pilot.pause()
         await pilot.press("ctrl+u", *"nope > 1", "enter")
@@ -120,7 +122,7 @@ async def test_filter_and_bad_filter(workspace: Workspace) -> None:
         await pilot.press("]")  # paging and export still use the filter that works
         await settle(app, pilot)
         status = str(screen.query_one("#inspect-status").render())
-        assert status == "lines where vendor = 'zeta': rows 1–50 of 50"
+        assert status == "lines where vendor = 'zeta': rows 14–26 of 50"  # the error takes a line
 
 
 async def test_export_writes_the_filtered_view(workspace: Workspace, tmp_path: Path) -> None:
@@ -138,7 +140,7 @@ async def test_export_writes_the_filtered_view(workspace: Workspace, tmp_path: P
         assert target.read_text().count("\n") == 51
         status = str(screen.query_one("#inspect-status").render())
         assert status == (
-            f"lines where vendor = 'zeta': rows 1–50 of 50 · exported 50 rows to {target}"
+            f"lines where vendor = 'zeta': rows 1–14 of 50 · exported 50 rows to {target}"
         )
 
 
@@ -160,7 +162,10 @@ async def test_leaving_quarantine_shows_the_filtered_table_as_export_writes_it(
     target = tmp_path / "zeta.csv"
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
-        assert str(screen.query_one("#inspect-filter").render()) == "no filter · f filters the rows"
+        assert (
+            str(screen.query_one("#inspect-filter").render())
+            == "no filter · f filters the rows · s writes SQL"
+        )
         await pilot.press("f")
         await pilot.pause()
         await pilot.press(*"vendor = 'zeta'", "enter")
@@ -172,10 +177,10 @@ async def test_leaving_quarantine_shows_the_filtered_table_as_export_writes_it(
         await settle(app, pilot)
         assert app.current_mode == "inspect" and not screen.quarantine_mode
         status = str(screen.query_one("#inspect-status").render())
-        assert status == "lines where vendor = 'zeta': rows 1–50 of 50"
+        assert status == "lines where vendor = 'zeta': rows 1–14 of 50"
         shown = str(screen.query_one("#inspect-filter").render())
         assert shown.startswith("filter vendor = 'zeta'")
-        assert screen.query_one("#rows", ArrowTable).row_count == 50
+        assert screen.query_one("#rows", ResultGrid).row_count == 50
         await type_export_path(pilot, target)
         await settle(app, pilot)
         assert target.read_text().count("\n") == 51
@@ -195,7 +200,7 @@ async def test_clicks_open_a_table_and_a_column_and_the_wheel_scrolls_rows(
         await settle(app, pilot)
         assert screen.query_one("#tables-list", DataTable).has_focus
         assert screen.table_name == "readings" and screen.stat_columns == ["meter"]
-        assert str(screen.query_one("#inspect-status").render()) == "readings: rows 1–30 of 30"
+        assert str(screen.query_one("#inspect-status").render()) == "readings: rows 1–14 of 30"
         await pilot.click("#tables-list", offset=(3, 1))
         await settle(app, pilot)
         assert screen.table_name == "lines"
@@ -205,11 +210,13 @@ async def test_clicks_open_a_table_and_a_column_and_the_wheel_scrolls_rows(
         assert stats.has_focus and stats.cursor_row == 1
         histogram = str(screen.query_one("#histogram").render()).splitlines()
         assert histogram[0].startswith("vendor  VARCHAR · min acme")
-        rows = screen.query_one("#rows", ArrowTable)
+        rows = screen.query_one("#rows", ResultGrid)
         assert rows.scroll_y == 0
         await scroll_wheel(pilot, "#rows")
         assert rows.scroll_y > 0
-        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 1–100 of 250"
+        first = int(rows.scroll_y) + 1
+        status = str(screen.query_one("#inspect-status").render())
+        assert status == f"lines: rows {first}–{first + 13} of 250"
 
 
 async def test_filter_on_the_second_table_keeps_that_table(workspace: Workspace) -> None:
@@ -304,7 +311,7 @@ async def test_markup_in_values_names_and_filters_is_shown_as_written(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
         assert screen.stat_columns == ["description", "[i]tag"]
-        rows = screen.query_one("#rows", ArrowTable)
+        rows = screen.query_one("#rows", ResultGrid)
         assert rows.render_line(0).text.split() == ["description", "[i]tag"]
         assert rows.render_line(2).text.split() == ["[b]bold.csv", "[red]r"]
         await pilot.press("f")
@@ -336,28 +343,32 @@ def write_long_output(workspace: Workspace, rows: int = 450) -> None:
     pq.write_table(pa.table({"n": pa.array(range(rows))}), folder / "part-0.parquet")
 
 
-async def test_quick_page_presses_each_move_one_page(workspace: Workspace) -> None:
-    write_long_output(workspace)
+async def test_rows_far_down_are_read_as_the_grid_scrolls_there(workspace: Workspace) -> None:
+    """No 100-row pages: the grid holds the whole count, ] moves a screen, and rows past the
+    first window are read when they come into view ('…' is never left on screen)."""
+    write_long_output(workspace, rows=5_000)
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
-        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
-        await settle(app, pilot)
-        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 301–400 of 450"
-        assert screen.query_one("#rows", ArrowTable).render_line(1).text.split() == ["300"]
-        await pilot.press("right_square_bracket", "right_square_bracket")  # one page is left
-        await settle(app, pilot)
-        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 401–450 of 450"
-        await pilot.press("left_square_bracket", "left_square_bracket")
-        await settle(app, pilot)
-        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 201–300 of 450"
-        # Three presses handled before any page arrives (keys faster than DuckDB): each one
-        # still moves a page, counted from the page asked for, not the one on screen.
-        screen.action_page(-1)
-        screen.action_page(-1)
-        screen.action_page(1)
-        await settle_past_cancels(app, pilot)  # each call cancels the load it replaces
-        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 101–200 of 450"
+        rows = screen.query_one("#rows", ResultGrid)
+        assert rows.row_count == 5_000 and list(rows.windowed.windows) == [0]
+        rows.focus()
+        await pilot.press(*["right_square_bracket"] * 20)  # 20 screens of 14 rows: row 281
+        await settle_past_cancels(app, pilot)
+        assert str(screen.query_one("#inspect-status").render()) == "lines: rows 281–294 of 5,000"
+        assert rows.render_line(1).text.split() == ["280"]
+        assert 280 // WINDOW_ROWS in rows.windowed.windows
+        await pilot.press("end")  # the last row: its window is read, the ones between are not
+        await settle_past_cancels(app, pilot)
+        assert rows.cursor_row == 4_999
+        assert str(screen.query_one("#inspect-status").render()) == (
+            "lines: rows 4,987–5,000 of 5,000"
+        )
+        assert rows.render_line(14).text.split() == ["4999"]
+        assert 10 not in rows.windowed.windows
+        await pilot.press("left_square_bracket")
+        await settle_past_cancels(app, pilot)
+        assert rows.cursor_row == 4_985
 
 
 def write_typed_output(workspace: Workspace) -> None:
