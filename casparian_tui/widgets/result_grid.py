@@ -115,7 +115,8 @@ class WindowedBackend(DataTableBackend[pa.Table]):
 
     @property
     def columns(self) -> Sequence[str]:
-        return self.schema.names
+        names: list[str] = self.schema.names
+        return names
 
     @property
     def column_content_widths(self) -> Sequence[int]:

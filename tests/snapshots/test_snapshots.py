@@ -244,7 +244,7 @@ def test_inspect_table(snap_compare, fixed_workspace: Workspace) -> None:  # typ
                 stats.row_count == 2
                 and bool(stats.border_title)
                 and text_of(screen, "#histogram").startswith("amount")
-                and text_of(screen, "#inspect-status") == "lines: rows 1–40 of 40"
+                and text_of(screen, "#inspect-status") == "lines: rows 1–14 of 40"
                 and len(screen.query("#rows")) == 1
             )
 
