@@ -51,7 +51,6 @@ class DiscoverContracts(_Base):
         tags = {tag for record in records for tag in record.tags if ":" not in tag}
         name = next(iter(tags)) if len(tags) == 1 else None  # named after their one tag
         self.clear_error()
-        self.notify(f"Discovering a contract from {counted(len(records), 'file')}…", markup=False)
         self.discover_contract([record.os_path for record in records][:MAX_DISCOVERY_FILES], name)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-contract")

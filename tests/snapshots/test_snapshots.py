@@ -22,6 +22,8 @@ from textual.worker import WorkerState
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.base import ModeScreen
+from casparian_tui.screens.contract_proposal import ContractProposalScreen
+from casparian_tui.screens.dialogs import ReviewDialog
 from casparian_tui.screens.discover import DiscoverScreen
 from casparian_tui.screens.help import HelpScreen
 from casparian_tui.screens.inspect import InspectScreen
@@ -304,3 +306,40 @@ def test_inspect_quarantine(snap_compare, fixed_workspace: Workspace, fixed_data
 
     app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_quarantine)
+
+
+# --- the workflow's dialogs at 80x24 and 120x36: Discover's contract proposal (c) and its
+# approval diff (A) ---
+WORKFLOW_SIZES = [(80, 24), (120, 36)]
+
+
+async def open_proposal(pilot: Pilot[None]) -> None:
+    screen = await open_mode(pilot, "alt+d", DiscoverScreen)
+    await settle(pilot, lambda: screen.query_one("#files", DataTable).row_count == 6)
+    await pilot.press("space", "down", "space", "c")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ContractProposalScreen))
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", WORKFLOW_SIZES, ids=["80x24", "120x36"])
+def test_contract_proposal(  # type: ignore[no-untyped-def]
+    snap_compare, fixed_workspace: Workspace, fixed_data: Path, size: tuple[int, int]
+) -> None:
+    fixed_workspace.scan(fixed_data)
+    app = snapshot_app(fixed_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=open_proposal)
+
+
+@pytest.mark.parametrize("size", WORKFLOW_SIZES, ids=["80x24", "120x36"])
+def test_contract_approval_diff(  # type: ignore[no-untyped-def]
+    snap_compare, fixed_workspace: Workspace, fixed_data: Path, size: tuple[int, int]
+) -> None:
+    fixed_workspace.scan(fixed_data)
+
+    async def open_diff(pilot: Pilot[None]) -> None:
+        await open_proposal(pilot)
+        await pilot.press("A")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, ReviewDialog))
+
+    app = snapshot_app(fixed_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=open_diff)
