@@ -7,6 +7,7 @@ gzip is ``compressed``; among text formats the content decides and the extension
 
 from __future__ import annotations
 
+import codecs
 import re
 
 KINDS = ("csv", "json", "jsonl", "log", "parquet", "compressed", "binary", "text", "empty")
@@ -69,10 +70,19 @@ def _is_delimited(lines: list[str], min_fields: int = 2) -> bool:
     return False
 
 
+def _utf16_as_utf8(head: bytes) -> bytes:
+    """A head that starts with a UTF-16 byte-order mark, as UTF-8 (a cut last character left
+    out), so UTF-16 text is classified by what it says instead of as binary."""
+    decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+    return decoder.decode(head, final=False).encode("utf-8")
+
+
 def classify(ext: str, head: bytes, truncated: bool) -> str:
     """The kind of a file from its lower-case extension and its first bytes."""
     if not head:
         return "empty"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = _utf16_as_utf8(head)
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(_COMPRESSED_MAGIC):

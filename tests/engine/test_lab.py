@@ -395,3 +395,41 @@ def test_cli_drafts_and_tries_from_a_tag_with_no_files_named(
     tried = _cli(home, "lab", "try", str(out), "--tag", "meters", "--json")
     assert tried.returncode == 0, tried.stderr
     assert json.loads(tried.stdout)["outputs"]["meters"]["written"] == 6
+
+
+# As a new user would: real files of five formats nobody wrote for these tests (vendored from
+# DuckDB's CSV test data, MIT, see tests/corpora/dev/SOURCES.md), drafted without edits, the
+# contract approved as proposed, run with `casparian run`. Expected counts come from Python's
+# csv module with the dialect a person reads off the file. UTF-16 ran only once the scanner's
+# classifier read a UTF-16 byte-order mark as text (it called the file binary).
+NEW_USER_FORMATS = [
+    # (file, encoding, delimiter, header, columns)
+    ("real/ontime_sample.csv", "utf-8", ",", True, 110),  # airline on-time, quoted commas
+    ("real/ncvoter.csv", "utf-8", "\t", False, 94),  # voter roll: every value quoted, no header
+    ("real/web_page.csv", "utf-8", "|", False, 14),  # TPC-DS table: pipes, empty values
+    ("encodings/shift_jis.csv", "shift_jis", ",", True, 2),  # Japanese text in Shift-JIS
+    ("encodings/utf16.csv", "utf-16", ",", True, 2),  # UTF-16 with a byte-order mark
+]
+
+
+@pytest.mark.parametrize(("relative", "encoding", "delimiter", "header", "width"), NEW_USER_FORMATS)
+def test_new_user_formats_draft_and_run_without_edits(
+    workspace: Workspace,
+    home: Path,
+    tmp_path: Path,
+    relative: str,
+    encoding: str,
+    delimiter: str,
+    header: bool,
+    width: int,
+) -> None:
+    sample = CORPUS / "duckdb-csv" / relative
+    text = sample.read_bytes().decode(encoding).lstrip("\ufeff")
+    records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
+    assert {len(r) for r in records} == {width}
+    rows = len(records) - (1 if header else 0)
+    document, draft = _draft_approve_run(workspace, home, sample, tmp_path / "p", "newcomer")
+    assert draft.kind == "delimited"  # type: ignore[attr-defined]
+    assert len(draft.contracts["newcomer"].columns) == width  # type: ignore[attr-defined]
+    expected = {"emitted": rows, "written": rows, "quarantined": 0}
+    assert document["outputs"] == {"newcomer": expected}

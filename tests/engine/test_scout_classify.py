@@ -28,6 +28,11 @@ from casparian_engine.scout.classify import classify
         (".log", b"anything at all\n", "log"),
         (".txt", "naïve café text, just prose\n".encode("latin-1"), "text"),
         (".md", b"# Title\n\nSome prose here.\n", "text"),
+        # UTF-16 with a byte-order mark is read as text (its NUL bytes made it "binary").
+        (".csv", "name,age\r\nJosé,30\r\nMüller,25\r\n".encode("utf-16"), "csv"),
+        (".txt", b"\xfe\xff" + "id\tname\n1\ta\n2\tb\n".encode("utf-16-be"), "csv"),
+        (".log", "2024-01-01 10:00:00 INFO a\n".encode("utf-16")[:-1], "log"),  # cut mid-character
+        (".dat", b"\xff\xfe\x00\xd8\x00\x00\x01\x02", "binary"),  # a BOM, then not text
     ],
 )
 def test_classify(ext: str, head: bytes, kind: str) -> None:
