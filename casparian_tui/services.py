@@ -84,6 +84,8 @@ class EngineService:
         self.changed: Signal[str] = Signal(app, "engine-changed")
         self.scan: ScanState | None = None
         self.runs: dict[str, RunState] = {}
+        self.other_work: set[threading.Event] = set()
+        """Cancel events of short work a screen started (a dev run): set when the app closes."""
 
     @functools.cached_property
     def ai(self) -> AIService:
@@ -222,6 +224,8 @@ class EngineService:
             self._stop_scan(self.scan)
         for state in self.runs.values():
             state.cancel.set()
+        for cancel in self.other_work:
+            cancel.set()
 
     def _run_process(self, state: RunState, queue_matching: bool = True) -> None:
         """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""

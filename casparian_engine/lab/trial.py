@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .samples import MAX_SAMPLE_FILES, LabError, expand_samples
 
 if TYPE_CHECKING:
+    import threading
+
     from ..runner.dev import RunSummary
     from ..workspace import Workspace
 
@@ -58,6 +60,8 @@ class TryResult:
     """Why the run stopped (the parser did not load, a file failed), else None."""
     failed_files: tuple[str, ...] = field(default=())
     seconds: float = 0.0
+    cancelled: bool = False
+    """The run was stopped (its guest killed); nothing it parsed was kept."""
     origin: str = ""
     """Which copy of the parser ran, when it matters ('source folder …', 'registered bundle')."""
 
@@ -66,7 +70,7 @@ class TryResult:
 
     @property
     def ok(self) -> bool:
-        return self.failure is None and not self.failed_files
+        return self.failure is None and not self.failed_files and not self.cancelled
 
     @property
     def written(self) -> int:
@@ -100,10 +104,15 @@ def try_dir(workspace: Workspace, parser_name: str) -> Path:
 
 
 def try_parser(
-    workspace: Workspace, folder: Path, samples: list[Path], scratch: Path | None = None
+    workspace: Workspace,
+    folder: Path,
+    samples: list[Path],
+    scratch: Path | None = None,
+    cancel: threading.Event | None = None,
 ) -> TryResult:
     """Run the folder's parser on the samples (dev executor: guest, validation, quarantine)
-    into ``scratch`` (default: the lab's try folder), which is replaced."""
+    into ``scratch`` (default: the lab's try folder), which is replaced. ``cancel`` stops the
+    guest; the result then says so and nothing is kept."""
     parser_file = find_parser_file(folder)
     files = [p.resolve() for p in expand_samples(samples)]
     scratch = scratch or try_dir(workspace, parser_file.parent.name or "draft")
@@ -111,12 +120,14 @@ def try_parser(
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
     summary = workspace.run_parser(
-        parser_file, files, sink=f"parquet://{scratch}", force=True, keep_going=True
+        parser_file, files, sink=f"parquet://{scratch}", force=True, keep_going=True, cancel=cancel
     )
     return _result(parser_file.parent, files, summary, scratch)
 
 
-def try_registered(workspace: Workspace, name: str, samples: list[Path]) -> TryResult:
+def try_registered(
+    workspace: Workspace, name: str, samples: list[Path], cancel: threading.Event | None = None
+) -> TryResult:
     """Dev-run the registered parser ``name`` on sample files, as ``casparian run`` does (its
     source folder while that exists, else its verified bundle: ``parser_dev_entry``), into
     ``<home>/dev-output/samples/<name>`` (replaced on each run; production outputs untouched).
@@ -130,12 +141,17 @@ def try_registered(workspace: Workspace, name: str, samples: list[Path]) -> TryR
         )
     entry, origin = workspace.parser_dev_entry(name)
     scratch = workspace.home / "dev-output" / "samples" / name
-    return try_parser(workspace, entry, samples, scratch=scratch).with_origin(origin)
+    return try_parser(workspace, entry, samples, scratch, cancel).with_origin(origin)
 
 
 def _result(folder: Path, files: list[Path], summary: RunSummary, scratch: Path) -> TryResult:
     failure = None
-    if summary.failure is not None:
+    # A stop that lands while the guest is still loading the parser ends as a 'Cancelled'
+    # failure; either way the run was stopped, and that is what the result says.
+    stopped = summary.cancelled or (
+        summary.failure is not None and summary.failure.kind == "Cancelled"
+    )
+    if summary.failure is not None and not stopped:
         where = f"{summary.failure.path}: " if summary.failure.path else ""
         failure = f"{summary.failure.kind}: {where}{summary.failure.message}"
     failed = tuple(f"{f.kind}: {f.message}" for f in summary.failed_files)
@@ -147,7 +163,13 @@ def _result(folder: Path, files: list[Path], summary: RunSummary, scratch: Path)
             OutputTry(name, counts.written, counts.quarantined, reasons, columns, preview)
         )
     return TryResult(
-        folder.resolve(), tuple(files), tuple(outputs), failure, failed, summary.seconds
+        folder.resolve(),
+        tuple(files),
+        tuple(outputs),
+        failure,
+        failed,
+        summary.seconds,
+        cancelled=stopped,
     )
 
 

@@ -121,6 +121,8 @@ def dev_run_text(parser_name: str, result: Any) -> Content:
         f"{counted(result.written, 'row')} written, {counted(result.quarantined, 'row')}"
         " quarantined",
     ]
+    if result.cancelled:
+        lines.append("■ stopped: the guest was stopped and nothing it parsed was kept")
     if result.failure:
         lines.append(f"✗ {result.failure}")
     lines += [f"✗ file failed: {failed}" for failed in result.failed_files]
@@ -146,7 +148,7 @@ def dev_run_headline(result: Any) -> str:
     failures = len(result.failed_files) + (1 if result.failure else 0)
     if failures:
         text += f", {counted(failures, 'failure')}"
-    return text
+    return text + (", stopped" if result.cancelled else "")
 
 
 class DevRunDialog(ModalScreen[None]):

@@ -435,7 +435,7 @@ class ProcessScreen(ExplainFailure, ProcessWorkflow, ModeScreen):
         parser = self.current_parser
         if parser is None:
             return
-        if not self.service.stop_run(parser.name):
+        if not self.service.stop_run(parser.name) and not self.stop_dev_run():
             self.show_error(f"{parser.name} is not running: r starts it")
 
     def _on_service_changed(self, what: str) -> None:

@@ -8,6 +8,7 @@ files it would redo and the person said yes.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,8 @@ class ProcessWorkflow(_Base):
     file_paths: list[str]
     sample_paths: set[str]
     last_dev_run: DevRunFinished | None = None
+    dev_run_cancel: threading.Event | None = None
+    """Set to stop the dev run under way (None when none is)."""
 
     if TYPE_CHECKING:
 
@@ -218,6 +221,8 @@ class ProcessWorkflow(_Base):
         self.load_parsers()
 
     def on_workflow_failed(self, message: WorkflowFailed) -> None:
+        if message.text.startswith("dev run of "):
+            self.dev_run_cancel = None
         self._status("")
         self.show_error(message.text)
 
@@ -269,19 +274,35 @@ class ProcessWorkflow(_Base):
         if not samples:
             self.show_error(f"{parser.name} matches no files to dev-run it on")
             return
+        if self.dev_run_cancel is not None:
+            self.show_error("A dev run is under way: s stops it")
+            return
         self.clear_error()
-        self._status(f"dev run of {parser.name} on {counted(len(samples), 'file')}…")
-        self.dev_run(parser.name, samples)
+        self._status(f"dev run of {parser.name} on {counted(len(samples), 'file')}… (s stops it)")
+        self.dev_run_cancel = threading.Event()
+        self.service.other_work.add(self.dev_run_cancel)
+        self.dev_run(parser.name, samples, self.dev_run_cancel)
+
+    def stop_dev_run(self) -> bool:
+        """Stop the dev run under way (False when there is none)."""
+        if self.dev_run_cancel is None:
+            return False
+        self.dev_run_cancel.set()
+        self._status("stopping the dev run…")
+        return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-dev-run")
-    def dev_run(self, name: str, samples: list[str]) -> None:
+    def dev_run(self, name: str, samples: list[str], cancel: threading.Event) -> None:
         from casparian_engine.lab.trial import try_registered
 
         try:
-            result = try_registered(self.service.workspace, name, [Path(p) for p in samples])
-        except ValueError as exc:
+            paths = [Path(p) for p in samples]
+            result = try_registered(self.service.workspace, name, paths, cancel)
+        except Exception as exc:  # any failure ends the dev run and is said, with the parser
             self.post_message(WorkflowFailed(f"dev run of {name}: {describe(exc)}"))
             return
+        finally:
+            self.service.other_work.discard(cancel)
         self.post_message(DevRunFinished(name, result))
 
     def workflow_notes(self, parser_name: str) -> list[str]:
@@ -292,6 +313,7 @@ class ProcessWorkflow(_Base):
         return [dev_run_headline(run.result)]
 
     def on_dev_run_finished(self, message: DevRunFinished) -> None:
+        self.dev_run_cancel = None
         self.last_dev_run = message
         if message.parser_name == self.parser_name:
             self._show_parser_status()

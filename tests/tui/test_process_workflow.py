@@ -301,3 +301,35 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
         entry = registered.audit_entries(action="parser.backfill")[0]
         assert (entry.subject, entry.os_user) == ("invoices", os_user())
         assert registered.backfill_plan("invoices").files == ()
+
+
+async def test_s_stops_a_dev_run_whose_parser_never_ends(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    never_ends = "import time\nwhile True:\n    time.sleep(0.05)"
+    workspace.register_parser(make_parser(tmp_path / "parser", body=never_ends))
+    batch = tmp_path / "batch" / "invoices"
+    batch.mkdir(parents=True)
+    (batch / "inv0.csv").write_text("id,amount\n1,2.5\n")
+    workspace.scan(tmp_path / "batch")
+    app = CasparianApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_process(app, pilot)
+        await pilot.press("d")
+        assert screen.dev_run_cancel is not None
+        await pilot.press("d")  # one dev run at a time
+        assert screen.error_text == "✗ A dev run is under way: s stops it"
+        await pilot.press("s")  # the parser loops for ever: only the stop ends this run
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, DevRunDialog)
+        body = text_of(dialog.query_one("#dev-run-body", Static)).splitlines()
+        assert body[1:] == [
+            "0 rows written, 0 rows quarantined",
+            "■ stopped: the guest was stopped and nothing it parsed was kept",
+        ]
+        assert screen.dev_run_cancel is None and app.service.other_work == set()
+        await pilot.press("escape")
+        assert text_of(screen.query_one("#process-status", Static)).endswith(
+            "dev run: 1 file, 0 rows written, 0 quarantined, stopped"
+        )
