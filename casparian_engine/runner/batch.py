@@ -73,6 +73,9 @@ class BatchContext:
     stopped: Callable[[Sequence[int]], None] = field(default=lambda job_ids: None)
     """The handler calls this once it stopped the work of jobs taken away (e.g. killed the
     guest parsing their files), so a waiting cancel learns the work really ended."""
+    file_done: Callable[[bool, int], None] = field(default=lambda ok, rows_quarantined: None)
+    """The handler calls this as each file of the batch finishes (went through or failed, and
+    its quarantined rows), before the batch commits: the pool shows files as they finish."""
 
 
 @dataclass

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,11 +32,12 @@ from ..job_states import JobState
 from ..logs import rotate_logs
 from ..store import Store
 from ..store.jobs import QueueCounts
+from .file_reports import FileReports
 from .reaper import reap
 from .worker import DEFAULT_HANDLER, open_job_store
 
-PROGRESS_INTERVAL_S = 0.1  # how often the pool checks its workers
-PROGRESS_REFRESH_S = 0.5  # how often it counts jobs for a progress event
+PROGRESS_INTERVAL_S = 0.1  # how often the pool checks its workers (and reads their reports)
+PROGRESS_REFRESH_S = 0.5  # how often it counts jobs in the store for a progress event
 STOP_GRACE_S = 30.0
 """How long a stop waits for running jobs to finish before their workers are killed (and the
 jobs requeued); an interactive caller may choose a shorter wait (``PoolOptions.stop_grace_s``)."""
@@ -147,12 +148,14 @@ class WorkerPool:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.interrupted: list[int] = []  # jobs requeued when a stop killed their workers
         self.store_down = False  # a following pool's last store step failed
+        self.reports = FileReports()  # files finished in batches not committed yet
+        self.shown: PoolProgress | None = None  # the last progress reported
 
     @property
     def output_root(self) -> Path:
         return self.options.output_root or self.config.output_dir
 
-    def _command(self) -> list[str]:
+    def _command(self, reports_fd: int | None = None) -> list[str]:
         options = self.options
         command = [sys.executable, "-m", "casparian_engine.runner.worker"]
         command += ["--home", str(self.config.home)]
@@ -169,12 +172,26 @@ class WorkerPool:
             command += ["--output-root", str(options.output_root)]
         if options.log:
             command.append("--log")
+        if reports_fd is not None:
+            command += ["--reports-fd", str(reports_fd)]
         return command
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        """Start a worker with a pipe on which it reports each file as it finishes."""
         env = {**os.environ, **self.options.extra_env, "CASPARIAN_HOME": str(self.config.home)}
         prepare = _prepare_worker(self.options.niceness)
-        return subprocess.Popen(self._command(), env=env, preexec_fn=prepare)
+        read_fd, write_fd = self.reports.new_pipe()
+        try:
+            process = subprocess.Popen(
+                self._command(write_fd), env=env, preexec_fn=prepare, pass_fds=(write_fd,)
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)  # the worker holds it now: the pool reads end of file when it exits
+        self.reports.attach(process.pid, read_fd)
+        return process
 
     def _counts(self, store: Store) -> QueueCounts:
         return store.jobs.counts(self.options.parser_names, kind=self.options.kind)
@@ -194,6 +211,7 @@ class WorkerPool:
         crashes = 0
         to_replace = 0  # workers crashed: requeue their jobs, then replace them
         self.interrupted = []
+        self.shown = None
         try:
             recovered = recover_leases(store, self.config, self.output_root)
             settings = self.config.settings
@@ -203,17 +221,19 @@ class WorkerPool:
             self.processes = [self._spawn() for _ in range(self.worker_count)]
             next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
             progress_at = 0.0
+            stored: tuple[QueueCounts, tuple[int, int, int]] | None = None
             while True:
+                reported = self.reports.read()
                 if time.monotonic() - progress_at >= PROGRESS_REFRESH_S:
                     # two scans of cf_jobs: not every tick
-                    self._store_step(
-                        lambda: on_event(
-                            self._progress(
-                                store, before, self._counts(store), totals_before, started
-                            )
-                        )
+                    stored = (
+                        self._store_step(lambda: (self._counts(store), self._row_totals(store)))
+                        or stored
                     )
                     progress_at = time.monotonic()
+                    reported = True
+                if reported and stored is not None:
+                    on_event(self._progress(before, *stored, totals_before, started))
                 try:
                     stopping = cancel.wait(PROGRESS_INTERVAL_S)
                 except KeyboardInterrupt:  # Ctrl+C: workers got SIGINT too and stop gracefully
@@ -223,6 +243,10 @@ class WorkerPool:
                     self._stop_workers(store, on_event)
                     break
                 crashed = [p for p in self.processes if p.poll() not in (None, 0)]
+                for process in self.processes:
+                    if process.poll() is not None:
+                        self.reports.read()
+                        self.reports.forget(process.pid)  # committed, or requeued if it died
                 self.processes = [p for p in self.processes if p.poll() is None]
                 crashes += len(crashed)
                 to_replace += len(crashed)
@@ -247,6 +271,7 @@ class WorkerPool:
             )
         finally:
             self._stop_workers(store)
+            self.reports.close()
             store.close()
 
     def _store_step(self, step: Callable[[], T]) -> T | None:
@@ -323,27 +348,46 @@ class WorkerPool:
 
     def _progress(
         self,
-        store: Store,
         before: QueueCounts,
         counts: QueueCounts,
+        row_totals: Sequence[int],
         totals_before: Sequence[int],
         started: float,
     ) -> PoolProgress:
+        """Where the run stands: what the store counts (read every ``PROGRESS_REFRESH_S``) plus
+        the files workers reported finished in batches they have not committed yet. The figures
+        never go down: a batch's files leave the reports just before its commit reaches the
+        store, and meanwhile the previous figure stands."""
+        uncommitted = self.reports.uncommitted
+        committed_failed = (
+            counts[JobState.FAILED]
+            + counts[JobState.DEAD_LETTER]
+            - before[JobState.FAILED]
+            - before[JobState.DEAD_LETTER]
+        )
         finished = counts.finished - before.finished
-        _emitted, written, quarantined = self._row_totals(store)
-        return PoolProgress(
-            finished=finished,
+        progress = PoolProgress(
+            finished=finished + uncommitted.finished,
             total=finished + counts[JobState.QUEUED] + counts[JobState.RUNNING],
             running=counts[JobState.RUNNING],
             queued=counts[JobState.QUEUED],
-            failed=counts[JobState.FAILED]
-            + counts[JobState.DEAD_LETTER]
-            - before[JobState.FAILED]
-            - before[JobState.DEAD_LETTER],
-            rows_written=written - totals_before[1],
+            failed=committed_failed + uncommitted.failed,
+            rows_written=row_totals[1] - totals_before[1],
             elapsed_s=time.monotonic() - started,
-            rows_quarantined=quarantined - totals_before[2],
+            rows_quarantined=row_totals[2] - totals_before[2] + uncommitted.rows_quarantined,
         )
+        last = self.shown
+        if last is not None:
+            finished = max(progress.finished, last.finished)
+            progress = replace(
+                progress,
+                finished=finished,
+                total=max(progress.total, finished),
+                failed=max(progress.failed, last.failed),
+                rows_quarantined=max(progress.rows_quarantined, last.rows_quarantined),
+            )
+        self.shown = progress
+        return progress
 
     def _summary(
         self,

@@ -247,6 +247,7 @@ class ProdHandler:
                         job = pending.pop(file_result.job_id)
                         finished_here += 1
                         ok = self._finish_file(job, file_result, context, result)
+                        context.file_done(ok, file_result.quarantined_rows)
                         (accepted if ok else rejected).add(job.id)
                         consecutive_failures = 0 if ok else 1
                         if context.stop.is_set() or result.rows_written >= PART_MAX_ROWS:

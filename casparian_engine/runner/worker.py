@@ -47,6 +47,7 @@ from .batch import (
     failed_entry,
     log_commit,
 )
+from .file_reports import FileReporter
 from .parts import recover_parts
 
 DEFAULT_HANDLER = "casparian_engine.runner.prod:make_handler"
@@ -115,6 +116,8 @@ class WorkerOptions:
     output_root: Path | None = None
     handler_spec: str = DEFAULT_HANDLER
     peers: int = 1  # workers sharing the queue: a short queue is split fairly among them
+    reports_fd: int | None = None
+    """A pipe to the pool: each file of a batch is reported as it finishes (``file_reports``)."""
 
 
 class Worker:
@@ -131,6 +134,7 @@ class Worker:
         self._held: dict[str, dict[int, threading.Event]] = {}
         self._held_lock = threading.Lock()
         self.jobs_run = 0
+        self.reporter = FileReporter(options.reports_fd)
         host, pid, _nonce = self.worker_id.split(":", 2)
         self.record = WorkerRecord(
             self.worker_id, host, int(pid), str(self.output_root), time.time(), time.time()
@@ -228,6 +232,7 @@ class Worker:
                 close()
             with contextlib.suppress(Exception):  # the reaper removes it when the store is gone
                 self.store.workers.leave(self.worker_id)
+            self.reporter.close()
         return self.jobs_run
 
     def _wait_for_work(self) -> bool:
@@ -251,11 +256,11 @@ class Worker:
         logs = JobLogs(self.config, self.worker_id)
         try:
             taken = self._held[lease.token]
-            result = handler.run_batch(
-                BatchContext(
-                    lease, self.config, self.output_root, logs, self.stop, taken, self._let_go
-                )
+            context = BatchContext(
+                lease, self.config, self.output_root, logs, self.stop, taken, self._let_go
             )
+            context.file_done = self.reporter.file_done
+            result = handler.run_batch(context)
             self.jobs_run += len(result.outcomes) + len(result.failures)
             if result.unstarted:
                 self.store.jobs.release(lease.token, result.unstarted)
@@ -265,6 +270,7 @@ class Worker:
                     result.outcomes[job_id] = replace(outcome, log_path=log_path)
             for job_id, failure in result.failures.items():
                 result.failures[job_id] = replace(failure, log_path=logs.path_if_written(job_id))
+            self.reporter.committing()  # from now on the store counts them (or requeues them)
             report = commit_batch(self.store, lease, result)
             jobs = {job.id: job for job in lease.jobs}
             log_commit(logs, jobs, report, self.store.health.threshold)
@@ -279,6 +285,7 @@ class Worker:
                     list(report.lost),
                 )
         finally:
+            self.reporter.committing()  # a batch that failed as a whole reported nothing lasting
             logs.close()
             self._release_taken(lease.token)
 
@@ -304,6 +311,7 @@ class Worker:
                     if not pending:
                         first_pending_at = time.monotonic()
                     pending.append((job.id, lease.token, result))
+                    self.reporter.file_done(True, result.rows_quarantined)
                 elif result:
                     paused.add(job.parser_name)
                 if pending and time.monotonic() - first_pending_at >= COMMIT_EVERY_S:
@@ -331,6 +339,7 @@ class Worker:
         content another job of the same parser version already processed is failed as a
         duplicate instead (its handler's files stay on disk: they may be shared, see
         ``duplicate_failure``)."""
+        self.reporter.committing()
         jobs = {job.id: job for job in lease.jobs}
         outcomes = {job_id: outcome for job_id, _, outcome in pending}
         hashes = _output_hashes(outcomes.values())  # before the transaction: no lock held
@@ -497,6 +506,9 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--log", action="store_true", help="say on stderr what happens to leases (worker hosts)"
     )
+    parser.add_argument(
+        "--reports-fd", type=int, default=None, help="pipe to the pool: files as they finish"
+    )
     return parser.parse_args(argv)
 
 
@@ -515,6 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         output_root=Path(args.output_root) if args.output_root else None,
         handler_spec=args.handler,
         peers=max(1, args.peers),
+        reports_fd=args.reports_fd,
     )
     worker = Worker(config, options)
 

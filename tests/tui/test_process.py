@@ -4,6 +4,7 @@ real worker pool (live progress, errors, quarantine), s stops, runs survive mode
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -518,3 +519,57 @@ async def test_at_80_columns_parser_names_stay_readable(registered: Workspace) -
         await pilot.press("down", "r")
         await settle(app, pilot)
         assert app.service.runs["invoices"].outcome.startswith("done: ")
+
+
+@pytest.fixture
+def slow_parser(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """One worker and a parser that takes 0.15 s per file, over ten invoice files: a batch
+    long enough for a progress report to land between two files."""
+    from tests.engine.registration_support import make_parser
+
+    from .conftest import approve_contract
+
+    monkeypatch.setenv("CASPARIAN_MAX_CONCURRENT_WORKERS", "1")
+    workspace = Workspace.open(home)
+    try:
+        invoices = tmp_path / "batch" / "invoices"
+        invoices.mkdir(parents=True)
+        for number in range(10):
+            (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number},1.5\n")
+        parser = make_parser(tmp_path / "parser", body="import time\ntime.sleep(0.15)")
+        workspace.register_parser(parser)
+        approve_contract(workspace, parser / "invoices.contract.yaml")
+        workspace.scan(tmp_path / "batch")
+        yield workspace
+    finally:
+        workspace.close()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_progress_counts_files_as_they_finish(
+    slow_parser: Workspace, size: tuple[int, int]
+) -> None:
+    """One worker runs the ten files as one batch, committed at its end: the run line counts
+    them as they finish (it sat at 0/10 until the commit, then read done), never backwards."""
+    app = CasparianApp(slow_parser)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_process(app, pilot)
+        shown: list[tuple[int, int, str]] = []
+
+        def note_the_run_line(what: str) -> None:
+            state = app.service.runs.get("invoices")
+            if what == "run" and state is not None and state.running and state.total:
+                label = str(screen.query_one(RunProgress).query_one(".run-label").render())
+                shown.append((state.done, state.total, label))
+
+        app.service.changed.subscribe(screen, note_the_run_line)
+        await pilot.press("r")
+        await settle(app, pilot)
+        state = app.service.runs["invoices"]
+        assert not state.running and (state.done, state.total) == (10, 10)
+        done = [figure for figure, _, _ in shown]
+        assert done == sorted(done), shown
+        between = [(d, label) for d, total, label in shown if 0 < d < total]
+        assert between, shown  # at least one file counted before the batch committed
+        figure, label = between[0]
+        assert f" · {figure}/10 files · " in label

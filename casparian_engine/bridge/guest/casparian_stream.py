@@ -5,15 +5,18 @@ frames of at most ``max_frame_bytes`` and the file ends with ``[0x00000000]``. P
 (``pack_rows > 0``), a file whose rows fit in the pack is held until it parsed completely; the held
 files' tables are concatenated per output into one frame whose schema metadata lists the rows of
 each file (``casparian.file_rows``), followed by ``[0x00000000][COUNT:4]``: COUNT files are done. A
-pack is sent when it is full or when no further file is waiting, so the host never waits for
-files it has not asked for. A file too big for a pack (or changing schema inside itself) flushes
-the pack and is streamed unpacked, so memory stays bounded by the pack size.
+pack is sent when it is full, when no further file is waiting (so the host never waits for
+files it has not asked for) or when its first file has been held ``PACK_MAX_AGE_S`` (so a run of
+slow files shows them finishing a few times a second, not once per 65,536 rows). A file too big
+for a pack (or changing schema inside itself) flushes the pack and is streamed unpacked, so
+memory stays bounded by the pack size.
 """
 
 from __future__ import annotations
 
 import json
 import struct
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +24,8 @@ END_OF_STREAM = 0x00000000
 OUTPUT_METADATA_KEY = b"casparian.output"
 FILE_ROWS_METADATA_KEY = b"casparian.file_rows"
 PACK_MAX_BYTES = 64 * 1024 * 1024
+PACK_MAX_AGE_S = 0.25
+"""A pack is sent once its first file has waited this long, full or not."""
 _U32 = struct.Struct(">I")
 
 Item = tuple[str, Any]  # (output name, pyarrow Table)
@@ -88,6 +93,7 @@ class Streamer:
         self._files = 0
         self._rows = 0
         self._bytes = 0
+        self._held_since = 0.0  # when the pack's first file was added
         # output -> (schema, [(file index in the pack, table)])
         self._packs: dict[str, tuple[Any, list[tuple[int, Any]]]] = {}
 
@@ -116,11 +122,19 @@ class Streamer:
             self.flush()
         index = self._files
         self._files += 1
+        now = time.monotonic()
+        if index == 0:
+            self._held_since = now
         for output, table in held:
             self._packs.setdefault(output, (table.schema, []))[1].append((index, table))
         self._rows += rows
         self._bytes += size
-        if self._rows >= self.pack_rows or self._bytes >= self.pack_bytes or not more_waiting:
+        if (
+            self._rows >= self.pack_rows
+            or self._bytes >= self.pack_bytes
+            or not more_waiting
+            or now - self._held_since >= PACK_MAX_AGE_S
+        ):
             self.flush()
 
     def flush(self) -> None:
