@@ -4,6 +4,8 @@ For each start a child process is spawned; it reports, in seconds since the pare
 - first paint: the first frame the app would write to the terminal (``App._display`` with a
   frame, outside a batch), interpreter start-up and every import included;
 - Home with figures (Casparian only): the first frame in which every Home card shows its figure.
+- Home with Needs you (Casparian only): the first frame after that showing the "Needs you" panel's
+  figures (read by a second worker once the cards show theirs).
 The bare app is a Textual ``App`` with one ``Static``: the floor any Textual app pays here.
 Headless (no terminal is written); the same code path decides when a frame is ready. Children
 may write bytecode caches (as an installed package has them): one uncounted start warms them.
@@ -63,6 +65,8 @@ def child(kind: str, home: str) -> None:
                     cards = list(self.screen.query(ModeCard)) if self.current_mode == "home" else []
                     if cards and all(card.figure for card in cards):
                         note("home_figures")
+                    if "home_figures" in figures and getattr(self.screen, "attention", None):
+                        note("needs_you")  # Home's "Needs you" panel, read after the cards
                         self.call_later(self.exit)
                 super()._display(screen, renderable)
 
@@ -107,16 +111,19 @@ def measure(starts: int, home: str | None) -> list[str]:
         bare: list[float] = []
         paint: list[float] = []
         figures: list[float] = []
+        needs_you: list[float] = []
         for _ in range(starts):
             bare.append(spawn("bare", home)["first_paint"])
             measured = spawn("casparian", home)
             paint.append(measured["first_paint"])
             figures.append(measured["home_figures"])
+            needs_you.append(measured["needs_you"])
     load = os.getloadavg()[0]
     for label, values, target in (
         ("bare Textual app, first paint", bare, None),
         ("Casparian, first paint", paint, 1.0),
         ("Casparian, Home with figures", figures, 1.5),
+        ("Casparian, Home with Needs you", needs_you, None),
     ):
         goal = f"  (target < {target:g} s)" if target else ""
         lines.append(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import threading
 
     from .anomalies import Anomaly
+    from .attention import Attention
     from .audit_export import EvidenceCheck
     from .backfill import BackfillPlan, BackfillResult
     from .catalog import ReadOnlyCatalog
@@ -618,6 +619,13 @@ class Workspace:
     ) -> Iterator[ScopedFile]:
         """The live files of a scope, in path order, streamed."""
         return self.store.scopes.resolve(scope, batch_size)
+
+    def needs_attention(self) -> Attention:
+        """What waits for a person: unprocessed matched files, failed jobs, quarantined rows,
+        paused parsers (the TUI's Home)."""
+        from .attention import needs_attention
+
+        return needs_attention(self._job_store())
 
     def job_stats(self) -> QueueCounts:
         """Job counts by state ("2 running, 5 pending", "1 failed, 8 complete")."""

@@ -152,6 +152,38 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ),
     ActionSpec("home", "enter", "open_selected", "Open", "Open the selected mode", palette=False),
     ActionSpec("home", "q", "app.quit", "Quit", "Quit (asks first while work runs)", palette=False),
+    ActionSpec(
+        "home",
+        "1",
+        "fix(1)",
+        "Unprocessed",
+        "Open Process on a parser with matched files never processed",
+        show=False,  # the panel names its keys
+    ),
+    ActionSpec(
+        "home",
+        "2",
+        "fix(2)",
+        "Failed",
+        "Open Jobs showing the failed jobs",
+        show=False,  # the panel names its keys
+    ),
+    ActionSpec(
+        "home",
+        "3",
+        "fix(3)",
+        "Quarantine",
+        "Open Inspect on the quarantined rows",
+        show=False,  # the panel names its keys
+    ),
+    ActionSpec(
+        "home",
+        "4",
+        "fix(4)",
+        "Paused",
+        "Open Process on a parser its circuit breaker paused",
+        show=False,  # the panel names its keys
+    ),
     # Discover.
     ActionSpec(
         "discover",

@@ -631,6 +631,11 @@ class InspectScreen(InspectAnomalies, ModeScreen):
         self._render_status()
 
     # --- quarantine: keyset pages of rows, their reasons, and the source line ---------------
+    def show_quarantine_rows(self) -> None:
+        """Show the quarantined rows (Home's "Needs you" opens Inspect there)."""
+        if not self.quarantine_mode:
+            self.action_show_quarantine()
+
     def action_show_quarantine(self) -> None:
         """Toggle between the output tables and the quarantined rows."""
         self.quarantine_mode = not self.quarantine_mode

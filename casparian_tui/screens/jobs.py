@@ -214,6 +214,12 @@ class JobsScreen(ExplainFailure, ModeScreen):
         paused = frozenset(h.parser_name for h in workspace.paused_parsers())
         self.post_message(JobQueueRead(rows, paused))
 
+    def show_status(self, status: str | None) -> None:
+        """Show only jobs of ``status`` (Home's "Needs you" opens Jobs on the failed ones)."""
+        self.status_filter = status
+        self.clear_error()
+        self.load_jobs()
+
     def action_cycle_status(self) -> None:
         """Show only failed jobs, then dead letters, queued, … and back to every job."""
         position = STATUS_FILTERS.index(self.status_filter)

@@ -315,6 +315,14 @@ class ProcessScreen(ExplainFailure, ProcessWorkflow, ModeScreen):
             notes = [f"{parser.name}: {jobs.headline}", *jobs.details]
             self._status(escape(" · ".join(notes + self.workflow_notes(parser.name))))
 
+    def show_parser(self, name: str) -> None:
+        """Put the cursor on parser ``name`` (Home's "Needs you" opens Process on it)."""
+        self.parser_name = name
+        names = [parser.name for parser in self.parsers]
+        if name in names:
+            self.query_one("#parsers-table", DataTable).move_cursor(row=names.index(name))
+        self.load_parsers()  # the cursor follows parser_name when the list is read again
+
     def job_to_explain(self) -> int | str | None:
         parser = self.current_parser
         return parser.name if parser is not None else None  # its latest failed or warned job
