@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from textual import events
 from textual.pilot import Pilot
 
 from casparian_engine.workspace import Workspace
+from casparian_tui.app import CasparianApp
 
 
 @pytest.fixture
@@ -60,6 +62,23 @@ def write_numbered_files(root: Path, count: int, per_folder: int = 500) -> None:
         folder = root / f"d{number // per_folder:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"f{number:05d}.txt").write_text(str(number))
+
+
+async def home_settled(app: CasparianApp, pilot: Pilot[None]) -> None:
+    """Wait until Home shows its figures and "Needs you" and the other modes, built off screen
+    after that (app.screen changes while they are), are built: Home is the screen again."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    from casparian_tui.screens.home import HomeScreen
+
+    while True:
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        built = app.modes_built and not app.warming_up
+        if built and isinstance(screen, HomeScreen) and screen.attention is not None:
+            return
 
 
 async def scroll_wheel(pilot: Pilot[None], selector: str, notches: int = 3) -> None:

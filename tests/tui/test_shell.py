@@ -15,6 +15,8 @@ from casparian_tui.screens.help import HelpScreen
 from casparian_tui.widgets.ai_sidebar import AISidebar
 from casparian_tui.widgets.mode_card import ModeCard
 
+from .conftest import home_settled
+
 SIZE = (120, 36)
 
 
@@ -235,6 +237,7 @@ async def test_ai_sidebar_context_follows_the_mode(workspace: Workspace) -> None
 async def test_a_failed_worker_shows_a_red_inline_error(workspace: Workspace) -> None:
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
+        await home_settled(app, pilot)  # Home is the screen shown (the modes are built)
 
         def broken() -> None:
             raise RuntimeError("the store is unreachable")
@@ -256,13 +259,8 @@ async def test_home_figures_say_one_source_and_one_table(scanned: Workspace) -> 
     pq.write_table(pa.table({"amount": [1.5]}), folder / "part-0.parquet")
     app = CasparianApp(scanned)
     async with app.run_test(size=SIZE) as pilot:
-        figures: dict[str, str] = {}
-        for _ in range(500):  # the figures are read once Home has painted: wait for them
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            figures = {card.mode: card.figure for card in app.screen.query(ModeCard)}
-            if all(figures.values()):
-                break
+        await home_settled(app, pilot)  # the figures are read once Home has painted
+        figures = {card.mode: card.figure for card in app.screen.query(ModeCard)}
         assert figures["discover"] == "6 files, 1 source"
         assert figures["inspect"] == "1 table, 1 row"
 
