@@ -100,9 +100,20 @@ def text_of(screen: Screen[object], selector: str) -> str:
 
 
 def home_figures_shown(pilot: Pilot[None]) -> bool:
-    """Every Home card shows its live figure (not the '…' placeholder)."""
-    cards = list(pilot.app.screen_stack[0].query(ModeCard))
-    return len(cards) == 4 and all(card.figure != "…" for card in cards)
+    """Every Home card shows its live figure (not the '…' placeholder), "Needs you" shows its
+    figures, and the other modes, built off screen after those, are built (Home is shown)."""
+    app = pilot.app
+    assert isinstance(app, CasparianApp)
+    home = app.screen_stack[0]
+    cards = list(home.query(ModeCard))
+    return (
+        len(cards) == 4
+        and all(card.figure != "…" for card in cards)
+        and getattr(home, "attention", None) is not None
+        and app.modes_built
+        and not app.warming_up
+        and app.current_mode == "home"
+    )
 
 
 def test_home(snap_compare, fixed_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]

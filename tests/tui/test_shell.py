@@ -52,6 +52,7 @@ async def test_arrow_keys_and_enter_open_the_selected_card(workspace: Workspace)
 async def test_clicking_a_card_opens_its_mode(workspace: Workspace) -> None:
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
+        await home_settled(app, pilot)  # not while another mode is being built off screen
         await pilot.click("#card-inspect")
         await pilot.pause()
         assert app.current_mode == "inspect"
@@ -78,6 +79,7 @@ async def test_escape_leaves_an_input_first_then_goes_home(workspace: Workspace)
 
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
+        await home_settled(app, pilot)  # the Discover screen is built: / reaches its filter
         await pilot.press("alt+d", "slash")
         await pilot.pause()
         assert isinstance(app.screen.focused, Input)
