@@ -8,45 +8,22 @@ it is audited with the OS user who pressed y.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from casparian_engine.errors import describe
 from casparian_engine.wording import counted
 
-from .dialogs import ReviewDialog
+from .contract_approval import ApprovesContracts, approved_text
 
 PROPOSAL_COLUMNS = ("column", "type", "nullable", "format", "confidence", "note")
 KEYS = "A approves (diff first) · ] [ other proposals · Esc closes · edit the YAML outside"
-
-
-@dataclass
-class ApprovalPreviewed(Message):
-    """What approving a proposal would change: the diff and the version it would become."""
-
-    contract: Any
-    diff: str
-    next_version: int
-
-
-@dataclass
-class ContractApproved(Message):
-    approval: Any
-
-
-@dataclass
-class ApprovalFailed(Message):
-    text: str
 
 
 def proposal_heading(proposal: Any, index: int, count: int) -> str:
@@ -61,7 +38,7 @@ def proposal_heading(proposal: Any, index: int, count: int) -> str:
     return text + (f" · proposal {index + 1} of {count}" if count > 1 else "")
 
 
-class ContractProposalScreen(ModalScreen[None]):
+class ContractProposalScreen(ApprovesContracts, ModalScreen[None]):
     """The proposals of one discovery, one at a time; A approves the one shown."""
 
     BINDINGS = [
@@ -76,10 +53,6 @@ class ContractProposalScreen(ModalScreen[None]):
         self.report = report
         self.index = 0
         self.approved: dict[str, Any] = {}  # proposal name → its approval
-
-    @property
-    def workspace(self) -> Any:
-        return self.app.workspace  # type: ignore[attr-defined]
 
     @property
     def proposal(self) -> Any:
@@ -144,65 +117,12 @@ class ContractProposalScreen(ModalScreen[None]):
             self.index = (self.index + step) % count
             self.show_proposal()
 
-    # --- approval: the diff first, then a person's y -------------------------------------------
+    # --- approval: the diff first, then a person's y (``ApprovesContracts``) ----------------
     def action_approve(self) -> None:
-        self.status("reading the current approved version…")
-        self.preview_approval(self.proposal.stored.contract)
+        self.start_approval(self.proposal.stored.contract)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="contract-approve")
-    def preview_approval(self, contract: Any) -> None:
-        workspace = self.workspace
-        latest = workspace.latest_contract(contract.name)
-        diff = workspace.approval_diff(contract)
-        next_version = latest.version + 1 if latest is not None else 1
-        self.post_message(ApprovalPreviewed(contract, diff, next_version))
-
-    def on_approval_previewed(self, message: ApprovalPreviewed) -> None:
-        contract = message.contract
-        if not message.diff:
-            self.status(
-                f"{contract.name!r} is already approved as version {message.next_version - 1}:"
-                " nothing to approve"
-            )
-            return
-        self.status("")
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.status(f"approving {contract.name!r}…")
-                self.approve(contract)
-            else:
-                self.status(f"{contract.name!r} not approved")
-
-        title = f"Approve {contract.name!r} as version {message.next_version}?"
-        hint = "y approves (recorded in the audit trail as you) · n or Esc goes back"
-        self.app.push_screen(ReviewDialog(title, message.diff, hint), answered)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="contract-approve")
-    def approve(self, contract: Any) -> None:
-        try:
-            approval = self.workspace.approve_contract(contract)
-        except ValueError as exc:
-            self.post_message(ApprovalFailed(f"✗ approve {contract.name!r}: {describe(exc)}"))
-            return
-        self.post_message(ContractApproved(approval))
-
-    def on_contract_approved(self, message: ContractApproved) -> None:
-        current = message.approval.current
-        self.approved[current.name] = message.approval
-        self.status(approved_text(message.approval))
-        self.app.notify(approved_text(message.approval), markup=False)
-
-    def on_approval_failed(self, message: ApprovalFailed) -> None:
-        self.status(message.text)
+    def approval_done(self, approval: Any) -> None:
+        self.approved[approval.current.name] = approval
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def approved_text(approval: Any) -> str:
-    current = approval.current
-    return (
-        f"✓ approved {current.name!r} version {current.version} ({current.content_hash[:12]})"
-        f" by {current.approved_by}"
-    )

@@ -4,19 +4,25 @@ summary. Both are read-only views over what the engine returned (files are the u
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from casparian_engine.wording import counted
 
+from .contract_approval import ApprovesContracts
+
 CONTRACT_COLUMNS = ("output", "column", "type", "nullable", "format")
+DETAILS_KEYS = "A approves a contract a prod run would refuse (diff first) · Esc closes"
 FIRST_ERRORS = 5
 
 
@@ -25,16 +31,13 @@ def contract_state(choice: Any) -> str:
     file_contract, approved = choice.file_contract, choice.approved
     head = f"output {choice.output}: contract {file_contract.name!r}"
     if approved is None:
-        return (
-            f"{head} has no approved version: a prod run refuses it until it is approved "
-            "(Discover: c proposes, A approves; or casparian schema approve)"
-        )
+        return f"{head} has no approved version: a prod run refuses it until it is approved (A)"
     where = f"approved version {approved.version} ({approved.content_hash[:12]}) by " + (
         f"{approved.approved_by}"
     )
     if not choice.differs:
         return f"✓ {head} is {where}"
-    return f"✗ {head}: the parser's file differs from {where}; a prod run refuses it:"
+    return f"✗ {head}: the parser's file differs from {where}; a prod run refuses it (A):"
 
 
 def parser_facts(details: Any) -> Content:
@@ -58,11 +61,20 @@ def parser_facts(details: Any) -> Content:
     )
 
 
-class ParserDetailsDialog(ModalScreen[None]):
-    """A parser's current version and its outputs' contracts: the columns a prod run validates
-    against, and whether the bundle's contract file is the approved version."""
+@dataclass
+class ParserDetailsReread(Message):
+    details: Any
 
-    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+
+class ParserDetailsDialog(ApprovesContracts, ModalScreen[None]):
+    """A parser's current version and its outputs' contracts: the columns a prod run validates
+    against, and whether the bundle's contract file is the approved version; A approves a
+    contract file that is not (after its diff and a y)."""
+
+    BINDINGS = [
+        Binding("A", "approve", "Approve"),
+        Binding("escape,enter,q", "close", "Close"),
+    ]
 
     def __init__(self, details: Any) -> None:
         super().__init__()
@@ -77,10 +89,11 @@ class ParserDetailsDialog(ModalScreen[None]):
             )
             with VerticalScroll(id="review-scroll"):
                 yield Static(parser_facts(self.details), id="parser-facts")
-                yield Static(self._contract_lines(), id="contract-states")
+                yield Static("", id="contract-states")
                 table: DataTable[Any] = DataTable(id="contract-columns", cursor_type="row")
                 yield table
-            yield Static(Text("Esc, Enter or q closes", style="dim"), id="review-hint")
+            yield Static("", id="details-status")
+            yield Static(Text(DETAILS_KEYS, style="dim"), id="review-hint")
 
     def _contract_lines(self) -> Content:
         if self.details.contract_problem:
@@ -96,9 +109,16 @@ class ParserDetailsDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#contract-columns", DataTable)
-        table.display = bool(self.details.contracts)
         for label in CONTRACT_COLUMNS:
             table.add_column(label, key=label)
+        self.show_details()
+        self.query_one("#review-scroll").focus()
+
+    def show_details(self) -> None:
+        self.query_one("#contract-states", Static).update(self._contract_lines())
+        table = self.query_one("#contract-columns", DataTable)
+        table.display = bool(self.details.contracts)
+        table.clear()
         for choice in self.details.contracts:
             for column in choice.contract.columns:
                 nullable = "yes" if column.nullable else "no"
@@ -106,7 +126,33 @@ class ParserDetailsDialog(ModalScreen[None]):
                     Text(choice.output), Text(column.name), column.type, nullable,
                     Text(column.format or ""),
                 )  # fmt: skip
-        self.query_one("#review-scroll").focus()
+
+    def status(self, text: str) -> None:
+        self.query_one("#details-status", Static).update(Content(text))
+
+    @property
+    def status_text(self) -> str:
+        return str(self.query_one("#details-status", Static).render())
+
+    def action_approve(self) -> None:
+        """Approve the first contract file a prod run would refuse (not approved, or not the
+        approved version); A again takes the next."""
+        waiting = [c for c in self.details.contracts if c.approved is None or c.differs]
+        if not waiting:
+            self.status("every contract of this parser is its approved version: nothing to approve")
+            return
+        self.start_approval(waiting[0].file_contract)
+
+    def approval_done(self, approval: Any) -> None:
+        self.reread_details(self.details.record.name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="parser-details")
+    def reread_details(self, name: str) -> None:
+        self.post_message(ParserDetailsReread(self.workspace.parser_details(name)))
+
+    def on_parser_details_reread(self, message: ParserDetailsReread) -> None:
+        self.details = message.details
+        self.show_details()
 
     def action_close(self) -> None:
         self.dismiss(None)

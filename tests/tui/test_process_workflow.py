@@ -194,7 +194,7 @@ async def test_c_shows_the_version_and_the_contract_a_prod_run_applies(
         app = CasparianApp(registered)
 
 
-async def test_c_says_when_the_contract_has_no_approved_version(
+async def test_c_says_a_contract_is_not_approved_and_a_approves_it_after_its_diff(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     workspace.register_parser(make_parser(tmp_path / "parser"))
@@ -203,8 +203,42 @@ async def test_c_says_when_the_contract_has_no_approved_version(
         await open_process(app, pilot)
         await pilot.press("c")
         await settle(app, pilot)
-        assert text_of(app.screen.query_one("#contract-states", Static)).startswith(
-            "output invoices: contract 'invoices' has no approved version: a prod run refuses it"
+        dialog = app.screen
+        assert isinstance(dialog, ParserDetailsDialog)
+        assert text_of(dialog.query_one("#contract-states", Static)) == (
+            "output invoices: contract 'invoices' has no approved version: a prod run refuses it "
+            "until it is approved (A)"
+        )
+        await pilot.press("A")
+        await settle(app, pilot)
+        review = app.screen
+        assert isinstance(review, ReviewDialog)
+        assert text_of(review.query_one("#review-title", Static)) == (
+            "Approve 'invoices' as version 1?"
+        )
+        assert text_of(review.query_one("#review-body", Static)).splitlines()[:2] == [
+            "--- (no approved version)",
+            "+++ version 1 (proposed)",
+        ]
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert workspace.latest_contract("invoices") is None
+        assert dialog.status_text == "'invoices' not approved"
+        await pilot.press("A")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        approved = workspace.latest_contract("invoices")
+        assert approved is not None and approved.approved_by == os_user()
+        assert text_of(dialog.query_one("#contract-states", Static)) == (
+            f"✓ output invoices: contract 'invoices' is approved version 1 "
+            f"({approved.content_hash[:12]}) by {os_user()}"
+        )
+        entry = workspace.audit_entries(action="contract.approve")[0]
+        assert (entry.subject, entry.os_user) == ("invoices", os_user())
+        await pilot.press("A")
+        assert dialog.status_text == (
+            "every contract of this parser is its approved version: nothing to approve"
         )
 
 
