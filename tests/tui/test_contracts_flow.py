@@ -161,3 +161,41 @@ async def test_files_nothing_can_be_discovered_from_say_why_and_propose_nothing(
         )
         assert workspace.list_contracts() == []
         assert workspace.audit_entries(action="contract.propose") == []
+
+
+async def test_files_of_two_shapes_get_a_proposal_each_and_bracket_keys_step_through(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    data = tmp_path / "mixed"
+    (data / "invoices").mkdir(parents=True)
+    (data / "sensors").mkdir()
+    (data / "invoices" / "inv.csv").write_text("id,amount\n1,1.5\n2,2.5\n")
+    (data / "sensors" / "s.csv").write_text(
+        "sensor;reading;at\nA;0.5;2024-01-02\nB;0.7;2024-01-03\n"
+    )
+    workspace.scan(data)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_discover(app, pilot)
+        await pilot.press("space", "down", "space", "c")
+        await settle(app, pilot)
+        proposal = app.screen
+        assert isinstance(proposal, ContractProposalScreen)
+        names = [p.stored.name for p in proposal.report.proposals]
+        assert sorted(names) == ["invoices", "sensors"]
+        columns = proposal.query_one("#proposal-columns", DataTable)
+        heading = text_of(proposal.query_one("#proposal-heading", Static))
+        assert heading.startswith(f"{names[0]} · 1 file · ")
+        assert heading.endswith(" · proposal 1 of 2")
+        first = [row[0] for row in rows_of(columns)]
+        await pilot.press("right_square_bracket")
+        heading = text_of(proposal.query_one("#proposal-heading", Static))
+        assert heading.startswith(f"{names[1]} · 1 file · ")
+        assert heading.endswith(" · proposal 2 of 2")
+        second = [row[0] for row in rows_of(columns)]
+        assert sorted([first, second]) == [["id", "amount"], ["sensor", "reading", "at"]]
+        await pilot.press("A")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert [c.name for c in workspace.list_contracts() if c.status == "approved"] == [names[1]]

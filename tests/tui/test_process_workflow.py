@@ -367,3 +367,31 @@ async def test_s_stops_a_dev_run_whose_parser_never_ends(
         assert text_of(screen.query_one("#process-status", Static)).endswith(
             "dev run: 1 file, 0 rows written, 0 quarantined, stopped"
         )
+
+
+async def test_a_backfill_with_a_failing_file_is_not_swapped_and_the_outputs_stay(
+    registered: Workspace, tmp_path: Path
+) -> None:
+    registered.process("invoices")
+    output_dir = registered.config.output_dir / "invoices"
+    before = sorted(p.relative_to(output_dir) for p in output_dir.rglob("*.parquet"))
+    fails_on_inv2 = 'if path.endswith("inv2.csv"):\n    raise ValueError("inv2 is broken")'
+    registered.register_parser(
+        make_parser(tmp_path / "parser2", version="2.0.0", body=fails_on_inv2)
+    )
+    app = CasparianApp(registered)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_process(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        state = app.service.runs["invoices"]
+        assert not state.running
+        assert state.outcome == (
+            "backfill not swapped: 1 of 4 files did not succeed; the outputs are as they were"
+        )
+        after = sorted(p.relative_to(output_dir) for p in output_dir.rglob("*.parquet"))
+        assert after == before
+        assert registered.audit_entries(action="parser.backfill") == []
+        assert len(registered.backfill_plan("invoices").files) == 4  # still to redo
