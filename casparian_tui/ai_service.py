@@ -83,11 +83,15 @@ class AIService:
             self.cancel = CancelToken()
             return self.cancel
 
-    def end(self, cancel: CancelToken) -> None:
+    def end(self, cancel: CancelToken, history_changed: bool = True) -> None:
+        """The question of ``cancel`` is over; ``history_changed`` False for model work that
+        adds nothing to the conversation (the lab's draft, the Discover hint), so sidebars do
+        not redraw it."""
         with self._lock:
             if self.cancel is cancel:
                 self.cancel = None
-            self.turns += 1
+            if history_changed:
+                self.turns += 1
 
     def stop(self) -> bool:
         """Stop the running question; False when none runs."""

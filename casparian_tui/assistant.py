@@ -270,7 +270,7 @@ class DiscoverAssistant(_Base):
             try:
                 refined = refine_hint(self.service.workspace, hint, ai.provider, cancel)
             finally:
-                ai.end(cancel)
+                ai.end(cancel, history_changed=False)
                 self.refine_cancel = None
             if refined is not None:
                 self.post_message(FilesHinted(key, refined))

@@ -258,7 +258,8 @@ class LabScreen(Screen[None]):
             return
         finally:
             if with_model:
-                self.app.service.ai.end(self.model_cancel)  # type: ignore[attr-defined]
+                ai = self.app.service.ai  # type: ignore[attr-defined]
+                ai.end(self.model_cancel, history_changed=False)
                 self.model_cancel = None
         existing = existing_files(draft, folder)
         written = None if existing else self._write(draft, folder, False)

@@ -239,11 +239,10 @@ def test_newline_inside_quotes_keeps_later_line_numbers_true(
     ],
 )
 def test_duckdb_corpus_drafts_run_through_casparian_run(
-    home: Path, tmp_path: Path, relative: str, rows: int
+    workspace: Workspace, home: Path, tmp_path: Path, relative: str, rows: int
 ) -> None:
     sample = CORPUS / relative
-    written = write_draft(deterministic_draft([sample], "corpus"), tmp_path / "p")
-    document = _run_json(home, written.folder / PARSER_FILE, sample)
+    document, _ = _draft_approve_run(workspace, home, sample, tmp_path / "p", "corpus")
     assert document["outputs"] == {"corpus": {"emitted": rows, "written": rows, "quarantined": 0}}
 
 
