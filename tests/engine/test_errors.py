@@ -18,7 +18,7 @@ INTERNAL = {
     "casparian_engine.contracts.validate.StructuralMismatch",
     "casparian_engine.bridge.frames.FrameError",
     "casparian_engine.events.Cancelled",
-    "casparian_engine.scout.summary.ScanCancelled",
+    "casparian_engine.events.ScanCancelled",
 }
 
 
