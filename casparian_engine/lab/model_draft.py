@@ -348,27 +348,48 @@ def prompt(draft: Draft, refused: tuple[str, str] | None = None) -> str:
     )
 
 
+REPEATED_LINE_CHARS = 40
+REPEATS = 5
+"""An answer that has written the same line of at least ``REPEATED_LINE_CHARS`` characters
+``REPEATS`` times is stuck in a loop (small models do this): the attempt stops there."""
+
+
+def repeating(text: str) -> bool:
+    """Whether ``text`` holds one long line ``REPEATS`` times (a model stuck in a loop)."""
+    lines = [line.strip() for line in text.splitlines()[:-1]]
+    long_lines = [line for line in lines if len(line) >= REPEATED_LINE_CHARS]
+    return any(long_lines.count(line) >= REPEATS for line in set(long_lines[-REPEATS * 4 :]))
+
+
 def _answer(
     provider: Provider,
     messages: list[object],
     cancel: CancelToken,
     on_event: Callable[[ProviderEvent], None] | None,
     max_tokens: int,
-) -> str:
-    from ..ai import ProviderRequest, TextDelta
+) -> tuple[str, bool]:
+    """The model's answer, and whether it was stopped for repeating itself."""
+    from ..ai import CancelToken, ProviderRequest, TextDelta
 
     request = ProviderRequest(
         system=SYSTEM,
         messages=tuple(messages),  # type: ignore[arg-type]
         max_tokens=max_tokens,
     )
-    parts = []
-    for event in provider.stream(request, cancel):
+    attempt = CancelToken()  # stops this answer; the person's ``cancel`` stops them all
+    parts: list[str] = []
+    looped = False
+    for event in provider.stream(request, attempt):
         if on_event is not None:
             on_event(event)
         if isinstance(event, TextDelta):
             parts.append(event.text)
-    return "".join(parts)
+            if "\n" in event.text and not looped and repeating("".join(parts)):
+                looped = True
+                attempt.cancel()
+        if cancel.cancelled:
+            attempt.cancel()
+    return "".join(parts), looped
 
 
 def _check_run(
@@ -413,7 +434,7 @@ def model_draft(
     problem = "no answer"
     for number in range(1, attempts + 1):
         try:
-            answer = _answer(provider, messages, cancel, on_event, max_tokens)
+            answer, looped = _answer(provider, messages, cancel, on_event, max_tokens)
         except AIError as exc:
             problem = f"the model could not answer: {exc}"
             if on_attempt is not None:
@@ -421,6 +442,10 @@ def model_draft(
             break
         code = extract_code(answer)
         problem_found = check_code(code, draft)
+        if looped and problem_found is not None:
+            problem_found = (
+                f"the answer repeated one line {REPEATS} times and was stopped ({problem_found})"
+            )
         followed: tuple[dict[str, SchemaContract], list[str]] | None = None
         if problem_found is None:
             problem_found, followed = _check_run(workspace, draft, code)

@@ -102,8 +102,10 @@ def refine_hint(
     except AIError:
         return None
     description = " ".join(str(arguments.get("description", "")).split())[:DESCRIPTION_CHARS]
-    if cancel.cancelled or not description:
+    if cancel.cancelled or not re.search(r"[a-zA-Z]{2}", description):
         return None
+    if description.lower().replace(" ", "_") == TOOL:
+        return None  # a small model echoing the tool's name said nothing about the files
     tag = usable_tag(arguments.get("tag", "")) or hint.tag
     workspace.record_audit(
         "ai.hint",

@@ -137,7 +137,11 @@ def test_the_model_words_the_hint_and_a_tag_it_gives_must_be_usable(
     (entry,) = workspace.audit_entries(action="ai.hint")
     assert (entry.subject, entry.details["engine_tag"]) == ("billing-runs", "invoices")
     for bad_tag in ("kind:csv", "", "a,b", "x" * 200):
-        kept = refine_hint(workspace, hint, CallingProvider({"description": "x", "tag": bad_tag}))
+        kept = refine_hint(
+            workspace, hint, CallingProvider({"description": "rows", "tag": bad_tag})
+        )
         assert kept is not None and kept.tag == "invoices", bad_tag  # the engine's tag stands
-    assert refine_hint(workspace, hint, CallingProvider({"description": " ", "tag": "t"})) is None
+    for empty in (" ", "suggest_tag", "42 -"):
+        said = {"description": empty, "tag": "t"}
+        assert refine_hint(workspace, hint, CallingProvider(said)) is None, empty
     assert refine_hint(workspace, hint, CallingProvider(None)) is None

@@ -70,13 +70,19 @@ class ScriptedProvider:
     def __init__(self, answers: list[str]) -> None:
         self.answers = list(answers)
         self.requests: list[ProviderRequest] = []
+        self.sent: list[int] = []  # characters of each answer sent before it ended
 
     def stream(self, request: ProviderRequest, cancel: CancelToken) -> Iterator[ProviderEvent]:
         self.requests.append(request)
         text = self.answers.pop(0)
+        sent = 0
         for start in range(0, len(text), 40):
+            if cancel.cancelled:  # as the real providers do: stop at the next piece
+                break
             yield TextDelta(text[start : start + 40])
-        yield RoundEnded(10, len(text) // 4, "end_turn")
+            sent = start + 40
+        self.sent.append(min(sent, len(text)))
+        yield RoundEnded(10, sent // 4, "cancelled" if cancel.cancelled else "end_turn")
 
 
 @pytest.fixture
@@ -290,3 +296,19 @@ def test_the_prompt_starts_from_a_short_reader_when_the_inferred_parser_is_long(
     assert result.parser_origin == ORIGIN_MODEL and result.contracts == draft.contracts
     tried = try_parser(workspace, write_draft(result, tmp_path / "out").folder, [readings])
     assert tried.ok and (tried.written, tried.quarantined) == (3, 0), tried.failure
+
+
+def test_an_answer_stuck_repeating_a_line_is_stopped_and_retried(
+    workspace: Workspace, readings: Path
+) -> None:
+    draft = deterministic_draft([readings], "readings")
+    loop = "The parser.py file is a part of the parser that reads the files.\n\n" * 200
+    provider = ScriptedProvider([loop, GOOD])
+    attempts: list[Attempt] = []
+    result = model_draft(workspace, draft, provider, on_attempt=attempts.append)
+    assert provider.sent[0] < len(loop) // 10  # stopped soon after the fifth repeat
+    assert attempts[0].problem == (
+        "the answer repeated one line 5 times and was stopped (the answer holds no ```python "
+        "code block)"
+    )
+    assert attempts[1] == Attempt(2, None) and result.parser_origin == ORIGIN_MODEL
