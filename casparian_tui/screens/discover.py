@@ -73,6 +73,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
     """File list (left) and preview (right); the list is one page of the store at a time."""
 
     MODE = "discover"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # styles/modes.tcss
     HEADING = "Discover"
     MAIN_WIDGET = "#files"
     BINDINGS = bindings_for("discover")

@@ -3,7 +3,8 @@
 Textual's Footer mounts one widget per key and re-mounts them all whenever the screen publishes
 its bindings (every mode switch and focus change); with a dozen keys that mounting and restyling
 was a third of a first mode switch. This footer draws the same keys as one line of text, redraws
-only when the keys change, and maps a click or hover to the key under the pointer.
+only when the keys change, and maps a click or hover to the key under the pointer. Keys that do
+not fit on one line go on a second (an 80-column terminal shows every key, none cut).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ class FooterEntry:
 
 @dataclass(frozen=True)
 class KeySpan:
-    """Where a key sits on the footer line (cells ``start`` to ``end``, end excluded)."""
+    """Where a key sits on the footer (line ``y``, cells ``start`` to ``end``, end excluded)."""
 
     start: int
     end: int
     entry: FooterEntry
+    y: int = 0
 
 
 def footer_entries(screen: Screen[Any]) -> tuple[list[FooterEntry], FooterEntry | None]:
@@ -77,7 +79,8 @@ class KeyFooter(Widget, can_focus=False):
     DEFAULT_CSS = """
     KeyFooter {
         dock: bottom;
-        height: 1;
+        height: auto;
+        max-height: 2;
         color: $footer-foreground;
         background: $footer-background;
         .key-footer--key {
@@ -122,12 +125,40 @@ class KeyFooter(Widget, can_focus=False):
         entries, palette = footer_entries(screen)
         if (entries, palette) != (self.entries, self.palette):
             self.entries, self.palette = entries, palette
-            self.refresh()
+            self.refresh(layout=True)  # the keys may need one line more, or one less
 
     @property
     def keys_shown(self) -> list[str]:
         """The keys on the footer line, left to right, the palette key last."""
         return [entry.key for entry in self.entries] + ([self.palette.key] if self.palette else [])
+
+    def _entry_texts(self) -> list[tuple[FooterEntry, str, str]]:
+        return [
+            (entry, f" {entry.display} ", f"{entry.description} " if entry.description else "")
+            for entry in self.entries
+        ]
+
+    def _line_breaks(self, width: int) -> list[int]:
+        """How many keys each line holds: the first line keeps room for the palette key, a
+        key that does not fit starts the second line (two lines at most)."""
+        palette_text = f"{self.palette.display} {self.palette.description} " if self.palette else ""
+        room = width - (len(PALETTE_EDGE) + len(palette_text) if self.palette else 0)
+        counts, used = [0], 0
+        for _, key_text, description in self._entry_texts():
+            size = len(key_text) + len(description)
+            if (
+                used + size > (room if len(counts) == 1 else width)
+                and counts[-1]
+                and len(counts) < 2
+            ):
+                counts.append(0)
+                used = 0
+            counts[-1] += 1
+            used += size
+        return counts
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return len(self._line_breaks(width))
 
     def render(self) -> Text:
         width = self.size.width
@@ -137,36 +168,45 @@ class KeyFooter(Widget, can_focus=False):
         edge_style = self.get_component_rich_style("key-footer--edge")
         palette_text = f"{self.palette.display} {self.palette.description} " if self.palette else ""
         room = width - (len(PALETTE_EDGE) + len(palette_text) if self.palette else 0)
-        line = Text(no_wrap=True, overflow="crop")
+        lines = [Text(no_wrap=True, overflow="crop")]
         spans: list[KeySpan] = []
 
         def add(entry: FooterEntry, key_text: str, description: str) -> None:
+            line = lines[-1]
             start = line.cell_len
             hovered = self.hover_index == len(spans)
             dim = Style() if entry.enabled else Style(dim=True)
             line.append(key_text, (hover_style if hovered else key_style) + dim)
             line.append(description, (hover_style if hovered else description_style) + dim)
-            spans.append(KeySpan(start, line.cell_len, entry))
+            spans.append(KeySpan(start, line.cell_len, entry, len(lines) - 1))
 
-        for entry in self.entries:
-            if line.cell_len >= room:
-                break
-            add(entry, f" {entry.display} ", f"{entry.description} " if entry.description else "")
-        line.truncate(max(room, 0), overflow="crop")
-        spans = [span for span in spans if span.start < room]
+        texts = self._entry_texts()
+        counts = self._line_breaks(width)
+        for entry, key_text, description in texts[: counts[0]]:
+            add(entry, key_text, description)
+        first = lines[0]
+        first.truncate(max(room, 0), overflow="crop")
         if self.palette:
-            line.pad_right(room - line.cell_len)
-            line.append(PALETTE_EDGE, edge_style)
+            first.pad_right(room - first.cell_len)
+            first.append(PALETTE_EDGE, edge_style)
             palette = self.palette
             add(palette, palette.display, f" {palette.description} ")
-        self.spans = spans
-        return line
+        if len(counts) > 1:
+            lines.append(Text(no_wrap=True, overflow="crop"))
+            for entry, key_text, description in texts[counts[0] :]:
+                add(entry, key_text, description)
+            lines[1].truncate(width, overflow="crop")
+        self.spans = [span for span in spans if span.start < (room if span.y == 0 else width)
+                      or span.entry is self.palette]  # fmt: skip
+        return Text("\n").join(lines)
 
-    def span_at(self, x: int) -> KeySpan | None:
-        return next((span for span in self.spans if span.start <= x < span.end), None)
+    def span_at(self, x: int, y: int = 0) -> KeySpan | None:
+        return next(
+            (span for span in self.spans if span.y == y and span.start <= x < span.end), None
+        )
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
-        span = self.span_at(event.x)
+        span = self.span_at(event.x, event.y)
         if span is None:
             return
         if span.entry.enabled:
@@ -175,7 +215,7 @@ class KeyFooter(Widget, can_focus=False):
             self.app.bell()
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        span = self.span_at(event.x)
+        span = self.span_at(event.x, event.y)
         self.hover_index = None if span is None else self.spans.index(span)
         self.tooltip = span.entry.tooltip or span.entry.description if span else None
 

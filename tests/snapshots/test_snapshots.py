@@ -7,6 +7,7 @@ turns across pytest-xdist workers (or concurrent runs) never delete each other's
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import shutil
 import time
@@ -17,7 +18,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable
-from textual.worker import WorkerState
+from textual.worker import WorkerCancelled, WorkerState
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -77,7 +78,8 @@ async def settle(pilot: Pilot[None], shown: Callable[[], bool] = lambda: True) -
     holds (chained loads such as table → stats → rows finish in turn)."""
     deadline = time.monotonic() + SETTLE_DEADLINE_S
     while True:
-        await pilot.app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # a reload replaced it: wait for the rest
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()  # handles every message already queued on the app and the screen
         if not workers_busy(pilot) and shown():
             await pilot.pause()
