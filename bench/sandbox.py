@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from casparian_engine.bridge import isolation
-from casparian_engine.bridge.host import start_guest
+from casparian_engine.bridge.host import GuestOptions, start_guest
 from casparian_engine.config import Config, Settings
 from casparian_engine.runner.dev import DevRunHooks, DevRunOptions, run_parser
 
@@ -36,7 +36,7 @@ def startup(settings: Settings, parser: Path, count: int) -> float:
     times = []
     for _ in range(count):
         started = time.perf_counter()
-        guest = start_guest(parser, settings, inputs=[str(parser)])
+        guest = start_guest(parser, settings, GuestOptions(inputs=[str(parser)]))
         times.append(time.perf_counter() - started)
         guest.stop()
     return statistics.median(times)

@@ -155,6 +155,30 @@ def _limits_and_group(
     return prepare
 
 
+@dataclass(frozen=True)
+class GuestOptions:
+    """How a guest runs: its interpreter, what it may see and reach, and where its logs go."""
+
+    python: str | None = None
+    """The interpreter of the parser's environment (default: this one)."""
+    interactive: bool = False
+    """Dev mode: the guest inherits the terminal (``breakpoint()`` works)."""
+    log_file: IO[bytes] | None = None
+    on_log: LogHandler | None = None
+    cancel: threading.Event | None = None
+    pack_rows: int = 0
+    """Small files' rows travel together in frames of up to this many rows (0: one per file)."""
+    inputs: Sequence[str | os.PathLike[str]] = ()
+    """The files it will read: their folders are bound read-only into its sandbox."""
+    input_folders: Sequence[Path] = ()
+    hidden: Sequence[Path] = ()
+    """Folders hidden from it even inside an input folder (the Casparian home)."""
+    allow_network: bool = False
+    on_notice: NoticeHandler | None = None
+    log_cap_per_file: bool = False
+    """The log cap applies to each file (a warm prod guest), not to the whole run."""
+
+
 class GuestProcess:
     """One warm guest running one parser; feed it many files with ``submit`` + ``frames``."""
 
@@ -162,40 +186,29 @@ class GuestProcess:
         self,
         parser_path: str | os.PathLike[str],
         settings: Settings,
-        *,
-        python: str | None = None,
-        interactive: bool = False,
-        log_file: IO[bytes] | None = None,
-        on_log: LogHandler | None = None,
-        cancel: threading.Event | None = None,
-        pack_rows: int = 0,
-        inputs: Sequence[str | os.PathLike[str]] = (),
-        input_folders: Sequence[Path] = (),
-        hidden: Sequence[Path] = (),
-        allow_network: bool = False,
-        on_notice: NoticeHandler | None = None,
-        log_cap_per_file: bool = False,
+        options: GuestOptions | None = None,
     ) -> None:
+        options = options or GuestOptions()
         self.parser_path = Path(parser_path).resolve()
-        self.input_roots = isolation.input_roots(inputs, input_folders)
-        self.hidden = tuple(hidden)
-        self.allow_network = allow_network
-        self.on_notice = on_notice
-        self.log_cap_per_file = log_cap_per_file
+        self.input_roots = isolation.input_roots(options.inputs, options.input_folders)
+        self.hidden = tuple(options.hidden)
+        self.allow_network = options.allow_network
+        self.on_notice = options.on_notice
+        self.log_cap_per_file = options.log_cap_per_file
         self.notices: list[dict[str, Any]] = []
         self.dropped_log_lines = 0
         self.sandboxed = False
         self.memory_limit_mb = 0
         self._cgroups: isolation.GuestCgroups | None = None
         self._host_pipe = -1
-        self.pack_rows = max(0, pack_rows)
+        self.pack_rows = max(0, options.pack_rows)
         self.last_activity = time.monotonic()
         self.settings = settings
-        self.python = python or sys.executable
-        self.interactive = interactive
-        self.log_file = log_file
-        self.on_log = on_log or (lambda level, message: None)
-        self.cancel = cancel
+        self.python = options.python or sys.executable
+        self.interactive = options.interactive
+        self.log_file = options.log_file
+        self.on_log = options.on_log or (lambda level, message: None)
+        self.cancel = options.cancel
         self.info: ParserInfo | None = None
         self.pending_paths: list[str] = []
         self.logged_bytes = 0
@@ -607,10 +620,10 @@ def _reclaim_terminal() -> None:
 
 
 def start_guest(
-    parser_path: str | os.PathLike[str], settings: Settings, **options: Any
+    parser_path: str | os.PathLike[str], settings: Settings, options: GuestOptions | None = None
 ) -> GuestProcess:
     """Start a guest and return it loaded; closes it again if loading fails."""
-    guest = GuestProcess(parser_path, settings, **options)
+    guest = GuestProcess(parser_path, settings, options)
     try:
         guest.start()
     except BaseException:

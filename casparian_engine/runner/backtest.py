@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ..bridge.host import GuestError, GuestProcess, start_guest
+from ..bridge.host import GuestError, GuestOptions, GuestProcess, start_guest
 from ..config import Config
 from ..events import check_cancel
 from ..job_states import ERROR_STATES
@@ -118,14 +118,13 @@ def backtest(
         for path in ordered:
             check_cancel(cancel)
             if guest is None:
-                guest = start_guest(
-                    entry,
-                    config.settings,
+                options = GuestOptions(
                     python=python,
                     inputs=ordered,
                     hidden=[config.home],
                     allow_network="network" in (record.gatekeeper.get("allowed_rules") or []),
                 )
+                guest = start_guest(entry, config.settings, options)
                 assert guest.info is not None
                 validator = contract_validator(
                     entry.parent, guest.info.outputs, approved=store.contracts.latest

@@ -19,7 +19,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..bridge.host import GuestError, GuestProcess, ParserInfo, guest_python, start_guest
+from ..bridge.host import (
+    GuestError,
+    GuestOptions,
+    GuestProcess,
+    ParserInfo,
+    guest_python,
+    start_guest,
+)
 from ..config import Config
 from ..errors import InputError
 from ..events import Cancelled, EventSink, ignore_events
@@ -222,9 +229,7 @@ class DevRun:
 
     def launch(self, interactive: bool) -> GuestProcess:
         """Start a guest for this run's parser and files."""
-        return start_guest(
-            self.parser_path,
-            self.config.settings,
+        options = GuestOptions(
             python=self.python,
             interactive=interactive,
             on_log=self.hooks.on_log,
@@ -235,6 +240,7 @@ class DevRun:
             allow_network=self.options.allow_network,
             on_notice=self.hooks.on_notice,
         )
+        return start_guest(self.parser_path, self.config.settings, options)
 
     def run(self) -> RunSummary:
         try:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..bridge.host import GuestError, GuestProcess, start_guest
+from ..bridge.host import GuestError, GuestOptions, GuestProcess, start_guest
 from ..config import Config
 from ..contracts.quarantine import policy_breach
 from ..events import Cancelled
@@ -96,9 +96,7 @@ class ProdHandler:
         entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
         python = self.runtime.environment_for(record, offline=self.config.settings.offline_envs)
         allowed_rules = record.gatekeeper.get("allowed_rules") or []
-        guest = start_guest(
-            entry,
-            self.config.settings,
+        options = GuestOptions(
             python=str(python),
             on_log=self._on_log,
             pack_rows=PACK_ROWS,
@@ -109,6 +107,7 @@ class ProdHandler:
             on_notice=lambda notice: self._on_notice(name, version, notice),
             log_cap_per_file=True,
         )
+        guest = start_guest(entry, self.config.settings, options)
         try:
             assert guest.info is not None
             validator = contract_validator(
