@@ -114,8 +114,6 @@ def replay_quarantine(
     store: Store, output_dir: Path, where: QuarantineFilter, replay_job_id: int | None = None
 ) -> list[ReplayResult]:
     """Move quarantined rows that pass the current contract into the output; audit each move."""
-    import pyarrow.parquet as pq
-
     groups: dict[tuple[str, str], list[Any]] = {}
     after = 0
     while page := store.quarantine.list(where, after_id=after, limit=REPLAY_PAGE_ROWS):
@@ -137,30 +135,9 @@ def replay_quarantine(
         moved = valid.num_rows
         output_file: str | None = None
         if moved:
-            valid_ids = valid.column("_cf_quarantine_id").to_pylist()
-            valid = valid.drop_columns(["_cf_quarantine_id"])
             target_dir = output_dir / parser_name / output_name
-            target_dir.mkdir(parents=True, exist_ok=True)
-            final = target_dir / f"replay-{int(time.time())}-{uuid.uuid4().hex[:8]}.parquet"
-            temp = target_dir / f".{final.name}.tmp"
-            pq.write_table(valid, temp)
-            try:
-                with store.db.transaction():
-                    store.quarantine.mark_replayed(valid_ids, replay_job_id)
-                    store.audit.record(
-                        "quarantine.replay",
-                        f"{parser_name}/{output_name}",
-                        contract=name,
-                        contract_version=version,
-                        rows_moved=moved,
-                        rows_checked=len(rows),
-                        output_file=str(final),
-                    )
-                    os.replace(temp, final)
-            except BaseException:
-                temp.unlink(missing_ok=True)
-                raise
-            output_file = str(final)
+            audit = {"contract": name, "contract_version": version, "rows_checked": len(rows)}
+            output_file = str(_move_out(store, target_dir, valid, replay_job_id, audit))
         results.append(
             ReplayResult(
                 parser_name,
@@ -174,6 +151,42 @@ def replay_quarantine(
             )
         )
     return results
+
+
+def _move_out(
+    store: Store,
+    target_dir: Path,
+    valid: pa.Table,
+    replay_job_id: int | None,
+    audit: dict[str, Any],
+) -> Path:
+    """Write the rows that now pass into a new Parquet file of the output and, in one store
+    transaction, mark them replayed and audit the move; the file appears only if that commits."""
+    import pyarrow.parquet as pq
+
+    valid_ids = valid.column("_cf_quarantine_id").to_pylist()
+    valid = valid.drop_columns(["_cf_quarantine_id"])
+    target_dir.mkdir(parents=True, exist_ok=True)
+    final = target_dir / f"replay-{int(time.time())}-{uuid.uuid4().hex[:8]}.parquet"
+    temp = target_dir / f".{final.name}.tmp"
+    pq.write_table(valid, temp)
+    try:
+        with store.db.transaction():
+            store.quarantine.mark_replayed(valid_ids, replay_job_id)
+            store.audit.record(
+                "quarantine.replay",
+                f"{target_dir.parent.name}/{target_dir.name}",
+                contract=audit["contract"],
+                contract_version=audit["contract_version"],
+                rows_moved=valid.num_rows,
+                rows_checked=audit["rows_checked"],
+                output_file=str(final),
+            )
+            os.replace(temp, final)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return final
 
 
 def _passing_rows(table: pa.Table, contract: SchemaContract, rows: list[Any]) -> pa.Table:
