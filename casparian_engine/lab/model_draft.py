@@ -350,13 +350,14 @@ def prompt(draft: Draft, refused: tuple[str, str] | None = None) -> str:
 
 REPEATED_LINE_CHARS = 40
 REPEATS = 5
-"""An answer that has written the same line of at least ``REPEATED_LINE_CHARS`` characters
-``REPEATS`` times is stuck in a loop (small models do this): the attempt stops there."""
+"""An answer that has written the same line (or sentence) of at least ``REPEATED_LINE_CHARS``
+characters ``REPEATS`` times is stuck in a loop (small models do this): the attempt stops."""
 
 
 def repeating(text: str) -> bool:
-    """Whether ``text`` holds one long line ``REPEATS`` times (a model stuck in a loop)."""
-    lines = [line.strip() for line in text.splitlines()[:-1]]
+    """Whether ``text`` holds one long line or sentence ``REPEATS`` times (a model stuck in a
+    loop, with or without line breaks)."""
+    lines = [line.strip() for line in re.split(r"\n|(?<=[.!?])\s+", text)[:-1]]
     long_lines = [line for line in lines if len(line) >= REPEATED_LINE_CHARS]
     return any(long_lines.count(line) >= REPEATS for line in set(long_lines[-REPEATS * 4 :]))
 
@@ -384,7 +385,7 @@ def _answer(
             on_event(event)
         if isinstance(event, TextDelta):
             parts.append(event.text)
-            if "\n" in event.text and not looped and repeating("".join(parts)):
+            if not looped and re.search(r"[\n.!?]", event.text) and repeating("".join(parts)):
                 looped = True
                 attempt.cancel()
         if cancel.cancelled:

@@ -302,13 +302,16 @@ def test_an_answer_stuck_repeating_a_line_is_stopped_and_retried(
     workspace: Workspace, readings: Path
 ) -> None:
     draft = deterministic_draft([readings], "readings")
-    loop = "The parser.py file is a part of the parser that reads the files.\n\n" * 200
-    provider = ScriptedProvider([loop, GOOD])
+    lines = "The parser.py file is a part of the parser that reads the files.\n\n" * 200
+    one_line = "It is implemented using a class called Parser, which inherits from Parser. " * 200
+    provider = ScriptedProvider([lines, one_line, GOOD])
     attempts: list[Attempt] = []
     result = model_draft(workspace, draft, provider, on_attempt=attempts.append)
-    assert provider.sent[0] < len(loop) // 10  # stopped soon after the fifth repeat
-    assert attempts[0].problem == (
+    assert provider.sent[0] < len(lines) // 10  # stopped soon after the fifth repeat
+    assert provider.sent[1] < len(one_line) // 10  # sentences count when no line ends
+    looped = (
         "the answer repeated one line 5 times and was stopped (the answer holds no ```python "
         "code block)"
     )
-    assert attempts[1] == Attempt(2, None) and result.parser_origin == ORIGIN_MODEL
+    assert [a.problem for a in attempts[:2]] == [looped, looped]
+    assert attempts[2] == Attempt(3, None) and result.parser_origin == ORIGIN_MODEL
