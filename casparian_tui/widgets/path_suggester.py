@@ -19,6 +19,8 @@ MAX_ENTRIES = 5_000
 
 def complete_path(typed: str, folders_only: bool = False) -> str | None:
     """``typed`` completed to the first (sorted) entry of its folder that it starts, or None."""
+    if typed.startswith("~") and "/" not in typed:
+        return typed + "/" if typed == "~" else None  # a home folder: '~' → '~/'
     expanded = os.path.expanduser(typed)
     folder, _, prefix = expanded.rpartition("/")
     parent = Path(folder or ("/" if expanded.startswith("/") else "."))
