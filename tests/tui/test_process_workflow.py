@@ -395,3 +395,42 @@ async def test_a_backfill_with_a_failing_file_is_not_swapped_and_the_outputs_sta
         assert after == before
         assert registered.audit_entries(action="parser.backfill") == []
         assert len(registered.backfill_plan("invoices").files) == 4  # still to redo
+
+
+async def test_c_shows_a_contract_file_that_differs_and_a_approves_it_as_the_next_version(
+    registered: Workspace, tmp_path: Path
+) -> None:
+    from casparian_engine.contracts import SchemaContract
+
+    first = registered.latest_contract("invoices")
+    assert first is not None
+    text = first.contract.to_yaml().replace("float64", "string")
+    registered.approve_contract(SchemaContract.from_yaml(text))  # version 2: amount as text
+    app = CasparianApp(registered)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_process(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ParserDetailsDialog)
+        states = text_of(dialog.query_one("#contract-states", Static)).splitlines()
+        assert states[0].startswith(
+            "✗ output invoices: contract 'invoices': the parser's file differs from approved "
+            "version 2 ("
+        )
+        assert "-  type: string" in states and "+  type: float64" in states
+        await pilot.press("A")
+        await settle(app, pilot)
+        review = app.screen
+        assert isinstance(review, ReviewDialog)
+        assert text_of(review.query_one("#review-title", Static)) == (
+            "Approve 'invoices' as version 3?"
+        )
+        await pilot.press("y")
+        await settle(app, pilot)
+        latest = registered.latest_contract("invoices")
+        assert latest is not None and latest.version == 3
+        assert latest.content_hash == first.content_hash  # the parser's file, approved anew
+        assert text_of(dialog.query_one("#contract-states", Static)).startswith(
+            "✓ output invoices: contract 'invoices' is approved version 3"
+        )
