@@ -226,7 +226,9 @@ class ProviderRequest:
     """One model call: system prompt, conversation so far, tools offered, output bound.
 
     ``force_tool`` (local provider) makes the model's reply a call of that tool, decoded under
-    its schema; Claude gets it as ``tool_choice``.
+    its schema; Claude gets it as ``tool_choice``. ``stable_system``: how many of ``system``'s
+    first characters are the same for every question (the rules, not the context), which the
+    local provider reads once and keeps.
     """
 
     system: str
@@ -234,3 +236,4 @@ class ProviderRequest:
     tools: tuple[ToolSchema, ...] = ()
     max_tokens: int = 512
     force_tool: str | None = None
+    stable_system: int = 0

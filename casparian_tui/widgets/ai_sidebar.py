@@ -160,6 +160,13 @@ class AISidebar(Vertical):
             self.turn = turn
             self.event = event
 
+    class WarmProgress(Message):
+        """How far the warm-up (model load, system prompt read) is, from its worker thread."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     class ConfirmAsked(Message):
         """The worker thread waits for a person's answer about a write tool."""
 
@@ -273,10 +280,20 @@ class AISidebar(Vertical):
         self.run_worker(lambda: self._warm_in_thread(mode, selection), thread=True, group="ai-warm")
 
     def _warm_in_thread(self, mode: str, selection: Selection) -> None:
+        def show(status: Status) -> None:
+            self.post_message(self.WarmProgress(status.text))
+
         try:
-            self.ai.assistant.warm_up(context_for(self.ai.workspace, mode, selection))
+            self.ai.assistant.warm_up(context_for(self.ai.workspace, mode, selection), show)
         except Exception:  # noqa: BLE001 - the question itself will say what is wrong
-            pass
+            return
+        self.post_message(self.WarmProgress("ready"))
+
+    @on(WarmProgress)
+    def _show_warm_progress(self, message: WarmProgress) -> None:
+        message.stop()
+        if not self._active:  # a running question shows its own progress
+            self._set_status(f"{self.ai.label} · {message.text}")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -15,6 +15,8 @@ from casparian_engine.ai import (
     AIErrorEvent,
     Assistant,
     CancelToken,
+    ChatMessage,
+    ProviderRequest,
     ProviderUnavailable,
     Status,
     TextDelta,
@@ -190,3 +192,77 @@ def test_warm_up_reads_the_system_prompt_into_the_cache(workspace: Workspace) ->
     assert read > 100  # the tools, the rules and the (empty) context
     events = list(assistant.ask("Hi"))
     assert isinstance(events[-1], TurnEnded) and events[-1].error is None
+
+
+def test_the_system_prompt_is_read_once_and_put_back_after_another_prompt(
+    workspace: Workspace,
+) -> None:
+    """The stable start (tools, rules) is saved after its first reading; when llama.cpp has
+    forgotten it (another prompt used the model), the next question puts it back instead of
+    reading it, and answers exactly as after a whole read (greedy decoding)."""
+    provider, _ = local()
+    loaded = provider.load()
+    loaded.llama.reset()
+    loaded.prefixes.clear()
+    assistant = Assistant(workspace, provider, max_tokens=12)
+
+    def answer() -> tuple[str, int]:
+        assistant.history.clear()
+        before = loaded.tokens_read
+        text = "".join(e.text for e in assistant.ask("What is a CSV?") if isinstance(e, TextDelta))
+        return text, loaded.tokens_read - before
+
+    whole, read_whole = answer()
+    assert len(loaded.prefixes) == 1
+    stable = len(next(iter(loaded.prefixes)))
+    assert stable > 150  # tools and rules
+    loaded.llama.reset()
+    again, read_again = answer()
+    assert again == whole and whole.strip()
+    assert read_whole > stable and read_again == read_whole - stable
+
+
+def test_a_stop_during_a_long_prompt_read_stops_between_pieces(workspace: Workspace) -> None:
+    """The prompt is read in pieces and the stop is checked between them: stopped once the
+    read has begun, the turn ends with nothing written and most of the prompt unread."""
+    provider, _ = local()
+    loaded = provider.load()
+    loaded.llama.reset()
+    provider.progress_after_s = 0.0  # report the read's progress from its first piece on
+    assistant = Assistant(workspace, provider, max_tokens=12)
+    question = "Why does this log warn?\n" + "12:00:01 WARN sensor 17 out of range\n" * 120
+    cancel = CancelToken()
+    events = []
+    for event in assistant.ask(question, cancel=cancel):
+        events.append(event)
+        if isinstance(event, Status) and event.text.startswith("reading the prompt: "):
+            cancel.cancel()
+    assert [e for e in events if isinstance(e, Status)][0].text.startswith("reading the prompt")
+    assert not [e for e in events if isinstance(e, TextDelta)]
+    ended = events[-1]
+    assert isinstance(ended, TurnEnded) and ended.stopped and ended.error is None
+    prompt_tokens = len(loaded.llama.tokenize(question.encode(), add_bos=False))
+    assert loaded.llama.n_tokens < prompt_tokens  # the read stopped early
+
+
+def test_a_model_load_reports_its_progress(workspace: Workspace) -> None:
+    """A load (here a second copy of the model, with another context size) reports how far it
+    is, from llama.cpp's own progress callback, then how long it took."""
+    assert MODEL is not None
+    provider = LocalProvider(MODEL, context_tokens=1024)
+    assert not provider.loaded
+    statuses = [
+        e.text
+        for e in provider.stream(
+            ProviderRequest("Answer briefly.", (ChatMessage("user", "Hi"),), max_tokens=2),
+            CancelToken(),
+        )
+        if isinstance(e, Status)
+    ]
+    assert statuses[0].startswith(f"loading {MODEL.name} (") and statuses[0].endswith("MB)…")
+    steps = [s for s in statuses if s.startswith(f"loading {MODEL.name}: ")]
+    assert len(steps) >= 3 and all(s.endswith(" MB") for s in steps)
+    percents = [int(s.split(": ")[1].split("%")[0]) for s in steps]
+    assert percents == sorted(percents) and percents[-1] < 100
+    assert statuses[len(steps) + 1].startswith(f"{MODEL.name} loaded in ")
+    assert provider.loaded
