@@ -25,6 +25,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Collapsible, Input, Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
@@ -34,6 +35,7 @@ from casparian_engine.ai import (
     ChatMessage,
     ConfirmationRequest,
     Event,
+    NoneProvider,
     Selection,
     Status,
     TextDelta,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 HISTORY_SHOWN = 40  # messages of the saved conversation drawn when a sidebar opens
 RESULT_SHOWN = 1500  # characters of a tool result inside its block
 DELTA_BATCH_S = 0.05  # text of the answer reaches the UI at most this often
+WARM_STATUS_S = 0.2  # how often the status line shows the warm-up's progress
 
 
 def selection_of(mode: str, text: str) -> Selection:
@@ -160,13 +163,6 @@ class AISidebar(Vertical):
             self.turn = turn
             self.event = event
 
-    class WarmProgress(Message):
-        """How far the warm-up (model load, system prompt read) is, from its worker thread."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
     class ConfirmAsked(Message):
         """The worker thread waits for a person's answer about a write tool."""
 
@@ -190,8 +186,12 @@ class AISidebar(Vertical):
         self._stream: MarkdownStream | None = None
         self._blocks: dict[str, ToolCallBlock] = {}
         self._shown_turns = -1
+        self._turns_before = 0  # the service's finished questions when this one was asked
         self._dialog: ToolConfirmDialog | None = None
         self._warming = False  # a warm-up ran (or runs) for this sidebar
+        self._warm_status = ""  # the warm-up's last progress line, set by its thread
+        self._warm_done = False
+        self._warm_timer: Timer | None = None
         self.deltas_shown = 0  # text deltas of answers drawn so far (tests and bench read it)
 
     def compose(self) -> ComposeResult:
@@ -271,29 +271,37 @@ class AISidebar(Vertical):
     @on(Input.Changed, "#ai-input")
     def _warm_up(self, event: Input.Changed) -> None:
         """The first key typed loads the local model and reads the system prompt into its cache
-        in a thread, so the answer starts sooner after Enter."""
+        in a thread, so the answer starts sooner after Enter; the status line shows how far."""
         if self._warming or self.ai.busy or not event.value:
             return
         self._warming = True
         selection = selection_of(self.mode_name, self.selection)
         mode = self.mode_name
         self.run_worker(lambda: self._warm_in_thread(mode, selection), thread=True, group="ai-warm")
+        if not isinstance(self.ai.provider, NoneProvider):
+            self._warm_timer = self.set_interval(WARM_STATUS_S, self._show_warm_progress)
 
     def _warm_in_thread(self, mode: str, selection: Selection) -> None:
-        def show(status: Status) -> None:
-            self.post_message(self.WarmProgress(status.text))
+        """The warm-up; its progress goes to ``_warm_status`` (read by a timer: the thread
+        never waits for the UI)."""
+
+        def note(status: Status) -> None:
+            self._warm_status = status.text
 
         try:
-            self.ai.assistant.warm_up(context_for(self.ai.workspace, mode, selection), show)
+            self.ai.assistant.warm_up(context_for(self.ai.workspace, mode, selection), note)
         except Exception:  # noqa: BLE001 - the question itself will say what is wrong
-            return
-        self.post_message(self.WarmProgress("ready"))
+            self._warm_status = ""
+        else:
+            self._warm_status = "ready"
+        finally:
+            self._warm_done = True
 
-    @on(WarmProgress)
-    def _show_warm_progress(self, message: WarmProgress) -> None:
-        message.stop()
-        if not self._active:  # a running question shows its own progress
-            self._set_status(f"{self.ai.label} · {message.text}")
+    def _show_warm_progress(self) -> None:
+        if self._warm_done and self._warm_timer is not None:
+            self._warm_timer.stop()
+        if not self._active and self._warm_status:  # a question shows its own progress
+            self._set_status(f"{self.ai.label} · {self._warm_status}")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -315,6 +323,7 @@ class AISidebar(Vertical):
         event.input.value = ""
         self.sync_history()
         self._turn += 1
+        self._turns_before = self.ai.turns  # one question at a time: it ends as turns + 1
         self._active = True
         self._markdown = None
         self._stream = None
@@ -397,7 +406,9 @@ class AISidebar(Vertical):
         elif isinstance(event, TurnEnded):
             await self._end_stream()
             self._active = False
-            self._shown_turns = self.ai.turns + 1  # this turn is drawn already
+            # This turn is drawn already. Not ``ai.turns + 1``: the worker counts the turn
+            # after posting this event, so which of the two comes first is a race.
+            self._shown_turns = self._turns_before + 1
             rate = f" · {event.tokens_per_second:.0f} tokens/s" if event.tokens_per_second else ""
             self._set_status(f"{self.ai.label}{rate}")
             if event.error is None:
