@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import work
 from textual.message import Message
 from textual.widgets import DataTable
@@ -360,7 +359,7 @@ class ProcessWorkflow(_Base):
             f"Backfill {plan.parser_name} {plan.current_version}: "
             f"redo {counted(len(plan.files), 'file')}?"
         )
-        body = Text(backfill_body(plan, message.output_dir))
+        body = backfill_body(plan, message.output_dir)
         self.app.push_screen(
-            ReviewDialog(title, body.plain, "y backfills · n or Esc goes back"), answered
+            ReviewDialog(title, body, "y backfills · n or Esc goes back"), answered
         )
