@@ -113,3 +113,21 @@ def test_a_registration_preview_stores_and_audits_nothing(
     newer = make_parser(tmp_path / "parser2", version="2.0.0")
     later = workspace.preview_registration(newer)
     assert (later.change, later.current_version) == ("new version", "1.0.0")
+
+
+def test_a_dev_run_of_a_parser_whose_folder_is_gone_runs_its_registered_bundle(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from casparian_engine.lab.trial import try_registered
+
+    folder = make_parser(tmp_path / "parser")
+    workspace.register_parser(folder)
+    shutil.rmtree(folder)
+    sample = tmp_path / "inv.csv"
+    sample.write_text("id,amount\n1,2.5\n2,x\n")
+    result = try_registered(workspace, "invoices", [sample])
+    assert result.origin == "registered bundle"
+    assert (result.written, result.quarantined, result.failure) == (1, 1, None)
+    scratch = workspace.home / "dev-output" / "samples" / "invoices"
+    assert sorted(p.name for p in scratch.iterdir()) == ["invoices", "invoices__quarantine"]
+    assert workspace.output_tables() == []  # production outputs untouched
