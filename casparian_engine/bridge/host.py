@@ -236,18 +236,7 @@ class GuestProcess:
         self.sandboxed = found.sandboxed and mode != "off"
         self._work_dir = tempfile.TemporaryDirectory(prefix="casparian-guest-")
         work_dir = Path(self._work_dir.name)
-        socket = self._context.socket(zmq.PAIR)
-        socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.RCVHWM, 4)
-        socket.setsockopt(zmq.MAXMSGSIZE, self.settings.max_frame_bytes + 64)
-        self._socket = socket
-        if (
-            os.name == "posix"
-        ):  # a Unix socket in the guest's private folder (bound into its sandbox)
-            endpoint = f"ipc://{work_dir / 'bridge.sock'}"
-            socket.bind(endpoint)
-        else:
-            endpoint = f"tcp://127.0.0.1:{socket.bind_to_random_port('tcp://127.0.0.1')}"
+        endpoint = self._bind(work_dir)
         self.memory_limit_mb = isolation.memory_limit_mb(
             self.settings.guest_memory_limit_mb,
             self.settings.guest_memory_fraction,
@@ -255,11 +244,31 @@ class GuestProcess:
             found.total_memory_mb,
         )
         self._cgroups = isolation.GuestCgroups(found, self.memory_limit_mb)
-        take_terminal = self.interactive and _owns_terminal()
-        stdio: dict[str, Any] = {}
-        if not self.interactive:
-            out = self.log_file if self.log_file is not None else subprocess.DEVNULL
-            stdio = {"stdin": subprocess.DEVNULL, "stdout": out, "stderr": out}
+        # The guest watches a pipe whose write end only this process holds: it hangs up when
+        # this process ends, however it ends, and the guest then exits (sandboxed or not).
+        pipe_read, self._host_pipe = os.pipe()
+        command = self._command(found, endpoint, pipe_read, work_dir)
+        self._spawn(command, pipe_read, work_dir)
+        return self._hello()
+
+    def _bind(self, work_dir: Path) -> str:
+        """Bind this side's socket and return the endpoint the guest connects to: a Unix socket
+        in the guest's private folder (bound into its sandbox), else a local TCP port."""
+        socket = self._context.socket(zmq.PAIR)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.RCVHWM, 4)
+        socket.setsockopt(zmq.MAXMSGSIZE, self.settings.max_frame_bytes + 64)
+        self._socket = socket
+        if os.name == "posix":
+            endpoint = f"ipc://{work_dir / 'bridge.sock'}"
+            socket.bind(endpoint)
+            return endpoint
+        return f"tcp://127.0.0.1:{socket.bind_to_random_port('tcp://127.0.0.1')}"
+
+    def _command(
+        self, found: isolation.Isolation, endpoint: str, pipe_read: int, work_dir: Path
+    ) -> list[str]:
+        """The shim's command line, wrapped in the sandbox when there is one."""
         command = [
             self.python,
             str(SHIM_PATH),
@@ -275,25 +284,34 @@ class GuestProcess:
             str(self.settings.log_cap_bytes),
             "--memory-limit-mb",
             str(self.memory_limit_mb),
+            "--host-pipe-fd",
+            str(pipe_read),
         ]
-        # The guest watches a pipe whose write end only this process holds: it hangs up when
-        # this process ends, however it ends, and the guest then exits (sandboxed or not).
-        pipe_read, self._host_pipe = os.pipe()
-        command += ["--host-pipe-fd", str(pipe_read)]
         if self.log_cap_per_file:
             command.append("--log-cap-per-file")
         if not self.allow_network:
             command.append("--deny-network")
-        if self.sandboxed:
-            command = isolation.sandbox_command(
-                found,
-                [*command, "--reap-children"],
-                python=self.python,
-                readable=[GUEST_DIR, self.parser_path.parent, *self.input_roots],
-                writable=work_dir,
-                hidden=self.hidden,
-                allow_network=self.allow_network,
-            )
+        if not self.sandboxed:
+            return command
+        return isolation.sandbox_command(
+            found,
+            [*command, "--reap-children"],
+            python=self.python,
+            readable=[GUEST_DIR, self.parser_path.parent, *self.input_roots],
+            writable=work_dir,
+            hidden=self.hidden,
+            allow_network=self.allow_network,
+        )
+
+    def _spawn(self, command: list[str], pipe_read: int, work_dir: Path) -> None:
+        """Start the guest process: scrubbed environment, memory limit, its own process group,
+        the terminal in dev mode (logs into the job's log file otherwise)."""
+        assert self._cgroups is not None
+        take_terminal = self.interactive and _owns_terminal()
+        stdio: dict[str, Any] = {}
+        if not self.interactive:
+            out = self.log_file if self.log_file is not None else subprocess.DEVNULL
+            stdio = {"stdin": subprocess.DEVNULL, "stdout": out, "stderr": out}
         env = scrubbed_environment(self.settings, self.parser_path.parent, work_dir)
         rlimit_mb = self.memory_limit_mb if self._cgroups.rlimit_needed else 0
         try:
@@ -315,6 +333,10 @@ class GuestProcess:
             ) from exc
         os.close(pipe_read)
         self._took_terminal = take_terminal
+
+    def _hello(self) -> ParserInfo:
+        """Wait for the guest to load the parser; what it reported, or the error it sent."""
+        assert self._process is not None
         frame = self._next_frame(self.settings.guest_connect_timeout_s, "loading the parser")
         if isinstance(frame, ErrorFrame):
             self.close()
