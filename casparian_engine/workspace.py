@@ -181,10 +181,17 @@ class Workspace:
         return self.envs.vendor(self.load_bundle(name, version))
 
     def audit_entries(
-        self, action: str | None = None, since: float | None = None, limit: int = 1000
+        self,
+        action: str | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+        containing: str | None = None,
     ) -> list[AuditEntry]:
-        """The audit trail, newest first."""
-        return self.store.audit.list(action=action, since=since, limit=limit)
+        """The audit trail, newest first; ``containing`` keeps entries whose action, OS user or
+        subject contains that text (any case)."""
+        return self.store.audit.list(
+            action=action, since=since, limit=limit, containing=containing
+        )
 
     def export_audit(self, dest: str | os.PathLike[str]) -> dict[str, Any]:
         """Write the evidence manifest (JSON + readable summary) into ``dest``; returns it."""

@@ -287,6 +287,15 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec("inspect", "f", "filter_rows", "Filter", "Filter rows with a SQL predicate"),
     ActionSpec(
         "inspect",
+        "R",
+        "replay_quarantine",
+        "Replay",
+        "Replay quarantined rows after a fix: the row's parser and output, or the row alone",
+        key_display="R",
+        show=False,  # the quarantine's status line names it
+    ),
+    ActionSpec(
+        "inspect",
         "s",
         "edit_sql",
         "SQL",

@@ -59,11 +59,23 @@ class AuditRepository:
         )
 
     def list(
-        self, action: str | None = None, since: float | None = None, limit: int = 1000
+        self,
+        action: str | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+        containing: str | None = None,
     ) -> list[AuditEntry]:
-        """Entries newest first, optionally one action only and since a time, at most ``limit``."""
+        """Entries newest first, optionally one action only, since a time, and whose action, OS
+        user or subject contains ``containing`` (any case, literally), at most ``limit``."""
         clauses: list[str] = []
         params: list[Any] = []
+        if containing:
+            pattern = "%" + _like_literal(containing.lower()) + "%"
+            clauses.append(
+                "(LOWER(action) LIKE ? ESCAPE '\\' OR LOWER(os_user) LIKE ? ESCAPE '\\' "
+                "OR LOWER(subject) LIKE ? ESCAPE '\\')"
+            )
+            params.extend([pattern, pattern, pattern])
         if action:
             clauses.append("action = ?")
             params.append(action)
@@ -77,3 +89,8 @@ class AuditRepository:
             (*params, limit),
         )
         return [AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+
+def _like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern with ``ESCAPE '\\'``: its % and _ match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

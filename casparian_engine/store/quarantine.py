@@ -114,6 +114,8 @@ class QuarantineFilter:
     parser_version: str | None = None
     current_versions: tuple[tuple[str, str], ...] | None = None
     """(parser, version) pairs: rows of those parsers only at that version (others kept)."""
+    quarantine_id: int | None = None
+    """One row only (replaying a single row after a fix)."""
 
     def where(self) -> tuple[str, list[Any]]:
         """This filter as one SQL condition over ``q`` (``1 = 1`` when empty) and its parameters."""
@@ -131,6 +133,9 @@ class QuarantineFilter:
             params.extend(name for name, _ in self.current_versions)
             for name, version in self.current_versions:
                 params.extend((name, version))
+        if self.quarantine_id is not None:
+            clauses.append("q.id = ?")
+            params.append(self.quarantine_id)
         if self.job_id is not None:
             clauses.append("q.job_id = ?")
             params.append(self.job_id)

@@ -4,6 +4,7 @@ questions and details."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -172,4 +173,43 @@ class DetailsDialog(ModalScreen[None]):
             yield Static(lines, id="details-body")
 
     def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceDialog(ModalScreen[str | None]):
+    """A question with lettered answers (each says what will change); n or Esc answers none."""
+
+    DEFAULT_CSS = """
+    ChoiceDialog {
+        align: center middle;
+    }
+    ChoiceDialog .choice {
+        height: auto;
+    }
+    """
+    BINDINGS = [Binding("n,escape", "choose_nothing", "Nothing")]
+
+    def __init__(self, question: str, choices: Mapping[str, str], note: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.choices = dict(choices)  # key -> what it does
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Static(Text(self.question), id="choice-question")
+            for key, text in self.choices.items():
+                yield Static(
+                    Text.assemble((f"{key}  ", "bold"), text), id=f"choice-{key}", classes="choice"
+                )
+            if self.note:
+                yield Static(Text(self.note, style="dim"), id="choice-note")
+            yield Static(Text("n or Esc: nothing", style="dim"))
+
+    def on_key(self, event: Any) -> None:
+        if event.key in self.choices:
+            event.stop()
+            self.dismiss(event.key)
+
+    def action_choose_nothing(self) -> None:
         self.dismiss(None)

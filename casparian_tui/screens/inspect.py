@@ -42,6 +42,7 @@ from ..widgets.sql_editor import SqlEditor
 from .base import ModeScreen
 from .dialogs import PromptDialog
 from .export_dialog import ExportDialog
+from .quarantine_replay import QuarantineReplay
 
 QUARANTINE_PAGE = 50
 SAMPLE_ABOVE_ROWS = 1_000_000
@@ -116,7 +117,7 @@ def histogram_text(column: str, buckets: Any, detail: str = "", width: int = 0) 
     return Text("\n").join(lines)
 
 
-class InspectScreen(InspectAnomalies, ModeScreen):
+class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
     """Browse the outputs without loading them: stats from SUMMARIZE, rows read as they scroll."""
 
     MODE = "inspect"
@@ -397,7 +398,12 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             first = page * QUARANTINE_PAGE + 1 if self.quarantine_rows else 0
             last = page * QUARANTINE_PAGE + len(self.quarantine_rows)
             shown = f"{first:,}–{last:,} of {self.quarantine_total:,}"
-            filter_line.update(Text("quarantine of every output · Esc goes back", style="bold"))
+            filter_line.update(
+                Text(
+                    "quarantine of every output · R replays after a fix · Esc goes back",
+                    style="bold",
+                )
+            )
             self._status(f"quarantine: rows {shown}")
             return
         if not self.table_name and not self.sql:
@@ -673,6 +679,12 @@ class InspectScreen(InspectAnomalies, ModeScreen):
             self.refresh_view(back_to_table=True)
             return True
         return super().back_one_level()
+
+    def reload_quarantine(self) -> None:
+        """Read the quarantine again from its first page (rows left it)."""
+        self.quarantine_pages, self.quarantine_steps_queued = [0], 0
+        self.quarantine_shown_after = -1
+        self.load_quarantine(0)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-quarantine")
     def load_quarantine(self, after_id: int) -> None:

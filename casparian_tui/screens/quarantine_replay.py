@@ -1,0 +1,123 @@
+"""Replay after a fix, from Inspect's quarantine (R): every row of the highlighted row's parser
+and output, or that row only, re-checked against the newest approved contract once a person
+has confirmed what will change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual import work
+from textual.message import Message
+from textual.widgets import DataTable
+
+from casparian_engine.wording import counted
+
+from ..widgets.quarantine_pane import row_pointer
+from .dialogs import ChoiceDialog
+
+EVERY_ROW, ONE_ROW = "a", "o"
+
+
+@dataclass
+class ReplayScopeRead(Message):
+    """How many unreplayed rows share the highlighted row's parser and output."""
+
+    row: Any
+    rows_of_output: int
+
+
+@dataclass
+class QuarantineReplayed(Message):
+    """A replay ended: one result per (parser, output) re-checked."""
+
+    scope: str
+    results: list[Any]
+
+
+def replay_summary(scope: str, results: list[Any]) -> tuple[str, str]:
+    """(what happened, what failed) in words: 'replayed row 12: 1 row re-checked, 1 moved into
+    invoices/invoices, 0 still quarantined'; the second part names groups that could not."""
+    done = [r for r in results if not r.error]
+    failed = [f"{r.parser_name}/{r.output_name}: {r.error}" for r in results if r.error]
+    parts = [
+        f"{counted(r.rows_checked, 'row')} re-checked against {r.contract_name} "
+        f"v{r.contract_version}, {r.rows_moved:,} moved into {r.parser_name}/{r.output_name}, "
+        f"{r.rows_still_quarantined:,} still quarantined"
+        for r in done
+    ]
+    text = f"replayed {scope}: " + "; ".join(parts) if parts else ""
+    if not results:
+        text = f"replayed {scope}: no unreplayed row left to re-check"
+    return text, "; ".join(failed)
+
+
+class QuarantineReplay:
+    """Mixed into Inspect: R asks what to replay, then replays it in a worker."""
+
+    quarantine_mode: bool
+    quarantine_rows: list[Any]
+
+    def action_replay_quarantine(self) -> None:
+        screen: Any = self
+        if not self.quarantine_mode:
+            screen.show_error("R replays quarantined rows after a fix: Q shows the quarantine")
+            return
+        table = screen.query_one("#quarantine-list", DataTable)
+        if not self.quarantine_rows or table.cursor_row >= len(self.quarantine_rows):
+            screen.show_error("no quarantined row to replay")
+            return
+        screen.clear_error()
+        self.read_replay_scope(self.quarantine_rows[table.cursor_row])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-replay")
+    def read_replay_scope(self, row: Any) -> None:
+        from casparian_engine.workspace import QuarantineFilter
+
+        screen: Any = self
+        where = QuarantineFilter(parser_name=row.parser_name, output_name=row.output_name)
+        screen.post_message(ReplayScopeRead(row, screen.service.workspace.count_quarantine(where)))
+
+    def on_replay_scope_read(self, message: ReplayScopeRead) -> None:
+        from casparian_engine.workspace import QuarantineFilter
+
+        screen: Any = self
+        row = message.row
+        output = f"{row.parser_name} → {row.output_name}"
+        rows = counted(message.rows_of_output, "row")
+        choices = {
+            EVERY_ROW: f"every quarantined row of {output} ({rows})",
+            ONE_ROW: f"only row {row.id} ({row_pointer(row)})",
+        }
+        note = (
+            "Rows re-checked against the newest approved contract of the output; rows that now "
+            "pass move into the output (a new Parquet file) and leave the quarantine, the others "
+            "stay. The replay is audited."
+        )
+
+        def answered(choice: str | None) -> None:
+            if choice == EVERY_ROW:
+                where = QuarantineFilter(parser_name=row.parser_name, output_name=row.output_name)
+                self.replay_rows(where, f"{output}")
+            elif choice == ONE_ROW:
+                self.replay_rows(QuarantineFilter(quarantine_id=row.id), f"row {row.id}")
+
+        screen.app.push_screen(
+            ChoiceDialog(f"Replay quarantined rows of {output} after a fix:", choices, note),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-replay")
+    def replay_rows(self, where: Any, scope: str) -> None:
+        screen: Any = self
+        results = screen.service.workspace.replay_quarantine(where)
+        screen.post_message(QuarantineReplayed(scope, results))
+
+    def on_quarantine_replayed(self, message: QuarantineReplayed) -> None:
+        screen: Any = self
+        text, failed = replay_summary(message.scope, message.results)
+        if text:
+            screen.report_done(text)
+        if failed:
+            screen.show_error(f"could not replay {failed}")
+        screen.reload_quarantine()

@@ -1,0 +1,101 @@
+"""Quarantine actions in the app: replay after a fix from Inspect's quarantine (every row of the
+output or one row), each asked first with what will change; the audit view; untagging files."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from casparian_engine.contracts import SchemaContract
+from casparian_engine.workspace import QuarantineFilter, Workspace
+from casparian_tui.app import CasparianApp
+from casparian_tui.screens.dialogs import ChoiceDialog
+from casparian_tui.screens.inspect import InspectScreen
+
+SIZES = [(80, 24), (120, 36)]
+AMOUNT_AS_TEXT = """\
+name: invoices
+columns:
+  - name: id
+    type: int64
+    nullable: false
+  - name: amount
+    type: string
+"""
+
+
+async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
+    for _ in range(4):
+        for worker in list(app.workers):
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        await pilot.pause()
+
+
+@pytest.fixture
+def fixed(registered: Workspace) -> Workspace:
+    """The invoices processed (inv0.csv's amount 'x' quarantined), then the fix: a contract
+    version reading amount as text, approved."""
+    registered.enqueue_matching("invoices")
+    registered.process("invoices", queue_matching=False)
+    assert registered.count_quarantine(QuarantineFilter()) == 1
+    registered.approve_contract(SchemaContract.from_yaml(AMOUNT_AS_TEXT, "fix.yaml"))
+    return registered
+
+
+@pytest.mark.parametrize(("size", "choice"), [((80, 24), "o"), ((120, 36), "a")])
+async def test_r_replays_after_a_fix_once_asked(
+    fixed: Workspace, size: tuple[int, int], choice: str
+) -> None:
+    notes: list[str] = []
+    app = CasparianApp(fixed)
+    async with app.run_test(size=size) as pilot:
+        app.notify = lambda message, **_: notes.append(message)  # type: ignore[method-assign]
+        await pilot.press("alt+i")
+        await settle(app, pilot)
+        await pilot.press("Q")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, InspectScreen) and len(screen.quarantine_rows) == 1
+        row = screen.quarantine_rows[0]
+        await pilot.press("R")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceDialog)
+        assert dialog.question == "Replay quarantined rows of invoices → invoices after a fix:"
+        assert dialog.choices == {
+            "a": "every quarantined row of invoices → invoices (1 row)",
+            "o": f"only row {row.id} (inv0.csv row 2)",
+        }
+        assert dialog.query_one("#choice-o").region.right <= size[0]
+        await pilot.press(choice)
+        await settle(app, pilot)
+        assert app.screen is screen
+        scope = f"row {row.id}" if choice == "o" else "invoices → invoices"
+        assert notes[-1] == (
+            f"replayed {scope}: 1 row re-checked against invoices v2, 1 moved into "
+            "invoices/invoices, 0 still quarantined"
+        )
+        assert screen.quarantine_rows == [] and screen.error_text == ""
+        assert fixed.count_quarantine(QuarantineFilter()) == 0
+        replays = fixed.audit_entries(action="quarantine.replay")
+        assert [entry.details.get("rows_moved") for entry in replays] == [1]
+
+
+async def test_n_replays_nothing(fixed: Workspace) -> None:
+    app = CasparianApp(fixed)
+    async with app.run_test(size=SIZES[0]) as pilot:
+        await pilot.press("alt+i")
+        await settle(app, pilot)
+        await pilot.press("Q")
+        await settle(app, pilot)
+        await pilot.press("R")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, InspectScreen)
+        assert fixed.count_quarantine(QuarantineFilter()) == 1
+        assert fixed.audit_entries(action="quarantine.replay") == []
