@@ -364,6 +364,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec("jobs", "c", "cancel_job", "Cancel", "Cancel the running or queued job"),
     ActionSpec(
         "jobs",
+        "A",
+        "show_audit",
+        "Audit",
+        "The audit trail: who did what, filtered by action, user or subject",
+        key_display="A",
+    ),
+    ActionSpec(
+        "jobs",
         "w",
         "explain_failure",
         "Why?",

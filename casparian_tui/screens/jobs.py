@@ -214,6 +214,12 @@ class JobsScreen(ExplainFailure, ModeScreen):
         paused = frozenset(h.parser_name for h in workspace.paused_parsers())
         self.post_message(JobQueueRead(rows, paused))
 
+    def action_show_audit(self) -> None:
+        """The audit trail: who did what (filterable)."""
+        from .audit import AuditScreen
+
+        self.app.push_screen(AuditScreen())
+
     def show_status(self, status: str | None) -> None:
         """Show only jobs of ``status`` (Home's "Needs you" opens Jobs on the failed ones)."""
         self.status_filter = status

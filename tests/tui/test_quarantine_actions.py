@@ -99,3 +99,45 @@ async def test_n_replays_nothing(fixed: Workspace) -> None:
         assert isinstance(app.screen, InspectScreen)
         assert fixed.count_quarantine(QuarantineFilter()) == 1
         assert fixed.audit_entries(action="quarantine.replay") == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_in_jobs_shows_who_did_what_filtered_as_typed(
+    fixed: Workspace, size: tuple[int, int]
+) -> None:
+    from casparian_tui.screens.audit import AuditScreen
+    from casparian_tui.screens.dialogs import DetailsDialog
+
+    fixed.replay_quarantine(QuarantineFilter(parser_name="invoices"))
+    user = fixed.audit_entries(action="quarantine.replay")[0].os_user
+    everything = fixed.audit_entries(limit=500)
+    app = CasparianApp(fixed)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("alt+j")
+        await settle(app, pilot)
+        await pilot.press("A")
+        await settle(app, pilot)
+        audit = app.screen
+        assert isinstance(audit, AuditScreen)
+        assert [e.id for e in audit.entries] == [e.id for e in everything]
+        status = str(audit.query_one("#audit-status").render())
+        assert status.startswith(f"{len(everything)} entries · Enter shows one")
+        await pilot.press("slash", *"REPLAY")
+        await settle(app, pilot)
+        assert [e.action for e in audit.entries] == ["quarantine.replay"]
+        table = audit.query_one("#audit-table")
+        row = [str(c) for c in table.get_row_at(0)]  # type: ignore[attr-defined]
+        assert row[1:] == [user, "quarantine.replay", "invoices/invoices"]
+        assert str(audit.query_one("#audit-status").render()).startswith(
+            "1 entry containing 'REPLAY' · "
+        )
+        await pilot.press("enter", "enter")  # leave the filter, then open the entry
+        await settle(app, pilot)
+        details = app.screen
+        assert isinstance(details, DetailsDialog)
+        assert details.facts["action"] == "quarantine.replay" and details.facts["rows_moved"] == "1"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "jobs" and not isinstance(app.screen, AuditScreen)
