@@ -197,6 +197,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "discover", "space", "toggle_select", "Select", "Add or remove the file from the selection"
     ),
     ActionSpec("discover", "t", "tag_selection", "Tag", "Tag the selected files"),
+    ActionSpec(
+        "discover",
+        "u",
+        "untag_selection",
+        "Untag",
+        "Remove a tag from the selected files (asks which, then confirms)",
+        show=False,  # the footer is full at 120 columns; help and the palette list it
+    ),
     ActionSpec("discover", "p", "preview", "Preview", "Preview the highlighted file"),
     ActionSpec(
         "discover", "enter", "details", "Details", "Show every fact about the file", palette=False

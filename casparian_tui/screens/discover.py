@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -9,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -28,7 +30,7 @@ from ..messages import (
 )
 from ..widgets.file_preview import FilePreview
 from .base import ModeScreen, fitted_width, tail_path
-from .dialogs import DetailsDialog, PromptDialog
+from .dialogs import ConfirmDialog, DetailsDialog, PromptDialog
 from .discover_contracts import DiscoverContracts
 from .file_facts import file_facts, human_size
 
@@ -67,6 +69,14 @@ def scan_failed(scan: Any) -> bool:
 def cut_right(text: str, width: int) -> str:
     """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dataclass
+class FilesUntagged(Message):
+    """A tag was removed from files in the store."""
+
+    tag: str
+    file_count: int
 
 
 class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
@@ -302,6 +312,51 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
             title, "tag name, e.g. invoices", check=lambda tag: tag_problem(workspace, tag)
         )
         self.app.push_screen(dialog, tag_chosen)
+
+    def action_untag_selection(self) -> None:
+        """Remove a tag from the selected files (or the highlighted one), asked, then confirmed
+        with what will change."""
+        ids = sorted(self.selected_ids) or ([self.current_record.id] if self.current_record else [])
+        if not ids:
+            self.notify("No file to untag: the list is empty.", severity="warning")
+            return
+        files = counted(len(ids), "file")
+        shown = [r for r in self.page_rows if r.id in set(ids)]
+        carried = sorted({tag for record in shown for tag in record.tags})
+        hint = ", ".join(carried) if carried else "tag name"
+
+        def confirmed(tag: str, yes: bool | None) -> None:
+            if yes:
+                self.untag_files(ids, tag)
+
+        def tag_chosen(tag: str | None) -> None:
+            if not tag:
+                return
+            carrying = sum(1 for record in shown if tag in record.tags)
+            known = f" ({carrying:,} of the {len(shown):,} on this page carry it)" if shown else ""
+            question = (
+                f"Remove tag {tag!r} from {files}{known}? Files without it stay as they are; "
+                "the change is audited."
+            )
+            self.app.push_screen(
+                ConfirmDialog(question, "y removes it · n or Esc keeps it"),
+                lambda yes: confirmed(tag, yes),
+            )
+
+        self.app.push_screen(
+            PromptDialog(f"Remove which tag from {files}?", hint, carried[0] if carried else ""),
+            tag_chosen,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
+    def untag_files(self, file_ids: list[int], tag: str) -> None:
+        removed = self.service.workspace.untag_files(list(file_ids), tag)
+        self.post_message(FilesUntagged(tag, removed))
+
+    def on_files_untagged(self, message: FilesUntagged) -> None:
+        self.selected_ids.clear()
+        self.report_done(f"Removed tag {message.tag!r} from {counted(message.file_count, 'file')}")
+        self.reload()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
     def tag_files(self, file_ids: list[int], tag: str) -> None:

@@ -4,6 +4,7 @@ output or one row), each asked first with what will change; the audit view; unta
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -141,3 +142,45 @@ async def test_a_in_jobs_shows_who_did_what_filtered_as_typed(
         await pilot.press("escape")
         await pilot.pause()
         assert app.current_mode == "jobs" and not isinstance(app.screen, AuditScreen)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_u_in_discover_removes_a_tag_once_confirmed(
+    scanned: Workspace, data_dir: Path, size: tuple[int, int]
+) -> None:
+    from casparian_tui.screens.dialogs import ConfirmDialog, PromptDialog
+    from casparian_tui.screens.discover import DiscoverScreen
+
+    scanned.tag_files([str(data_dir / "invoices")], "invoices")
+    notes: list[str] = []
+    app = CasparianApp(scanned)
+    async with app.run_test(size=size) as pilot:
+        app.notify = lambda message, **_: notes.append(message)  # type: ignore[method-assign]
+        await pilot.press("alt+d")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DiscoverScreen)
+        first, second = screen.page_rows[0], screen.page_rows[1]
+        assert "invoices" in first.tags and "invoices" in second.tags
+        await pilot.press("space", "down", "space", "u")
+        await settle(app, pilot)
+        prompt = app.screen
+        assert isinstance(prompt, PromptDialog)
+        assert prompt.title_text == "Remove which tag from 2 files?"
+        assert prompt.initial_value == "invoices"  # the first tag the selection carries
+        await pilot.press("enter")
+        await settle(app, pilot)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmDialog)
+        assert confirm.question == (
+            "Remove tag 'invoices' from 2 files (2 of the 2 on this page carry it)? Files "
+            "without it stay as they are; the change is audited."
+        )
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.screen is screen
+        assert notes[-1] == "Removed tag 'invoices' from 2 files"
+        assert scanned.count_files(tag="invoices") == 3
+        assert [e.subject for e in scanned.audit_entries(action="files.untagged")] == ["invoices"]
+        refreshed = {record.id: record.tags for record in screen.page_rows}
+        assert "invoices" not in refreshed[first.id] and "invoices" not in refreshed[second.id]
