@@ -189,9 +189,7 @@ class Workspace:
     ) -> list[AuditEntry]:
         """The audit trail, newest first; ``containing`` keeps entries whose action, OS user or
         subject contains that text (any case)."""
-        return self.store.audit.list(
-            action=action, since=since, limit=limit, containing=containing
-        )
+        return self.store.audit.list(action=action, since=since, limit=limit, containing=containing)
 
     def export_audit(self, dest: str | os.PathLike[str]) -> dict[str, Any]:
         """Write the evidence manifest (JSON + readable summary) into ``dest``; returns it."""
