@@ -150,9 +150,13 @@ class ToolSchema:
 
 @dataclass(frozen=True)
 class Status:
-    """Progress that is not part of the answer: 'loading model …', 'model loaded in 0.4 s'."""
+    """Progress that is not part of the answer: 'loading model …', 'model loaded in 0.4 s'.
+
+    ``step`` marks one of a run of updates of the same progress ('loading …: 40%', 'reading the
+    prompt: 120 of 900 tokens'): each replaces the last, and a log may leave them out."""
 
     text: str
+    step: bool = False
 
 
 @dataclass(frozen=True)

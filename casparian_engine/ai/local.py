@@ -378,7 +378,7 @@ class LocalProvider:
                 raise update
             if update >= shown + 0.1 and update < 1.0:
                 shown = update
-                yield Status(f"loading {self.model}: {update:.0%} of {size_mb:.0f} MB")
+                yield Status(f"loading {self.model}: {update:.0%} of {size_mb:.0f} MB", step=True)
 
     def _wait_for_model(
         self, loaded: LoadedModel, cancel: CancelToken
@@ -476,7 +476,7 @@ class LocalProvider:
                     loaded.prefixes.popitem(last=False)
             if now - started >= self.progress_after_s and now - last_report >= PROGRESS_EVERY_S:
                 last_report = now
-                yield Status(f"reading the prompt: {last} of {len(tokens)} tokens")
+                yield Status(f"reading the prompt: {last} of {len(tokens)} tokens", step=True)
         return not cancel.cancelled
 
     def _generate(

@@ -110,12 +110,25 @@ def register(app: typer.Typer) -> None:
             cancel = CancelToken()
             failed = False
             ended = False
+            stepping = False  # a progress line is on the terminal, to be cleared
             try:
                 for event in assistant.ask(question, ai_context, cancel):
+                    if stepping and not isinstance(event, Status):
+                        err_console.file.write("\r\x1b[2K")
+                        stepping = False
                     if isinstance(event, TextDelta):
                         sys.stdout.write(event.text)
                         sys.stdout.flush()
                     elif isinstance(event, Status):
+                        if event.step:  # one line, rewritten, on a terminal; left out of a log
+                            if err_console.is_terminal:
+                                err_console.file.write(f"\r\x1b[2K{event.text}")
+                                err_console.file.flush()
+                                stepping = True
+                            continue
+                        if stepping:
+                            err_console.file.write("\r\x1b[2K")
+                            stepping = False
                         err_console.print(event.text, style="dim", markup=False)
                     elif isinstance(event, ToolCallRequested):
                         call = event.call
