@@ -254,9 +254,13 @@ class ReadOnlyCatalog:
             cursor.close()
         return pa.Table.from_batches(batches, schema=schema).slice(0, most_rows), blob_columns
 
-    def stream(self, statement: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        """Every row of a checked statement, batch by batch, under the same guard and time
-        limit (for exports: a file the person asked for, so no byte budget)."""
+    def _export(self, statement: str, destination: Path) -> int:
+        """Every row of a checked statement written to ``destination`` batch by batch, under the
+        same guard and time limit (a file the person asked for: no byte budget, BLOBs stay
+        binary); returns the rows written."""
+        from .export_file import check_destination, write_export
+
+        check_destination(destination)
         cursor = self.con.cursor()
         timer = threading.Timer(self.timeout_s, cursor.interrupt)
         timer.daemon = True
@@ -264,9 +268,8 @@ class ReadOnlyCatalog:
         try:
             with self._refusals():
                 check_sources(cursor, statement, self.table_names)
-                relation, _ = hex_blobs(cursor.sql(statement))
-                reader = relation.to_arrow_reader(batch_rows)
-                yield from reader
+                reader = cursor.sql(statement).to_arrow_reader(65_536)
+                return write_export(reader, reader.schema, destination)
         finally:
             timer.cancel()
             cursor.close()
@@ -374,10 +377,7 @@ class ResultSet:
 
     def export(self, destination: Path, order: SortOrder = ()) -> int:
         """Write every row (in ``order``) to a .parquet or .csv file atomically; rows written."""
-        from .export_file import write_export
-
-        return write_export(self.catalog.stream(self._ordered(order), 65_536), self.schema,
-                            destination)  # fmt: skip
+        return self.catalog._export(self._ordered(order), destination)
 
 
 @dataclass(frozen=True)

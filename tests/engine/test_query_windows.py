@@ -137,3 +137,17 @@ def test_an_output_named_quarantine_keeps_its_name(workspace: Workspace, tmp_pat
         assert catalog.query("SELECT * FROM quarantine").rows == [{"mine": 1}]
         violations = catalog.query("SELECT violations FROM cf_quarantine LIMIT 1").rows
     assert isinstance(json.loads(violations[0]["violations"]), list)
+
+
+def test_an_export_keeps_blobs_binary_and_refuses_a_wrong_name(tmp_path: Path) -> None:
+    from casparian_engine.export_file import ExportError
+
+    write_lines(tmp_path, rows=3)
+    with ReadOnlyCatalog(tmp_path) as catalog:
+        result = catalog.open_result("SELECT id, from_hex('ff00') AS b FROM lines")
+        assert result.window(0, 1).rows.column("b").to_pylist() == ["FF00"]  # shown as hex
+        assert result.export(tmp_path / "b.parquet") == 3
+        with pytest.raises(ExportError, match=r"must end in \.parquet or \.csv"):
+            result.export(tmp_path / "b.txt")
+    assert pq.read_table(tmp_path / "b.parquet").column("b").to_pylist() == [b"\xff\x00"] * 3
+    assert not (tmp_path / "b.txt").exists()
