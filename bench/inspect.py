@@ -85,7 +85,7 @@ def engine_figures(
             "sampled stats (1%)",
             timed(lambda: inspector.column_stats("lines", sample_percent=1.0), repeat),
             duckdb_time(
-                f"SUMMARIZE SELECT * FROM {source} USING SAMPLE 1.0 PERCENT (bernoulli)", repeat
+                f"SUMMARIZE SELECT * FROM {source} USING SAMPLE 1.0 PERCENT (system)", repeat
             ),
         ),
         (

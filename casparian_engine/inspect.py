@@ -273,10 +273,12 @@ class OutputInspector:
 
         ``approx_unique`` is a HyperLogLog estimate that can exceed the rows it counted (976 in a
         973-row table); it is capped at ``count`` so a table never shows more values than rows.
+        A sample takes whole vectors of rows (DuckDB's ``system`` sampling): a 1% sample of 10M
+        rows reads about a third of the time a row-by-row (bernoulli) one does.
         """
         source = self._select(table, predicate)
         if sample_percent is not None:
-            source += f" USING SAMPLE {float(sample_percent)} PERCENT (bernoulli)"
+            source += f" USING SAMPLE {float(sample_percent)} PERCENT (system)"
         capped = (
             "SELECT * REPLACE (least(approx_unique, count) AS approx_unique)"
             f" FROM (SUMMARIZE {source})"

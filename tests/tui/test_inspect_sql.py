@@ -239,3 +239,33 @@ async def test_a_big_result_scrolls_to_its_end(workspace: Workspace) -> None:
         assert status(screen) == "query: rows 99,990–100,000 of 100,000"  # the editor is open
         assert grid.render_line(11).text.split() == ["399998"]
         assert len(grid.windowed.windows) == 2  # the first and the last: nothing between
+
+
+async def test_a_big_table_shows_sampled_stats_first_then_exact(workspace: Workspace) -> None:
+    import duckdb
+
+    from casparian_tui.messages import ColumnStatsComputed
+
+    folder = workspace.config.output_dir / "big" / "readings"
+    folder.mkdir(parents=True)
+    with duckdb.connect() as con:  # past SAMPLE_ABOVE_ROWS (1M): sampled stats come first
+        con.execute(
+            "COPY (SELECT i AS n, i % 7 AS k FROM range(1200000) t(i))"
+            f" TO '{folder / 'p.parquet'}' (FORMAT parquet)"
+        )
+    seen: list[tuple[bool, int]] = []
+    handled: list[object] = []  # kept alive, so no two are the same object
+
+    def hook(message: object) -> None:  # a message bubbling to the app is seen once
+        if isinstance(message, ColumnStatsComputed) and all(m is not message for m in handled):
+            handled.append(message)
+            seen.append((message.exact, message.stats.column("count")[0].as_py()))
+
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        screen = await open_inspect(app, pilot)
+        stats = screen.query_one("#stats")
+        assert [exact for exact, _ in seen] == [False, True]
+        sampled_rows, exact_rows = seen[0][1], seen[1][1]
+        assert 0 < sampled_rows < 120_000 and exact_rows == 1_200_000  # about 1%, then all
+        assert stats.border_title == "column stats"
