@@ -14,12 +14,15 @@ import signal
 import socket
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from .common import console, fail, home_option, print_json, require_existing_home
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def redacted(url: str) -> str:
@@ -33,7 +36,7 @@ def redacted(url: str) -> str:
 
 def _host_config(
     ctx: typer.Context, store: str | None, output: Path | None, wheelhouse: Path | None
-) -> tuple[Any, dict[str, str]]:
+) -> tuple[Config, dict[str, str]]:
     """This host's config with the command's overrides, and the environment its workers get."""
     from ..config import ConfigError, load_config
 
