@@ -1,8 +1,9 @@
-"""Inspect the outputs: column stats, histograms, paged rows, SQL-predicate filters and exports.
+"""Inspect the outputs: column stats, histograms (each bin with its filter), row counts and
+SQL-predicate filters; anomalies.
 
 Each call opens a private in-memory DuckDB catalog with one view per output table (see
-``catalog``), so calls from several threads never share a connection. Rows come back as Arrow;
-nothing is loaded whole: pages are ``LIMIT/OFFSET`` windows and exports stream batch by batch.
+``catalog``), so calls from several threads never share a connection. A table's rows, sorted
+windows and exports go through the guarded catalog (``ReadOnlyCatalog.open_result``).
 """
 
 from __future__ import annotations
@@ -358,23 +359,3 @@ class OutputInspector:
                 ),
             }
         )
-
-    def rows(self, table: str, offset: int = 0, limit: int = 100, predicate: str = "") -> pa.Table:
-        """One window of the (filtered) table, in file order, as Arrow."""
-        sql = self._select(table, predicate) + f" LIMIT {int(limit)} OFFSET {int(offset)}"
-        return self._run(table, sql, predicate)
-
-    def export(self, table: str, destination: Path, predicate: str = "") -> int:
-        """Write the (filtered) view to a .parquet or .csv file atomically; returns rows written."""
-        from .export_file import ExportError, check_destination, write_export
-
-        try:
-            check_destination(destination)
-        except ExportError as exc:
-            raise InspectError(str(exc)) from exc
-        with self._connect(table) as con:
-            try:
-                reader = con.sql(self._select(table, predicate)).to_arrow_reader(65_536)
-            except duckdb.Error as exc:
-                raise InspectError(f"filter {predicate!r} on {table}: {exc}") from exc
-            return write_export(reader, reader.schema, destination)

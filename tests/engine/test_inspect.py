@@ -43,8 +43,6 @@ def test_tables_stats_histogram_and_pages(workspace: Workspace) -> None:
         "bucket": ["[0, 10]", "(10, 20]", "(20, 30]", "(30, 40]", "(40, 50]"],
         "count": [11, 10, 10, 10, 9],
     }
-    page = inspector.rows("lines", offset=10, limit=5, predicate="vendor = 'acme'")
-    assert page.column("amount").to_pylist() == [13.0, 14.0, 16.0, 17.0, 18.0]
     assert inspector.row_count("lines", "amount >= 40") == 10
 
 
@@ -52,26 +50,30 @@ def test_bad_filter_names_table_and_predicate(workspace: Workspace) -> None:
     write_output(workspace)
     inspector = workspace.output_inspector()
     with pytest.raises(InspectError) as info:
-        inspector.rows("lines", predicate="no_such_column > 3")
+        inspector.row_count("lines", predicate="no_such_column > 3")
     assert str(info.value).startswith("filter 'no_such_column > 3' on lines: ")
     assert "no_such_column" in str(info.value)
     with pytest.raises(InspectError, match="exactly one statement"):
-        inspector.rows("lines", predicate="1=1); DROP TABLE x; SELECT (1")
+        inspector.row_count("lines", predicate="1=1); DROP TABLE x; SELECT (1")
     with pytest.raises(InspectError, match=r"no output table named 'nope' \(tables: lines\)"):
-        inspector.rows("nope")
+        inspector.row_count("nope")
 
 
 def test_export_parquet_and_csv_of_the_filtered_view(workspace: Workspace, tmp_path: Path) -> None:
+    from casparian_engine.export_file import ExportError
+
     write_output(workspace)
-    inspector = OutputInspector(workspace.config.output_dir)
-    assert inspector.export("lines", tmp_path / "zeta.parquet", "vendor = 'zeta'") == 10
+    with workspace.query_catalog(with_quarantine=False) as catalog:
+        zeta = catalog.open_result("SELECT * FROM lines WHERE (vendor = 'zeta')")
+        assert zeta.export(tmp_path / "zeta.parquet") == 10
+        every = catalog.open_result("SELECT * FROM lines")
+        assert every.export(tmp_path / "all.csv") == 50
+        with pytest.raises(ExportError, match=r"must end in \.parquet or \.csv"):
+            every.export(tmp_path / "x.json")
+        with pytest.raises(ExportError, match="folder does not exist"):
+            every.export(tmp_path / "missing" / "x.csv")
     assert pq.read_table(tmp_path / "zeta.parquet").column("amount").to_pylist()[:2] == [0.0, 5.0]
-    assert inspector.export("lines", tmp_path / "all.csv") == 50
     assert pacsv.read_csv(tmp_path / "all.csv").num_rows == 50
-    with pytest.raises(InspectError, match=r"must end in \.parquet or \.csv"):
-        inspector.export("lines", tmp_path / "x.json")
-    with pytest.raises(InspectError, match="folder does not exist"):
-        inspector.export("lines", tmp_path / "missing" / "x.csv")
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["all.csv", "zeta.parquet"]
 
 
