@@ -122,14 +122,14 @@ async def sidebar(workspace: Workspace, max_tokens: int) -> tuple[float, float]:
         await pilot.app.workers.wait_for_complete()  # the warm-up the typing started (a person
         await pilot.pause()  # types slower than it runs)
         pressed = time.perf_counter()
-        await pilot.press("enter")
-        while bar.deltas_shown == 0:
-            await asyncio.sleep(0.002)
-        first = time.perf_counter() - pressed
+        await pilot.press("enter")  # returns once the app is idle: the first text may be drawn
         while bar.ai.busy or bar.generating:
             await asyncio.sleep(0.01)
+        ended = time.perf_counter()
+        assert bar.first_drawn_at is not None
         entry = workspace.store.audit.list(action="ai.question")[0]
-    rate = entry.details["output_tokens"] / max(1e-9, entry.details["seconds"] - first)
+    first = bar.first_drawn_at - pressed
+    rate = entry.details["output_tokens"] / max(1e-9, ended - bar.first_drawn_at)
     return first, rate
 
 

@@ -193,6 +193,7 @@ class AISidebar(Vertical):
         self._warm_done = False
         self._warm_timer: Timer | None = None
         self.deltas_shown = 0  # text deltas of answers drawn so far (tests and bench read it)
+        self.first_drawn_at: float | None = None  # perf_counter of this answer's first text
 
     def compose(self) -> ComposeResult:
         yield Static("AI assistant", classes="panel-title")
@@ -323,6 +324,7 @@ class AISidebar(Vertical):
         event.input.value = ""
         self.sync_history()
         self._turn += 1
+        self.first_drawn_at = None
         self._turns_before = self.ai.turns  # one question at a time: it ends as turns + 1
         self._active = True
         self._markdown = None
@@ -390,6 +392,8 @@ class AISidebar(Vertical):
                 self._stream = Markdown.get_stream(self._markdown)
             await self._stream.write(event.text)
             self.deltas_shown += 1
+            if self.first_drawn_at is None:
+                self.first_drawn_at = time.perf_counter()
         elif isinstance(event, Status):
             self._set_status(f"{self.ai.label} · {event.text}")
         elif isinstance(event, ToolCallRequested):
