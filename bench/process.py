@@ -37,8 +37,9 @@ from tests.pg_cluster import PgCluster, drop_database, fresh_database  # noqa: E
 NOOP_HANDLER = "bench.process:emit_nothing"
 
 
-def emit_nothing(config: Config) -> object:
-    """A handler whose parser emits nothing: only the queue's cost remains."""
+def emit_nothing(config: Config, store: Store | None = None) -> object:
+    """A handler whose parser emits nothing: only the queue's cost remains (a handler factory
+    gets the worker's settings and store)."""
 
     def handle(context: JobContext) -> JobOutcome:
         return JobOutcome()
