@@ -372,14 +372,6 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ActionSpec("jobs", "c", "cancel_job", "Cancel", "Cancel the running or queued job"),
     ActionSpec(
         "jobs",
-        "A",
-        "show_audit",
-        "Audit",
-        "The audit trail: who did what, filtered by action, user or subject",
-        key_display="A",
-    ),
-    ActionSpec(
-        "jobs",
         "w",
         "explain_failure",
         "Why?",
@@ -388,6 +380,14 @@ REGISTRY: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         "jobs", "s", "cycle_status", "Status", "Show only failed, dead-letter, queued, … jobs"
+    ),
+    ActionSpec(
+        "jobs",
+        "A",
+        "show_audit",
+        "Audit",
+        "The audit trail: who did what, filtered by action, user or subject",
+        key_display="A",
     ),
     ActionSpec(
         "process",

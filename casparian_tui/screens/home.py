@@ -49,6 +49,8 @@ class HomeScreen(ModeScreen):
     def __init__(self) -> None:
         super().__init__()
         self.attention: Attention | None = None  # the figures "Needs you" shows
+        self.attention_stale = True  # "Needs you" is read again with the next figures
+        self.stats_shown: dict[str, str] = {}  # the card figures last shown
 
     def compose_body(self) -> ComposeResult:
         from ..widgets.attention_panel import AttentionPanel
@@ -72,6 +74,7 @@ class HomeScreen(ModeScreen):
             self.load_stats()
 
     def on_screen_resume(self) -> None:
+        self.attention_stale = True  # a replay or resume elsewhere changes no card figure
         self.load_stats()  # "Needs you" is read once the figures show
 
     @property
@@ -100,7 +103,12 @@ class HomeScreen(ModeScreen):
     def on_home_stats_loaded(self, message: HomeStatsLoaded) -> None:
         for card in self.query(ModeCard):
             card.figure = message.stats.get(card.mode, "")
-        self.load_attention()
+        # "Needs you" passes over the inventory: re-read when a figure moved (files scanned,
+        # jobs ended), on a return to Home, or first; not on every periodic refresh
+        if self.attention_stale or message.stats != self.stats_shown:
+            self.attention_stale = False
+            self.load_attention()
+        self.stats_shown = message.stats
 
     # --- Needs you ----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="home-attention")
