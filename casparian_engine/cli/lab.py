@@ -126,7 +126,7 @@ def _model_draft(workspace: Any, draft: Any) -> Any:
         if isinstance(event, TextDelta):
             sys.stderr.write(event.text)
             sys.stderr.flush()
-        elif isinstance(event, Status):
+        elif isinstance(event, Status) and not event.step:  # progress steps stay off a log
             err_console.print(f"[dim]{escape(event.text)}[/]", highlight=False)
 
     def on_attempt(attempt: Attempt) -> None:
