@@ -238,6 +238,12 @@ class DiscoverAssistant(_Base):
 
         return not isinstance(self.service.ai.provider, NoneProvider)
 
+    def on_unmount(self) -> None:
+        """Closing the app stops the model refining a hint (at its next token)."""
+        self.refine_pending = None
+        if self.refine_cancel is not None:
+            self.refine_cancel.cancel()
+
     def refine_later(self, key: tuple[int, ...], hint: Any) -> None:
         """Have the model word this hint once it is done with the one it is on (which a newer
         selection has cancelled): only the newest selection's hint waits."""

@@ -66,7 +66,7 @@ def usable_tag(raw: object) -> str | None:
     """The model's tag when it can be one (lower case, spaces as '-', at most ``TAG_CHARS``,
     no 'kind:'), else None."""
     tag = re.sub(r"\s+", "-", str(raw).strip().lower())
-    if len(tag) > TAG_CHARS or not re.fullmatch(r"[a-z][a-z0-9_-]*", tag):
+    if len(tag) > TAG_CHARS or not re.fullmatch(r"[a-z][a-z0-9_-]*", tag) or tag == TOOL:
         return None
     try:
         return validate_tag(tag)
@@ -101,7 +101,9 @@ def refine_hint(
                 arguments = event.call.arguments
     except AIError:
         return None
-    description = " ".join(str(arguments.get("description", "")).split())[:DESCRIPTION_CHARS]
+    description = " ".join(str(arguments.get("description", "")).split())
+    description = re.sub(r"^(this looks|these look) like\s+", "", description, flags=re.I)
+    description = description.replace(f"({hint.described})", "").strip()[:DESCRIPTION_CHARS]
     if cancel.cancelled or not re.search(r"[a-zA-Z]{2}", description):
         return None
     if description.lower().replace(" ", "_") == TOOL:

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 from textual.worker import WorkerCancelled, WorkerState
 
+from casparian_engine.ai import NoneProvider
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.base import ModeScreen
@@ -214,6 +215,8 @@ def test_discover_with_preview(snap_compare, fixed_workspace: Workspace, fixed_d
         await settle(pilot, selected_and_previewed)
 
     app = snapshot_app(fixed_workspace)
+    # The engine's hint for the selection: a model's wording of it would come when it is done.
+    app.service.ai.provider = NoneProvider("no model in this snapshot")
     assert snap_compare(app, terminal_size=SIZE, run_before=open_discover)
 
 
