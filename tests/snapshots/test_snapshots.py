@@ -343,6 +343,7 @@ def test_contract_proposal(  # type: ignore[no-untyped-def]
 ) -> None:
     fixed_workspace.scan(fixed_data)
     app = snapshot_app(fixed_workspace)
+    app.service.ai.provider = NoneProvider("no model: the hint behind the dialog stays")
     assert snap_compare(app, terminal_size=size, run_before=open_proposal)
 
 
@@ -358,4 +359,5 @@ def test_contract_approval_diff(  # type: ignore[no-untyped-def]
         await settle(pilot, lambda: isinstance(pilot.app.screen, ReviewDialog))
 
     app = snapshot_app(fixed_workspace)
+    app.service.ai.provider = NoneProvider("no model: the hint behind the dialog stays")
     assert snap_compare(app, terminal_size=size, run_before=open_diff)
