@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterable
@@ -13,7 +12,6 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState
 
 from casparian_engine.errors import describe
@@ -84,11 +82,6 @@ class CasparianApp(App[None]):
         self.service = EngineService(self, workspace)
         self.quit_asked = False  # a quit question is open (or was answered yes)
         self.quit_when_stopped = False  # close once the scan and runs have stopped
-        self.modes_built = False  # build_every_mode has been started
-        self.warming_up = False  # build_every_mode is switching through the modes
-        self.closing = asyncio.Event()  # exit() was called
-        self.wanted_mode = self.DEFAULT_MODE  # the mode last asked for
-        self.built_modes: set[str] = set()  # modes whose screen exists
         self.css_generation_applied = -1
         """The CSS generation the stylesheet was last re-parsed for (see ModeScreen)."""
         # Set before the app runs, the stylesheet is parsed once, with the theme's variables
@@ -101,60 +94,6 @@ class CasparianApp(App[None]):
         # Moved out of the collector's sight, a full collection walks only what came later: on
         # this heap one took 80-170 ms, the longest freeze felt while work ran.
         gc.freeze()
-
-    def home_shown(self) -> None:
-        """Home has painted its figures: now build the other modes (see ``build_every_mode``)."""
-        if not self.modes_built:
-            self.modes_built = True
-            self.call_after_refresh(self.start_building_modes)
-
-    def start_building_modes(self) -> None:
-        """An async worker, not an app message: closing the app cancels it, and keys pressed
-        meanwhile are read (their switches take effect when it ends)."""
-        self.run_worker(self.build_every_mode(), group="build-modes", exit_on_error=False)
-
-    async def build_every_mode(self) -> None:
-        """Compose, style, lay out and render (off screen) every mode's screen not built yet,
-        so a first switch to a mode is a swap with warm caches (12-27 ms idle) rather than a
-        build and a cold first render (50-75 ms idle, twice that while a scan and a run compete
-        for the CPU). It runs once Home shows its figures (start-up paints first; this takes
-        0.3-0.6 s); a mode asked for meanwhile is the one shown when it ends. Nothing reaches the
-        terminal meanwhile."""
-        self.warming_up = True
-        try:
-            with self.batch_update():
-                for mode in MODE_NAMES:
-                    if self.closing.is_set() or not self.is_running:
-                        return  # the app is closing: nothing to warm up for
-                    if mode not in self.built_modes:
-                        await super().switch_mode(mode)
-                        if not await self.refreshed_unless_closing(self.screen):
-                            return
-                if self.current_mode != self.wanted_mode:
-                    await super().switch_mode(self.wanted_mode)
-        finally:
-            self.warming_up = False
-        gc.freeze()  # the mode screens live as long as the app, too
-
-    async def refreshed_unless_closing(self, screen: Screen[Any]) -> bool:
-        """Wait until ``screen`` is laid out and rendered (not shown); False, at once, when the
-        app starts closing meanwhile (a closing screen never refreshes)."""
-        refreshed = asyncio.ensure_future(screen.wait_for_refresh())
-        closing = asyncio.ensure_future(self.closing.wait())
-        await asyncio.wait((refreshed, closing), return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (refreshed, closing):
-            waiter.cancel()
-        return not self.closing.is_set()
-
-    def exit(self, *args: Any, **kwargs: Any) -> None:
-        self.closing.set()  # a warm-up under way stops (see build_every_mode)
-        super().exit(*args, **kwargs)
-
-    def switch_mode(self, mode: str) -> AwaitMount:
-        """Switch modes; a switch asked for while the other modes are being built is also where
-        the app ends up once they are (build_every_mode switches with the base method)."""
-        self.wanted_mode = mode
-        return super().switch_mode(mode)
 
     def refresh_css(self, animate: bool = True) -> None:
         super().refresh_css(animate)

@@ -114,7 +114,6 @@ class ModeScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
-        self.casparian.built_modes.add(self.MODE)
         sidebar = self.query_one(AISidebar)
         sidebar.mode_name = self.MODE
         self.watch(self.app, "show_ai_sidebar", self._sync_sidebar)

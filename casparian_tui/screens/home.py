@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.message import Message
 from textual.reactive import reactive
-from textual.worker import Worker, WorkerState
 
 from ..actions import bindings_for
 from ..messages import HomeStatsLoaded
@@ -121,14 +120,6 @@ class HomeScreen(ModeScreen):
 
         self.attention = message.attention
         self.query_one(AttentionPanel).show(message.attention)
-        # Only now the other modes are built: building them batches the screen's updates, so
-        # the panel would show only once they are all built (1.6 s later under load).
-        self.casparian.home_shown()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        super().on_worker_state_changed(event)
-        if event.worker.group == "home-attention" and event.state == WorkerState.ERROR:
-            self.casparian.home_shown()  # the error line says why; the modes are built anyway
 
     def on_attention_line_chosen(self, event: Message) -> None:
         self.run_worker(self.open_fix(getattr(event, "kind", "")), group="home-fix")

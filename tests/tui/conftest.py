@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -65,8 +66,7 @@ def write_numbered_files(root: Path, count: int, per_folder: int = 500) -> None:
 
 
 async def home_settled(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait until Home shows its figures and "Needs you" and the other modes, built off screen
-    after that (app.screen changes while they are), are built: Home is the screen again."""
+    """Wait until Home shows its figures and "Needs you"."""
     from textual.worker import WorkerCancelled, WorkerFailed
 
     from casparian_tui.screens.home import HomeScreen
@@ -76,9 +76,18 @@ async def home_settled(app: CasparianApp, pilot: Pilot[None]) -> None:
             await app.workers.wait_for_complete()
         await pilot.pause()
         screen = app.screen
-        built = app.modes_built and not app.warming_up
-        if built and isinstance(screen, HomeScreen) and screen.attention is not None:
+        if isinstance(screen, HomeScreen) and screen.attention is not None:
             return
+
+
+async def mode_shown(pilot: Pilot[None], key: str, kind: type[Screen[object]]) -> Screen[object]:
+    """Press a mode's key and wait until its screen is shown (a first visit builds it)."""
+    await pilot.press(key)
+    while not isinstance(pilot.app.screen, kind):
+        await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return pilot.app.screen
 
 
 async def scroll_wheel(pilot: Pilot[None], selector: str, notches: int = 3) -> None:

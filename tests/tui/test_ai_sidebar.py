@@ -26,7 +26,6 @@ from casparian_engine.ai.history import History
 from casparian_engine.ai.local import LocalProvider
 from casparian_engine.store.scopes import scope_from_arguments
 from casparian_engine.workspace import Workspace
-from casparian_tui.actions import MODE_NAMES
 from casparian_tui.app import CasparianApp
 from casparian_tui.widgets.ai_sidebar import AISidebar, ToolCallBlock, ToolConfirmDialog
 
@@ -46,11 +45,6 @@ needs_model = pytest.mark.skipif(
 
 
 async def open_sidebar(pilot: Pilot[None]) -> AISidebar:
-    # Keys typed while start-up builds the other modes off screen reach those screens, not the
-    # sidebar (a start-up matter, see CasparianApp.build_every_mode): wait until it is done.
-    app = pilot.app
-    assert isinstance(app, CasparianApp)
-    await until(pilot, lambda: set(MODE_NAMES) <= app.built_modes and not app.warming_up)
     await pilot.press("alt+a")
     await pilot.pause()
     sidebar = pilot.app.screen.query_one(AISidebar)

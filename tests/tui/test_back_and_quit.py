@@ -43,7 +43,7 @@ async def test_ctrl_c_during_a_run_asks_and_yes_stops_the_run_then_quits(
         await pilot.pause()
         if isinstance(app.screen, ConfirmDialog):  # the run may have ended meanwhile
             await pilot.press("y")
-        for worker in list(app.workers):  # closing cancels the off-screen build of the modes
+        for worker in list(app.workers):  # closing cancels the screens' own loads
             with contextlib.suppress(WorkerCancelled):
                 await worker.wait()
         await pilot.pause()

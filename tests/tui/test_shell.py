@@ -12,10 +12,11 @@ from casparian_engine.workspace import Workspace
 from casparian_tui.actions import GLOBAL, REGISTRY, bindings_for
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.help import HelpScreen
+from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.widgets.ai_sidebar import AISidebar
 from casparian_tui.widgets.mode_card import ModeCard
 
-from .conftest import home_settled
+from .conftest import home_settled, mode_shown
 
 SIZE = (120, 36)
 
@@ -195,12 +196,11 @@ async def test_the_footer_shows_the_modes_registry_keys_and_a_click_presses_one(
 
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("alt+j")
-        await pilot.pause()
-        footer = app.screen.query_one(KeyFooter)
+        screen = await mode_shown(pilot, "alt+j", JobsScreen)
+        footer = screen.query_one(KeyFooter)
         keys = {scope: [s.keys.split(",")[0] for s in REGISTRY if s.show and s.scope == scope]
                 for scope in ("jobs", GLOBAL)}  # fmt: skip
-        assert footer.keys_shown[:3] == ["r", "c", "s"]  # the mode's own keys come first
+        assert footer.keys_shown[:4] == ["r", "c", "A", "s"]  # the mode's own keys come first
         assert set(footer.keys_shown[:-1]) <= {*keys["jobs"], *keys[GLOBAL]}
         assert set(keys[GLOBAL]) <= set(footer.keys_shown)
         assert footer.keys_shown[-1] == app.COMMAND_PALETTE_BINDING  # the palette key, last
