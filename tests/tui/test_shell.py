@@ -200,7 +200,7 @@ async def test_the_footer_shows_the_modes_registry_keys_and_a_click_presses_one(
         footer = screen.query_one(KeyFooter)
         keys = {scope: [s.keys.split(",")[0] for s in REGISTRY if s.show and s.scope == scope]
                 for scope in ("jobs", GLOBAL)}  # fmt: skip
-        assert footer.keys_shown[:4] == ["r", "c", "A", "s"]  # the mode's own keys come first
+        assert footer.keys_shown[:3] == ["r", "c", "s"]  # the mode's own keys come first
         assert set(footer.keys_shown[:-1]) <= {*keys["jobs"], *keys[GLOBAL]}
         assert set(keys[GLOBAL]) <= set(footer.keys_shown)
         assert footer.keys_shown[-1] == app.COMMAND_PALETTE_BINDING  # the palette key, last

@@ -9,7 +9,7 @@ into a fresh home's outputs. Figures, medians of --repeat runs:
 - app: the real TUI under Pilot (headless): Alt+i until the sampled stats show, until the exact
   stats show; a scroll step inside a read window (] — a screen down), and a jump to a row whose
   window must be read first (until its rows are drawn).
-Usage: .venv/bin/python bench/inspect.py [--rows 10000000] [--repeat 3]
+Usage: .venv/bin/python bench/inspect_grid.py [--rows 10000000] [--repeat 3]
 """
 
 from __future__ import annotations
