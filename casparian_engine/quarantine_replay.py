@@ -8,17 +8,18 @@ parser declares for an output from its verified bundle).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .contracts.quarantine import contract_name_for
+from .quarantine_rows import ROW_COLUMN
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
     from .contracts.model import SchemaContract
@@ -67,14 +68,14 @@ def _declared_contract_name(
     return None
 
 
-def _current_contract(store: Store, rows: list[Any]) -> tuple[str, SchemaContract, int]:
-    """The newest approved contract for the rows' output.
+def _current_contract(store: Store, where: QuarantineFilter) -> tuple[str, SchemaContract, int]:
+    """The newest approved contract for the output of the rows ``where`` selects (one group).
 
     Its name comes from the contract the rows were checked against (by their stored hash), else
     from the contract the registered parser declares for the output, else from the naming rule.
     """
-    first = rows[0]
-    hashes = dict.fromkeys(r.contract_hash for r in rows if r.contract_hash)
+    first = store.quarantine.list(where, limit=1)[0]
+    hashes = store.quarantine.contract_hashes(where)
     known = next(filter(None, (store.contracts.by_hash(h) for h in hashes)), None)
     name = (
         known.name
@@ -93,128 +94,165 @@ def _current_contract(store: Store, rows: list[Any]) -> tuple[str, SchemaContrac
     return name, latest.contract, latest.version
 
 
-def _rows_table(rows: list[Any]) -> pa.Table:
-    """The quarantined rows' original text values as a table of strings, plus lineage."""
+_KEYS_SQL = (
+    "SELECT key FROM (SELECT id, unnest(json_keys(row_values)) AS key, "
+    "generate_subscripts(json_keys(row_values), 1) AS i FROM page) "
+    "GROUP BY key ORDER BY min([id, i])"
+)
+
+
+def _page_keys(con: duckdb.DuckDBPyConnection, page: pa.RecordBatch) -> list[str]:
+    """The keys of a page's ``row_values`` objects in order of first appearance (DuckDB)."""
     import pyarrow as pa
+
+    con.register("page", pa.Table.from_batches([page]))
+    try:
+        return [str(row[0]) for row in con.execute(_KEYS_SQL).fetchall()]
+    finally:
+        con.unregister("page")
+
+
+def _rows_table(page: pa.RecordBatch, contract: SchemaContract) -> pa.Table:
+    """The contract's columns of a page's original text values as strings (absent: null), and
+    ``_cf_row`` numbering the rows by position in the page."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.json as pj
 
-    names: list[str] = []
-    for row in rows:
-        for key in row.row_values:
-            if key not in names:
-                names.append(key)
-    lines = "\n".join(json.dumps(row.row_values) for row in rows).encode()
-    schema = pa.schema([pa.field(n, pa.string()) for n in names])
+    # One JSON object a line: the values buffer of "<row_values>\n" is the whole document.
+    text = pc.binary_join_element_wise(page.column("row_values"), "\n", "")
+    offsets = pa.Array.from_buffers(
+        pa.int32(), len(text) + 1, [None, text.buffers()[1]], offset=text.offset
+    )
+    start, stop = offsets[0].as_py(), offsets[-1].as_py()
+    lines = text.buffers()[2].slice(start, stop - start)
+    schema = pa.schema([pa.field(n, pa.string()) for n in contract.column_names])
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     table = pj.read_json(pa.BufferReader(lines), parse_options=options)
-    return table.append_column("_cf_row", pa.array([r.source_row for r in rows], pa.int64()))
+    positions = pa.array(range(page.num_rows), pa.int64())
+    return table.append_column(ROW_COLUMN, positions)
 
 
 def replay_quarantine(
     store: Store, output_dir: Path, where: QuarantineFilter, replay_job_id: int | None = None
 ) -> list[ReplayResult]:
-    """Move quarantined rows that pass the current contract into the output; audit each move."""
-    groups: dict[tuple[str, str], list[Any]] = {}
-    after = 0
-    while page := store.quarantine.list(where, after_id=after, limit=REPLAY_PAGE_ROWS):
-        for row in page:
-            groups.setdefault((row.parser_name, row.output_name), []).append(row)
-        after = page[-1].id
+    """Move quarantined rows that pass the current contract into the output; audit each move.
+
+    Each (parser, output) is read in keyset pages of ``REPLAY_PAGE_ROWS`` rows and validated a
+    page at a time; its passing rows stream into one Parquet file, and the whole group is one
+    store transaction (rows marked replayed, audit entry, file renamed into place)."""
     results: list[ReplayResult] = []
-    for (parser_name, output_name), rows in sorted(groups.items()):
+    for parser_name, output_name in store.quarantine.groups(where):
+        group = replace(where, parser_name=parser_name, output_name=output_name)
         try:
-            name, contract, version = _current_contract(store, rows)
+            name, contract, version = _current_contract(store, group)
         except (LookupError, ValueError) as exc:  # this group cannot replay; the others still do
+            count = store.quarantine.count(group)
             results.append(
-                ReplayResult(
-                    parser_name, output_name, "", 0, len(rows), 0, len(rows), None, str(exc)
-                )
+                ReplayResult(parser_name, output_name, "", 0, count, 0, count, None, str(exc))
             )
             continue
-        valid = _passing_rows(_rows_table(rows), contract, rows)
-        moved = valid.num_rows
-        output_file: str | None = None
-        if moved:
-            target_dir = output_dir / parser_name / output_name
-            audit = {"contract": name, "contract_version": version, "rows_checked": len(rows)}
-            output_file = str(_move_out(store, target_dir, valid, replay_job_id, audit))
+        target_dir = output_dir / parser_name / output_name
+        audit = {"contract": name, "contract_version": version}
+        checked, moved, output_file = _replay_group(
+            store, group, contract, target_dir, replay_job_id, audit
+        )
         results.append(
             ReplayResult(
                 parser_name,
                 output_name,
                 name,
                 version,
-                len(rows),
+                checked,
                 moved,
-                len(rows) - moved,
+                checked - moved,
                 output_file,
             )
         )
     return results
 
 
-def _move_out(
+def _replay_group(
     store: Store,
+    group: QuarantineFilter,
+    contract: SchemaContract,
     target_dir: Path,
-    valid: pa.Table,
     replay_job_id: int | None,
     audit: dict[str, Any],
-) -> Path:
-    """Write the rows that now pass into a new Parquet file of the output and, in one store
-    transaction, mark them replayed and audit the move; the file appears only if that commits."""
+) -> tuple[int, int, str | None]:
+    """Replay one (parser, output) page by page inside one store transaction: the rows that pass
+    are written to a temp Parquet file and marked replayed; the file gets its final name only as
+    the transaction commits. Returns (rows checked, rows moved, output file or None)."""
+    import duckdb
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    valid_ids = valid.column("_cf_quarantine_id").to_pylist()
-    valid = valid.drop_columns(["_cf_quarantine_id"])
-    target_dir.mkdir(parents=True, exist_ok=True)
+    from .contracts.validate import check_structure
+
     final = target_dir / f"replay-{int(time.time())}-{uuid.uuid4().hex[:8]}.parquet"
     temp = target_dir / f".{final.name}.tmp"
-    pq.write_table(valid, temp)
+    writer: pq.ParquetWriter | None = None
+    names: dict[str, None] = {}
+    checked = moved = 0
+    con = duckdb.connect()
     try:
         with store.db.transaction():
-            store.quarantine.mark_replayed(valid_ids, replay_job_id)
+            after = 0
+            while (page := store.quarantine.replay_page(group, after, REPLAY_PAGE_ROWS)).num_rows:
+                after = int(page.column("id")[-1].as_py())
+                checked += page.num_rows
+                names.update(dict.fromkeys(_page_keys(con, page)))
+                valid = _passing_rows(_rows_table(page, contract), contract, page)
+                if not valid.num_rows:
+                    continue
+                store.quarantine.mark_replayed(
+                    valid.column("_cf_quarantine_id").to_pylist(), replay_job_id
+                )
+                valid = valid.drop_columns(["_cf_quarantine_id"])
+                if writer is None:
+                    target_dir.mkdir(parents=True, exist_ok=True)
+                    writer = pq.ParquetWriter(temp, valid.schema)
+                writer.write_table(valid)
+                moved += valid.num_rows
+            # The rows' columns as a whole must fit the contract, as one table of them would.
+            fields = [pa.field(n, pa.string()) for n in names]
+            check_structure(pa.schema([*fields, pa.field(ROW_COLUMN, pa.int64())]), contract)
+            if writer is None:
+                return checked, 0, None
+            writer.close()
             store.audit.record(
                 "quarantine.replay",
                 f"{target_dir.parent.name}/{target_dir.name}",
                 contract=audit["contract"],
                 contract_version=audit["contract_version"],
-                rows_moved=valid.num_rows,
-                rows_checked=audit["rows_checked"],
+                rows_moved=moved,
+                rows_checked=checked,
                 output_file=str(final),
             )
             os.replace(temp, final)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        if writer is not None:
+            writer.close()
+            temp.unlink(missing_ok=True)
         raise
-    return final
+    finally:
+        con.close()
+    return checked, moved, str(final)
 
 
-def _passing_rows(table: pa.Table, contract: SchemaContract, rows: list[Any]) -> pa.Table:
-    """Rows that pass ``contract`` now, typed, with their lineage columns and quarantine id."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+def _passing_rows(table: pa.Table, contract: SchemaContract, page: pa.RecordBatch) -> pa.Table:
+    """Rows of ``page`` that pass ``contract`` now, typed, with their lineage columns and
+    quarantine id (``table``'s ``_cf_row`` is each row's position in ``page``)."""
     from .contracts.validate import validate
 
-    # Number the rows by position so each valid row can be traced to its quarantine entry.
-    position = table.column_names.index("_cf_row")
-    numbered = table.set_column(position, "_cf_row", pa.array(range(len(rows)), pa.int64()))
-    valid = validate(numbered, contract).valid
-    positions = valid.column("_cf_row")
-
-    def lineage(values: list[Any], data_type: pa.DataType) -> Any:
-        return pc.take(pa.array(values, data_type), positions)
-
+    valid = validate(table, contract).valid
+    positions = valid.column(ROW_COLUMN).combine_chunks()
+    lineage = page.select(["source_row", "source_hash", "job_id", "parser_version", "id"])
+    picked = lineage.take(positions)
     valid = valid.set_column(
-        valid.column_names.index("_cf_row"),
-        "_cf_row",
-        lineage([r.source_row for r in rows], pa.int64()),
+        valid.column_names.index(ROW_COLUMN), ROW_COLUMN, picked.column("source_row")
     )
-    valid = valid.append_column(
-        "_cf_source_hash", lineage([r.source_hash for r in rows], pa.string())
-    )
-    valid = valid.append_column("_cf_job_id", lineage([r.job_id for r in rows], pa.int64()))
-    valid = valid.append_column(
-        "_cf_parser_version", lineage([r.parser_version for r in rows], pa.string())
-    )
-    return valid.append_column("_cf_quarantine_id", lineage([r.id for r in rows], pa.int64()))
+    valid = valid.append_column("_cf_source_hash", picked.column("source_hash"))
+    valid = valid.append_column("_cf_job_id", picked.column("job_id"))
+    valid = valid.append_column("_cf_parser_version", picked.column("parser_version"))
+    return valid.append_column("_cf_quarantine_id", picked.column("id"))

@@ -40,6 +40,21 @@ def _arrow_schema() -> pa.Schema:
     )
 
 
+def _replay_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("id", pa.int64()),
+            ("job_id", pa.int64()),
+            ("parser_version", pa.string()),
+            ("source_hash", pa.string()),
+            ("source_row", pa.int64()),
+            ("row_values", pa.string()),
+        ]
+    )
+
+
 _COLUMNS = (
     "id, job_id, parser_name, parser_version, output_name, contract_hash, source_path, "
     "source_hash, source_row, rules, violations, row_values, created_at, replayed_at, "
@@ -370,6 +385,44 @@ class QuarantineRepository:
                                                                      strict=True)]  # fmt: skip
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
             after_id = int(rows[-1][0])
+
+    def groups(self, where: QuarantineFilter = QuarantineFilter()) -> tuple[tuple[str, str], ...]:
+        """The (parser, output) pairs of the matching rows, sorted."""
+        clause, params = where.where()
+        rows = self.db.query(
+            f"SELECT DISTINCT q.parser_name, q.output_name FROM cf_quarantine q WHERE {clause}",
+            params,
+        )
+        return tuple(sorted((str(r[0]), str(r[1])) for r in rows))
+
+    def contract_hashes(self, where: QuarantineFilter = QuarantineFilter()) -> tuple[str, ...]:
+        """The contract hashes the matching rows were checked against, first seen first."""
+        clause, params = where.where()
+        rows = self.db.query(
+            f"SELECT q.contract_hash, MIN(q.id) FROM cf_quarantine q WHERE {clause} "
+            "AND q.contract_hash IS NOT NULL GROUP BY q.contract_hash ORDER BY MIN(q.id)",
+            params,
+        )
+        return tuple(str(r[0]) for r in rows)
+
+    def replay_page(self, where: QuarantineFilter, after_id: int, limit: int) -> pa.RecordBatch:
+        """At most ``limit`` matching rows after ``after_id`` in id order, as the columns a replay
+        needs (id, job_id, parser_version, source_hash, source_row, row_values as JSON text)."""
+        import pyarrow as pa
+
+        clause, params = where.where()
+        rows = self.db.query(
+            "SELECT q.id, q.job_id, q.parser_version, q.source_hash, q.source_row, q.row_values "
+            f"FROM cf_quarantine q WHERE q.id > ? AND {clause} ORDER BY q.id LIMIT ?",
+            (after_id, *params, limit),
+        )
+        schema = _replay_schema()
+        if not rows:
+            return pa.RecordBatch.from_pylist([], schema=schema)
+        columns = zip(*rows, strict=True)
+        arrays = [pa.array(values, kind) for values, kind in zip(columns, schema.types,
+                                                                 strict=True)]  # fmt: skip
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def get(self, quarantine_id: int) -> QuarantinedRow | None:
         """One quarantined row by id, or None."""

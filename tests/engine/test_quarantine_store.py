@@ -172,6 +172,66 @@ def test_replay_moves_rows_that_pass_the_new_contract(workspace: Workspace) -> N
     assert again[0].rows_moved == 0 and again[0].output_file is None
 
 
+def test_replay_over_many_pages_moves_each_row_once(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay reads the quarantine in pages: with 7-row pages, 50 rows take 8 pages, and each
+    passing row reaches the one output file once while each failing row stays, with its reason."""
+    import casparian_engine.quarantine_replay as quarantine_replay
+
+    monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 7)
+    _quarantine(workspace, rows=50)
+    relaxed = SchemaContract.from_dict(
+        {
+            "name": "meters",
+            "columns": [
+                {"name": "id", "type": "int64", "nullable": False},
+                {"name": "reading", "type": "float64", "max": 1000},
+            ],
+        }
+    )
+    workspace.approve_contract(relaxed)
+    (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (50, 25, 25)
+    assert result.output_file is not None
+    written = pq.read_table(result.output_file)
+    assert written.column("_cf_row").to_pylist() == list(range(2, 51, 2))
+    assert written.column("id").to_pylist() == list(range(1, 50, 2))
+    assert written.column("reading").to_pylist() == [150.0] * 25
+    assert [p.name for p in Path(result.output_file).parent.iterdir()] == [
+        Path(result.output_file).name
+    ]
+    left = workspace.store.quarantine.list(QuarantineFilter(), limit=100)
+    assert [row.source_row for row in left] == list(range(1, 51, 2))
+    assert {row.rules for row in left} == {"cast:reading"}
+    (audit,) = workspace.store.audit.list(action="quarantine.replay")
+    assert (audit.details["rows_moved"], audit.details["rows_checked"]) == (25, 50)
+    again = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    assert (again[0].rows_checked, again[0].rows_moved) == (25, 0)
+
+
+def test_replay_of_rows_with_a_column_the_contract_lacks_moves_nothing(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows whose columns no longer fit the contract stop the replay and nothing moves, although
+    each page's rows pass the contract's own columns (the group is one transaction)."""
+    import casparian_engine.quarantine_replay as quarantine_replay
+    from casparian_engine.contracts.validate import StructuralMismatch
+
+    monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 4)
+    _quarantine(workspace, rows=6)
+    narrow = SchemaContract.from_dict(
+        {"name": "meters", "columns": [{"name": "id", "type": "int64", "nullable": False}]}
+    )
+    workspace.approve_contract(narrow)
+    with pytest.raises(StructuralMismatch, match="reading"):
+        workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    assert workspace.count_quarantine(QuarantineFilter()) == 6
+    assert workspace.store.audit.list(action="quarantine.replay") == []
+    output_dir = workspace.config.output_dir
+    assert [path for path in output_dir.rglob("*") if path.is_file()] == []
+
+
 def test_quarantine_cli_list_show_replay(home: Path) -> None:
     with Workspace.open(home) as workspace:
         _quarantine(workspace, rows=4)
