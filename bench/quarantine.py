@@ -5,7 +5,9 @@ Fills a fresh SQLite store (a temporary home) with quarantined rows through the 
 combinations. Then times what ``casparian quarantine list`` does — one keyset page plus a count
 capped at 10,000 — at the first page and at a deep page (``--after`` an id near the end), for each
 filter, beside the exact count (a full read of the matches), and ``show`` of one row. Each
-figure is the best of a few runs. Also runs the real CLI once for a page.
+figure is the best of a few runs. Also runs the real CLI once for a page, and a replay of one
+parser's rows (``Workspace.replay_quarantine``, all passing a relaxed contract) beside the
+validation alone of the same rows as one in-memory table.
 Usage: ``python bench/quarantine.py [--rows N]``.
 """
 
@@ -24,6 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casparian_engine.cli.quarantine import COUNT_CAP
+from casparian_engine.contracts import SchemaContract, validate
+from casparian_engine.contracts.quarantine import contract_name_for
 from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.workspace import Workspace
 
@@ -82,6 +86,43 @@ def best(runs: int, work: Callable[[], object]) -> float:
     return min(timings)
 
 
+def replay_figures(workspace: Workspace) -> None:
+    """Replay parser_03's rows (each passes the relaxed contract) once; beside it, validating
+    the same number of rows as one in-memory table of strings (the floor a replay adds I/O to)."""
+    contract = SchemaContract.from_dict(
+        {
+            "name": contract_name_for("parser_03", "orders"),
+            "columns": [
+                {"name": "id", "type": "int64", "nullable": False},
+                {"name": "amount", "type": "string"},
+            ],
+        }
+    )
+    workspace.approve_contract(contract)
+    where = QuarantineFilter(parser_name="parser_03")
+    rows = workspace.count_quarantine(where)
+    started = time.perf_counter()
+    (result,) = workspace.replay_quarantine(where)
+    replay_s = time.perf_counter() - started
+    assert result.rows_moved == rows, result
+    positions = pa.array(range(rows), pa.int64())
+    table = pa.table(
+        {
+            "id": pc.cast(positions, pa.string()),
+            "amount": pa.repeat("x", rows),
+            "_cf_row": positions,
+        }
+    )
+    started = time.perf_counter()
+    validate(table, contract)
+    validate_s = time.perf_counter() - started
+    print(
+        f"replay --parser parser_03: {rows:,} rows moved in {replay_s:.2f} s "
+        f"({rows / replay_s:,.0f} rows/s); validate alone of {rows:,} rows in memory: "
+        f"{validate_s * 1000:.0f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -125,6 +166,7 @@ def main() -> None:
             )
         show = best(args.runs, lambda: workspace.quarantined_row(deep_after + 1))
         print(f"{'show <id>':<28} {1:>10,} {show * 1000:>8.2f}ms")
+        replay_figures(workspace)
         workspace.close()
         casparian = Path(sys.executable).parent / "casparian"
         command = [str(casparian), "quarantine", "list", "--parser", "parser_07", "--after"]
