@@ -5,11 +5,17 @@ run writes the same tokens):
   direct       — ``Llama.create_completion`` on the exact prompt the assistant sends, read whole
                  (llama.cpp's memory reset first): the baseline;
   engine cold  — ``Assistant.ask`` with nothing read yet (the first question after the model
-                 loads): it reads the whole prompt too;
+                 loads, no saved reading in memory or on disk): it reads the whole prompt too;
   engine       — ``Assistant.ask`` once the model is loaded and has read the system prompt's
                  stable start (tools, rules) once: llama.cpp's memory is reset before each
                  measure (as when another prompt used the model meanwhile), and the engine puts
                  back its saved reading of that start and reads the rest;
+  fresh, read  — a new process (as ``casparian ask`` is) with an empty cache directory: the model
+                 loads, then ``Assistant.ask`` reads the whole prompt (and saves its stable start
+                 to the cache directory);
+  fresh, disk  — another new process on that cache directory: the stable start is put back
+                 from disk, only the rest is read (first token measured after the model loads;
+                 the load time is printed beside it);
   sidebar      — the real app under Pilot: Enter in the AI sidebar to the first token drawn, in
                  an app whose model has read nothing yet; typing the question has warmed it
                  (model loaded, system prompt read) as it does for a person.
@@ -28,7 +34,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -47,7 +55,7 @@ from casparian_engine.ai import (  # noqa: E402
     select_provider,
     tool_schemas,
 )
-from casparian_engine.ai.local import LocalProvider  # noqa: E402
+from casparian_engine.ai.local import LocalProvider, prefix_cache_dir  # noqa: E402
 from casparian_engine.ai.session import SYSTEM_RULES  # noqa: E402
 from casparian_engine.workspace import Workspace  # noqa: E402
 
@@ -60,6 +68,7 @@ def forget(provider: LocalProvider, saved_prefixes: bool) -> None:
     loaded.llama.reset()
     if saved_prefixes:
         loaded.prefixes.clear()
+        shutil.rmtree(prefix_cache_dir(), ignore_errors=True)
 
 
 def direct(provider: LocalProvider, assistant: Assistant, max_tokens: int) -> tuple[float, float]:
@@ -101,6 +110,43 @@ def engine(assistant: Assistant, provider: LocalProvider, cold: bool) -> tuple[f
             ended = event
     assert first is not None and ended is not None and ended.tokens_per_second
     return first, ended.tokens_per_second, ended.output_tokens
+
+
+def fresh_child(max_tokens: int) -> None:
+    """In a new process: load the model, ask once; print load s, first token s, tokens/s and
+    the prompt tokens llama.cpp read."""
+    workspace = Workspace.open(Path(tempfile.mkdtemp(prefix="casparian-bench-ai-child-")))
+    provider = select_provider(workspace.config, "local")
+    assert isinstance(provider, LocalProvider)
+    started = time.perf_counter()
+    loaded = provider.load()
+    load_s = time.perf_counter() - started
+    assistant = Assistant(workspace, provider, max_tokens=max_tokens)
+    started = time.perf_counter()
+    first = None
+    ended = None
+    for event in assistant.ask(QUESTION):
+        if isinstance(event, TextDelta) and first is None:
+            first = time.perf_counter() - started
+        if isinstance(event, TurnEnded):
+            ended = event
+    assert first is not None and ended is not None and ended.tokens_per_second
+    print(load_s, first, ended.tokens_per_second, loaded.tokens_read)
+    workspace.close()
+
+
+def fresh_process(cache: Path, max_tokens: int) -> tuple[float, float, float, int]:
+    """Load s, first token s, tokens/s and prompt tokens read, of ``fresh_child`` run in a new
+    process whose cache directory is ``cache``."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    out = subprocess.run(
+        [sys.executable, __file__, "--fresh-child", "--max-tokens", str(max_tokens)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return float(out[0]), float(out[1]), float(out[2]), int(out[3])
 
 
 async def sidebar(workspace: Workspace, max_tokens: int) -> tuple[float, float]:
@@ -185,8 +231,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--stop-tokens", type=int, default=1500)
+    parser.add_argument("--fresh-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fresh_child:
+        fresh_child(args.max_tokens)
+        return
     home = Path(tempfile.mkdtemp(prefix="casparian-bench-ai-"))
+    os.environ["XDG_CACHE_HOME"] = str(home / "cache")  # saved readings stay out of ~/.cache
     workspace = Workspace.open(home)
     provider = select_provider(workspace.config, "local")
     assert isinstance(provider, LocalProvider)
@@ -194,7 +245,8 @@ def main() -> None:
     provider.load()
     print(f"model {provider.model} loaded in {time.perf_counter() - started:.2f} s")
     assistant = Assistant(workspace, provider, max_tokens=args.max_tokens)
-    names = ("direct", "engine cold", "engine", "sidebar")
+    names = ("direct", "engine cold", "engine", "fresh, read", "fresh, disk", "sidebar")
+    cache = Path(tempfile.mkdtemp(prefix="casparian-bench-ai-cache-"))
     rows: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     for run in range(args.runs):
         load = os.getloadavg()[0]
@@ -204,6 +256,17 @@ def main() -> None:
         rows["engine cold"].append((first_c, rate_c))
         first_e, rate_e, tokens = engine(assistant, provider, cold=False)
         rows["engine"].append((first_e, rate_e))
+        shutil.rmtree(cache, ignore_errors=True)
+        load_r, first_r, rate_r, read_r = fresh_process(cache, args.max_tokens)
+        rows["fresh, read"].append((first_r, rate_r))
+        load_d, first_d, rate_d, read_d = fresh_process(cache, args.max_tokens)
+        rows["fresh, disk"].append((first_d, rate_d))
+        print(
+            f"run {run + 1} fresh processes: model loaded in {load_r:.2f} s, whole read "
+            f"({read_r} prompt tokens) {first_r * 1000:.0f} ms first, {rate_r:.1f} tok/s · "
+            f"model loaded in {load_d:.2f} s, start from disk ({read_d} prompt tokens read) "
+            f"{first_d * 1000:.0f} ms first, {rate_d:.1f} tok/s"
+        )
         first_s, rate_s = asyncio.run(sidebar(workspace, args.max_tokens))
         rows["sidebar"].append((first_s, rate_s))
         print(
@@ -230,6 +293,8 @@ def main() -> None:
         f"{read_s * 1000:.0f} ms (load {os.getloadavg()[0]:.1f})"
     )
     workspace.close()
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

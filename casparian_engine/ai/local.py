@@ -9,6 +9,11 @@
   ``ProviderRequest.stable_system``) is read once: llama.cpp's memory of it is saved and put back
   when a later prompt starts the same way, even after another prompt used the model meanwhile.
   Besides, llama.cpp reuses whatever the last prompt shares with the next.
+  That saved reading is also written to the user's cache directory
+  (``$XDG_CACHE_HOME/casparian-flow/ai-prefix``, else ``~/.cache/…``; the newest
+  ``SAVED_PREFIX_FILES`` kept), keyed by the model file (path, size, mtime), the llama-cpp-python
+  version and the exact tokens, so a fresh process (``casparian ask``) puts it back instead of
+  reading it. A file that is damaged or does not match is ignored and replaced.
 * Answers stream token by token; ``cancel`` is checked after every token.
 * Tool calls: the model is told to answer ``<tool_call>{"name": …, "arguments": …}</tool_call>``
   to use a tool. As soon as it writes that marker, free generation stops and the call itself is
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import json
 import os
 import queue
@@ -56,6 +62,9 @@ FIRST_PIECE_TOKENS = 16  # the first piece, before this model's reading speed is
 PROGRESS_AFTER_S = 0.4  # a prompt read longer than this reports its progress …
 PROGRESS_EVERY_S = 0.25  # … this often
 SAVED_PREFIXES = 4  # readings of stable prompt starts kept per model (a few MB each)
+SAVED_PREFIX_FILES = 4  # saved readings kept on disk, across models (the oldest go first)
+MAX_PREFIX_FILE = 256 * 1024 * 1024  # a cache file bigger than this is not read
+PREFIX_MAGIC = b"CASPARIAN-PREFIX-1\n"
 LOCK_POLL_S = 0.05  # how often a call waiting for the model checks its cancel signal
 
 LoadProgress = Callable[[float], None]
@@ -441,12 +450,17 @@ class LocalProvider:
         target = len(tokens) - 1
         held = _common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
         key = tuple(tokens[:stable])
+        if stable > held and key not in loaded.prefixes:
+            state = _read_prefix_file(loaded.path, key)
+            if state is not None:
+                loaded.prefixes[key] = state
         if stable > held and key in loaded.prefixes:
             loaded.prefixes.move_to_end(key)
             if _restore_sequence(llama, key, loaded.prefixes[key]):
                 held = stable
             else:
                 del loaded.prefixes[key]
+                _prefix_file(loaded.path, key).unlink(missing_ok=True)
                 held = 0
         llama.n_tokens = min(held, target)  # llama.eval drops llama.cpp's memory past this
         started = time.perf_counter()
@@ -472,6 +486,7 @@ class LocalProvider:
             piece = max(1, min(2 * (last - first), int(loaded.prompt_rate * PROMPT_PIECE_S)))
             if last == stable and key not in loaded.prefixes:
                 loaded.prefixes[key] = _save_sequence(llama)
+                _write_prefix_file(loaded.path, key, loaded.prefixes[key])
                 while len(loaded.prefixes) > SAVED_PREFIXES:
                     loaded.prefixes.popitem(last=False)
             if now - started >= self.progress_after_s and now - last_report >= PROGRESS_EVERY_S:
@@ -625,6 +640,87 @@ def _restore_sequence(llama: Any, tokens: tuple[int, ...], state: bytes) -> bool
     llama.n_tokens = len(tokens)
     llama._requires_eval = True
     return True
+
+
+def prefix_cache_dir() -> Path:
+    """Where saved readings of prompt starts are kept: ``$XDG_CACHE_HOME`` (else ``~/.cache``)
+    ``/casparian-flow/ai-prefix``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "casparian-flow" / "ai-prefix"
+
+
+def _prefix_digest(model: Path, tokens: tuple[int, ...]) -> bytes:
+    """What a saved reading is valid for: this model file as it is now, this llama-cpp-python
+    and exactly these tokens."""
+    import llama_cpp
+
+    stat = model.stat()
+    digest = hashlib.sha256()
+    identity = f"{model}\0{stat.st_size}\0{stat.st_mtime_ns}\0{llama_cpp.__version__}\0"
+    digest.update(identity.encode())
+    digest.update(",".join(map(str, tokens)).encode())
+    return digest.digest()
+
+
+def _prefix_file(model: Path, tokens: tuple[int, ...]) -> Path:
+    return prefix_cache_dir() / f"{_prefix_digest(model, tokens).hex()[:32]}.state"
+
+
+def _read_prefix_file(model: Path, tokens: tuple[int, ...]) -> bytes | None:
+    """The reading saved on disk for ``tokens`` of ``model``, or None when there is none or
+    the file is damaged, too big, or written for something else (it is then deleted)."""
+    try:
+        path = _prefix_file(model, tokens)
+        expected = _prefix_digest(model, tokens)
+        if path.stat().st_size > MAX_PREFIX_FILE:
+            path.unlink(missing_ok=True)
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header = len(PREFIX_MAGIC) + 32 + 8 + 32
+    if (
+        len(data) < header
+        or not data.startswith(PREFIX_MAGIC)
+        or data[len(PREFIX_MAGIC) : len(PREFIX_MAGIC) + 32] != expected
+        or int.from_bytes(data[header - 40 : header - 32], "little") != len(data) - header
+        or hashlib.sha256(data[header:]).digest() != data[header - 32 : header]
+    ):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recently used: the last to be deleted
+    return data[header:]
+
+
+def _write_prefix_file(model: Path, tokens: tuple[int, ...], state: bytes) -> None:
+    """Save ``state`` for ``tokens`` of ``model`` (a temporary file renamed into place), then
+    delete the oldest files past ``SAVED_PREFIX_FILES``. A full or read-only disk only means
+    the next process reads the prompt start again."""
+    if len(state) > MAX_PREFIX_FILE:
+        return
+    with contextlib.suppress(OSError):
+        folder = prefix_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = _prefix_file(model, tokens)
+        payload = (
+            PREFIX_MAGIC
+            + _prefix_digest(model, tokens)
+            + len(state).to_bytes(8, "little")
+            + hashlib.sha256(state).digest()
+            + state
+        )
+        temporary = folder / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            temporary.write_bytes(payload)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        others = [f for f in folder.glob("*.state") if f.name != path.name]
+        others.sort(key=lambda f: f.stat().st_mtime_ns)
+        for old in others[: max(0, len(others) - (SAVED_PREFIX_FILES - 1))]:
+            old.unlink(missing_ok=True)
 
 
 def _safe_end(text: str) -> int:

@@ -6,6 +6,7 @@ every answer reproducible.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,15 @@ from casparian_engine.ai import (
     select_provider,
     shipped_model_path,
 )
-from casparian_engine.ai.local import LocalProvider
+from casparian_engine.ai.local import (
+    _MODELS,
+    SAVED_PREFIX_FILES,
+    LocalProvider,
+    _prefix_file,
+    _read_prefix_file,
+    _write_prefix_file,
+    prefix_cache_dir,
+)
 from casparian_engine.cli.main import app
 from casparian_engine.config import load_config
 from casparian_engine.workspace import Workspace
@@ -220,6 +229,75 @@ def test_the_system_prompt_is_read_once_and_put_back_after_another_prompt(
     again, read_again = answer()
     assert again == whole and whole.strip()
     assert read_whole > stable and read_again == read_whole - stable
+
+
+def _fresh_load(provider: LocalProvider) -> LocalProvider:
+    """A new provider on a fresh load of the same model file (as in a new process)."""
+    _MODELS.pop((provider.model_path.expanduser().resolve(), provider.context_tokens), None)
+    fresh = LocalProvider(provider.model_path, provider.context_tokens)
+    assert not fresh.loaded
+    return fresh
+
+
+def test_a_fresh_model_load_puts_back_the_prompt_start_saved_on_disk(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The stable start read once is written to the cache directory; a fresh load of the model
+    (a new ``casparian ask``) puts it back from there instead of reading it, and answers exactly
+    as after a whole read (greedy decoding)."""
+    provider, _ = local()
+    loaded = provider.load()
+    loaded.llama.reset()
+    loaded.prefixes.clear()
+
+    def answer(provider: LocalProvider) -> tuple[str, int]:
+        assistant = Assistant(workspace, provider, max_tokens=12)
+        assistant.history.clear()
+        loaded = provider.load()
+        before = loaded.tokens_read
+        text = "".join(e.text for e in assistant.ask("What is a CSV?") if isinstance(e, TextDelta))
+        return text, loaded.tokens_read - before
+
+    whole, read_whole = answer(provider)
+    stable = len(next(iter(loaded.prefixes)))
+    files = list(prefix_cache_dir().glob("*.state"))
+    assert prefix_cache_dir() == tmp_path / "xdg-cache" / "casparian-flow" / "ai-prefix"
+    assert len(files) == 1 and files[0].stat().st_size > 100_000
+    assert not list(prefix_cache_dir().glob("*.tmp"))
+
+    fresh = _fresh_load(provider)
+    again, read_again = answer(fresh)
+    assert again == whole and whole.strip()
+    assert read_again == read_whole - stable
+
+    # A truncated file is ignored (the start is read again, same answer) and replaced.
+    files[0].write_bytes(files[0].read_bytes()[: files[0].stat().st_size // 2])
+    fresh = _fresh_load(fresh)
+    third, read_third = answer(fresh)
+    assert third == whole and read_third == read_whole
+    assert files[0].stat().st_size > 100_000
+    fresh = _fresh_load(fresh)
+    assert answer(fresh) == (whole, read_again)
+
+
+def test_prefix_files_on_disk_are_bounded_and_a_foreign_file_is_ignored() -> None:
+    assert MODEL is not None
+    model = MODEL.resolve()
+    for n in range(SAVED_PREFIX_FILES + 2):
+        _write_prefix_file(model, (1, 2, n), bytes([n]) * 64)
+        os.utime(_prefix_file(model, (1, 2, n)), (1000 + n, 1000 + n))  # distinct ages
+    files = list(prefix_cache_dir().glob("*.state"))
+    assert len(files) == SAVED_PREFIX_FILES
+    assert _read_prefix_file(model, (1, 2, 0)) is None  # the oldest went first
+    last = SAVED_PREFIX_FILES + 1
+    assert _read_prefix_file(model, (1, 2, last)) == bytes([last]) * 64
+    # A file written for other tokens, renamed to this key's name, is not used and is deleted.
+    _prefix_file(model, (1, 2, last)).write_bytes(_prefix_file(model, (1, 2, 3)).read_bytes())
+    assert _read_prefix_file(model, (1, 2, last)) is None
+    assert not _prefix_file(model, (1, 2, last)).exists()
+    # So is one that is not a prefix file at all.
+    _prefix_file(model, (9,)).write_bytes(b"GGUF not a state")
+    assert _read_prefix_file(model, (9,)) is None
 
 
 def test_a_stop_during_a_long_prompt_read_stops_between_pieces(workspace: Workspace) -> None:
