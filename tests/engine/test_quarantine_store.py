@@ -210,6 +210,35 @@ def test_replay_over_many_pages_moves_each_row_once(
     assert (again[0].rows_checked, again[0].rows_moved) == (25, 0)
 
 
+def test_replay_by_rule_over_many_pages_moves_only_those_rows(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule filter pages through only the rows that broke that rule (ids interleaved with
+    others): 25 'range' rows in 4-row pages all move, the 25 'cast' rows stay."""
+    import casparian_engine.quarantine_replay as quarantine_replay
+
+    monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 4)
+    _quarantine(workspace, rows=50)
+    relaxed = SchemaContract.from_dict(
+        {
+            "name": "meters",
+            "columns": [
+                {"name": "id", "type": "int64", "nullable": False},
+                {"name": "reading", "type": "float64", "max": 1000},
+            ],
+        }
+    )
+    workspace.approve_contract(relaxed)
+    (result,) = workspace.replay_quarantine(QuarantineFilter(rule="range"))
+    assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (25, 25, 0)
+    assert result.output_file is not None
+    assert pq.read_table(result.output_file).column("_cf_row").to_pylist() == list(
+        range(2, 51, 2)
+    )
+    assert workspace.count_quarantine(QuarantineFilter(rule="range")) == 0
+    assert workspace.count_quarantine(QuarantineFilter(rule="cast")) == 25
+
+
 def test_replay_of_rows_with_a_column_the_contract_lacks_moves_nothing(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
