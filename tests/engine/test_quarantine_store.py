@@ -232,9 +232,7 @@ def test_replay_by_rule_over_many_pages_moves_only_those_rows(
     (result,) = workspace.replay_quarantine(QuarantineFilter(rule="range"))
     assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (25, 25, 0)
     assert result.output_file is not None
-    assert pq.read_table(result.output_file).column("_cf_row").to_pylist() == list(
-        range(2, 51, 2)
-    )
+    assert pq.read_table(result.output_file).column("_cf_row").to_pylist() == list(range(2, 51, 2))
     assert workspace.count_quarantine(QuarantineFilter(rule="range")) == 0
     assert workspace.count_quarantine(QuarantineFilter(rule="cast")) == 25
 
