@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..source_lines import POINTER_LINE, POINTER_ROW
-from .db import Database
+from .db import Database, in_list
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -443,10 +443,10 @@ class QuarantineRepository:
 
     def mark_replayed(self, ids: Sequence[int], replay_job_id: int | None = None) -> int:
         """Mark rows as moved to the output (inside the caller's transaction, if any)."""
-        now = time.time()
-        self.db.executemany(
+        condition, bound = in_list(self.db, "id", ids)
+        self.db.execute(
             "UPDATE cf_quarantine SET replayed_at = ?, replay_job_id = ? "
-            "WHERE id = ? AND replayed_at IS NULL",
-            ((now, replay_job_id, i) for i in ids),
+            f"WHERE {condition} AND replayed_at IS NULL",
+            (time.time(), replay_job_id, bound),
         )
         return len(ids)
