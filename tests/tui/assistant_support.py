@@ -3,7 +3,6 @@ work, and the mark for tests that need the real local model."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import time
 from collections.abc import Callable
@@ -12,7 +11,6 @@ import pytest
 from textual.pilot import Pilot
 
 from casparian_engine.ai import shipped_model_path
-from casparian_tui.app import CasparianApp
 
 DEADLINE_S = 600.0  # a guard against a hang under load, never reached by a healthy run
 
@@ -20,17 +18,6 @@ needs_model = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None or shipped_model_path() is None,
     reason="the local-ai extra is not installed (make local-ai)",
 )
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait for every worker of the app and of every screen (the lab's run in guests)."""
-    from textual.worker import WorkerCancelled
-
-    for _ in range(4):
-        for worker in list(app.workers):
-            with contextlib.suppress(WorkerCancelled):
-                await worker.wait()
-        await pilot.pause()
 
 
 async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:

@@ -65,6 +65,19 @@ def write_numbered_files(root: Path, count: int, per_folder: int = 500) -> None:
         (folder / f"f{number:05d}.txt").write_text(str(number))
 
 
+async def settle(app: CasparianApp, pilot: Pilot[None], rounds: int = 4) -> None:
+    """Wait for every worker of the app and its screens, each in turn, and for the messages they
+    posted: a worker that a newer request replaced ends cancelled, one that failed shows its
+    error on screen (tests assert what the screen says); neither stops the wait."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for _ in range(rounds):
+        for worker in list(app.workers):
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        await pilot.pause()
+
+
 async def home_settled(app: CasparianApp, pilot: Pilot[None]) -> None:
     """Wait until Home shows its figures and "Needs you"."""
     from textual.worker import WorkerCancelled, WorkerFailed

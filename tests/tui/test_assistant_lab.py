@@ -19,7 +19,8 @@ from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.screens.lab import LabScreen
 from tests.engine.assistant_support import failed_job, planted_table
-from tests.tui.assistant_support import settle
+
+from .conftest import settle
 
 SIZE = (120, 36)
 

@@ -20,7 +20,9 @@ from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.screens.lab import LabModelWriting, LabScreen
 from tests.engine.assistant_support import failed_job, planted_table
-from tests.tui.assistant_support import needs_model, settle, until
+from tests.tui.assistant_support import needs_model, until
+
+from .conftest import settle
 
 SIZE = (120, 36)
 ANSWER_TOKENS = 48

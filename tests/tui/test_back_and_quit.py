@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from casparian_engine.workspace import Workspace
@@ -14,13 +13,9 @@ from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import ConfirmDialog
 from casparian_tui.screens.inspect import InspectScreen
 
+from .conftest import settle
+
 SIZE = (120, 36)
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def test_ctrl_c_during_a_run_asks_and_yes_stops_the_run_then_quits(

@@ -14,7 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 from textual.widgets._toast import Toast
-from textual.worker import WorkerCancelled, WorkerFailed
+from textual.worker import WorkerFailed
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -22,19 +22,9 @@ from casparian_tui.screens.dialogs import DetailsDialog
 from casparian_tui.screens.discover import PAGE_SIZE, DiscoverScreen
 from casparian_tui.widgets.file_preview import FilePreview
 
-from .conftest import scroll_wheel, write_numbered_files
+from .conftest import scroll_wheel, settle, write_numbered_files
 
 SIZE = (120, 36)
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait for every worker, each in turn: a list request that a newer key press replaced
-    ends cancelled (waiting for all at once stops at the first cancelled one)."""
-    for _ in range(3):
-        for worker in list(app.workers):
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-        await pilot.pause()
 
 
 async def open_discover(app: CasparianApp, pilot: Pilot[None]) -> DiscoverScreen:

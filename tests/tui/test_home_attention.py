@@ -3,12 +3,10 @@ paused parsers, each a key (1-4) or a click away from the place that fixes it.""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
@@ -18,16 +16,9 @@ from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.screens.process import ProcessScreen
 from casparian_tui.widgets.attention_panel import AttentionLine
 
+from .conftest import settle
+
 SIZES = [(80, 24), (120, 36)]
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait for every worker, each in turn (one a newer request replaced ends cancelled)."""
-    for _ in range(4):
-        for worker in list(app.workers):
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-        await pilot.pause()
 
 
 def lines(app: CasparianApp) -> list[str]:

@@ -3,21 +3,19 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from textual.pilot import Pilot
 from textual.widgets import DataTable
-from textual.worker import WorkerCancelled
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.widgets.result_grid import WINDOW_ROWS, ResultGrid
 
-from .conftest import scroll_wheel
+from .conftest import scroll_wheel, settle
 
 SIZE = (120, 36)
 
@@ -35,21 +33,6 @@ async def apply_filter(app: CasparianApp, pilot: Pilot[None], predicate: str) ->
     await pilot.pause()
     await pilot.press("ctrl+u", *predicate, "enter")
     await settle(app, pilot)
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait for every worker and the messages they post (a view asked for twice cancels the
-    first load: exclusive workers replace each other)."""
-    await settle_past_cancels(app, pilot)
-
-
-async def settle_past_cancels(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait for every worker, including those an exclusive successor cancelled."""
-    for _ in range(4):
-        for worker in list(app.workers):
-            with contextlib.suppress(WorkerCancelled):
-                await worker.wait()
-        await pilot.pause()
 
 
 def write_output(workspace: Workspace) -> None:
@@ -354,12 +337,12 @@ async def test_rows_far_down_are_read_as_the_grid_scrolls_there(workspace: Works
         assert rows.row_count == 5_000 and list(rows.windowed.windows) == [0]
         rows.focus()
         await pilot.press(*["right_square_bracket"] * 20)  # 20 screens of 14 rows: row 281
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         assert str(screen.query_one("#inspect-status").render()) == "lines: rows 281–294 of 5,000"
         assert rows.render_line(1).text.split() == ["280"]
         assert 280 // WINDOW_ROWS in rows.windowed.windows
         await pilot.press("end")  # the last row: its window is read, the ones between are not
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         assert rows.cursor_row == 4_999
         assert str(screen.query_one("#inspect-status").render()) == (
             "lines: rows 4,987–5,000 of 5,000"
@@ -367,7 +350,7 @@ async def test_rows_far_down_are_read_as_the_grid_scrolls_there(workspace: Works
         assert rows.render_line(14).text.split() == ["4999"]
         assert 10 not in rows.windowed.windows
         await pilot.press("left_square_bracket")
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         assert rows.cursor_row == 4_985
 
 

@@ -18,7 +18,8 @@ from casparian_tui.widgets.histogram import Histogram
 from casparian_tui.widgets.result_grid import ResultGrid
 from casparian_tui.widgets.sql_editor import SqlEditor
 
-from .test_inspect import open_inspect, settle, settle_past_cancels, write_output
+from .conftest import settle
+from .test_inspect import open_inspect, write_output
 from .test_quarantine import quarantine_file
 
 SIZE = (120, 36)
@@ -36,7 +37,7 @@ async def run_sql(app: CasparianApp, pilot: Pilot[None], sql: str) -> None:
     editor.select_all()
     keys = ["enter" if char == "\n" else char for char in sql]  # Enter makes a new line
     await pilot.press("delete", *keys, "ctrl+j")
-    await settle_past_cancels(app, pilot)
+    await settle(app, pilot)
 
 
 async def test_a_query_over_an_output_and_the_quarantine_fills_the_grid(
@@ -137,14 +138,14 @@ async def test_sort_by_a_column_reads_sorted_windows_and_export_writes_that_orde
         grid = screen.query_one("#rows", ResultGrid)
         grid.focus()
         await pilot.press("o")  # the cursor is on amount: ascending (as stored)
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         await pilot.press("o")  # descending
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         grid = screen.query_one("#rows", ResultGrid)
         assert grid.render_line(1).text.split() == ["249", "acme"]
         assert status(screen) == "lines sorted by amount ↓: rows 1–14 of 250"
         await pilot.click("#rows", offset=(10, 0))  # the vendor header: ascending by vendor
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         grid = screen.query_one("#rows", ResultGrid)
         assert status(screen) == "lines sorted by vendor ↑: rows 1–14 of 250"
         assert grid.render_line(1).text.split() == ["1", "acme"]  # ties broken on amount
@@ -185,7 +186,7 @@ async def test_a_click_on_a_histogram_bar_filters_by_its_bin(workspace: Workspac
         histogram = screen.query_one(Histogram)
         assert str(histogram.render()).splitlines()[2].split()[:2] == ["(50,", "100]"]
         await pilot.click(Histogram, offset=(10, 2))  # the second bar: (50, 100], 50 rows
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         assert screen.predicate == '"amount" > 50.0 AND "amount" <= 100.0'
         assert status(screen) == (
             'lines where "amount" > 50.0 AND "amount" <= 100.0: rows 1–14 of 50'
@@ -194,9 +195,9 @@ async def test_a_click_on_a_histogram_bar_filters_by_its_bin(workspace: Workspac
         assert grid.render_line(1).text.split() == ["51", "acme"]
         screen.query_one("#stats").focus()
         await pilot.press("down")  # vendor, within the bin
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         await pilot.click(Histogram, offset=(10, 2))  # zeta: 10 of the 50
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         assert screen.predicate == (
             '("amount" > 50.0 AND "amount" <= 100.0) AND "vendor" = \'zeta\''
         )
@@ -215,7 +216,7 @@ async def test_escape_leaves_the_editor_then_the_query_then_goes_home(
         await pilot.press("escape")  # the editor → the grid
         assert screen.query_one("#rows", ResultGrid).has_focus and screen.sql
         await pilot.press("escape")  # the query → the table's rows
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         assert screen.sql == "" and not screen.query_one(SqlEditor).display
         assert status(screen) == "lines: rows 1–14 of 250"
         await pilot.press("escape", "escape")  # the grid → the table list → Home
@@ -234,7 +235,7 @@ async def test_a_big_result_scrolls_to_its_end(workspace: Workspace) -> None:
         grid = screen.query_one("#rows", ResultGrid)
         grid.focus()
         await pilot.press("end")
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         assert grid.row_count == 100_000
         assert status(screen) == "query: rows 99,990–100,000 of 100,000"  # the editor is open
         assert grid.render_line(11).text.split() == ["399998"]

@@ -14,15 +14,9 @@ from casparian_tui.app import CasparianApp
 from casparian_tui.screens.jobs import STATUS_FILTERS as JOB_FILTERS
 from casparian_tui.screens.jobs import JobsScreen
 
-from .conftest import scroll_wheel
+from .conftest import scroll_wheel, settle
 
 SIZE = (120, 36)
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def make_jobs(workspace: Workspace) -> tuple[int, int]:

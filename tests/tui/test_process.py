@@ -20,15 +20,9 @@ from casparian_tui.screens.dialogs import DetailsDialog
 from casparian_tui.screens.process import NO_PARSERS, ProcessScreen
 from casparian_tui.widgets.run_progress import RunProgress
 
-from .conftest import scroll_wheel
+from .conftest import scroll_wheel, settle
 
 SIZE = (120, 36)
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def open_process(app: CasparianApp, pilot: Pilot[None]) -> ProcessScreen:

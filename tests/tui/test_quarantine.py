@@ -3,14 +3,12 @@ line read from the file beside them, a moved source file, and keys refused while
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 from textual.pilot import Pilot
 from textual.widgets import DataTable
-from textual.worker import WorkerCancelled
 
 from casparian_engine.contracts import SchemaContract, validate
 from casparian_engine.runner.quarantine import StoreQuarantineWriter
@@ -18,7 +16,7 @@ from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.inspect import QUARANTINE_PAGE, InspectScreen
 
-from .conftest import scroll_wheel
+from .conftest import scroll_wheel, settle
 
 SIZE = (120, 36)
 METERS = SchemaContract.from_dict(
@@ -61,21 +59,6 @@ def quarantine_file(workspace: Workspace, source: Path, bad_rows: int, unit: str
     result = validate(table, METERS)
     lineage = Lineage(str(source), source_row_unit=unit)
     StoreQuarantineWriter(workspace.store).write(result.quarantined, lineage)
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def settle_past_cancels(app: CasparianApp, pilot: Pilot[None]) -> None:
-    """Wait for every worker, including those an exclusive successor cancelled."""
-    for _ in range(4):
-        for worker in list(app.workers):
-            with contextlib.suppress(WorkerCancelled):
-                await worker.wait()
-        await pilot.pause()
 
 
 async def open_quarantine(app: CasparianApp, pilot: Pilot[None]) -> InspectScreen:
@@ -212,17 +195,17 @@ async def test_quick_page_presses_each_move_one_page(workspace: Workspace, tmp_p
         screen.action_page(1)
         screen.action_page(1)
         for _ in range(3):  # each arriving page starts the next queued one
-            await settle_past_cancels(app, pilot)
+            await settle(app, pilot)
         assert text_of(screen, "#inspect-status") == f"quarantine: rows 151–{total} of {total}"
         assert [r.id for r in screen.quarantine_rows] == list(range(first_id + 150, first_id + 155))
         screen.action_page(-1)
         screen.action_page(-1)
-        await settle_past_cancels(app, pilot)
+        await settle(app, pilot)
         assert text_of(screen, "#inspect-status") == f"quarantine: rows 51–100 of {total}"
         assert screen.quarantine_rows[0].id == first_id + 50
         screen.action_page(1)
         screen.action_page(1)
         screen.action_page(-1)  # takes back the queued second press
         for _ in range(2):
-            await settle_past_cancels(app, pilot)
+            await settle(app, pilot)
         assert text_of(screen, "#inspect-status") == f"quarantine: rows 101–150 of {total}"

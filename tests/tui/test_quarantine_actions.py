@@ -3,18 +3,17 @@ output or one row), each asked first with what will change; the audit view; unta
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from casparian_engine.contracts import SchemaContract
 from casparian_engine.workspace import QuarantineFilter, Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import ChoiceDialog
 from casparian_tui.screens.inspect import InspectScreen
+
+from .conftest import settle
 
 SIZES = [(80, 24), (120, 36)]
 AMOUNT_AS_TEXT = """\
@@ -26,14 +25,6 @@ columns:
   - name: amount
     type: string
 """
-
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    for _ in range(4):
-        for worker in list(app.workers):
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-        await pilot.pause()
 
 
 @pytest.fixture

@@ -3,18 +3,13 @@ and versions, Inspect table names and column stats."""
 
 from __future__ import annotations
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.process import ProcessScreen
 
-
-async def settle(app: CasparianApp, pilot: Pilot[None]) -> None:
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+from .conftest import settle
 
 
 def shown_line(table: DataTable[object], y: int) -> str:
