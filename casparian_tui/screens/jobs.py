@@ -115,6 +115,7 @@ class JobQueueRead(Message):
 
     rows: list[Any]
     paused: frozenset[str]
+    status: str | None  # the status filter the rows were read with
 
 
 ENDED_IN_ERROR = ERROR_STATES
@@ -210,9 +211,10 @@ class JobsScreen(ExplainFailure, ModeScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-list")
     def load_jobs(self) -> None:
         workspace = self.service.workspace
-        rows = workspace.list_jobs(status=self.status_filter, limit=500)
+        status = self.status_filter
+        rows = workspace.list_jobs(status=status, limit=500)
         paused = frozenset(h.parser_name for h in workspace.paused_parsers())
-        self.post_message(JobQueueRead(rows, paused))
+        self.post_message(JobQueueRead(rows, paused, status))
 
     def action_show_audit(self) -> None:
         """The audit trail: who did what (filterable)."""
@@ -234,6 +236,8 @@ class JobsScreen(ExplainFailure, ModeScreen):
         self.load_jobs()
 
     def on_job_queue_read(self, message: JobQueueRead) -> None:
+        if message.status != self.status_filter:
+            return  # read before the filter changed (a thread worker runs on when replaced)
         self.jobs = message.rows
         self.paused = message.paused
         self._fill(message.rows)
