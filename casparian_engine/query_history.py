@@ -8,16 +8,14 @@ says where it went.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from pathlib import Path
 
 from .errors import CasparianError
+from .saved_lists import load_saved_list, save_list
 
 MAX_QUERIES = 200
 MAX_QUERY_CHARS = 100_000
-MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 class QueryHistoryError(CasparianError, OSError):
@@ -35,23 +33,10 @@ class QueryHistory:
         self._load()
 
     def _load(self) -> None:
-        if not self.path.exists():
-            return
-        try:
-            if self.path.stat().st_size > MAX_FILE_BYTES:
-                raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            queries = data.get("queries") if isinstance(data, dict) else None
-            if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
-                raise ValueError("no 'queries' list of text")
-            self._queries = queries[-MAX_QUERIES:]
-        except (OSError, ValueError) as exc:
-            aside = self.path.with_name(self.path.name + ".unreadable")
-            os.replace(self.path, aside)
-            self.load_error = (
-                f"{self.path}: the query history could not be read ({exc}); it was moved to "
-                f"{aside} and a new one started"
-            )
+        self._queries, self.load_error = load_saved_list(
+            self.path, "queries", "the query history", _texts
+        )
+        del self._queries[:-MAX_QUERIES]
 
     @property
     def queries(self) -> tuple[str, ...]:
@@ -72,10 +57,13 @@ class QueryHistory:
 
     def _save(self) -> None:
         try:
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            payload = {"version": 1, "queries": self._queries}
-            temporary.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-            os.replace(temporary, self.path)
+            save_list(self.path, "queries", self._queries)
         except OSError as exc:
             message = f"{self.path}: the query history could not be saved ({exc})"
             raise QueryHistoryError(message) from exc
+
+
+def _texts(items: list[object]) -> list[str]:
+    if not all(isinstance(item, str) for item in items):
+        raise ValueError("no 'queries' list of text")
+    return [str(item) for item in items]

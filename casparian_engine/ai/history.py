@@ -7,15 +7,13 @@ overwritten, and the error says where it went.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from pathlib import Path
 
+from ..saved_lists import load_saved_list, save_list
 from .events import AIError, ChatMessage
 
 MAX_MESSAGES = 200
-MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 class History:
@@ -29,23 +27,13 @@ class History:
         self._load()
 
     def _load(self) -> None:
-        if not self.path.exists():
-            return
-        try:
-            if self.path.stat().st_size > MAX_FILE_BYTES:
-                raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-                raise ValueError("no 'messages' list")
-            self._messages = [ChatMessage.from_dict(m) for m in data["messages"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            aside = self.path.with_name(self.path.name + ".unreadable")
-            os.replace(self.path, aside)
-            self._messages = []
-            self.load_error = (
-                f"{self.path}: the saved conversation could not be read ({exc}); it was moved "
-                f"to {aside} and a new one started"
-            )
+        messages, error = load_saved_list(
+            self.path,
+            "messages",
+            "the saved conversation",
+            lambda items: [ChatMessage.from_dict(item) for item in items],
+        )
+        self._messages, self.load_error = messages, error or None
 
     @property
     def messages(self) -> tuple[ChatMessage, ...]:
@@ -71,11 +59,7 @@ class History:
 
     def _save(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            payload = {"version": 1, "messages": [m.to_dict() for m in self._messages]}
-            temporary.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-            os.replace(temporary, self.path)
+            save_list(self.path, "messages", [m.to_dict() for m in self._messages])
         except OSError as exc:
             raise AIError(
                 f"{self.path}: the conversation could not be saved ({exc})", "history"
