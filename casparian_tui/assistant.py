@@ -374,8 +374,10 @@ class ExplainFailure(ModelAnswers):
     sidebar."""
 
     def job_to_explain(self) -> int | str | None:
-        """The highlighted job's id, or a parser's name (its latest failed or warned job)."""
-        raise NotImplementedError
+        """The highlighted job's id, or a parser's name (its latest failed or warned job); None
+        when nothing there can be explained. A hook: each screen using this mixin (Jobs,
+        Process) defines it; reaching this one is a programming error."""
+        raise NotImplementedError(f"{type(self).__name__} must define job_to_explain")
 
     def action_explain_failure(self) -> None:
         target = self.job_to_explain()

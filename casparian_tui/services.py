@@ -17,7 +17,7 @@ from textual.signal import Signal
 
 from casparian_engine.config import Settings
 from casparian_engine.errors import describe
-from casparian_engine.events import Event
+from casparian_engine.events import Event, EventSink
 from casparian_engine.job_states import ERROR_STATES, SUCCEEDED_STATES, JobState
 from casparian_engine.wording import counted, plural
 from casparian_engine.workspace import Workspace
@@ -227,9 +227,8 @@ class EngineService:
         for cancel in self.other_work:
             cancel.set()
 
-    def _run_process(self, state: RunState, queue_matching: bool = True) -> None:
-        """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
-
+    def _forward_pool_events(self, state: RunState) -> EventSink:
+        """The worker pool's events for a run (processing or backfill) as the app's messages."""
         from casparian_engine.events import PoolProgress, PoolStopping
 
         def forward(event: Event) -> None:
@@ -247,6 +246,11 @@ class EngineService:
                     )
                 )
 
+        return forward
+
+    def _run_process(self, state: RunState, queue_matching: bool = True) -> None:
+        """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
+        forward = self._forward_pool_events(state)
         try:
             reports = self.workspace.enqueue_matching(state.parser_name) if queue_matching else []
             summary = self.workspace.process(
@@ -338,23 +342,9 @@ class EngineService:
         return True
 
     def _run_backfill(self, state: RunState) -> None:
-        from casparian_engine.events import PoolProgress
-
-        def forward(event: Event) -> None:
-            if isinstance(event, PoolProgress):
-                self.app.post_message(
-                    RunProgressed(
-                        state.parser_name,
-                        event.finished,
-                        event.total,
-                        event.failed,
-                        event.rows_quarantined,
-                    )
-                )
-
         try:
             result = self.workspace.backfill_execute(
-                state.parser_name, on_event=forward, cancel=state.cancel
+                state.parser_name, on_event=self._forward_pool_events(state), cancel=state.cancel
             )
         except Exception as exc:
             self.app.post_message(RunFinished(state.parser_name, "", error=describe(exc)))
