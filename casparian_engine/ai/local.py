@@ -313,6 +313,17 @@ def _chat_messages(request: ProviderRequest) -> list[dict[str, str]]:
     return messages
 
 
+@dataclass
+class _WrittenText:
+    """What one round's sampling wrote: its text, how much of it was shown, its token count,
+    and where a tool call opens in it (-1: none)."""
+
+    text: str = ""
+    shown: int = 0
+    produced: int = 0
+    call_at: int = -1
+
+
 class LocalProvider:
     """A GGUF model through llama-cpp-python; greedy decoding, so answers are reproducible."""
 
@@ -497,28 +508,68 @@ class LocalProvider:
     def _generate(
         self, loaded: LoadedModel, request: ProviderRequest, cancel: CancelToken
     ) -> Iterator[ProviderEvent]:
+        """One round: a forced tool call, or text that turns into a tool call where the model
+        opens one (the rest of the call is then decoded under the tools' grammar)."""
         prompt, stops, prompt_tokens = self._prompt(loaded, request)
         tokens = _tokens(loaded, prompt)
         stable = self._stable_tokens(loaded, request, prompt, tokens)
-        tools = request.tools
         if request.force_tool:
-            tools = tuple(t for t in tools if t.name == request.force_tool)
-            if not tools:
-                raise AIError(f"unknown tool {request.force_tool!r}", "config")
-            call, used = yield from self._decode_call(
-                loaded, prompt + CALL_OPEN, stable, tools, cancel
-            )
-            if call is not None:
-                yield ToolCallRequested(call)
-            yield RoundEnded(prompt_tokens, used, "tool_use" if call else "cancelled")
+            yield from self._forced_call(loaded, request, prompt, prompt_tokens, stable, cancel)
             return
         if not (yield from self._read_prompt(loaded, tokens, stable, cancel)):
             yield RoundEnded(prompt_tokens, 0, "cancelled")
             return
-        produced = 0
-        text = ""
-        shown = 0
-        marker_at = -1
+        written = yield from self._complete_text(loaded, request, tokens, stops, cancel)
+        if cancel.cancelled:
+            yield RoundEnded(prompt_tokens, written.produced, "cancelled")
+            return
+        if written.call_at < 0:
+            if len(written.text) > written.shown:
+                yield TextDelta(written.text[written.shown :])
+            yield RoundEnded(prompt_tokens, written.produced, "end_turn")
+            return
+        before = written.text[: written.call_at]
+        if len(before) > written.shown:
+            yield TextDelta(before[written.shown :])
+        call, used = yield from self._decode_call(
+            loaded, prompt + before + CALL_OPEN, stable, request.tools, cancel
+        )
+        if call is not None:
+            yield ToolCallRequested(call)
+        yield RoundEnded(
+            prompt_tokens, written.produced + used, "tool_use" if call else "cancelled"
+        )
+
+    def _forced_call(
+        self,
+        loaded: LoadedModel,
+        request: ProviderRequest,
+        prompt: str,
+        prompt_tokens: int,
+        stable: int,
+        cancel: CancelToken,
+    ) -> Iterator[ProviderEvent]:
+        """A round that is one call of ``request.force_tool``, decoded under its grammar."""
+        tools = tuple(t for t in request.tools if t.name == request.force_tool)
+        if not tools:
+            raise AIError(f"unknown tool {request.force_tool!r}", "config")
+        call, used = yield from self._decode_call(loaded, prompt + CALL_OPEN, stable, tools, cancel)
+        if call is not None:
+            yield ToolCallRequested(call)
+        yield RoundEnded(prompt_tokens, used, "tool_use" if call else "cancelled")
+
+    def _complete_text(
+        self,
+        loaded: LoadedModel,
+        request: ProviderRequest,
+        tokens: list[int],
+        stops: list[str],
+        cancel: CancelToken,
+    ) -> Generator[ProviderEvent, None, _WrittenText]:
+        """Sample text after the read prompt, passing on what is safe to show, until a stop,
+        the token budget, ``cancel``, or (when tools are offered) the opening of a call."""
+        tools = request.tools
+        written = _WrittenText()
         try:
             chunks = loaded.llama.create_completion(
                 tokens,
@@ -528,16 +579,16 @@ class LocalProvider:
                 stream=True,
             )
             for chunk in chunks:
-                produced += 1
-                text += chunk["choices"][0]["text"]
+                written.produced += 1
+                written.text += chunk["choices"][0]["text"]
                 if tools:
-                    marker_at = text.find(CALL_OPEN)
-                    if marker_at >= 0:
+                    written.call_at = written.text.find(CALL_OPEN)
+                    if written.call_at >= 0:
                         break
-                visible = len(text) if not tools else _safe_end(text)
-                if visible > shown:
-                    yield TextDelta(text[shown:visible])
-                    shown = visible
+                visible = len(written.text) if not tools else _safe_end(written.text)
+                if visible > written.shown:
+                    yield TextDelta(written.text[written.shown : visible])
+                    written.shown = visible
                 if cancel.cancelled:
                     break
             else:
@@ -546,23 +597,7 @@ class LocalProvider:
                 chunks.close()
         except MemoryError as exc:
             raise AIError("out of memory while generating", "memory") from exc
-        if cancel.cancelled:
-            yield RoundEnded(prompt_tokens, produced, "cancelled")
-            return
-        if marker_at < 0:
-            if len(text) > shown:
-                yield TextDelta(text[shown:])
-            yield RoundEnded(prompt_tokens, produced, "end_turn")
-            return
-        before = text[:marker_at]
-        if len(before) > shown:
-            yield TextDelta(before[shown:])
-        call, used = yield from self._decode_call(
-            loaded, prompt + before + CALL_OPEN, stable, tools, cancel
-        )
-        if call is not None:
-            yield ToolCallRequested(call)
-        yield RoundEnded(prompt_tokens, produced + used, "tool_use" if call else "cancelled")
+        return written
 
     def _decode_call(
         self,

@@ -108,6 +108,43 @@ def _bounded_json(value: Any) -> str:
     return text
 
 
+@dataclass
+class _Turn:
+    """One question as it goes: its messages, the tool calls run, tokens and timing."""
+
+    question: str
+    force_tool: str | None
+    messages: list[ChatMessage]
+    started: float
+    text: str = ""  # the current round's text
+    calls: list[ToolCall] = dataclasses.field(default_factory=list)  # the current round's
+    calls_done: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    rounds: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    first_token: float | None = None
+    decode_seconds: float = 0.0
+    timed_tokens: int = 0  # tokens of the rounds decode_seconds covers (tool calls write no text)
+    error: AIError | None = None
+
+    @classmethod
+    def begin(cls, question: str) -> _Turn:
+        """A turn for ``question``; ``/tool_name rest`` forces that tool in the first round."""
+        started = time.perf_counter()
+        force_tool: str | None = None
+        if question.startswith("/"):
+            name, _, rest = question[1:].partition(" ")
+            if name in {s.name for s in assistant_tools()}:
+                force_tool, question = name, rest.strip() or f"Call {name}."
+        return cls(question, force_tool, [ChatMessage("user", question)], started)
+
+    def tokens_per_second(self) -> float | None:
+        """Decode speed over the rounds that wrote text, when there were any."""
+        if self.decode_seconds > 0 and self.timed_tokens:
+            return self.timed_tokens / self.decode_seconds
+        return None
+
+
 class Assistant:
     """Questions and answers over one workspace with one provider. Stable API.
 
@@ -185,105 +222,109 @@ class Assistant:
     def _ask(
         self, question: str, context: AIContext | None, cancel: CancelToken
     ) -> Iterator[Event]:
-        started = time.perf_counter()
-        force_tool: str | None = None
-        if question.startswith("/"):
-            name, _, rest = question[1:].partition(" ")
-            if name in {s.name for s in assistant_tools()}:
-                force_tool, question = name, rest.strip() or f"Call {name}."
-        turn = [ChatMessage("user", question)]
-        system = self.system_prompt(context)
-        tools = tool_schemas()
-        calls_done: list[dict[str, Any]] = []
-        input_tokens = output_tokens = 0
-        first_token: float | None = None
-        decode_seconds = 0.0
-        timed_tokens = 0  # tokens of the rounds decode_seconds covers (tool calls write no text)
-        rounds = 0
-        error: AIError | None = None
-        text = ""
+        """One question's trip: provider rounds with tool rounds between them, then the end."""
+        turn = _Turn.begin(question)
+        system, tools = self.system_prompt(context), tool_schemas()
         while True:
-            offer = tools if rounds < self.max_tool_rounds else ()
-            request = ProviderRequest(
-                system=system,
-                messages=(*self.history.messages, *turn),
-                tools=offer,
-                max_tokens=self.max_tokens,
-                force_tool=force_tool if rounds == 0 and offer else None,
-                stable_system=len(SYSTEM_RULES),
-            )
-            text = ""
-            calls: list[ToolCall] = []
-            round_start: float | None = None
-            try:
-                for event in self.provider.stream(request, cancel):
-                    if isinstance(event, TextDelta):
-                        now = time.perf_counter()
-                        first_token = first_token if first_token is not None else now - started
-                        round_start = round_start if round_start is not None else now
-                        text += event.text
-                        yield event
-                    elif isinstance(event, ToolCallRequested):
-                        calls.append(event.call)
-                        yield event
-                    elif isinstance(event, RoundEnded):
-                        input_tokens += event.input_tokens
-                        output_tokens += event.output_tokens
-                        if round_start is not None:  # a round that wrote text: time it
-                            decode_seconds += time.perf_counter() - round_start
-                            timed_tokens += event.output_tokens
-                    elif isinstance(event, Status):
-                        yield event
-            except AIError as exc:
-                error = exc
-            if error is not None or cancel.cancelled:
+            yield from self._provider_round(turn, system, tools, cancel)
+            if turn.error is not None or cancel.cancelled:
                 break
-            turn.append(ChatMessage("assistant", text, tuple(calls)))
-            if not calls:
+            turn.messages.append(ChatMessage("assistant", turn.text, tuple(turn.calls)))
+            if not turn.calls:
                 break
-            rounds += 1
-            for call in calls:
-                if cancel.cancelled:
-                    break
-                result = self._run_tool(call)
-                calls_done.append({"tool": call.name, "outcome": result.outcome})
-                turn.append(
-                    ChatMessage(
-                        "tool",
-                        result.content,
-                        tool_call_id=call.id,
-                        tool_name=call.name,
-                        is_error=result.outcome != "ok",
-                    )
-                )
-                yield result
+            turn.rounds += 1
+            yield from self._tool_round(turn, cancel)
             if cancel.cancelled:
                 break
-        stopped = cancel.cancelled and error is None
-        if stopped:
-            turn.append(ChatMessage("assistant", (text + " (stopped)").strip()))
-            turn = _complete_pairs(turn)
-        if error is None:
-            try:
-                self.history.extend(turn)
-            except AIError as exc:
-                error = exc
-        seconds = time.perf_counter() - started
-        tokens_per_second = (
-            timed_tokens / decode_seconds if decode_seconds > 0 and timed_tokens else None
+        yield from self._end_turn(turn, context, cancel)
+
+    def _provider_round(
+        self, turn: _Turn, system: str, tools: tuple[ToolSchema, ...], cancel: CancelToken
+    ) -> Iterator[Event]:
+        """Stream one provider round (tools offered until the last), passing its text, tool
+        requests and statuses on; its text and calls, tokens and timing, or error land in
+        ``turn``."""
+        offer = tools if turn.rounds < self.max_tool_rounds else ()
+        request = ProviderRequest(
+            system=system,
+            messages=(*self.history.messages, *turn.messages),
+            tools=offer,
+            max_tokens=self.max_tokens,
+            force_tool=turn.force_tool if turn.rounds == 0 and offer else None,
+            stable_system=len(SYSTEM_RULES),
         )
+        turn.text = ""
+        turn.calls = []
+        round_start: float | None = None
+        try:
+            for event in self.provider.stream(request, cancel):
+                if isinstance(event, TextDelta):
+                    now = time.perf_counter()
+                    if turn.first_token is None:
+                        turn.first_token = now - turn.started
+                    round_start = round_start if round_start is not None else now
+                    turn.text += event.text
+                    yield event
+                elif isinstance(event, ToolCallRequested):
+                    turn.calls.append(event.call)
+                    yield event
+                elif isinstance(event, RoundEnded):
+                    turn.input_tokens += event.input_tokens
+                    turn.output_tokens += event.output_tokens
+                    if round_start is not None:  # a round that wrote text: time it
+                        turn.decode_seconds += time.perf_counter() - round_start
+                        turn.timed_tokens += event.output_tokens
+                elif isinstance(event, Status):
+                    yield event
+        except AIError as exc:
+            turn.error = exc
+
+    def _tool_round(self, turn: _Turn, cancel: CancelToken) -> Iterator[Event]:
+        """Run the round's tool calls in order (until cancelled), each result going to the
+        model as a tool message and to the caller as an event."""
+        for call in turn.calls:
+            if cancel.cancelled:
+                break
+            result = self._run_tool(call)
+            turn.calls_done.append({"tool": call.name, "outcome": result.outcome})
+            turn.messages.append(
+                ChatMessage(
+                    "tool",
+                    result.content,
+                    tool_call_id=call.id,
+                    tool_name=call.name,
+                    is_error=result.outcome != "ok",
+                )
+            )
+            yield result
+
+    def _end_turn(
+        self, turn: _Turn, context: AIContext | None, cancel: CancelToken
+    ) -> Iterator[Event]:
+        """Save the turn to the history, audit the question, and say how it ended."""
+        stopped = cancel.cancelled and turn.error is None
+        if stopped:
+            turn.messages.append(ChatMessage("assistant", (turn.text + " (stopped)").strip()))
+            turn.messages = _complete_pairs(turn.messages)
+        if turn.error is None:
+            try:
+                self.history.extend(turn.messages)
+            except AIError as exc:
+                turn.error = exc
+        error = turn.error
+        seconds = time.perf_counter() - turn.started
         self.workspace.record_audit(
             "ai.question",
             self.provider.name,
             model=self.provider.model,
             cloud=self.provider.cloud,
-            question=question[:500],
+            question=turn.question[:500],
             context=context.summary() if context else "",
-            tool_calls=calls_done,
+            tool_calls=turn.calls_done,
             outcome="error" if error else ("stopped" if stopped else "answered"),
             error=str(error) if error else None,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
+            input_tokens=turn.input_tokens,
+            output_tokens=turn.output_tokens,
             seconds=round(seconds, 3),
         )
         if error is not None:
@@ -292,12 +333,12 @@ class Assistant:
             provider=self.provider.name,
             model=self.provider.model,
             cloud=self.provider.cloud,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
+            input_tokens=turn.input_tokens,
+            output_tokens=turn.output_tokens,
             seconds=seconds,
-            first_token_s=first_token,
-            tokens_per_second=tokens_per_second,
-            tool_rounds=rounds,
+            first_token_s=turn.first_token,
+            tokens_per_second=turn.tokens_per_second(),
+            tool_rounds=turn.rounds,
             stopped=stopped,
             error=str(error) if error else None,
         )
