@@ -186,10 +186,34 @@ class Workspace:
         since: float | None = None,
         limit: int = 1000,
         containing: str | None = None,
+        *,
+        until: float | None = None,
+        before_id: int | None = None,
     ) -> list[AuditEntry]:
         """The audit trail, newest first; ``containing`` keeps entries whose action, OS user or
-        subject contains that text (any case)."""
-        return self.store.audit.list(action=action, since=since, limit=limit, containing=containing)
+        subject contains that text (any case); ``since``/``until`` bound the time (until
+        excluded); ``before_id`` (the previous page's last id) reads the next page."""
+        return self.store.audit.list(
+            action=action,
+            since=since,
+            limit=limit,
+            containing=containing,
+            until=until,
+            before_id=before_id,
+        )
+
+    def audit_count(
+        self,
+        action: str | None = None,
+        since: float | None = None,
+        containing: str | None = None,
+        *,
+        until: float | None = None,
+    ) -> int:
+        """How many audit entries match the filters ``audit_entries`` takes."""
+        return self.store.audit.count(
+            action=action, since=since, containing=containing, until=until
+        )
 
     def export_audit(self, dest: str | os.PathLike[str]) -> dict[str, Any]:
         """Write the evidence manifest (JSON + readable summary) into ``dest``; returns it."""

@@ -64,31 +64,64 @@ class AuditRepository:
         since: float | None = None,
         limit: int = 1000,
         containing: str | None = None,
+        *,
+        until: float | None = None,
+        before_id: int | None = None,
     ) -> list[AuditEntry]:
-        """Entries newest first, optionally one action only, since a time, and whose action, OS
-        user or subject contains ``containing`` (any case, literally), at most ``limit``."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if containing:
-            pattern = "%" + _like_literal(containing.lower()) + "%"
-            clauses.append(
-                "(LOWER(action) LIKE ? ESCAPE '\\' OR LOWER(os_user) LIKE ? ESCAPE '\\' "
-                "OR LOWER(subject) LIKE ? ESCAPE '\\')"
-            )
-            params.extend([pattern, pattern, pattern])
-        if action:
-            clauses.append("action = ?")
-            params.append(action)
-        if since is not None:
-            clauses.append("at >= ?")
-            params.append(since)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        """Entries newest first, optionally one action only, at or after ``since`` and before
+        ``until``, whose action, OS user or subject contains ``containing`` (any case,
+        literally), at most ``limit``; ``before_id`` (the last id of the previous page) pages
+        on by keyset."""
+        where, params = _where(action, since, until, containing)
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.db.query(
-            f"SELECT id, at, os_user, action, subject, details FROM cf_audit {where} "
+            f"SELECT id, at, os_user, action, subject, details FROM cf_audit {clause} "
             "ORDER BY id DESC LIMIT ?",
             (*params, limit),
         )
         return [AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def count(
+        self,
+        action: str | None = None,
+        since: float | None = None,
+        containing: str | None = None,
+        *,
+        until: float | None = None,
+    ) -> int:
+        """How many entries ``list`` with the same filters would page through."""
+        where, params = _where(action, since, until, containing)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        row = self.db.query_one(f"SELECT COUNT(*) FROM cf_audit {clause}", tuple(params))
+        return int(row[0]) if row else 0
+
+
+def _where(
+    action: str | None, since: float | None, until: float | None, containing: str | None
+) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses and parameters of the audit filters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if containing:
+        pattern = "%" + _like_literal(containing.lower()) + "%"
+        clauses.append(
+            "(LOWER(action) LIKE ? ESCAPE '\\' OR LOWER(os_user) LIKE ? ESCAPE '\\' "
+            "OR LOWER(subject) LIKE ? ESCAPE '\\')"
+        )
+        params.extend([pattern, pattern, pattern])
+    if action:
+        clauses.append("action = ?")
+        params.append(action)
+    if since is not None:
+        clauses.append("at >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("at < ?")
+        params.append(until)
+    return clauses, params
 
 
 def _like_literal(text: str) -> str:

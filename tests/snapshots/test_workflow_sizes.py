@@ -1,0 +1,51 @@
+"""The workflow's dialogs at 80x24 and at 120x36 with fixed data: the audit view, Process's
+dev-run, register and backfill dialogs and the quarantine replay preview."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from textual.pilot import Pilot
+
+from casparian_engine.workspace import Workspace
+from tests.snapshots.test_snapshots import settle, snapshot_app, text_of
+
+SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC for the test (times on screen do not follow the machine)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@SIZES
+def test_audit_view_at(  # type: ignore[no-untyped-def]
+    snap_compare, fixed_workspace: Workspace, utc: None, size: tuple[int, int]
+) -> None:
+    rows = [
+        (1_780_000_000.0 + 60 * number, "ann" if number % 3 else "bob", action, subject)
+        for number, (action, subject) in enumerate(
+            [("parser.registered", "invoices@1.0.0"), ("contract.approve", "invoices")]
+            + [("files.tagged", f"invoices/inv{n}.csv") for n in range(260)]
+        )
+    ]
+    fixed_workspace.store.db.executemany(
+        "INSERT INTO cf_audit (at, os_user, action, subject, details) VALUES (?, ?, ?, ?, '{}')",
+        rows,
+    )
+
+    async def open_audit(pilot: Pilot[None]) -> None:
+        await pilot.press("alt+j")
+        await settle(pilot)
+        await pilot.press("A")
+        await settle(pilot, lambda: "of 262 entries" in text_of(pilot.app.screen, "#audit-status"))
+
+    app = snapshot_app(fixed_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=open_audit)
