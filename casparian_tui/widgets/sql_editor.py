@@ -1,4 +1,5 @@
-"""The SQL editor of Inspect: a multi-line TextArea with run, history and name completion.
+"""The SQL editor of Inspect: a multi-line TextArea with SQL highlighting, run, history and name
+completion. Keywords, table names, strings and numbers take the app theme's colours.
 
 Ctrl+j (what most terminals send for Ctrl+Enter) or F5 runs the text; Ctrl+Up / Ctrl+Down walk
 the history of queries run; Tab completes the table or column name being typed from the
@@ -11,14 +12,35 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+from tree_sitter import Language
+
+from ..theme import sql_highlight_theme
 
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TYPED_WORD = re.compile(r'(?:(?P<table>[A-Za-z0-9_]+|"[^"]*")\.)?(?P<prefix>"?[A-Za-z0-9_]*)$')
 MAX_CANDIDATES_SHOWN = 8
+
+
+def sql_language() -> Language:
+    """The SQL grammar (tree-sitter-sql) the editor parses its text with, to highlight it."""
+    import tree_sitter_sql
+
+    return Language(tree_sitter_sql.language())
+
+
+@cache
+def sql_highlight_query() -> str:
+    """Textual's SQL highlight query, with its digit class ``%d`` (a Lua pattern, which
+    tree-sitter's regex predicates read as the letter d) written ``[0-9]``: numbers are drawn as
+    numbers, not as strings."""
+    query = (files("textual") / "tree-sitter" / "highlights" / "sql.scm").read_text("utf-8")
+    return query.replace("%d", "[0-9]")
 
 
 def sql_name(name: str) -> str:
@@ -89,11 +111,23 @@ class SqlEditor(TextArea):
             tab_behavior="focus",
             **options,  # type: ignore[arg-type]
         )
+        self.register_language("sql", sql_language(), sql_highlight_query())
+        self.language = "sql"
         self.names: dict[str, list[str]] = {}
         """Each table the query may read, with its columns (from the catalog)."""
         self.queries: list[str] = []
         self._history_at = 0  # len(history) = the text being written, not a remembered one
         self._draft = ""
+
+    def on_mount(self) -> None:
+        self.follow_app_theme()
+        self.watch(self.app, "theme", self.follow_app_theme, init=False)
+
+    def follow_app_theme(self) -> None:
+        """Colour the SQL with the app theme's colours (again when the person changes theme)."""
+        highlight = sql_highlight_theme(self.app.current_theme)
+        self.register_theme(highlight)
+        self.theme = highlight.name
 
     def set_history(self, queries: Sequence[str]) -> None:
         self.queries = list(queries)
