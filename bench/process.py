@@ -28,8 +28,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from casparian_engine.config import Config, load_config  # noqa: E402
+from casparian_engine.runner.batch import BatchContext, BatchResult  # noqa: E402
 from casparian_engine.runner.pool import PoolOptions, WorkerPool  # noqa: E402
-from casparian_engine.runner.worker import JobContext, Worker, WorkerOptions  # noqa: E402
+from casparian_engine.runner.worker import Worker, WorkerOptions  # noqa: E402
 from casparian_engine.store import Store  # noqa: E402
 from casparian_engine.store.jobs import JobOutcome, NewJob  # noqa: E402
 from tests.pg_cluster import PgCluster, drop_database, fresh_database  # noqa: E402
@@ -37,14 +38,26 @@ from tests.pg_cluster import PgCluster, drop_database, fresh_database  # noqa: E
 NOOP_HANDLER = "bench.process:emit_nothing"
 
 
-def emit_nothing(config: Config, store: Store | None = None) -> object:
-    """A handler whose parser emits nothing: only the queue's cost remains (a handler factory
-    gets the worker's settings and store)."""
+class EmitNothing:
+    """A batch handler whose parser emits nothing: each claimed job completes with no rows, so
+    what remains is the queue's own cost on the production path (the claim, heartbeats, one
+    commit per batch with its history and audit entries)."""
 
-    def handle(context: JobContext) -> JobOutcome:
-        return JobOutcome()
+    def run_batch(self, context: BatchContext) -> BatchResult:
+        result = BatchResult()
+        jobs = context.lease.jobs
+        for index, job in enumerate(jobs):
+            if context.stop.is_set():
+                result.unstarted = [later.id for later in jobs[index:]]
+                break
+            result.outcomes[job.id] = JobOutcome()
+            context.file_done(True, 0)
+        return result
 
-    return handle
+
+def emit_nothing(config: Config, store: Store | None = None) -> EmitNothing:
+    """The handler factory (the worker hands over its settings and its own store)."""
+    return EmitNothing()
 
 
 def _enqueue(home: Path, count: int) -> float:

@@ -11,7 +11,7 @@ whose lease was lost meanwhile has its rows cut out of the parts before the tran
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -122,38 +122,15 @@ class CommitReport:
     lost: tuple[int, ...]
 
 
-def duplicate_failure(
-    job: Job,
-    original: int,
-    refused: JobOutcome | None = None,
-    log_path: str | None = None,
-    *,
-    files_left: Sequence[str] | None = None,
-    original_outputs: Collection[str] = (),
-) -> JobFailure:
-    """How a job is failed when its content was already processed by job ``original``; it keeps
-    the span of its ``refused`` run. A batch's refused rows are cut from its parts, never
-    written (``files_left`` None); a per-job handler has already written its own files, which
-    stay where they are (``files_left``), each marked when it is also ``original``'s output."""
-    reason = (
-        f"its content was already processed by job {original} "
-        f"with {job.parser_name} {job.parser_version}"
-    )
-    if files_left is None:
-        message = f"not written: {reason}"
-    else:
-        message = f"result not recorded: {reason}"
-        if files_left:
-            named = [
-                f"{path} (also an output of job {original})" if path in original_outputs else path
-                for path in files_left
-            ]
-            message += f"; the files its handler wrote stay on disk: {', '.join(named)}"
+def duplicate_failure(job: Job, original: int, refused: JobOutcome | None = None) -> JobFailure:
+    """How a job is failed when its content was already processed by job ``original``: its rows
+    are cut from the batch's parts, never written, and it keeps the span of its ``refused``
+    run."""
     return JobFailure(
         DUPLICATE,
-        message,
+        f"not written: its content was already processed by job {original} "
+        f"with {job.parser_name} {job.parser_version}",
         False,
-        log_path=log_path,
         started_at=refused.started_at if refused else None,
         finished_at=refused.finished_at if refused else None,
     )

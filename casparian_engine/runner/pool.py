@@ -80,7 +80,7 @@ class PoolOptions:
     workers: int | None = None
     parser_names: tuple[str, ...] | None = None
     kind: str | None = None
-    claim_batch: int | None = None  # None: the worker's default for its handler
+    claim_batch: int | None = None  # None: the worker's default (BATCH_CLAIM)
     follow: bool = False
     output_root: Path | None = None
     handler_spec: str = DEFAULT_HANDLER

@@ -1,4 +1,5 @@
-"""One prod worker: claim leased jobs, run them through a job handler, commit only while held.
+"""One prod worker: claim leased batches of jobs, run them through a batch handler, commit only
+while held.
 
 A worker is its own process (``python -m casparian_engine.runner.worker``) so a crash or a
 ``kill -9`` takes nothing else down: its leases simply stop being renewed and the jobs return to
@@ -7,6 +8,11 @@ the queue. A heartbeat thread renews every lease it holds; a job whose lease was
 it gracefully: the running job finishes, claimed jobs not yet started are handed back. SIGUSR1
 (sent when an operator cancels one of its jobs) makes it check its leases at once, so the
 cancelled job's work stops without waiting for the next heartbeat.
+
+Every claim runs as one batch (``runner.batch``): the handler is ``runner.prod``'s, which runs
+registered parser bundles in warm guests. ``WorkerOptions.handler_spec`` names another batch
+handler only for ``bench/process.py``, which measures the queue's own cost with one that emits
+nothing.
 """
 
 from __future__ import annotations
@@ -15,45 +21,28 @@ import argparse
 import contextlib
 import importlib
 import logging
-import os
 import signal
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from ..config import Config, load_config
-from ..digests import file_sha256
 from ..errors import CasparianError
 from ..job_states import JobState
-from ..logs import JobLog, job_log_path
 from ..signals import relay_signals
 from ..store import Store, open_store
-from ..store.health import breaker_message
-from ..store.jobs import Job, JobFailure, JobOutcome, Lease, new_worker_id
+from ..store.jobs import Lease, new_worker_id
 from ..store.workers import WorkerRecord
-from .batch import (
-    AlreadyProcessed,
-    BatchContext,
-    BatchHandler,
-    JobLogs,
-    commit_batch,
-    completed_entry,
-    duplicate_failure,
-    failed_entry,
-    log_commit,
-)
+from .batch import BatchContext, BatchHandler, JobLogs, commit_batch, log_commit
 from .file_reports import FileReporter
 from .parts import recover_parts
 
 DEFAULT_HANDLER = "casparian_engine.runner.prod:make_handler"
-COMMIT_EVERY_S = 0.5
-JOB_CLAIM = 8  # jobs claimed at once by a per-job handler
-BATCH_CLAIM = 256  # by a batch handler: one Parquet part per output per claim
+BATCH_CLAIM = 256  # jobs claimed at once: one Parquet part per output per claim
 
 logger = logging.getLogger("casparian.worker")
 
@@ -69,22 +58,7 @@ class JobError(CasparianError):
         self.trace = trace
 
 
-@dataclass
-class JobContext:
-    """What a handler needs to run one job."""
-
-    job: Job
-    config: Config
-    log: JobLog
-    output_root: Path
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-
-class JobHandler(Protocol):
-    def __call__(self, context: JobContext) -> JobOutcome: ...
-
-
-HandlerFactory = Callable[[Config, Store], JobHandler]
+HandlerFactory = Callable[[Config, Store], BatchHandler]
 """``factory(config, store)``: the worker hands over its settings and its own store."""
 
 
@@ -98,7 +72,7 @@ def load_handler_factory(spec: str) -> HandlerFactory:
     factory = getattr(module, attribute or "make_handler", None)
     if not callable(factory):
         raise RuntimeError(f"job handler {spec!r}: {module_name} has no callable {attribute!r}")
-    return cast("Callable[[Config, Store], JobHandler]", factory)
+    return cast("HandlerFactory", factory)
 
 
 def open_job_store(config: Config) -> Store:
@@ -110,7 +84,7 @@ def open_job_store(config: Config) -> Store:
 class WorkerOptions:
     parser_names: tuple[str, ...] | None = None
     kind: str | None = None
-    claim_batch: int | None = None  # None: JOB_CLAIM or BATCH_CLAIM, by the handler's kind
+    claim_batch: int | None = None  # None: BATCH_CLAIM
     drain: bool = True  # exit when nothing is left to claim (process) or wait for more (daemon)
     idle_poll_s: float = 1.0
     output_root: Path | None = None
@@ -201,10 +175,10 @@ class Worker:
     def run(self) -> int:
         """Work until drained or stopped; returns how many jobs this worker ran."""
         handler = load_handler_factory(self.options.handler_spec)(self.config, self.store)
-        batched = callable(getattr(handler, "run_batch", None))
-        claim = self.options.claim_batch or (BATCH_CLAIM if batched else JOB_CLAIM)
-        if batched:
-            recover_parts(self.store, self.output_root)
+        if not callable(getattr(handler, "run_batch", None)):
+            raise RuntimeError(f"job handler {self.options.handler_spec!r} has no run_batch")
+        claim = self.options.claim_batch or BATCH_CLAIM
+        recover_parts(self.store, self.output_root)
         self.store.workers.beat(self.record)
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat_loop, args=(done,), daemon=True)
@@ -218,10 +192,8 @@ class Worker:
                     kind=self.options.kind,
                     share=self.options.peers,
                 )
-                if lease.jobs and batched:
-                    self._run_batch(lease, handler)  # type: ignore[arg-type]
-                elif lease.jobs:
-                    self._run_lease(lease, handler)
+                if lease.jobs:
+                    self._run_batch(lease, handler)
                 elif not self._wait_for_work():
                     break
         finally:
@@ -289,39 +261,6 @@ class Worker:
             logs.close()
             self._release_taken(lease.token)
 
-    def _run_lease(self, lease: Lease, handler: JobHandler) -> None:
-        cancels = {job.id: threading.Event() for job in lease.jobs}
-        with self._held_lock:
-            self._held[lease.token] = cancels
-        pending: list[tuple[int, str, JobOutcome]] = []
-        first_pending_at = 0.0
-        paused: set[str] = set()
-        try:
-            for index, job in enumerate(lease.jobs):
-                if self.stop.is_set():
-                    self.store.jobs.release(lease.token, [j.id for j in lease.jobs[index:]])
-                    break
-                if job.parser_name in paused:
-                    self.store.jobs.release(lease.token, [job.id])
-                    continue
-                result = self._run_one(job, lease.token, handler, cancels[job.id])
-                if cancels[job.id].is_set():
-                    self._let_go([job.id])
-                if isinstance(result, JobOutcome):
-                    if not pending:
-                        first_pending_at = time.monotonic()
-                    pending.append((job.id, lease.token, result))
-                    self.reporter.file_done(True, result.rows_quarantined)
-                elif result:
-                    paused.add(job.parser_name)
-                if pending and time.monotonic() - first_pending_at >= COMMIT_EVERY_S:
-                    self._complete(lease, pending)
-                    pending = []
-        finally:
-            if pending:
-                self._complete(lease, pending)
-            self._release_taken(lease.token)
-
     def _let_go(self, job_ids: Sequence[int]) -> None:
         """Say that this worker stopped working on these jobs (taken away from it): a cancel
         waiting for them learns the work really ended."""
@@ -333,134 +272,6 @@ class Worker:
         with self._held_lock:
             jobs = self._held.pop(token, {})
         self._let_go([job_id for job_id, taken in jobs.items() if taken.is_set()])
-
-    def _complete(self, lease: Lease, pending: list[tuple[int, str, JobOutcome]]) -> None:
-        """Commit finished jobs with their audit entries; as in a batch commit, a job whose
-        content another job of the same parser version already processed is failed as a
-        duplicate instead (its handler's files stay on disk: they may be shared, see
-        ``duplicate_failure``)."""
-        self.reporter.committing()
-        jobs = {job.id: job for job in lease.jobs}
-        outcomes = {job_id: outcome for job_id, _, outcome in pending}
-        hashes = _output_hashes(outcomes.values())  # before the transaction: no lock held
-        refused: dict[int, JobFailure] = {}
-        while True:
-            try:
-                with self.store.db.transaction():
-                    kept = [entry for entry in pending if entry[0] not in refused]
-                    flags = self.store.jobs.complete_many(kept)
-                    held = [entry[0] for entry, ok in zip(kept, flags, strict=True) if ok]
-                    # checked after this commit's own history rows, as in ``commit_batch``
-                    originals = self.store.jobs.already_processed(held)
-                    if originals:
-                        raise AlreadyProcessed(originals)  # rolled back; retried without them
-                    failed = {
-                        job_id: self.store.jobs.fail(job_id, lease.token, failure)
-                        for job_id, failure in refused.items()
-                    }
-                    self.store.audit.record_many(
-                        [
-                            completed_entry(
-                                jobs[job_id],
-                                outcomes[job_id],
-                                {path: hashes.get(path) for path in outcomes[job_id].output_paths},
-                            )
-                            for job_id in held
-                        ]
-                        + [
-                            failed_entry(jobs[job_id], refused[job_id], result)
-                            for job_id, result in failed.items()
-                            if result.status != "lost"
-                        ]
-                    )
-                break
-            except AlreadyProcessed as exc:
-                for job_id, original in exc.originals.items():
-                    refused[job_id] = self._duplicate(jobs[job_id], original, outcomes[job_id])
-        for job_id, result in failed.items():
-            if result.status == "lost":
-                continue
-            failure = refused[job_id]
-            assert failure.log_path is not None
-            with JobLog(Path(failure.log_path), self.config.settings.log_cap_bytes) as log:
-                log.write("error", f"{failure.kind}: {failure.message}")
-                log.write("info", f"job is now {result.text}")
-
-    def _duplicate(self, job: Job, original: int, refused: JobOutcome) -> JobFailure:
-        """The failure of a per-job result refused as a duplicate of job ``original``'s."""
-        first = self.store.jobs.get(original)
-        return duplicate_failure(
-            job,
-            original,
-            refused,
-            str(job_log_path(self.config.logs_dir, job.id, job.started_at)),
-            files_left=[path for path in refused.output_paths if os.path.exists(path)],
-            original_outputs=first.output_paths if first else (),
-        )
-
-    def _run_one(
-        self, job: Job, token: str, handler: JobHandler, cancel: threading.Event
-    ) -> JobOutcome | bool:
-        """Run one job: its outcome, or whether its failure tripped the circuit breaker."""
-        log_path = job_log_path(self.config.logs_dir, job.id, job.started_at)
-        output_root = self.output_root
-        self.jobs_run += 1
-        with JobLog(log_path, self.config.settings.log_cap_bytes) as log:
-            log.note(
-                "info",
-                f"job {job.id}: {job.parser_name} {job.parser_version} on "
-                f"{job.input_path} (attempt {job.retry_count + 1}, worker {self.worker_id})",
-            )
-            started_at = time.time()
-            try:
-                outcome = handler(JobContext(job, self.config, log, output_root, cancel))
-            except JobError as exc:
-                failure = JobFailure(
-                    exc.kind,
-                    exc.message,
-                    exc.transient,
-                    exc.trace,
-                    str(log_path),
-                    started_at,
-                    time.time(),
-                )
-            except Exception as exc:  # noqa: BLE001 - any handler bug fails the job, not the worker
-                failure = JobFailure(
-                    "internal_error",
-                    f"{type(exc).__name__}: {exc}",
-                    False,
-                    traceback.format_exc(),
-                    str(log_path),
-                    started_at,
-                    time.time(),
-                )
-            else:
-                log.note(
-                    "info",
-                    f"finished: {outcome.rows_written} rows written, "
-                    f"{outcome.rows_quarantined} quarantined",
-                )
-                return JobOutcome(
-                    outcome.rows_emitted,
-                    outcome.rows_written,
-                    outcome.rows_quarantined,
-                    outcome.output_paths,
-                    str(log_path) if log.written else None,
-                    started_at=outcome.started_at or started_at,
-                    finished_at=outcome.finished_at or time.time(),
-                )
-            log.write("error", f"{failure.kind}: {failure.message}")
-            if failure.trace:
-                log.write("error", failure.trace)
-            with self.store.db.transaction():
-                result = self.store.jobs.fail(job.id, token, failure)
-                if result.status != "lost":
-                    self.store.audit.record_many([failed_entry(job, failure, result)])
-            log.write("info", f"job is now {result.text}")
-            if result.breaker_tripped:
-                message = breaker_message(job.parser_name, self.store.health.threshold)
-                log.write("error", message)
-            return result.breaker_tripped
 
 
 def poke_worker(worker_id: str) -> Any:
@@ -482,13 +293,6 @@ def poke_worker(worker_id: str) -> Any:
     except psutil.Error:
         return None
     return process
-
-
-def _output_hashes(outcomes: Iterable[JobOutcome]) -> dict[str, str | None]:
-    """The SHA-256 of each output file of ``outcomes``, for their audit entries (None: not a
-    file, e.g. a folder or a path the handler named but did not leave)."""
-    paths = {path for outcome in outcomes for path in outcome.output_paths}
-    return {path: file_sha256(path) if os.path.isfile(path) else None for path in sorted(paths)}
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -547,7 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the module under its real name so handlers' ``JobError`` is the class caught here.
+    # Run the module under its real name: the handler imports it (``JobError``), and a second
+    # copy of it as ``__main__`` would hold classes of the same names that are not the same.
     from casparian_engine.runner import worker as _worker
 
     sys.exit(_worker.main())

@@ -1,9 +1,10 @@
-"""Two pools on one PostgreSQL store never run a job twice; ``casparian start`` stops on SIGTERM.
+"""Two pools on one PostgreSQL store never parse a file twice; ``casparian start`` stops on
+SIGTERM.
 
-Both use real worker processes. The SIGTERM test runs the real CLI as a subprocess on a watched
-folder with a registered parser run by real guests, signals it while jobs are running, and
-checks the exit code, that no job is left
-``running`` (each finished or went back to the queue) and that no worker process outlives it.
+Both use real worker processes and real guests. The SIGTERM test runs the real CLI as a
+subprocess on a watched folder with a registered parser, signals it while jobs are running, and
+checks the exit code, that no job is left ``running`` (each finished or went back to the queue)
+and that no worker process outlives it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
@@ -20,11 +20,10 @@ import psutil
 import pytest
 
 from casparian_engine.store import Store
-from casparian_engine.store.jobs import NewJob
 from casparian_engine.workspace import Workspace
 
 from .real_bundles import invoices, register
-from .test_reliability import CLAIMS_HANDLER, REPO_ROOT, WAIT_LIMIT_S, _start_pool, _wait_until
+from .test_reliability import REPO_ROOT, WAIT_LIMIT_S, _wait_until, two_pools_parse_each_file_once
 
 CASPARIAN = str(Path(sys.executable).with_name("casparian"))
 FILES = 1_000
@@ -32,31 +31,12 @@ SLOW = "import time\ntime.sleep(0.01)"  # the parser's own work: a claim takes a
 
 
 @pytest.mark.slow
-def test_two_pools_on_postgresql_never_run_a_job_twice(
-    home: Path, tmp_path: Path, pg_url: str
+def test_two_pools_on_postgresql_never_parse_a_file_twice(
+    home: Path, tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    claims_dir = tmp_path / "claims"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO_ROOT),
-        "CASPARIAN_HOME": str(home),
-        "CASPARIAN_STORE_URL": pg_url,
-        "CASPARIAN_TEST_CLAIMS_DIR": str(claims_dir),
-    }
-    store = Store(pg_url)
-    with closing(store):
-        ids = store.jobs.enqueue(
-            [NewJob("noop", "1", f"/virtual/{i}.csv", f"hash{i}") for i in range(2_000)]
-        )
-        pools = [_start_pool(home, CLAIMS_HANDLER, 2, 16, env) for _ in range(2)]
-        assert [p.wait(WAIT_LIMIT_S * 2) for p in pools] == [0, 0]
-        assert store.jobs.counts().by_status == {"completed": 2_000}
-    runs = Counter(
-        int(line) for path in claims_dir.glob("*.txt") for line in path.read_text().splitlines()
-    )
-    assert len(list(claims_dir.glob("*.txt"))) == 4  # both pools' workers took part
-    assert sorted(runs) == sorted(ids)
-    assert max(runs.values()) == 1
+    monkeypatch.setenv("CASPARIAN_STORE_URL", pg_url)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CASPARIAN_HOME": str(home)}
+    two_pools_parse_each_file_once(home, tmp_path / "data", env)
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """The queue through real registered bundles and real guests (no stand-in handler): a transient
 guest error is retried after the configured backoffs and then dead-lettered; permanent failures
-trip the circuit breaker; the daemon picks up a new file for a registered parser."""
+are audited and trip the circuit breaker; a duplicate forced past the queue is refused at commit;
+the daemon picks up a new file for a registered parser."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from casparian_engine.job_states import JobState
 from casparian_engine.runner.daemon import DaemonRound
-from casparian_engine.store.jobs import Job
+from casparian_engine.store.jobs import Job, NewJob
 from casparian_engine.workspace import Workspace
 
 from .real_bundles import TRANSIENT, failing_on, invoices, job_of, register
@@ -54,8 +55,24 @@ def test_a_transient_guest_error_is_retried_after_each_backoff_then_dead_lettere
     assert outcomes == ["queued (retry in 0.2 s)", "queued (retry in 0.5 s)", "dead_letter"]
     attempts = [line for line in lines if "(attempt " in line]
     assert [a.split("(attempt ", 1)[1][0] for a in attempts] == ["1", "2", "3"]
+    # each retry ran no sooner than its backoff after the failure before it (a log line is
+    # stamped to the millisecond, cut: hence the 1 ms)
+    errors = [line for line in lines if " ERROR   TransientError: " in line]
+    assert len(errors) == 3
+    waited = [_seconds_between(errors[n], attempts[n + 1]) for n in range(2)]
+    assert waited[0] >= 0.2 - 0.001 and waited[1] >= 0.5 - 0.001, waited
     assert (letter.job_id, letter.retry_count) == (flaky.id, 2)
     assert f"share offline: {tmp_path / 'data' / 'invoices' / 'flaky.csv'}" in letter.error
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    """Seconds from one log line's ``HH:MM:SS.mmm`` stamp to another's (past midnight too)."""
+
+    def stamp(line: str) -> float:
+        hours, minutes, seconds = line.split(" ", 1)[0].split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+    return (stamp(later) - stamp(earlier)) % 86_400
 
 
 def test_permanent_guest_failures_trip_the_breaker(
@@ -74,6 +91,23 @@ def test_permanent_guest_failures_trip_the_breaker(
         assert health is not None and health.paused_at is not None
         assert health.last_failure_reason is not None
         assert "bad header in" in health.last_failure_reason
+        # each failure is audited, and each failed job keeps its own file's span
+        folder = tmp_path / "data" / "invoices"
+        audited = {e.subject: e.details for e in workspace.store.audit.list("job.failed")}
+        for name in ("bad1.csv", "bad2.csv"):
+            job = job_of(workspace, name)
+            message = f"{folder / name}: bad header in {folder / name}"
+            assert (job.error_kind, job.error_message) == ("ValueError", message)
+            assert audited[str(job.id)] == {
+                "parser": "invoices",
+                "version": "1.0.0",
+                "input_path": str(folder / name),
+                "input_hash": job.input_hash,
+                "error": f"ValueError: {message}",
+                "status": "failed",
+            }
+        spans = sorted((j.started_at or 0.0, j.finished_at or 0.0) for j in workspace.list_jobs())
+        assert spans[0][0] < spans[0][1] <= spans[1][0] < spans[1][1]
         invoices(tmp_path / "data", "good.csv")
         workspace.scan(tmp_path / "data")
         paused = workspace.process(workers=1)  # a paused parser runs nothing
@@ -203,3 +237,68 @@ def test_a_crashed_workers_jobs_go_back_to_the_queue_once_the_store_answers_agai
             stop.set()
             runner.join()
     assert len(calls) >= 3  # the pool tried again after the outage
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_duplicate_slipped_past_the_queue_is_refused_at_commit_and_audited(
+    backend: str,
+    home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    if backend == "postgresql":
+        monkeypatch.setenv("CASPARIAN_STORE_URL", request.getfixturevalue("pg_url"))
+    data = invoices(tmp_path / "data", "a.csv", rows=3)
+    with Workspace.open(home) as workspace:
+        assert workspace.config.store_url.startswith(backend)
+        workspace.scan(data)
+        register(workspace, tmp_path / "parser")
+        assert workspace.process(workers=1).counts["completed"] == 1
+        first = job_of(workspace, "a.csv")
+        invoices(data, "b.csv", rows=2)
+        workspace.scan(data)
+        copy = data / "invoices" / "copy.csv"  # not scanned: only the forced job names it
+        copy.write_bytes((data / "invoices" / "a.csv").read_bytes())
+        store = workspace.store
+        # a forced enqueue slips a second job for the same content past the queue's rules
+        (dup,) = store.jobs.enqueue(
+            [NewJob("invoices", "1.0.0", str(copy), first.input_hash)], skip_processed=False
+        )
+        summary = workspace.process(workers=1)
+        assert (summary.counts["completed"], summary.counts["failed"]) == (1, 1)  # this run
+        refused, other = store.jobs.get(dup), job_of(workspace, "b.csv")
+        assert refused is not None and other.status == JobState.COMPLETED
+        assert (refused.status, refused.error_kind) == (JobState.FAILED, "Duplicate")
+        assert refused.error_message == (
+            f"not written: its content was already processed by job {first.id} with invoices 1.0.0"
+        )
+        assert refused.output_paths == ()
+        assert refused.started_at and refused.finished_at  # the refused run's own span
+        assert refused.started_at <= refused.finished_at
+        assert store.health.paused_parsers() == []  # a refused double write is no parser fault
+        assert store.jobs.replay_refusal(dup) == (
+            f"job {dup} not replayed: already processed by job {first.id} (completed)"
+        )
+        entry = store.history.get(first.input_hash, "invoices", "1.0.0")
+        assert entry is not None and entry.job_id == first.id
+        (failed,) = store.audit.list("job.failed")
+        assert (failed.subject, failed.details) == (
+            str(dup),
+            {
+                "parser": "invoices",
+                "version": "1.0.0",
+                "input_path": str(copy),
+                "input_hash": first.input_hash,
+                "error": f"Duplicate: {refused.error_message}",
+                "status": "failed",
+            },
+        )
+        completed = {e.subject for e in store.audit.list("job.completed")}
+        assert completed == {str(first.id), str(other.id)}
+        parts = f"{workspace.config.output_dir / 'invoices'}/**/*.parquet"
+    with duckdb.connect() as con:  # the duplicate's rows were never published
+        rows = con.sql(
+            f"SELECT _cf_job_id, count(*) FROM read_parquet('{parts}') GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert rows == [(first.id, 3), (other.id, 2)]

@@ -1,9 +1,10 @@
-"""Crash safety and exclusive claims, with real worker processes killed by SIGKILL.
+"""Crash safety and exclusive claims, with real worker processes and real guests.
 
 After repeated ``kill -9`` of a whole pool (pool and workers at once) at varying moments and a
-final restart, every file has exactly one terminal job, the Parquet outputs hold exactly the input
-rows (no duplicate, none missing, checked with DuckDB) and no partial file is visible. Two pools on
-one store run 10,000 jobs and no job is ever run twice.
+final restart, the registered demo parser's output equals an uninterrupted run's (no duplicate,
+none missing, checked with DuckDB) and no partial file is visible. Two pools on one store run
+2,000 files through real guests and no file is ever parsed twice: each guest says in its job's log
+which file it parses, and each file says so exactly once.
 """
 
 from __future__ import annotations
@@ -24,20 +25,22 @@ import pyarrow.parquet as pq
 import pytest
 
 from casparian_engine.store import Store
+from casparian_engine.workspace import Workspace
 
-from .jobs_support import enqueue_files, write_csv_inputs
+from .real_bundles import invoices, register
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WAIT_LIMIT_S = 120.0
 
 
 def _start_pool(
-    home: Path, handler: str, workers: int, batch: int, env: dict[str, str]
+    home: Path, workers: int, batch: int, env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
+    """A pool of real workers (the production handler: registered bundles in real guests)."""
     code = (
         "from casparian_engine.config import load_config\n"
         "from casparian_engine.runner.pool import PoolOptions, WorkerPool\n"
-        f"options = PoolOptions(workers={workers}, claim_batch={batch}, handler_spec={handler!r})\n"
+        f"options = PoolOptions(workers={workers}, claim_batch={batch})\n"
         f"WorkerPool(load_config({str(home)!r}), options).run()\n"
     )
     return subprocess.Popen(
@@ -54,92 +57,71 @@ def _wait_until(condition: object, what: str) -> None:
         time.sleep(0.02)
 
 
-@pytest.fixture
-def pool_env(home: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CASPARIAN_HOME": str(home)}
+HOLD = "hold"  # while this file is beside the inputs, the parser waits before each file
+PARSE_ONCE = f"""\
+import os, time
+hold = os.path.join(os.path.dirname(str(path)), "{HOLD}")
+while os.path.exists(hold):
+    time.sleep(0.01)
+print("parsing", str(path).rsplit("/", 1)[-1])"""
 
 
-@pytest.mark.slow
-def test_kill_minus_nine_loses_and_duplicates_nothing(
-    home: Path, tmp_path: Path, pool_env: dict[str, str]
-) -> None:
-    inputs = write_csv_inputs(tmp_path / "in", 500, rows_per_file=4)
-    store = Store(f"sqlite:///{home / 'state.db'}")
-    with closing(store):
-        job_ids = enqueue_files(store, inputs)
-        completed = lambda: store.jobs.counts()["completed"]  # noqa: E731
-        rng = random.Random(6)
-        kills = 0
-        kills_with_work_left = 0
-        for _ in range(5):
-            already = completed()
-            if already >= 450:
-                break
-            target = min(490, already + rng.randint(1, 90))
-            pool = _start_pool(home, HANDLER, workers=2, batch=rng.choice([1, 4, 8]), env=pool_env)
+def two_pools_parse_each_file_once(home: Path, data: Path, env: dict[str, str]) -> None:
+    """Two pools of two workers each on one store (the home's, or ``CASPARIAN_STORE_URL`` of
+    ``env``) parse ``FILES`` files through real guests: every job completes, every worker takes
+    part, each file's log says it was parsed exactly once and the output holds each row once."""
+    names = [f"input_{n:05d}.csv" for n in range(TWO_POOL_FILES)]
+    invoices(data, *names, rows=2)
+    hold = data / "invoices" / HOLD
+    hold.write_text("")  # every worker's first file waits until all four hold a claim
+    with Workspace.open(home) as workspace:
+        register(workspace, data.parent / "parser", PARSE_ONCE)
+        workspace.scan(data)
+        workspace.enqueue_matching("invoices")
+        store = workspace.store
+        pools = [_start_pool(home, 2, 16, env) for _ in range(2)]
+        try:
             _wait_until(
-                lambda t=target, p=pool: completed() >= t or p.poll() is not None, "progress"
+                lambda: (
+                    store.db.query_one(
+                        "SELECT count(DISTINCT worker_id) FROM cf_jobs WHERE status = 'running'"
+                    )[0]
+                    == 4
+                    or any(p.poll() is not None for p in pools)
+                ),
+                "both pools' workers to claim",
             )
-            os.killpg(pool.pid, signal.SIGKILL)
-            pool.wait()
-            kills += 1
-            # A batch can complete the last files just before the kill lands: count the kills
-            # that really interrupted work.
-            kills_with_work_left += completed() < 500
-        assert kills >= 3
-        assert kills_with_work_left >= 1  # the crashes left work behind for the restart
-        final = _start_pool(home, HANDLER, workers=2, batch=8, env=pool_env)
-        assert final.wait(WAIT_LIMIT_S) == 0
-        counts = store.jobs.counts()
-        assert counts.by_status == {"completed": 500}
-        assert sorted(j.id for j in store.jobs.find(limit=1000)) == sorted(job_ids)
-    output = home / "output" / "csv"
-    parquet_files = sorted(output.glob("*.parquet"))
-    assert len(parquet_files) == 500
-    for path in parquet_files:
-        pq.read_metadata(path)  # every visible file is whole
-    connection = duckdb.connect()
-    expected = connection.execute(
-        f"SELECT count(*), count(DISTINCT id), sum(id) FROM read_csv('{tmp_path}/in/*.csv')"
-    ).fetchone()
-    written = connection.execute(
-        f"SELECT count(*), count(DISTINCT id), sum(id) FROM '{output}/*.parquet'"
-    ).fetchone()
-    assert expected == (2000, 2000, sum(range(2000)))
-    assert written == expected
-    missing = connection.execute(
-        f"SELECT count(*) FROM read_csv('{tmp_path}/in/*.csv') i "
-        f"ANTI JOIN '{output}/*.parquet' o USING (id)"
-    ).fetchone()
-    assert missing == (0,)
+        finally:
+            hold.unlink()
+        assert [p.wait(WAIT_LIMIT_S * 2) for p in pools] == [0, 0]
+        assert store.jobs.counts().by_status == {"completed": TWO_POOL_FILES}
+        logs = [path.read_text() for path in workspace.config.logs_dir.rglob("*.log")]
+        output = workspace.config.output_dir / "invoices"
+    parsed = Counter(
+        line.rsplit(" ", 1)[1] for text in logs for line in text.splitlines() if " parsing " in line
+    )
+    assert sorted(parsed) == names and set(parsed.values()) == {1}
+    workers = {
+        line.rsplit("worker ", 1)[1].rstrip(")")
+        for text in logs
+        for line in text.splitlines()
+        if "(attempt 1, worker " in line
+    }
+    assert len(workers) == 4  # both pools' workers took part
+    with duckdb.connect() as connection:
+        rows = connection.execute(
+            f"SELECT count(*), count(DISTINCT id) FROM '{output}/**/*.parquet'"
+        ).fetchone()
+    assert rows == (2 * TWO_POOL_FILES, 2 * TWO_POOL_FILES)
+
+
+TWO_POOL_FILES = 2_000
 
 
 @pytest.mark.slow
-def test_two_pools_never_run_a_job_twice(
-    home: Path, tmp_path: Path, pool_env: dict[str, str]
-) -> None:
-    claims_dir = tmp_path / "claims"
-    env = {**pool_env, "CASPARIAN_TEST_CLAIMS_DIR": str(claims_dir)}
-    store = Store(f"sqlite:///{home / 'state.db'}")
-    with closing(store):
-        from casparian_engine.store.jobs import NewJob
-
-        ids = store.jobs.enqueue(
-            [NewJob("noop", "1", f"/virtual/{i}.csv", f"hash{i}") for i in range(10_000)]
-        )
-        pools = [_start_pool(home, CLAIMS_HANDLER, 2, 16, env) for _ in range(2)]
-        assert [p.wait(WAIT_LIMIT_S * 2) for p in pools] == [0, 0]
-        assert store.jobs.counts().by_status == {"completed": 10_000}
-    runs = Counter(
-        int(line) for path in claims_dir.glob("*.txt") for line in path.read_text().splitlines()
-    )
-    assert len(list(claims_dir.glob("*.txt"))) == 4  # both pools' workers took part
-    assert sorted(runs) == sorted(ids)
-    assert max(runs.values()) == 1
-
-
-HANDLER = "tests.engine.job_handlers:csv_to_parquet"
-CLAIMS_HANDLER = "tests.engine.job_handlers:record_claims"
+def test_two_pools_never_parse_a_file_twice(home: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CASPARIAN_HOME": str(home)}
+    two_pools_parse_each_file_once(home, tmp_path / "data", env)
 
 
 @pytest.mark.slow
@@ -149,7 +131,6 @@ def test_kill_minus_nine_with_the_real_handler_loses_and_duplicates_nothing(
     """The registered demo parser through real guests, coalesced parts and the store quarantine:
     after repeated kill -9 and a restart, the output equals an uninterrupted run's."""
     from casparian_engine.demo.home import create_demo_workspace
-    from casparian_engine.workspace import Workspace
 
     demo = create_demo_workspace(tmp_path / "demo", 700)
     homes = {"killed": tmp_path / "killed", "reference": tmp_path / "reference"}
@@ -161,7 +142,7 @@ def test_kill_minus_nine_with_the_real_handler_loses_and_duplicates_nothing(
         name: {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CASPARIAN_HOME": str(path)}
         for name, path in homes.items()
     }
-    reference = _start_pool(homes["reference"], REAL_HANDLER, 2, 64, env_of["reference"])
+    reference = _start_pool(homes["reference"], 2, 64, env_of["reference"])
     assert reference.wait(WAIT_LIMIT_S) == 0
     store = Store(f"sqlite:///{homes['killed'] / 'state.db'}")
     with closing(store):
@@ -174,9 +155,7 @@ def test_kill_minus_nine_with_the_real_handler_loses_and_duplicates_nothing(
             if finished() >= total - 40:
                 break
             target = min(total - 20, finished() + rng.randint(1, 120))
-            pool = _start_pool(
-                homes["killed"], REAL_HANDLER, 2, rng.choice([8, 16, 32]), env_of["killed"]
-            )
+            pool = _start_pool(homes["killed"], 2, rng.choice([8, 16, 32]), env_of["killed"])
             _wait_until(
                 lambda t=target, p=pool: finished() >= t or p.poll() is not None, "progress"
             )
@@ -184,7 +163,7 @@ def test_kill_minus_nine_with_the_real_handler_loses_and_duplicates_nothing(
             pool.wait()
             kills += 1
         assert kills >= 3
-        final = _start_pool(homes["killed"], REAL_HANDLER, 2, 32, env_of["killed"])
+        final = _start_pool(homes["killed"], 2, 32, env_of["killed"])
         assert final.wait(WAIT_LIMIT_S) == 0
         jobs = store.jobs.find(limit=10_000)
         assert {j.status for j in jobs} <= {"completed", "completed_with_warnings"}
@@ -211,6 +190,3 @@ def test_kill_minus_nine_with_the_real_handler_loses_and_duplicates_nothing(
             f"EXCEPT SELECT {columns} FROM '{outputs[second]}/*.parquet')"
         ).fetchone()
         assert difference == (0,)
-
-
-REAL_HANDLER = "casparian_engine.runner.prod:make_handler"
