@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -214,74 +215,99 @@ class ProdHandler:
         result: BatchResult,
     ) -> None:
         """The jobs of one parser version; a failed file restarts the guest for the rest."""
-        pending = {job.id: job for job in jobs}  # not finished yet, in submission order
-        self._unfinished = (context.logs, pending)
-        consecutive_failures = 0
+        group = _Group(key, {job.id: job for job in jobs}, parts)
+        self._unfinished = (context.logs, group.pending)
         threshold = self.config.settings.circuit_breaker_threshold
-        while pending:
-            finished_here = 0
+        while group.pending:
+            group.finished_here = 0
             attempt_at = time.time()  # a failure before any file ran is timed from here
             try:
-                guest, validator, hashes = self._guest(
-                    *key, [job.input_path for job in pending.values()]
-                )
-                parts.contract_hashes.update(hashes)
-                executor = Executor(
-                    guest,
-                    parts,
-                    parser_name=key[0],
-                    parser_version=key[1],
-                    validator=validator,
-                    quarantine=parts.quarantine_writer,
-                    pipeline_depth=PIPELINE_DEPTH,
-                )
-                submitted: set[int] = set()
-                executor.cancel = _TakenInFlight(context.taken, submitted, pending)
-                tasks = _untaken_tasks(list(pending.values()), pending, context.taken, submitted)
-                self._log_target = (context.logs, next(iter(pending.values())))
-                accepted: set[int] = set()
-                rejected: set[int] = set()
-                try:
-                    for file_result in self._results(executor, tasks):
-                        job = pending.pop(file_result.job_id)
-                        finished_here += 1
-                        ok = self._finish_file(job, file_result, context, result)
-                        context.file_done(ok, file_result.quarantined_rows)
-                        (accepted if ok else rejected).add(job.id)
-                        consecutive_failures = 0 if ok else 1
-                        if context.stop.is_set() or result.rows_written >= PART_MAX_ROWS:
-                            break
-                        if pending:
-                            self._log_target = (context.logs, next(iter(pending.values())))
-                finally:
-                    parts.settle(accepted, rejected)  # finished files' rows, even on an error
-                if pending:  # stopped early: the guest still holds submitted files
-                    self._discard(key)
-                    result.unstarted += list(pending)
+                self._run_on_guest(group, context, result)
                 return
             except Cancelled:
                 # a job the guest holds was cancelled: stop the guest (its file's work stops
                 # now), forget unsettled rows, and run the rest of the batch on a new guest
                 parts.discard()
                 self._discard(key, kill=True)
-                stopped = [j for j in pending if _is_taken(context.taken, j)]
+                stopped = [j for j in group.pending if _is_taken(context.taken, j)]
                 for job_id in stopped:
-                    del pending[job_id]
+                    del group.pending[job_id]
                 context.stopped(stopped)
                 continue
             except (ExecutionError, GuestError, JobError) as exc:
                 parts.discard()
                 self._discard(key)
-                if getattr(exc, "kind", "") == "SchemaChanged" and finished_here > 0:
+                if getattr(exc, "kind", "") == "SchemaChanged" and group.finished_here > 0:
                     continue  # a new executor (and a new part) for the new schema
-                failing = _failing_job(pending, exc)
-                del pending[failing.id]
-                result.failures[failing.id] = _failure(exc, attempt_at)
-                _log_failure(context.logs.for_job(failing), result.failures[failing.id])
-                consecutive_failures += 1
-                if consecutive_failures >= threshold or context.stop.is_set():
-                    result.unstarted += list(pending)  # the breaker decides at commit
+                self._fail_one(group, exc, attempt_at, context, result)
+                if group.consecutive_failures >= threshold or context.stop.is_set():
+                    result.unstarted += list(group.pending)  # the breaker decides at commit
                     return
+
+    def _run_on_guest(self, group: _Group, context: BatchContext, result: BatchResult) -> None:
+        """Stream the group's unfinished files through one executor on the warm guest until
+        they are done or the batch stops or is full (the rest are then left unstarted)."""
+        executor, tasks = self._executor(group, context)
+        pending = group.pending
+        self._log_target = (context.logs, next(iter(pending.values())))
+        accepted: set[int] = set()
+        rejected: set[int] = set()
+        try:
+            for file_result in self._results(executor, tasks):
+                job = pending.pop(file_result.job_id)
+                group.finished_here += 1
+                ok = self._finish_file(job, file_result, context, result)
+                context.file_done(ok, file_result.quarantined_rows)
+                (accepted if ok else rejected).add(job.id)
+                group.consecutive_failures = 0 if ok else 1
+                if context.stop.is_set() or result.rows_written >= PART_MAX_ROWS:
+                    break
+                if pending:
+                    self._log_target = (context.logs, next(iter(pending.values())))
+        finally:
+            group.parts.settle(accepted, rejected)  # finished files' rows, even on an error
+        if pending:  # stopped early: the guest still holds submitted files
+            self._discard(group.key)
+            result.unstarted += list(pending)
+
+    def _executor(
+        self, group: _Group, context: BatchContext
+    ) -> tuple[Executor, Iterator[FileTask]]:
+        """An executor on the group's warm guest (started if need be) and the files it will be
+        given; the executor stops when a job the guest holds is taken away."""
+        pending = group.pending
+        guest, validator, hashes = self._guest(
+            *group.key, [job.input_path for job in pending.values()]
+        )
+        group.parts.contract_hashes.update(hashes)
+        executor = Executor(
+            guest,
+            group.parts,
+            parser_name=group.key[0],
+            parser_version=group.key[1],
+            validator=validator,
+            quarantine=group.parts.quarantine_writer,
+            pipeline_depth=PIPELINE_DEPTH,
+        )
+        submitted: set[int] = set()
+        executor.cancel = _TakenInFlight(context.taken, submitted, pending)
+        tasks = _untaken_tasks(list(pending.values()), pending, context.taken, submitted)
+        return executor, tasks
+
+    def _fail_one(
+        self,
+        group: _Group,
+        exc: ExecutionError | GuestError | JobError,
+        attempt_at: float,
+        context: BatchContext,
+        result: BatchResult,
+    ) -> None:
+        """Fail the file the error names (else the oldest unfinished one) and log why."""
+        failing = _failing_job(group.pending, exc)
+        del group.pending[failing.id]
+        result.failures[failing.id] = _failure(exc, attempt_at)
+        _log_failure(context.logs.for_job(failing), result.failures[failing.id])
+        group.consecutive_failures += 1
 
     @staticmethod
     def _results(executor: Executor, tasks: Iterable[FileTask]) -> Iterator[FileResult]:
@@ -329,6 +355,18 @@ class ProdHandler:
         """Stop every warm guest (the worker calls this on exit; it closes its own store)."""
         for key in list(self._guests):
             self._discard(key)
+
+
+@dataclass
+class _Group:
+    """One parser version's jobs in a batch as they run: the unfinished ones (in submission
+    order), the parts their rows go to, and the counts that decide a retry or the breaker."""
+
+    key: tuple[str, str]  # (parser name, version)
+    pending: dict[int, Job]
+    parts: BatchParts
+    finished_here: int = 0  # files finished on the current guest
+    consecutive_failures: int = 0
 
 
 def _is_taken(taken: dict[int, threading.Event], job_id: int) -> bool:
