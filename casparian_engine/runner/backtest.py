@@ -12,6 +12,7 @@ import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -21,6 +22,7 @@ from ..events import check_cancel
 from ..job_states import ERROR_STATES
 from ..parsers.runtime import ParserRuntime
 from ..store import Store
+from ..store.parsers import ParserRecord
 from .contracts_seam import contract_validator
 from .executor import ExecutionError, Executor, FileTask
 from .quarantine import RowLineage, Validator
@@ -95,76 +97,101 @@ def backtest(
     cancel: threading.Event | None = None,
 ) -> BacktestReport:
     """Run ``parser_name`` (the current registered version) over ``paths``, failed-before first."""
-    from ..parsers.bundle import collect_source, read_metadata
-
-    runtime = ParserRuntime(store, config)
-    record = runtime.record(parser_name)
-    if record is None:
-        raise ValueError(f"parser {parser_name!r} is not registered")
-    failed_before = {
-        job.input_path
-        for status in ERROR_STATES
-        for job in store.jobs.find(status, parser_name, limit=100_000)
-    }
-    ordered = sorted(paths, key=lambda p: (p not in failed_before, p))
-    source_dir = runtime.load_bundle(record.name, record.version)
-    entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
-    python = str(runtime.environment_for(record))
-
-    guest: GuestProcess | None = None
-    validator: Validator | None = None
+    run = _BacktestRun.prepare(store, config, parser_name, paths)
     results: list[BacktestFile] = []
     try:
-        for path in ordered:
+        for path in run.ordered:
             check_cancel(cancel)
-            if guest is None:
-                options = GuestOptions(
-                    python=python,
-                    inputs=ordered,
-                    hidden=[config.home],
-                    allow_network="network" in (record.gatekeeper.get("allowed_rules") or []),
-                )
-                guest = start_guest(entry, config.settings, options)
-                assert guest.info is not None
-                validator = contract_validator(
-                    entry.parent, guest.info.outputs, approved=store.contracts.latest
-                )
-            assert validator is not None
-            sink, quarantine = _CountingSink(), _CountingQuarantine()
-            executor = Executor(
-                guest,
-                sink,
-                parser_name=record.name,
-                parser_version=record.version,
-                validator=validator,
-                quarantine=quarantine,
-                cancel=cancel,
-                pipeline_depth=1,
-            )
-            try:
-                (result,) = list(executor.run([FileTask(path)]))
-            except (ExecutionError, GuestError) as exc:
-                results.append(
-                    BacktestFile(path, "fail", 0, 0, 0, path in failed_before, exc.message)
-                )
-                with contextlib.suppress(Exception):
-                    guest.stop()
-                guest = None
-                continue
-            emitted = sum(c.emitted for c in result.outputs.values())
-            status = "quarantine" if quarantine.rows else "pass"
-            results.append(
-                BacktestFile(
-                    path,
-                    status,
-                    emitted,
-                    sum(sink.rows.values()),
-                    quarantine.rows,
-                    path in failed_before,
-                )
-            )
+            results.append(run.run_file(path, cancel))
     finally:
-        if guest is not None:
+        run.stop_guest()
+    return BacktestReport(run.record.name, run.record.version, tuple(results))
+
+
+@dataclass
+class _BacktestRun:
+    """One backtest: the parser version, its files in order, and the warm guest that parses
+    them one at a time (started again after a file fails)."""
+
+    store: Store
+    config: Config
+    record: ParserRecord
+    ordered: list[str]  # files that failed before first
+    failed_before: set[str]
+    entry: Path
+    python: str
+    guest: GuestProcess | None = None
+    validator: Validator | None = None
+
+    @classmethod
+    def prepare(
+        cls, store: Store, config: Config, parser_name: str, paths: Sequence[str]
+    ) -> _BacktestRun:
+        """The current version's bundle and environment, and the files in backtest order."""
+        from ..parsers.bundle import collect_source, read_metadata
+
+        runtime = ParserRuntime(store, config)
+        record = runtime.record(parser_name)
+        if record is None:
+            raise ValueError(f"parser {parser_name!r} is not registered")
+        failed_before = {
+            job.input_path
+            for status in ERROR_STATES
+            for job in store.jobs.find(status, parser_name, limit=100_000)
+        }
+        ordered = sorted(paths, key=lambda p: (p not in failed_before, p))
+        source_dir = runtime.load_bundle(record.name, record.version)
+        entry = source_dir / read_metadata(collect_source(source_dir)[0]).entry_file
+        python = str(runtime.environment_for(record))
+        return cls(store, config, record, ordered, failed_before, entry, python)
+
+    def _start_guest(self) -> tuple[GuestProcess, Validator]:
+        """The warm guest (started if none runs) and its outputs' contract validator."""
+        if self.guest is None:
+            allowed_rules = self.record.gatekeeper.get("allowed_rules") or []
+            options = GuestOptions(
+                python=self.python,
+                inputs=self.ordered,
+                hidden=[self.config.home],
+                allow_network="network" in allowed_rules,
+            )
+            self.guest = start_guest(self.entry, self.config.settings, options)
+            assert self.guest.info is not None
+            self.validator = contract_validator(
+                self.entry.parent, self.guest.info.outputs, approved=self.store.contracts.latest
+            )
+        assert self.validator is not None
+        return self.guest, self.validator
+
+    def run_file(self, path: str, cancel: threading.Event | None) -> BacktestFile:
+        """Parse and validate one file, counting rows and writing nothing."""
+        guest, validator = self._start_guest()
+        sink, quarantine = _CountingSink(), _CountingQuarantine()
+        executor = Executor(
+            guest,
+            sink,
+            parser_name=self.record.name,
+            parser_version=self.record.version,
+            validator=validator,
+            quarantine=quarantine,
+            cancel=cancel,
+            pipeline_depth=1,
+        )
+        failed_before = path in self.failed_before
+        try:
+            (result,) = list(executor.run([FileTask(path)]))
+        except (ExecutionError, GuestError) as exc:
+            self.stop_guest()
+            return BacktestFile(path, "fail", 0, 0, 0, failed_before, exc.message)
+        emitted = sum(c.emitted for c in result.outputs.values())
+        status = "quarantine" if quarantine.rows else "pass"
+        return BacktestFile(
+            path, status, emitted, sum(sink.rows.values()), quarantine.rows, failed_before
+        )
+
+    def stop_guest(self) -> None:
+        """Stop the warm guest, if one runs (the next file starts a new one)."""
+        if self.guest is not None:
             with contextlib.suppress(Exception):
-                guest.stop()
-    return BacktestReport(record.name, record.version, tuple(results))
+                self.guest.stop()
+            self.guest = None
