@@ -12,14 +12,29 @@ use. It layers three guards so that one mistake does not open the store:
 4. file-system access is limited to the output directory and the configuration is locked, so
    ``ATTACH``, ``COPY``, ``INSTALL`` and ``SET`` all fail.
 A query is cancelled after a time limit (setting ``query_timeout_s``); results are bounded by a
-row budget and a byte budget that holds for a single row; BLOBs come back as hex text.
+row budget and a byte budget that holds for a single row; BLOBs come back as hex text. DuckDB may
+use at most ``CATALOG_MEMORY_LIMIT`` of memory; beyond it, it spills into the catalog's folder.
+
+A result read in sorted windows (``ResultSet.window`` with an order) is sorted once: a window
+that ends within the first ``TOP_N_ROWS`` rows is DuckDB's top-N of the query, a deeper one reads
+a temporary table holding the whole result in that order (made once per query and order, the
+``SORTED_RESULTS_KEPT`` most recent kept), by its row ids, so each later window costs its rows.
+
+Each catalog lives in a temporary folder named after its process (``casparian-catalog-<pid>-``);
+the first catalog a process opens removes the folders of processes that are gone (killed before
+they could clean up), see ``remove_stale_catalogs``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 import threading
+import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +52,18 @@ DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
 DEFAULT_BYTE_BUDGET = 1024 * 1024  # about what an AI client can take in one answer
 DEFAULT_TIMEOUT_S = 30.0
+CATALOG_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory limit for a catalog's queries (and the sorted results it keeps); past it,
+sorts, joins and kept results spill into the catalog's temporary folder."""
+TOP_N_ROWS = 10_000
+"""A sorted window ending within this many rows is DuckDB's top-N (no full sort); a deeper one
+is read from the result materialised in that order."""
+SORTED_RESULTS_KEPT = 2
+"""How many (query, order) results a catalog keeps materialised; the oldest is dropped first."""
+CATALOG_PREFIX = "casparian-catalog-"
+STALE_LEGACY_AGE_S = 3600.0
+"""A catalog folder named without its process (made before folders carried one) is removed only
+when no process holds its database and it is older than this."""
 
 
 class QueryRefused(CasparianError, ValueError):
@@ -155,13 +182,19 @@ class ReadOnlyCatalog:
         name, then ``cf_quarantine``), or "" when none was given."""
         if quarantine is not None:
             self.quarantine_table = "quarantine" if "quarantine" not in taken else "cf_quarantine"
-        self._tmp = tempfile.TemporaryDirectory(prefix="casparian-catalog-")
+        remove_stale_catalogs_once()
+        pid = os.getpid()
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{CATALOG_PREFIX}{pid}-{_started(pid)}-")
         try:
             catalog_path = Path(self._tmp.name) / "catalog.duckdb"
             self.con = self._open_locked_catalog(catalog_path, quarantine)
         except BaseException:
             self._tmp.cleanup()  # e.g. an unreadable Parquet file: leave no catalog behind
             raise
+        self._sort_lock = threading.Lock()
+        self._sorts = _SortedResults(self.con)
+        # A catalog nobody closed (a view dropped by the TUI) is closed when it is collected.
+        self._closer = weakref.finalize(self, _close_catalog, self._sorts, self.con, self._tmp)
 
     def _open_locked_catalog(
         self, catalog_path: Path, quarantine: pa.RecordBatchReader | None
@@ -177,7 +210,9 @@ class ReadOnlyCatalog:
                     " (to_timestamp(created_at)::TIMESTAMP AS created_at) FROM cf_quarantine_rows"
                 )
                 writer.unregister("cf_quarantine_rows")
-        con = duckdb.connect(str(catalog_path), read_only=True)
+        con = duckdb.connect(
+            str(catalog_path), read_only=True, config={"memory_limit": CATALOG_MEMORY_LIMIT}
+        )
         try:
             confine_to(con, self.output_dir)
         except BaseException:
@@ -223,6 +258,11 @@ class ReadOnlyCatalog:
         BLOBs as hex, at most ``limit`` rows and ``byte_budget`` bytes (and why it was cut)."""
         limit = max(0, min(int(limit), MAX_ROW_LIMIT))
         table, blob_columns = self._arrow(statement, limit + 1)
+        return self._bounded(table, blob_columns, limit, byte_budget)
+
+    def _bounded(
+        self, table: pa.Table, blob_columns: list[str], limit: int, byte_budget: int
+    ) -> tuple[pa.Table, str, list[str]]:
         table, truncated_reason = bound_result(table, limit, byte_budget)
         notes = []
         if blob_columns:
@@ -232,27 +272,44 @@ class ReadOnlyCatalog:
     def _arrow(self, statement: str, most_rows: int) -> tuple[pa.Table, list[str]]:
         """At most ``most_rows`` rows of a checked statement, read under the time limit."""
         cursor = self.con.cursor()  # a connection of its own: each thread reads on its own
+        try:
+            with self._time_limit(cursor), self._refusals():
+                check_sources(cursor, statement, self.table_names)
+                return _read_arrow(cursor, statement, most_rows)
+        finally:
+            cursor.close()
+
+    def _sorted_window(
+        self, ordered: str, offset: int, limit: int, byte_budget: int
+    ) -> tuple[pa.Table, str, list[str]]:
+        """Rows ``offset`` … of a checked, ordered statement, from its materialised result (made
+        now, under the guard and the time limit, unless it is kept from an earlier window)."""
+        limit = max(0, min(int(limit), MAX_ROW_LIMIT))
+        offset = max(0, int(offset))
+        with self._sort_lock:
+            sorts = self._sorts
+            with self._time_limit(sorts.connection), self._refusals():
+                name = sorts.find(ordered)
+                if name is None:
+                    check_sources(sorts.connection, ordered, self.table_names)
+                    name = sorts.materialise(ordered)
+                rows = (
+                    f"SELECT * FROM temp.main.{name}"
+                    f" WHERE rowid >= {offset} AND rowid < {offset + limit}"
+                )
+                table, blob_columns = _read_arrow(sorts.connection, rows, limit + 1)
+        return self._bounded(table, blob_columns, limit, byte_budget)
+
+    @contextmanager
+    def _time_limit(self, cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """Interrupt what ``cursor`` runs after ``timeout_s`` seconds."""
         timer = threading.Timer(self.timeout_s, cursor.interrupt)
         timer.daemon = True
         timer.start()
         try:
-            with self._refusals():
-                check_sources(cursor, statement, self.table_names)
-                relation, blob_columns = hex_blobs(cursor.sql(statement))
-                reader = relation.to_arrow_reader(max(1, min(most_rows, 2048)))
-                batches: list[pa.RecordBatch] = []
-                taken = 0
-                for batch in reader:
-                    if taken >= most_rows:
-                        break
-                    batches.append(batch)
-                    taken += batch.num_rows
-                schema = reader.schema
-                reader.close()
+            yield
         finally:
             timer.cancel()
-            cursor.close()
-        return pa.Table.from_batches(batches, schema=schema).slice(0, most_rows), blob_columns
 
     def _export(self, statement: str, destination: Path) -> int:
         """Every row of a checked statement written to ``destination`` batch by batch, under the
@@ -262,16 +319,12 @@ class ReadOnlyCatalog:
 
         check_destination(destination)
         cursor = self.con.cursor()
-        timer = threading.Timer(self.timeout_s, cursor.interrupt)
-        timer.daemon = True
-        timer.start()
         try:
-            with self._refusals():
+            with self._time_limit(cursor), self._refusals():
                 check_sources(cursor, statement, self.table_names)
                 reader = cursor.sql(statement).to_arrow_reader(65_536)
                 return write_export(reader, reader.schema, destination)
         finally:
-            timer.cancel()
             cursor.close()
 
     @property
@@ -318,9 +371,9 @@ class ReadOnlyCatalog:
             raise QueryRefused(f"the query failed: {str(exc)[:2000]}") from exc
 
     def close(self) -> None:
-        """Close the connection and delete the temporary catalog file."""
-        self.con.close()
-        self._tmp.cleanup()
+        """Close the connection and delete the temporary catalog folder (the kept sorted
+        results with it)."""
+        self._closer()
 
     def __enter__(self) -> ReadOnlyCatalog:
         return self
@@ -370,10 +423,22 @@ class ResultSet:
     def window(
         self, offset: int, limit: int, order: SortOrder = (), byte_budget: int = DEFAULT_BYTE_BUDGET
     ) -> ResultWindow:
-        """Rows ``offset`` … ``offset + limit - 1`` (fewer when the byte budget cuts them)."""
-        sql = self._ordered(order) + f" LIMIT {max(0, int(limit))} OFFSET {max(0, int(offset))}"
+        """Rows ``offset`` … ``offset + limit - 1`` (fewer when the byte budget cuts them).
+
+        Sorted, a window ending within ``TOP_N_ROWS`` rows is read by DuckDB's top-N; a deeper
+        one from the result sorted once in that order (see the module's notes).
+        """
+        offset, limit = max(0, int(offset)), max(0, int(limit))
+        if order and offset + limit > TOP_N_ROWS:
+            rows, truncated_reason, _ = self.catalog._sorted_window(
+                self._ordered(order), offset, limit, byte_budget
+            )
+            if rows.num_columns == len(self.schema):  # the result's names, even repeated ones
+                rows = rows.rename_columns(self.schema.names)
+            return ResultWindow(offset, rows, truncated_reason)
+        sql = self._ordered(order) + f" LIMIT {limit} OFFSET {offset}"
         rows, truncated_reason, _ = self.catalog._guarded(sql, limit, byte_budget)
-        return ResultWindow(int(offset), rows, truncated_reason)
+        return ResultWindow(offset, rows, truncated_reason)
 
     def export(self, destination: Path, order: SortOrder = ()) -> int:
         """Write every row (in ``order``) to a .parquet or .csv file atomically; rows written."""
@@ -387,3 +452,177 @@ class ResultWindow:
     offset: int
     rows: pa.Table
     truncated_reason: str
+
+
+def _read_arrow(
+    cursor: duckdb.DuckDBPyConnection, statement: str, most_rows: int
+) -> tuple[pa.Table, list[str]]:
+    """At most ``most_rows`` rows of ``statement`` (BLOBs as hex) and the BLOB columns' names."""
+    relation, blob_columns = hex_blobs(cursor.sql(statement))
+    reader = relation.to_arrow_reader(max(1, min(most_rows, 2048)))
+    batches: list[pa.RecordBatch] = []
+    taken = 0
+    for batch in reader:
+        if taken >= most_rows:
+            break
+        batches.append(batch)
+        taken += batch.num_rows
+    schema = reader.schema
+    reader.close()
+    return pa.Table.from_batches(batches, schema=schema).slice(0, most_rows), blob_columns
+
+
+class _SortedResults:
+    """Results materialised in a sort order, as temporary tables of one connection of the
+    catalog (temporary tables belong to the connection that made them); the
+    ``SORTED_RESULTS_KEPT`` most recently used are kept. The caller holds the catalog's lock."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._tables: OrderedDict[str, str] = OrderedDict()
+        self._made = 0
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._connection is None:
+            self._connection = self._con.cursor()
+        return self._connection
+
+    def find(self, ordered: str) -> str | None:
+        """The table holding ``ordered``'s result, if it is kept."""
+        name = self._tables.get(ordered)
+        if name is not None:
+            self._tables.move_to_end(ordered)
+        return name
+
+    def materialise(self, ordered: str) -> str:
+        """Make the table of ``ordered``'s rows in order (row id = position), dropping the
+        oldest kept ones first so at most ``SORTED_RESULTS_KEPT`` exist."""
+        while len(self._tables) >= SORTED_RESULTS_KEPT:
+            _, oldest = self._tables.popitem(last=False)
+            self.connection.execute(f"DROP TABLE IF EXISTS temp.main.{oldest}")
+        self._made += 1
+        name = f"cf_sorted_{self._made}"
+        # Insertion order is kept (the setting is on and locked), so row ids follow the sort.
+        self.connection.execute(f"CREATE TEMP TABLE {name} AS {ordered}")
+        self._tables[ordered] = name
+        return name
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._tables.clear()
+
+
+def _close_catalog(
+    sorts: _SortedResults, con: duckdb.DuckDBPyConnection, folder: tempfile.TemporaryDirectory[str]
+) -> None:
+    sorts.close()
+    con.close()
+    folder.cleanup()
+
+
+# --- catalogs of processes that are gone ------------------------------------------------------
+_FOLDER_NAME = re.compile(re.escape(CATALOG_PREFIX) + r"(\d+)-(\d+)-[A-Za-z0-9_]+")
+_LEGACY_NAME = re.compile(re.escape(CATALOG_PREFIX) + r"[A-Za-z0-9_]{8}")
+_checked_roots: set[str] = set()
+_checked_lock = threading.Lock()
+
+
+def _started(pid: int) -> int:
+    """When process ``pid`` started (clock ticks since boot, from /proc), 0 where there is no
+    /proc; -1 when there is no such running process (gone, or a zombie waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return -1
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return -1
+        except PermissionError:
+            return 0
+        return 0
+    except OSError:
+        return 0  # unreadable: it exists
+    fields = stat[stat.rfind(")") + 2 :].split()  # after the name, which may hold spaces
+    if fields[0] in ("Z", "X"):
+        return -1
+    return int(fields[19])
+
+
+def _owner_gone(folder: Path, name: str) -> bool:
+    """Whether the process that made a catalog folder is gone (a pid reused by another process
+    counts as gone: its start time differs)."""
+    match = _FOLDER_NAME.fullmatch(name)
+    if match:
+        pid, started = int(match.group(1)), int(match.group(2))
+        now = _started(pid)
+        return now == -1 or (started != 0 and now not in (0, started))
+    if not _LEGACY_NAME.fullmatch(name):
+        return False
+    # Made before folders named their process: gone when old and no process holds the database.
+    database = folder / "catalog.duckdb"
+    try:
+        age = time.time() - (database if database.exists() else folder).stat().st_mtime
+        if age < STALE_LEGACY_AGE_S:
+            return False
+        if not database.exists():
+            return True
+        handle = os.open(database, os.O_RDWR)
+    except OSError:
+        return False
+    import fcntl  # POSIX only, like the rest of this check
+
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # DuckDB locks its open databases
+    except OSError:
+        return False
+    finally:
+        os.close(handle)
+    return True
+
+
+def remove_stale_catalogs(root: Path | None = None) -> list[Path]:
+    """Remove the catalog folders under ``root`` (the temporary folder) that this user's
+    processes left behind when they were killed: only folders named like a catalog's, owned by
+    this user, not links, and whose process is gone. Returns the folders removed."""
+    root = Path(root if root is not None else tempfile.gettempdir())
+    removed: list[Path] = []
+    if os.name != "posix":
+        return removed  # process start times and file locks are read the POSIX way
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return removed
+    uid = os.getuid()
+    for entry in entries:
+        if not entry.name.startswith(CATALOG_PREFIX):
+            continue
+        try:
+            if (
+                not entry.is_dir(follow_symlinks=False)
+                or entry.stat(follow_symlinks=False).st_uid != uid
+            ):
+                continue
+        except OSError:
+            continue
+        folder = Path(entry.path)
+        if _owner_gone(folder, entry.name):
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                removed.append(folder)
+    return removed
+
+
+def remove_stale_catalogs_once() -> None:
+    """``remove_stale_catalogs`` on the temporary folder, the first time this process opens a
+    catalog there."""
+    root = tempfile.gettempdir()
+    with _checked_lock:
+        if root in _checked_roots:
+            return
+        _checked_roots.add(root)
+    remove_stale_catalogs(Path(root))
