@@ -76,57 +76,20 @@ def suggested_tag(paths: list[Path], root: Path | None = None) -> str:
 def describe_files(paths: list[Path], root: Path | None = None) -> FilesHint:
     """ "These look like invoice files (comma CSV, 9 columns). Tag as 'invoices'?" — from the
     classifier and the sniffed dialect of the first files (no model)."""
-    from ..contracts.discover import DiscoveryError, read_text_table, sniff_file
-    from ..scout.classify import classify
-    from .patterns import infer_key_values, infer_line_pattern
-    from .samples import LabError, gather_facts
-
     if not paths:
         raise ValueError("no files selected")
-    heads = []
-    for path in paths[:MAX_HINT_FILES]:
-        try:
-            with open(path, "rb") as stream:
-                raw = stream.read(HEAD_BYTES + 1)
-        except OSError:
-            continue
-        heads.append((path, classify(path.suffix.lower(), raw[:HEAD_BYTES], len(raw) > HEAD_BYTES)))
+    heads = _classified_heads(paths[:MAX_HINT_FILES])
     if not heads:
         raise ValueError(f"{paths[0]}: none of the selected files can be read")
     kinds = Counter(kind for _, kind in heads)
     kind, same = kinds.most_common(1)[0]
     first = next(path for path, found in heads if found == kind)
-    described = kind
     if kind == "csv":
-        try:
-            dialect = sniff_file(first)
-            columns = read_text_table(first, dialect, max_rows=50).num_columns
-            name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
-                dialect.delimiter, "whitespace" if dialect.whitespace else repr(dialect.delimiter)
-            )
-            described = f"{name} CSV, {counted(columns, 'column')}"
-            if dialect.preamble_lines:
-                described += f", {counted(dialect.preamble_lines, 'preamble line')}"
-            if dialect.encoding not in ("utf-8", "ascii"):
-                described += f", {dialect.encoding}"
-        except DiscoveryError:
-            described = "delimited text"
+        described = _describe_table(first)
     elif kind in ("log", "text", "jsonl"):
-        try:
-            facts = gather_facts([first])
-        except LabError:
-            facts = None
-        if facts is not None and kind == "jsonl":
-            described = "JSON lines"
-        elif facts is not None:
-            pairs = infer_key_values(list(facts.lines))
-            pattern = None if pairs else infer_line_pattern(list(facts.lines))
-            if pairs is not None:
-                described = f"key=value log lines, {counted(len(pairs.keys), 'key')}"
-            elif pattern is not None:
-                described = f"log lines: {pattern.described}"
-            else:
-                described = "text lines" if kind == "text" else "log lines"
+        described = _describe_lines(first, kind)
+    else:
+        described = kind
     tag = suggested_tag([p for p, _ in heads], root)
     noun = tag.replace("-", " ")
     mixed = "" if same == len(heads) else f"; {len(heads) - same} of them look different"
@@ -144,6 +107,63 @@ def describe_files(paths: list[Path], root: Path | None = None) -> FilesHint:
         tuple(str(p) for p in paths),
         lines=_head_lines(str(first)),
     )
+
+
+def _classified_heads(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Each readable file with the kind the classifier gives its head (unreadable ones left
+    out)."""
+    from ..scout.classify import classify
+
+    heads = []
+    for path in paths:
+        try:
+            with open(path, "rb") as stream:
+                raw = stream.read(HEAD_BYTES + 1)
+        except OSError:
+            continue
+        heads.append((path, classify(path.suffix.lower(), raw[:HEAD_BYTES], len(raw) > HEAD_BYTES)))
+    return heads
+
+
+def _describe_table(path: Path) -> str:
+    """A delimited file in words: 'comma CSV, 9 columns, 2 preamble lines, latin-1'."""
+    from ..contracts.discover import DiscoveryError, read_text_table, sniff_file
+
+    try:
+        dialect = sniff_file(path)
+        columns = read_text_table(path, dialect, max_rows=50).num_columns
+    except DiscoveryError:
+        return "delimited text"
+    name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
+        dialect.delimiter, "whitespace" if dialect.whitespace else repr(dialect.delimiter)
+    )
+    described = f"{name} CSV, {counted(columns, 'column')}"
+    if dialect.preamble_lines:
+        described += f", {counted(dialect.preamble_lines, 'preamble line')}"
+    if dialect.encoding not in ("utf-8", "ascii"):
+        described += f", {dialect.encoding}"
+    return described
+
+
+def _describe_lines(path: Path, kind: str) -> str:
+    """A line-oriented file (``kind`` log, text or jsonl) in words: its key=value keys or the
+    log pattern its sample lines share."""
+    from .patterns import infer_key_values, infer_line_pattern
+    from .samples import LabError, gather_facts
+
+    try:
+        facts = gather_facts([path])
+    except LabError:
+        return kind
+    if kind == "jsonl":
+        return "JSON lines"
+    pairs = infer_key_values(list(facts.lines))
+    pattern = None if pairs else infer_line_pattern(list(facts.lines))
+    if pairs is not None:
+        return f"key=value log lines, {counted(len(pairs.keys), 'key')}"
+    if pattern is not None:
+        return f"log lines: {pattern.described}"
+    return "text lines" if kind == "text" else "log lines"
 
 
 @dataclass(frozen=True)

@@ -420,16 +420,9 @@ def model_draft(
 ) -> Draft:
     """The draft with the model's parser.py when one passes the checks within ``attempts``;
     otherwise the deterministic draft with a note saying the model's drafts were refused."""
-    from ..ai import AIError, CancelToken, ChatMessage, select_provider
+    from ..ai import AIError, CancelToken, ChatMessage
 
-    if provider is None:
-        try:
-            provider = select_provider(workspace.config)
-        except AIError as exc:
-            raise LabError(f"no model for the draft: {exc}") from None
-    if provider.name == "none":
-        reason = getattr(provider, "reason", "no model is configured")
-        raise LabError(f"no model for the draft: {reason}")
+    provider = _draft_provider(workspace, provider)
     cancel = cancel or CancelToken()
     messages: list[object] = [ChatMessage("user", prompt(draft))]
     problem = "no answer"
@@ -442,32 +435,12 @@ def model_draft(
                 on_attempt(Attempt(number, problem))
             break
         code = extract_code(answer)
-        problem_found = check_code(code, draft)
-        if looped and problem_found is not None:
-            problem_found = (
-                f"the answer repeated one line {REPEATS} times and was stopped ({problem_found})"
-            )
-        followed: tuple[dict[str, SchemaContract], list[str]] | None = None
-        if problem_found is None:
-            problem_found, followed = _check_run(workspace, draft, code)
+        problem_found, followed = _check_answer(workspace, draft, code, looped)
         if on_attempt is not None:
             on_attempt(Attempt(number, problem_found))
         if problem_found is None:
-            contracts, changes = followed if followed is not None else (draft.contracts, [])
-            note = (
-                f"parser.py was written by the model ({provider.name}: {provider.model}), "
-                f"attempt {number} of {attempts}; it parses, passes the gatekeeper, defines "
-                "the parser class and ran on the samples."
-            )
-            if not changes:
-                note += " The contract is the one inferred from the samples."
-                return draft.with_parser(code, ORIGIN_MODEL, note)
-            return draft.with_parser(code, ORIGIN_MODEL, note).with_contracts(
-                contracts,
-                ORIGIN_MODEL,
-                "the contract follows the model's columns (" + "; ".join(changes) + "); "
-                "types, formats and null spellings are the ones inferred from the samples",
-            )
+            origin = f"({provider.name}: {provider.model}), attempt {number} of {attempts}"
+            return _model_parser(draft, code, origin, followed)
         problem = problem_found
         if cancel.cancelled:
             break
@@ -477,3 +450,55 @@ def model_draft(
         f"(last: {problem}); parser.py is the deterministic draft, inferred without a model"
     )
     return draft.with_parser(draft.file(PARSER_FILE).text, ORIGIN_INFERRED, note)
+
+
+def _draft_provider(workspace: Workspace, provider: Provider | None) -> Provider:
+    """``provider``, else the one the settings select; a LabError when there is no model."""
+    from ..ai import AIError, select_provider
+
+    if provider is None:
+        try:
+            provider = select_provider(workspace.config)
+        except AIError as exc:
+            raise LabError(f"no model for the draft: {exc}") from None
+    if provider.name == "none":
+        reason = getattr(provider, "reason", "no model is configured")
+        raise LabError(f"no model for the draft: {reason}")
+    return provider
+
+
+def _check_answer(
+    workspace: Workspace, draft: Draft, code: str, looped: bool
+) -> tuple[str | None, tuple[dict[str, SchemaContract], list[str]] | None]:
+    """(what is wrong with the answer's code, or None; the contracts following its columns
+    with the changes in words, once it ran on the samples)."""
+    problem = check_code(code, draft)
+    if looped and problem is not None:
+        problem = f"the answer repeated one line {REPEATS} times and was stopped ({problem})"
+    if problem is not None:
+        return problem, None
+    return _check_run(workspace, draft, code)
+
+
+def _model_parser(
+    draft: Draft,
+    code: str,
+    origin: str,
+    followed: tuple[dict[str, SchemaContract], list[str]] | None,
+) -> Draft:
+    """The draft with the model's accepted parser.py and, when its columns changed, the
+    contracts that follow them; ``origin`` names the model and the attempt."""
+    contracts, changes = followed if followed is not None else (draft.contracts, [])
+    note = (
+        f"parser.py was written by the model {origin}; it parses, passes the gatekeeper, "
+        "defines the parser class and ran on the samples."
+    )
+    if not changes:
+        note += " The contract is the one inferred from the samples."
+        return draft.with_parser(code, ORIGIN_MODEL, note)
+    return draft.with_parser(code, ORIGIN_MODEL, note).with_contracts(
+        contracts,
+        ORIGIN_MODEL,
+        "the contract follows the model's columns (" + "; ".join(changes) + "); "
+        "types, formats and null spellings are the ones inferred from the samples",
+    )

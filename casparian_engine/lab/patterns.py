@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
 SYSLOG_TIMESTAMP = r"[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}"
@@ -161,74 +161,112 @@ def infer_line_pattern(lines: list[str]) -> LinePattern | None:
         return None
     split = [tokens(line) for line in lines]
     active = list(range(len(split)))  # lines that fit every position so far
-    parts: list[str] = []
-    columns: list[str] = []
-    words: list[str] = []
-    taken: set[str] = set()
+    built = _PatternParts()
     position = 0
     typed = False  # a timestamp, number, address... among the fields: not prose
     longest = max(len(t) for t in split)
     needed = MIN_MATCH_SHARE * len(lines)
     while position < min(longest, MAX_FIELDS):
-        present = [i for i in active if len(split[i]) > position]
-        if len(present) < needed:
+        column = _position_class(split, active, position, needed)
+        if column is None:
             break
-        merged = _merge({split[i][position][0] for i in present})
-        if merged is None:  # a few odd lines (continuations): follow the most common class
-            common, count = Counter(split[i][position][0] for i in present).most_common(1)[0]
-            if count < needed:
-                break
-            present = [i for i in present if split[i][position][0] == common]
-            merged = common
+        merged, present = column
         texts = {split[i][position][1] for i in present}
-        ragged = len({len(split[i]) for i in present}) > 1  # lines of different lengths
-        varied = len(texts) > len(present) // 2
-        after_separator = bool(words) and (words[-1].startswith("'") or words[-1] == "level")
-        if merged == "word" and position > 0 and ragged and (varied or after_separator):
+        if merged == "word" and position > 0 and built.message_starts(split, present, texts):
             break  # free text from here on: the message
         active = present
         typed = typed or merged not in ("word", "level")
-        literal = next(iter(texts))
-        if len(texts) == 1 and not any(char.isalnum() for char in literal):
-            parts.append(re.escape(literal))
-            words.append(f"'{literal}'")
-        else:
-            after_time = position == 1 and parts and columns == ["timestamp"]
-            base = "host" if after_time and merged == "word" else CLASS_NAMES[merged]
-            if merged == "bracket":
-                base = _bracket_name(texts, columns)
-            name = _unique(base, taken)
-            if name.startswith("field"):
-                taken.discard(name)
-                name = _unique(f"field_{position + 1}", taken)
-            if merged == "program":
-                pid = _unique("pid", taken)
-                parts.append(_group(merged, name, pid))
-                columns.extend([name, pid])
-                words.append(f"{name}[{pid}]:")
-            else:
-                parts.append(_group(merged, name))
-                columns.append(name)
-                words.append(name)
+        built.add(merged, texts, position)
         position += 1
-    if not columns or not typed:
+    if not built.columns or not typed:
         return None  # words only: prose, not a log format
     rest = any(len(split[i]) > position for i in active)
-    regex = "^" + r"\s+".join(parts)
-    if rest:
-        message = _unique("message", taken)
-        regex += rf"(?:\s+(?P<{message}>.*))?$"
-        columns.append(message)
-        words.append(f"{message} (the rest of the line)")
-    else:
-        regex += r"\s*$"
-    if len(columns) < 2:
+    return built.pattern(lines, rest)
+
+
+def _position_class(
+    split: list[list[tuple[str, str]]], active: list[int], position: int, needed: float
+) -> tuple[str, list[int]] | None:
+    """The class of the token at ``position`` on enough of the ``active`` lines, and those
+    lines; None where too few lines reach it or agree on it."""
+    present = [i for i in active if len(split[i]) > position]
+    if len(present) < needed:
         return None
-    compiled = re.compile(regex)
-    matched = sum(1 for line in lines if compiled.match(line))
-    if matched < MIN_MATCH_SHARE * len(lines):
-        return None
-    return LinePattern(regex, tuple(columns), " ".join(words), matched, len(lines))
+    merged = _merge({split[i][position][0] for i in present})
+    if merged is None:  # a few odd lines (continuations): follow the most common class
+        common, count = Counter(split[i][position][0] for i in present).most_common(1)[0]
+        if count < needed:
+            return None
+        present = [i for i in present if split[i][position][0] == common]
+        merged = common
+    return merged, present
+
+
+@dataclass
+class _PatternParts:
+    """A line pattern as it is built, position by position: the regex pieces, the column names
+    (each unique), and the words that describe it to a person."""
+
+    parts: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)
+
+    def message_starts(
+        self, split: list[list[tuple[str, str]]], present: list[int], texts: set[str]
+    ) -> bool:
+        """Whether a position of words starts the free-text message: lines of different
+        lengths, and words that vary or follow a literal separator or the level."""
+        ragged = len({len(split[i]) for i in present}) > 1
+        varied = len(texts) > len(present) // 2
+        words = self.words
+        after_separator = bool(words) and (words[-1].startswith("'") or words[-1] == "level")
+        return ragged and (varied or after_separator)
+
+    def add(self, merged: str, texts: set[str], position: int) -> None:
+        """The position's piece: a literal where every line holds the same punctuation, else
+        a named group (``program[pid]:`` gives two)."""
+        literal = next(iter(texts))
+        if len(texts) == 1 and not any(char.isalnum() for char in literal):
+            self.parts.append(re.escape(literal))
+            self.words.append(f"'{literal}'")
+            return
+        after_time = position == 1 and self.parts and self.columns == ["timestamp"]
+        base = "host" if after_time and merged == "word" else CLASS_NAMES[merged]
+        if merged == "bracket":
+            base = _bracket_name(texts, self.columns)
+        name = _unique(base, self.taken)
+        if name.startswith("field"):
+            self.taken.discard(name)
+            name = _unique(f"field_{position + 1}", self.taken)
+        if merged == "program":
+            pid = _unique("pid", self.taken)
+            self.parts.append(_group(merged, name, pid))
+            self.columns.extend([name, pid])
+            self.words.append(f"{name}[{pid}]:")
+        else:
+            self.parts.append(_group(merged, name))
+            self.columns.append(name)
+            self.words.append(name)
+
+    def pattern(self, lines: list[str], rest: bool) -> LinePattern | None:
+        """The finished pattern (``rest``: a trailing ``message`` takes what follows), or None
+        when it has fewer than two columns or matches too few of ``lines``."""
+        regex = "^" + r"\s+".join(self.parts)
+        if rest:
+            message = _unique("message", self.taken)
+            regex += rf"(?:\s+(?P<{message}>.*))?$"
+            self.columns.append(message)
+            self.words.append(f"{message} (the rest of the line)")
+        else:
+            regex += r"\s*$"
+        if len(self.columns) < 2:
+            return None
+        compiled = re.compile(regex)
+        matched = sum(1 for line in lines if compiled.match(line))
+        if matched < MIN_MATCH_SHARE * len(lines):
+            return None
+        return LinePattern(regex, tuple(self.columns), " ".join(self.words), matched, len(lines))
 
 
 def column_name(key: str, taken: set[str]) -> str:
