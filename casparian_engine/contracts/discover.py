@@ -301,52 +301,10 @@ def check_whole(
     columns = list(contract.columns)
     stacked = _stack(table, list(range(len(columns))))
     is_token = pc.fill_null(pc.is_in(stacked["value"], value_set=pa.array(NULL_TOKENS)), False)
-    tokens: dict[int, set[str]] = {}
-    for row in stacked.filter(is_token).group_by(["col", "value"]).aggregate([]).to_pylist():
-        tokens.setdefault(row["col"], set()).add(row["value"])
-    failing = {
-        index
-        for index, spec in enumerate(columns)
-        if (tokens.get(index) and not spec.nullable)
-        or not tokens.get(index, set()) - {""} <= set(spec.null_values or ())
-    }
+    failing = _null_token_failures(columns, stacked.filter(is_token))
     kept = stacked.filter(pc.invert(is_token))
-    rules: dict[str, Callable[[pa.ChunkedArray], pa.ChunkedArray]] = {
-        "int64": lambda v: pc.match_substring_regex(v, _INT_RE),
-        "float64": lambda v: pc.match_substring_regex(v, _FLOAT_RE),
-        "decimal_comma": lambda v: pc.match_substring_regex(v, _COMMA_DECIMAL_RE),
-        "bool": lambda v: pc.is_in(pc.utf8_lower(v), value_set=_BOOL_WORDS),
-    }
-    for kind, rule in rules.items():
-        indices = [
-            i
-            for i, spec in enumerate(columns)
-            if ("decimal_comma" if spec.decimal_comma else spec.type) == kind
-        ]
-        if not indices:
-            continue
-        group = kept.filter(pc.is_in(kept["col"], value_set=pa.array(indices, pa.int32())))
-        failing |= _failing(group, rule(group["value"]))
-        if kind != "bool":
-            failing |= _failing(
-                group, pc.invert(pc.match_substring_regex(group["value"], _LEADING_ZERO_RE))
-            )
-    temporal: dict[tuple[str, str | None], list[int]] = {}
-    for index, spec in enumerate(columns):
-        if spec.type not in ("string", "bool", "int64", "float64") and index not in failing:
-            fmt = spec.format or ("%Y-%m-%d" if spec.type == "date" else None)
-            temporal.setdefault((spec.type, fmt), []).append(index)
-    for (_, fmt), indices in temporal.items():  # one parse per format over all its columns
-        group = kept.filter(pc.is_in(kept["col"], value_set=pa.array(indices, pa.int32())))
-        if fmt is not None:
-            failing |= _failing(group, pc.is_valid(strptime_strict(group["value"], fmt, "us")))
-            continue
-        for index in indices:  # ISO text: Arrow's cast says yes or no for a whole column
-            values = group.filter(pc.equal(group["col"], index))["value"]
-            try:
-                pc.cast(values, pa.timestamp("us"))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                failing.add(index)
+    failing |= _type_rule_failures(columns, kept)
+    failing |= _temporal_failures(columns, kept, failing)
     changed: list[str] = []
     for index in sorted(failing):
         spec = columns[index]
@@ -362,6 +320,70 @@ def check_whole(
                 f"{wider.type} from the whole file"
             )
     return SchemaContract(name=contract.name, columns=tuple(columns)), candidates, changed
+
+
+def _null_token_failures(columns: list[ColumnSpec], tokens_stacked: pa.Table) -> set[int]:
+    """The columns whose null-like values (``tokens_stacked``) the contract does not allow: in
+    a column that is not nullable, or spellings it does not list."""
+    tokens: dict[int, set[str]] = {}
+    for row in tokens_stacked.group_by(["col", "value"]).aggregate([]).to_pylist():
+        tokens.setdefault(row["col"], set()).add(row["value"])
+    return {
+        index
+        for index, spec in enumerate(columns)
+        if (tokens.get(index) and not spec.nullable)
+        or not tokens.get(index, set()) - {""} <= set(spec.null_values or ())
+    }
+
+
+def _type_rule_failures(columns: list[ColumnSpec], kept: pa.Table) -> set[int]:
+    """The integer, float, comma-decimal and bool columns with a value their type's rule (one
+    run over all the columns of that type) refuses, or with a leading zero (numbers)."""
+    rules: dict[str, Callable[[pa.ChunkedArray], pa.ChunkedArray]] = {
+        "int64": lambda v: pc.match_substring_regex(v, _INT_RE),
+        "float64": lambda v: pc.match_substring_regex(v, _FLOAT_RE),
+        "decimal_comma": lambda v: pc.match_substring_regex(v, _COMMA_DECIMAL_RE),
+        "bool": lambda v: pc.is_in(pc.utf8_lower(v), value_set=_BOOL_WORDS),
+    }
+    failing: set[int] = set()
+    for kind, rule in rules.items():
+        indices = [
+            i
+            for i, spec in enumerate(columns)
+            if ("decimal_comma" if spec.decimal_comma else spec.type) == kind
+        ]
+        if not indices:
+            continue
+        group = kept.filter(pc.is_in(kept["col"], value_set=pa.array(indices, pa.int32())))
+        failing |= _failing(group, rule(group["value"]))
+        if kind != "bool":
+            failing |= _failing(
+                group, pc.invert(pc.match_substring_regex(group["value"], _LEADING_ZERO_RE))
+            )
+    return failing
+
+
+def _temporal_failures(columns: list[ColumnSpec], kept: pa.Table, failing: set[int]) -> set[int]:
+    """The date and time columns (not already ``failing``) with a value their format does not
+    parse: one parse per format over all its columns; ISO text by Arrow's cast per column."""
+    temporal: dict[tuple[str, str | None], list[int]] = {}
+    for index, spec in enumerate(columns):
+        if spec.type not in ("string", "bool", "int64", "float64") and index not in failing:
+            fmt = spec.format or ("%Y-%m-%d" if spec.type == "date" else None)
+            temporal.setdefault((spec.type, fmt), []).append(index)
+    broken: set[int] = set()
+    for (_, fmt), indices in temporal.items():
+        group = kept.filter(pc.is_in(kept["col"], value_set=pa.array(indices, pa.int32())))
+        if fmt is not None:
+            broken |= _failing(group, pc.is_valid(strptime_strict(group["value"], fmt, "us")))
+            continue
+        for index in indices:
+            values = group.filter(pc.equal(group["col"], index))["value"]
+            try:
+                pc.cast(values, pa.timestamp("us"))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                broken.add(index)
+    return broken
 
 
 def _needs_values(facts: _Facts) -> bool:

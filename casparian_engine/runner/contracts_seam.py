@@ -164,45 +164,15 @@ def contract_validator(
     """
     choices = resolve_contracts(parser_dir, outputs, approved)
     for choice in choices.values():
-        approve_hint = f"approve it with `casparian schema approve {choice.path}`"
         if strict and approved is not None and choice.approved is None:
             raise ExecutionError(
                 "ContractNotApproved",
                 f"output {choice.output!r}: contract {choice.file_contract.name!r} "
-                f"({choice.path}) has no approved version; {approve_hint}",
+                f"({choice.path}) has no approved version; {_approve_hint(choice)}",
                 path=str(choice.path),
             )
-        if not choice.differs:
-            continue
-        older = _older_approved(choice, approved_by_hash)
-        current = choice.approved.version if choice.approved is not None else 0
-        re_approve = (
-            f"re-approve version {older.version}'s content on purpose with "
-            f"`casparian schema approve {choice.path}`"
-            if older is not None
-            else ""
-        )
-        if strict and older is not None:
-            raise ExecutionError(
-                "ContractNotApproved",
-                f"{_stale(choice, older)}: register a parser version built against version "
-                f"{current} (or {re_approve})",
-                path=str(choice.path),
-            )
-        if strict:
-            raise ExecutionError(
-                "ContractNotApproved", f"{choice.mismatch()}; {approve_hint}", path=str(choice.path)
-            )
-        if on_warning is not None and older is not None:
-            on_warning(
-                f"{_stale(choice, older)}; validating against version {current} (update the "
-                f"file to it, or {re_approve}):\n{choice.diff()}"
-            )
-        elif on_warning is not None:
-            on_warning(
-                f"{choice.mismatch()}; validating against the approved version "
-                f"(to use the file, {approve_hint}):\n{choice.diff()}"
-            )
+        if choice.differs:
+            _refuse_or_warn(choice, strict, on_warning, approved_by_hash)
     contracts = {output: choice.contract for output, choice in choices.items()}
     if not contracts:
         return accept_all
@@ -215,3 +185,48 @@ def contract_validator(
         return Split(valid=result.valid, quarantined=result.quarantined)
 
     return check
+
+
+def _approve_hint(choice: ContractChoice) -> str:
+    return f"approve it with `casparian schema approve {choice.path}`"
+
+
+def _refuse_or_warn(
+    choice: ContractChoice,
+    strict: bool,
+    on_warning: Callable[[str], None] | None,
+    approved_by_hash: HashLookup | None,
+) -> None:
+    """A parser's contract file that differs from the approved version: refused when
+    ``strict`` (prod), else told to ``on_warning`` with the diff (the approved one is used)."""
+    older = _older_approved(choice, approved_by_hash)
+    current = choice.approved.version if choice.approved is not None else 0
+    re_approve = (
+        f"re-approve version {older.version}'s content on purpose with "
+        f"`casparian schema approve {choice.path}`"
+        if older is not None
+        else ""
+    )
+    if strict and older is not None:
+        raise ExecutionError(
+            "ContractNotApproved",
+            f"{_stale(choice, older)}: register a parser version built against version "
+            f"{current} (or {re_approve})",
+            path=str(choice.path),
+        )
+    if strict:
+        raise ExecutionError(
+            "ContractNotApproved",
+            f"{choice.mismatch()}; {_approve_hint(choice)}",
+            path=str(choice.path),
+        )
+    if on_warning is not None and older is not None:
+        on_warning(
+            f"{_stale(choice, older)}; validating against version {current} (update the "
+            f"file to it, or {re_approve}):\n{choice.diff()}"
+        )
+    elif on_warning is not None:
+        on_warning(
+            f"{choice.mismatch()}; validating against the approved version "
+            f"(to use the file, {_approve_hint(choice)}):\n{choice.diff()}"
+        )
