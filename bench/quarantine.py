@@ -7,7 +7,9 @@ capped at 10,000 — at the first page and at a deep page (``--after`` an id nea
 filter, beside the exact count (a full read of the matches), and ``show`` of one row. Each
 figure is the best of a few runs. Also runs the real CLI once for a page, and a replay of one
 parser's rows (``Workspace.replay_quarantine``, all passing a relaxed contract) beside the
-validation alone of the same rows as one in-memory table.
+validation alone of the same rows as one in-memory table; and a SQL query over the quarantine
+through the home's shared catalog (the quarantine copied once, for the first query only) beside
+the same query on a catalog of its own (a copy per query, as before the catalog was shared).
 Usage: ``python bench/quarantine.py [--rows N]``.
 """
 
@@ -84,6 +86,30 @@ def best(runs: int, work: Callable[[], object]) -> float:
         work()
         timings.append(time.perf_counter() - started)
     return min(timings)
+
+
+def catalog_figures(workspace: Workspace, runs: int) -> None:
+    """A query over the quarantine: the first through the shared catalog (copies the rows), later
+    ones (the copy kept: nothing changed), beside a catalog made for the one query."""
+    from casparian_engine.catalog import ReadOnlyCatalog
+
+    sql = "SELECT count(*) AS n FROM quarantine WHERE rules = 'range:qty'"
+
+    def own_copy() -> None:
+        rows = workspace.store.quarantine.arrow_reader()
+        with ReadOnlyCatalog(workspace.config.output_dir, quarantine=rows) as catalog:
+            catalog.query(sql)
+
+    copied = best(1, own_copy)
+    first = best(1, lambda: workspace.query_catalog().query(sql))
+    later = best(runs, lambda: workspace.query_catalog().query(sql))
+    with workspace.query_catalog() as catalog:
+        (count,) = catalog.query("SELECT count(*) AS n FROM quarantine").rows
+    print(
+        f"SQL over the quarantine ({count['n']:,} rows copied): first query {first:.2f} s, "
+        f"later queries {later * 1000:.1f} ms; a catalog of its own per query "
+        f"{copied:.2f} s"
+    )
 
 
 def replay_figures(workspace: Workspace) -> None:
@@ -166,6 +192,7 @@ def main() -> None:
             )
         show = best(args.runs, lambda: workspace.quarantined_row(deep_after + 1))
         print(f"{'show <id>':<28} {1:>10,} {show * 1000:>8.2f}ms")
+        catalog_figures(workspace, args.runs)
         replay_figures(workspace)
         workspace.close()
         casparian = Path(sys.executable).parent / "casparian"

@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,10 +172,13 @@ class ReadOnlyCatalog:
         output_dir: Path,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         quarantine: pa.RecordBatchReader | None = None,
+        tables: list[OutputTable] | None = None,
     ) -> None:
         self.output_dir = output_dir.resolve()
         self.timeout_s = timeout_s
-        self.tables = list_output_tables(self.output_dir)
+        self.tables = list_output_tables(self.output_dir) if tables is None else tables
+        self.shared = False
+        """A catalog of ``SharedCatalogs``: ``close()`` leaves it open for the next query."""
         taken = {t.name.lower() for t in self.tables}
         self.quarantine_table = ""
         """The table holding the quarantined rows (``quarantine`` unless an output has that
@@ -372,14 +375,60 @@ class ReadOnlyCatalog:
 
     def close(self) -> None:
         """Close the connection and delete the temporary catalog folder (the kept sorted
-        results with it)."""
-        self._closer()
+        results with it); a shared catalog stays open (``SharedCatalogs`` closes it)."""
+        if not self.shared:
+            self._closer()
 
     def __enter__(self) -> ReadOnlyCatalog:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SharedCatalogs:
+    """One home's catalogs, shared by its queries: one with a copy of the quarantined rows and
+    one without, each made again only when the output tables changed (a table added or gone) or,
+    for the first, when the quarantine changed (``changes``, one key read) — so the quarantine
+    is copied once, not for every query. A catalog replaced stays open for the results still read
+    from it and is closed once nothing refers to it; ``close`` closes the current ones.
+    """
+
+    def __init__(
+        self,
+        output_dir: Path,
+        timeout_s: float,
+        changes: Callable[[], int],
+        quarantine: Callable[[], pa.RecordBatchReader],
+    ) -> None:
+        self.output_dir = output_dir
+        self.timeout_s = timeout_s
+        self._changes = changes
+        self._quarantine = quarantine
+        self._current: dict[bool, tuple[tuple[Any, ...], ReadOnlyCatalog]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, with_quarantine: bool) -> ReadOnlyCatalog:
+        """The current catalog (with or without the quarantine), made now if something changed."""
+        tables = list_output_tables(self.output_dir.resolve())
+        key: tuple[Any, ...] = tuple((t.name, str(t.directory)) for t in tables)
+        with self._lock:
+            if with_quarantine:
+                key += (self._changes(),)  # read before the copy: a later change makes a new one
+            found = self._current.get(with_quarantine)
+            if found is not None and found[0] == key:
+                return found[1]
+            rows = self._quarantine() if with_quarantine else None
+            catalog = ReadOnlyCatalog(self.output_dir, self.timeout_s, rows, tables)
+            catalog.shared = True
+            self._current[with_quarantine] = (key, catalog)
+            return catalog
+
+    def close(self) -> None:
+        with self._lock:
+            for _, catalog in self._current.values():
+                catalog._closer()
+            self._current.clear()
 
 
 SortOrder = Sequence[tuple[int, bool]]

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from .attention import Attention
     from .audit_export import EvidenceCheck
     from .backfill import BackfillPlan, BackfillResult
-    from .catalog import ReadOnlyCatalog
+    from .catalog import ReadOnlyCatalog, SharedCatalogs
     from .contracts.discover import Discovery
     from .contracts.model import SchemaContract
     from .envs import EnvManager, VendorResult
@@ -85,6 +85,7 @@ class Workspace:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
+        self._catalogs: SharedCatalogs | None = None
 
     @classmethod
     def open(cls, home: str | os.PathLike[str] | None = None) -> Workspace:
@@ -104,6 +105,8 @@ class Workspace:
         return self.config.home
 
     def close(self) -> None:
+        if self._catalogs is not None:
+            self._catalogs.close()
         self.store.close()
 
     def __enter__(self) -> Workspace:
@@ -359,13 +362,25 @@ class Workspace:
     def query_catalog(self, with_quarantine: bool = True) -> ReadOnlyCatalog:
         """The guarded read-only SQL catalog over the outputs (and a copy of the quarantined
         rows, as table ``quarantine``): one SELECT, allow-listed sources, the query_timeout_s
-        setting, byte budgets. Close it (it is a context manager)."""
-        from .catalog import ReadOnlyCatalog
+        setting, byte budgets. Shared by this home's queries and made again only when the
+        output tables or the quarantine changed; ``close()`` (or ``with``) leaves it open for the
+        next one, ``Workspace.close`` closes it."""
+        return self._shared_catalogs().get(with_quarantine)
 
-        quarantine = self.store.quarantine.arrow_reader() if with_quarantine else None
-        return ReadOnlyCatalog(
-            self.config.output_dir, self.config.settings.query_timeout_s, quarantine
-        )
+    def _shared_catalogs(self) -> SharedCatalogs:
+        """This home's catalogs, made once; the quarantine is copied again only after it
+        changed (``SharedCatalogs``)."""
+        if self._catalogs is None:
+            from .catalog import SharedCatalogs
+
+            quarantine = self.store.quarantine
+            self._catalogs = SharedCatalogs(
+                self.config.output_dir,
+                self.config.settings.query_timeout_s,
+                quarantine.changes,
+                quarantine.arrow_reader,
+            )
+        return self._catalogs
 
     def query_history(self) -> QueryHistory:
         """The SQL queries run in Inspect in this home (``<home>/query_history.json``)."""

@@ -1,6 +1,8 @@
 """Quarantined rows in ``cf_quarantine`` (one row each, with lineage) and ``cf_quarantine_rules``.
 
-``add`` stores a validator's quarantined table in one transaction (``executemany``). Listing is
+``add`` stores a validator's quarantined table in one transaction (``executemany``); it and
+``mark_replayed`` bump a change counter in ``cf_meta`` in the same transaction, so ``changes()``
+tells a reader (the query catalog's copy) whether anything changed with one key lookup. Listing is
 keyset-paginated (``id > after`` ordered by id) so a page costs the same at row 10 and row 10
 million; the rule filter goes through ``cf_quarantine_rules``' primary key (rule, quarantine_id).
 """
@@ -66,6 +68,7 @@ ARROW_COLUMNS = (
 )
 """What SQL over the quarantine sees (``arrow_pages``): lineage, rules and the row's values."""
 _Q_COLUMNS = ", ".join("q." + name.strip() for name in _COLUMNS.split(","))
+_CHANGES_KEY = "quarantine_changes"
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,22 @@ class QuarantineRepository:
                     if rule
                 ),
             )
+            self._changed()
         return count
+
+    def _changed(self) -> None:
+        """Count one change of the quarantined rows (inside the writer's transaction)."""
+        self.db.execute(
+            "INSERT INTO cf_meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE"
+            " SET value = CAST(CAST(cf_meta.value AS BIGINT) + 1 AS TEXT)",
+            (_CHANGES_KEY,),
+        )
+
+    def changes(self) -> int:
+        """How many times rows were added or marked replayed since the store was made (one key
+        read): equal values mean the same quarantined rows."""
+        row = self.db.query_one("SELECT value FROM cf_meta WHERE key = ?", (_CHANGES_KEY,))
+        return int(row[0]) if row else 0
 
     def _reserve_ids(self, count: int) -> int:
         """The first of ``count`` fresh consecutive ids (inside the caller's transaction)."""
@@ -444,9 +462,11 @@ class QuarantineRepository:
     def mark_replayed(self, ids: Sequence[int], replay_job_id: int | None = None) -> int:
         """Mark rows as moved to the output (inside the caller's transaction, if any)."""
         condition, bound = in_list(self.db, "id", ids)
-        self.db.execute(
-            "UPDATE cf_quarantine SET replayed_at = ?, replay_job_id = ? "
-            f"WHERE {condition} AND replayed_at IS NULL",
-            (time.time(), replay_job_id, bound),
-        )
+        with self.db.transaction():  # the rows and the change counter together
+            self.db.execute(
+                "UPDATE cf_quarantine SET replayed_at = ?, replay_job_id = ? "
+                f"WHERE {condition} AND replayed_at IS NULL",
+                (time.time(), replay_job_id, bound),
+            )
+            self._changed()
         return len(ids)
