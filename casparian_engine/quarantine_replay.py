@@ -21,6 +21,7 @@ from .quarantine_rows import ROW_COLUMN
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from .contracts.model import SchemaContract
     from .store import Store
@@ -184,14 +185,8 @@ def _replay_group(
     are written to a temp Parquet file and marked replayed; the file gets its final name only as
     the transaction commits. Returns (rows checked, rows moved, output file or None)."""
     import duckdb
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from .contracts.validate import check_structure
-
-    final = target_dir / f"replay-{int(time.time())}-{uuid.uuid4().hex[:8]}.parquet"
-    temp = target_dir / f".{final.name}.tmp"
-    writer: pq.ParquetWriter | None = None
+    output = _ReplayOutput(target_dir)
     names: dict[str, None] = {}
     checked = moved = 0
     con = duckdb.connect()
@@ -203,23 +198,16 @@ def _replay_group(
                 checked += page.num_rows
                 names.update(dict.fromkeys(_page_keys(con, page)))
                 valid = _passing_rows(_rows_table(page, contract), contract, page)
-                if not valid.num_rows:
-                    continue
-                store.quarantine.mark_replayed(
-                    valid.column("_cf_quarantine_id").to_pylist(), replay_job_id
-                )
-                valid = valid.drop_columns(["_cf_quarantine_id"])
-                if writer is None:
-                    target_dir.mkdir(parents=True, exist_ok=True)
-                    writer = pq.ParquetWriter(temp, valid.schema)
-                writer.write_table(valid)
-                moved += valid.num_rows
-            # The rows' columns as a whole must fit the contract, as one table of them would.
-            fields = [pa.field(n, pa.string()) for n in names]
-            check_structure(pa.schema([*fields, pa.field(ROW_COLUMN, pa.int64())]), contract)
-            if writer is None:
+                if valid.num_rows:
+                    store.quarantine.mark_replayed(
+                        valid.column("_cf_quarantine_id").to_pylist(), replay_job_id
+                    )
+                    output.write(valid.drop_columns(["_cf_quarantine_id"]))
+                    moved += valid.num_rows
+            _check_row_columns(list(names), contract)
+            if not output.started:
                 return checked, 0, None
-            writer.close()
+            output.close()
             store.audit.record(
                 "quarantine.replay",
                 f"{target_dir.parent.name}/{target_dir.name}",
@@ -227,17 +215,61 @@ def _replay_group(
                 contract_version=audit["contract_version"],
                 rows_moved=moved,
                 rows_checked=checked,
-                output_file=str(final),
+                output_file=str(output.final),
             )
-            os.replace(temp, final)
+            output.publish()
     except BaseException:
-        if writer is not None:
-            writer.close()
-            temp.unlink(missing_ok=True)
+        output.abandon()
         raise
     finally:
         con.close()
-    return checked, moved, str(final)
+    return checked, moved, str(output.final)
+
+
+def _check_row_columns(names: list[str], contract: SchemaContract) -> None:
+    """The rows' columns as a whole must fit the contract, as one table of them would."""
+    import pyarrow as pa
+
+    from .contracts.validate import check_structure
+
+    fields = [pa.field(n, pa.string()) for n in names]
+    check_structure(pa.schema([*fields, pa.field(ROW_COLUMN, pa.int64())]), contract)
+
+
+class _ReplayOutput:
+    """The one Parquet file a group's replayed rows stream into: written under a temp name
+    (started by the first rows), renamed to its final name by ``publish``."""
+
+    def __init__(self, target_dir: Path) -> None:
+        self.target_dir = target_dir
+        self.final = target_dir / f"replay-{int(time.time())}-{uuid.uuid4().hex[:8]}.parquet"
+        self.temp = target_dir / f".{self.final.name}.tmp"
+        self._writer: pq.ParquetWriter | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._writer is not None
+
+    def write(self, rows: pa.Table) -> None:
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            self.target_dir.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.temp, rows.schema)
+        self._writer.write_table(rows)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def publish(self) -> None:
+        os.replace(self.temp, self.final)
+
+    def abandon(self) -> None:
+        """Close and remove the temp file (the transaction did not commit)."""
+        if self._writer is not None:
+            self._writer.close()
+            self.temp.unlink(missing_ok=True)
 
 
 def _passing_rows(table: pa.Table, contract: SchemaContract, page: pa.RecordBatch) -> pa.Table:

@@ -329,6 +329,28 @@ class Scanner:
         ``inserts`` holds the rows of new files already built by ``_commit``."""
         files, tags = self.store.files, self.store.tags
         seen_at, source_id = self.seen_at, self.source_id
+        moves, updates, known_kinds = self._rows_of_read(read, inserts)
+        with self.store.db.transaction():
+            last_id = files.last_id() if inserts else 0
+            self._maybe_defer_indexes(len(inserts))
+            files.insert(inserts)
+            files.move(moves)
+            files.update_content(updates)
+            files.mark_seen(seen_ids, seen_at)
+            files.touch(revived_ids, seen_at, source_id)
+            if inserts:
+                tags.add_auto_for_inserted(last_id, source_id, seen_at, seen_at)
+            if known_kinds:
+                tags.replace_auto(known_kinds, seen_at)
+            if self.rules or self.tags:
+                self._tag_batch(read, seen_ids + revived_ids, last_id if inserts else None)
+
+    def _rows_of_read(
+        self, read: list[_Read], inserts: list[tuple[Any, ...]]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[int, str]]]:
+        """The store rows of the files read (counted by action): new ones appended to
+        ``inserts``; for known ones the (moves, content updates, kind tags)."""
+        seen_at, source_id = self.seen_at, self.source_id
         moves: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         known_kinds: list[tuple[int, str]] = []
@@ -353,32 +375,30 @@ class Scanner:
                  seen_at, source_id, item.known_id)
             )  # fmt: skip
             known_kinds.append((item.known_id, kind_tag(item.kind)))
-        with self.store.db.transaction():
-            last_id = files.last_id() if inserts else 0
-            self._maybe_defer_indexes(len(inserts))
-            files.insert(inserts)
-            files.move(moves)
-            files.update_content(updates)
-            files.mark_seen(seen_ids, seen_at)
-            files.touch(revived_ids, seen_at, source_id)
-            if inserts:
-                tags.add_auto_for_inserted(last_id, source_id, seen_at, seen_at)
-            if known_kinds:
-                tags.replace_auto(known_kinds, seen_at)
-            if not (self.rules or self.tags):
-                return
-            new_ids = files.inserted_since(last_id, source_id, seen_at) if inserts else {}
-            ids = {
-                item.path: item.known_id if item.known_id is not None else new_ids[item.path]
-                for item in read
-                if item.known_id is not None or item.path in new_ids
-            }
-            if self.rules:
-                self._apply_rules([i for i in read if i.action != "changed"], ids)
-            if self.tags:
-                tagged_ids = seen_ids + revived_ids + list(ids.values())
-                for tag in self.tags:
-                    tags.add_manual(tagged_ids, tag, seen_at)
+        return moves, updates, known_kinds
+
+    def _tag_batch(
+        self, read: list[_Read], unchanged_ids: list[int], inserted_after: int | None
+    ) -> None:
+        """Apply the tag rules to the files read (not to changed ones) and the scan's manual
+        tags to every file of the batch (``inserted_after``: the last id before its inserts)."""
+        tags, seen_at = self.store.tags, self.seen_at
+        new_ids = (
+            self.store.files.inserted_since(inserted_after, self.source_id, seen_at)
+            if inserted_after is not None
+            else {}
+        )
+        ids = {
+            item.path: item.known_id if item.known_id is not None else new_ids[item.path]
+            for item in read
+            if item.known_id is not None or item.path in new_ids
+        }
+        if self.rules:
+            self._apply_rules([i for i in read if i.action != "changed"], ids)
+        if self.tags:
+            tagged_ids = unchanged_ids + list(ids.values())
+            for tag in self.tags:
+                tags.add_manual(tagged_ids, tag, seen_at)
 
     def _maybe_defer_indexes(self, new_count: int) -> None:
         self._inserted += new_count
