@@ -299,29 +299,47 @@ class OutputInspector:
             raise InspectError(f"{table}: no column given for the histogram")
         quoted = quote_identifier(column)
         probe = self._run(table, f"SELECT {quoted} FROM {quote_identifier(table)} LIMIT 0", "")
-        kind = binned_kind(probe.schema.field(0).type)
+        value_type = probe.schema.field(0).type
+        kind = binned_kind(value_type)
         bins = max(2, int(bins))
-        filtered = self._select(table, predicate)
         if kind is None:
-            sql = (
-                f"SELECT coalesce({quoted}::VARCHAR, '∅ null') AS bucket, count(*) AS count,"
-                f" {quoted} IS NULL AS is_null FROM ({filtered})"
-                f" GROUP BY bucket, is_null ORDER BY count DESC, bucket LIMIT {bins}"
+            return self._frequent_values(table, quoted, value_type, predicate, bins)
+        return self._binned(table, quoted, kind, value_type, predicate, bins)
+
+    def _frequent_values(
+        self, table: str, quoted: str, value_type: pa.DataType, predicate: str, bins: int
+    ) -> pa.Table:
+        """The ``bins`` most frequent values of a column that is not binned (null included)."""
+        sql = (
+            f"SELECT coalesce({quoted}::VARCHAR, '∅ null') AS bucket, count(*) AS count,"
+            f" {quoted} IS NULL AS is_null FROM ({self._select(table, predicate)})"
+            f" GROUP BY bucket, is_null ORDER BY count DESC, bucket LIMIT {bins}"
+        )
+        found = self._run(table, sql, predicate)
+        text = value_type in (pa.string(), pa.large_string())
+        as_text = quoted if text else f"{quoted}::VARCHAR"
+        filters = [
+            f"{quoted} IS NULL" if is_null else f"{as_text} = {quote_literal(bucket)}"
+            for bucket, is_null in zip(
+                found.column("bucket").to_pylist(),
+                found.column("is_null").to_pylist(),
+                strict=True,
             )
-            found = self._run(table, sql, predicate)
-            text = probe.schema.field(0).type in (pa.string(), pa.large_string())
-            as_text = quoted if text else f"{quoted}::VARCHAR"
-            filters = [
-                f"{quoted} IS NULL" if is_null else f"{as_text} = {quote_literal(bucket)}"
-                for bucket, is_null in zip(
-                    found.column("bucket").to_pylist(),
-                    found.column("is_null").to_pylist(),
-                    strict=True,
-                )
-            ]  # one per bucket shown, at most ``bins``
-            return found.drop_columns(["is_null"]).append_column(
-                "filter", pa.array(filters, pa.string())
-            )
+        ]  # one per bucket shown, at most ``bins``
+        return found.drop_columns(["is_null"]).append_column(
+            "filter", pa.array(filters, pa.string())
+        )
+
+    def _binned(
+        self,
+        table: str,
+        quoted: str,
+        kind: str,
+        value_type: pa.DataType,
+        predicate: str,
+        bins: int,
+    ) -> pa.Table:
+        """Counts of a numeric, date or timestamp column in at most ``bins`` round bins."""
         value = BINNED_VALUE[kind].format(quoted)
         # Round edges can make more bins than asked for: then fewer round bins, then plain edges.
         tries = [
@@ -331,6 +349,7 @@ class OutputInspector:
         pick = " ".join(f"WHEN len({edges}) <= {bins} THEN {edges}" for edges in tries)
         # Days are counted from the first day, so round edges read '1st – 20th', not day 19360.
         shifted = "x - (SELECT min(x) FROM v0)" if kind == "date" else "x"
+        filtered = self._select(table, predicate)
         sql = (
             f"WITH v0 AS (SELECT {value} AS x FROM ({filtered}) WHERE {quoted} IS NOT NULL),"
             f" v AS (SELECT {shifted} AS x FROM v0),"
@@ -347,7 +366,6 @@ class OutputInspector:
             lowest, highest = lowest + found["first"], highest + found["first"]
             edges = [edge + found["first"] for edge in edges]
         # The filter reads as the column where no cast changes a value (a DOUBLE, a TIMESTAMP)
-        value_type = probe.schema.field(0).type
         uncast = kind in ("integer", "date") or value_type in (pa.float64(), pa.timestamp("us"))
         compared = quoted if uncast else value
         return pa.table(
