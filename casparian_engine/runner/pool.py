@@ -138,6 +138,32 @@ def _prepare_worker(niceness: int) -> Callable[[], None]:
     return prepare
 
 
+@dataclass
+class _PoolRun:
+    """One run of the pool as it goes: the queue before it, the store's last counts, the
+    workers that crashed and those waiting to be replaced, and when the checks are next due."""
+
+    store: Store
+    started: float
+    before: QueueCounts
+    totals_before: tuple[int, int, int]
+    next_stale_check: float
+    crashes: int = 0
+    to_replace: int = 0  # workers crashed: requeue their jobs, then replace them
+    progress_at: float = 0.0
+    stored: tuple[QueueCounts, tuple[int, int, int]] | None = None
+
+
+def _wait_for_cancel(cancel: threading.Event) -> bool:
+    """Wait one tick; True when the run is to stop (Ctrl+C too: the workers got SIGINT and
+    stop gracefully)."""
+    try:
+        return cancel.wait(PROGRESS_INTERVAL_S)
+    except KeyboardInterrupt:
+        cancel.set()
+        return True
+
+
 class WorkerPool:
     """N worker processes on one store; ``run`` blocks until drained or cancelled."""
 
@@ -208,8 +234,6 @@ class WorkerPool:
         store = open_job_store(self.config)
         started = time.monotonic()
         cancel = cancel or threading.Event()
-        crashes = 0
-        to_replace = 0  # workers crashed: requeue their jobs, then replace them
         self.interrupted = []
         self.shown = None
         try:
@@ -219,60 +243,62 @@ class WorkerPool:
             before = self._counts(store)
             totals_before = self._row_totals(store)
             self.processes = [self._spawn() for _ in range(self.worker_count)]
-            next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
-            progress_at = 0.0
-            stored: tuple[QueueCounts, tuple[int, int, int]] | None = None
+            next_stale_check = time.monotonic() + settings.heartbeat_interval_s
+            run = _PoolRun(store, started, before, totals_before, next_stale_check)
             while True:
-                reported = self.reports.read()
-                if time.monotonic() - progress_at >= PROGRESS_REFRESH_S:
-                    # two scans of cf_jobs: not every tick
-                    stored = (
-                        self._store_step(lambda: (self._counts(store), self._row_totals(store)))
-                        or stored
-                    )
-                    progress_at = time.monotonic()
-                    reported = True
-                if reported and stored is not None:
-                    on_event(self._progress(before, *stored, totals_before, started))
-                try:
-                    stopping = cancel.wait(PROGRESS_INTERVAL_S)
-                except KeyboardInterrupt:  # Ctrl+C: workers got SIGINT too and stop gracefully
-                    cancel.set()
-                    stopping = True
-                if stopping:
+                self._report_progress(run, on_event)
+                if _wait_for_cancel(cancel):
                     self._stop_workers(store, on_event)
                     break
-                crashed = [p for p in self.processes if p.poll() not in (None, 0)]
-                for process in self.processes:
-                    if process.poll() is not None:
-                        self.reports.read()
-                        self.reports.forget(process.pid)  # committed, or requeued if it died
-                self.processes = [p for p in self.processes if p.poll() is None]
-                crashes += len(crashed)
-                to_replace += len(crashed)
-                # The crashed workers' jobs go back to the queue, then new workers take their
-                # place (draining: while work is left). A store outage, often what crashed
-                # them, defers both to a later tick; the jobs never wait for the lease reaper.
-                if to_replace and self._store_step(lambda: self._recover(store)):
-                    if self.options.follow or self._work_left(store):
-                        self.processes += [self._spawn() for _ in range(to_replace)]
-                    to_replace = 0
-                if not self.processes and not to_replace:
+                if not self._tend_workers(run):
                     break
-                if time.monotonic() >= next_stale_check:
+                if time.monotonic() >= run.next_stale_check:
                     self._store_step(
-                        lambda: reap(
-                            store, self.config.settings.lease_timeout_s, [self.output_root]
-                        )
+                        lambda: reap(store, settings.lease_timeout_s, [self.output_root])
                     )
-                    next_stale_check = time.monotonic() + self.config.settings.heartbeat_interval_s
+                    run.next_stale_check = time.monotonic() + settings.heartbeat_interval_s
             return self._summary(
-                store, before, totals_before, started, recovered, crashes, cancel.is_set()
+                store, before, totals_before, started, recovered, run.crashes, cancel.is_set()
             )
         finally:
             self._stop_workers(store)
             self.reports.close()
             store.close()
+
+    def _report_progress(self, run: _PoolRun, on_event: EventSink) -> None:
+        """A progress event when a worker reported a file, and at least every
+        ``PROGRESS_REFRESH_S`` from the store's counts (two scans of cf_jobs: not every tick)."""
+        reported = self.reports.read()
+        if time.monotonic() - run.progress_at >= PROGRESS_REFRESH_S:
+            store = run.store
+            run.stored = (
+                self._store_step(lambda: (self._counts(store), self._row_totals(store)))
+                or run.stored
+            )
+            run.progress_at = time.monotonic()
+            reported = True
+        if reported and run.stored is not None:
+            on_event(self._progress(run.before, *run.stored, run.totals_before, run.started))
+
+    def _tend_workers(self, run: _PoolRun) -> bool:
+        """Forget the workers that exited and replace the crashed ones; False when no worker
+        is left and none is waiting to be replaced (the run is over)."""
+        crashed = [p for p in self.processes if p.poll() not in (None, 0)]
+        for process in self.processes:
+            if process.poll() is not None:
+                self.reports.read()
+                self.reports.forget(process.pid)  # committed, or requeued if it died
+        self.processes = [p for p in self.processes if p.poll() is None]
+        run.crashes += len(crashed)
+        run.to_replace += len(crashed)
+        # The crashed workers' jobs go back to the queue, then new workers take their
+        # place (draining: while work is left). A store outage, often what crashed
+        # them, defers both to a later tick; the jobs never wait for the lease reaper.
+        if run.to_replace and self._store_step(lambda: self._recover(run.store)):
+            if self.options.follow or self._work_left(run.store):
+                self.processes += [self._spawn() for _ in range(run.to_replace)]
+            run.to_replace = 0
+        return bool(self.processes or run.to_replace)
 
     def _store_step(self, step: Callable[[], T]) -> T | None:
         """One periodic store step of the loop. A pool that follows the queue (a worker host, the
