@@ -203,8 +203,6 @@ class QuarantineRepository:
 
         ``source_row_unit`` says what the table's ``_cf_row`` counts (``"line"`` or ``"row"``).
         """
-        import pyarrow.compute as pc
-
         if source_row_unit not in (POINTER_LINE, POINTER_ROW):
             raise ValueError(
                 f"source_row_unit must be {POINTER_LINE!r} or {POINTER_ROW!r}, "
@@ -213,47 +211,19 @@ class QuarantineRepository:
         count = int(quarantined.num_rows)
         if count == 0:
             return 0
-        now = time.time()
-        source_rows = quarantined.column("_cf_row").to_pylist()
-        rules = quarantined.column("rules").to_pylist()
-        violations = quarantined.column("violations").to_pylist()
-        values = quarantined.column("row_values").to_pylist()
-        split_rules = pc.split_pattern(quarantined.column("rules"), ",")
-        flat_rules = pc.list_flatten(split_rules)
-        owner = pc.list_parent_indices(split_rules)
+        lineage = (job_id, parser_name, parser_version, output_name, contract_hash, source_path,
+                   source_hash)  # fmt: skip
         with self.db.transaction():
             first_id = self._reserve_ids(count)
             self.db.executemany(
                 f"INSERT INTO cf_quarantine ({_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
-                (
-                    (
-                        first_id + index,
-                        job_id,
-                        parser_name,
-                        parser_version,
-                        output_name,
-                        contract_hash,
-                        source_path,
-                        source_hash,
-                        source_rows[index],
-                        rules[index],
-                        violations[index],
-                        values[index],
-                        now,
-                        source_row_unit,
-                    )
-                    for index in range(count)
-                ),
+                _quarantine_rows(first_id, lineage, quarantined, time.time(), source_row_unit),
             )
             self.db.executemany(
                 "INSERT INTO cf_quarantine_rules (quarantine_id, rule) VALUES (?, ?) "
                 "ON CONFLICT DO NOTHING",
-                (
-                    (first_id + parent, rule)
-                    for parent, rule in zip(owner.to_pylist(), flat_rules.to_pylist(), strict=True)
-                    if rule
-                ),
+                _rule_rows(first_id, quarantined),
             )
             self._changed()
         return count
@@ -470,3 +440,33 @@ class QuarantineRepository:
             )
             self._changed()
         return len(ids)
+
+
+def _quarantine_rows(
+    first_id: int,
+    lineage: tuple[Any, ...],
+    quarantined: pa.Table,
+    now: float,
+    source_row_unit: str,
+) -> Iterator[tuple[Any, ...]]:
+    """The ``cf_quarantine`` rows of a quarantined table, ids from ``first_id``; ``lineage`` is
+    (job, parser, version, output, contract hash, source path, source hash)."""
+    source_rows = quarantined.column("_cf_row").to_pylist()
+    rules = quarantined.column("rules").to_pylist()
+    violations = quarantined.column("violations").to_pylist()
+    values = quarantined.column("row_values").to_pylist()
+    for index in range(quarantined.num_rows):
+        yield (first_id + index, *lineage, source_rows[index], rules[index], violations[index],
+               values[index], now, source_row_unit)  # fmt: skip
+
+
+def _rule_rows(first_id: int, quarantined: pa.Table) -> Iterator[tuple[int, str]]:
+    """(quarantine id, rule) for each rule of each row's comma-separated ``rules``."""
+    import pyarrow.compute as pc
+
+    split_rules = pc.split_pattern(quarantined.column("rules"), ",")
+    flat_rules = pc.list_flatten(split_rules)
+    owner = pc.list_parent_indices(split_rules)
+    for parent, rule in zip(owner.to_pylist(), flat_rules.to_pylist(), strict=True):
+        if rule:
+            yield first_id + parent, rule
