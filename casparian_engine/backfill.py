@@ -37,6 +37,19 @@ class BackfillError(CasparianError, RuntimeError):
     """A backfill cannot start (unknown parser, another backfill running)."""
 
 
+class BackfillPlanChanged(BackfillError):
+    """The plan a person confirmed is not what a backfill would redo now; ``plan`` is the new
+    one and ``changes`` say how it differs (nothing was run)."""
+
+    def __init__(self, plan: BackfillPlan, changes: list[str]) -> None:
+        super().__init__(
+            f"the backfill plan of {plan.parser_name} changed since it was shown: "
+            + "; ".join(changes)
+        )
+        self.plan = plan
+        self.changes = changes
+
+
 @dataclass(frozen=True)
 class StaleFile:
     """A file processed only by older versions of the parser."""
@@ -54,6 +67,10 @@ class BackfillPlan:
     current_version: str
     files: tuple[StaleFile, ...]
     jobs: tuple[NewJob, ...] = field(repr=False, default=())
+    limit: int | None = None
+    """At most this many files were planned (None: every stale file)."""
+    force: bool = False
+    """Files already processed by the current version were planned too."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +104,32 @@ def plan_backfill(
             jobs.append(job)
             if limit is not None and len(files) >= limit:
                 break
-    return BackfillPlan(parser.name, parser.version, tuple(files), tuple(jobs))
+    return BackfillPlan(
+        parser.name, parser.version, tuple(files), tuple(jobs), limit=limit, force=force
+    )
+
+
+def plan_changes(seen: BackfillPlan, now: BackfillPlan) -> list[str]:
+    """How the plan a person saw differs from the plan as it stands now, in words ([] when
+    they redo the same files, with the same content, by the same version)."""
+    changes: list[str] = []
+    if seen.current_version != now.current_version:
+        changes.append(
+            f"the current version of {now.parser_name} is now {now.current_version} "
+            f"(was {seen.current_version})"
+        )
+    before = {(f.path, f.input_hash) for f in seen.files}
+    after = {(f.path, f.input_hash) for f in now.files}
+    if added := len(after - before):
+        changes.append(
+            f"{added:,} file{'s' if added != 1 else ''} to redo that the plan did not list"
+        )
+    if dropped := len(before - after):
+        changes.append(
+            f"{dropped:,} listed file{'s' if dropped != 1 else ''} no longer to redo "
+            "(processed since, changed or gone)"
+        )
+    return changes
 
 
 def _exchange(a: Path, b: Path) -> None:

@@ -734,16 +734,32 @@ class Workspace:
         workers: int | None = None,
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
+        *,
+        confirmed: BackfillPlan | None = None,
     ) -> BackfillResult:
-        """Reprocess the plan into staging; swap it in only if every file succeeded."""
-        from .backfill import execute_backfill, plan_backfill
+        """Reprocess the plan into staging; swap it in only if every file succeeded. With
+        ``confirmed`` (the plan a person saw; its limit and force are used), the backfill runs
+        exactly that plan, or raises ``BackfillPlanChanged`` with the new plan and runs nothing."""
+        from .backfill import BackfillPlanChanged, execute_backfill, plan_backfill, plan_changes
         from .events import ignore_events
 
         store = self._job_store()
+        if confirmed is not None:
+            parser, limit, force = confirmed.parser_name, confirmed.limit, confirmed.force
         plan = plan_backfill(store, parser, limit, force)
+        if confirmed is not None and (changes := plan_changes(confirmed, plan)):
+            raise BackfillPlanChanged(plan, changes)
         return execute_backfill(
             store, self.config, plan, workers, force, on_event or ignore_events, cancel
         )
+
+    def backfill_plan_changes(self, seen: BackfillPlan) -> tuple[BackfillPlan, list[str]]:
+        """The plan as it stands now (same parser, limit and force as ``seen``) and how it
+        differs from ``seen`` in words ([] when a backfill would redo exactly what was seen)."""
+        from .backfill import plan_backfill, plan_changes
+
+        now = plan_backfill(self._job_store(), seen.parser_name, seen.limit, seen.force)
+        return now, plan_changes(seen, now)
 
     # --- Schema contracts and quarantine (contracts engineer) ---------------------------------
     def propose_contract(

@@ -323,17 +323,18 @@ class EngineService:
         self.publish("run")
 
     # --- backfill (a run of the parser's redo, shown and stopped like any run) -----------------
-    def start_backfill(self, parser_name: str) -> bool:
+    def start_backfill(self, parser_name: str, plan: Any) -> bool:
         """Backfill a parser (``Workspace.backfill_execute``) in an app-level worker, as its
         run: its bar shows progress, s stops it, quitting asks first. False while a run of it
-        is under way. Call only after a person confirmed the plan."""
+        is under way. Call only after a person confirmed ``plan``: exactly it runs, or nothing
+        does and the run's line says the plan changed."""
         current = self.runs.get(parser_name)
         if current is not None and current.running:
             return False
         state = self.runs[parser_name] = RunState(parser_name)
         self.publish("run")
         self.app.run_worker(
-            partial(self._run_backfill, state),
+            partial(self._run_backfill, state, plan),
             thread=True,
             exclusive=True,
             exit_on_error=False,
@@ -341,11 +342,20 @@ class EngineService:
         )
         return True
 
-    def _run_backfill(self, state: RunState) -> None:
+    def _run_backfill(self, state: RunState, plan: Any) -> None:
+        from casparian_engine.backfill import BackfillPlanChanged
+
         try:
             result = self.workspace.backfill_execute(
-                state.parser_name, on_event=self._forward_pool_events(state), cancel=state.cancel
+                state.parser_name,
+                on_event=self._forward_pool_events(state),
+                cancel=state.cancel,
+                confirmed=plan,
             )
+        except BackfillPlanChanged as exc:
+            error = f"{describe(exc)}; nothing was run: b shows the new plan"
+            self.app.post_message(RunFinished(state.parser_name, "", error=error))
+            return
         except Exception as exc:
             self.app.post_message(RunFinished(state.parser_name, "", error=describe(exc)))
             return

@@ -9,7 +9,7 @@ files it would redo and the person said yes.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from casparian_engine.wording import counted
 from ..widgets.path_suggester import PathSuggester
 from .dialogs import PromptDialog, ReviewDialog
 from .parser_dialogs import DevRunDialog, ParserDetailsDialog, dev_run_headline
+from .workflow_options import BackfillChoice, BackfillOptionsDialog
 
 if TYPE_CHECKING:
     from .base import ModeScreen
@@ -66,8 +67,19 @@ class DevRunFinished(Message):
 
 @dataclass
 class BackfillPlanned(Message):
+    """A backfill was planned; ``changes`` say how it differs from the plan last shown (the
+    person said yes to that one, and it no longer holds)."""
+
     plan: Any
     output_dir: str
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BackfillConfirmed(Message):
+    """The plan a person said yes to still holds: it runs as shown."""
+
+    plan: Any
 
 
 @dataclass
@@ -77,18 +89,36 @@ class WorkflowFailed(Message):
     text: str
 
 
-def backfill_body(plan: Any, output_dir: str) -> str:
+def backfill_options(plan: Any) -> str:
+    """The plan's options as the CLI spells them ('' for none)."""
+    options = ([f"--limit {plan.limit:,}"] if plan.limit is not None else []) + (
+        ["--force"] if plan.force else []
+    )
+    return " ".join(options)
+
+
+def backfill_body(plan: Any, output_dir: str, changes: list[str] | None = None) -> str:
     """What a backfill would change: its files (each with the versions that produced its
-    outputs), where the outputs are replaced and when."""
-    lines = [
+    outputs), where the outputs are replaced and when; first, how the plan changed since the
+    person last saw it, when it did."""
+    lines = []
+    if changes:
+        lines += ["The plan changed since you saw it; nothing has run. Now:"]
+        lines += [f"  · {change}" for change in changes]
+        lines.append("")
+    which = "every matched file (--force)" if plan.force else "files from an older version"
+    if plan.limit is not None:
+        which += f", at most {plan.limit:,} (--limit)"
+    lines += [
         f"{counted(len(plan.files), 'file')} would be reprocessed by {plan.parser_name} "
         f"{plan.current_version} into a staging folder; the outputs in {output_dir} are replaced "
         "only if every file succeeds (otherwise they stay as they are).",
+        f"planned: {which}; y runs exactly these files.",
         "",
     ]
     for stale in plan.files[:BACKFILL_FILES_SHOWN]:
-        versions = ", ".join(stale.processed_versions) or "-"
-        lines.append(f"{stale.path}  (now from {versions})")
+        versions = ", ".join(stale.processed_versions)
+        lines.append(f"{stale.path}  ({f'now from {versions}' if versions else 'never processed'})")
     if len(plan.files) > BACKFILL_FILES_SHOWN:
         lines.append(f"… and {len(plan.files) - BACKFILL_FILES_SHOWN:,} more")
     return "\n".join(lines)
@@ -326,40 +356,72 @@ class ProcessWorkflow(_Base):
             self.show_error("No parser to backfill: n registers one")
             return
         self.clear_error()
-        self.plan_backfill(parser.name)
+
+        def chosen(choice: BackfillChoice | None) -> None:
+            if choice is not None:
+                self.plan_backfill(parser.name, choice)
+
+        self.app.push_screen(BackfillOptionsDialog(parser.name, parser.version), chosen)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-backfill-plan")
-    def plan_backfill(self, name: str) -> None:
+    def plan_backfill(self, name: str, choice: BackfillChoice) -> None:
         workspace = self.service.workspace
         try:
-            plan = workspace.backfill_plan(name)
+            plan = workspace.backfill_plan(name, choice.limit, choice.force)
         except ValueError as exc:
             self.post_message(WorkflowFailed(f"backfill of {name}: {describe(exc)}"))
             return
         output_dir = str(workspace.config.output_dir / plan.parser_name)
         self.post_message(BackfillPlanned(plan, output_dir))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="process-backfill-plan")
+    def recheck_backfill(self, seen: Any, output_dir: str) -> None:
+        """After a yes: run the plan shown if it still holds, else show the new one."""
+        try:
+            now, changes = self.service.workspace.backfill_plan_changes(seen)
+        except ValueError as exc:
+            self.post_message(WorkflowFailed(f"backfill of {seen.parser_name}: {describe(exc)}"))
+            return
+        if changes:
+            self.post_message(BackfillPlanned(now, output_dir, changes))
+        else:
+            self.post_message(BackfillConfirmed(seen))
+
     def on_backfill_planned(self, message: BackfillPlanned) -> None:
         plan = message.plan
         if not plan.files:
+            options = backfill_options(plan)
+            why = (
+                f"{plan.parser_name} matches no file"
+                if plan.force
+                else f"no file's outputs come from a version of {plan.parser_name} older than "
+                f"{plan.current_version}"
+            )
             self.report_done(
-                f"Nothing to backfill: no file's outputs come from a version of "
-                f"{plan.parser_name} older than {plan.current_version}"
+                ("The plan changed since you saw it: " if message.changes else "")
+                + f"Nothing to backfill: {why}"
+                + (f" ({options})" if options else "")
             )
             return
 
         def answered(yes: bool | None) -> None:
-            if not yes:
+            if yes:
+                self.recheck_backfill(plan, message.output_dir)
+            else:
                 self.notify(f"Backfill of {plan.parser_name} not started", markup=False)
-                return
-            if not self.service.start_backfill(plan.parser_name):
-                self.show_error(f"{plan.parser_name} is running; s stops it, then b backfills")
 
+        redo = f"redo {counted(len(plan.files), 'file')}"
         title = (
-            f"Backfill {plan.parser_name} {plan.current_version}: "
-            f"redo {counted(len(plan.files), 'file')}?"
+            f"The plan changed: backfill {plan.parser_name} {plan.current_version}, {redo}?"
+            if message.changes
+            else f"Backfill {plan.parser_name} {plan.current_version}: {redo}?"
         )
-        body = backfill_body(plan, message.output_dir)
+        body = backfill_body(plan, message.output_dir, message.changes)
         self.app.push_screen(
-            ReviewDialog(title, body, "y backfills · n or Esc goes back"), answered
+            ReviewDialog(title, body, "y backfills these files · n or Esc goes back"), answered
         )
+
+    def on_backfill_confirmed(self, message: BackfillConfirmed) -> None:
+        plan = message.plan
+        if not self.service.start_backfill(plan.parser_name, plan):
+            self.show_error(f"{plan.parser_name} is running; s stops it, then b backfills")

@@ -128,3 +128,42 @@ def test_backfill_command_lists_and_refuses_unknown_parsers(
     assert payload["files"][0]["processed_versions"] == ["1.0.0"]
     unknown = CliRunner().invoke(app, ["backfill", "nope"])
     assert unknown.exit_code == 1 and "no parser 'nope' is registered" in unknown.stderr
+
+
+def test_a_confirmed_plan_runs_as_seen_or_is_refused_with_the_new_plan(
+    processed: Workspace, tmp_path: Path
+) -> None:
+    from casparian_engine.backfill import BackfillPlanChanged
+
+    _register_v2(processed, tmp_path)
+    seen = processed.backfill_plan("invoices", limit=2)
+    assert (seen.limit, seen.force, len(seen.files)) == (2, False, 2)
+    assert processed.backfill_plan_changes(seen) == (seen, [])
+    changed = Path(seen.files[0].path)
+    changed.write_text(changed.read_text() + "999999,1.5\n")  # new content: no version made it
+    processed.scan(tmp_path / "in")
+    live = processed.config.output_dir / "invoices"
+    before = _snapshot(live)
+    with pytest.raises(BackfillPlanChanged) as refused:
+        processed.backfill_execute("invoices", confirmed=seen)
+    assert refused.value.changes == [
+        "1 file to redo that the plan did not list",
+        "1 listed file no longer to redo (processed since, changed or gone)",
+    ]
+    now = refused.value.plan
+    assert (now.limit, len(now.files)) == (2, 2)
+    assert str(changed) not in {f.path for f in now.files}
+    assert processed.backfill_plan_changes(seen) == (now, refused.value.changes)
+    assert _snapshot(live) == before  # nothing ran
+    assert processed.audit_entries(action="parser.backfill") == []
+    result = processed.backfill_execute("invoices", workers=1, confirmed=now)
+    assert result.swapped and result.plan == now
+    assert processed.store.history.versions_of("invoices") == {"1.0.0": 6, "2.0.0": 2}
+    assert processed.backfill_plan_changes(now)[1] == [
+        "2 files to redo that the plan did not list",
+        "2 listed files no longer to redo (processed since, changed or gone)",
+    ]
+    register(processed, tmp_path / "v3", version="3.0.0")
+    assert processed.backfill_plan_changes(now)[1][0] == (
+        "the current version of invoices is now 3.0.0 (was 2.0.0)"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -49,3 +50,53 @@ def test_audit_view_at(  # type: ignore[no-untyped-def]
 
     app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=size, run_before=open_audit)
+
+
+async def open_process_on_invoices(pilot: Pilot[None]) -> None:
+    from textual.widgets import DataTable
+
+    await pilot.press("alt+p")
+    await settle(pilot, lambda: pilot.app.screen.__class__.__name__ == "ProcessScreen")
+    screen = pilot.app.screen
+
+    def parser_listed() -> bool:
+        return screen.query_one("#parsers-table", DataTable).row_count == 1 and text_of(
+            screen, "#parser-files-title"
+        ).startswith("invoices matches")
+
+    await settle(pilot, parser_listed)
+
+
+@pytest.fixture
+def invoices_registered(fixed_workspace: Workspace, fixed_data: Path) -> Workspace:
+    from tests.engine.registration_support import make_parser
+
+    fixed_workspace.register_parser(make_parser(fixed_data / "parser"))
+    fixed_workspace.scan(fixed_data)
+    return fixed_workspace
+
+
+@SIZES
+def test_backfill_options_at(  # type: ignore[no-untyped-def]
+    snap_compare, invoices_registered: Workspace, size: tuple[int, int]
+) -> None:
+    async def fill_options(pilot: Pilot[None]) -> None:
+        await open_process_on_invoices(pilot)
+        await pilot.press("b", *"2", "tab", "space")
+        await settle(pilot)
+
+    app = snapshot_app(invoices_registered)
+    assert snap_compare(app, terminal_size=size, run_before=fill_options)
+
+
+@SIZES
+def test_backfill_plan_at(  # type: ignore[no-untyped-def]
+    snap_compare, invoices_registered: Workspace, size: tuple[int, int]
+) -> None:
+    async def show_plan(pilot: Pilot[None]) -> None:
+        await open_process_on_invoices(pilot)
+        await pilot.press("b", *"2", "tab", "space", "enter")
+        await settle(pilot, lambda: pilot.app.screen.__class__.__name__ == "ReviewDialog")
+
+    app = snapshot_app(invoices_registered)
+    assert snap_compare(app, terminal_size=size, run_before=show_plan)

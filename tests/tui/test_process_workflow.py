@@ -15,6 +15,7 @@ from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import PromptDialog, ReviewDialog
 from casparian_tui.screens.parser_dialogs import DevRunDialog, ParserDetailsDialog
 from casparian_tui.screens.process import ProcessScreen
+from casparian_tui.screens.workflow_options import BackfillOptionsDialog
 from tests.engine.registration_support import make_parser
 
 from .test_process import cells, open_process, settle
@@ -292,6 +293,9 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
         screen = await open_process(app, pilot)
         await pilot.press("b")
         await settle(app, pilot)
+        assert isinstance(app.screen, BackfillOptionsDialog)
+        await pilot.press("enter")  # no limit, no force: the CLI's defaults
+        await settle(app, pilot)
         assert [n.message for n in app._notifications] == [
             "Nothing to backfill: no file's outputs come from a version of invoices older "
             "than 1.0.0"
@@ -301,7 +305,7 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_process(app, pilot)
-        await pilot.press("b")
+        await pilot.press("b", "enter")
         await settle(app, pilot)
         dialog = app.screen
         assert isinstance(dialog, ReviewDialog)
@@ -314,8 +318,9 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
             f"in {output_dir} are replaced only if every file succeeds (otherwise they stay as "
             "they are)."
         )
+        assert body[1] == "planned: files from an older version; y runs exactly these files."
         batch = tmp_path / "batch" / "invoices"
-        assert sorted(body[2:]) == [f"{batch}/inv{n}.csv  (now from 1.0.0)" for n in range(4)]
+        assert sorted(body[3:]) == [f"{batch}/inv{n}.csv  (now from 1.0.0)" for n in range(4)]
         assert on_screen(app, "#review-hint")
         await pilot.press("n")
         await settle(app, pilot)
@@ -323,7 +328,7 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
         assert registered.job_stats().by_status == jobs_before  # no means nothing ran
         assert [n.message for n in app._notifications] == ["Backfill of invoices not started"]
         assert "invoices" not in app.service.runs
-        await pilot.press("b")
+        await pilot.press("b", "enter")
         await settle(app, pilot)
         await pilot.press("y")
         await settle(app, pilot)
@@ -382,7 +387,7 @@ async def test_a_backfill_with_a_failing_file_is_not_swapped_and_the_outputs_sta
     app = CasparianApp(registered)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_process(app, pilot)
-        await pilot.press("b")
+        await pilot.press("b", "enter")
         await settle(app, pilot)
         await pilot.press("y")
         await settle(app, pilot)
