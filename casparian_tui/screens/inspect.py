@@ -497,11 +497,14 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         self.export_note = self.completion_note = ""
         self.open_view(sql=message.sql.strip(), order=[])
 
-    def on_sql_editor_completed(self, message: SqlEditor.Completed) -> None:
-        names = ", ".join(message.candidates)
-        self.completion_note = f"Tab: {names}" if len(message.candidates) > 1 else (
-            "" if message.candidates else "Tab: no table or column starts so")  # fmt: skip
+    def on_sql_editor_nothing_to_complete(self, message: SqlEditor.NothingToComplete) -> None:
+        self.completion_note = "Tab: no table or column fits here"
         self._render_status()
+
+    def on_text_area_changed(self, message: SqlEditor.Changed) -> None:
+        if self.completion_note:  # said of the text before this change
+            self.completion_note = ""
+            self._render_status()
 
     # --- sort, copy ---------------------------------------------------------------------------
     def action_sort_column(self) -> None:

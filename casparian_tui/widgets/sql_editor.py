@@ -2,9 +2,10 @@
 completion. Keywords, table names, strings and numbers take the app theme's colours.
 
 Ctrl+j (what most terminals send for Ctrl+Enter) or F5 runs the text; Ctrl+Up / Ctrl+Down walk
-the history of queries run; Tab completes the table or column name being typed from the
-catalog's names ('lines.' then Tab offers the columns of lines). Several candidates: the common
-part is inserted and the candidates are posted for the status line.
+the history of queries run. Typing a name opens a list under the cursor of the tables or
+columns that fit there (``sql_completion``, from names cached from the catalog): Up/Down move in
+it, Tab/Enter take a name, Esc closes it. Tab with no list open completes the word: one name is
+written, several show the list, none is said on the status line.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from textual import events
 from textual.binding import Binding
+from textual.geometry import Offset
 from textual.message import Message
 from textual.widgets import TextArea
 from tree_sitter import Language
 
 from ..theme import sql_highlight_theme
+from .sql_completion import CompletionList, Offer, names_to_offer
 
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-TYPED_WORD = re.compile(r'(?:(?P<table>[A-Za-z0-9_]+|"[^"]*")\.)?(?P<prefix>"?[A-Za-z0-9_]*)$')
-MAX_CANDIDATES_SHOWN = 8
+NAME_CHARACTER = re.compile(r'[A-Za-z0-9_."]')  # typing one opens or narrows the list
 
 
 def sql_language() -> Language:
@@ -58,30 +61,6 @@ def common_prefix(names: Sequence[str]) -> str:
     return first[:size]
 
 
-def completions(before_cursor: str, names: dict[str, list[str]]) -> tuple[str, list[str]]:
-    """What the word before the cursor completes to: (text to put in its place, candidates).
-
-    ``names`` maps each table to its columns. After ``table.`` only that table's columns are
-    offered; otherwise tables and every column. Matching ignores case; "" means no candidate.
-    """
-    found = TYPED_WORD.search(before_cursor)
-    if found is None:
-        return "", []
-    typed = found.group("prefix").lstrip('"').lower()
-    table = (found.group("table") or "").strip('"')
-    if table:
-        pool = next((cols for name, cols in names.items() if name.lower() == table.lower()), [])
-    else:
-        pool = [*names, *(column for columns in names.values() for column in columns)]
-    candidates = sorted({name for name in pool if name.lower().startswith(typed)})
-    if not candidates:
-        return "", []
-    if len(candidates) == 1:
-        return sql_name(candidates[0]), candidates
-    shared = common_prefix([name.lower() for name in candidates])
-    return (candidates[0][: len(shared)] if shared else found.group("prefix")), candidates
-
-
 class SqlEditor(TextArea):
     """A SQL text area that runs, remembers and completes."""
 
@@ -98,11 +77,8 @@ class SqlEditor(TextArea):
 
         sql: str
 
-    @dataclass
-    class Completed(Message):
-        """Tab found these names for the word being typed (several: the person picks)."""
-
-        candidates: list[str]
+    class NothingToComplete(Message):
+        """Tab found no table or column that fits the word being typed."""
 
     def __init__(self, **options: object) -> None:
         super().__init__(
@@ -118,8 +94,11 @@ class SqlEditor(TextArea):
         self.queries: list[str] = []
         self._history_at = 0  # len(history) = the text being written, not a remembered one
         self._draft = ""
+        self.completion_list = CompletionList(self.take_completion)
+        self._offer_at: tuple[int, int] | None = None  # the cursor the list was made for
 
     def on_mount(self) -> None:
+        self.screen.mount(self.completion_list)  # over the screen, so no box clips it
         self.follow_app_theme()
         self.watch(self.app, "theme", self.follow_app_theme, init=False)
 
@@ -134,6 +113,7 @@ class SqlEditor(TextArea):
         self._history_at = len(self.queries)
 
     def action_run(self) -> None:
+        self.hide_completions()
         self.post_message(self.RunRequested(self.text))
 
     def action_history(self, step: int) -> None:
@@ -146,15 +126,104 @@ class SqlEditor(TextArea):
         shown = (
             self._draft if self._history_at == len(self.queries) else self.queries[self._history_at]
         )
+        self.hide_completions()
         self.load_text(shown)
         self.move_cursor(self.document.end)
 
-    def action_complete(self) -> None:
+    # --- completion ------------------------------------------------------------------------
+    def current_offer(self) -> Offer | None:
+        """The names that fit the word at the cursor (from the cached catalog names)."""
+        if not self.names or self.selection.start != self.selection.end:
+            return None
+        before = self.get_text_range((0, 0), self.cursor_location)
+        return names_to_offer(before, self.text, self.names)
+
+    def offer_while_typing(self) -> Offer | None:
+        """What the list shows as the person types: once a name is begun (a letter, a quote,
+        or 'table.'), not on an empty word."""
+        found = self.current_offer()
         row, column = self.cursor_location
-        before = self.document.get_line(row)[:column]
-        replacement, candidates = completions(before, self.names)
-        if candidates and replacement:
-            typed = TYPED_WORD.search(before)
-            start = column - len(typed.group("prefix")) if typed else column
-            self.replace(replacement, (row, start), (row, column))
-        self.post_message(self.Completed(candidates[:MAX_CANDIDATES_SHOWN]))
+        begun = self.document.get_line(row)[:column].endswith(".")
+        return found if found is not None and (found.typed or begun) else None
+
+    def show_offer(self, found: Offer | None) -> None:
+        """Show ``found`` in the list under the start of the word (or hide the list)."""
+        if found is None:
+            self.hide_completions()
+            return
+        self.completion_list.show(found)
+        x, y = self.cursor_screen_offset
+        self.completion_list.absolute_offset = Offset(max(x - len(found.typed), 0), y + 1)
+        self._offer_at = self.cursor_location
+
+    def hide_completions(self) -> None:
+        self.completion_list.display = False
+        self._offer_at = None
+
+    @property
+    def completing(self) -> bool:
+        """Whether the completion list is shown."""
+        return bool(self.completion_list.display)
+
+    def take_completion(self, name: str | None = None) -> None:
+        """Put ``name`` (default: the highlighted one) in place of the word's typed part."""
+        found = self.current_offer()
+        chosen = name or self.completion_list.chosen
+        self.hide_completions()
+        if found is None or chosen is None:
+            return
+        row, column = self.cursor_location
+        start = (row, column - len(found.typed))
+        self.replace(sql_name(chosen), start, self.cursor_location)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """While the list shows, Up/Down move in it, Tab/Enter take a name and Esc closes it
+        (without leaving the editor); typing a name's letters opens or narrows it."""
+        if self.completing and event.key in ("up", "down", "tab", "enter", "escape"):
+            event.stop()
+            event.prevent_default()
+            if event.key in ("up", "down"):
+                move = self.completion_list.action_cursor_up
+                (move if event.key == "up" else self.completion_list.action_cursor_down)()
+            elif event.key == "escape":
+                self.hide_completions()
+            else:
+                self.take_completion()
+            return
+        await super()._on_key(event)
+        if event.is_printable and event.character is not None:
+            if NAME_CHARACTER.fullmatch(event.character):
+                self.show_offer(self.offer_while_typing())
+            else:
+                self.hide_completions()
+
+    def action_delete_left(self) -> None:
+        """Backspace narrows the list back (it stays open while a word is left to complete)."""
+        super().action_delete_left()
+        if self.completing:
+            self.show_offer(self.offer_while_typing())
+
+    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        """The cursor moved away from the word the list completes (a click, an arrow): hide it."""
+        if self.completing and self.cursor_location != self._offer_at:
+            self.hide_completions()
+
+    def on_blur(self) -> None:
+        self.hide_completions()
+
+    def action_complete(self) -> None:
+        """Tab with no list shown: one name fits, it is written; several, their common start
+        is written and the list shows them; none, the status line says so."""
+        found = self.current_offer()
+        if found is None:
+            self.post_message(self.NothingToComplete())
+            return
+        names = [name for name, _ in found.names]
+        if len(names) == 1:
+            self.take_completion(names[0])
+            return
+        shared = common_prefix([name.lower() for name in names])
+        if len(shared) > len(found.typed.lstrip('"')):
+            row, column = self.cursor_location
+            self.replace(names[0][: len(shared)], (row, column - len(found.typed)), (row, column))
+        self.show_offer(self.current_offer())

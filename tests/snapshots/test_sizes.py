@@ -132,6 +132,30 @@ def test_inspect_sql_at(snap_compare, fixed_workspace: Workspace, size: tuple[in
 
 
 @SIZES
+def test_inspect_sql_completion_at(  # type: ignore[no-untyped-def]
+    snap_compare, fixed_workspace: Workspace, size: tuple[int, int]
+) -> None:
+    """The SQL editor with the completion list open under the word being typed."""
+    from casparian_tui.widgets.sql_completion import CompletionList
+    from casparian_tui.widgets.sql_editor import SqlEditor
+
+    write_lines(fixed_workspace)
+
+    async def type_a_column(pilot: Pilot[None]) -> None:
+        await pilot.press("alt+i")
+        screen = pilot.app.screen
+        await settle(pilot, lambda: text_of(screen, "#inspect-status").startswith("lines: rows"))
+        await pilot.press("s")
+        await settle(pilot, lambda: screen.query_one(SqlEditor).has_focus)
+        screen.query_one(SqlEditor).cursor_blink = False  # a fixed picture
+        await pilot.press("ctrl+u", *"SELECT * FROM lines WHERE lines.")
+        await settle(pilot, lambda: screen.query_one(CompletionList).option_count == 2)
+
+    app = snapshot_app(fixed_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=type_a_column)
+
+
+@SIZES
 def test_jobs_at(snap_compare, fixed_workspace: Workspace, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     from casparian_engine.store.job_models import JobFailure, NewJob
 

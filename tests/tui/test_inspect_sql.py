@@ -16,6 +16,7 @@ from casparian_tui.app import CasparianApp
 from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.widgets.histogram import Histogram
 from casparian_tui.widgets.result_grid import ResultGrid
+from casparian_tui.widgets.sql_completion import CompletionList
 from casparian_tui.widgets.sql_editor import SqlEditor
 
 from .conftest import settle
@@ -96,13 +97,18 @@ async def test_tab_completes_tables_and_columns_from_the_catalog(workspace: Work
         editor = screen.query_one(SqlEditor)
         editor.select_all()
         await pilot.press("delete", *"SELECT v", "tab", *", a", "tab", *" FROM li", "tab")
-        await pilot.pause()
+        await pilot.pause()  # each word's list was open; Tab took its name
         assert editor.text == "SELECT vendor, amount FROM lines"
-        await pilot.press(*" WHERE lines.", "tab")
-        await pilot.pause()
-        assert editor.text == "SELECT vendor, amount FROM lines WHERE lines."
-        assert status(screen).endswith(" · Tab: amount, vendor")  # two columns: both offered
+        await pilot.press(*" WHERE lines.")  # two columns: the list offers both
+        listing = screen.query_one(CompletionList)
+        assert [str(option.prompt) for option in listing.options] == [
+            "amount  lines", "vendor  lines",
+        ]  # fmt: skip
+        await pilot.press("escape", *" LIMIT ", "tab")  # a number: no name fits
+        assert status(screen).endswith(" · Tab: no table or column fits here")
         assert editor.has_focus  # Tab completed; it did not move the focus
+        await pilot.press("1")  # the note was about the text before
+        assert status(screen) == "lines: rows 1–11 of 250"  # the editor took 3 rows' room
 
 
 async def test_history_walks_back_and_survives_a_restart(workspace: Workspace) -> None:

@@ -3,14 +3,24 @@ completion list that follows the cursor as a person types."""
 
 from __future__ import annotations
 
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from rich.style import Style
 from textual.color import Color
+from textual.pilot import Pilot
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
+from casparian_tui.screens.inspect import InspectScreen
 from casparian_tui.theme import CASPARIAN_THEME
+from casparian_tui.widgets.result_grid import ResultGrid
+from casparian_tui.widgets.sql_completion import CompletionList, names_to_offer
 from casparian_tui.widgets.sql_editor import SqlEditor
 
+from .conftest import settle
 from .test_inspect import open_inspect, write_output
 
 SIZE = (120, 36)
@@ -77,3 +87,165 @@ async def test_the_highlighting_follows_a_change_of_app_theme(workspace: Workspa
         primary = BUILTIN_THEMES["gruvbox"].to_color_system().generate()["primary"]
         assert editor.theme == "sql-gruvbox"
         assert styled_words(editor, 0)["SELECT"].color == Color.parse(primary).rich_color
+
+
+def write_payments(workspace: Workspace) -> None:
+    """A second output beside test_inspect's lines (amount, vendor): payments (payment_id,
+    amount, paid_on)."""
+    folder = workspace.config.output_dir / "bank" / "payments"
+    folder.mkdir(parents=True)
+    table = pa.table(
+        {
+            "payment_id": pa.array(range(3), pa.int64()),
+            "amount": pa.array([1.0, 2.0, 3.0]),
+            "paid_on": pa.array([date(2026, 1, day) for day in (1, 2, 3)]),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+
+
+def offered(screen: InspectScreen) -> list[str]:
+    """The completion list's lines as shown (name, then where it is from), or [] if hidden."""
+    listing = screen.query_one(CompletionList)
+    if not listing.display:
+        return []
+    return [str(option.prompt) for option in listing.options]
+
+
+async def open_editor(app: CasparianApp, pilot: Pilot[None]) -> tuple[InspectScreen, SqlEditor]:
+    """Inspect with its editor open and emptied, the catalog's names known."""
+    screen = await open_inspect(app, pilot)
+    await pilot.press("s")
+    await pilot.pause()
+    editor = screen.query_one(SqlEditor)
+    assert sorted(editor.names) == ["lines", "payments"]
+    editor.select_all()
+    await pilot.press("delete")
+    return screen, editor
+
+
+async def test_the_list_follows_the_cursor_and_takes_a_name_with_enter_or_tab(
+    workspace: Workspace,
+) -> None:
+    write_output(workspace)
+    write_payments(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, editor = await open_editor(app, pilot)
+        await pilot.press(*"SELECT * FROM p")
+        assert offered(screen) == ["payments  table"]  # after FROM: tables
+        listing = screen.query_one(CompletionList)
+        await pilot.pause()
+        cursor = editor.cursor_screen_offset
+        assert (listing.region.x, listing.region.y) == (cursor.x - 1, cursor.y + 1)  # under 'p'
+        await pilot.press("enter")
+        assert editor.text == "SELECT * FROM payments" and offered(screen) == []
+        await pilot.press(*" WHERE pa")  # the columns of the table the query reads
+        assert offered(screen) == ["paid_on  payments", "payment_id  payments"]
+        await pilot.press("down", "tab")
+        assert editor.text == "SELECT * FROM payments WHERE payment_id"
+        await pilot.press(*" > 1 AND a")
+        assert offered(screen) == ["amount  payments"]  # not lines' amount: not read here
+        await pilot.press("backspace")  # the word is gone: nothing to complete
+        assert offered(screen) == []
+        assert (
+            editor.has_focus and editor.text == "SELECT * FROM payments WHERE payment_id > 1 AND "
+        )
+
+
+async def test_escape_closes_the_list_and_stays_in_the_editor(workspace: Workspace) -> None:
+    write_output(workspace)
+    write_payments(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, editor = await open_editor(app, pilot)
+        await pilot.press(*"SELECT v")
+        assert offered(screen) == ["vendor  lines"]  # no FROM yet: every table's columns
+        await pilot.press("escape")
+        await pilot.pause()
+        assert offered(screen) == [] and editor.has_focus and editor.text == "SELECT v"
+        assert app.current_mode == "inspect"
+        await pilot.press("escape")  # now Esc leaves the editor, as before
+        await pilot.pause()
+        assert not editor.has_focus and screen.query_one("#rows", ResultGrid).has_focus
+
+
+async def test_a_click_on_a_name_takes_it(workspace: Workspace) -> None:
+    write_output(workspace)
+    write_payments(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, editor = await open_editor(app, pilot)
+        await pilot.press(*"SELECT ")
+        editor.insert(" FROM lines l JOIN payments p ON l.amount = p.amount")
+        editor.move_cursor((0, len("SELECT ")))
+        await pilot.press(*"p.")  # an alias: that table's columns
+        assert offered(screen) == ["amount  payments", "paid_on  payments", "payment_id  payments"]
+        await pilot.pause()
+        await pilot.click(CompletionList, offset=(2, 1))  # the second line: paid_on
+        await pilot.pause()
+        assert editor.text.startswith("SELECT p.paid_on FROM lines l JOIN")
+        assert offered(screen) == [] and editor.has_focus
+
+
+async def test_up_and_down_move_in_the_list_not_the_cursor(workspace: Workspace) -> None:
+    write_output(workspace)
+    write_payments(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, editor = await open_editor(app, pilot)
+        await pilot.press(*"SELECT 1", "enter", *"FROM lines", "enter", *"WHERE lines.")
+        assert offered(screen) == ["amount  lines", "vendor  lines"]
+        await pilot.press("down", "enter")
+        assert editor.text == "SELECT 1\nFROM lines\nWHERE lines.vendor"
+        assert editor.cursor_location == (2, len("WHERE lines.vendor"))
+        await pilot.press("up")  # the list is closed: up moves the cursor again
+        assert editor.cursor_location[0] == 1
+
+
+async def test_typing_reads_no_catalog(workspace: Workspace) -> None:
+    """The names come from the catalog once per view shown; typing starts no worker."""
+    from textual.worker import Worker
+
+    write_output(workspace)
+    write_payments(workspace)
+    started: list[str] = []
+
+    def hook(message: object) -> None:
+        if isinstance(message, Worker.StateChanged):
+            started.append(message.worker.name)
+
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        screen, _editor = await open_editor(app, pilot)
+        await settle(app, pilot)
+        started.clear()
+        await pilot.press(*"SELECT amount, paid_on FROM payments WHERE pa", "tab")
+        await pilot.pause()
+        assert started == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("SELECT * FROM l", "", ["lines"]),
+        ("SELECT * FROM lines, p", "", ["payments"]),
+        ("SELECT * FROM lines JOIN pay", "", ["payments"]),
+        ("SELECT * FROM lines l", "", None),  # an alias is being named
+        ("SELECT amount AS a", "", None),  # a new name
+        ("SELECT * FROM lines LIMIT 1", "", None),
+        ("SELECT * FROM lines WHERE vendor = 'a", "", None),  # in a string
+        ("SELECT * FROM lines -- a", "", None),  # in a comment
+        ("SELECT a", " FROM payments", ["amount"]),  # the FROM after the cursor counts
+        ("SELECT x AS y, pa", " FROM payments", ["paid_on", "payment_id"]),
+        ("SELECT q.", " FROM payments AS q", ["amount", "paid_on", "payment_id"]),
+        ('SELECT * FROM "pa', "", ["payments"]),
+        ("SELECT p", "", ["paid_on", "payment_id", "payments"]),  # no FROM: tables, every column
+        ("SELECT * FROM (SELECT v", " FROM lines) AS t", ["vendor"]),
+        ("SELECT amount", " FROM lines", None),  # typed whole: nothing to add
+    ],
+)
+def test_what_is_offered_where(before: str, after: str, expected: list[str] | None) -> None:
+    names = {"lines": ["amount", "vendor"], "payments": ["payment_id", "amount", "paid_on"]}
+    found = names_to_offer(before, before + after, names)
+    assert (None if found is None else [name for name, _ in found.names]) == expected
