@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .audit_export import EvidenceCheck
     from .backfill import BackfillPlan, BackfillResult
     from .catalog import ReadOnlyCatalog, SharedCatalogs
-    from .contracts.discover import Discovery
+    from .contracts.discover import Discovery, FileDialect
     from .contracts.model import SchemaContract
     from .envs import EnvManager, VendorResult
     from .events import EventSink
@@ -865,20 +865,26 @@ class Workspace:
         return [job for job in jobs if job is not None]
 
     def discover_contracts(
-        self, paths: Sequence[str | os.PathLike[str]], name: str | None = None
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        name: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> DiscoveryReport:
-        """Propose contracts for files (grouped by shape) and keep them for a human to approve.
+        """Propose contracts for files and folders (grouped by shape, ``contracts.grouping``) and
+        keep them for a human to approve; each proposal is audited.
 
-        ``name`` (a scope's name) names the proposals; without it they are named after folders.
+        ``name`` (a scope's, a parser output's) names the proposals; without it they are named
+        after folders. ``on_progress(done, total)`` follows the sniff.
         """
         from .contracts.grouping import discover_groups
 
-        groups, skipped = discover_groups([Path(p) for p in paths], base_name=name)
+        found = discover_groups([Path(p) for p in paths], name, on_progress)
         proposals = []
-        for group in groups:
+        for group in found.groups:
             stored = self.propose_contract(group.discovery.contract, group.file_count)
             proposals.append(ContractProposal(stored, group.discovery, group.file_count))
-        return DiscoveryReport(tuple(proposals), tuple((s.path, s.reason) for s in skipped))
+        skipped = tuple((s.path, s.reason) for s in found.skipped)
+        return DiscoveryReport(tuple(proposals), skipped, found.files, found.total, found.sniffed)
 
 
 @dataclass(frozen=True)
@@ -907,7 +913,9 @@ class ContractProposal:
             "content_hash": self.stored.content_hash,
             "file_count": self.file_count,
             "rows_sampled": self.discovery.rows_sampled,
-            "dialect": self.discovery.dialect.describe(),
+            "dialect": self.discovery.dialect.to_dict(),
+            "dialect_text": self.discovery.dialect.describe(),
+            "candidate_formats": self.discovery.candidate_formats,
             "contract": self.stored.contract.to_dict(),
             "proposal_yaml": self.discovery.proposal_text(),
             "warnings": list(self.discovery.warnings),
@@ -918,3 +926,9 @@ class ContractProposal:
 class DiscoveryReport:
     proposals: tuple[ContractProposal, ...]
     skipped: tuple[tuple[str, str], ...]
+    files: tuple[FileDialect, ...] = ()
+    """Each file sniffed: its dialect (with confidence) and column names."""
+    total: int = 0
+    """The files given (folders expanded)."""
+    sniffed: int = 0
+    """The files sniffed: ``total``, or an even spread of 500 of them."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
+from ..wording import counted
 from .common import console, err_console, fail, open_workspace, print_json
 
 if TYPE_CHECKING:
-    from ..contracts.discover import Discovery
     from ..workspace import Approval
 
 schema_app = typer.Typer(
@@ -49,7 +51,10 @@ def discover_command(
         None, "--tag", "-t", help="Also every file of the inventory with this tag."
     ),
     parser: str | None = typer.Option(
-        None, "--parser", "-p", help="Name the contract after this parser (default: file stem)."
+        None,
+        "--parser",
+        "-p",
+        help="Name the contract after this parser output (default: after the files' folder).",
     ),
     out: Path | None = typer.Option(
         None,
@@ -62,12 +67,13 @@ def discover_command(
         False, "--json", help="Print each file's dialect (with confidence) and the proposals."
     ),
 ) -> None:
-    """Sniff each file's dialect, infer column types by elimination, write proposals for review.
+    """Group the files by shape and propose one contract per shape, for review (audited).
 
-    All files are read in this one process, with a progress bar on a terminal. Files whose columns
-    agree get one proposal; files of different shapes get one proposal per shape.
+    The same discovery as MCP's discover_schemas and the TUI's: each file's dialect is sniffed
+    (at most 500 files, an even spread of more), column types are inferred by elimination from
+    a sample of each group, and each proposal is stored and written to a file to review.
     """
-    from ..contracts.discover import DiscoveryError, discover, sniff_files, usable_files
+    from ..contracts.discover import DiscoveryError
 
     given = _expand(list(paths or []))
     if tag is not None:
@@ -78,134 +84,90 @@ def discover_command(
         given.extend(tagged)
     if not given:
         fail("name files, folders or glob patterns to discover, or --tag TAG")
-    try:
-        files, folder_skips = usable_files(given)
-    except DiscoveryError as exc:
-        fail(str(exc))
-    per_file = _sniff_with_progress(files, sniff_files)
-    shapes: dict[tuple[str, ...], list[Path]] = {}
-    for entry in per_file:
-        if entry.dialect is not None:
-            shapes.setdefault(entry.columns, []).append(Path(entry.path))
-    if not shapes:
-        fail("; ".join(f"{e.path}: {e.error}" for e in per_file))
-    name = parser or given[0].stem
-    if len(shapes) == 1:
-        every = all(entry.dialect is not None for entry in per_file)
+    with open_workspace(ctx) as workspace, _progress() as on_progress:
         try:
-            found = discover(given if every else next(iter(shapes.values())), name)
+            report = workspace.discover_contracts(given, parser, on_progress)
         except DiscoveryError as exc:
             fail(str(exc))
-        target = out or Path(f"{name}.contract.yaml")
-        _write_proposals(ctx, [(target, found)])
-        if as_json:
-            print_json(
-                {
-                    "file": str(target),
-                    **_proposal_json(found),
-                    "skipped": [{"path": p, "reason": r} for p, r in found.skipped],
-                    "files": [entry.to_dict() for entry in per_file],
-                }
+    if not report.proposals:
+        fail(
+            "no delimited text file to discover: "
+            + "; ".join(f"{path}: {reason}" for path, reason in report.skipped)
+        )
+    single = len(report.proposals) == 1
+    if single:
+        targets = [out or Path(f"{report.proposals[0].stored.name}.contract.yaml")]
+    else:
+        folder = out or Path(".")
+        if folder.exists() and not folder.is_dir():
+            fail(
+                f"{folder}: the files hold tables of {len(report.proposals)} shapes; --out must "
+                "be a folder (the proposals are stored: `casparian schema approve NAME` "
+                "approves one by name)"
             )
-            return
-        console.print(found.proposal_text(), markup=False, highlight=False)
-        console.print(
-            f"Proposal written to {target}. Approve with: casparian schema approve {target}"
+        folder.mkdir(parents=True, exist_ok=True)
+        targets = [folder / f"{p.stored.name}.contract.yaml" for p in report.proposals]
+    for target, proposal in zip(targets, report.proposals, strict=True):
+        target.write_text(proposal.discovery.proposal_text(), encoding="utf-8")
+    if as_json:
+        print_json(
+            {
+                "files": [entry.to_dict() for entry in report.files],
+                "files_total": report.total,
+                "files_sniffed": report.sniffed,
+                "proposals": [
+                    {"file": str(target), **proposal.to_dict()}
+                    for target, proposal in zip(targets, report.proposals, strict=True)
+                ],
+                "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],
+            }
         )
         return
-    _discover_shapes(ctx, shapes, per_file, folder_skips, parser, out, as_json)
+    if report.sniffed < report.total:
+        console.print(
+            f"Sniffed {report.sniffed} of {report.total} files (an even spread); each "
+            "proposal's file count is an estimate.",
+            markup=False,
+        )
+    if single:
+        console.print(report.proposals[0].discovery.proposal_text(), markup=False, highlight=False)
+        console.print(
+            f"Proposal written to {targets[0]}. Approve with: casparian schema approve "
+            f"{targets[0]}",
+            markup=False,
+            highlight=False,
+        )
+        return
+    for path, reason in report.skipped:
+        console.print(f"Skipped {path}: {reason}", markup=False, highlight=False)
+    for target, proposal in zip(targets, report.proposals, strict=True):
+        dialect = proposal.discovery.dialect
+        console.print(
+            f"{target}: {counted(proposal.file_count, 'file')}, {dialect.describe()} "
+            f"(confidence {dialect.confidence:.2f})",
+            markup=False,
+            highlight=False,
+        )
+    console.print(
+        f"{len(report.proposals)} proposals written. Approve each with: casparian schema approve"
+    )
 
 
 MAX_TAGGED = 100_000  # tagged files one discovery takes, at most
 
 
-def _sniff_with_progress(files: list[Path], sniff: Any) -> list[Any]:
-    """``sniff_files`` with a progress bar on stderr when it is a terminal."""
-    if len(files) < 2 or not err_console.is_terminal:
-        return list(sniff(files))
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for the sniff when it is a terminal (else no callback)."""
+    if not err_console.is_terminal:
+        yield None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("sniffing"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("sniff", total=len(files))
-        return list(sniff(files, lambda _path: progress.advance(task)))
-
-
-def _proposal_json(found: Discovery) -> dict[str, object]:
-    return {
-        "dialect": found.dialect.to_dict(),
-        "contract": found.contract.to_dict(),
-        "candidate_formats": found.candidate_formats,
-        "rows_sampled": found.rows_sampled,
-        "warnings": list(found.warnings),
-    }
-
-
-def _write_proposals(ctx: typer.Context, proposals: list[tuple[Path, Discovery]]) -> None:
-    for target, found in proposals:
-        target.write_text(found.proposal_text(), encoding="utf-8")
-    with open_workspace(ctx) as workspace:
-        for _, found in proposals:
-            workspace.propose_contract(found.contract, len(found.paths))
-
-
-def _discover_shapes(
-    ctx: typer.Context,
-    shapes: dict[tuple[str, ...], list[Path]],
-    per_file: list[Any],
-    folder_skips: list[tuple[str, str]],
-    parser: str | None,
-    out: Path | None,
-    as_json: bool,
-) -> None:
-    """One proposal per group of same-shaped files, written into ``out`` (a folder)."""
-    from ..contracts.discover import DiscoveryError
-    from ..contracts.grouping import discover_groups
-
-    folder = out or Path(".")
-    if folder.exists() and not folder.is_dir():
-        fail(f"{folder}: the files hold tables of {len(shapes)} shapes; --out must be a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    members = [path for group in shapes.values() for path in group]
-    try:
-        groups, skipped = discover_groups(members, base_name=parser)
-    except DiscoveryError as exc:
-        fail(str(exc))
-    proposals = [(folder / f"{g.name}.contract.yaml", g.discovery) for g in groups]
-    _write_proposals(ctx, proposals)
-    if as_json:
-        print_json(
-            {
-                "files": [entry.to_dict() for entry in per_file],
-                "proposals": [
-                    {
-                        "file": str(target),
-                        "name": g.name,
-                        "file_count": g.file_count,
-                        **_proposal_json(g.discovery),
-                    }
-                    for (target, _), g in zip(proposals, groups, strict=True)
-                ],  # fmt: skip
-                "skipped": [{"path": p, "reason": r} for p, r in folder_skips]
-                + [{"path": s.path, "reason": s.reason} for s in skipped],
-            }
-        )
-        return
-    for path, reason in folder_skips:
-        console.print(f"Skipped {path}: {reason}", markup=False, highlight=False)
-    for entry in per_file:
-        if entry.dialect is None:
-            console.print(f"Skipped {entry.path}: {entry.error}", markup=False, highlight=False)
-    for target, found in proposals:
-        console.print(
-            f"{target}: {len(found.paths)} files, {found.dialect.describe()} "
-            f"(confidence {found.dialect.confidence:.2f})",
-            markup=False,
-            highlight=False,
-        )
-    console.print(
-        f"{len(proposals)} proposals written. Approve each with: casparian schema approve"
-    )
+        task = progress.add_task("sniff", total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 @schema_app.command("approve")

@@ -105,7 +105,7 @@ class Discovery:
     candidate_formats: dict[str, list[str]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
-    """Files inside a given folder left out (empty or binary), each with the reason."""
+    """Files the discovery left out (empty, binary, unreadable), each with the reason."""
 
     def column_confidences(self) -> tuple[ColumnConfidence, ...]:
         """How far to trust each proposed column (see ``confidence.column_confidences``)."""
@@ -421,7 +421,8 @@ def infer_contract(table: pa.Table, name: str) -> tuple[SchemaContract, dict[str
     return SchemaContract(name=name, columns=tuple(columns)), candidates
 
 
-def _folder_files(folder: Path) -> list[Path]:
+def folder_files(folder: Path) -> list[Path]:
+    """The delimited-text files (by extension) anywhere inside ``folder``, sorted."""
     return sorted(
         p for p in folder.rglob("*")
         if p.is_file() and p.suffix.lower() in (".csv", ".tsv", ".txt", ".psv", ".dat")
@@ -445,7 +446,7 @@ def _usable_files(paths: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]
     skipped: list[tuple[str, str]] = []
     for path in paths:
         if path.is_dir():
-            for member in _folder_files(path):
+            for member in folder_files(path):
                 try:
                     check_text_file(member)
                 except DiscoveryError as exc:

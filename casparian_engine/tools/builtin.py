@@ -119,6 +119,7 @@ def discover_schemas(
         "proposals": [p.to_dict() for p in report.proposals],
         "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],
         "files": len(paths),
+        "files_sniffed": report.sniffed,
     }
 
 

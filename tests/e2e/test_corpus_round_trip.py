@@ -118,12 +118,13 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> RoundTrip:
         source = inputs / f"{output}.csv"
         shutil.copy(CORPUS_DIR / relative, source)
         contract_file = parser_dir / "contracts" / f"{output}.contract.yaml"
-        found = json.loads(
+        (found,) = json.loads(
             _cli(
                 home, "schema", "discover", str(source), "--parser", output,
                 "--out", str(contract_file), "--json",
             ).stdout
-        )  # fmt: skip
+        )["proposals"]  # fmt: skip
+        assert found["name"] == output
         columns = [column["name"] for column in found["contract"]["columns"]]
         plan[str(source)] = {"output": output, "dialect": found["dialect"], "columns": columns}
         outputs[relative] = output

@@ -59,7 +59,8 @@ def test_approval_versions_are_immutable_and_audited(workspace: Workspace) -> No
 
 
 def test_schema_cli_discover_approve_show_list_diff(home: Path, tmp_path: Path) -> None:
-    sample = tmp_path / "orders.csv"
+    (tmp_path / "orders").mkdir()
+    sample = tmp_path / "orders" / "2024-05.csv"  # the contract is named after its folder
     sample.write_text("id;amount;day\n1;2,5;31/05/24\n2;N/A;01/06/24\n", encoding="utf-8")
     proposal = tmp_path / "orders.contract.yaml"
     runner = CliRunner()

@@ -1,10 +1,13 @@
 """README claims that issue 14 found untrue, each now tested: a dev run's quarantine (same rules as
 production, kept beside its output, not in `quarantine list`), read-only commands including the
-TUI never create a home, and the MCP tools' access labels say what they do."""
+TUI never create a home, and the MCP tools' access labels (in the registry, the annotations sent
+to clients and the README's table) say what they do. Unknown ``CASPARIAN_*`` variables are
+refused: ``test_config.py``."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +113,14 @@ async def test_mcp_access_labels_say_what_each_tool_does(tmp_path: Path) -> None
     assert not scanned.is_error  # a default server records: the scan is in the inventory
     with Workspace.open(home) as workspace:
         assert [r.path for r in workspace.list_files()] == [str(root / "a.csv")]
+
+
+def test_the_readme_tool_table_gives_each_tool_its_access_label() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = [re.split(r"(?<!\\)\|", line) for line in readme.splitlines() if line.startswith("| `")]
+    labels = {
+        cells[1].strip().strip("`").split("(", 1)[0]: cells[2].split()[0]
+        for cells in rows
+        if cells[1].strip().strip("`").split("(", 1)[0] in REGISTRY
+    }
+    assert labels == {name: spec.access for name, spec in REGISTRY.items()}

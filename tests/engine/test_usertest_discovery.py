@@ -65,7 +65,8 @@ def test_space_delimited_file_is_flagged_low_confidence(corpus_dir: Path, home: 
         app, ["schema", "discover", str(path), "--json", "-o", str(home / "p.yaml")]
     )
     assert result.exit_code == 0
-    assert json.loads(result.output)["warnings"] == list(found.warnings)
+    (proposal,) = json.loads(result.output)["proposals"]
+    assert proposal["warnings"] == list(found.warnings)
 
 
 def test_unterminated_quote_is_flagged_low_confidence(corpus_dir: Path) -> None:
@@ -90,12 +91,16 @@ def test_groups_are_named_after_the_scope_or_the_folders_that_differ(
         _write(tmp_path / "files" / "sensors" / site / "TH.csv", SENSOR.format(device="TH-1"))
         for site in ("plant-a", "plant-b")
     ]
-    groups, skipped = discover_groups([*invoices, *sensors])
-    assert skipped == [] and sorted(g.name for g in groups) == ["invoices", "sensors"]
-    (only,) = discover_groups(invoices[1:])[0]
+    found = discover_groups([*invoices, *sensors])
+    assert found.skipped == () and sorted(g.name for g in found.groups) == ["invoices", "sensors"]
+    (only,) = discover_groups(invoices[1:]).groups
     assert only.name == "invoices_2023_08"
-    named = discover_groups([*invoices, *sensors], base_name="Q3 scope")[0]
+    (month,) = discover_groups([invoices[1].parent]).groups  # a folder named: the same
+    assert month.name == "invoices_2023_08"
+    named = discover_groups([*invoices, *sensors], base_name="Q3 scope").groups
     assert sorted(g.name for g in named) == ["q3_scope_invoices", "q3_scope_sensors"]
+    (output,) = discover_groups(invoices, base_name="Invoices_2023").groups
+    assert output.name == "Invoices_2023"  # already a name (a parser output's): kept as is
     report = workspace.discover_contracts(invoices, name="invoices-2023")
     assert [p.stored.name for p in report.proposals] == ["invoices_2023"]
     assert report.proposals[0].to_dict()["warnings"] == []
