@@ -173,6 +173,65 @@ def replay_quarantine(
     return results
 
 
+@dataclass(frozen=True)
+class ReplayPreview:
+    """What a replay would do, per (parser, output), found without writing anything: rows it
+    would re-check, how many pass the current contract (and would move), how many still fail;
+    ``error`` says why the group would not replay at all."""
+
+    parser_name: str
+    output_name: str
+    contract_name: str
+    contract_version: int
+    rows_checked: int
+    rows_passing: int
+    rows_failing: int
+    error: str | None = None
+
+
+def preview_replay(store: Store, where: QuarantineFilter) -> list[ReplayPreview]:
+    """A dry run of ``replay_quarantine``: the same groups, contracts, pages and validation,
+    counting what would pass; no file is written, no row marked, nothing audited."""
+    import duckdb
+
+    from .contracts.validate import StructuralMismatch, validate
+
+    previews: list[ReplayPreview] = []
+    for parser_name, output_name in store.quarantine.groups(where):
+        group = replace(where, parser_name=parser_name, output_name=output_name)
+        try:
+            name, contract, version = _current_contract(store, group)
+        except (LookupError, ValueError) as exc:
+            count = store.quarantine.count(group)
+            previews.append(
+                ReplayPreview(parser_name, output_name, "", 0, count, 0, count, str(exc))
+            )
+            continue
+        names: dict[str, None] = {}
+        checked = passing = 0
+        con = duckdb.connect()
+        try:
+            after = 0
+            while (page := store.quarantine.replay_page(group, after, REPLAY_PAGE_ROWS)).num_rows:
+                after = int(page.column("id")[-1].as_py())
+                checked += page.num_rows
+                names.update(dict.fromkeys(_page_keys(con, page)))
+                passing += validate(_rows_table(page, contract), contract).valid.num_rows
+        finally:
+            con.close()
+        error = None
+        try:
+            _check_row_columns(list(names), contract)
+        except StructuralMismatch as exc:  # the replay would stop here and move nothing
+            error, passing = str(exc), 0
+        previews.append(
+            ReplayPreview(
+                parser_name, output_name, name, version, checked, passing, checked - passing, error
+            )
+        )
+    return previews
+
+
 def _replay_group(
     store: Store,
     group: QuarantineFilter,

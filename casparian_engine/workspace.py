@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from .parsers.preview import FilePreview
     from .parsers.registration import Registration, RegistrationPreview
     from .parsers.runtime import ParserRuntime
-    from .quarantine_replay import ReplayResult
+    from .quarantine_replay import ReplayPreview, ReplayResult
     from .query_history import QueryHistory
     from .runner.backtest import BacktestReport
     from .runner.dev import RunSummary
@@ -820,6 +820,13 @@ class Workspace:
 
     def quarantined_row(self, quarantine_id: int) -> QuarantinedRow | None:
         return self.store.quarantine.get(quarantine_id)
+
+    def preview_replay(self, where: QuarantineFilter) -> list[ReplayPreview]:
+        """A dry run of ``replay_quarantine``: per parser and output, how many rows would pass
+        the current contract and move, and how many would still fail; nothing is written."""
+        from .quarantine_replay import preview_replay
+
+        return preview_replay(self.store, where)
 
     def replay_quarantine(self, where: QuarantineFilter) -> list[ReplayResult]:
         """Re-validate quarantined rows against the current contract; move passing rows out."""

@@ -275,3 +275,60 @@ def test_quarantine_cli_list_show_replay(home: Path) -> None:
     assert result.exit_code == 1 and "--job J or --parser P" in result.output
     result = runner.invoke(app, ["quarantine", "replay", "--job", "7"])
     assert "meters/meters: 0 of 4 rows now pass meters v1; 4 stay quarantined" in result.output
+
+
+def test_a_replay_preview_counts_what_would_pass_and_writes_nothing(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dry run pages through the rows as the replay does and gives the same counts; the
+    quarantine, the outputs and the audit trail are as they were."""
+    import casparian_engine.quarantine_replay as quarantine_replay
+
+    monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 7)
+    _quarantine(workspace, rows=50)
+    where = QuarantineFilter(parser_name="meters")
+    (strict,) = workspace.preview_replay(where)  # nothing passes the contract that refused them
+    assert (strict.contract_name, strict.contract_version) == ("meters", 1)
+    assert (strict.rows_checked, strict.rows_passing, strict.rows_failing) == (50, 0, 50)
+    relaxed = SchemaContract.from_dict(
+        {
+            "name": "meters",
+            "columns": [
+                {"name": "id", "type": "int64", "nullable": False},
+                {"name": "reading", "type": "float64", "max": 1000},
+            ],
+        }
+    )
+    workspace.approve_contract(relaxed)
+    audit_before = workspace.store.audit.list()
+    (preview,) = workspace.preview_replay(where)
+    assert (preview.contract_version, preview.error) == (2, None)
+    assert (preview.rows_checked, preview.rows_passing, preview.rows_failing) == (50, 25, 25)
+    assert workspace.count_quarantine(QuarantineFilter()) == 50
+    assert workspace.store.audit.list() == audit_before
+    assert [p for p in workspace.config.output_dir.rglob("*") if p.is_file()] == []
+    (result,) = workspace.replay_quarantine(where)  # the replay does what the preview said
+    assert (result.rows_checked, result.rows_moved) == (preview.rows_checked, preview.rows_passing)
+    (one,) = workspace.preview_replay(QuarantineFilter(quarantine_id=left_id(workspace)))
+    assert (one.rows_checked, one.rows_passing, one.rows_failing) == (1, 0, 1)
+
+
+def left_id(workspace: Workspace) -> int:
+    return workspace.store.quarantine.list(QuarantineFilter(), limit=1)[0].id
+
+
+def test_a_replay_preview_says_when_the_rows_no_longer_fit_the_contract(
+    workspace: Workspace,
+) -> None:
+    _quarantine(workspace, rows=6)
+    narrow = SchemaContract.from_dict(
+        {"name": "meters", "columns": [{"name": "id", "type": "int64", "nullable": False}]}
+    )
+    workspace.approve_contract(narrow)
+    (preview,) = workspace.preview_replay(QuarantineFilter(parser_name="meters"))
+    assert (preview.rows_checked, preview.rows_passing, preview.rows_failing) == (6, 0, 6)
+    assert preview.error == (
+        "output does not match contract 'meters':\n"
+        "  - column 'reading': extra column, not in the contract"
+    )
+    assert workspace.count_quarantine(QuarantineFilter()) == 6

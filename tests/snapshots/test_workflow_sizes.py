@@ -100,3 +100,35 @@ def test_backfill_plan_at(  # type: ignore[no-untyped-def]
 
     app = snapshot_app(invoices_registered)
     assert snap_compare(app, terminal_size=size, run_before=show_plan)
+
+
+@SIZES
+def test_replay_preview_at(  # type: ignore[no-untyped-def]
+    snap_compare, fixed_workspace: Workspace, fixed_data: Path, size: tuple[int, int]
+) -> None:
+    from casparian_engine.contracts import SchemaContract
+    from tests.tui.test_quarantine import METERS, quarantine_file
+
+    quarantine_file(fixed_workspace, fixed_data / "meters.csv", 4)
+    fixed_workspace.approve_contract(METERS)
+    relaxed = METERS.to_dict()
+    relaxed["columns"] = [
+        {**column, "max": 1000} if column["name"] == "reading" else column
+        for column in relaxed["columns"]
+    ]
+    fixed_workspace.approve_contract(SchemaContract.from_dict(relaxed))
+
+    async def show_preview(pilot: Pilot[None]) -> None:
+        await pilot.press("alt+i")
+        await settle(pilot, lambda: pilot.app.screen.__class__.__name__ == "InspectScreen")
+        screen = pilot.app.screen
+        await settle(pilot, lambda: text_of(screen, "#inspect-status").startswith("No output"))
+        await pilot.press("Q")
+        await settle(pilot, lambda: text_of(screen, "#inspect-status").startswith("quarantine"))
+        await pilot.press("R")
+        await settle(pilot, lambda: pilot.app.screen.__class__.__name__ == "ChoiceDialog")
+        await pilot.press("a")
+        await settle(pilot, lambda: pilot.app.screen.__class__.__name__ == "ReviewDialog")
+
+    app = snapshot_app(fixed_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=show_preview)

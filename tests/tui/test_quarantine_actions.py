@@ -10,7 +10,7 @@ import pytest
 from casparian_engine.contracts import SchemaContract
 from casparian_engine.workspace import QuarantineFilter, Workspace
 from casparian_tui.app import CasparianApp
-from casparian_tui.screens.dialogs import ChoiceDialog
+from casparian_tui.screens.dialogs import ChoiceDialog, ReviewDialog
 from casparian_tui.screens.inspect import InspectScreen
 
 from .conftest import settle
@@ -65,8 +65,22 @@ async def test_r_replays_after_a_fix_once_asked(
         assert dialog.query_one("#choice-o").region.right <= size[0]
         await pilot.press(choice)
         await settle(app, pilot)
-        assert app.screen is screen
+        preview = app.screen  # a dry run's counts first: nothing has moved yet
+        assert isinstance(preview, ReviewDialog)
+        assert fixed.count_quarantine(QuarantineFilter()) == 1
         scope = f"row {row.id}" if choice == "o" else "invoices → invoices"
+        assert str(preview.query_one("#review-title").render()) == (
+            f"Replay {scope}: move 1 row into the output?"
+        )
+        body = str(preview.query_one("#review-body").render()).splitlines()
+        assert body[0] == (
+            "invoices → invoices: 1 row re-checked against invoices v2: 1 would pass and move "
+            "into the output, 0 would still fail and stay quarantined"
+        )
+        assert preview.query_one("#review-hint").region.bottom <= size[1]
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.screen is screen
         assert notes[-1] == (
             f"replayed {scope}: 1 row re-checked against invoices v2, 1 moved into "
             "invoices/invoices, 0 still quarantined"
@@ -90,7 +104,51 @@ async def test_n_replays_nothing(fixed: Workspace) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, InspectScreen)
         assert fixed.count_quarantine(QuarantineFilter()) == 1
+        await pilot.press("R")  # every row, counted, then no at the counts
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewDialog)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, InspectScreen)
+        assert fixed.count_quarantine(QuarantineFilter()) == 1
         assert fixed.audit_entries(action="quarantine.replay") == []
+
+
+async def test_the_preview_counts_rows_that_would_still_fail_before_the_fix(
+    registered: Workspace,
+) -> None:
+    registered.enqueue_matching("invoices")
+    registered.process("invoices", queue_matching=False)
+    app = CasparianApp(registered)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("alt+i")
+        await settle(app, pilot)
+        await pilot.press("Q")
+        await settle(app, pilot)
+        await pilot.press("R")
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        preview = app.screen
+        assert isinstance(preview, ReviewDialog)
+        assert str(preview.query_one("#review-title").render()) == (
+            "Replay invoices → invoices: move 0 rows into the output?"
+        )
+        body = str(preview.query_one("#review-body").render()).splitlines()
+        assert body[0] == (
+            "invoices → invoices: 1 row re-checked against invoices v1: 0 would pass and move "
+            "into the output, 1 would still fail and stay quarantined"
+        )
+        await pilot.press("y")  # a replay that moves nothing is allowed, and says so
+        await settle(app, pilot)
+        assert isinstance(app.screen, InspectScreen)
+        assert registered.count_quarantine(QuarantineFilter()) == 1
+        assert [n.message for n in app._notifications][-1] == (
+            "replayed invoices → invoices: 1 row re-checked against invoices v1, 0 moved into "
+            "invoices/invoices, 1 still quarantined"
+        )
 
 
 @pytest.mark.parametrize("size", SIZES)
