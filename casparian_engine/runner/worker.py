@@ -37,7 +37,7 @@ from ..signals import relay_signals
 from ..store import Store, open_store
 from ..store.jobs import Lease, new_worker_id
 from ..store.workers import WorkerRecord
-from .batch import BatchContext, BatchHandler, JobLogs, commit_batch, log_commit
+from .batch import BatchContext, BatchHandler, BatchResult, JobLogs, commit_batch, log_commit
 from .file_reports import FileReporter
 from .parts import recover_parts
 
@@ -234,6 +234,7 @@ class Worker:
             context.file_done = self.reporter.file_done
             result = handler.run_batch(context)
             self.jobs_run += len(result.outcomes) + len(result.failures)
+            self._log_stopped(lease, result, logs)
             if result.unstarted:
                 self.store.jobs.release(lease.token, result.unstarted)
             for job_id, outcome in result.outcomes.items():
@@ -260,6 +261,22 @@ class Worker:
             self.reporter.committing()  # a batch that failed as a whole reported nothing lasting
             logs.close()
             self._release_taken(lease.token)
+
+    def _log_stopped(self, lease: Lease, result: BatchResult, logs: JobLogs) -> None:
+        """Tell the log of each job taken away while this worker ran it (cancelled, or its lease
+        expired and it was requeued) that its work stopped: the next run's lines follow."""
+        taken = self._held.get(lease.token, {})
+        ended = set(result.outcomes) | set(result.failures) | set(result.unstarted)
+        for job in lease.jobs:
+            if job.id in ended or not taken.get(job.id, threading.Event()).is_set():
+                continue
+            why = self._taken_away(job.id, lease.token)
+            if why:
+                logs.for_job(job).write(
+                    "warning",
+                    f"lease lost ({why}) while this worker ran it: its work stopped and "
+                    "nothing of it was published",
+                )
 
     def _let_go(self, job_ids: Sequence[int]) -> None:
         """Say that this worker stopped working on these jobs (taken away from it): a cancel

@@ -302,3 +302,86 @@ def test_a_duplicate_slipped_past_the_queue_is_refused_at_commit_and_audited(
             f"SELECT _cf_job_id, count(*) FROM read_parquet('{parts}') GROUP BY 1 ORDER BY 1"
         ).fetchall()
     assert rows == [(first.id, 3), (other.id, 2)]
+
+
+def test_an_expired_lease_goes_to_another_worker_and_the_first_ones_result_is_refused(
+    home: Path, tmp_path: Path
+) -> None:
+    """Worker A's heartbeats stop (SIGSTOP) while its guest parses: its lease expires, the pool
+    requeues the job, worker B parses and commits it; when A wakes, nothing of its run is
+    published, its log says why, and the output holds the file's rows once."""
+    import psutil
+
+    from casparian_engine.runner.pool import PoolOptions, WorkerPool
+
+    (home / "config.toml").write_text("heartbeat_interval_s = 0.2\nlease_timeout_s = 1.0\n")
+    data = invoices(tmp_path / "data", "held.csv", rows=3)
+    hold = data / "invoices" / "hold"  # beside the input: the sandbox shows it
+    hold.write_text("")
+    body = (
+        "import os, time\n"
+        'while os.path.exists(os.path.join(os.path.dirname(str(path)), "hold")):\n'
+        "    time.sleep(0.01)\n"
+        'print("parsing", str(path).rsplit("/", 1)[-1])'
+    )
+    with Workspace.open(home) as workspace:
+        workspace.scan(data)
+        register(workspace, tmp_path / "parser", body)
+        workspace.enqueue_matching()
+        held = job_of(workspace, "held.csv")
+        job = lambda: workspace.store.jobs.get(held.id)  # noqa: E731
+        pools = [WorkerPool(workspace.config, PoolOptions(workers=1)) for _ in range(2)]
+        runners = [threading.Thread(target=pool.run) for pool in pools]
+        runners[0].start()
+        stopped: psutil.Process | None = None
+        try:
+            poll_until(lambda: job().status == JobState.RUNNING, "worker A to take the job")
+            first = job().worker_id
+            (worker_a,) = pools[0].processes
+            stopped = psutil.Process(worker_a.pid)
+            stopped.suspend()  # no more heartbeats; its guest waits on the hold file
+            poll_until(
+                lambda: job().status == JobState.QUEUED and job().error_kind == "lease_expired",
+                "pool A to requeue the expired lease",
+            )
+            runners[1].start()
+            poll_until(
+                lambda: job().status == JobState.RUNNING and job().worker_id != first,
+                "worker B to take the job",
+            )
+            second = job().worker_id
+            hold.unlink()
+            poll_until(lambda: job().status == JobState.COMPLETED, "worker B to commit")
+            stopped.resume()
+            stopped = None
+        finally:
+            if stopped is not None:
+                stopped.resume()
+            if hold.exists():
+                hold.unlink()
+            for runner in runners:
+                if runner.ident is not None:  # started
+                    runner.join()
+        done = job()
+        assert (done.status, done.worker_id, done.rows_written) == (JobState.COMPLETED, second, 3)
+        logs = [p.read_text() for p in workspace.config.logs_dir.rglob("*.log")]
+        parts = f"{workspace.config.output_dir / 'invoices'}/**/*.parquet"
+        staged = [p for p in workspace.config.output_dir.rglob("*") if p.name.startswith(".")]
+    lines = [line for text in logs for line in text.splitlines()]
+    runs = [line.rsplit("worker ", 1)[1] for line in lines if "(attempt 1, worker " in line]
+    assert sorted(runs) == sorted([f"{first})", f"{second})"])  # the job's log: both runs
+    # A learns it lost the lease while its guest is stopped (nothing of its run is kept) or
+    # once its result is in (the commit refuses it): either way its log says so, once
+    (warning,) = [line.split("WARNING ", 1)[1] for line in lines if "WARNING " in line]
+    assert warning in (
+        f"lease lost (requeued and taken by {second}, now completed) while this worker ran "
+        "it: its work stopped and nothing of it was published",
+        "lease lost (the job was requeued or cancelled while this worker ran it): the commit "
+        "was refused and the job's rows were discarded from the staged parts",
+    )
+    # B's guest parsed the file; A's guest too, its line logged if A read it before
+    assert len([line for line in lines if line.endswith(" parsing held.csv")]) in (1, 2)
+    assert staged == []
+    with duckdb.connect() as con:
+        rows = con.sql(f"SELECT _cf_job_id, count(*) FROM read_parquet('{parts}') GROUP BY 1")
+        assert rows.fetchall() == [(held.id, 3)]
