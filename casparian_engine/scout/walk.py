@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import CasparianError
@@ -129,54 +129,69 @@ def walk_files(
         if len(batch) >= batch_size:
             yield batch
             batch = WalkBatch()
-        try:
-            entries = os.scandir(folder)
-        except OSError as exc:
-            batch.skipped.append(
-                SkippedEntry(folder, failure_reason(exc), exc.strerror or str(exc))
-            )
-            continue
         opened_in = batch
-        files, skipped = batch.files, batch.skipped
-        room = split_size - len(batch)  # entries this batch can still take from the folder
-        with entries:
-            try:
-                for entry in entries:
-                    if room <= 0:
-                        yield batch
-                        batch = WalkBatch()
-                        files, skipped = batch.files, batch.skipped
-                        room = split_size
-                    room -= 1
-                    rel_path = rel_prefix + entry.name
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append((entry.path, rel_path + "/", depth + 1))
-                            room += 1
-                            continue
-                        if matcher is not None and not matcher.matches(rel_path):
-                            batch.excluded_count += 1
-                            continue
-                        if entry.is_file(follow_symlinks=False):
-                            files.append(WalkedFile(entry.path, rel_path, depth))
-                            continue
-                        if entry.is_symlink():
-                            skip = _skip_for_symlink(entry.path)
-                            if skip is None:
-                                files.append(WalkedFile(entry.path, rel_path, depth, True))
-                            else:
-                                skipped.append(skip)
-                            continue
-                        mode = entry.stat(follow_symlinks=False).st_mode
-                    except OSError as exc:
-                        reason = failure_reason(exc)
-                        skipped.append(SkippedEntry(entry.path, reason, exc.strerror or ""))
-                        continue
-                    skipped.append(SkippedEntry(entry.path, "not_regular_file", file_type(mode)))
-            except OSError as exc:  # the listing itself failed part way
-                skipped.append(SkippedEntry(folder, failure_reason(exc), exc.strerror or str(exc)))
-                continue
-        if batch is opened_in:
+        listing = _list_folder(folder, rel_prefix, depth, batch, matcher, stack, split_size)
+        batch, listed = yield from listing
+        if listed and batch is opened_in:
             batch.whole_folders.add(display_path(folder)[0])
     if len(batch):
         yield batch
+
+
+def _list_folder(
+    folder: str,
+    rel_prefix: str,
+    depth: int,
+    batch: WalkBatch,
+    matcher: PathMatcher | None,
+    stack: list[tuple[str, str, int]],
+    split_size: int,
+) -> Generator[WalkBatch, None, tuple[WalkBatch, bool]]:
+    """Put one folder's entries into ``batch`` (its subfolders onto ``stack``), yielding full
+    batches when the folder is larger than ``split_size`` allows; returns the batch it ended in
+    and whether the whole folder could be listed."""
+    try:
+        entries = os.scandir(folder)
+    except OSError as exc:
+        batch.skipped.append(SkippedEntry(folder, failure_reason(exc), exc.strerror or str(exc)))
+        return batch, False
+    files, skipped = batch.files, batch.skipped
+    room = split_size - len(batch)  # entries this batch can still take from the folder
+    with entries:
+        try:
+            for entry in entries:
+                if room <= 0:
+                    yield batch
+                    batch = WalkBatch()
+                    files, skipped = batch.files, batch.skipped
+                    room = split_size
+                room -= 1
+                rel_path = rel_prefix + entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, rel_path + "/", depth + 1))
+                        room += 1
+                        continue
+                    if matcher is not None and not matcher.matches(rel_path):
+                        batch.excluded_count += 1
+                        continue
+                    if entry.is_file(follow_symlinks=False):
+                        files.append(WalkedFile(entry.path, rel_path, depth))
+                        continue
+                    if entry.is_symlink():
+                        skip = _skip_for_symlink(entry.path)
+                        if skip is None:
+                            files.append(WalkedFile(entry.path, rel_path, depth, True))
+                        else:
+                            skipped.append(skip)
+                        continue
+                    mode = entry.stat(follow_symlinks=False).st_mode
+                except OSError as exc:
+                    reason = failure_reason(exc)
+                    skipped.append(SkippedEntry(entry.path, reason, exc.strerror or ""))
+                    continue
+                skipped.append(SkippedEntry(entry.path, "not_regular_file", file_type(mode)))
+        except OSError as exc:  # the listing itself failed part way
+            skipped.append(SkippedEntry(folder, failure_reason(exc), exc.strerror or str(exc)))
+            return batch, False
+    return batch, True
