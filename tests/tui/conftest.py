@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
+from casparian_tui.screens.dialogs import ReviewDialog
 
 
 @pytest.fixture
@@ -108,3 +112,42 @@ async def scroll_wheel(pilot: Pilot[None], selector: str, notches: int = 3) -> N
     for _ in range(notches):
         await pilot._post_mouse_events([events.MouseScrollDown], selector, offset=(2, 2))
     await pilot.pause()
+
+
+def text_of(widget: Widget) -> str:
+    """What a widget shows, as plain text."""
+    return str(widget.render())
+
+
+def table_rows(table: DataTable[object]) -> list[list[str]]:
+    """A DataTable's rows as the strings it shows."""
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def on_screen(app: CasparianApp, selector: str) -> bool:
+    """Whether a widget of the shown screen lies wholly inside the terminal."""
+    widget = app.screen.query_one(selector)
+    region = widget.region
+    width, height = app.size
+    return (
+        region.width > 0 and region.height > 0 and region.right <= width and region.bottom <= height
+    )
+
+
+@dataclass(frozen=True)
+class Review:
+    """A review dialog on screen (what a person is asked before a change) and what it says."""
+
+    dialog: ReviewDialog
+    title: str
+    body: list[str]
+
+
+async def review_opened_by(app: CasparianApp, pilot: Pilot[None], *keys: str) -> Review:
+    """Press ``keys``, wait for the work they start, and read the review dialog they opened."""
+    await pilot.press(*keys)
+    await settle(app, pilot)
+    dialog = app.screen
+    assert isinstance(dialog, ReviewDialog), f"{keys} opened {dialog!r}, not a review"
+    title = text_of(dialog.query_one("#review-title", Static))
+    return Review(dialog, title, text_of(dialog.query_one("#review-body", Static)).splitlines())

@@ -6,19 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
-from casparian_tui.screens.dialogs import ReviewDialog
 from casparian_tui.screens.workflow_options import BackfillOptionsDialog
 from tests.engine.registration_support import make_parser
 
-from .test_process import open_process, settle
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
+from .conftest import review_opened_by, settle
+from .test_process import open_process
 
 
 def backfilled_paths(workspace: Workspace) -> set[str]:
@@ -33,38 +29,27 @@ async def test_a_limit_redoes_at_most_n_files_and_a_changed_plan_is_shown_again(
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_process(app, pilot)
-        await pilot.press("b", *"2", "enter")
-        await settle(app, pilot)
-        dialog = app.screen
-        assert isinstance(dialog, ReviewDialog)
-        assert text_of(dialog.query_one("#review-title", Static)) == (
-            "Backfill invoices 2.0.0: redo 2 files?"
-        )
-        body = text_of(dialog.query_one("#review-body", Static)).splitlines()
-        assert body[1] == (
+        review = await review_opened_by(app, pilot, "b", *"2", "enter")
+        assert review.title == "Backfill invoices 2.0.0: redo 2 files?"
+        assert review.body[1] == (
             "planned: files from an older version, at most 2 (--limit); y runs exactly these files."
         )
-        shown = [line.split("  (")[0] for line in body[3:]]
+        shown = [line.split("  (")[0] for line in review.body[3:]]
         assert len(shown) == 2
         # Between the dialog and the yes, one listed file gets new content (no version made it).
         Path(shown[0]).write_text("id,amount\n77,7.5\n")
         registered.scan(tmp_path / "batch")
-        await pilot.press("y")
-        await settle(app, pilot)
-        again = app.screen
-        assert isinstance(again, ReviewDialog) and again is not dialog
+        again = await review_opened_by(app, pilot, "y")
+        assert again.dialog is not review.dialog
         assert "invoices" not in app.service.runs  # nothing ran
-        assert text_of(again.query_one("#review-title", Static)) == (
-            "The plan changed: backfill invoices 2.0.0, redo 2 files?"
-        )
-        body = text_of(again.query_one("#review-body", Static)).splitlines()
-        assert body[:4] == [
+        assert again.title == "The plan changed: backfill invoices 2.0.0, redo 2 files?"
+        assert again.body[:4] == [
             "The plan changed since you saw it; nothing has run. Now:",
             "  · 1 file to redo that the plan did not list",
             "  · 1 listed file no longer to redo (processed since, changed or gone)",
             "",
         ]
-        now_shown = {line.split("  (")[0] for line in body[7:]}
+        now_shown = {line.split("  (")[0] for line in again.body[7:]}
         assert shown[0] not in now_shown and len(now_shown) == 2
         await pilot.press("y")
         await settle(app, pilot)
@@ -84,15 +69,11 @@ async def test_force_redoes_files_the_current_version_already_processed(
     app = CasparianApp(registered)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_process(app, pilot)
-        await pilot.press("b", "tab", "space", "enter")  # tick force
-        await settle(app, pilot)
-        dialog = app.screen
-        assert isinstance(dialog, ReviewDialog)
-        assert text_of(dialog.query_one("#review-title", Static)) == (
-            "Backfill invoices 1.0.0: redo 4 files?"
+        review = await review_opened_by(app, pilot, "b", "tab", "space", "enter")  # tick force
+        assert review.title == "Backfill invoices 1.0.0: redo 4 files?"
+        assert review.body[1] == (
+            "planned: every matched file (--force); y runs exactly these files."
         )
-        body = text_of(dialog.query_one("#review-body", Static)).splitlines()
-        assert body[1] == "planned: every matched file (--force); y runs exactly these files."
         await pilot.press("y")
         await settle(app, pilot)
         assert app.service.runs["invoices"].outcome.startswith("backfilled: 4 files redone")

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from casparian_engine.store.audit import os_user
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.contract_proposal import ContractProposalScreen
-from casparian_tui.screens.dialogs import ReviewDialog
 
-from .test_discover import open_discover, settle
-from .test_process_workflow import on_screen, text_of
+from .conftest import on_screen, review_opened_by, settle, table_rows, text_of
+from .test_discover import open_discover
 
 
-def rows_of(table: DataTable[object]) -> list[list[str]]:
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+async def proposal_opened_by(app: CasparianApp, pilot: Pilot[None]) -> ContractProposalScreen:
+    """Press c (discover a contract for the selection) and return the proposal it shows."""
+    await pilot.press("c")
+    await settle(app, pilot)
+    proposal = app.screen
+    assert isinstance(proposal, ContractProposalScreen)
+    return proposal
 
 
 async def test_c_proposes_a_contract_as_a_table_and_a_approves_it_after_the_diff(
@@ -32,15 +37,12 @@ async def test_c_proposes_a_contract_as_a_table_and_a_approves_it_after_the_diff
         for name in ("inv0.csv", "inv1.csv"):
             table.move_cursor(row=[Path(r.path).name for r in screen.page_rows].index(name))
             await pilot.press("space")
-        await pilot.press("c")
-        await settle(app, pilot)
-        proposal = app.screen
-        assert isinstance(proposal, ContractProposalScreen)
+        proposal = await proposal_opened_by(app, pilot)
         stored = scanned.contract_proposal("invoices")
         assert stored is not None and stored.status == "proposed"
         found = proposal.report.proposals[0].discovery
         confidence = {c.name: f"{c.confidence:.2f}" for c in found.column_confidences()}
-        assert rows_of(proposal.query_one("#proposal-columns", DataTable)) == [
+        assert table_rows(proposal.query_one("#proposal-columns", DataTable)) == [
             ["id", "int64", "no", "", confidence["id"], ""],
             ["amount", "float64", "no", "", confidence["amount"], ""],
         ]
@@ -49,15 +51,9 @@ async def test_c_proposes_a_contract_as_a_table_and_a_approves_it_after_the_diff
         assert f"(dialect confidence {found.dialect.confidence:.2f})" in heading
         assert on_screen(app, "#proposal-columns") and on_screen(app, "#review-hint")
 
-        await pilot.press("A")
-        await settle(app, pilot)
-        review = app.screen
-        assert isinstance(review, ReviewDialog)
-        assert text_of(review.query_one("#review-title", Static)) == (
-            "Approve 'invoices' as version 1?"
-        )
-        diff = text_of(review.query_one("#review-body", Static)).splitlines()
-        assert diff == [
+        review = await review_opened_by(app, pilot, "A")
+        assert review.title == "Approve 'invoices' as version 1?"
+        assert review.body == [
             "--- (no approved version)",
             "+++ version 1 (proposed)",
             "@@ -0,0 +1,8 @@",
@@ -76,8 +72,7 @@ async def test_c_proposes_a_contract_as_a_table_and_a_approves_it_after_the_diff
         assert scanned.latest_contract("invoices") is None
         assert proposal.status_text == "'invoices' not approved"
 
-        await pilot.press("A")
-        await settle(app, pilot)
+        await review_opened_by(app, pilot, "A")
         await pilot.press("y")
         await settle(app, pilot)
         approved = scanned.latest_contract("invoices")
@@ -108,31 +103,18 @@ async def test_a_changed_shape_is_approved_as_the_next_version_with_its_diff(
         screen = await open_discover(app, pilot)
         await pilot.press("c")  # nothing selected: the highlighted file (inv0.csv)
         await settle(app, pilot)
-        await pilot.press("A")
-        await settle(app, pilot)
+        await review_opened_by(app, pilot, "A")
         await pilot.press("y")
         await settle(app, pilot)
         await pilot.press("escape")
         (data_dir / "invoices" / "inv0.csv").write_text("id,amount,currency\n1,1.5,EUR\n")
-        await pilot.press("c")
-        await settle(app, pilot)
-        proposal = app.screen
-        assert isinstance(proposal, ContractProposalScreen)
-        assert [row[0] for row in rows_of(proposal.query_one("#proposal-columns", DataTable))] == [
-            "id",
-            "amount",
-            "currency",
-        ]
-        await pilot.press("A")
-        await settle(app, pilot)
-        review = app.screen
-        assert isinstance(review, ReviewDialog)
-        assert text_of(review.query_one("#review-title", Static)) == (
-            "Approve 'invoices' as version 2?"
-        )
-        diff = text_of(review.query_one("#review-body", Static)).splitlines()
-        assert diff[:2] == ["--- version 1", "+++ version 2 (proposed)"]
-        assert diff[-3:] == ["+- name: currency", "+  type: string", "+  nullable: false"]
+        proposal = await proposal_opened_by(app, pilot)
+        columns = table_rows(proposal.query_one("#proposal-columns", DataTable))
+        assert [row[0] for row in columns] == ["id", "amount", "currency"]
+        review = await review_opened_by(app, pilot, "A")
+        assert review.title == "Approve 'invoices' as version 2?"
+        assert review.body[:2] == ["--- version 1", "+++ version 2 (proposed)"]
+        assert review.body[-3:] == ["+- name: currency", "+  type: string", "+  nullable: false"]
         await pilot.press("y")
         await settle(app, pilot)
         assert [c.version for c in scanned.contract_versions("invoices")] == [1, 2]
@@ -187,12 +169,12 @@ async def test_files_of_two_shapes_get_a_proposal_each_and_bracket_keys_step_thr
         heading = text_of(proposal.query_one("#proposal-heading", Static))
         assert heading.startswith(f"{names[0]} · 1 file · ")
         assert heading.endswith(" · proposal 1 of 2")
-        first = [row[0] for row in rows_of(columns)]
+        first = [row[0] for row in table_rows(columns)]
         await pilot.press("right_square_bracket")
         heading = text_of(proposal.query_one("#proposal-heading", Static))
         assert heading.startswith(f"{names[1]} · 1 file · ")
         assert heading.endswith(" · proposal 2 of 2")
-        second = [row[0] for row in rows_of(columns)]
+        second = [row[0] for row in table_rows(columns)]
         assert sorted([first, second]) == [["id", "amount"], ["sensor", "reading", "at"]]
         await pilot.press("A")
         await settle(app, pilot)

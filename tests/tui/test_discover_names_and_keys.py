@@ -21,7 +21,8 @@ from casparian_tui.widgets.ai_sidebar import AISidebar
 from casparian_tui.widgets.file_preview import FilePreview
 from casparian_tui.widgets.key_footer import KeyFooter
 
-from .test_discover import open_discover, settle
+from .conftest import settle, text_of
+from .test_discover import open_discover
 
 SIZE = (120, 36)
 ODD_NAMES = ("x[=<y].csv", "Q1 [final].csv", "[@click=app.quit].csv", "[b]bold.csv")
@@ -38,10 +39,6 @@ def odd_root(tmp_path: Path) -> Path:
     (root / "[dir=<1]" / "x[=<y].csv").write_text("id\n1\n")
     (root / "archive.csv.gz").write_bytes(gzip.compress(b"a,b\n[/]\n" * 50, mtime=0))
     return root
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
 
 
 async def test_markup_like_names_show_literally_everywhere(

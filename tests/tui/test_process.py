@@ -20,7 +20,7 @@ from casparian_tui.screens.dialogs import DetailsDialog
 from casparian_tui.screens.process import NO_PARSERS, ProcessScreen
 from casparian_tui.widgets.run_progress import RunProgress
 
-from .conftest import scroll_wheel, settle
+from .conftest import scroll_wheel, settle, table_rows
 
 SIZE = (120, 36)
 
@@ -33,8 +33,7 @@ async def open_process(app: CasparianApp, pilot: Pilot[None]) -> ProcessScreen:
 
 
 def cells(screen: ProcessScreen, table_id: str) -> list[list[str]]:
-    table = screen.query_one(table_id, DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    return table_rows(screen.query_one(table_id, DataTable))
 
 
 async def test_parsers_files_and_a_run_with_quarantine(registered: Workspace) -> None:

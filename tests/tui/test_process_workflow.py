@@ -12,34 +12,30 @@ from textual.widgets import DataTable, Input, Static
 from casparian_engine.store.audit import os_user
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
-from casparian_tui.screens.dialogs import PromptDialog, ReviewDialog
+from casparian_tui.screens.dialogs import PromptDialog
 from casparian_tui.screens.parser_dialogs import DevRunDialog, ParserDetailsDialog
 from casparian_tui.screens.process import ProcessScreen
 from casparian_tui.screens.workflow_options import BackfillOptionsDialog
 from tests.engine.registration_support import make_parser
 
-from .test_process import cells, open_process, settle
+from .conftest import on_screen, review_opened_by, settle, table_rows, text_of
+from .test_process import cells, open_process
 
 SIZES = ((120, 36), (80, 24))
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
-
-
-def on_screen(app: CasparianApp, selector: str) -> bool:
-    """Whether a widget of the shown screen lies wholly inside the terminal."""
-    widget = app.screen.query_one(selector)
-    region = widget.region
-    width, height = app.size
-    return (
-        region.width > 0 and region.height > 0 and region.right <= width and region.bottom <= height
-    )
 
 
 async def type_into_prompt(pilot: Pilot[None], text: str) -> None:
     await pilot.press(*text)
     await pilot.pause()
+
+
+async def details_opened_by_c(app: CasparianApp, pilot: Pilot[None]) -> ParserDetailsDialog:
+    """Press c (the parser's version and contracts) and return the dialog it shows."""
+    await pilot.press("c")
+    await settle(app, pilot)
+    dialog = app.screen
+    assert isinstance(dialog, ParserDetailsDialog)
+    return dialog
 
 
 async def test_n_registers_a_parser_from_a_folder_typed_with_completion(
@@ -59,17 +55,11 @@ async def test_n_registers_a_parser_from_a_folder_typed_with_completion(
         await pilot.pause()
         await pilot.press("tab")
         assert app.screen.query_one(Input).value == f"{parser}/"
-        await pilot.press("enter")
-        await settle(app, pilot)
-        review = app.screen
-        assert isinstance(review, ReviewDialog)  # nothing is stored before a yes
-        assert workspace.list_parsers() == []
-        assert text_of(review.query_one("#review-title", Static)) == (
-            "Register invoices 1.0.0 (new parser)?"
-        )
-        body = text_of(review.query_one("#review-body", Static)).splitlines()
-        assert body[0].startswith(f"A hashed, immutable bundle of 4 files from {parser}/ ")
-        assert body[1:] == [
+        review = await review_opened_by(app, pilot, "enter")
+        assert workspace.list_parsers() == []  # nothing is stored before a yes
+        assert review.title == "Register invoices 1.0.0 (new parser)?"
+        assert review.body[0].startswith(f"A hashed, immutable bundle of 4 files from {parser}/ ")
+        assert review.body[1:] == [
             "  invoice_parser.py",
             "  invoices.contract.yaml",
             "  pyproject.toml",
@@ -170,10 +160,7 @@ async def test_c_shows_the_version_and_the_contract_a_prod_run_applies(
     for size in SIZES:
         async with app.run_test(size=size) as pilot:
             await open_process(app, pilot)
-            await pilot.press("c")
-            await settle(app, pilot)
-            dialog = app.screen
-            assert isinstance(dialog, ParserDetailsDialog)
+            dialog = await details_opened_by_c(app, pilot)
             facts = text_of(dialog.query_one("#parser-facts", Static))
             assert f"version     {record.version}" in facts
             assert f"identity    {record.identity_hash}" in facts
@@ -183,9 +170,7 @@ async def test_c_shows_the_version_and_the_contract_a_prod_run_applies(
                 f"✓ output invoices: contract 'invoices' is approved version 1 "
                 f"({approved.content_hash[:12]}) by {os_user()}"
             )
-            table = dialog.query_one("#contract-columns", DataTable)
-            rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-            assert rows == [
+            assert table_rows(dialog.query_one("#contract-columns", DataTable)) == [
                 ["invoices", "id", "int64", "no", ""],
                 ["invoices", "amount", "float64", "yes", ""],
             ]
@@ -202,22 +187,14 @@ async def test_c_says_a_contract_is_not_approved_and_a_approves_it_after_its_dif
     app = CasparianApp(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_process(app, pilot)
-        await pilot.press("c")
-        await settle(app, pilot)
-        dialog = app.screen
-        assert isinstance(dialog, ParserDetailsDialog)
+        dialog = await details_opened_by_c(app, pilot)
         assert text_of(dialog.query_one("#contract-states", Static)) == (
             "output invoices: contract 'invoices' has no approved version: a prod run refuses it "
             "until it is approved (A)"
         )
-        await pilot.press("A")
-        await settle(app, pilot)
-        review = app.screen
-        assert isinstance(review, ReviewDialog)
-        assert text_of(review.query_one("#review-title", Static)) == (
-            "Approve 'invoices' as version 1?"
-        )
-        assert text_of(review.query_one("#review-body", Static)).splitlines()[:2] == [
+        review = await review_opened_by(app, pilot, "A")
+        assert review.title == "Approve 'invoices' as version 1?"
+        assert review.body[:2] == [
             "--- (no approved version)",
             "+++ version 1 (proposed)",
         ]
@@ -225,8 +202,7 @@ async def test_c_says_a_contract_is_not_approved_and_a_approves_it_after_its_dif
         await settle(app, pilot)
         assert workspace.latest_contract("invoices") is None
         assert dialog.status_text == "'invoices' not approved"
-        await pilot.press("A")
-        await settle(app, pilot)
+        await review_opened_by(app, pilot, "A")
         await pilot.press("y")
         await settle(app, pilot)
         approved = workspace.latest_contract("invoices")
@@ -305,13 +281,9 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_process(app, pilot)
-        await pilot.press("b", "enter")
-        await settle(app, pilot)
-        dialog = app.screen
-        assert isinstance(dialog, ReviewDialog)
-        title = text_of(dialog.query_one("#review-title", Static))
-        assert title == "Backfill invoices 2.0.0: redo 4 files?"
-        body = text_of(dialog.query_one("#review-body", Static)).splitlines()
+        review = await review_opened_by(app, pilot, "b", "enter")
+        assert review.title == "Backfill invoices 2.0.0: redo 4 files?"
+        body = review.body
         output_dir = registered.config.output_dir / "invoices"
         assert body[0] == (
             "4 files would be reprocessed by invoices 2.0.0 into a staging folder; the outputs "
@@ -328,8 +300,7 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
         assert registered.job_stats().by_status == jobs_before  # no means nothing ran
         assert [n.message for n in app._notifications] == ["Backfill of invoices not started"]
         assert "invoices" not in app.service.runs
-        await pilot.press("b", "enter")
-        await settle(app, pilot)
+        await review_opened_by(app, pilot, "b", "enter")
         await pilot.press("y")
         await settle(app, pilot)
         state = app.service.runs["invoices"]
@@ -387,8 +358,7 @@ async def test_a_backfill_with_a_failing_file_is_not_swapped_and_the_outputs_sta
     app = CasparianApp(registered)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_process(app, pilot)
-        await pilot.press("b", "enter")
-        await settle(app, pilot)
+        await review_opened_by(app, pilot, "b", "enter")
         await pilot.press("y")
         await settle(app, pilot)
         state = app.service.runs["invoices"]
@@ -414,23 +384,15 @@ async def test_c_shows_a_contract_file_that_differs_and_a_approves_it_as_the_nex
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_process(app, pilot)
-        await pilot.press("c")
-        await settle(app, pilot)
-        dialog = app.screen
-        assert isinstance(dialog, ParserDetailsDialog)
+        dialog = await details_opened_by_c(app, pilot)
         states = text_of(dialog.query_one("#contract-states", Static)).splitlines()
         assert states[0].startswith(
             "✗ output invoices: contract 'invoices': the parser's file differs from approved "
             "version 2 ("
         )
         assert "-  type: string" in states and "+  type: float64" in states
-        await pilot.press("A")
-        await settle(app, pilot)
-        review = app.screen
-        assert isinstance(review, ReviewDialog)
-        assert text_of(review.query_one("#review-title", Static)) == (
-            "Approve 'invoices' as version 3?"
-        )
+        review = await review_opened_by(app, pilot, "A")
+        assert review.title == "Approve 'invoices' as version 3?"
         await pilot.press("y")
         await settle(app, pilot)
         latest = registered.latest_contract("invoices")
