@@ -71,17 +71,40 @@ def forget(provider: LocalProvider, saved_prefixes: bool) -> None:
         shutil.rmtree(prefix_cache_dir(), ignore_errors=True)
 
 
-def direct(provider: LocalProvider, assistant: Assistant, max_tokens: int) -> tuple[float, float]:
-    """First token (s) and tokens/s of llama-cpp-python on the assistant's own prompt."""
-    loaded = provider.load()
+def assistant_prompt(
+    provider: LocalProvider, assistant: Assistant, question: str
+) -> tuple[str, list[str]]:
+    """The exact prompt (and stop strings) the assistant sends the model for ``question``."""
     request = ProviderRequest(
         system=assistant.system_prompt(None),
-        messages=(ChatMessage("user", QUESTION),),
+        messages=(ChatMessage("user", question),),
         tools=tool_schemas(),
-        max_tokens=max_tokens,
+        max_tokens=assistant.max_tokens,
         stable_system=len(SYSTEM_RULES),
     )
-    prompt, stops, _count = provider._prompt(loaded, request)
+    prompt, stops, _count = provider._prompt(provider.load(), request)
+    return prompt, stops
+
+
+def timed_answer(assistant: Assistant) -> tuple[float, TurnEnded]:
+    """Ask ``QUESTION``: seconds to the first text, and how the turn ended."""
+    started = time.perf_counter()
+    first = None
+    ended = None
+    for event in assistant.ask(QUESTION):
+        if isinstance(event, TextDelta) and first is None:
+            first = time.perf_counter() - started
+        if isinstance(event, TurnEnded):
+            ended = event
+    assert first is not None and ended is not None and ended.tokens_per_second
+    return first, ended
+
+
+def direct(provider: LocalProvider, assistant: Assistant) -> tuple[float, float]:
+    """First token (s) and tokens/s of llama-cpp-python on the assistant's own prompt."""
+    loaded = provider.load()
+    max_tokens = assistant.max_tokens
+    prompt, stops = assistant_prompt(provider, assistant, QUESTION)
     forget(provider, saved_prefixes=False)
     started = time.perf_counter()
     first = None
@@ -100,15 +123,8 @@ def direct(provider: LocalProvider, assistant: Assistant, max_tokens: int) -> tu
 def engine(assistant: Assistant, provider: LocalProvider, cold: bool) -> tuple[float, float, int]:
     assistant.history.clear()
     forget(provider, saved_prefixes=cold)
-    started = time.perf_counter()
-    first = None
-    ended = None
-    for event in assistant.ask(QUESTION):
-        if isinstance(event, TextDelta) and first is None:
-            first = time.perf_counter() - started
-        if isinstance(event, TurnEnded):
-            ended = event
-    assert first is not None and ended is not None and ended.tokens_per_second
+    first, ended = timed_answer(assistant)
+    assert ended.tokens_per_second is not None
     return first, ended.tokens_per_second, ended.output_tokens
 
 
@@ -122,15 +138,7 @@ def fresh_child(max_tokens: int) -> None:
     loaded = provider.load()
     load_s = time.perf_counter() - started
     assistant = Assistant(workspace, provider, max_tokens=max_tokens)
-    started = time.perf_counter()
-    first = None
-    ended = None
-    for event in assistant.ask(QUESTION):
-        if isinstance(event, TextDelta) and first is None:
-            first = time.perf_counter() - started
-        if isinstance(event, TurnEnded):
-            ended = event
-    assert first is not None and ended is not None and ended.tokens_per_second
+    first, ended = timed_answer(assistant)
     print(load_s, first, ended.tokens_per_second, loaded.tokens_read)
     workspace.close()
 
@@ -213,12 +221,7 @@ def stop_during_read(assistant: Assistant, provider: LocalProvider, question: st
 def whole_read(provider: LocalProvider, question: str, assistant: Assistant) -> tuple[float, int]:
     """Seconds llama.cpp takes to read the stop test's prompt in one call, and its tokens."""
     loaded = provider.load()
-    request = ProviderRequest(
-        system=assistant.system_prompt(None),
-        messages=(ChatMessage("user", question),),
-        tools=tool_schemas(),
-    )
-    prompt, _stops, _count = provider._prompt(loaded, request)
+    prompt, _stops = assistant_prompt(provider, assistant, question)
     tokens = loaded.llama.tokenize(prompt.encode(), special=True)
     forget(provider, saved_prefixes=False)
     started = time.perf_counter()
@@ -245,36 +248,7 @@ def main() -> None:
     provider.load()
     print(f"model {provider.model} loaded in {time.perf_counter() - started:.2f} s")
     assistant = Assistant(workspace, provider, max_tokens=args.max_tokens)
-    names = ("direct", "engine cold", "engine", "fresh, read", "fresh, disk", "sidebar")
-    cache = Path(tempfile.mkdtemp(prefix="casparian-bench-ai-cache-"))
-    rows: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
-    for run in range(args.runs):
-        load = os.getloadavg()[0]
-        first, rate = direct(provider, assistant, args.max_tokens)
-        rows["direct"].append((first, rate))
-        first_c, rate_c, _tokens = engine(assistant, provider, cold=True)
-        rows["engine cold"].append((first_c, rate_c))
-        first_e, rate_e, tokens = engine(assistant, provider, cold=False)
-        rows["engine"].append((first_e, rate_e))
-        shutil.rmtree(cache, ignore_errors=True)
-        load_r, first_r, rate_r, read_r = fresh_process(cache, args.max_tokens)
-        rows["fresh, read"].append((first_r, rate_r))
-        load_d, first_d, rate_d, read_d = fresh_process(cache, args.max_tokens)
-        rows["fresh, disk"].append((first_d, rate_d))
-        print(
-            f"run {run + 1} fresh processes: model loaded in {load_r:.2f} s, whole read "
-            f"({read_r} prompt tokens) {first_r * 1000:.0f} ms first, {rate_r:.1f} tok/s · "
-            f"model loaded in {load_d:.2f} s, start from disk ({read_d} prompt tokens read) "
-            f"{first_d * 1000:.0f} ms first, {rate_d:.1f} tok/s"
-        )
-        first_s, rate_s = asyncio.run(sidebar(workspace, args.max_tokens))
-        rows["sidebar"].append((first_s, rate_s))
-        print(
-            f"run {run + 1} (load {load:.1f}, {tokens} tokens): direct {first * 1000:.0f} ms "
-            f"first, {rate:.1f} tok/s · engine cold {first_c * 1000:.0f} ms, {rate_c:.1f} tok/s"
-            f" · engine {first_e * 1000:.0f} ms, {rate_e:.1f} tok/s · sidebar "
-            f"{first_s * 1000:.0f} ms, {rate_s:.1f} tok/s"
-        )
+    rows = answer_speeds(workspace, provider, assistant, args.runs)
     base = statistics.median(r for _f, r in rows["direct"])
     for name, values in rows.items():
         first = statistics.median(f for f, _r in values)
@@ -293,8 +267,46 @@ def main() -> None:
         f"{read_s * 1000:.0f} ms (load {os.getloadavg()[0]:.1f})"
     )
     workspace.close()
-    shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(home, ignore_errors=True)
+
+
+def answer_speeds(
+    workspace: Workspace, provider: LocalProvider, assistant: Assistant, runs: int
+) -> dict[str, list[tuple[float, float]]]:
+    """(first token s, tokens/s) of each way of answering, ``runs`` times, each run printed."""
+    max_tokens = assistant.max_tokens
+    names = ("direct", "engine cold", "engine", "fresh, read", "fresh, disk", "sidebar")
+    cache = Path(tempfile.mkdtemp(prefix="casparian-bench-ai-cache-"))
+    rows: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for run in range(runs):
+        load = os.getloadavg()[0]
+        first, rate = direct(provider, assistant)
+        rows["direct"].append((first, rate))
+        first_c, rate_c, _tokens = engine(assistant, provider, cold=True)
+        rows["engine cold"].append((first_c, rate_c))
+        first_e, rate_e, tokens = engine(assistant, provider, cold=False)
+        rows["engine"].append((first_e, rate_e))
+        shutil.rmtree(cache, ignore_errors=True)
+        load_r, first_r, rate_r, read_r = fresh_process(cache, max_tokens)
+        rows["fresh, read"].append((first_r, rate_r))
+        load_d, first_d, rate_d, read_d = fresh_process(cache, max_tokens)
+        rows["fresh, disk"].append((first_d, rate_d))
+        print(
+            f"run {run + 1} fresh processes: model loaded in {load_r:.2f} s, whole read "
+            f"({read_r} prompt tokens) {first_r * 1000:.0f} ms first, {rate_r:.1f} tok/s · "
+            f"model loaded in {load_d:.2f} s, start from disk ({read_d} prompt tokens read) "
+            f"{first_d * 1000:.0f} ms first, {rate_d:.1f} tok/s"
+        )
+        first_s, rate_s = asyncio.run(sidebar(workspace, max_tokens))
+        rows["sidebar"].append((first_s, rate_s))
+        print(
+            f"run {run + 1} (load {load:.1f}, {tokens} tokens): direct {first * 1000:.0f} ms "
+            f"first, {rate:.1f} tok/s · engine cold {first_c * 1000:.0f} ms, {rate_c:.1f} tok/s"
+            f" · engine {first_e * 1000:.0f} ms, {rate_e:.1f} tok/s · sidebar "
+            f"{first_s * 1000:.0f} ms, {rate_s:.1f} tok/s"
+        )
+    shutil.rmtree(cache, ignore_errors=True)
+    return rows
 
 
 if __name__ == "__main__":
