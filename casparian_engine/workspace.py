@@ -140,6 +140,13 @@ class Workspace:
         chosen_policy = policy or self.config.settings.gatekeeper_policy
         return preview_registration(self.store, Path(path), chosen_policy, tuple(allow))
 
+    def gatekeeper_rules(self) -> dict[str, str]:
+        """Each gatekeeper rule ``register_parser``'s ``allow`` takes, with what it guards
+        against ('network': 'network access')."""
+        from .parsers.gatekeeper import RULES
+
+        return dict(RULES)
+
     def list_parsers(self) -> list[ParserRecord]:
         """Every registered parser version."""
         return self.store.parsers.all()

@@ -23,6 +23,7 @@ from casparian_engine.wording import counted
 from ..widgets.path_suggester import PathSuggester
 from .dialogs import PromptDialog, ReviewDialog
 from .parser_dialogs import DevRunDialog, ParserDetailsDialog, dev_run_headline
+from .register_dialog import RegisterChoice, RegisterDialog
 from .workflow_options import BackfillChoice, BackfillOptionsDialog
 
 if TYPE_CHECKING:
@@ -124,28 +125,6 @@ def backfill_body(plan: Any, output_dir: str, changes: list[str] | None = None) 
     return "\n".join(lines)
 
 
-def registration_body(folder: str, preview: Any) -> str:
-    """What registering would store: the bundle's files, what it selects, what the gatekeeper
-    noted; and what is left out."""
-    lines = [
-        f"A hashed, immutable bundle of {counted(len(preview.members), 'file')} from {folder} "
-        f"(identity {preview.identity[:16]}):",
-        *(f"  {member}" for member in preview.members),
-    ]
-    if preview.excluded:
-        lines.append(f"not bundled (not source): {', '.join(preview.excluded)}")
-    if preview.tags or preview.patterns:
-        lines.append(
-            f"selects files tagged {', '.join(preview.tags) or '-'}; "
-            f"patterns {', '.join(preview.patterns) or '-'}"
-        )
-    else:
-        lines.append("⚠ matches no files: declare tags or patterns in the parser")
-    lines += [f"⚠ gatekeeper: {finding.message}" for finding in preview.verdict.warned]
-    lines += [f"allowed: {finding.message}" for finding in preview.verdict.allowed]
-    return "\n".join(lines)
-
-
 class ProcessWorkflow(_Base):
     """The workflow keys, mixed into ``ProcessScreen`` (which provides the parser, the matched
     files and the status line)."""
@@ -197,37 +176,35 @@ class ProcessWorkflow(_Base):
     def on_registration_previewed(self, message: RegistrationPreviewed) -> None:
         preview, folder = message.preview, message.folder
         self._show_parser_status()
-        if preview.problem:
+        if preview.problem and not preview.verdict.refused:
             self.show_error(f"register {folder}: {preview.problem}")
             return
-        if preview.change == "already registered":
+        if preview.change == "already registered" and not preview.verdict.refused:
             self.report_done(
                 f"{preview.name} {preview.version} is already registered with the same content:"
                 " nothing to do"
             )
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(choice: RegisterChoice | None) -> None:
+            if choice is not None:
                 self._status(f"registering {folder}…")
-                self.register_folder(folder)
+                self.register_folder(folder, choice)
             else:
                 self.notify(f"{preview.name} {preview.version} not registered", markup=False)
 
-        change = preview.change
-        if preview.current_version is not None:
-            change += f"; {preview.current_version} is registered"
-        title = f"Register {preview.name} {preview.version} ({change})?"
-        hint = "y registers (recorded in the audit trail as you) · n or Esc goes back"
-        self.app.push_screen(
-            ReviewDialog(title, registration_body(folder, preview), hint), answered
-        )
+        workspace = self.service.workspace
+        policy = workspace.config.settings.gatekeeper_policy
+        dialog = RegisterDialog(folder, preview, policy, workspace.gatekeeper_rules())
+        self.app.push_screen(dialog, answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-register")
-    def register_folder(self, folder: str) -> None:
+    def register_folder(self, folder: str, choice: RegisterChoice) -> None:
         workspace = self.service.workspace
         try:
-            registration = workspace.register_parser(Path(folder).expanduser())
+            registration = workspace.register_parser(
+                Path(folder).expanduser(), allow=choice.allow, policy=choice.policy
+            )
         except ValueError as exc:
             self.post_message(WorkflowFailed(f"register {folder}: {describe(exc)}"))
             return

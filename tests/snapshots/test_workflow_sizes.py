@@ -132,3 +132,21 @@ def test_replay_preview_at(  # type: ignore[no-untyped-def]
 
     app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=size, run_before=show_preview)
+
+
+@SIZES
+def test_register_refused_at(  # type: ignore[no-untyped-def]
+    snap_compare, fixed_workspace: Workspace, fixed_data: Path, size: tuple[int, int]
+) -> None:
+    from tests.engine.registration_support import make_parser
+
+    folder = make_parser(fixed_data / "parser", body="import urllib.request")
+
+    async def show_register(pilot: Pilot[None]) -> None:
+        await pilot.press("alt+p")
+        await settle(pilot, lambda: pilot.app.screen.__class__.__name__ == "ProcessScreen")
+        await pilot.press("n", *str(folder), "enter")
+        await settle(pilot, lambda: pilot.app.screen.__class__.__name__ == "RegisterDialog")
+
+    app = snapshot_app(fixed_workspace)
+    assert snap_compare(app, terminal_size=size, run_before=show_register)

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import ReviewDialog
+from casparian_tui.screens.register_dialog import RegisterDialog
 
 
 @pytest.fixture
@@ -138,7 +139,7 @@ def on_screen(app: CasparianApp, selector: str) -> bool:
 class Review:
     """A review dialog on screen (what a person is asked before a change) and what it says."""
 
-    dialog: ReviewDialog
+    dialog: ReviewDialog | RegisterDialog
     title: str
     body: list[str]
 
@@ -148,6 +149,6 @@ async def review_opened_by(app: CasparianApp, pilot: Pilot[None], *keys: str) ->
     await pilot.press(*keys)
     await settle(app, pilot)
     dialog = app.screen
-    assert isinstance(dialog, ReviewDialog), f"{keys} opened {dialog!r}, not a review"
+    assert isinstance(dialog, ReviewDialog | RegisterDialog), f"{keys} opened {dialog!r}"
     title = text_of(dialog.query_one("#review-title", Static))
     return Review(dialog, title, text_of(dialog.query_one("#review-body", Static)).splitlines())
