@@ -45,11 +45,12 @@ import duckdb
 import pyarrow as pa
 
 from .errors import CasparianError
+from .output_tables import OutputTable as OutputTable  # re-exported: callers import it here
+from .output_tables import list_output_tables as list_output_tables
 from .query_guard import SourceRefused, bound_result, check_sources, hex_blobs, name_list
+from .query_limits import DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT
 from .sql_quoting import quote_identifier, quote_literal
 
-DEFAULT_ROW_LIMIT = 1_000
-MAX_ROW_LIMIT = 10_000
 DEFAULT_BYTE_BUDGET = 1024 * 1024  # about what an AI client can take in one answer
 DEFAULT_TIMEOUT_S = 30.0
 CATALOG_MEMORY_LIMIT = "1GB"
@@ -71,17 +72,6 @@ class QueryRefused(CasparianError, ValueError):
 
 
 @dataclass(frozen=True)
-class OutputTable:
-    """One queryable output: its view name, the parser and output it came from, and its files."""
-
-    name: str
-    parser_name: str
-    output_name: str
-    directory: Path
-    file_count: int
-
-
-@dataclass(frozen=True)
 class QueryResult:
     """The rows of one guarded query, with column names and types, and why it was cut short."""
 
@@ -91,35 +81,6 @@ class QueryResult:
     truncated: bool
     truncated_reason: str
     notes: list[str] = field(default_factory=list)
-
-
-def list_output_tables(output_dir: Path) -> list[OutputTable]:
-    """Every ``<parser>/<output>`` folder holding at least one committed Parquet file."""
-    found: list[tuple[str, str, Path, int]] = []
-    if not output_dir.is_dir():
-        return []
-    for parser_dir in sorted(p for p in output_dir.iterdir() if p.is_dir()):
-        if parser_dir.name.startswith("."):
-            continue
-        for output_path in sorted(p for p in parser_dir.iterdir() if p.is_dir()):
-            if output_path.name.startswith("."):
-                continue
-            files = [f for f in output_path.glob("*.parquet") if not f.name.startswith(".")]
-            if files:
-                found.append((parser_dir.name, output_path.name, output_path, len(files)))
-    output_counts: dict[str, int] = {}
-    for _, output_name, _, _ in found:
-        output_counts[output_name] = output_counts.get(output_name, 0) + 1
-    return [
-        OutputTable(
-            name=output if output_counts[output] == 1 else f"{parser}__{output}",
-            parser_name=parser,
-            output_name=output,
-            directory=directory,
-            file_count=count,
-        )
-        for parser, output, directory, count in found
-    ]
 
 
 def create_views(con: duckdb.DuckDBPyConnection, tables: list[OutputTable]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,12 +25,17 @@ if TYPE_CHECKING:
     from .anomalies import Anomaly
 
 from .catalog import (
-    OutputTable,
     QueryRefused,
     check_single_select,
     confine_to,
     create_views,
+)
+from .output_tables import (
+    SOURCE_COLUMN,
+    OutputTable,
+    TableSummary,
     list_output_tables,
+    table_rows,
 )
 from .sql_quoting import quote_identifier, quote_literal
 
@@ -166,26 +171,6 @@ class InspectError(CasparianError, ValueError):
     """A table, column, filter or export request is wrong; the message names which and why."""
 
 
-SOURCE_COLUMN = "_cf_source_hash"
-"""The lineage column naming the source each row came from (by its content hash)."""
-
-
-@dataclass(frozen=True)
-class TableSummary:
-    """An output table with its row count (read from Parquet footers, not by scanning).
-
-    ``file_count`` counts the table's Parquet parts; ``source_count`` the distinct sources its
-    rows came from (by lineage hash), or None when no part carries lineage.
-    """
-
-    name: str
-    parser_name: str
-    output_name: str
-    file_count: int
-    row_count: int
-    source_count: int | None = None
-
-
 class OutputInspector:
     """Read-only views over ``<output_dir>/<parser>/<output>/*.parquet`` for the Inspect mode."""
 
@@ -195,31 +180,17 @@ class OutputInspector:
     def _tables(self) -> dict[str, OutputTable]:
         return {t.name: t for t in list_output_tables(self.output_dir)}
 
-    def tables(self) -> list[TableSummary]:
-        """Every output table, its row count and how many sources fed it."""
-        summaries = []
+    def tables(self, with_sources: bool = True) -> list[TableSummary]:
+        """Every output table, its row count and (``with_sources``) how many sources fed it —
+        a DuckDB count over the lineage column; without it only Parquet footers are read."""
+        found = table_rows(self.output_dir)
+        if not with_sources:
+            return [summary for summary, _ in found]
         with duckdb.connect(":memory:") as con:
-            for table in self._tables().values():
-                parts = sorted(table.directory.glob("*.parquet"))
-                parts = [part for part in parts if not part.name.startswith(".")]
-                footers = [pq.read_metadata(part) for part in parts]
-                rows = sum(footer.num_rows for footer in footers)
-                with_lineage = [
-                    str(part)
-                    for part, footer in zip(parts, footers, strict=True)
-                    if SOURCE_COLUMN in footer.schema.names
-                ]
-                summaries.append(
-                    TableSummary(
-                        table.name,
-                        table.parser_name,
-                        table.output_name,
-                        table.file_count,
-                        rows,
-                        count_sources(con, with_lineage) if with_lineage else None,
-                    )
-                )
-        return summaries
+            return [
+                replace(summary, source_count=count_sources(con, lineage) if lineage else None)
+                for summary, lineage in found
+            ]
 
     def _connect(self, table: str) -> duckdb.DuckDBPyConnection:
         tables = self._tables()

@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from .contracts.model import SchemaContract
     from .envs import EnvManager, VendorResult
     from .events import EventSink
-    from .inspect import OutputInspector, TableSummary
+    from .inspect import OutputInspector
+    from .output_tables import TableSummary
     from .parser_details import ParserDetails
     from .parser_overview import MatchedFilesPage, ParserOverview
     from .parsers.preview import FilePreview
@@ -395,8 +396,13 @@ class Workspace:
 
         return QueryHistory(self.home)
 
-    def output_tables(self) -> list[TableSummary]:
-        """Every output table with its row count (from Parquet footers)."""
+    def output_tables(self, with_sources: bool = True) -> list[TableSummary]:
+        """Every output table with its row count (from Parquet footers) and, ``with_sources``,
+        how many sources fed it (a DuckDB count; without it no query engine is loaded)."""
+        if not with_sources:
+            from .output_tables import table_rows
+
+            return [summary for summary, _ in table_rows(self.config.output_dir)]
         return self.output_inspector().tables()
 
     def table_anomalies(self, table: str) -> list[Anomaly]:

@@ -376,11 +376,12 @@ class EngineService:
     # --- Home figures (called from a thread worker) -------------------------------------------
     def home_stats(self) -> dict[str, str]:
         """One short live figure per mode card, from the engine's typed results."""
+        process, jobs = self._queue_figures()
         return {
             "discover": self._discover_figure(),
-            "process": self._process_figure(),
+            "process": process,
             "inspect": self._inspect_figure(),
-            "jobs": self._jobs_figure(),
+            "jobs": jobs,
         }
 
     def _discover_figure(self) -> str:
@@ -388,17 +389,17 @@ class EngineService:
         files, sources = stats.total_files, stats.source_count
         return f"{compact_count(files)} {plural(files, 'file')}, {counted(sources, 'source')}"
 
-    def _process_figure(self) -> str:
-        jobs = self.workspace.job_stats()
-        return f"{jobs[JobState.RUNNING]} running, {jobs[JobState.QUEUED]} pending"
-
-    def _inspect_figure(self) -> str:
-        tables = self.workspace.output_tables()
-        rows = sum(t.row_count for t in tables)
-        return f"{counted(len(tables), 'table')}, {compact_count(rows)} {plural(rows, 'row')}"
-
-    def _jobs_figure(self) -> str:
+    def _queue_figures(self) -> tuple[str, str]:
+        """Process's and Jobs' figures, from one read of the queue's counts."""
         jobs = self.workspace.job_stats()
         failed = sum(jobs[state] for state in ERROR_STATES)
         complete = sum(jobs[state] for state in SUCCEEDED_STATES)
-        return f"{failed} failed, {complete} complete"
+        return (
+            f"{jobs[JobState.RUNNING]} running, {jobs[JobState.QUEUED]} pending",
+            f"{failed} failed, {complete} complete",
+        )
+
+    def _inspect_figure(self) -> str:
+        tables = self.workspace.output_tables(with_sources=False)  # footers only: no DuckDB
+        rows = sum(t.row_count for t in tables)
+        return f"{counted(len(tables), 'table')}, {compact_count(rows)} {plural(rows, 'row')}"

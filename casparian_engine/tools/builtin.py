@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ..catalog import DEFAULT_ROW_LIMIT
-from ..query_guard import name_list
+from ..query_limits import DEFAULT_ROW_LIMIT
 from ..workspace import ScopeDefinition, scope_from_arguments
 from .registry import ToolContext, ToolRefused, tool
 
@@ -20,6 +19,8 @@ SAMPLE_FILES = 10
 def _scope(ctx: ToolContext, name: str) -> ScopeDefinition:
     scope = ctx.workspace.get_scope(name)
     if scope is None:
+        from ..query_guard import name_list  # DuckDB loads when a tool needs it, not at import
+
         known = name_list([s.name for s in ctx.workspace.list_scopes()], "none yet")
         raise ValueError(
             f"unknown scope {name!r} (known scopes: {known}); create it with apply_scope"

@@ -184,3 +184,8 @@ def test_tables_count_the_source_files_behind_their_parts(workspace: Workspace) 
     lines, readings = summaries["lines"], summaries["readings"]
     assert (lines.file_count, lines.row_count, lines.source_count) == (2, 5, 3)
     assert (readings.file_count, readings.row_count, readings.source_count) == (1, 1, None)
+    quick = {t.name: t for t in workspace.output_tables(with_sources=False)}
+    assert {name: (t.file_count, t.row_count, t.source_count) for name, t in quick.items()} == {
+        "lines": (2, 5, None),
+        "readings": (1, 1, None),
+    }

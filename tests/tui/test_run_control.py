@@ -115,7 +115,7 @@ async def test_a_stop_says_what_it_waits_for_and_requeues_what_still_ran(
         assert all(gone(guest) for guest in guests)
         jobs = workspace.list_jobs(parser="invoices")
         assert {(j.status, j.error_kind) for j in jobs} == {("queued", "interrupted")}
-        assert app.service._process_figure() == "0 running, 3 pending"  # Home's card
+        assert app.service.home_stats()["process"] == "0 running, 3 pending"  # Home's card
 
 
 async def test_c_on_a_running_job_stops_its_guest_and_the_next_jobs_run(

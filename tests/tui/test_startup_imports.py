@@ -1,0 +1,41 @@
+"""Start-up loads no query engine: Home's figures (output tables and rows from Parquet footers,
+the queue's counts) are read without importing DuckDB, which costs every start ~0.3 s."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from casparian_engine.workspace import Workspace
+
+CHILD = """
+import sys
+from casparian_engine.workspace import Workspace
+from casparian_tui.app import CasparianApp
+from casparian_tui.services import EngineService
+
+workspace = Workspace.open(sys.argv[1])
+app = CasparianApp(workspace, live_refresh=False)
+print(EngineService(app, workspace).home_stats()["inspect"])
+print("duckdb" in sys.modules)
+workspace.close()
+"""
+
+
+def test_home_figures_load_no_duckdb(workspace: Workspace) -> None:
+    folder = workspace.config.output_dir / "invoices" / "lines"
+    folder.mkdir(parents=True)
+    table = pa.table({"amount": [1.0, 2.0, 3.0], "_cf_source_hash": ["a", "a", "b"]})
+    pq.write_table(table, folder / "part-0.parquet")
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(workspace.home)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.stdout.splitlines() == ["1 table, 3 rows", "False"]
