@@ -9,19 +9,16 @@ of the inventory, so a 200,000-file inventory is never walked file by file in Py
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .job_states import ERROR_STATES
-from .patterns import RELATIVE_SQL, PathPatterns
-from .runner.matching import current_parsers
+from .patterns import PathPatterns
+from .runner.matching import current_parsers, selected_files
 from .store import Store
 from .store.parsers import ParserRecord
 from .store.quarantine import QuarantineFilter
-
-PAGE_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -86,31 +83,7 @@ def unprocessed_file_count(store: Store, parser: ParserRecord) -> int:
     failed = store.jobs.failed_inputs(parser.name, parser.version)  # Jobs lists those
     accounted = pa.array([*processed, *failed], pa.string())
     count = 0
-    after_id = 0
-    while page := _live_page(store, parser.tags, after_id):
-        after_id = int(page[-1][0])
-        _ids, relative_values, tag_values, hash_values = zip(*page, strict=True)  # columns
-        selected = pc.not_equal(pa.array(tag_values, pa.int64()), 0)
-        if patterns:
-            selected = pc.or_(selected, patterns.mask(pa.array(relative_values, pa.string())))
-        hashes = pa.array(hash_values, pa.string())
-        done = pc.fill_null(pc.is_in(hashes, value_set=accounted), False)
-        count += pc.sum(pc.and_(selected, pc.invert(done))).as_py() or 0
+    for batch in selected_files(store, parser):
+        done = pc.fill_null(pc.is_in(batch.column("sha256"), value_set=accounted), False)
+        count += pc.sum(pc.invert(done)).as_py() or 0
     return count
-
-
-def _live_page(store: Store, tags: tuple[str, ...], after_id: int) -> list[Any]:
-    """(id, relative path, has one of ``tags``, content hash) of the next live files."""
-    marks = ", ".join("?" for _ in tags)
-    tagged = (  # 1/0 on SQLite and PostgreSQL alike
-        f"CASE WHEN EXISTS (SELECT 1 FROM cf_tags t WHERE t.file_id = f.id AND t.tag IN ({marks}))"
-        " THEN 1 ELSE 0 END"
-        if tags
-        else "0"
-    )
-    return store.db.query(
-        f"SELECT f.id, {RELATIVE_SQL}, {tagged}, f.sha256 FROM cf_files f "
-        "LEFT JOIN cf_sources s ON s.id = f.source_id "
-        "WHERE f.deleted_at IS NULL AND f.id > ? ORDER BY f.id LIMIT ?",
-        (*tags, after_id, PAGE_ROWS),
-    )

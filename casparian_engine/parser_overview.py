@@ -10,17 +10,13 @@ in Python (a worker thread doing that holds the GIL and freezes the TUI).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .patterns import RELATIVE_SQL, PathPatterns
-from .runner.matching import current_parsers
+from .runner.matching import current_parsers, selected_files
 from .store import Store
 from .store.parsers import ParserRecord
-
-PAGE_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -47,38 +43,8 @@ class MatchedFilesPage:
 
 def matched_paths(store: Store, parser: ParserRecord) -> pa.ChunkedArray:
     """The live paths the parser selects, in file id order (one Arrow chunk per page read)."""
-    patterns = PathPatterns(parser.patterns)
-    if not parser.tags and not patterns:
-        return pa.chunked_array([], pa.string())
-    chunks = []
-    after_id = 0
-    while page := _live_page(store, parser.tags, after_id):
-        after_id = int(page[-1][0])
-        _ids, path_values, relative_values, tag_values = zip(*page, strict=True)  # columns
-        paths = pa.array(path_values, pa.string())
-        by_tag = pc.not_equal(pa.array(tag_values, pa.int64()), 0)
-        if patterns:
-            by_tag = pc.or_(by_tag, patterns.mask(pa.array(relative_values, pa.string())))
-        chunks.append(paths.filter(by_tag))
+    chunks = [batch.column("path") for batch in selected_files(store, parser)]
     return pa.chunked_array(chunks, pa.string())
-
-
-def _live_page(store: Store, tags: tuple[str, ...], after_id: int) -> list[Any]:
-    """(id, path, relative path, has one of ``tags``) of the next live files after
-    ``after_id``."""
-    marks = ", ".join("?" for _ in tags)
-    tagged = (  # 1/0 on SQLite and PostgreSQL alike
-        f"CASE WHEN EXISTS (SELECT 1 FROM cf_tags t WHERE t.file_id = f.id AND t.tag IN ({marks}))"
-        " THEN 1 ELSE 0 END"
-        if tags
-        else "0"
-    )
-    return store.db.query(
-        f"SELECT f.id, f.path, {RELATIVE_SQL}, {tagged} FROM cf_files f "
-        "LEFT JOIN cf_sources s ON s.id = f.source_id "
-        "WHERE f.deleted_at IS NULL AND f.id > ? ORDER BY f.id LIMIT ?",
-        (*tags, after_id, PAGE_ROWS),
-    )
 
 
 def matched_file_count(store: Store, parser_name: str) -> int:
