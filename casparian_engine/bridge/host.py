@@ -392,16 +392,11 @@ class GuestProcess:
         doing = f"parsing {self.pending_paths[0]}" if self.pending_paths else "waiting"
         timeout_s = self.settings.guest_inactivity_timeout_s
         while self._socket.poll(0, zmq.POLLIN):
-            parts = self._socket.recv_multipart(copy=False)
-            try:
-                frame = decode_frame(parts, self.settings.max_frame_bytes)
-            except FrameError as exc:
-                raise GuestError("ProtocolError", f"while {doing}: {exc}") from exc
-            if isinstance(frame, LogFrame):
-                if self._route_log(frame):
-                    self.last_activity = time.monotonic()
+            frame, active = self._receive(doing)
+            if active:
+                self.last_activity = time.monotonic()
+            if frame is None:
                 continue
-            self.last_activity = time.monotonic()
             if isinstance(frame, ErrorFrame):
                 self._wait_exit(5.0)
                 raise _error_from(frame, self._returncode())
@@ -425,12 +420,7 @@ class GuestProcess:
         if returncode is not None and not self._socket.poll(0, zmq.POLLIN):
             raise self._exit_error(returncode, doing)
         if self.pending_paths and time.monotonic() - self.last_activity > timeout_s:
-            raise GuestError(
-                "InactivityTimeout",
-                f"the guest sent nothing for {timeout_s:g} s while {doing}; stopped it "
-                "(guest_inactivity_timeout_s / guest_connect_timeout_s)",
-                retryable=True,
-            )
+            raise _silence_error(timeout_s, doing)
         return None
 
     def frames(self) -> Iterator[DataFrame]:
@@ -533,26 +523,30 @@ class GuestProcess:
             if self.cancel is not None and self.cancel.is_set():
                 raise GuestError("Cancelled", f"cancelled while {doing}")
             if self._socket.poll(POLL_INTERVAL_MS, zmq.POLLIN):
-                parts = self._socket.recv_multipart(copy=False)
-                try:
-                    frame = decode_frame(parts, self.settings.max_frame_bytes)
-                except FrameError as exc:
-                    raise GuestError("ProtocolError", f"while {doing}: {exc}") from exc
-                if isinstance(frame, LogFrame):
-                    if self._route_log(frame):
-                        deadline = time.monotonic() + timeout_s
-                    continue
-                return frame
+                frame, active = self._receive(doing)
+                if frame is not None:
+                    return frame
+                if active:
+                    deadline = time.monotonic() + timeout_s
+                continue
             returncode = self._process.poll()
             if returncode is not None and not self._socket.poll(0, zmq.POLLIN):
                 raise self._exit_error(returncode, doing)
             if time.monotonic() > deadline:
-                raise GuestError(
-                    "InactivityTimeout",
-                    f"the guest sent nothing for {timeout_s:g} s while {doing}; stopped it "
-                    "(guest_inactivity_timeout_s / guest_connect_timeout_s)",
-                    retryable=True,
-                )
+                raise _silence_error(timeout_s, doing)
+
+    def _receive(self, doing: str) -> tuple[Any, bool]:
+        """One message of the guest, decoded: the frame (None for log lines, routed here) and
+        whether it counts as activity."""
+        assert self._socket is not None
+        parts = self._socket.recv_multipart(copy=False)
+        try:
+            frame = decode_frame(parts, self.settings.max_frame_bytes)
+        except FrameError as exc:
+            raise GuestError("ProtocolError", f"while {doing}: {exc}") from exc
+        if isinstance(frame, LogFrame):
+            return None, self._route_log(frame)
+        return frame, True
 
     def _route_log(self, frame: LogFrame) -> bool:
         """Pass log lines on unless the cap is spent; True if they count as activity.
@@ -657,3 +651,13 @@ def start_guest(
 def describe(values: Sequence[str]) -> str:
     """Join names for messages."""
     return ", ".join(values) if values else "(none)"
+
+
+def _silence_error(timeout_s: float, doing: str) -> GuestError:
+    """The guest sent nothing for ``timeout_s`` (retryable: the guest is stopped)."""
+    return GuestError(
+        "InactivityTimeout",
+        f"the guest sent nothing for {timeout_s:g} s while {doing}; stopped it "
+        "(guest_inactivity_timeout_s / guest_connect_timeout_s)",
+        retryable=True,
+    )

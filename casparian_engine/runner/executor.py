@@ -337,16 +337,20 @@ class Executor:
         except OSError as exc:
             raise ExecutionError("InputError", f"{path}: {exc}", path=path) from exc
 
-    def _route_file(self, entry: _InFlight, output: str, table: pa.Table) -> None:
-        lineage = RowLineage(
+    def _lineage(self, entry: _InFlight, output: str, source_row_unit: str) -> RowLineage:
+        """Where one file's rows of ``output`` come from: its path, hash, job and parser."""
+        return RowLineage(
             source_path=entry.task.path,
             source_hash=entry.source_hash,
             job_id=entry.task.job_id,
             parser_name=self.parser_name,
             parser_version=self.parser_version,
             output=output,
-            source_row_unit=row_unit(table),
+            source_row_unit=source_row_unit,
         )
+
+    def _route_file(self, entry: _InFlight, output: str, table: pa.Table) -> None:
+        lineage = self._lineage(entry, output, row_unit(table))
         counts = entry.counts.setdefault(output, OutputCounts())
         counts.add(self._route(table, lineage, counts))
 
@@ -414,16 +418,7 @@ class Executor:
         for file_at, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
             entry = entries[file_at]
             rows = quarantined.slice(start, end - start)
-            lineage = RowLineage(
-                source_path=entry.task.path,
-                source_hash=entry.source_hash,
-                job_id=entry.task.job_id,
-                parser_name=self.parser_name,
-                parser_version=self.parser_version,
-                output=output,
-                source_row_unit=unit,
-            )
-            self.quarantine.write(rows, lineage)
+            self.quarantine.write(rows, self._lineage(entry, output, unit))
             self.on_event(
                 RowsQuarantined(output=output, rows=rows.num_rows, source_path=entry.task.path)
             )
