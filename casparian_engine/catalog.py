@@ -264,6 +264,19 @@ class ReadOnlyCatalog:
                 table, blob_columns = _read_arrow(sorts.connection, rows, limit + 1)
         return self._bounded(table, blob_columns, limit, byte_budget)
 
+    def _read_checked(
+        self, statement: str, read: Callable[[duckdb.DuckDBPyConnection], Any]
+    ) -> Any:
+        """``read(cursor)``, on a private cursor under the time limit, once ``statement`` (all
+        that ``read`` queries) passed the source check; DuckDB's errors as ``QueryRefused``."""
+        cursor = self.con.cursor()
+        try:
+            with self._time_limit(cursor), self._refusals():
+                check_sources(cursor, statement, self.table_names)
+                return read(cursor)
+        finally:
+            cursor.close()
+
     @contextmanager
     def _time_limit(self, cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
         """Interrupt what ``cursor`` runs after ``timeout_s`` seconds."""
@@ -453,6 +466,37 @@ class ResultSet:
     def export(self, destination: Path, order: SortOrder = ()) -> int:
         """Write every row (in ``order``) to a .parquet or .csv file atomically; rows written."""
         return self.catalog._export(self._ordered(order), destination)
+
+    @property
+    def rows_sql(self) -> str:
+        """The result's rows as a SELECT over its own column names (repeated names made unique
+        by DuckDB, as the grid shows them): what its stats and histograms read."""
+        return f"SELECT * FROM ({self.statement}) AS cf_result"
+
+    def column_stats(self, sample_percent: float | None = None) -> pa.Table:
+        """Per column of the result, the figures Inspect shows for a table (``column_name``,
+        ``column_type``, ``min``, ``max``, ``approx_unique``, ``count``, ``null_percentage``;
+        see ``inspect.column_figures``), computed by DuckDB on the result in one scan through
+        the guard, maybe on a ``sample_percent`` sample of whole vectors of its rows (DuckDB's
+        ``system`` sampling: a result has no row groups to pick)."""
+        from .inspect import column_figures
+
+        source = self.rows_sql
+        if sample_percent is not None:
+            source += f" USING SAMPLE {float(sample_percent)} PERCENT (system)"
+        return self.catalog._read_checked(source, lambda cursor: column_figures(cursor, source))
+
+    def histogram(self, column: str, bins: int = 12) -> pa.Table:
+        """Value counts of one column of the result, read through the guard (see
+        ``inspect.histogram_of``); each bucket's ``filter`` reads ``rows_sql``'s columns."""
+        from .inspect import histogram_of
+
+        def run(sql: str) -> pa.Table:
+            return self.catalog._guarded(sql, MAX_ROW_LIMIT, DEFAULT_BYTE_BUDGET)[0]
+
+        if column not in self.schema.names:
+            raise QueryRefused(f"the result has no column {column!r}")
+        return histogram_of(run, self.rows_sql, column, bins)
 
 
 @dataclass(frozen=True)

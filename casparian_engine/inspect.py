@@ -277,36 +277,10 @@ class OutputInspector:
     ) -> pa.Table:
         """The figures of ``column_stats`` over the rows of ``source``, one scan."""
         try:
-            shape = con.sql(source)  # names and types: DuckDB binds, runs nothing
-            names, types = shape.columns, [str(kind) for kind in shape.types]
-            figures = []
-            for name in names:
-                quoted = quote_identifier(name)
-                figures += [
-                    f"min({quoted})::VARCHAR",
-                    f"max({quoted})::VARCHAR",
-                    f"least(approx_count_distinct({quoted}), count(*))",
-                    f"CAST((count(*) - count({quoted})) * 100.0 / count(*) AS DECIMAL(9,2))",
-                ]
-            (found,) = con.execute(
-                f"SELECT count(*), {', '.join(figures) or 'NULL'} FROM ({source})"
-            ).fetchall()
+            return column_figures(con, source)
         except duckdb.Error as exc:
             where = f"filter {predicate!r} on {table}" if predicate.strip() else table
             raise InspectError(f"{where}: {str(exc).splitlines()[0]}") from exc
-        values = list(found or ())
-        rows, per_column = int(values[0] or 0), values[1:]
-        return pa.table(
-            {
-                "column_name": pa.array(names, pa.string()),
-                "column_type": pa.array(types, pa.string()),
-                "min": pa.array(per_column[0::4], pa.string()),
-                "max": pa.array(per_column[1::4], pa.string()),
-                "approx_unique": pa.array(per_column[2::4], pa.int64()),
-                "count": pa.array([rows] * len(names), pa.int64()),
-                "null_percentage": pa.array(per_column[3::4], pa.decimal128(9, 2)),
-            }
-        )
 
     def _row_group_stats(self, table: str, predicate: str, percent: float) -> pa.Table | None:
         """``column_stats`` over whole row groups spread over the table (and exact figures
@@ -348,96 +322,136 @@ class OutputInspector:
         return stats
 
     def histogram(self, table: str, column: str, predicate: str = "", bins: int = 12) -> pa.Table:
-        """Value counts of one column as ``bucket`` (a label), ``count`` and ``filter`` (a SQL
-        predicate selecting exactly the rows the bucket counted).
-
-        Integers and dates get whole-valued bins ('1 – 5', '2023-01-01 – 2023-01-05', both ends
-        included); floats, decimals and timestamps get half-open ranges ('(20, 40]'); DuckDB's
-        ``equi_width_bins`` picks round edges and ``histogram`` counts into them (empty bins
-        included). Any other type lists its most frequent values.
-        """
+        """Value counts of one column of the (filtered) table: see ``histogram_of``."""
         if not column:
             raise InspectError(f"{table}: no column given for the histogram")
-        quoted = quote_identifier(column)
-        probe = self._run(table, f"SELECT {quoted} FROM {quote_identifier(table)} LIMIT 0", "")
-        value_type = probe.schema.field(0).type
-        kind = binned_kind(value_type)
-        bins = max(2, int(bins))
-        if kind is None:
-            return self._frequent_values(table, quoted, value_type, predicate, bins)
-        return self._binned(table, quoted, kind, value_type, predicate, bins)
 
-    def _frequent_values(
-        self, table: str, quoted: str, value_type: pa.DataType, predicate: str, bins: int
-    ) -> pa.Table:
-        """The ``bins`` most frequent values of a column that is not binned (null included)."""
-        sql = (
-            f"SELECT coalesce({quoted}::VARCHAR, '∅ null') AS bucket, count(*) AS count,"
-            f" {quoted} IS NULL AS is_null FROM ({self._select(table, predicate)})"
-            f" GROUP BY bucket, is_null ORDER BY count DESC, bucket LIMIT {bins}"
-        )
-        found = self._run(table, sql, predicate)
-        text = value_type in (pa.string(), pa.large_string())
-        as_text = quoted if text else f"{quoted}::VARCHAR"
-        filters = [
-            f"{quoted} IS NULL" if is_null else f"{as_text} = {quote_literal(bucket)}"
-            for bucket, is_null in zip(
-                found.column("bucket").to_pylist(),
-                found.column("is_null").to_pylist(),
-                strict=True,
-            )
-        ]  # one per bucket shown, at most ``bins``
-        return found.drop_columns(["is_null"]).append_column(
-            "filter", pa.array(filters, pa.string())
-        )
+        def run(sql: str) -> pa.Table:
+            return self._run(table, sql, predicate)
 
-    def _binned(
-        self,
-        table: str,
-        quoted: str,
-        kind: str,
-        value_type: pa.DataType,
-        predicate: str,
-        bins: int,
-    ) -> pa.Table:
-        """Counts of a numeric, date or timestamp column in at most ``bins`` round bins."""
-        value = BINNED_VALUE[kind].format(quoted)
-        # Round edges can make more bins than asked for: then fewer round bins, then plain edges.
-        tries = [
-            f"equi_width_bins(min(x), max(x), {n}, true)" for n in (bins, bins * 3 // 4, bins // 2)
+        return histogram_of(run, self._select(table, predicate), column, bins)
+
+
+def column_figures(con: duckdb.DuckDBPyConnection, source: str) -> pa.Table:
+    """The figures of ``OutputInspector.column_stats`` over the rows of ``source`` (a checked
+    SELECT; a table's or a query result's), in one scan: DuckDB's errors are the caller's."""
+    shape = con.sql(source)  # names and types: DuckDB binds, runs nothing
+    names, types = shape.columns, [str(kind) for kind in shape.types]
+    figures = []
+    for name in names:
+        quoted = quote_identifier(name)
+        figures += [
+            f"min({quoted})::VARCHAR",
+            f"max({quoted})::VARCHAR",
+            f"least(approx_count_distinct({quoted}), count(*))",
+            f"CAST((count(*) - count({quoted})) * 100.0 / count(*) AS DECIMAL(9,2))",
         ]
-        plain = f"equi_width_bins(min(x), max(x), {bins}, false)"
-        pick = " ".join(f"WHEN len({edges}) <= {bins} THEN {edges}" for edges in tries)
-        # Days are counted from the first day, so round edges read '1st – 20th', not day 19360.
-        shifted = "x - (SELECT min(x) FROM v0)" if kind == "date" else "x"
-        filtered = self._select(table, predicate)
-        sql = (
-            f"WITH v0 AS (SELECT {value} AS x FROM ({filtered}) WHERE {quoted} IS NOT NULL),"
-            f" v AS (SELECT {shifted} AS x FROM v0),"
-            f" b AS (SELECT CASE {pick} ELSE {plain} END AS edges FROM v)"
-            " SELECT min(x) AS lowest, max(x) AS highest,"
-            " histogram(x, (SELECT edges FROM b)) AS counts,"
-            " (SELECT min(x) FROM v0) AS first FROM v"
+    (found,) = con.execute(
+        f"SELECT count(*), {', '.join(figures) or 'NULL'} FROM ({source})"
+    ).fetchall()
+    values = list(found or ())
+    rows, per_column = int(values[0] or 0), values[1:]
+    return pa.table(
+        {
+            "column_name": pa.array(names, pa.string()),
+            "column_type": pa.array(types, pa.string()),
+            "min": pa.array(per_column[0::4], pa.string()),
+            "max": pa.array(per_column[1::4], pa.string()),
+            "approx_unique": pa.array(per_column[2::4], pa.int64()),
+            "count": pa.array([rows] * len(names), pa.int64()),
+            "null_percentage": pa.array(per_column[3::4], pa.decimal128(9, 2)),
+        }
+    )
+
+
+def histogram_of(
+    run: Callable[[str], pa.Table], source: str, column: str, bins: int = 12
+) -> pa.Table:
+    """Value counts of one column of ``source`` (a checked SELECT; ``run`` reads a statement) as
+    ``bucket`` (a label), ``count`` and ``filter`` (a SQL predicate selecting exactly the rows
+    the bucket counted, over ``source``'s columns).
+
+    Integers and dates get whole-valued bins ('1 – 5', '2023-01-01 – 2023-01-05', both ends
+    included); floats, decimals and timestamps get half-open ranges ('(20, 40]'); DuckDB's
+    ``equi_width_bins`` picks round edges and ``histogram`` counts into them (empty bins
+    included). Any other type lists its most frequent values.
+    """
+    quoted = quote_identifier(column)
+    probe = run(f"SELECT {quoted} FROM ({source}) AS cf_source LIMIT 0")
+    value_type = probe.schema.field(0).type
+    kind = binned_kind(value_type)
+    bins = max(2, int(bins))
+    if kind is None:
+        return _frequent_values(run, source, quoted, value_type, bins)
+    return _binned(run, source, quoted, kind, value_type, bins)
+
+
+def _frequent_values(
+    run: Callable[[str], pa.Table], source: str, quoted: str, value_type: pa.DataType, bins: int
+) -> pa.Table:
+    """The ``bins`` most frequent values of a column that is not binned (null included)."""
+    sql = (
+        f"SELECT coalesce({quoted}::VARCHAR, '∅ null') AS bucket, count(*) AS count,"
+        f" {quoted} IS NULL AS is_null FROM ({source})"
+        f" GROUP BY bucket, is_null ORDER BY count DESC, bucket LIMIT {bins}"
+    )
+    found = run(sql)
+    text = value_type in (pa.string(), pa.large_string())
+    as_text = quoted if text else f"{quoted}::VARCHAR"
+    filters = [
+        f"{quoted} IS NULL" if is_null else f"{as_text} = {quote_literal(bucket)}"
+        for bucket, is_null in zip(
+            found.column("bucket").to_pylist(),
+            found.column("is_null").to_pylist(),
+            strict=True,
         )
-        found = self._run(table, sql, predicate).to_pylist()[0]
-        counts = found["counts"] or []  # a map arrives as (key, value) pairs, at most bins + 1
-        edges = [edge for edge, _ in counts]
-        lowest, highest = found["lowest"], found["highest"]
-        if kind == "date" and counts:
-            lowest, highest = lowest + found["first"], highest + found["first"]
-            edges = [edge + found["first"] for edge in edges]
-        # The filter reads as the column where no cast changes a value (a DOUBLE, a TIMESTAMP)
-        uncast = kind in ("integer", "date") or value_type in (pa.float64(), pa.timestamp("us"))
-        compared = quoted if uncast else value
-        return pa.table(
-            {
-                "bucket": pa.array(bin_labels(kind, lowest, edges, highest), pa.string()),
-                "count": pa.array([count for _, count in counts], pa.int64()),
-                "filter": pa.array(
-                    bin_filters(kind, compared, lowest, edges, highest), pa.string()
-                ),
-            }
-        )
+    ]  # one per bucket shown, at most ``bins``
+    return found.drop_columns(["is_null"]).append_column("filter", pa.array(filters, pa.string()))
+
+
+def _binned(
+    run: Callable[[str], pa.Table],
+    source: str,
+    quoted: str,
+    kind: str,
+    value_type: pa.DataType,
+    bins: int,
+) -> pa.Table:
+    """Counts of a numeric, date or timestamp column in at most ``bins`` round bins."""
+    value = BINNED_VALUE[kind].format(quoted)
+    # Round edges can make more bins than asked for: then fewer round bins, then plain edges.
+    tries = [
+        f"equi_width_bins(min(x), max(x), {n}, true)" for n in (bins, bins * 3 // 4, bins // 2)
+    ]
+    plain = f"equi_width_bins(min(x), max(x), {bins}, false)"
+    pick = " ".join(f"WHEN len({edges}) <= {bins} THEN {edges}" for edges in tries)
+    # Days are counted from the first day, so round edges read '1st – 20th', not day 19360.
+    shifted = "x - (SELECT min(x) FROM v0)" if kind == "date" else "x"
+    sql = (
+        f"WITH v0 AS (SELECT {value} AS x FROM ({source}) WHERE {quoted} IS NOT NULL),"
+        f" v AS (SELECT {shifted} AS x FROM v0),"
+        f" b AS (SELECT CASE {pick} ELSE {plain} END AS edges FROM v)"
+        " SELECT min(x) AS lowest, max(x) AS highest,"
+        " histogram(x, (SELECT edges FROM b)) AS counts,"
+        " (SELECT min(x) FROM v0) AS first FROM v"
+    )
+    found = run(sql).to_pylist()[0]
+    counts = found["counts"] or []  # a map arrives as (key, value) pairs, at most bins + 1
+    edges = [edge for edge, _ in counts]
+    lowest, highest = found["lowest"], found["highest"]
+    if kind == "date" and counts:
+        lowest, highest = lowest + found["first"], highest + found["first"]
+        edges = [edge + found["first"] for edge in edges]
+    # The filter reads as the column where no cast changes a value (a DOUBLE, a TIMESTAMP)
+    uncast = kind in ("integer", "date") or value_type in (pa.float64(), pa.timestamp("us"))
+    compared = quoted if uncast else value
+    return pa.table(
+        {
+            "bucket": pa.array(bin_labels(kind, lowest, edges, highest), pa.string()),
+            "count": pa.array([count for _, count in counts], pa.int64()),
+            "filter": pa.array(bin_filters(kind, compared, lowest, edges, highest), pa.string()),
+        }
+    )
 
 
 def _footer_kind(value_type: pa.DataType) -> bool:

@@ -169,20 +169,23 @@ class TablesListed(Message):
 
 @dataclass
 class ColumnStatsComputed(Message):
-    """Column stats of a table were computed (``exact`` False means from a sample)."""
+    """Column stats of a table (or, ``query`` given, of that query's result) were computed
+    (``exact`` False means from a sample)."""
 
     table: str
     stats: Any
     exact: bool
+    query: str = ""
 
 
 @dataclass
 class HistogramComputed(Message):
-    """The value histogram of one column was computed."""
+    """The value histogram of one column of a table (or of ``query``'s result) was computed."""
 
     table: str
     column: str
     buckets: Any
+    query: str = ""
 
 
 @dataclass

@@ -24,9 +24,7 @@ from casparian_engine.wording import counted
 from ..actions import bindings_for
 from ..assistant import InspectAnomalies
 from ..messages import (
-    ColumnStatsComputed,
     FilterChecked,
-    HistogramComputed,
     HistoryLoaded,
     QuarantineListed,
     SourceLineRead,
@@ -42,25 +40,13 @@ from ..widgets.sql_editor import SqlEditor
 from .base import ModeScreen
 from .dialogs import PromptDialog
 from .export_dialog import ExportDialog
+from .inspect_stats import NO_HISTOGRAM, STAT_COLUMNS, InspectStats, cell
 from .quarantine_replay import QuarantineReplay
 
 QUARANTINE_PAGE = 50
-SAMPLE_ABOVE_ROWS = 1_000_000
-BAR_WIDTH = 30
-MIN_BAR_WIDTH = 10
-MAX_LABEL_WIDTH = 40
 # "files": the source files a table's rows came from (by lineage), not its Parquet parts.
 TABLE_COLUMNS = (("table", 16), ("rows", 10), ("files", 6))
 NO_LINEAGE = "–"  # parts written without lineage columns cannot say which files fed them
-# SUMMARIZE's approx_unique is a HyperLogLog estimate, so say so (the engine caps it at the
-# row count). Long types and values end in '…' here; the histogram header shows them whole.
-STAT_COLUMNS = (("column", 14), ("type", 13), ("null %", 6), ("≈ distinct", 10), ("min", 12),
-                ("max", 12))  # fmt: skip
-
-
-def cell(value: object) -> Text:
-    """A table cell shown literally (never as markup), ending in '…' when the column is narrower."""
-    return Text(str(value), overflow="ellipsis", no_wrap=True, end="")
 
 
 def source_files(table: Any) -> str:
@@ -68,56 +54,12 @@ def source_files(table: Any) -> str:
     return NO_LINEAGE if table.source_count is None else f"{table.source_count:,}"
 
 
-def ellipsized(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, its last one '…' when anything was cut."""
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-def column_detail(stats: dict[str, Any]) -> str:
-    """One column's SUMMARIZE figures in full: type, range, distinct estimate and nulls."""
-    span = "" if stats["min"] is None else f" · min {stats['min']} · max {stats['max']}"
-    return (
-        f"{stats['column_type']}{span}"
-        f" · ≈ {stats['approx_unique']:,} distinct · {stats['null_percentage']}% null"
-    )
-
-
 def one_line(sql: str) -> str:
     """A query on one line (its whitespace runs made single spaces), for the filter line."""
     return " ".join(sql.split())
 
 
-def histogram_text(column: str, buckets: Any, detail: str = "", width: int = 0) -> Text:
-    """The column's name and full figures, then one bar per bucket, as literal text.
-
-    Labels are data (a text column's values) or bin ranges: they are never read as markup,
-    and one longer than the room left for it ends in '…'.
-    """
-    data = buckets.to_pydict()
-    counts = data.get("count", [])
-    header = Text(column, style="bold", end="")
-    if detail:
-        header.append(f"  {detail}", style="dim")
-    if not counts:
-        return Text.assemble(header, "\nno values")
-    labels = [str(label) for label in data["bucket"]]
-    count_width = len(f"{max(counts):,}")
-    label_width = min(max(len(label) for label in labels), MAX_LABEL_WIDTH)
-    bar_width = BAR_WIDTH
-    if width:
-        label_width = min(label_width, max(width - MIN_BAR_WIDTH - count_width - 2, 8))
-        bar_width = max(min(BAR_WIDTH, width - label_width - count_width - 2), 1)
-    peak = max(counts)
-    lines = [header]
-    for label, count in zip(labels, counts, strict=True):
-        bar = "█" * (round(bar_width * count / peak) if count else 0)
-        if count and not bar:
-            bar = "▏"  # a few values beside a tall peak still show
-        lines.append(Text(f"{ellipsized(label, label_width):>{label_width}} {bar} {count:,}"))
-    return Text("\n").join(lines)
-
-
-class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
+class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen):
     """Browse the outputs without loading them: stats from SUMMARIZE, rows read as they scroll."""
 
     MODE = "inspect"
@@ -130,7 +72,6 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         super().__init__()
         self.tables: list[Any] = []
         self.table_name = ""  # the table the user chose: state, never re-read from a cursor
-        self.stats_table = ""  # the table whose columns ``stat_columns`` lists
         self.predicate = ""  # the table view's filter
         self.sql = ""  # the query view's SQL; "" while the view is the table
         self.order: list[tuple[int, bool]] = []  # (column, descending): the view's sort
@@ -139,10 +80,6 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         self.row_total = 0
         self.view_notes: list[str] = []  # the engine's notes on the view (BLOBs as hex)
         self.export_note = ""  # the last export, said after the rows it wrote
-        self.column_figures: dict[str, dict[str, Any]] = {}  # SUMMARIZE's row per column
-        self.stat_columns: list[str] = []
-        self.bucket_filters: list[str] = []  # the histogram's bars, as filters, top to bottom
-        self.histogram_column = ""
         self.completion_note = ""
         self.editor_shown = False
         self.quarantine_mode = False
@@ -151,6 +88,7 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         self.quarantine_pages: list[int] = [0]  # after_id of each page shown so far
         self.quarantine_steps_queued = 0  # ] presses made while the next page was loading
         self.quarantine_shown_after = -1  # after_id of the page on screen (-1: none yet)
+        self.init_stats()
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="split", id="outputs-view"):
@@ -159,7 +97,7 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
             with Vertical(id="inspect-detail"):
                 stats: DataTable[str] = DataTable(id="stats", cursor_type="row")
                 yield stats
-                yield Histogram("Select a column for its histogram.", id="histogram")
+                yield Histogram(NO_HISTOGRAM, id="histogram")
         editor = SqlEditor(id="sql-editor")
         editor.display = False
         yield editor
@@ -228,12 +166,8 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         elif event.data_table.id == "tables-list" and event.cursor_row < len(self.tables):
             if event.cursor_row == event.data_table.cursor_row:  # not a stale highlight
                 self.open_table(self.tables[event.cursor_row].name)
-        elif event.data_table.id == "stats" and event.cursor_row < len(self.stat_columns):
-            if self.stats_table != self.table_name:
-                return  # these are the previous table's columns; the new stats are coming
-            column = self.stat_columns[event.cursor_row]
-            self.set_selection(f"{self.table_name}.{column}")
-            self.load_histogram(self.table_name, column, self.predicate)
+        elif event.data_table.id == "stats":
+            self.show_histogram_of(event.cursor_row)
 
     def open_table(self, name: str) -> None:
         if name == self.table_name:
@@ -241,17 +175,15 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         self.table_name, self.predicate = name, ""
         self.export_note = ""
         self.set_selection(name)
-        self.bucket_filters, self.histogram_column = [], ""
-        self.query_one(Histogram).update("Select a column for its histogram.")
-        self.refresh_view(back_to_table=True)
+        self.histogram_column = ""
+        self.show_table_view()
 
-    def refresh_view(self, back_to_table: bool = False) -> None:
-        """Stats for the table and its filter; the rows of the table view (or the query)."""
+    def show_table_view(self) -> None:
+        """The table and its filter: its stats, and its rows in the grid."""
         self.clear_error()
         row_count = next((t.row_count for t in self.tables if t.name == self.table_name), 0)
-        self.load_stats(self.table_name, self.predicate, row_count > SAMPLE_ABOVE_ROWS)
-        if back_to_table or not self.sql:
-            self.open_view(sql="", order=[])
+        self.table_stats(row_count)
+        self.open_view(sql="", order=[])
 
     def table_sql(self, table: str, predicate: str) -> str:
         sql = f"SELECT * FROM {quote_identifier(table)}"
@@ -307,6 +239,7 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         editor.names = message.names
         if message.sql:
             editor.set_history(message.history)
+            self.result_stats(message.sql, message.result, message.total)
         result, order = message.result, list(message.order)
 
         def read(offset: int, limit: int) -> Any:
@@ -334,60 +267,6 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         what = "query not run" if message.sql else "rows"
         kept = "the view keeps the last one" if self.shown_generation >= 0 else "nothing shown"
         self.show_error(f"{what} ({kept}): {message.error}")
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-stats")
-    def load_stats(self, table: str, predicate: str, sample_first: bool) -> None:
-        inspector = self.inspector
-        if sample_first:
-            sampled = inspector.column_stats(table, predicate, sample_percent=1.0)
-            self.post_message(ColumnStatsComputed(table, sampled, exact=False))
-        self.post_message(
-            ColumnStatsComputed(table, inspector.column_stats(table, predicate), True)
-        )
-
-    def on_column_stats_computed(self, message: ColumnStatsComputed) -> None:
-        if message.table != self.table_name:
-            return  # an answer for a table no longer shown
-        stats = message.stats.to_pylist()  # one row per column: a table's width, not its rows
-        self.stat_columns = [row["column_name"] for row in stats]
-        self.stats_table = message.table
-        self.column_figures = {row["column_name"]: row for row in stats}
-        grid = self.query_one("#stats", DataTable)
-        grid.clear()
-        for row in stats:
-            grid.add_row(
-                cell(row["column_name"]),
-                cell(row["column_type"]),
-                cell(row["null_percentage"]),
-                cell(f"{row['approx_unique']:,}"),
-                cell("" if row["min"] is None else row["min"]),
-                cell("" if row["max"] is None else row["max"]),
-            )
-        grid.border_title = "column stats" + ("" if message.exact else " (1% sample)")
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-histogram")
-    def load_histogram(self, table: str, column: str, predicate: str) -> None:
-        buckets = self.inspector.histogram(table, column, predicate)
-        self.post_message(HistogramComputed(table, column, buckets))
-
-    def on_histogram_computed(self, message: HistogramComputed) -> None:
-        if message.table != self.table_name:
-            return
-        figures = self.column_figures.get(message.column)
-        detail = column_detail(figures) if figures is not None else ""
-        histogram = self.query_one(Histogram)
-        text = histogram_text(message.column, message.buckets, detail, histogram.content_size.width)
-        self.bucket_filters = message.buckets.column("filter").to_pylist()
-        self.histogram_column = message.column
-        histogram.update(text)
-
-    def on_histogram_bar_clicked(self, message: Histogram.BarClicked) -> None:
-        """A click on a bar filters the table by that bar's bin (within the current filter)."""
-        if not 0 <= message.index < len(self.bucket_filters) or self.quarantine_mode:
-            return
-        chosen = self.bucket_filters[message.index]
-        predicate = f"({self.predicate}) AND {chosen}" if self.predicate else chosen
-        self.check_filter(self.table_name, predicate)
 
     def _render_status(self) -> None:
         """The filter line and the status line, drawn from the view's state (never left over
@@ -582,9 +461,7 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
             return
         self.predicate = message.predicate
         self.export_note = ""
-        self.refresh_view(back_to_table=True)
-        if self.histogram_column:
-            self.load_histogram(self.table_name, self.histogram_column, self.predicate)
+        self.show_table_view()  # the histogram's column follows the new stats
         self._render_status()  # the new filter shows at once; its rows follow
 
     def action_export_view(self) -> None:
@@ -679,7 +556,7 @@ class InspectScreen(QuarantineReplay, InspectAnomalies, ModeScreen):
         if self.sql:
             editor.display = self.editor_shown = False
             self.completion_note = ""
-            self.refresh_view(back_to_table=True)
+            self.show_table_view()
             return True
         return super().back_one_level()
 

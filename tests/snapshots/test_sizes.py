@@ -122,10 +122,17 @@ def test_inspect_sql_at(snap_compare, fixed_workspace: Workspace, size: tuple[in
         await pilot.press("ctrl+j")
         await settle(pilot, lambda: text_of(screen, "#inspect-status") == "query: rows 1–2 of 2")
         await pilot.press("escape", "right", "o", "o")  # the grid; sort by n, then descending
-        await settle(
-            pilot,
-            lambda: text_of(screen, "#inspect-status") == "query sorted by n ↓: rows 1–2 of 2",
-        )
+
+        def sorted_with_the_results_stats() -> bool:
+            stats = screen.query_one("#stats", DataTable)
+            return (
+                text_of(screen, "#inspect-status") == "query sorted by n ↓: rows 1–2 of 2"
+                and stats.border_title == "column stats of the query"
+                and stats.row_count == 2
+                and text_of(screen, "#histogram").startswith("vendor")
+            )
+
+        await settle(pilot, sorted_with_the_results_stats)
 
     app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=size, run_before=run_query)
