@@ -7,7 +7,8 @@ Usage: .venv/bin/python bench/tui.py [--files 200000] [--run-files 200] [--runs 
        .venv/bin/python bench/tui.py --startup [--starts 5] [--home PATH]
 --startup: only time start-up (first paint, Home with figures) beside a bare Textual app, each
 start a fresh interpreter (see bench/tui_startup.py); on a fresh `casparian demo` by default.
---switches: first, time each mode switch on an idle app (a first visit, a repeat, the sidebar).
+--switches: first, time each mode switch on an idle app (a first visit, a repeat, the sidebar);
+with --runs 0, only that.
 --runs N: measure N times (a fresh app and workspace each) and print each run's longest stall,
 then the median and worst of them; the machine's load average is printed beside each run, since
 other busy processes on a 2-core machine lengthen every stall.
@@ -274,13 +275,19 @@ async def measure(
     return idle, busy, work, max(meter.delays, default=0.0)
 
 
-async def measure_switches(workspace: Workspace) -> list[str]:
+async def measure_switches(workspace: Workspace, warm: bool = True) -> list[str]:
     """The longest stall of each mode switch on an idle app: every mode once (the first switch),
-    then Discover again (a repeat) and the AI sidebar opening."""
+    then Discover again (a repeat) and the AI sidebar opening. Without ``warm`` the app does not
+    import the modes' modules after start-up (each first visit imports its own)."""
     app = CasparianApp(workspace)
+    if not warm:
+        app.warm_modes = lambda: None  # type: ignore[method-assign]
     meter = StallMeter()
     lines = []
     async with app.run_test(size=(120, 36)) as pilot:
+        while getattr(app.screen, "attention", None) is None:  # start-up done: Needs you shown
+            await app.workers.wait_for_complete()
+            await pilot.pause()
         await app.workers.wait_for_complete()
         app.set_interval(TICK_S, meter.tick)
         for key, label in (("alt+p", "Process, first"), ("alt+d", "Discover, first"),
@@ -391,8 +398,14 @@ def main() -> None:
     if args.switches:
         with tempfile.TemporaryDirectory(prefix="cf-bench-tui-") as tmp:
             with Workspace.open(Path(tmp) / "home") as workspace:
-                print("mode switches on an idle app (target: under 100 ms each)")
+                print("mode switches on an idle app (target: under 100 ms each); first without")
+                print(f"the modes' modules imported after start-up (load {os.getloadavg()[0]:.1f})")
+                print("\n".join(asyncio.run(measure_switches(workspace, warm=False))))
+                print(f"then a second app, its modes' modules imported (load "
+                      f"{os.getloadavg()[0]:.1f})")  # fmt: skip
                 print("\n".join(asyncio.run(measure_switches(workspace))))
+        if args.runs == 0:
+            return
     tree = WORK_DIR / f"tui-tree-{args.files}"
     began = time.perf_counter()
     write_files(tree, args.files)

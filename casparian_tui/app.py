@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -48,6 +49,20 @@ def mode_screen(mode: str) -> ModeScreen:
     return JobsScreen()
 
 
+MODE_MODULES = (
+    "casparian_tui.screens.discover",
+    "casparian_tui.screens.process",
+    "casparian_tui.screens.inspect",
+    "casparian_tui.screens.jobs",
+)
+"""What ``mode_screen`` imports on a first visit; ``warm_modes`` imports them beforehand."""
+
+
+def import_mode_modules() -> None:
+    for name in MODE_MODULES:
+        importlib.import_module(name)
+
+
 class CasparianApp(App[None]):
     """Home hub plus four modes; every blocking engine call runs in a thread worker."""
 
@@ -82,6 +97,7 @@ class CasparianApp(App[None]):
         self.service = EngineService(self, workspace)
         self.quit_asked = False  # a quit question is open (or was answered yes)
         self.quit_when_stopped = False  # close once the scan and runs have stopped
+        self.modes_warming = False  # the modes' modules are imported (or being imported)
         self.css_generation_applied = -1
         """The CSS generation the stylesheet was last re-parsed for (see ModeScreen)."""
         # Set before the app runs, the stylesheet is parsed once, with the theme's variables
@@ -94,6 +110,16 @@ class CasparianApp(App[None]):
         # Moved out of the collector's sight, a full collection walks only what came later: on
         # this heap one took 80-170 ms, the longest freeze felt while work ran.
         gc.freeze()
+
+    def warm_modes(self) -> None:
+        """Import the modes' modules (Inspect's grid and SQL editor, Discover's preview, …) in a
+        thread, once: Home calls it when its figures and "Needs you" are on screen, so start-up
+        is not slowed and a first visit builds its screen without importing first."""
+        if not self.modes_warming:
+            self.modes_warming = True
+            self.run_worker(
+                import_mode_modules, thread=True, group="warm-modes", exit_on_error=False
+            )
 
     def refresh_css(self, animate: bool = True) -> None:
         super().refresh_css(animate)

@@ -120,6 +120,7 @@ class HomeScreen(ModeScreen):
 
         self.attention = message.attention
         self.query_one(AttentionPanel).show(message.attention)
+        self.casparian.warm_modes()  # start-up is done: the modes' modules load meanwhile
 
     def on_attention_line_chosen(self, event: Message) -> None:
         self.run_worker(self.open_fix(getattr(event, "kind", "")), group="home-fix")

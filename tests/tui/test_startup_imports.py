@@ -39,3 +39,38 @@ def test_home_figures_load_no_duckdb(workspace: Workspace) -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.stdout.splitlines() == ["1 table, 3 rows", "False"]
+
+
+WARM_CHILD = """
+import asyncio, sys
+from casparian_engine.workspace import Workspace
+from casparian_tui.app import MODE_MODULES, CasparianApp
+
+async def main() -> None:
+    workspace = Workspace.open(sys.argv[1])
+    app = CasparianApp(workspace, live_refresh=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        print([name in sys.modules for name in MODE_MODULES])  # start-up imports none
+        while getattr(app.screen, "attention", None) is None:  # Home and "Needs you" shown
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await app.workers.wait_for_complete()
+        print([name in sys.modules for name in MODE_MODULES], app.current_mode)
+    workspace.close()
+
+asyncio.run(main())
+"""
+
+
+def test_the_modes_modules_load_after_home_shows(workspace: Workspace) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_CHILD, str(workspace.home)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.stdout.splitlines() == [
+        "[False, False, False, False]",
+        "[True, True, True, True] home",  # imported, no mode built: Home still shows
+    ]
