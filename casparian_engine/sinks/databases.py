@@ -42,23 +42,25 @@ def _sqlite_column(column: pa.ChunkedArray) -> list[Any]:
     return values
 
 
-class SQLiteSink:
-    """Tables in a SQLite file; the whole run is one transaction."""
+class _DatabaseFileSink:
+    """What the SQLite and DuckDB sinks share: one database file, one transaction for the run,
+    and an output's table checked (exists? may it be replaced or appended to?) on its first
+    write."""
+
+    scheme = ""
+    _TABLE_EXISTS_SQL = ""
 
     def __init__(self, path: Path, *, overwrite: bool = False, append: bool = False) -> None:
         self.path = path.expanduser().resolve()
-        self.uri = f"sqlite://{self.path}"
+        self.uri = f"{self.scheme}://{self.path}"
         self.overwrite = overwrite
         self.append = append
         self._schemas: dict[str, pa.Schema] = {}
-        self._connection: sqlite3.Connection | None = None
+        self._connection: Any = None
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self._connection.execute("BEGIN IMMEDIATE")
-        return self._connection
+    def _open(self) -> Any:
+        """A new connection to the file."""
+        raise NotImplementedError
 
     def target(self, output: str) -> str:
         return f"{self.path}#{check_output_name(output)}"
@@ -66,26 +68,62 @@ class SQLiteSink:
     def exists(self, output: str) -> bool:
         if not self.path.exists():
             return False
-        connection = self._connection or sqlite3.connect(self.path)
+        connection = self._connection or self._open()
         try:
-            row = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (output,)
-            ).fetchone()
+            row = connection.execute(self._TABLE_EXISTS_SQL, [output]).fetchone()
         finally:
             if connection is not self._connection:
                 connection.close()
         return row is not None
 
+    def _first_write(self, output: str) -> bool:
+        """Check that ``output`` may be written (a valid name; an existing table only with
+        overwrite or append); whether its table exists already."""
+        check_output_name(output)
+        existed = self.exists(output)
+        if existed and not (self.overwrite or self.append):
+            raise OutputExistsError(
+                f"output {output!r} already exists at {self.target(output)}; "
+                "use --force to replace it"
+            )
+        return existed
+
+    def _close(self, statement: str) -> None:
+        """End the run's transaction with ``statement`` (COMMIT or ROLLBACK) and close."""
+        if self._connection is not None:
+            self._connection.execute(statement)
+            self._connection.close()
+            self._connection = None
+
+    def commit(self) -> dict[str, str]:
+        self._close("COMMIT")
+        return {output: self.target(output) for output in self._schemas}
+
+    def abort(self) -> None:
+        self._close("ROLLBACK")
+
+
+class SQLiteSink(_DatabaseFileSink):
+    """Tables in a SQLite file; the whole run is one transaction."""
+
+    scheme = "sqlite"
+    _TABLE_EXISTS_SQL = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
+    def _open(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._connection.execute("BEGIN IMMEDIATE")
+        connection: sqlite3.Connection = self._connection
+        return connection
+
     def write(self, output: str, table: pa.Table) -> None:
         expected = self._schemas.get(output)
         if expected is None:
-            check_output_name(output)
-            existed = self.exists(output)
-            if existed and not (self.overwrite or self.append):
-                raise OutputExistsError(
-                    f"output {output!r} already exists at {self.target(output)}; "
-                    "use --force to replace it"
-                )
+            existed = self._first_write(output)
             connection = self._connect()
             if existed and self.overwrite:
                 connection.execute(f"DROP TABLE {quote_identifier(output)}")
@@ -107,69 +145,29 @@ class SQLiteSink:
         except sqlite3.Error as exc:
             raise SinkError(f"{self.target(output)}: {exc}") from exc
 
-    def commit(self) -> dict[str, str]:
-        if self._connection is not None:
-            self._connection.execute("COMMIT")
-            self._connection.close()
-            self._connection = None
-        return {output: self.target(output) for output in self._schemas}
 
-    def abort(self) -> None:
-        if self._connection is not None:
-            self._connection.execute("ROLLBACK")
-            self._connection.close()
-            self._connection = None
-
-
-class DuckDBSink:
+class DuckDBSink(_DatabaseFileSink):
     """Tables in a DuckDB file; the whole run is one transaction."""
 
-    def __init__(self, path: Path, *, overwrite: bool = False, append: bool = False) -> None:
-        self.path = path.expanduser().resolve()
-        self.uri = f"duckdb://{self.path}"
-        self.overwrite = overwrite
-        self.append = append
-        self._schemas: dict[str, pa.Schema] = {}
-        self._connection: Any = None
+    scheme = "duckdb"
+    _TABLE_EXISTS_SQL = "SELECT 1 FROM information_schema.tables WHERE table_name = ?"
 
-    def _connect(self) -> Any:
+    def _open(self) -> Any:
         import duckdb
 
+        return duckdb.connect(str(self.path))
+
+    def _connect(self) -> Any:
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = duckdb.connect(str(self.path))
+            self._connection = self._open()
             self._connection.begin()
         return self._connection
 
-    def target(self, output: str) -> str:
-        return f"{self.path}#{check_output_name(output)}"
-
-    def exists(self, output: str) -> bool:
-        import duckdb
-
-        if not self.path.exists():
-            return False
-        connection = self._connection or duckdb.connect(str(self.path))
-        try:
-            row = connection.execute(
-                "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [output]
-            ).fetchone()
-        finally:
-            if connection is not self._connection:
-                connection.close()
-        return row is not None
-
     def write(self, output: str, table: pa.Table) -> None:
         expected = self._schemas.get(output)
-        connection = None
         if expected is None:
-            check_output_name(output)
-            existed = self.exists(output)
-            if existed and not (self.overwrite or self.append):
-                raise OutputExistsError(
-                    f"output {output!r} already exists at {self.target(output)}; "
-                    "use --force to replace it"
-                )
+            existed = self._first_write(output)
             connection = self._connect()
             connection.register("cf_incoming", table)
             if existed and self.overwrite:
@@ -190,16 +188,3 @@ class DuckDBSink:
             raise SinkError(f"{self.target(output)}: {exc}") from exc
         finally:
             connection.unregister("cf_incoming")
-
-    def commit(self) -> dict[str, str]:
-        if self._connection is not None:
-            self._connection.commit()
-            self._connection.close()
-            self._connection = None
-        return {output: self.target(output) for output in self._schemas}
-
-    def abort(self) -> None:
-        if self._connection is not None:
-            self._connection.rollback()
-            self._connection.close()
-            self._connection = None
