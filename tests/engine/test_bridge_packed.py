@@ -21,6 +21,7 @@ from casparian_engine.bridge.guest.casparian_stream import end_of_files, seriali
 from casparian_engine.runner.dev import resolve_inputs
 
 from .bridge_support import ZOO, zoo_run
+from .cli_support import run_cli
 
 CAP = 1 << 20
 
@@ -140,12 +141,8 @@ def test_without_keep_going_the_first_failure_stops_and_writes_nothing(
 
 def test_cli_keep_going_lists_failed_files(home: Path, tmp_path: Path) -> None:
     _many_csvs(tmp_path / "in", 12, bad={3})
-    result = subprocess.run(
-        [sys.executable, "-c", "from casparian_engine.cli.main import run; run()",
-         "--home", str(home), "run", str(ZOO / "fails_on_bad.py"), str(tmp_path / "in"),
-         "--keep-going", "--sink", "stdout"],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    result = run_cli(home, "run", str(ZOO / "fails_on_bad.py"), str(tmp_path / "in"),
+                     "--keep-going", "--sink", "stdout")  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert "1 file failed" in result.stderr
     assert "ValueError" in result.stderr and "cannot parse bad003.csv" in result.stderr

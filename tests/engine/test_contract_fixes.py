@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -65,21 +66,34 @@ def _orders(max_amount: int) -> SchemaContract:
     )
 
 
+def _check_contract_file(
+    workspace: Workspace,
+    folder: Path,
+    file_contract: SchemaContract,
+    strict: bool = False,
+    on_warning: Callable[[str], None] | None = None,
+) -> None:
+    """Give a parser in ``folder`` the orders contract file ``file_contract`` and build its
+    validator against the store's approved versions (prod when ``strict``)."""
+    (folder / "orders.contract.yaml").write_text(file_contract.to_yaml(), encoding="utf-8")
+    contract_validator(
+        folder,
+        {"orders": "orders.contract.yaml"},
+        approved=workspace.store.contracts.latest,
+        strict=strict,
+        on_warning=on_warning,
+        approved_by_hash=workspace.store.contracts.by_hash,
+    )
+
+
 def test_prod_bundle_built_against_an_older_version_says_so(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     workspace.approve_contract(_orders(100))
     workspace.approve_contract(_orders(1000))
-    contract_file = tmp_path / "orders.contract.yaml"
-    contract_file.write_text(_orders(100).to_yaml(), encoding="utf-8")
     with pytest.raises(ExecutionError) as info:
-        contract_validator(
-            tmp_path,
-            {"orders": "orders.contract.yaml"},
-            approved=workspace.store.contracts.latest,
-            strict=True,
-            approved_by_hash=workspace.store.contracts.by_hash,
-        )
+        _check_contract_file(workspace, tmp_path, _orders(100), strict=True)
+    contract_file = tmp_path / "orders.contract.yaml"
     assert info.value.kind == "ContractNotApproved"
     assert info.value.message == (
         f"output 'orders': contract file {contract_file.resolve()} matches approved 'orders' "
@@ -93,16 +107,9 @@ def test_prod_file_matching_no_approved_version_still_advises_approval(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     workspace.approve_contract(_orders(100))
-    contract_file = tmp_path / "orders.contract.yaml"
-    contract_file.write_text(_orders(7).to_yaml(), encoding="utf-8")
     with pytest.raises(ExecutionError) as info:
-        contract_validator(
-            tmp_path,
-            {"orders": "orders.contract.yaml"},
-            approved=workspace.store.contracts.latest,
-            strict=True,
-            approved_by_hash=workspace.store.contracts.by_hash,
-        )
+        _check_contract_file(workspace, tmp_path, _orders(7), strict=True)
+    contract_file = tmp_path / "orders.contract.yaml"
     assert info.value.message.endswith(
         f"differs from approved contract 'orders' version 1 (hash "
         f"{_orders(100).content_hash[:12]}); approve it with "
@@ -224,16 +231,9 @@ def test_dev_run_with_a_file_of_an_older_version_warns_so(
 ) -> None:
     workspace.approve_contract(_orders(100))
     workspace.approve_contract(_orders(1000))
-    contract_file = tmp_path / "orders.contract.yaml"
-    contract_file.write_text(_orders(100).to_yaml(), encoding="utf-8")
     warnings: list[str] = []
-    contract_validator(
-        tmp_path,
-        {"orders": "orders.contract.yaml"},
-        approved=workspace.store.contracts.latest,
-        approved_by_hash=workspace.store.contracts.by_hash,
-        on_warning=warnings.append,
-    )
+    _check_contract_file(workspace, tmp_path, _orders(100), on_warning=warnings.append)
+    contract_file = tmp_path / "orders.contract.yaml"
     (warning,) = warnings
     assert warning.splitlines()[0] == (
         f"output 'orders': contract file {contract_file.resolve()} matches approved 'orders' "

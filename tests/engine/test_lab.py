@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,19 +28,14 @@ from casparian_engine.lab.patterns import infer_key_values, infer_line_pattern
 from casparian_engine.parsers.gatekeeper import judge, scan_source
 from casparian_engine.workspace import Workspace
 
+from .cli_support import run_cli
+
 CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "dev"
 SPECTRUM = CORPUS / "csv-spectrum"
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    entry = "from casparian_engine.cli.main import run; run()"
-    return subprocess.run(
-        [sys.executable, "-c", entry, "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(home, *args, timeout=300)
 
 
 @pytest.fixture(scope="module")

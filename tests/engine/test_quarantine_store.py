@@ -27,6 +27,15 @@ STRICT = SchemaContract.from_dict(
         ],
     }
 )
+RELAXED = SchemaContract.from_dict(  # the fix: readings up to 1000 pass (150 does)
+    {
+        "name": "meters",
+        "columns": [
+            {"name": "id", "type": "int64", "nullable": False},
+            {"name": "reading", "type": "float64", "max": 1000},
+        ],
+    }
+)
 
 
 @pytest.fixture
@@ -145,16 +154,7 @@ def test_policy_fails_the_job_but_never_drops_rows() -> None:
 
 def test_replay_moves_rows_that_pass_the_new_contract(workspace: Workspace) -> None:
     _quarantine(workspace, rows=6)
-    relaxed = SchemaContract.from_dict(
-        {
-            "name": "meters",
-            "columns": [
-                {"name": "id", "type": "int64", "nullable": False},
-                {"name": "reading", "type": "float64", "max": 1000},
-            ],
-        }
-    )
-    workspace.approve_contract(relaxed)
+    workspace.approve_contract(RELAXED)
     (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
     assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (6, 3, 3)
     assert result.contract_version == 2
@@ -181,16 +181,7 @@ def test_replay_over_many_pages_moves_each_row_once(
 
     monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 7)
     _quarantine(workspace, rows=50)
-    relaxed = SchemaContract.from_dict(
-        {
-            "name": "meters",
-            "columns": [
-                {"name": "id", "type": "int64", "nullable": False},
-                {"name": "reading", "type": "float64", "max": 1000},
-            ],
-        }
-    )
-    workspace.approve_contract(relaxed)
+    workspace.approve_contract(RELAXED)
     (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
     assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (50, 25, 25)
     assert result.output_file is not None
@@ -219,16 +210,7 @@ def test_replay_by_rule_over_many_pages_moves_only_those_rows(
 
     monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 4)
     _quarantine(workspace, rows=50)
-    relaxed = SchemaContract.from_dict(
-        {
-            "name": "meters",
-            "columns": [
-                {"name": "id", "type": "int64", "nullable": False},
-                {"name": "reading", "type": "float64", "max": 1000},
-            ],
-        }
-    )
-    workspace.approve_contract(relaxed)
+    workspace.approve_contract(RELAXED)
     (result,) = workspace.replay_quarantine(QuarantineFilter(rule="range"))
     assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (25, 25, 0)
     assert result.output_file is not None
@@ -290,16 +272,7 @@ def test_a_replay_preview_counts_what_would_pass_and_writes_nothing(
     (strict,) = workspace.preview_replay(where)  # nothing passes the contract that refused them
     assert (strict.contract_name, strict.contract_version) == ("meters", 1)
     assert (strict.rows_checked, strict.rows_passing, strict.rows_failing) == (50, 0, 50)
-    relaxed = SchemaContract.from_dict(
-        {
-            "name": "meters",
-            "columns": [
-                {"name": "id", "type": "int64", "nullable": False},
-                {"name": "reading", "type": "float64", "max": 1000},
-            ],
-        }
-    )
-    workspace.approve_contract(relaxed)
+    workspace.approve_contract(RELAXED)
     audit_before = workspace.store.audit.list()
     (preview,) = workspace.preview_replay(where)
     assert (preview.contract_version, preview.error) == (2, None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -14,6 +13,7 @@ import pytest
 from casparian_engine.runner.dev import InputError, resolve_inputs
 
 from .bridge_support import ZOO, zoo_run
+from .cli_support import run_cli
 
 
 @pytest.fixture
@@ -91,14 +91,7 @@ def test_resolve_inputs_file_folder_glob(tmp_path: Path) -> None:
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    entry = "from casparian_engine.cli.main import run; run()"
-    return subprocess.run(
-        [sys.executable, "-c", entry, "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(home, *args)
 
 
 def test_cli_whatif_writes_nothing_and_force_replaces(home: Path, amounts_csv: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 
 from .bridge_support import ZOO
+from .cli_support import CLI_ENTRY
 
 TIMEOUT_S = 60.0
 
@@ -27,9 +28,8 @@ def _spawn(home: Path, *args: str) -> tuple[int, int]:
     pid, master = pty.fork()
     if pid == 0:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        entry = "from casparian_engine.cli.main import run; run()"
         os.environ["COLUMNS"] = "200"
-        os.execv(sys.executable, [sys.executable, "-c", entry, "--home", str(home), *args])
+        os.execv(sys.executable, [sys.executable, "-c", CLI_ENTRY, "--home", str(home), *args])
     return pid, master
 
 
