@@ -213,6 +213,12 @@ class Workspace:
             before_id=before_id,
         )
 
+    def audit_user(self) -> str:
+        """The OS user the audit trail records this process's actions under."""
+        from .store.audit import os_user
+
+        return os_user()
+
     def audit_count(
         self,
         action: str | None = None,
@@ -430,12 +436,14 @@ class Workspace:
         allow_network: bool = False,
     ) -> RunSummary:
         """Dev loop: run a parser over a file, folder, glob or list of files through warm guests
-        into a sink. The guest has no network unless ``allow_network``; a refused attempt is
-        audited."""
+        into a sink. The guest has no network unless ``allow_network`` (audited as
+        ``guest.network_allowed``); a refused attempt is audited."""
         from .events import ignore_events
         from .runner.dev import DevRunHooks, DevRunOptions, run_parser
 
         subject = str(Path(parser_path).expanduser().resolve())
+        if allow_network:  # a person's choice for this run: on the record before it starts
+            self.store.audit.record("guest.network_allowed", subject, mode="dev")
 
         def audit_notice(notice: dict[str, Any]) -> None:
             if notice.get("event") == "network":

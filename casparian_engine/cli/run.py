@@ -88,10 +88,6 @@ def run(
 
     with open_workspace(ctx) as workspace:
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
-        if allow_network:
-            workspace.record_audit(
-                "guest.network_allowed", str(parser.expanduser().resolve()), mode="dev"
-            )
         try:
             summary = workspace.run_parser(
                 parser,

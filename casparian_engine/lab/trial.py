@@ -50,6 +50,19 @@ class OutputTry:
 
 
 @dataclass(frozen=True)
+class SampleRunOptions:
+    """``casparian run``'s options for a dev run of a registered parser on sample files:
+    ``sink`` (None: the samples' scratch folder, replaced each run), ``whatif`` (parse, write
+    nothing), ``force`` (replace outputs that exist at the sink) and ``allow_network`` (the
+    host's network for the guest; audited as ``guest.network_allowed``)."""
+
+    sink: str | None = None
+    whatif: bool = False
+    force: bool = False
+    allow_network: bool = False
+
+
+@dataclass(frozen=True)
 class TryResult:
     """What a try of a parser folder on sample files gave."""
 
@@ -64,6 +77,18 @@ class TryResult:
     """The run was stopped (its guest killed); nothing it parsed was kept."""
     origin: str = ""
     """Which copy of the parser ran, when it matters ('source folder …', 'registered bundle')."""
+    sink: str = ""
+    """Where the rows went (the sink's URI; with ``whatif``, where they would go)."""
+    whatif: bool = False
+    """Nothing was written: the counts, columns and targets are what a run would write."""
+    targets: tuple[tuple[str, str], ...] = ()
+    """(output, where its rows went or would go)."""
+    existing_outputs: tuple[str, ...] = ()
+    """Outputs that already exist at the sink (a run without force refuses them)."""
+    network: bool = False
+    """The guest had the host's network."""
+    to_scratch: bool = True
+    """The rows went to a scratch folder (replaced each run), not a sink a person named."""
 
     def with_origin(self, origin: str) -> TryResult:
         return replace(self, origin=origin)
@@ -109,29 +134,57 @@ def try_parser(
     samples: list[Path],
     scratch: Path | None = None,
     cancel: threading.Event | None = None,
+    options: SampleRunOptions | None = None,
 ) -> TryResult:
     """Run the folder's parser on the samples (dev executor: guest, validation, quarantine)
-    into ``scratch`` (default: the lab's try folder), which is replaced. ``cancel`` stops the
-    guest; the result then says so and nothing is kept."""
+    into ``scratch`` (default: the lab's try folder), which is replaced, or into
+    ``options.sink`` (left as it is: an existing output there is refused unless
+    ``options.force``). ``cancel`` stops the guest; the result then says so and nothing is
+    kept."""
+    options = options or SampleRunOptions()
     parser_file = find_parser_file(folder)
     files = [p.resolve() for p in expand_samples(samples)]
     scratch = scratch or try_dir(workspace, parser_file.parent.name or "draft")
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    scratch.mkdir(parents=True)
+    if options.sink is None:
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir(parents=True)
     summary = workspace.run_parser(
-        parser_file, files, sink=f"parquet://{scratch}", force=True, keep_going=True, cancel=cancel
+        parser_file,
+        files,
+        sink=options.sink or f"parquet://{scratch}",
+        force=options.force or options.sink is None,
+        whatif=options.whatif,
+        keep_going=True,
+        cancel=cancel,
+        allow_network=options.allow_network,
     )
-    return _result(parser_file.parent, files, summary, scratch)
+    # Rows are read back (first rows, quarantine reasons) only from the scratch folder.
+    readable = scratch if options.sink is None and not options.whatif else None
+    result = _result(parser_file.parent, files, summary, readable)
+    return replace(
+        result,
+        sink=summary.sink_uri,
+        whatif=summary.whatif,
+        targets=tuple(sorted(summary.targets.items())),
+        existing_outputs=summary.existing_outputs,
+        network=options.allow_network,
+        to_scratch=options.sink is None,
+    )
 
 
 def try_registered(
-    workspace: Workspace, name: str, samples: list[Path], cancel: threading.Event | None = None
+    workspace: Workspace,
+    name: str,
+    samples: list[Path],
+    cancel: threading.Event | None = None,
+    options: SampleRunOptions | None = None,
 ) -> TryResult:
     """Dev-run the registered parser ``name`` on sample files, as ``casparian run`` does (its
     source folder while that exists, else its verified bundle: ``parser_dev_entry``), into
-    ``<home>/dev-output/samples/<name>`` (replaced on each run; production outputs untouched).
-    At most ``MAX_SAMPLE_FILES`` samples: a larger pick is refused, not cut."""
+    ``<home>/dev-output/samples/<name>`` (replaced on each run; production outputs untouched)
+    or the ``options``' sink. At most ``MAX_SAMPLE_FILES`` samples: a larger pick is refused,
+    not cut."""
     if not samples:
         raise LabError(f"no sample files chosen for a dev run of {name}")
     if len(samples) > MAX_SAMPLE_FILES:
@@ -140,11 +193,18 @@ def try_registered(
             f"{MAX_SAMPLE_FILES}"
         )
     entry, origin = workspace.parser_dev_entry(name)
-    scratch = workspace.home / "dev-output" / "samples" / name
-    return try_parser(workspace, entry, samples, scratch, cancel).with_origin(origin)
+    scratch = samples_scratch(workspace, name)
+    return try_parser(workspace, entry, samples, scratch, cancel, options).with_origin(origin)
 
 
-def _result(folder: Path, files: list[Path], summary: RunSummary, scratch: Path) -> TryResult:
+def samples_scratch(workspace: Workspace, name: str) -> Path:
+    """The folder a dev run of ``name`` on sample files writes into without a sink."""
+    return workspace.home / "dev-output" / "samples" / name
+
+
+def _result(
+    folder: Path, files: list[Path], summary: RunSummary, scratch: Path | None
+) -> TryResult:
     failure = None
     # A stop that lands while the guest is still loading the parser ends as a 'Cancelled'
     # failure; either way the run was stopped, and that is what the result says.
@@ -157,8 +217,14 @@ def _result(folder: Path, files: list[Path], summary: RunSummary, scratch: Path)
     failed = tuple(f"{f.kind}: {f.message}" for f in summary.failed_files)
     outputs = []
     for name, counts in sorted(summary.outputs.items()):
-        columns, preview = _preview(scratch / name)
-        reasons = _reasons(scratch / f"{name}__quarantine") if counts.quarantined else ()
+        columns: tuple[tuple[str, str], ...] = ()
+        preview: tuple[tuple[Any, ...], ...] = ()
+        reasons: tuple[Reason, ...] = ()
+        if scratch is not None:
+            columns, preview = _preview(scratch / name)
+            reasons = _reasons(scratch / f"{name}__quarantine") if counts.quarantined else ()
+        elif name in summary.schemas:
+            columns = tuple((f.name, str(f.type)) for f in summary.schemas[name])
         outputs.append(
             OutputTry(name, counts.written, counts.quarantined, reasons, columns, preview)
         )

@@ -160,23 +160,42 @@ class ParserDetailsDialog(ApprovesContracts, ModalScreen[None]):
 
 def dev_run_text(parser_name: str, result: Any) -> Content:
     """A dev run's summary: which copy ran on how many files, rows written and quarantined per
-    output, the first quarantine reasons with their lines, and every failure."""
+    output (with what-if: what a run would write, where, with which columns), the first
+    quarantine reasons with their lines, and every failure."""
+    whatif = result.whatif
+    would = "would be written" if whatif else "written"
     lines = [
         f"{parser_name} ({result.origin or 'parser'}) on {counted(len(result.files), 'file')}"
         f" in {result.seconds:.1f} s",
-        f"{counted(result.written, 'row')} written, {counted(result.quarantined, 'row')}"
-        " quarantined",
+        f"{counted(result.written, 'row')} {would}, {counted(result.quarantined, 'row')}"
+        f" {'would be ' if whatif else ''}quarantined",
     ]
+    if whatif:
+        lines.append("what-if: nothing was written")
+    elif not result.to_scratch:
+        lines.append(f"rows went to {result.sink}")
+    if result.network:
+        lines.append("⚠ the parser had this machine's network (recorded in the audit trail)")
     if result.cancelled:
         lines.append("■ stopped: the guest was stopped and nothing it parsed was kept")
     if result.failure:
         lines.append(f"✗ {result.failure}")
+        if result.failure.startswith("OutputExistsError"):
+            lines.append("  (tick force in d's options to replace it)")
     lines += [f"✗ file failed: {failed}" for failed in result.failed_files]
+    targets = dict(result.targets)
     for output in result.outputs:
         lines.append(
-            f"· {output.name}: {counted(output.written, 'row')} written, "
+            f"· {output.name}: {counted(output.written, 'row')} {would}, "
             f"{output.quarantined:,} quarantined"
         )
+        if whatif and output.name in targets:
+            lines.append(f"    → {targets[output.name]}")
+        if whatif and output.columns:
+            columns = ", ".join(f"{name} {kind}" for name, kind in output.columns)
+            lines.append(f"    columns: {columns}")
+        if whatif and output.name in result.existing_outputs:
+            lines.append("    ⚠ exists already: a run needs force to replace it")
         for reason in output.reasons[:FIRST_ERRORS]:
             where = f"row {reason.row}" if reason.row is not None else "row ?"
             lines.append(f"    {where}: {reason.reason or reason.rules}")
@@ -197,8 +216,20 @@ def dev_run_headline(result: Any) -> str:
     return text + (", stopped" if result.cancelled else "")
 
 
+def dev_run_hint(result: Any) -> str:
+    """Where a dev run's rows are, never the production outputs."""
+    if result.whatif:
+        where = "nothing was written"
+    elif result.to_scratch:
+        where = "rows went to a scratch folder, not the outputs"
+    else:
+        where = "rows went to the sink you chose, not the outputs"
+    return f"{where} · Esc closes"
+
+
 class DevRunDialog(ModalScreen[None]):
-    """A dev run's summary (nothing in it writes: the rows went to a scratch folder)."""
+    """A dev run's summary (nothing in it writes: the rows went to a scratch folder or the
+    sink the person chose, never the production outputs)."""
 
     BINDINGS = [Binding("escape,enter,q", "close", "Close")]
 
@@ -214,10 +245,7 @@ class DevRunDialog(ModalScreen[None]):
             )
             with VerticalScroll(id="review-scroll"):
                 yield Static(dev_run_text(self.parser_name, self.result), id="dev-run-body")
-            yield Static(
-                Text("rows went to a scratch folder, not the outputs · Esc closes", style="dim"),
-                id="review-hint",
-            )
+            yield Static(Text(dev_run_hint(self.result), style="dim"), id="review-hint")
 
     def on_mount(self) -> None:
         self.query_one("#review-scroll").focus()

@@ -24,7 +24,13 @@ from ..widgets.path_suggester import PathSuggester
 from .dialogs import PromptDialog, ReviewDialog
 from .parser_dialogs import DevRunDialog, ParserDetailsDialog, dev_run_headline
 from .register_dialog import RegisterChoice, RegisterDialog
-from .workflow_options import BackfillChoice, BackfillOptionsDialog
+from .workflow_options import (
+    BackfillChoice,
+    BackfillOptionsDialog,
+    DevRunChoice,
+    DevRunOptionsDialog,
+    network_body,
+)
 
 if TYPE_CHECKING:
     from .base import ModeScreen
@@ -284,10 +290,43 @@ class ProcessWorkflow(_Base):
             self.show_error("A dev run is under way: s stops it")
             return
         self.clear_error()
-        self._status(f"dev run of {parser.name} on {counted(len(samples), 'file')}… (s stops it)")
+        from casparian_engine.lab.trial import samples_scratch
+
+        scratch = str(samples_scratch(self.service.workspace, parser.name))
+
+        def chosen(choice: DevRunChoice | None) -> None:
+            if choice is None:
+                return
+            if not choice.allow_network:
+                self.start_dev_run(parser.name, samples, choice)
+                return
+
+            def network_answered(yes: bool | None) -> None:
+                if yes:
+                    self.start_dev_run(parser.name, samples, choice)
+                else:
+                    self.notify(f"Dev run of {parser.name} not started", markup=False)
+
+            self.app.push_screen(
+                ReviewDialog(
+                    f"Give {parser.name} this machine's network for this dev run?",
+                    network_body(parser.name, self.service.workspace.audit_user()),
+                    "y gives it the network and runs · n or Esc: no run",
+                ),
+                network_answered,
+            )
+
+        self.app.push_screen(DevRunOptionsDialog(parser.name, len(samples), scratch), chosen)
+
+    def start_dev_run(self, name: str, samples: list[str], choice: DevRunChoice) -> None:
+        if self.dev_run_cancel is not None:
+            self.show_error("A dev run is under way: s stops it")
+            return
+        what = "what-if run" if choice.whatif else "dev run"
+        self._status(f"{what} of {name} on {counted(len(samples), 'file')}… (s stops it)")
         self.dev_run_cancel = threading.Event()
         self.service.other_work.add(self.dev_run_cancel)
-        self.dev_run(parser.name, samples, self.dev_run_cancel)
+        self.dev_run(name, samples, choice, self.dev_run_cancel)
 
     def stop_dev_run(self) -> bool:
         """Stop the dev run under way (False when there is none)."""
@@ -298,12 +337,20 @@ class ProcessWorkflow(_Base):
         return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-dev-run")
-    def dev_run(self, name: str, samples: list[str], cancel: threading.Event) -> None:
-        from casparian_engine.lab.trial import try_registered
+    def dev_run(
+        self, name: str, samples: list[str], choice: DevRunChoice, cancel: threading.Event
+    ) -> None:
+        from casparian_engine.lab.trial import SampleRunOptions, try_registered
 
+        options = SampleRunOptions(
+            sink=choice.sink,
+            whatif=choice.whatif,
+            force=choice.force,
+            allow_network=choice.allow_network,
+        )
         try:
             paths = [Path(p) for p in samples]
-            result = try_registered(self.service.workspace, name, paths, cancel)
+            result = try_registered(self.service.workspace, name, paths, cancel, options)
         except Exception as exc:  # any failure ends the dev run and is said, with the parser
             self.post_message(WorkflowFailed(f"dev run of {name}: {describe(exc)}"))
             return

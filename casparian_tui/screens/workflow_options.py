@@ -193,7 +193,7 @@ class DevRunOptionsDialog(OptionsForm[DevRunChoice]):
                         id="dev-whatif")  # fmt: skip
         yield OptionBox("force: replace outputs that already exist at the sink", id="dev-force")
         yield OptionBox(
-            "allow network: give the parser this machine's network (audited as you)",
+            "allow network: the parser gets this machine's network (audited)",
             id="dev-network",
         )
 
@@ -207,3 +207,22 @@ class DevRunOptionsDialog(OptionsForm[DevRunChoice]):
             force=self.query_one("#dev-force", Checkbox).value,
             allow_network=self.query_one("#dev-network", Checkbox).value,
         )
+
+
+def network_body(parser_name: str, user: str) -> str:
+    """What giving a parser the host's network permits, said before a person says yes."""
+    return "\n".join(
+        [
+            f"With the network, the parser {parser_name} can reach any address this machine can: "
+            "the internet, your local network, and services on this machine (databases, web "
+            "APIs, cloud metadata endpoints). It could send the sample files' contents, or "
+            "anything else it can read, to any of them.",
+            "",
+            "Without it (the default), the parser runs with no network: a connection attempt is "
+            "refused and recorded in the audit trail.",
+            "",
+            f"This applies to this one dev run only and is recorded in the audit trail "
+            f"(guest.network_allowed) as {user}. The next dev run has no network unless you "
+            "tick the box again.",
+        ]
+    )

@@ -150,3 +150,31 @@ def test_register_refused_at(  # type: ignore[no-untyped-def]
 
     app = snapshot_app(fixed_workspace)
     assert snap_compare(app, terminal_size=size, run_before=show_register)
+
+
+@SIZES
+def test_dev_run_options_at(  # type: ignore[no-untyped-def]
+    snap_compare, invoices_registered: Workspace, size: tuple[int, int]
+) -> None:
+    async def fill_options(pilot: Pilot[None]) -> None:
+        await open_process_on_invoices(pilot)
+        await pilot.press("d", *"sqlite:///tmp/rows.sqlite", "tab", "space")
+        await settle(pilot)
+
+    app = snapshot_app(invoices_registered)
+    assert snap_compare(app, terminal_size=size, run_before=fill_options)
+
+
+@SIZES
+def test_dev_run_network_question_at(  # type: ignore[no-untyped-def]
+    snap_compare, invoices_registered: Workspace, size: tuple[int, int], monkeypatch
+) -> None:
+    monkeypatch.setattr("casparian_engine.store.audit.os_user", lambda: "ann")
+
+    async def ask_network(pilot: Pilot[None]) -> None:
+        await open_process_on_invoices(pilot)
+        await pilot.press("d", "tab", "tab", "tab", "space", "enter")
+        await settle(pilot, lambda: pilot.app.screen.__class__.__name__ == "ReviewDialog")
+
+    app = snapshot_app(invoices_registered)
+    assert snap_compare(app, terminal_size=size, run_before=ask_network)

@@ -235,7 +235,7 @@ async def test_d_dev_runs_the_picked_samples_and_shows_rows_quarantine_and_first
             await pilot.press("space")
         assert len(screen.sample_paths) == 2
         assert screen.error_text == ""
-        await pilot.press("d")
+        await pilot.press("d", "enter")  # the options as the CLI defaults them
         await settle(app, pilot)
         dialog = app.screen
         assert isinstance(dialog, DevRunDialog)
@@ -325,7 +325,7 @@ async def test_s_stops_a_dev_run_whose_parser_never_ends(
     app = CasparianApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_process(app, pilot)
-        await pilot.press("d")
+        await pilot.press("d", "enter")
         assert screen.dev_run_cancel is not None
         await pilot.press("d")  # one dev run at a time
         assert screen.error_text == "✗ A dev run is under way: s stops it"
