@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from .common import err_console, fail, open_workspace
+
+if TYPE_CHECKING:
+    from ..ai import ConfirmationRequest, Event, Provider, Status, TurnEnded
+    from ..config import Config
 
 
 def register(app: typer.Typer) -> None:
@@ -48,20 +53,7 @@ def register(app: typer.Typer) -> None:
         terminal they are declined. Exit 2 when no model is available (the message says how to
         install or permit one), 1 when the answer failed, 130 when stopped with Ctrl+C.
         """
-        from ..ai import (
-            AIErrorEvent,
-            Assistant,
-            CancelToken,
-            ConfirmationRequest,
-            NoneProvider,
-            ProviderUnavailable,
-            Status,
-            TextDelta,
-            ToolCallRequested,
-            ToolResult,
-            TurnEnded,
-            select_provider,
-        )
+        from ..ai import Assistant, CancelToken
         from ..ai.context import AIContext, file_context
         from ..ai.history import History
         from ..tools import ToolGuard
@@ -76,31 +68,12 @@ def register(app: typer.Typer) -> None:
                     return
             if not question.strip():
                 fail('give a question, e.g. casparian ask "what does this folder hold?"', 2)
-            try:
-                chosen = select_provider(workspace.config, provider)
-            except ProviderUnavailable as exc:
-                fail(str(exc), code=2)
-            if isinstance(chosen, NoneProvider):
-                fail(chosen.reason, code=2)
             roots = tuple(p.expanduser().resolve() for p in allow_path) or (Path.cwd().resolve(),)
-
-            def confirm(request: ConfirmationRequest) -> bool:
-                arguments = json.dumps(request.arguments)
-                err_console.print(
-                    f"The assistant wants to run {request.tool}({arguments}): it {request.effect}.",
-                    markup=False,
-                    highlight=False,
-                )
-                if not sys.stdin.isatty():
-                    err_console.print("Declined: no terminal to confirm on.", style="dim")
-                    return False
-                return typer.confirm("Run it?", default=False, err=True)
-
             assistant = Assistant(
                 workspace,
-                chosen,
+                _chosen_provider(workspace.config, provider),
                 guard=ToolGuard(allowed_paths=roots),
-                confirm=confirm,
+                confirm=_confirm_at_terminal,
                 max_tokens=max_tokens,
             )
             if assistant.history.load_error:
@@ -108,58 +81,110 @@ def register(app: typer.Typer) -> None:
             files = tuple(file_context(p) for p in context)
             ai_context = AIContext(mode="cli", files=files) if files else AIContext(mode="cli")
             cancel = CancelToken()
-            failed = False
-            ended = False
-            stepping = False  # a progress line is on the terminal, to be cleared
+            printer = _AnswerPrinter()
             try:
                 for event in assistant.ask(question, ai_context, cancel):
-                    if stepping and not isinstance(event, Status):
-                        err_console.file.write("\r\x1b[2K")
-                        stepping = False
-                    if isinstance(event, TextDelta):
-                        sys.stdout.write(event.text)
-                        sys.stdout.flush()
-                    elif isinstance(event, Status):
-                        if event.step:  # one line, rewritten, on a terminal; left out of a log
-                            if err_console.is_terminal:
-                                err_console.file.write(f"\r\x1b[2K{event.text}")
-                                err_console.file.flush()
-                                stepping = True
-                            continue
-                        if stepping:
-                            err_console.file.write("\r\x1b[2K")
-                            stepping = False
-                        err_console.print(event.text, style="dim", markup=False)
-                    elif isinstance(event, ToolCallRequested):
-                        call = event.call
-                        line = f"→ {call.name}({json.dumps(call.arguments)})"
-                        err_console.print(line, style="dim", markup=False, highlight=False)
-                    elif isinstance(event, ToolResult):
-                        line = f"← {event.call.name}: {event.outcome} · {event.summary}"
-                        err_console.print(line, style="dim", markup=False, highlight=False)
-                    elif isinstance(event, AIErrorEvent):
-                        failed = True
-                        sys.stdout.write("\n")
-                        err_console.print(f"error: {event.message}", style="red", markup=False)
-                    elif isinstance(event, TurnEnded):
-                        ended = True
-                        sys.stdout.write("\n")
-                        rate = (
-                            f" · {event.tokens_per_second:.0f} tokens/s"
-                            if event.tokens_per_second
-                            else ""
-                        )
-                        where = "cloud" if event.cloud else "local"
-                        err_console.print(
-                            f"{event.provider} · {event.model} · {where} · "
-                            f"{event.output_tokens} tokens in {event.seconds:.1f} s{rate}",
-                            style="dim",
-                            markup=False,
-                            highlight=False,
-                        )
+                    printer.show(event)
             except KeyboardInterrupt:
                 cancel.cancel()
                 err_console.print("stopped", style="yellow")
                 raise typer.Exit(130) from None
-            if failed or not ended:
+            if printer.failed or not printer.ended:
                 raise typer.Exit(1)
+
+
+def _chosen_provider(config: Config, name: str | None) -> Provider:
+    """The provider ``--provider`` (or the settings) select; exit 2 when there is none."""
+    from ..ai import NoneProvider, ProviderUnavailable, select_provider
+
+    try:
+        chosen = select_provider(config, name)
+    except ProviderUnavailable as exc:
+        fail(str(exc), code=2)
+    if isinstance(chosen, NoneProvider):
+        fail(chosen.reason, code=2)
+    return chosen
+
+
+def _confirm_at_terminal(request: ConfirmationRequest) -> bool:
+    """Ask on the terminal before a write tool runs; declined without a terminal."""
+    arguments = json.dumps(request.arguments)
+    err_console.print(
+        f"The assistant wants to run {request.tool}({arguments}): it {request.effect}.",
+        markup=False,
+        highlight=False,
+    )
+    if not sys.stdin.isatty():
+        err_console.print("Declined: no terminal to confirm on.", style="dim")
+        return False
+    return typer.confirm("Run it?", default=False, err=True)
+
+
+class _AnswerPrinter:
+    """The answer's text on stdout; statuses, tool calls, errors and the closing figures on
+    stderr (a step status as one line rewritten in place, on a terminal only)."""
+
+    def __init__(self) -> None:
+        self.failed = False
+        self.ended = False
+        self.stepping = False  # a progress line is on the terminal, to be cleared
+
+    def _clear_step(self) -> None:
+        if self.stepping:
+            err_console.file.write("\r\x1b[2K")
+            self.stepping = False
+
+    def show(self, event: Event) -> None:
+        from ..ai import (
+            AIErrorEvent,
+            Status,
+            TextDelta,
+            ToolCallRequested,
+            ToolResult,
+            TurnEnded,
+        )
+
+        if not isinstance(event, Status):
+            self._clear_step()
+        if isinstance(event, TextDelta):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, Status):
+            self._status(event)
+        elif isinstance(event, ToolCallRequested):
+            call = event.call
+            line = f"→ {call.name}({json.dumps(call.arguments)})"
+            err_console.print(line, style="dim", markup=False, highlight=False)
+        elif isinstance(event, ToolResult):
+            line = f"← {event.call.name}: {event.outcome} · {event.summary}"
+            err_console.print(line, style="dim", markup=False, highlight=False)
+        elif isinstance(event, AIErrorEvent):
+            self.failed = True
+            sys.stdout.write("\n")
+            err_console.print(f"error: {event.message}", style="red", markup=False)
+        elif isinstance(event, TurnEnded):
+            self.ended = True
+            sys.stdout.write("\n")
+            self._figures(event)
+
+    def _status(self, event: Status) -> None:
+        if event.step:  # one line, rewritten, on a terminal; left out of a log
+            if err_console.is_terminal:
+                err_console.file.write(f"\r\x1b[2K{event.text}")
+                err_console.file.flush()
+                self.stepping = True
+            return
+        self._clear_step()
+        err_console.print(event.text, style="dim", markup=False)
+
+    @staticmethod
+    def _figures(event: TurnEnded) -> None:
+        rate = f" · {event.tokens_per_second:.0f} tokens/s" if event.tokens_per_second else ""
+        where = "cloud" if event.cloud else "local"
+        err_console.print(
+            f"{event.provider} · {event.model} · {where} · "
+            f"{event.output_tokens} tokens in {event.seconds:.1f} s{rate}",
+            style="dim",
+            markup=False,
+            highlight=False,
+        )
