@@ -215,6 +215,13 @@ class ViewFailed(Message):
 
 
 @dataclass
+class QueryNamesRead(Message):
+    """Every table a query may read (the quarantine's copy included), with its columns."""
+
+    names: dict[str, list[str]]
+
+
+@dataclass
 class HistoryLoaded(Message):
     """The SQL queries run before in this home were read (``error``: why they could not be)."""
 

@@ -27,6 +27,7 @@ from ..messages import (
     FilterChecked,
     HistoryLoaded,
     QuarantineListed,
+    QueryNamesRead,
     SourceLineRead,
     TablesListed,
     ViewExported,
@@ -89,6 +90,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
         self.quarantine_steps_queued = 0  # ] presses made while the next page was loading
         self.quarantine_shown_after = -1  # after_id of the page on screen (-1: none yet)
         self.init_stats()
+        self.query_names: dict[str, list[str]] = {}  # those of the last ``s``, the quarantine's too
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="split", id="outputs-view"):
@@ -236,7 +238,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
         self.row_total, self.shown_generation = message.total, message.generation
         self.view_notes = list(message.result.notes)
         editor = self.query_one(SqlEditor)
-        editor.names = message.names
+        editor.names = {**self.query_names, **message.names}  # a table view has no quarantine
         if message.sql:
             editor.set_history(message.history)
             self.result_stats(message.sql, message.result, message.total)
@@ -358,6 +360,19 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
             editor.move_cursor(editor.document.end)
         editor.display = self.editor_shown = True
         editor.focus()
+        self.load_query_names()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-names")
+    def load_query_names(self) -> None:
+        """The names a query may use, the quarantine's too, for completion (its copy, made now
+        unless the quarantine is unchanged since the last one, serves the queries that follow)."""
+        catalog = self.service.workspace.query_catalog(with_quarantine=True)
+        self.post_message(QueryNamesRead(catalog.column_names()))
+
+    def on_query_names_read(self, message: QueryNamesRead) -> None:
+        self.query_names = message.names
+        editor = self.query_one(SqlEditor)
+        editor.names = {**editor.names, **message.names}
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-history")
     def load_history(self) -> None:

@@ -4,6 +4,7 @@ completion list that follows the cursor as a person types."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,6 +23,7 @@ from casparian_tui.widgets.sql_editor import SqlEditor
 
 from .conftest import settle
 from .test_inspect import open_inspect, write_output
+from .test_inspect_sql import status
 
 SIZE = (120, 36)
 
@@ -118,7 +120,7 @@ async def open_editor(app: CasparianApp, pilot: Pilot[None]) -> tuple[InspectScr
     await pilot.press("s")
     await pilot.pause()
     editor = screen.query_one(SqlEditor)
-    assert sorted(editor.names) == ["lines", "payments"]
+    assert sorted(editor.names) == ["lines", "payments", "quarantine"]
     editor.select_all()
     await pilot.press("delete")
     return screen, editor
@@ -160,7 +162,7 @@ async def test_escape_closes_the_list_and_stays_in_the_editor(workspace: Workspa
     async with app.run_test(size=SIZE) as pilot:
         screen, editor = await open_editor(app, pilot)
         await pilot.press(*"SELECT v")
-        assert offered(screen) == ["vendor  lines"]  # no FROM yet: every table's columns
+        assert offered(screen) == ["vendor  lines", "violations  quarantine"]  # no FROM yet
         await pilot.press("escape")
         await pilot.pause()
         assert offered(screen) == [] and editor.has_focus and editor.text == "SELECT v"
@@ -249,3 +251,27 @@ def test_what_is_offered_where(before: str, after: str, expected: list[str] | No
     names = {"lines": ["amount", "vendor"], "payments": ["payment_id", "amount", "paid_on"]}
     found = names_to_offer(before, before + after, names)
     assert (None if found is None else [name for name, _ in found.names]) == expected
+
+
+async def test_the_quarantine_is_offered_before_any_query_ran(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from .test_quarantine import quarantine_file
+
+    write_output(workspace)
+    quarantine_file(workspace, tmp_path / "meters.csv", 4)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)  # the names, the quarantine's too, are read once
+        editor = screen.query_one(SqlEditor)
+        editor.select_all()
+        await pilot.press("delete", *"SELECT * FROM q")
+        assert offered(screen) == ["quarantine  table"]
+        await pilot.press("tab", *" WHERE source_r")
+        assert offered(screen) == ["source_row  quarantine"]
+        await pilot.press("escape", "escape", "o")  # the list, the editor; the table sorted
+        await settle(app, pilot)
+        assert status(screen) == "lines sorted by amount ↑: rows 1–11 of 250"
+        assert sorted(editor.names) == ["lines", "quarantine"]  # a table's view keeps them
