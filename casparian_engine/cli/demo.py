@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from .common import console, fail, print_json
+
+if TYPE_CHECKING:
+    from ..demo.home import DemoWorkspace
 
 
 def demo(
@@ -35,36 +39,49 @@ def demo(
     format. [bold]DIR/home/[/] is the demo's Casparian home, with tag rules and a first scan:
     use [bold]casparian --home DIR/home …[/]. Re-running with the same arguments reuses the demo.
     """
-    from ..demo import DemoProgress
-    from ..demo.home import create_demo_workspace
     from ..errors import CasparianError
-    from ..events import ScanProgress
 
     show_progress = not as_json and sys.stdout.isatty() and console.is_terminal
-    errors = (CasparianError, OSError)
     try:
-        if not show_progress:
-            made = create_demo_workspace(directory, files, seed, force=force)
-        else:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=console, transient=True) as progress:
-                task = progress.add_task("writing demo files", total=files)
-
-                def on_event(event: object) -> None:
-                    if isinstance(event, DemoProgress):
-                        progress.update(task, completed=event.written_files)
-                    elif isinstance(event, ScanProgress):
-                        progress.update(
-                            task, description=f"scanning: {event.files_seen:,} files", total=None
-                        )
-
-                made = create_demo_workspace(directory, files, seed, force=force, on_event=on_event)
-    except errors as exc:
+        made = _create_demo(directory, files, seed, force, show_progress)
+    except (CasparianError, OSError) as exc:
         fail(exc)
+    if as_json:
+        print_json(_demo_document(made))
+        return
+    _print_demo(made)
+
+
+def _create_demo(
+    directory: Path, files: int, seed: int, force: bool, show_progress: bool
+) -> DemoWorkspace:
+    """Write (or reuse) the demo, with a progress bar of files written, then of the scan."""
+    from ..demo import DemoProgress
+    from ..demo.home import create_demo_workspace
+    from ..events import ScanProgress
+
+    if not show_progress:
+        return create_demo_workspace(directory, files, seed, force=force)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("writing demo files", total=files)
+
+        def on_event(event: object) -> None:
+            if isinstance(event, DemoProgress):
+                progress.update(task, completed=event.written_files)
+            elif isinstance(event, ScanProgress):
+                progress.update(
+                    task, description=f"scanning: {event.files_seen:,} files", total=None
+                )
+
+        return create_demo_workspace(directory, files, seed, force=force, on_event=on_event)
+
+
+def _demo_document(made: DemoWorkspace) -> dict[str, Any]:
     result = made.demo
-    payload = {
+    return {
         "root": str(result.root),
         "files_dir": str(result.files_dir),
         "parsers_dir": str(result.parsers_dir),
@@ -78,9 +95,11 @@ def demo(
         "elapsed_s": round(result.elapsed_s, 3),
         "scan": made.scan.to_dict() if made.scan is not None else None,
     }
-    if as_json:
-        print_json(payload)
-        return
+
+
+def _print_demo(made: DemoWorkspace) -> None:
+    """What was written (or reused) where, its formats, and the commands to try next."""
+    result = made.demo
     verb = "reused" if result.reused else "wrote"
     rate = result.file_count / result.elapsed_s if result.elapsed_s > 0 else 0.0
     console.print(

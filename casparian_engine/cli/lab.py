@@ -61,7 +61,7 @@ def draft_command(
 ) -> None:
     """Write a parser folder for sample files: parser.py, a contract proposal per output,
     pyproject.toml and uv.lock. Existing files are replaced only when you say so."""
-    from ..lab import LabError, deterministic_draft, existing_files, tagged_samples, write_draft
+    from ..lab import LabError, deterministic_draft, tagged_samples
     from ..lab.draft import name_from_tag, parser_name_for
 
     files = list(files or [])
@@ -78,21 +78,35 @@ def draft_command(
         if ai:
             with open_workspace(ctx) as workspace:
                 draft = _model_draft(workspace, draft)
-        existing = existing_files(draft, out)
-        overwrite = force
-        if existing and not force:
-            listed = ", ".join(str(path) for path in existing)
-            if as_json or not console.is_terminal:
-                fail(f"{out}: would replace {listed}; use --force to replace them")
-            overwrite = typer.confirm(f"Replace {listed}?", default=False)
-            if not overwrite:
-                fail("nothing written")
-        written = write_draft(draft, out, overwrite=overwrite)
+        written = _write_asking(draft, out, force, ask=not as_json and console.is_terminal)
     except LabError as exc:
         fail(exc)
     if as_json:
         print_json(_draft_document(draft, written))
         return
+    sample_args = f"--tag {tag}" if from_tag else " ".join(str(p) for p in files)
+    _print_draft(draft, written, sample_args)
+
+
+def _write_asking(draft: Any, out: Path, force: bool, ask: bool) -> Any:
+    """Write the draft into ``out``; files there are replaced with ``force``, or when the
+    person says yes (``ask``: on a terminal), else nothing is written."""
+    from ..lab import existing_files, write_draft
+
+    existing = existing_files(draft, out)
+    overwrite = force
+    if existing and not force:
+        listed = ", ".join(str(path) for path in existing)
+        if not ask:
+            fail(f"{out}: would replace {listed}; use --force to replace them")
+        overwrite = typer.confirm(f"Replace {listed}?", default=False)
+        if not overwrite:
+            fail("nothing written")
+    return write_draft(draft, out, overwrite=overwrite)
+
+
+def _print_draft(draft: Any, written: Any, sample_args: str) -> None:
+    """The drafted files with their origins, findings and notes, and the command to try it."""
     console.print(
         f"Drafted [bold]{draft.name}[/] ({draft.kind}) from "
         f"{counted(len(draft.facts.paths), 'sample file')} into {written.folder}",
@@ -105,7 +119,6 @@ def draft_command(
         console.print(f"  · {finding}", highlight=False, markup=False)
     for note in draft.notes:
         err_console.print(f"  ! {note}", highlight=False, markup=False)
-    sample_args = f"--tag {tag}" if from_tag else " ".join(str(p) for p in files)
     console.print(
         f"next: casparian lab try {written.folder} {sample_args}",
         highlight=False,
@@ -179,8 +192,6 @@ def try_command(
 ) -> None:
     """Run the parser on the samples through the same executor as `casparian run` (guest,
     contract validation, quarantine) and show rows written, quarantined and a preview."""
-    from rich.table import Table
-
     from ..lab import LabError, tagged_samples, try_parser
 
     if not files and not tag:
@@ -199,23 +210,7 @@ def try_command(
     for failed in result.failed_files:
         err_console.print(f"[bold red]file failed[/]: {failed}", highlight=False, markup=False)
     for output in result.outputs:
-        console.print(
-            f"[bold]{output.name}[/]: {counted(output.written, 'row')} written, "
-            f"{output.quarantined} quarantined",
-            highlight=False,
-        )
-        for reason in output.reasons:
-            where = f"line {reason.row}" if reason.row is not None else "row ?"
-            console.print(
-                f"  {where}: {reason.reason or reason.rules}", highlight=False, markup=False
-            )
-        if output.columns:
-            view = Table(show_lines=False)
-            for column, type_name in output.columns:
-                view.add_column(f"{column}\n[dim]{type_name}[/]", overflow="fold")
-            for row in output.preview:
-                view.add_row(*("∅" if v is None else str(v) for v in row))
-            console.print(view)
+        _print_tried_output(output)
     if result.ok:
         contracts = " ".join(str(p) for p in sorted(result.folder.glob("*.contract.yaml")))
         console.print(
@@ -226,6 +221,27 @@ def try_command(
             soft_wrap=True,
         )
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _print_tried_output(output: Any) -> None:
+    """One output of a try: rows written and quarantined, why, and a preview table."""
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{output.name}[/]: {counted(output.written, 'row')} written, "
+        f"{output.quarantined} quarantined",
+        highlight=False,
+    )
+    for reason in output.reasons:
+        where = f"line {reason.row}" if reason.row is not None else "row ?"
+        console.print(f"  {where}: {reason.reason or reason.rules}", highlight=False, markup=False)
+    if output.columns:
+        view = Table(show_lines=False)
+        for column, type_name in output.columns:
+            view.add_column(f"{column}\n[dim]{type_name}[/]", overflow="fold")
+        for row in output.preview:
+            view.add_row(*("∅" if v is None else str(v) for v in row))
+        console.print(view)
 
 
 def register(app: typer.Typer) -> None:
