@@ -83,12 +83,15 @@ class QueryResult:
     notes: list[str] = field(default_factory=list)
 
 
-def create_views(con: duckdb.DuckDBPyConnection, tables: list[OutputTable]) -> None:
-    """Create one view per output table on ``con``."""
+def create_views(
+    con: duckdb.DuckDBPyConnection, tables: list[OutputTable], temporary: bool = False
+) -> None:
+    """Create one view per output table on ``con`` (``temporary``: seen by ``con`` only)."""
+    kind = "TEMP VIEW" if temporary else "VIEW"
     for table in tables:
         pattern = str(table.directory / "*.parquet")
         con.execute(
-            f"CREATE OR REPLACE VIEW {quote_identifier(table.name)} AS "
+            f"CREATE OR REPLACE {kind} {quote_identifier(table.name)} AS "
             f"SELECT * FROM read_parquet({quote_literal(pattern)}, union_by_name = true)"
         )
 
@@ -103,14 +106,46 @@ def confine_to(con: duckdb.DuckDBPyConnection, directory: Path) -> None:
     con.execute("SET lock_configuration = true")
 
 
+_scratch: duckdb.DuckDBPyConnection | None = None
+_scratch_lock = threading.Lock()
+
+
+def _forget_scratch() -> None:
+    global _scratch
+    _scratch = None  # a forked child must not use its parent's DuckDB (its threads are gone)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_scratch)
+
+
+def scratch_cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection (close it) to this process's scratch database: in memory, no file
+    access, no extensions, its configuration locked. Made once (a DuckDB database costs
+    12-30 ms to open): for parsing SQL and for work on Arrow data a caller registers itself
+    (temporary views and registrations belong to the connection, so threads never meet)."""
+    global _scratch
+    with _scratch_lock:
+        if _scratch is None:
+            _scratch = duckdb.connect(
+                config={
+                    "enable_external_access": False,
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": False,
+                    "lock_configuration": True,
+                }
+            )
+        return _scratch.cursor()
+
+
 def check_single_select(sql: str) -> str:
     """Return the one statement in ``sql`` if it is a SELECT (or WITH … SELECT), else refuse."""
     if not sql or not sql.strip():
         raise QueryRefused("empty query: give one SELECT statement")
     try:
-        # A private connection: duckdb's module-level functions share one default connection
-        # per process, which threads (TUI workers, MCP calls) would use at the same time.
-        with duckdb.connect() as parser_connection:
+        # A cursor of its own on the process's scratch database: duckdb's module-level functions
+        # share one default connection that threads (TUI workers, MCP calls) would share.
+        with scratch_cursor() as parser_connection:
             statements = parser_connection.extract_statements(sql)
     except duckdb.Error as exc:
         raise QueryRefused(f"the query does not parse: {exc}") from exc

@@ -9,6 +9,9 @@ windows and exports go through the guarded catalog (``ReadOnlyCatalog.open_resul
 from __future__ import annotations
 
 import math
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
@@ -29,6 +32,7 @@ from .catalog import (
     check_single_select,
     confine_to,
     create_views,
+    scratch_cursor,
 )
 from .output_tables import (
     SOURCE_COLUMN,
@@ -171,6 +175,43 @@ class InspectError(CasparianError, ValueError):
     """A table, column, filter or export request is wrong; the message names which and why."""
 
 
+_CONFINED_KEPT = 4
+_confined: OrderedDict[Path, duckdb.DuckDBPyConnection] = OrderedDict()
+_confined_lock = threading.Lock()
+
+
+def _forget_confined() -> None:
+    _confined.clear()  # a forked child must not use its parent's DuckDB (its threads are gone)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_confined)
+
+
+def _confined_cursor(output_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A new connection (close it) to this process's in-memory database for ``output_dir``:
+    it may read files under that folder only, loads no extension and its configuration is
+    locked — a filter is SQL typed by a person. Made once per folder (a DuckDB database costs
+    12-30 ms to open), the ``_CONFINED_KEPT`` most recent kept; the caller's views are
+    temporary, its own."""
+    with _confined_lock:
+        database = _confined.get(output_dir)
+        if database is None:
+            database = duckdb.connect(":memory:")
+            try:
+                confine_to(database, output_dir)
+            except BaseException:
+                database.close()
+                raise
+            _confined[output_dir] = database
+            while len(_confined) > _CONFINED_KEPT:
+                # dropped, not closed: closing would close the cursors other threads read on
+                _confined.popitem(last=False)
+        else:
+            _confined.move_to_end(output_dir)
+        return database.cursor()
+
+
 class OutputInspector:
     """Read-only views over ``<output_dir>/<parser>/<output>/*.parquet`` for the Inspect mode."""
 
@@ -197,11 +238,9 @@ class OutputInspector:
         if table not in tables:
             known = ", ".join(sorted(tables)) or "none yet"
             raise InspectError(f"no output table named {table!r} (tables: {known})")
-        con = duckdb.connect(":memory:")
+        con = _confined_cursor(self.output_dir.resolve())
         try:
-            create_views(con, [tables[table]])
-            # A filter is SQL typed by a person: it may read the outputs, nothing else.
-            confine_to(con, self.output_dir.resolve())
+            create_views(con, [tables[table]], temporary=True)
         except BaseException:
             con.close()
             raise
@@ -304,13 +343,12 @@ class OutputInspector:
             wanted = max(1, min(len(groups), math.ceil(len(groups) * percent / 100)))
             picked = [groups[(2 * k + 1) * len(groups) // (2 * wanted)] for k in range(wanted)]
             sample = pa.concat_tables([f.read_row_group(i) for f, i in picked])
-            con = duckdb.connect(":memory:")
+            con = scratch_cursor()  # no file access; the view and rows are this cursor's own
             try:
                 con.register("cf_sample_rows", sample)
                 con.execute(
-                    f"CREATE VIEW {quote_identifier(table)} AS SELECT * FROM cf_sample_rows"
+                    f"CREATE TEMP VIEW {quote_identifier(table)} AS SELECT * FROM cf_sample_rows"
                 )
-                confine_to(con, self.output_dir.resolve())
                 stats = self._stats(con, table, predicate, self._select(table, predicate))
                 if not predicate.strip():
                     stats = _exact_from_footers(con, stats, files, schema)
@@ -488,6 +526,7 @@ def _exact_from_footers(
     rows = sum(group.num_rows for group in groups)
     mins, maxes = stats["min"].to_pylist(), stats["max"].to_pylist()
     nulls: list[int | None] = []
+    ends: dict[int, tuple[pa.Array, pa.Array]] = {}
     # A flat column is one Parquet leaf, found by its path; nested ones keep the sample's figures.
     leaves = [
         {group.column(j).path_in_schema: j for j in range(group.num_columns)} for group in groups
@@ -512,25 +551,35 @@ def _exact_from_footers(
             mins[index] = maxes[index] = None
             continue
         try:
-            ends = pa.table(
-                {
-                    # Parquet writes a minimum of zero as -0.0; a zero reads as 0.0 here
-                    "low": pa.array([_plus_zero(s.min) for s in with_values], field.type),
-                    "high": pa.array([s.max for s in with_values], field.type),
-                }
-            )
+            # Parquet writes a minimum of zero as -0.0; a zero reads as 0.0 here
+            low = pa.array([_plus_zero(s.min) for s in with_values], field.type)
+            high = pa.array([s.max for s in with_values], field.type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
             continue  # a footer value pyarrow gives in another form: the sample's figure stays
-        con.register("cf_footer_ends", ends)
+        ends[index] = (low, high)
+    if ends:  # every column's row-group ends as one list each: one query turns them to text
+        lists = {
+            f"{side}{index}": pa.ListArray.from_arrays(
+                pa.array([0, len(values)], pa.int32()), values
+            )
+            for index, (low, high) in ends.items()
+            for side, values in (("l", low), ("h", high))
+        }
+        con.register("cf_footer_ends", pa.table(lists))
         try:
             (found_ends,) = con.execute(
-                "SELECT min(low)::VARCHAR, max(high)::VARCHAR FROM cf_footer_ends"
+                "SELECT "
+                + ", ".join(
+                    f"list_min(l{index})::VARCHAR, list_max(h{index})::VARCHAR" for index in ends
+                )
+                + " FROM cf_footer_ends"
             ).fetchall()
         finally:
             con.unregister("cf_footer_ends")
-        mins[index], maxes[index] = found_ends
+        for position, index in enumerate(ends):
+            mins[index], maxes[index] = found_ends[2 * position], found_ends[2 * position + 1]
     shares = stats["null_percentage"].to_pylist()
-    if rows:
+    if rows and nulls:
         (exact_shares,) = con.execute(
             "SELECT "
             + ", ".join(f"CAST({int(n or 0)} * 100.0 / {rows} AS DECIMAL(9,2))" for n in nulls)

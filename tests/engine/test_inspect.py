@@ -189,3 +189,26 @@ def test_tables_count_the_source_files_behind_their_parts(workspace: Workspace) 
         "lines": (2, 5, None),
         "readings": (1, 1, None),
     }
+
+
+def test_inspectors_of_several_homes_stay_confined_to_their_own_outputs(tmp_path: Path) -> None:
+    """Each output folder has its own confined database (more folders than are kept, and
+    cursors still reading on a dropped one): a filter never reads another home's outputs."""
+    from casparian_engine.inspect import _CONFINED_KEPT, OutputInspector
+
+    inspectors = []
+    for number in range(_CONFINED_KEPT + 2):
+        folder = tmp_path / f"home{number}" / "p" / "t"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"x": [number] * (number + 1)}), folder / "a.parquet")
+        inspectors.append(OutputInspector(tmp_path / f"home{number}"))
+    first = inspectors[0]._connect("t")  # kept open while later folders push its database out
+    try:
+        for number, inspector in enumerate(inspectors):
+            assert inspector.row_count("t") == number + 1
+            other = tmp_path / f"home{(number + 1) % len(inspectors)}" / "p" / "t" / "a.parquet"
+            with pytest.raises(InspectError, match="file system operations are disabled|access"):
+                inspector.row_count("t", f"x IN (SELECT x FROM read_parquet('{other}'))")
+        assert first.execute('SELECT count(*) FROM "t"').fetchall() == [(1,)]
+    finally:
+        first.close()

@@ -133,6 +133,12 @@ def test_sampled_stats_read_spread_row_groups_and_exact_footer_figures(
         if row["column_name"] == "n"
     ]
     assert 0 < filtered["count"] < 400_000 and int(filtered["min"]) >= 100_000
+    # The sample is read where no file can be: a filter reading one is refused.
+    part = folder / "a.parquet"
+    with pytest.raises(InspectError, match="file system operations are disabled"):
+        inspector.column_stats(
+            "rows", f"n IN (SELECT n FROM read_parquet('{part}'))", sample_percent=10.0
+        )
     with pytest.raises(InspectError) as info:
         inspector.column_stats("rows", "no_such > 1", sample_percent=1.0)
     assert str(info.value).startswith("filter 'no_such > 1' on rows: ")
