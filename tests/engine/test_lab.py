@@ -292,6 +292,12 @@ def test_cli_draft_refuses_to_replace_then_force_and_try(home: Path, tmp_path: P
     result = json.loads(tried.stdout)
     assert result["outputs"]["a"]["written"] == 2
     assert result["outputs"]["a"]["preview"] == [[1, 2.5, 2], [3, 4.0, 3]]
+    shown = _cli(home, "lab", "try", str(out), str(sample))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "a: 2 rows written, 0 quarantined"
+    assert any(line.split() == ["│", "1", "│", "2.5", "│", "2", "│"] for line in lines)
+    assert "next: casparian schema approve " in shown.stdout
 
 
 def test_every_template_passes_the_gatekeeper(tmp_path: Path) -> None:
