@@ -184,9 +184,12 @@ class DevRunOptionsDialog(OptionsForm[DevRunChoice]):
         self.title_text = f"Dev run of {parser_name} on {files}"
 
     def fields(self) -> ComposeResult:
-        yield Input(placeholder=f"sink (blank: {self.scratch}, replaced each run)", id="dev-sink")
+        yield Input(placeholder="sink: blank for the scratch folder below", id="dev-sink")
         yield Static(
-            Text("parquet://DIR, ipc://DIR, sqlite://FILE or duckdb://FILE"),
+            Text(
+                f"blank: {self.scratch} (replaced each run); else parquet://DIR, ipc://DIR, "
+                "sqlite://FILE or duckdb://FILE"
+            ),
             classes="option-note",
         )
         yield OptionBox("what-if: parse and show outputs, schemas, targets; write nothing",
