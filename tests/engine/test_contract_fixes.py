@@ -15,7 +15,7 @@ from casparian_engine.contracts.dialect import looks_binary
 from casparian_engine.contracts.discover import DiscoveryError, discover
 from casparian_engine.runner.contracts_seam import contract_validator
 from casparian_engine.runner.executor import ExecutionError
-from casparian_engine.runner.quarantine import StoreQuarantineWriter
+from casparian_engine.runner.quarantine import RowLineage, StoreQuarantineWriter
 from casparian_engine.source_lines import source_pointer
 from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.workspace import Workspace
@@ -185,18 +185,12 @@ def _quarantine_one(home: Path, job_id: int = 7) -> int:
     )
     result = validate(pa.table({"reading": ["x"], "_cf_row": [3]}), contract)
 
-    class Lineage:
-        source_path = "/data/m.csv"
-        source_hash = "abc"
-        parser_name = "meters"
-        parser_version = "1.0"
-        output = "meters"
-        contract_hash = contract.content_hash
-
-    Lineage.job_id = job_id  # type: ignore[attr-defined]
+    lineage = RowLineage(
+        "/data/m.csv", "abc", job_id, "meters", "1.0", "meters", contract.content_hash
+    )
     with Workspace.open(home) as workspace:
         workspace.approve_contract(contract)
-        StoreQuarantineWriter(workspace.store).write(result.quarantined, Lineage())  # type: ignore[arg-type]
+        StoreQuarantineWriter(workspace.store).write(result.quarantined, lineage)
         (row,) = workspace.list_quarantine(QuarantineFilter())
     return row.id
 

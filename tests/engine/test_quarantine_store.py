@@ -14,7 +14,7 @@ from casparian_engine.cli.main import app
 from casparian_engine.config import Settings
 from casparian_engine.contracts import SchemaContract, validate
 from casparian_engine.contracts.quarantine import policy_breach
-from casparian_engine.runner.quarantine import StoreQuarantineWriter
+from casparian_engine.runner.quarantine import RowLineage, StoreQuarantineWriter
 from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.workspace import Workspace
 
@@ -55,16 +55,10 @@ def _quarantine(workspace: Workspace, rows: int = 6, job_id: int = 7) -> None:
     result = validate(table, STRICT)
     workspace.approve_contract(STRICT)
 
-    class Lineage:
-        source_path = "/data/m.csv"
-        source_hash = "abc"
-        parser_name = "meters"
-        parser_version = "1.0"
-        output = "meters"
-        contract_hash = STRICT.content_hash
-
-    Lineage.job_id = job_id  # type: ignore[attr-defined]
-    StoreQuarantineWriter(workspace.store).write(result.quarantined, Lineage())  # type: ignore[arg-type]
+    lineage = RowLineage(
+        "/data/m.csv", "abc", job_id, "meters", "1.0", "meters", STRICT.content_hash
+    )
+    StoreQuarantineWriter(workspace.store).write(result.quarantined, lineage)
 
 
 def test_rows_keep_lineage_reasons_and_values(workspace: Workspace) -> None:

@@ -4,7 +4,6 @@ quarantine as a table, and column names for completion — all through the catal
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,7 +13,7 @@ import pytest
 
 from casparian_engine.catalog import QueryRefused, ReadOnlyCatalog
 from casparian_engine.contracts import SchemaContract, validate
-from casparian_engine.runner.quarantine import StoreQuarantineWriter
+from casparian_engine.runner.quarantine import RowLineage, StoreQuarantineWriter
 from casparian_engine.workspace import Workspace
 
 METERS = SchemaContract.from_dict(
@@ -25,18 +24,6 @@ METERS = SchemaContract.from_dict(
 )
 
 
-@dataclass(frozen=True)
-class Lineage:
-    source_path: str
-    job_id: int = 7
-    source_hash: str = "abc"
-    parser_name: str = "meters"
-    parser_version: str = "1.0"
-    output: str = "meters"
-    contract_hash: str | None = METERS.content_hash
-    source_row_unit: str = "line"
-
-
 def quarantine_file(workspace: Workspace, source: Path, bad_rows: int) -> None:
     """A real CSV whose rows alternate a bad reading ('x') and a good one, validated for real:
     the bad ones are quarantined with lines 2, 4, ..."""
@@ -45,7 +32,10 @@ def quarantine_file(workspace: Workspace, source: Path, bad_rows: int) -> None:
     table = pa.table({"id": [str(i) for i in range(bad_rows)], "reading": values,
                       "_cf_row": [i + 2 for i in range(bad_rows)]})  # fmt: skip
     result = validate(table, METERS)
-    StoreQuarantineWriter(workspace.store).write(result.quarantined, Lineage(str(source)))
+    lineage = RowLineage(
+        str(source), "abc", 7, "meters", "1.0", "meters", METERS.content_hash, "line"
+    )
+    StoreQuarantineWriter(workspace.store).write(result.quarantined, lineage)
 
 
 def write_lines(output_dir: Path, rows: int = 5000) -> None:

@@ -10,7 +10,11 @@ from typer.testing import CliRunner
 
 from casparian_engine.cli.main import app
 from casparian_engine.contracts import SchemaContract, validate
-from casparian_engine.runner.quarantine import StoreQuarantineWriter, split_parser_flagged
+from casparian_engine.runner.quarantine import (
+    RowLineage,
+    StoreQuarantineWriter,
+    split_parser_flagged,
+)
 from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.workspace import Workspace
 
@@ -47,16 +51,9 @@ def _parser_folder(folder: Path) -> Path:
     return folder
 
 
-class _Lineage:
-    source_path = "/data/small.csv"
-    source_hash = "abc"
-    job_id = 3
-    parser_name = "smallbad"
-    parser_version = "1.0.0"
-
-    def __init__(self, output: str, contract_hash: str | None) -> None:
-        self.output = output
-        self.contract_hash = contract_hash
+def _lineage(output: str, contract_hash: str | None, version: str = "1.0.0") -> RowLineage:
+    """Rows of /data/small.csv from job 3 of parser smallbad."""
+    return RowLineage("/data/small.csv", "abc", 3, "smallbad", version, output, contract_hash)
 
 
 def _quarantine_unapproved(workspace: Workspace) -> None:
@@ -66,7 +63,7 @@ def _quarantine_unapproved(workspace: Workspace) -> None:
     quarantined = validate(table, strict).quarantined
     StoreQuarantineWriter(workspace.store).write(
         quarantined,
-        _Lineage("rows", strict.content_hash),  # type: ignore[arg-type]
+        _lineage("rows", strict.content_hash),
     )
 
 
@@ -101,7 +98,7 @@ def test_one_failing_group_does_not_stop_the_others(home: Path, tmp_path: Path) 
             {"name": "x", "columns": [{"name": "v", "type": "date"}]}
         )
         writer = StoreQuarantineWriter(workspace.store)
-        writer.write(validate(table, contract).quarantined, _Lineage("extra", None))  # type: ignore[arg-type]
+        writer.write(validate(table, contract).quarantined, _lineage("extra", None))
         workspace.approve_contract(SchemaContract.from_dict(FIXED))
     result = CliRunner().invoke(app, ["quarantine", "replay", "--parser", "smallbad"])
     assert result.exit_code == 1
@@ -120,7 +117,7 @@ def test_show_prints_the_parsers_reason_for_a_flagged_row(home: Path) -> None:
     )
     _, flagged = split_parser_flagged(table)
     with Workspace.open(home) as workspace:
-        StoreQuarantineWriter(workspace.store).write(flagged, _Lineage("rows", None))  # type: ignore[arg-type]
+        StoreQuarantineWriter(workspace.store).write(flagged, _lineage("rows", None))
         (row,) = workspace.list_quarantine(QuarantineFilter())
     result = CliRunner().invoke(app, ["quarantine", "show", str(row.id)])
     assert result.exit_code == 0
@@ -140,12 +137,8 @@ def test_list_defaults_to_the_current_parser_version(home: Path, tmp_path: Path)
         _quarantine_unapproved(workspace)  # 3 rows of 1.0.0
         strict = SchemaContract.from_dict(STRICT)
         table = pa.table({"n": ["77"], "_cf_row": [1]})
-        lineage = _Lineage("rows", strict.content_hash)
-        lineage.parser_version = "1.1.0"
-        StoreQuarantineWriter(workspace.store).write(
-            validate(table, strict).quarantined,
-            lineage,  # type: ignore[arg-type]
-        )
+        lineage = _lineage("rows", strict.content_hash, version="1.1.0")
+        StoreQuarantineWriter(workspace.store).write(validate(table, strict).quarantined, lineage)
     runner = CliRunner()
     result = runner.invoke(app, ["quarantine", "list"])
     lines = result.output.splitlines()

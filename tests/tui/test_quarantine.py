@@ -3,7 +3,6 @@ line read from the file beside them, a moved source file, and keys refused while
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from casparian_engine.contracts import SchemaContract, validate
-from casparian_engine.runner.quarantine import StoreQuarantineWriter
+from casparian_engine.runner.quarantine import RowLineage, StoreQuarantineWriter
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.inspect import QUARANTINE_PAGE, InspectScreen
@@ -30,18 +29,6 @@ METERS = SchemaContract.from_dict(
 )
 
 
-@dataclass(frozen=True)
-class Lineage:
-    source_path: str
-    job_id: int = 7
-    source_hash: str = "abc"
-    parser_name: str = "meters"
-    parser_version: str = "1.0"
-    output: str = "meters"
-    contract_hash: str | None = METERS.content_hash
-    source_row_unit: str = "line"  # _cf_row holds line numbers, as a parser that counts lines
-
-
 def quarantine_file(workspace: Workspace, source: Path, bad_rows: int, unit: str = "line") -> None:
     """A real CSV whose every data row breaks the contract, validated and quarantined for real.
 
@@ -57,7 +44,9 @@ def quarantine_file(workspace: Workspace, source: Path, bad_rows: int, unit: str
         }
     )
     result = validate(table, METERS)
-    lineage = Lineage(str(source), source_row_unit=unit)
+    lineage = RowLineage(
+        str(source), "abc", 7, "meters", "1.0", "meters", METERS.content_hash, unit
+    )
     StoreQuarantineWriter(workspace.store).write(result.quarantined, lineage)
 
 
