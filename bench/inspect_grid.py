@@ -10,7 +10,8 @@ into a fresh home's outputs. Figures, medians of --repeat runs:
   (each DuckDB sorted window sorts the whole table again);
 - app: the real TUI under Pilot (headless): Alt+i until the sampled stats show, until the exact
   stats show; a scroll step inside a read window (] — a screen down), and a jump to a row whose
-  window must be read first (until its rows are drawn).
+  window must be read first (until its rows are drawn); then sorted by amount (descending), a
+  jump deep into the table (the result sorted once) and later jumps (read from the kept sort).
 Usage: .venv/bin/python bench/inspect_grid.py [--rows 10000000] [--repeat 3] [--engine-only]
 """
 
@@ -215,6 +216,25 @@ async def app_figures(workspace: Workspace, rows: int) -> list[tuple[str, float]
                 await pilot.pause()
             jumps.append(time.perf_counter() - start)
         figures.append(("jump to an unread row → drawn", statistics.median(jumps)))
+        # Sorted by amount (o on its column, descending): a deep jump sorts the result once,
+        # later deep jumps read the kept sorted result.
+        grid.move_cursor(row=0, column=1, animate=False)
+        for _ in range(2):  # ascending, then descending
+            shown = screen.shown_generation
+            screen.sort_by(1)
+            while screen.shown_generation == shown:
+                await pilot.pause()
+        grid = screen.query_one("#rows", ResultGrid)
+        for label, target in (("sorts once", rows // 2), ("later", rows // 3),
+                              ("later", rows - 300)):  # fmt: skip
+            start = time.perf_counter()
+            grid.move_cursor(row=target, animate=False)
+            grid.scroll_to(y=target, animate=False)
+            await pilot.pause()
+            while not drawn():
+                await pilot.pause()
+            figures.append((f"sorted: jump to row {target:,} → drawn ({label})",
+                            time.perf_counter() - start))  # fmt: skip
     return figures
 
 
