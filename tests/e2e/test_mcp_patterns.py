@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from tests.engine.cli_support import CASPARIAN, mcp_session
 
-CASPARIAN = str(Path(sys.executable).parent / "casparian")
 FILES = ("x.csv", "invoices/b.csv", "invoices/2024/a.csv", "invoices/2024/b.csv", "notes.txt")
 PATTERNS = ["*.csv", "!invoices/", "invoices/2024/a.csv"]
 
@@ -28,16 +25,10 @@ async def test_apply_scope_selects_what_files_pattern_selects(tmp_path: Path) ->
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     by_files = [row["path"] for row in json.loads(listed.stdout)["files"]]
-    params = StdioServerParameters(
-        command=CASPARIAN, args=["--home", str(home), "mcp", "--allow-path", str(root)]
-    )
-    with open(tmp_path / "mcp-stderr.log", "a") as errlog:
-        async with stdio_client(params, errlog=errlog) as streams:
-            async with ClientSession(*streams) as client:
-                await client.initialize()
-                result = await client.call_tool(
-                    "apply_scope", {"name": "csv-but-invoices", "patterns": PATTERNS}
-                )
+    async with mcp_session(home, root) as client:
+        result = await client.call_tool(
+            "apply_scope", {"name": "csv-but-invoices", "patterns": PATTERNS}
+        )
     assert not result.is_error, result.content
     assert result.structured_content is not None
     expected = [str(root / "invoices/2024/a.csv"), str(root / "x.csv")]
@@ -60,14 +51,8 @@ async def test_cli_and_mcp_show_an_error_the_same_way(tmp_path: Path) -> None:
         capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""},
     )  # fmt: skip
     assert (cli.returncode, cli.stderr) == (1, f"error: {expected}\n")
-    params = StdioServerParameters(
-        command=CASPARIAN, args=["--home", str(home), "mcp", "--allow-path", str(root)]
-    )
-    with open(tmp_path / "mcp-stderr.log", "a") as errlog:
-        async with stdio_client(params, errlog=errlog) as streams:
-            async with ClientSession(*streams) as client:
-                await client.initialize()
-                result = await client.call_tool("apply_scope", {"name": "s", "patterns": ["a\\"]})
+    async with mcp_session(home, root) as client:
+        result = await client.call_tool("apply_scope", {"name": "s", "patterns": ["a\\"]})
     assert result.is_error
     text = "".join(getattr(c, "text", "") for c in result.content)
     assert text == f"Error executing tool apply_scope: {expected}"  # the SDK's frame, our text

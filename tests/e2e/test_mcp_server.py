@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,14 +11,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp import ClientSession
 
 from casparian_engine.store import Store
 from casparian_engine.workspace import Workspace
+from tests.engine.cli_support import CASPARIAN, mcp_session
 from tests.engine.test_catalog import HOSTILE
 
-CASPARIAN = str(Path(sys.executable).parent / "casparian")
 TOOLS = {
     "quick_scan",
     "apply_scope",
@@ -41,16 +39,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @asynccontextmanager
 async def session(demo: Path, *flags: str) -> AsyncIterator[ClientSession]:
-    params = StdioServerParameters(
-        command=CASPARIAN,
-        args=["--home", str(demo / "home"), "mcp", "--allow-path", str(demo), *flags],
-        cwd=str(demo),
-    )
-    with open(demo / "mcp-stderr.log", "a") as errlog:
-        async with stdio_client(params, errlog=errlog) as streams:
-            async with ClientSession(*streams) as client:
-                await client.initialize()
-                yield client
+    async with mcp_session(demo / "home", demo, *flags, cwd=demo) as client:
+        yield client
 
 
 async def call(client: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:

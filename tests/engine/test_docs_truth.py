@@ -9,13 +9,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
 from typer.testing import CliRunner
 
 from casparian_engine.cli.common import READ_ONLY_COMMANDS
@@ -25,9 +22,9 @@ from casparian_engine.store.quarantine import QuarantineFilter
 from casparian_engine.tools.registry import REGISTRY
 from casparian_engine.workspace import Workspace
 
+from .cli_support import CASPARIAN, mcp_session
 from .registration_support import CONTRACT, make_parser
 
-CASPARIAN = str(Path(sys.executable).parent / "casparian")
 INVOICE = "id,amount\n1,10.5\n2,x\n3,7\n"
 
 # Arguments a read-only command needs to get as far as opening the home.
@@ -99,15 +96,9 @@ async def test_mcp_access_labels_say_what_each_tool_does(tmp_path: Path) -> None
     root.mkdir()
     (root / "a.csv").write_text("a\n1\n")
     home = tmp_path / "home"
-    params = StdioServerParameters(
-        command=CASPARIAN, args=["--home", str(home), "mcp", "--allow-path", str(root)]
-    )
-    with open(tmp_path / "mcp-stderr.log", "a") as errlog:
-        async with stdio_client(params, errlog=errlog) as streams:
-            async with ClientSession(*streams) as client:
-                await client.initialize()
-                tools = (await client.list_tools()).tools
-                scanned = await client.call_tool("quick_scan", {"path": str(root)})
+    async with mcp_session(home, root) as client:
+        tools = (await client.list_tools()).tools
+        scanned = await client.call_tool("quick_scan", {"path": str(root)})
     hints = {t.name: (t.annotations.read_only_hint if t.annotations else None) for t in tools}
     assert hints == {name: name == "query_output" for name in REGISTRY}
     assert not scanned.is_error  # a default server records: the scan is in the inventory
