@@ -179,6 +179,16 @@ class ColumnStatsComputed(Message):
 
 
 @dataclass
+class StatsFailed(Message):
+    """The stats (``column`` "") or a column's histogram of ``query``'s result could not be
+    read; ``error`` says why."""
+
+    query: str
+    column: str
+    error: str
+
+
+@dataclass
 class HistogramComputed(Message):
     """The value histogram of one column of a table (or of ``query``'s result) was computed."""
 

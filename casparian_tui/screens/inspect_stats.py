@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import work
 from textual.widgets import DataTable
 
-from ..messages import ColumnStatsComputed, HistogramComputed
+from ..messages import ColumnStatsComputed, HistogramComputed, StatsFailed
 from ..widgets.histogram import Histogram
 from ..widgets.sql_editor import SqlEditor
 
@@ -157,12 +157,18 @@ class InspectStats:
         (not read when another view was asked for meanwhile)."""
         from textual.worker import get_current_worker
 
+        from casparian_engine.errors import CasparianError, describe
+
         screen: Any = self
-        if sample_first:
-            sampled = result.column_stats(sample_percent=SAMPLE_PERCENT)
-            screen.post_message(ColumnStatsComputed("", sampled, exact=False, query=sql))
-        if not get_current_worker().is_cancelled:
-            screen.post_message(ColumnStatsComputed("", result.column_stats(), True, query=sql))
+        try:
+            if sample_first:
+                sampled = result.column_stats(sample_percent=SAMPLE_PERCENT)
+                screen.post_message(ColumnStatsComputed("", sampled, exact=False, query=sql))
+            if not get_current_worker().is_cancelled:
+                exact = result.column_stats()
+                screen.post_message(ColumnStatsComputed("", exact, True, query=sql))
+        except CasparianError as exc:  # e.g. a row past the grid's first windows fails
+            screen.post_message(StatsFailed(sql, "", describe(exc)))
 
     def on_column_stats_computed(self, message: ColumnStatsComputed) -> None:
         screen: Any = self
@@ -214,8 +220,30 @@ class InspectStats:
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-histogram")
     def load_result_histogram(self, sql: str, result: Any, column: str) -> None:
+        from casparian_engine.errors import CasparianError, describe
+
         screen: Any = self
-        screen.post_message(HistogramComputed("", column, result.histogram(column), query=sql))
+        try:
+            buckets = result.histogram(column)
+        except CasparianError as exc:
+            screen.post_message(StatsFailed(sql, column, describe(exc)))
+            return
+        screen.post_message(HistogramComputed("", column, buckets, query=sql))
+
+    def on_stats_failed(self, message: StatsFailed) -> None:
+        """The query's rows show, but its stats (or a histogram) could not be read: the box
+        says so and the error line says why; the view stays."""
+        screen: Any = self
+        if ("", message.query) != self.stats_wanted:
+            return
+        if message.column:
+            if message.column == self.histogram_column:
+                screen.query_one(Histogram).update(Text(f"{message.column}: not read", end=""))
+                screen.show_error(f"histogram of {message.column} not read: {message.error}")
+            return
+        grid = screen.query_one("#stats", DataTable)
+        grid.border_title = f"{self.stats_title(self.stats_wanted)}: not read"
+        screen.show_error(f"column stats of the query not read: {message.error}")
 
     def on_histogram_computed(self, message: HistogramComputed) -> None:
         screen: Any = self

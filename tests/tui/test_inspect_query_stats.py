@@ -190,3 +190,46 @@ async def test_a_big_results_stats_are_sampled_first_then_exact(workspace: Works
         title, rows = stats_box(screen)
         assert title == "column stats of the query"
         assert rows[1][:2] == ["twice", "BIGINT"] and rows[1][4:] == ["0", "2199998"]
+
+
+async def test_stats_that_fail_on_a_later_row_are_said_and_the_rows_stay(
+    workspace: Workspace,
+) -> None:
+    """The grid reads the first rows; the stats read every row, and one of them fails."""
+    write_output(workspace)
+    app = CasparianApp(workspace)
+    query = (
+        "SELECT i, CASE WHEN i < 50000 THEN i ELSE error('bad row ' || i) END AS v"
+        " FROM range(100000) t(i)"
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await run_sql(app, pilot, query)
+        assert status(screen) == "query: rows 1–11 of 100,000"
+        assert screen.query_one("#rows", ResultGrid).render_line(1).text.split() == ["0", "0"]
+        assert stats_box(screen) == ("column stats of the query: not read", [])
+        assert screen.error_text == (
+            "✗ column stats of the query not read: the query failed: Invalid Input Error: "
+            "bad row 50000"
+        )
+        assert screen.sql == query
+
+
+async def test_a_histogram_that_cannot_be_binned_is_said(workspace: Workspace) -> None:
+    """DuckDB's equi_width_bins refuses an infinite value: the stats show, the histogram says
+    it was not read and why."""
+    write_output(workspace)
+    app = CasparianApp(workspace)
+    query = "SELECT CASE WHEN i = 3 THEN 'inf'::DOUBLE ELSE i END AS x FROM range(10) t(i)"
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspect(app, pilot)
+        await run_sql(app, pilot, query)
+        assert stats_box(screen) == (
+            "column stats of the query",
+            [["x", "DOUBLE", "0.00", "10", "0.0", "inf"]],
+        )
+        assert histogram_lines(screen) == ["x: not read"]
+        assert screen.error_text == (
+            "✗ histogram of x not read: the query failed: Invalid Input Error: equi_width_bucket"
+            " does not support infinite or nan as min/max value"
+        )
