@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from textual import events
@@ -17,6 +18,8 @@ from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import ReviewDialog
 from casparian_tui.screens.register_dialog import RegisterDialog
+
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 
 
 @pytest.fixture
@@ -142,6 +145,18 @@ class Review:
     dialog: ReviewDialog | RegisterDialog
     title: str
     body: list[str]
+
+
+async def screen_opened_by(
+    app: CasparianApp, pilot: Pilot[None], kind: type[ScreenT], *keys: str
+) -> ScreenT:
+    """Press ``keys``, wait for the work they start, and return the screen of ``kind`` they
+    opened."""
+    await pilot.press(*keys)
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, kind), f"{keys} opened {screen!r}, not a {kind.__name__}"
+    return screen
 
 
 async def review_opened_by(app: CasparianApp, pilot: Pilot[None], *keys: str) -> Review:

@@ -14,17 +14,20 @@ from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.contract_proposal import ContractProposalScreen
 
-from .conftest import on_screen, review_opened_by, settle, table_rows, text_of
+from .conftest import (
+    on_screen,
+    review_opened_by,
+    screen_opened_by,
+    settle,
+    table_rows,
+    text_of,
+)
 from .test_discover import open_discover
 
 
 async def proposal_opened_by(app: CasparianApp, pilot: Pilot[None]) -> ContractProposalScreen:
     """Press c (discover a contract for the selection) and return the proposal it shows."""
-    await pilot.press("c")
-    await settle(app, pilot)
-    proposal = app.screen
-    assert isinstance(proposal, ContractProposalScreen)
-    return proposal
+    return await screen_opened_by(app, pilot, ContractProposalScreen, "c")
 
 
 async def test_c_proposes_a_contract_as_a_table_and_a_approves_it_after_the_diff(

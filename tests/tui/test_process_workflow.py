@@ -18,7 +18,14 @@ from casparian_tui.screens.process import ProcessScreen
 from casparian_tui.screens.workflow_options import BackfillOptionsDialog
 from tests.engine.registration_support import make_parser
 
-from .conftest import on_screen, review_opened_by, settle, table_rows, text_of
+from .conftest import (
+    on_screen,
+    review_opened_by,
+    screen_opened_by,
+    settle,
+    table_rows,
+    text_of,
+)
 from .test_process import cells, open_process
 
 SIZES = ((120, 36), (80, 24))
@@ -31,11 +38,7 @@ async def type_into_prompt(pilot: Pilot[None], text: str) -> None:
 
 async def details_opened_by_c(app: CasparianApp, pilot: Pilot[None]) -> ParserDetailsDialog:
     """Press c (the parser's version and contracts) and return the dialog it shows."""
-    await pilot.press("c")
-    await settle(app, pilot)
-    dialog = app.screen
-    assert isinstance(dialog, ParserDetailsDialog)
-    return dialog
+    return await screen_opened_by(app, pilot, ParserDetailsDialog, "c")
 
 
 async def test_n_registers_a_parser_from_a_folder_typed_with_completion(
