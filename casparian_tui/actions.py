@@ -242,7 +242,13 @@ REGISTRY: tuple[ActionSpec, ...] = (
     # Process.
     ActionSpec("process", "r", "run_parser", "Run", "Queue and process the parser's matched files"),
     ActionSpec("process", "s", "stop_parser", "Stop", "Stop the parser's running processing"),
-    ActionSpec("process", "n", "register_parser", "Register", "Register a parser from its folder"),
+    ActionSpec(
+        "process",
+        "n",
+        "register_parser",
+        "Register",
+        "Register a parser from its folder (policy, allow)",
+    ),
     ActionSpec(
         "process", "c", "parser_details", "Contract", "Show the parser's version and contracts"
     ),
@@ -259,14 +265,15 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "d",
         "dev_run",
         "Dev run",
-        "Dev-run the parser on the picked samples (else the highlighted file); writes no output",
+        "Dev-run the parser on the picked samples (else the highlighted file): sink, what-if and "
+        "network asked first; never the production outputs",
     ),
     ActionSpec(
         "process",
         "b",
         "backfill",
         "Backfill",
-        "Redo files an older version processed (shows them and asks first)",
+        "Redo files an older version processed (--limit, --force; shows them and asks first)",
     ),
     ActionSpec(
         "process",
@@ -298,7 +305,7 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "R",
         "replay_quarantine",
         "Replay",
-        "Replay quarantined rows after a fix: the row's parser and output, or the row alone",
+        "Replay quarantined rows after a fix (a dry run counts them first): the output or the row",
         key_display="R",
         show=False,  # the quarantine's status line names it
     ),
@@ -386,7 +393,7 @@ REGISTRY: tuple[ActionSpec, ...] = (
         "A",
         "show_audit",
         "Audit",
-        "The audit trail: who did what, filtered by action, user or subject",
+        "The audit trail: who did what, filtered by text and dates, read as you scroll",
         key_display="A",
     ),
     ActionSpec(
