@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-MAX_TEXT_READ = 100_000  # characters before the cursor looked at (a longer query: its end)
+MAX_TEXT_READ = 100_000  # a longer query is offered nothing as it is typed (Tab says so)
 MAX_OFFERED = 200  # names in the list at most (it scrolls; the prefix narrows it)
 
 TOKEN = re.compile(
@@ -51,6 +51,11 @@ NOT_AN_ALIAS = CLAUSES | {
 class Token:
     kind: str  # comment, string, quoted, word, number or mark
     text: str
+    start: int = 0  # where it starts in the text read
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
 
     @property
     def upper(self) -> str:
@@ -73,7 +78,10 @@ class Offer:
 
 
 def tokens(text: str) -> list[Token]:
-    return [Token(found.lastgroup or "mark", found.group()) for found in TOKEN.finditer(text)]
+    return [
+        Token(found.lastgroup or "mark", found.group(), found.start())
+        for found in TOKEN.finditer(text)
+    ]
 
 
 def tables_named(query: list[Token], names: dict[str, list[str]]) -> dict[str, str]:
@@ -103,48 +111,54 @@ def tables_named(query: list[Token], names: dict[str, list[str]]) -> dict[str, s
     return found
 
 
-def in_literal(before_cursor: str) -> bool:
-    """Whether the cursor is inside a string or a comment (no name is offered there)."""
-    found = tokens(before_cursor)
-    if not found:
+def in_literal(query: list[Token], cursor: int) -> bool:
+    """Whether ``cursor`` is inside a string or a comment (no name is offered there)."""
+    last = next((token for token in reversed(query) if token.start < cursor), None)
+    if last is None or last.kind not in ("comment", "string") or last.end < cursor:
         return False
-    last = found[-1]
-    if last.kind == "comment" and last.text.startswith("--"):
-        return before_cursor.endswith(last.text)  # a -- comment runs to the end of its line
+    if last.end > cursor or last.text.startswith("--"):  # a -- comment runs to the line's end
+        return True
     if last.kind == "comment":
         return len(last.text) < 4 or not last.text.endswith("*/")
-    return last.kind == "string" and not CLOSED_STRING.fullmatch(last.text)
+    return not CLOSED_STRING.fullmatch(last.text)
 
 
 def names_to_offer(before_cursor: str, query: str, names: dict[str, list[str]]) -> Offer | None:
     """What to offer for the word ending at the cursor, or None when nothing fits there.
 
-    ``before_cursor`` is the text up to the cursor, ``query`` the whole text (a FROM after
-    the cursor still names the tables whose columns a SELECT list may take).
+    ``before_cursor`` is the text up to the cursor (``query``'s start), ``query`` the whole
+    text: a FROM after the cursor still names the tables whose columns a SELECT list may take.
+    A query longer than ``MAX_TEXT_READ`` characters is offered nothing as it is typed.
     """
-    before_cursor = before_cursor[-MAX_TEXT_READ:]
-    typed_word = TYPED_WORD.search(before_cursor)
-    if typed_word is None or in_literal(before_cursor):
+    if len(query) > MAX_TEXT_READ:
+        return None
+    cursor = len(before_cursor)
+    line_start = before_cursor.rfind("\n") + 1
+    typed_word = TYPED_WORD.search(before_cursor, line_start)  # the word is on the cursor's line
+    read = tokens(query)
+    if typed_word is None or in_literal(read, cursor):
         return None
     typed, qualifier = typed_word.group("prefix"), typed_word.group("table")
     prefix = typed.lstrip('"').lower()
-    in_query = tables_named(tokens(query[:MAX_TEXT_READ]), names)
+    in_query = tables_named(read, names)
     if qualifier is not None:
         named = qualifier.strip('"').lower()
         table = in_query.get(named) or next((t for t in names if t.lower() == named), None)
         if table is None:
             return None
         return offer(typed, [(column, table) for column in names[table]], prefix)
-    clause, previous = clause_at(tokens(before_cursor[: typed_word.start()]))
+    ahead = [token for token in read if token.end <= typed_word.start()]
+    clause, previous = clause_at(ahead)
     if clause in TABLE_CLAUSES:
         if previous is not None and previous.upper not in TABLE_CLAUSES and previous.text != ",":
             return None  # an alias after the table, or a keyword being typed
         return offer(typed, [(table, "table") for table in names], prefix)
     if clause in NO_NAME_CLAUSES or (previous is not None and previous.upper == "AS"):
         return None  # a number, or a new name (an alias, a CTE)
-    read = sorted(set(in_query.values()), key=str.lower)
-    if read:
-        return offer(typed, [(column, table) for table in read for column in names[table]], prefix)
+    tables = sorted(set(in_query.values()), key=str.lower)
+    if tables:
+        columns = [(column, table) for table in tables for column in names[table]]
+        return offer(typed, columns, prefix)
     every = [(column, table) for table, columns in names.items() for column in columns]
     return offer(typed, [*[(table, "table") for table in names], *every], prefix)
 

@@ -245,6 +245,12 @@ async def test_typing_reads_no_catalog(workspace: Workspace) -> None:
         ("SELECT p", "", ["paid_on", "payment_id", "payments"]),  # no FROM: tables, every column
         ("SELECT * FROM (SELECT v", " FROM lines) AS t", ["vendor"]),
         ("SELECT amount", " FROM lines", None),  # typed whole: nothing to add
+        ("SELECT 'a", "bc' FROM lines", None),  # in a string the cursor splits
+        ("SELECT /* a", " */ FROM lines", None),  # in a comment the cursor splits
+        ("SELECT /* a */ v", " FROM lines", ["vendor"]),  # past a comment
+        ("SELECT 'it''s' AS s, v", " FROM lines", ["vendor"]),  # past a string with a quote
+        ("SELECT 1\n-- from payments\nFROM l", "", ["lines"]),  # a comment names nothing
+        ("SELECT v", " FROM lines -- " + "x" * 100_000, None),  # longer than MAX_TEXT_READ
     ],
 )
 def test_what_is_offered_where(before: str, after: str, expected: list[str] | None) -> None:
