@@ -431,7 +431,7 @@ def _frequent_values(
     sql = (
         f"SELECT coalesce({quoted}::VARCHAR, '∅ null') AS bucket, count(*) AS count,"
         f" {quoted} IS NULL AS is_null FROM ({source})"
-        f" GROUP BY bucket, is_null ORDER BY count DESC, bucket LIMIT {bins}"
+        f" GROUP BY 1, 3 ORDER BY 2 DESC, 1 LIMIT {bins}"
     )
     found = run(sql)
     text = value_type in (pa.string(), pa.large_string())
@@ -455,8 +455,11 @@ def _binned(
     value_type: pa.DataType,
     bins: int,
 ) -> pa.Table:
-    """Counts of a numeric, date or timestamp column in at most ``bins`` round bins."""
+    """Counts of a numeric, date or timestamp column in at most ``bins`` round bins; a float
+    column's infinities and NaNs (which no bin can hold) get a bar each: '-inf' first, 'inf'
+    and 'nan' last."""
     value = BINNED_VALUE[kind].format(quoted)
+    finite = f" AND isfinite({value})" if kind == "float" else ""
     # Round edges can make more bins than asked for: then fewer round bins, then plain edges.
     tries = [
         f"equi_width_bins(min(x), max(x), {n}, true)" for n in (bins, bins * 3 // 4, bins // 2)
@@ -466,7 +469,7 @@ def _binned(
     # Days are counted from the first day, so round edges read '1st – 20th', not day 19360.
     shifted = "x - (SELECT min(x) FROM v0)" if kind == "date" else "x"
     sql = (
-        f"WITH v0 AS (SELECT {value} AS x FROM ({source}) WHERE {quoted} IS NOT NULL),"
+        f"WITH v0 AS (SELECT {value} AS x FROM ({source}) WHERE {quoted} IS NOT NULL{finite}),"
         f" v AS (SELECT {shifted} AS x FROM v0),"
         f" b AS (SELECT CASE {pick} ELSE {plain} END AS edges FROM v)"
         " SELECT min(x) AS lowest, max(x) AS highest,"
@@ -483,11 +486,30 @@ def _binned(
     # The filter reads as the column where no cast changes a value (a DOUBLE, a TIMESTAMP)
     uncast = kind in ("integer", "date") or value_type in (pa.float64(), pa.timestamp("us"))
     compared = quoted if uncast else value
+    labels = bin_labels(kind, lowest, edges, highest)
+    numbers = [count for _, count in counts]
+    filters = bin_filters(kind, compared, lowest, edges, highest)
+    if kind == "float":
+        found_special = run(
+            f"SELECT {value}::VARCHAR AS cf_label, count(*) AS cf_count FROM ({source})"
+            f" WHERE {quoted} IS NOT NULL AND NOT isfinite({value}) GROUP BY 1"
+        ).to_pydict()
+        special = dict(zip(found_special["cf_label"], found_special["cf_count"], strict=True))
+        tests = {
+            "-inf": f"{compared} = '-inf'::DOUBLE",
+            "inf": f"{compared} = 'inf'::DOUBLE",
+            "nan": f"isnan({compared})",
+        }
+        first = ["-inf"] if "-inf" in special else []
+        last = [label for label in ("inf", "nan") if label in special]
+        labels = [*first, *labels, *last]
+        numbers = [*(special[name] for name in first), *numbers, *(special[name] for name in last)]
+        filters = [*(tests[name] for name in first), *filters, *(tests[name] for name in last)]
     return pa.table(
         {
-            "bucket": pa.array(bin_labels(kind, lowest, edges, highest), pa.string()),
-            "count": pa.array([count for _, count in counts], pa.int64()),
-            "filter": pa.array(bin_filters(kind, compared, lowest, edges, highest), pa.string()),
+            "bucket": pa.array(labels, pa.string()),
+            "count": pa.array(numbers, pa.int64()),
+            "filter": pa.array(filters, pa.string()),
         }
     )
 

@@ -73,3 +73,42 @@ def test_a_histogram_of_a_column_the_result_lacks_is_refused(workspace: Workspac
         result = catalog.open_result("SELECT units FROM readings")
         with pytest.raises(QueryRefused, match="the result has no column 'day'"):
             result.histogram("day")
+
+
+def test_a_float_columns_infinities_and_nans_get_a_bar_each(workspace: Workspace) -> None:
+    """No bin holds an infinity or a NaN (DuckDB's equi_width_bins refuses them): the finite
+    values are binned and each of -inf, inf and nan gets its own bar, with its own filter."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = workspace.config.output_dir / "meters" / "odd"
+    folder.mkdir(parents=True)
+    values = [float(i) for i in range(20)] + [float("inf"), float("-inf"), float("nan"), None]
+    pq.write_table(pa.table({"reading": pa.array(values, pa.float64())}), folder / "p.parquet")
+    inspector = workspace.output_inspector()
+    found = inspector.histogram("odd", "reading", bins=4).to_pylist()
+    assert [(row["bucket"], row["count"]) for row in found] == [
+        ("-inf", 1), ("[0, 5]", 6), ("(5, 10]", 5), ("(10, 15]", 5), ("(15, 20]", 4),
+        ("inf", 1), ("nan", 1),
+    ]  # fmt: skip
+    for row in found:
+        assert inspector.row_count("odd", row["filter"]) == row["count"], row
+    with ReadOnlyCatalog(workspace.config.output_dir) as catalog:
+        result = catalog.open_result("SELECT reading::FLOAT AS r FROM odd")
+        labels = [row["bucket"] for row in result.histogram("r", bins=4).to_pylist()]
+    assert labels[0] == "-inf" and labels[-2:] == ["inf", "nan"]
+
+
+def test_columns_named_like_the_histograms_own_work_columns(workspace: Workspace) -> None:
+    """A result whose columns are called bucket, count and is_null has histograms all the same
+    (the histogram's own query groups by position, not by names the data may reuse)."""
+    write_typed_output(workspace)
+    sql = "SELECT 'v' || (units % 2) AS bucket, 'c' AS count, day AS is_null FROM readings"
+    with ReadOnlyCatalog(workspace.config.output_dir) as catalog:
+        result = catalog.open_result(sql)
+        counted = {
+            column: [(row["bucket"], row["count"]) for row in result.histogram(column).to_pylist()]
+            for column in ("bucket", "count")
+        }
+        assert sum(row["count"] for row in result.histogram("is_null").to_pylist()) == 120
+    assert counted == {"bucket": [("v0", 60), ("v1", 60)], "count": [("c", 120)]}
