@@ -110,9 +110,17 @@ _scratch: duckdb.DuckDBPyConnection | None = None
 _scratch_lock = threading.Lock()
 
 
+_inherited_scratch: list[duckdb.DuckDBPyConnection] = []
+
+
 def _forget_scratch() -> None:
+    """In a forked child: never use the parent's DuckDB (its threads are gone), and never drop
+    it either: its destructor would wait for those threads and crash the child (a subprocess
+    started with a preexec_fn, such as a guest, died of SIGSEGV before its exec)."""
     global _scratch
-    _scratch = None  # a forked child must not use its parent's DuckDB (its threads are gone)
+    if _scratch is not None:
+        _inherited_scratch.append(_scratch)
+    _scratch = None
 
 
 if hasattr(os, "register_at_fork"):

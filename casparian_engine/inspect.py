@@ -180,8 +180,15 @@ _confined: OrderedDict[Path, duckdb.DuckDBPyConnection] = OrderedDict()
 _confined_lock = threading.Lock()
 
 
+_inherited_confined: list[duckdb.DuckDBPyConnection] = []
+
+
 def _forget_confined() -> None:
-    _confined.clear()  # a forked child must not use its parent's DuckDB (its threads are gone)
+    """In a forked child: never use the parent's DuckDB connections (their threads are gone),
+    and never drop them either: a destructor would wait for those threads and crash the child
+    (a guest started with a preexec_fn died of SIGSEGV before its exec)."""
+    _inherited_confined.extend(_confined.values())
+    _confined.clear()
 
 
 if hasattr(os, "register_at_fork"):

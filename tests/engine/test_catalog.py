@@ -262,3 +262,21 @@ def test_blobs_come_back_as_hex_text_with_a_note(output_dir: Path) -> None:
     assert result.rows == [{"b": "FF00FE", "n": 1}]
     assert result.columns == [{"name": "b", "type": "string"}, {"name": "n", "type": "int32"}]
     assert result.notes == ["BLOB values shown as hex text: b"]
+
+
+def test_a_child_forked_after_the_kept_databases_opened_starts_its_program(
+    tmp_path: Path,
+) -> None:
+    """The scratch and Inspect's confined DuckDB databases are forgotten in a forked child
+    without being destroyed there: a subprocess with a preexec_fn (as guests are started) used
+    to die of SIGSEGV before its exec."""
+    import subprocess
+
+    from casparian_engine.catalog import scratch_cursor
+    from casparian_engine.inspect import _confined_cursor
+
+    for con in (scratch_cursor(), _confined_cursor(tmp_path)):
+        assert con.execute("SELECT 42").fetchall() == [(42,)]
+        con.close()
+    started = subprocess.run(["true"], preexec_fn=lambda: None, check=False)  # noqa: PLW1509
+    assert started.returncode == 0
