@@ -26,15 +26,36 @@ def audit_list(
     action: str | None = typer.Option(
         None, "--action", help="Only entries of this action, e.g. parser.registered."
     ),
+    containing: str | None = typer.Option(
+        None, "--containing", help="Only entries whose action, user or subject contains this."
+    ),
+    since: str | None = typer.Option(
+        None, "--since", help="From this local date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM')."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", help="To this local date, included (YYYY-MM-DD or 'YYYY-MM-DD HH:MM')."
+    ),
     limit: int = typer.Option(50, "--limit", min=1, help="How many entries, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print the entries as JSON."),
 ) -> None:
     """List audit entries, newest first."""
+    from ..local_dates import parse_local_date
+
     if ctx.invoked_subcommand is not None:
         return
-
+    try:
+        since_at = parse_local_date(since or "", "--since")
+        until_at = parse_local_date(until or "", "--until", end_of_day=True)
+    except ValueError as exc:
+        fail(exc, code=2)
     with open_workspace(ctx) as workspace:
-        entries = workspace.audit_entries(action=action, limit=limit)
+        entries = workspace.audit_entries(
+            action=action,
+            limit=limit,
+            containing=containing or None,
+            since=since_at,
+            until=until_at,
+        )
     if as_json:
         print_json(
             [

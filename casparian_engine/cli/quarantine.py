@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..source_lines import source_pointer
 from .common import console, fail, open_workspace, plural, print_json
+
+if TYPE_CHECKING:
+    from ..quarantine_replay import ReplayPreview
 
 COUNT_CAP = 10_000  # `list` stops counting here: exact totals of millions cost a full scan
 
@@ -114,6 +117,12 @@ def replay_command(
     ctx: typer.Context,
     job: int | None = typer.Option(None, "--job", "-j", help="Replay this job's rows."),
     parser: str | None = typer.Option(None, "--parser", "-p", help="Replay this parser's rows."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Only count the rows that would pass and move, and those that would stay; write "
+        "nothing.",
+    ),
 ) -> None:
     """Re-validate against the current approved contract; move rows that now pass to the output."""
     if job is None and parser is None:
@@ -123,6 +132,9 @@ def replay_command(
             known = workspace.count_quarantine(_filter(job, None, None, replayed=True), cap=1)
             if not known:  # no such job, and no quarantined row names it either
                 fail(f"no job {job}")
+        if dry_run:
+            _print_replay_preview(workspace.preview_replay(_filter(job, parser, None)))
+            return
         results = workspace.replay_quarantine(_filter(job, parser, None))
     if not results:
         console.print("Nothing to replay.")
@@ -144,6 +156,32 @@ def replay_command(
     failed = [r for r in results if r.error is not None]
     if failed:
         fail(f"{len(failed)} of {len(results)} {plural(len(results), 'output')} could not replay")
+
+
+def _print_replay_preview(previews: list[ReplayPreview]) -> None:
+    """A dry run's counts per output; exit 1 when an output could not replay at all."""
+    if not previews:
+        console.print("Nothing to replay.")
+    for p in previews:
+        head = f"{p.parser_name}/{p.output_name}: "
+        if p.error is not None and not p.contract_name:
+            console.print(
+                f"{head}would not replay, {p.rows_checked} {plural(p.rows_checked, 'row')} "
+                f"would stay quarantined: {p.error}",
+                markup=False,
+            )
+            continue
+        console.print(
+            f"{head}{p.rows_passing} of {p.rows_checked} {plural(p.rows_checked, 'row')} would "
+            f"pass {p.contract_name} v{p.contract_version} and move; {p.rows_failing} would stay "
+            "quarantined (dry run: nothing written)",
+            markup=False,
+        )
+        if p.error is not None:
+            console.print(f"{head}the replay would stop and move nothing: {p.error}", markup=False)
+    failed = [p for p in previews if p.error is not None]
+    if failed:
+        fail(f"{len(failed)} of {len(previews)} {plural(len(previews), 'output')} could not replay")
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
+from casparian_engine.local_dates import parse_local_date
 from casparian_engine.wording import counted
 
 from .dialogs import DetailsDialog
@@ -27,7 +28,6 @@ AUDIT_PAGE_ROWS = 200
 FETCH_AHEAD_ROWS = 20
 """How close to the last read entry the cursor or the view comes before the next page is read."""
 COLUMNS = (("when", 16), ("user", 8), ("action", 21))
-DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M")
 MAX_FILTER_CHARS = 200
 
 
@@ -73,26 +73,6 @@ def when(at: float) -> str:
 
 def cell(value: object) -> Text:
     return Text(str(value), overflow="ellipsis", no_wrap=True, end="")
-
-
-def parse_local_date(text: str, label: str, end_of_day: bool = False) -> float | None:
-    """A typed local date ('2026-12-06' or '2026-12-06 14:30') as epoch seconds; None when
-    blank. ``end_of_day`` makes a bare date mean the end of that day (the range includes it).
-    Raises ValueError naming the field and the text when it is not a date."""
-    text = text.strip()
-    if not text:
-        return None
-    for layout in DATE_FORMATS:
-        try:
-            parsed = time.strptime(text, layout)
-        except ValueError:
-            continue
-        at = time.mktime(parsed)
-        if end_of_day and layout == "%Y-%m-%d":
-            next_day = time.mktime((*parsed[:2], parsed[2] + 1, 0, 0, 0, 0, 0, -1))
-            return next_day
-        return at
-    raise ValueError(f"{label}: {text!r} is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)")
 
 
 def read_filter(text: str, since_text: str, until_text: str) -> AuditFilter:

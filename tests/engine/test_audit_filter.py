@@ -58,3 +58,50 @@ def test_a_date_range_keeps_entries_at_or_after_since_and_before_until(
     assert workspace.audit_count(since=2000.0) == 2
     assert workspace.audit_count(since=1000.0, until=3000.0, containing="ANN") == 2
     assert workspace.audit_entries(since=3001.0) == []
+
+
+def test_the_cli_lists_entries_by_text_and_local_dates_and_names_a_wrong_date(
+    workspace: Workspace,
+) -> None:
+    import json
+    import os
+    import time
+
+    from typer.testing import CliRunner
+
+    from casparian_engine.cli.main import app
+
+    machine_tz = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"  # the dates below are read in local time
+    time.tzset()
+    try:
+        for at, subject in ((1_780_000_000.0, "may"), (1_782_000_000.0, "june")):
+            workspace.store.db.execute(
+                "INSERT INTO cf_audit (at, os_user, action, subject, details) "
+                "VALUES (?, 'ann', 'parser.registered', ?, '{}')",
+                (at, subject),
+            )
+        home = str(workspace.config.home)
+        runner = CliRunner()
+
+        def listed(*args: str) -> list[str]:
+            result = runner.invoke(app, ["--home", home, "audit", "--json", *args])
+            assert result.exit_code == 0, result.output
+            return [e["subject"] for e in json.loads(result.output)]
+
+        assert listed() == ["june", "may"]
+        assert listed("--since", "2026-06-01") == ["june"]
+        assert listed("--until", "2026-05-28") == ["may"]  # 1_780_000_000 is 2026-05-28 20:26
+        assert listed("--until", "2026-05-27") == []
+        assert listed("--containing", "JUN") == ["june"]
+        wrong = runner.invoke(app, ["--home", home, "audit", "--since", "28/05/2026"])
+        assert wrong.exit_code == 2
+        assert "--since: '28/05/2026' is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)" in (
+            wrong.output
+        )
+    finally:
+        if machine_tz is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = machine_tz
+        time.tzset()

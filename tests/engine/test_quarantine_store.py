@@ -299,3 +299,19 @@ def test_a_replay_preview_says_when_the_rows_no_longer_fit_the_contract(
         "  - column 'reading': extra column, not in the contract"
     )
     assert workspace.count_quarantine(QuarantineFilter()) == 6
+
+
+def test_quarantine_cli_replay_dry_run_counts_and_moves_nothing(home: Path) -> None:
+    with Workspace.open(home) as workspace:
+        _quarantine(workspace, rows=4)
+        workspace.approve_contract(RELAXED)
+    runner = CliRunner()
+    result = runner.invoke(app, ["quarantine", "replay", "--parser", "meters", "--dry-run"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "meters/meters: 2 of 4 rows would pass meters v2 and move; 2 would stay quarantined "
+        "(dry run: nothing written)"
+    ]
+    with Workspace.open(home) as workspace:
+        assert workspace.count_quarantine(QuarantineFilter()) == 4
+        assert workspace.store.audit.list(action="quarantine.replay") == []
