@@ -139,9 +139,11 @@ class AuditScreen(ModalScreen[None]):
         return self.app.service.workspace  # type: ignore[attr-defined]
 
     def _inputs(self) -> tuple[str, str, str]:
-        return tuple(  # type: ignore[return-value]
+        """What the text, from and to filters hold."""
+        text, since, until = (
             self.query_one(f"#audit-{name}", Input).value for name in ("filter", "since", "until")
         )
+        return text, since, until
 
     @property
     def problem_text(self) -> str:
