@@ -114,7 +114,7 @@ class BackfillOptionsDialog(OptionsForm[BackfillChoice]):
     def fields(self) -> ComposeResult:
         yield Input(placeholder="at most N files (blank: every file)", id="backfill-limit")
         yield OptionBox(
-            "force: also redo files the current version already processed", id="backfill-force"
+            "force: redo every matched file, even those this version processed", id="backfill-force"
         )
         yield Static(
             Text(
