@@ -80,7 +80,7 @@ def duckdb_time(sql: str, repeat: int) -> float:
 def engine_figures(
     workspace: Workspace, part: Path, rows: int, repeat: int
 ) -> list[tuple[str, float, float]]:
-    inspector = workspace.output_inspector()
+    inspector = workspace.outputs.inspector()
     source = f"read_parquet('{part}')"
     middle = rows // 2
     figures = [
@@ -97,7 +97,7 @@ def engine_figures(
             duckdb_time(f"SUMMARIZE SELECT * FROM {source}", repeat),
         ),
     ]
-    with workspace.query_catalog(with_quarantine=False) as catalog:
+    with workspace.outputs.catalog(with_quarantine=False) as catalog:
         result = catalog.open_result("SELECT * FROM lines")
         figures.append(
             (

@@ -60,7 +60,7 @@ def bench_pipeline(file_count: int, workers: int) -> None:
         auto_s, auto_rows = duckdb_to_parquet(glob, Path(scratch) / "auto.parquet", False)
         with Workspace.open(demo.home_dir) as workspace:
             started = time.perf_counter()
-            summary = workspace.process("invoices", workers=workers)
+            summary = workspace.jobs.process("invoices", workers=workers)
             prod_s = time.perf_counter() - started  # queueing the matched files included
         parts = list((demo.home_dir / "output" / "invoices").rglob("part-*.parquet"))
         for label, seconds, rows in (

@@ -6,7 +6,7 @@ combinations. Then times what ``casparian quarantine list`` does — one keyset 
 capped at 10,000 — at the first page and at a deep page (``--after`` an id near the end), for each
 filter, beside the exact count (a full read of the matches), and ``show`` of one row. Each
 figure is the best of a few runs. Also runs the real CLI once for a page, and a replay of one
-parser's rows (``Workspace.replay_quarantine``, all passing a relaxed contract) beside the
+parser's rows (``ws.quarantine.replay``, all passing a relaxed contract) beside the
 validation alone of the same rows as one in-memory table; and a SQL query over the quarantine
 through the home's shared catalog (the quarantine copied once, for the first query only) beside
 the same query on a catalog of its own (a copy per query, as before the catalog was shared).
@@ -101,9 +101,9 @@ def catalog_figures(workspace: Workspace, runs: int) -> None:
             catalog.query(sql)
 
     copied = best(1, own_copy)
-    first = best(1, lambda: workspace.query_catalog().query(sql))
-    later = best(runs, lambda: workspace.query_catalog().query(sql))
-    with workspace.query_catalog() as catalog:
+    first = best(1, lambda: workspace.outputs.catalog().query(sql))
+    later = best(runs, lambda: workspace.outputs.catalog().query(sql))
+    with workspace.outputs.catalog() as catalog:
         (count,) = catalog.query("SELECT count(*) AS n FROM quarantine").rows
     print(
         f"SQL over the quarantine ({count['n']:,} rows copied): first query {first:.2f} s, "
@@ -124,11 +124,11 @@ def replay_figures(workspace: Workspace) -> None:
             ],
         }
     )
-    workspace.approve_contract(contract)
+    workspace.contracts.approve(contract)
     where = QuarantineFilter(parser_name="parser_03")
-    rows = workspace.count_quarantine(where)
+    rows = workspace.quarantine.count(where)
     started = time.perf_counter()
-    (result,) = workspace.replay_quarantine(where)
+    (result,) = workspace.quarantine.replay(where)
     replay_s = time.perf_counter() - started
     assert result.rows_moved == rows, result
     positions = pa.array(range(rows), pa.int64())
@@ -157,7 +157,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cf-bench-quarantine-") as home:
         workspace = Workspace.open(Path(home))
         fill_s = fill(workspace, args.rows)
-        total = workspace.count_quarantine(QuarantineFilter())
+        total = workspace.quarantine.count(QuarantineFilter())
         jobs = -(-args.rows // BATCH_ROWS) * 10
         middle_job = jobs // 2
         print(
@@ -178,19 +178,19 @@ def main() -> None:
             f"{'count<=10k':>10} {'exact count':>11}"
         )
         for label, where in filters.items():
-            matches = workspace.count_quarantine(where)
-            first = best(args.runs, lambda w=where: workspace.list_quarantine(w, limit=50))
+            matches = workspace.quarantine.count(where)
+            first = best(args.runs, lambda w=where: workspace.quarantine.list(w, limit=50))
             deep = best(
                 args.runs,
-                lambda w=where: workspace.list_quarantine(w, after_id=deep_after, limit=50),
+                lambda w=where: workspace.quarantine.list(w, after_id=deep_after, limit=50),
             )
-            capped = best(args.runs, lambda w=where: workspace.count_quarantine(w, cap=COUNT_CAP))
-            exact = best(args.runs, lambda w=where: workspace.count_quarantine(w))
+            capped = best(args.runs, lambda w=where: workspace.quarantine.count(w, cap=COUNT_CAP))
+            exact = best(args.runs, lambda w=where: workspace.quarantine.count(w))
             print(
                 f"{label:<28} {matches:>10,} {first * 1000:>8.2f}ms {deep * 1000:>8.2f}ms "
                 f"{capped * 1000:>8.2f}ms {exact * 1000:>9.2f}ms"
             )
-        show = best(args.runs, lambda: workspace.quarantined_row(deep_after + 1))
+        show = best(args.runs, lambda: workspace.quarantine.get(deep_after + 1))
         print(f"{'show <id>':<28} {1:>10,} {show * 1000:>8.2f}ms")
         catalog_figures(workspace, args.runs)
         replay_figures(workspace)

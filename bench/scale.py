@@ -80,12 +80,12 @@ def main() -> None:
             folder = make_parser(root / "parser")
             with Workspace.open(root / "home") as workspace:
                 contract = (folder / "invoices.contract.yaml").read_text()
-                workspace.approve_contract(SchemaContract.from_yaml(contract))
-                workspace.register_parser(folder)
-                workspace.scan(root / "inputs")
-                workspace.environment_for("invoices")  # built once, before the clock starts
+                workspace.contracts.approve(SchemaContract.from_yaml(contract))
+                workspace.parsers.register(folder)
+                workspace.files.scan(root / "inputs")
+                workspace.parsers.environment("invoices")  # built once, before the clock starts
                 started = time.perf_counter()
-                summary = workspace.process("invoices", workers=args.workers)
+                summary = workspace.jobs.process("invoices", workers=args.workers)
                 prod_s = time.perf_counter() - started
         finally:
             if args.store:

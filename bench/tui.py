@@ -417,9 +417,9 @@ def main() -> None:
             write_invoices(root / "batch", args.run_files)
             with Workspace.open(root / "home") as workspace:
                 parser_folder = make_parser(root / "parser")
-                workspace.register_parser(parser_folder)
+                workspace.parsers.register(parser_folder)
                 approve_contract(workspace, parser_folder / "invoices.contract.yaml")
-                workspace.scan(root / "batch")
+                workspace.files.scan(root / "batch")
                 load_before = os.getloadavg()[0]
                 idle, busy, work, worst = asyncio.run(
                     measure(workspace, tree, args.idle_s, args.stacks, args.only)

@@ -54,7 +54,7 @@ class AIService:
     def _allowed_paths(self) -> tuple[Path, ...]:
         """Tools may read under the working directory and under every folder scanned."""
         roots = {Path.cwd().resolve()}
-        roots.update(Path(root).resolve() for root in self.workspace.source_roots())
+        roots.update(Path(root).resolve() for root in self.workspace.files.source_roots())
         return tuple(sorted(roots))
 
     @property

@@ -9,7 +9,7 @@
   filter is ``tag:NAME`` and nothing is selected.
 
 The facts come from the engine (``lab.facts.describe_files`` and ``explain_failure``,
-``Workspace.table_anomalies``); without a model they are shown as they are, and say so.
+``ws.outputs.anomalies``); without a model they are shown as they are, and say so.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ class DiscoverAssistant(_Base):
 
     def _scan_root(self, path: str) -> str | None:
         """The scanned folder a file is under (tags are named after its top folders)."""
-        roots = self.service.workspace.source_roots()
+        roots = self.service.workspace.files.source_roots()
         under = [root for root in roots if path.startswith(root.rstrip("/") + "/")]
         return max(under, key=len) if under else None
 
@@ -341,7 +341,7 @@ class DiscoverAssistant(_Base):
 
         try:
             text = getattr(self, "filter_text", "")
-            listing_filter = self.service.workspace.read_file_filter(text)
+            listing_filter = self.service.workspace.files.read_filter(text)
         except CasparianError:  # FilterError
             return None
         if listing_filter.patterns or len(listing_filter.tags) != 1:
@@ -390,7 +390,7 @@ class ExplainFailure(ModelAnswers):
     def explain(self, target: int | str) -> None:
         workspace = self.service.workspace
         if isinstance(target, str):
-            recent = workspace.list_jobs(parser=target, limit=LATEST_JOBS)
+            recent = workspace.jobs.list(parser=target, limit=LATEST_JOBS)
             job = next((j for j in recent if explainable(j)), None)
             if job is None:
                 self.post_message(FailureExplained(0, None, f"no failed or warned job of {target}"))
@@ -434,7 +434,7 @@ class InspectAnomalies(ModelAnswers):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-anomalies")
     def find_anomalies(self, table: str) -> None:
-        self.post_message(AnomaliesFound(table, self.service.workspace.table_anomalies(table)))
+        self.post_message(AnomaliesFound(table, self.service.workspace.outputs.anomalies(table)))
 
     def on_anomalies_found(self, message: AnomaliesFound) -> None:
         from .screens.dialogs import DetailsDialog

@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
     sys.stdout = sys.stderr  # stdout carries the protocol only
     try:
         with Workspace.open(home) as workspace:
-            summary = workspace.scan(root, on_event=link.forward, cancel=link.cancel)
+            summary = workspace.files.scan(root, on_event=link.forward, cancel=link.cancel)
     except ScanCancelled as stopped:  # what the store kept, not the last progress shown
         link.send(found=stopped.files_recorded, cancelled=True)
         return 0

@@ -249,11 +249,11 @@ class EngineService:
         return forward
 
     def _run_process(self, state: RunState, queue_matching: bool = True) -> None:
-        """Worker body: ``Workspace.process`` for one parser, progress forwarded as messages."""
+        """Worker body: ``ws.jobs.process`` for one parser, progress forwarded as messages."""
         forward = self._forward_pool_events(state)
         try:
-            reports = self.workspace.enqueue_matching(state.parser_name) if queue_matching else []
-            summary = self.workspace.process(
+            reports = self.workspace.jobs.enqueue(state.parser_name) if queue_matching else []
+            summary = self.workspace.jobs.process(
                 state.parser_name,
                 on_event=forward,
                 cancel=state.cancel,
@@ -324,7 +324,7 @@ class EngineService:
 
     # --- backfill (a run of the parser's redo, shown and stopped like any run) -----------------
     def start_backfill(self, parser_name: str, plan: Any) -> bool:
-        """Backfill a parser (``Workspace.backfill_execute``) in an app-level worker, as its
+        """Backfill a parser (``ws.outputs.backfill``) in an app-level worker, as its
         run: its bar shows progress, s stops it, quitting asks first. False while a run of it
         is under way. Call only after a person confirmed ``plan``: exactly it runs, or nothing
         does and the run's line says the plan changed."""
@@ -346,7 +346,7 @@ class EngineService:
         from casparian_engine.backfill import BackfillPlanChanged
 
         try:
-            result = self.workspace.backfill_execute(
+            result = self.workspace.outputs.backfill(
                 state.parser_name,
                 on_event=self._forward_pool_events(state),
                 cancel=state.cancel,
@@ -385,13 +385,13 @@ class EngineService:
         }
 
     def _discover_figure(self) -> str:
-        stats = self.workspace.file_stats()
+        stats = self.workspace.files.stats()
         files, sources = stats.total_files, stats.source_count
         return f"{compact_count(files)} {plural(files, 'file')}, {counted(sources, 'source')}"
 
     def _queue_figures(self) -> tuple[str, str]:
         """Process's and Jobs' figures, from one read of the queue's counts."""
-        jobs = self.workspace.job_stats()
+        jobs = self.workspace.jobs.counts()
         failed = sum(jobs[state] for state in ERROR_STATES)
         complete = sum(jobs[state] for state in SUCCEEDED_STATES)
         return (
@@ -400,6 +400,6 @@ class EngineService:
         )
 
     def _inspect_figure(self) -> str:
-        tables = self.workspace.output_tables(with_sources=False)  # footers only: no DuckDB
+        tables = self.workspace.outputs.tables(with_sources=False)  # footers only: no DuckDB
         rows = sum(t.row_count for t in tables)
         return f"{counted(len(tables), 'table')}, {compact_count(rows)} {plural(rows, 'row')}"

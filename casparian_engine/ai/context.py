@@ -260,7 +260,7 @@ def context_for(workspace: Workspace, mode: str, selection: Selection) -> AICont
     if kind == "parser" and value:
         return AIContext(mode=mode, parser=value)
     if kind == "job" and value.isdigit():
-        job = workspace.job_detail(int(value))
+        job = workspace.jobs.get(int(value))
         if job is None:
             return AIContext(mode=mode)
         context = JobContext(
@@ -269,13 +269,13 @@ def context_for(workspace: Workspace, mode: str, selection: Selection) -> AICont
             job.status,
             job.input_path,
             job.error_message or "",
-            _log_tail(workspace.job_log_path(job.id)),
+            _log_tail(workspace.jobs.log_path(job.id)),
         )
         return AIContext(mode=mode, parser=job.parser_name, job=context)
     if kind == "table" and value:
         return AIContext(mode=mode, table=_table_context(workspace, value))
     if kind == "quarantine" and value.isdigit():
-        row = workspace.quarantined_row(int(value))
+        row = workspace.quarantine.get(int(value))
         if row is None:
             return AIContext(mode=mode)
         source = f"{row.source_path or '?'} {row.source_row_unit} {row.source_row}"

@@ -313,7 +313,7 @@ class Assistant:
                 turn.error = exc
         error = turn.error
         seconds = time.perf_counter() - turn.started
-        self.workspace.record_audit(
+        self.workspace.audit.record(
             "ai.question",
             self.provider.name,
             model=self.provider.model,
@@ -344,7 +344,7 @@ class Assistant:
         )
 
     def _audit_unrun(self, call: ToolCall, outcome: str, reason: str) -> None:
-        self.workspace.record_audit(
+        self.workspace.audit.record(
             "tool.call",
             call.name or "(unfinished call)",
             arguments=argument_digest(call.arguments),

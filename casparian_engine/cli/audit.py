@@ -49,7 +49,7 @@ def audit_list(
     except ValueError as exc:
         fail(exc, code=2)
     with open_workspace(ctx) as workspace:
-        entries = workspace.audit_entries(
+        entries = workspace.audit.entries(
             action=action,
             limit=limit,
             containing=containing or None,
@@ -91,7 +91,7 @@ def export_command(
     """Write an evidence manifest: inputs, parser identities, contracts, jobs, outputs, hashes."""
     with open_workspace(ctx) as workspace:
         try:
-            manifest = workspace.export_audit(dest)
+            manifest = workspace.audit.export(dest)
         except (OSError, ValueError) as exc:
             fail(exc)
     counts = {k: len(manifest[k]) for k in ("parsers", "inputs", "jobs", "outputs", "audit")}
@@ -111,7 +111,7 @@ def verify_command(
 ) -> None:
     """Recompute every hash in an evidence manifest; exit 1 if anything no longer matches."""
     with open_workspace(ctx) as workspace:
-        check = workspace.verify_audit_export(folder)
+        check = workspace.audit.verify(folder)
     if as_json:
         print_json({"ok": check.ok, "checked": check.checked, "problems": list(check.problems)})
     elif check.ok:

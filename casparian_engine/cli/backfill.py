@@ -27,7 +27,7 @@ def backfill_command(
     with open_workspace(ctx) as workspace:
         try:
             if not execute:
-                plan = workspace.backfill_plan(parser, limit, force)
+                plan = workspace.outputs.backfill_plan(parser, limit, force)
                 if json_output:
                     print_json(
                         {
@@ -49,7 +49,7 @@ def backfill_command(
                     versions = ", ".join(stale.processed_versions) or "-"
                     console.print(f"  {stale.path} (processed by {versions})", highlight=False)
                 return
-            result = workspace.backfill_execute(parser, limit, force, workers)
+            result = workspace.outputs.backfill(parser, limit, force, workers)
         except BackfillError as exc:
             fail(exc)
     if json_output:

@@ -39,7 +39,7 @@ def jobs_command(
         fail(f"unknown job state {status!r}; use one of: {STATES}")
     with open_workspace(ctx) as workspace:
         if dead_letter:
-            letters = workspace.dead_letters()[:limit]
+            letters = workspace.jobs.dead_letters()[:limit]
             if json_output:
                 print_json([dataclasses.asdict(letter) for letter in letters])
                 return
@@ -53,9 +53,9 @@ def jobs_command(
                     highlight=False,
                 )
             return
-        jobs = workspace.list_jobs(status, parser, limit=limit)
-        stats = workspace.job_stats()
-        paused = workspace.paused_parsers()
+        jobs = workspace.jobs.list(status, parser, limit=limit)
+        stats = workspace.jobs.counts()
+        paused = workspace.parsers.paused()
     if json_output:
         print_json([_job_dict(job) for job in jobs])
         return
@@ -112,16 +112,16 @@ def _job_dict(job: Any) -> dict[str, Any]:
 def replay_command(ctx: typer.Context, job_id: int = typer.Argument(..., help="Job id.")) -> None:
     """Requeue a dead-lettered, failed or cancelled job (the dead letter record is kept)."""
     with open_workspace(ctx) as workspace:
-        job = workspace.job_detail(job_id)
+        job = workspace.jobs.get(job_id)
         if job is None:
             fail(f"no job {job_id}")
-        if not workspace.replay_job(job_id):
+        if not workspace.jobs.replay(job_id):
             if not is_replayable(job.status):
                 fail(
                     f"job {job_id} is {job.status}; "
                     "only failed, dead_letter or cancelled jobs replay"
                 )
-            fail(workspace.replay_refusal(job_id) or f"job {job_id} not replayed")
+            fail(workspace.jobs.replay_refusal(job_id) or f"job {job_id} not replayed")
     console.print(f"job {job_id} is queued again", highlight=False)
 
 
@@ -129,10 +129,10 @@ def replay_command(ctx: typer.Context, job_id: int = typer.Argument(..., help="J
 def cancel_command(ctx: typer.Context, job_id: int = typer.Argument(..., help="Job id.")) -> None:
     """Cancel a queued or running job (a running worker's result is then refused)."""
     with open_workspace(ctx) as workspace:
-        job = workspace.job_detail(job_id)
+        job = workspace.jobs.get(job_id)
         if job is None:
             fail(f"no job {job_id}")
-        if not workspace.cancel_job(job_id):
+        if not workspace.jobs.cancel(job_id):
             fail(f"job {job_id} is {job.status}; only queued or running jobs can be cancelled")
     console.print(f"job {job_id} cancelled", highlight=False)
 
@@ -147,7 +147,7 @@ def logs_command(
     from ..logs import follow_log
 
     with open_workspace(ctx) as workspace:
-        path = workspace.job_log_path(job_id)
+        path = workspace.jobs.log_path(job_id)
         if path is None:
             fail(f"no job {job_id}")
         if not follow:
@@ -160,7 +160,7 @@ def logs_command(
             return
 
         def finished() -> bool:
-            job = workspace.job_detail(job_id)
+            job = workspace.jobs.get(job_id)
             return job is None or job.status in TERMINAL_STATES
 
         for line in follow_log(path, finished):

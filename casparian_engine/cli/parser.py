@@ -45,10 +45,10 @@ def register_command(
     """Bundle a parser's source (with its [bold]uv.lock[/]), lint it, hash it and store it."""
     with open_workspace(ctx) as workspace:
         try:
-            result = workspace.register_parser(path, allow=tuple(allow), policy=policy)
+            result = workspace.parsers.register(path, allow=tuple(allow), policy=policy)
         except ValueError as exc:
             fail(exc)
-        record = workspace.get_parser(result.name, result.version)
+        record = workspace.parsers.get(result.name, result.version)
         selects = record is not None and bool(record.tags or record.patterns)
         no_match = (
             None
@@ -94,8 +94,8 @@ def list_command(
     """List registered parser versions."""
 
     with open_workspace(ctx) as workspace:
-        records = workspace.list_parsers()
-        paused = {h.parser_name: h.pause_note for h in workspace.paused_parsers()}
+        records = workspace.parsers.list()
+        paused = {h.parser_name: h.pause_note for h in workspace.parsers.paused()}
     if as_json:
         print_json([{**r.as_dict(), "paused": paused.get(r.name)} for r in records])
         return
@@ -126,8 +126,8 @@ def show_command(
 ) -> None:
     """Show one registered parser: hashes, contracts, gatekeeper findings."""
     with open_workspace(ctx) as workspace:
-        record = workspace.get_parser(name, version)
-        health = workspace.parser_health(name)
+        record = workspace.parsers.get(name, version)
+        health = workspace.parsers.health(name)
     if record is None:
         fail(f"no parser '{name}'{f' version {version}' if version else ''} is registered")
     pause_note = health.pause_note if health is not None else None
@@ -169,10 +169,10 @@ def export_command(
     """Write a registered bundle as a ZIP (verified first) that `parser register` accepts."""
     with open_workspace(ctx) as workspace:
         try:
-            target = workspace.export_parser(name, dest, version)
+            target = workspace.parsers.export(name, dest, version)
         except ValueError as exc:
             fail(exc)
-        record = workspace.get_parser(name, version)
+        record = workspace.parsers.get(name, version)
     assert record is not None
     if as_json:
         print_json({"path": str(target), **record.as_dict()})

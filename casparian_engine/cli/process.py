@@ -97,7 +97,7 @@ def process_command(
 
     cancel = threading.Event()
     with open_workspace(ctx) as workspace:
-        if parser is not None and workspace.get_parser(parser) is None:
+        if parser is not None and workspace.parsers.get(parser) is None:
             fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
         with Progress(
@@ -120,8 +120,8 @@ def process_command(
                         description=f"{event.running} running, {event.failed} failed",
                     )
 
-            reports = workspace.enqueue_matching(parser) if workspace.list_parsers() else []
-            summary = workspace.process(
+            reports = workspace.jobs.enqueue(parser) if workspace.parsers.list() else []
+            summary = workspace.jobs.process(
                 parser, workers, show, cancel, claim_batch=batch, queue_matching=False,
             )  # fmt: skip
     reasons = [r.why_nothing_queued() or r.failed_jobs_note() for r in reports]
@@ -139,9 +139,9 @@ def process_command(
 def _queue_only(ctx: typer.Context, parser: str | None, json_output: bool) -> None:
     """``process --queue-only``: queue the matched files for worker hosts; say how many."""
     with open_workspace(ctx) as workspace:
-        if parser is not None and workspace.get_parser(parser) is None:
+        if parser is not None and workspace.parsers.get(parser) is None:
             fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
-        reports = workspace.enqueue_matching(parser)
+        reports = workspace.jobs.enqueue(parser)
     if json_output:
         print_json(
             [
@@ -181,7 +181,7 @@ def start_command(
             highlight=False,
         )
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
-        summary = workspace.serve(workers=workers)
+        summary = workspace.jobs.serve(workers=workers)
     _print_summary(summary)
 
 
@@ -192,7 +192,7 @@ def resume_command(
 ) -> None:
     """Clear a parser's circuit breaker so its queued jobs run again."""
     with open_workspace(ctx) as workspace:
-        if not workspace.resume_parser(name):
+        if not workspace.parsers.resume(name):
             fail(f"parser '{name}' is not paused")
     console.print(f"resumed parser '{name}'", highlight=False)
 

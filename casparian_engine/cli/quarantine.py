@@ -51,15 +51,15 @@ def list_command(
 
     every = replace(_filter(job, parser, rule), parser_version=version)
     with open_workspace(ctx) as workspace:
-        current = {p.name: p.version for p in workspace.list_parsers()}  # highest version last
+        current = {p.name: p.version for p in workspace.parsers.list()}  # highest version last
         where = every
         if version is None and not all_versions and current:
             where = replace(every, current_versions=tuple(sorted(current.items())))
-        rows = workspace.list_quarantine(where, after_id=after, limit=limit)
-        total = workspace.count_quarantine(where, cap=COUNT_CAP) if not as_json else 0
+        rows = workspace.quarantine.list(where, after_id=after, limit=limit)
+        total = workspace.quarantine.count(where, cap=COUNT_CAP) if not as_json else 0
         hidden = 0
         if where is not every and not as_json:
-            hidden = workspace.count_quarantine(every, cap=COUNT_CAP + total) - total
+            hidden = workspace.quarantine.count(every, cap=COUNT_CAP + total) - total
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
@@ -89,7 +89,7 @@ def show_command(
 ) -> None:
     """One quarantined row: lineage, every violated rule with its reason, the original values."""
     with open_workspace(ctx) as workspace:
-        row = workspace.quarantined_row(quarantine_id)
+        row = workspace.quarantine.get(quarantine_id)
     if row is None:
         fail(f"no quarantined row with id {quarantine_id}")
     if as_json:
@@ -128,14 +128,14 @@ def replay_command(
     if job is None and parser is None:
         fail("say which rows to replay: --job J or --parser P")
     with open_workspace(ctx) as workspace:
-        if job is not None and workspace.job_detail(job) is None:
-            known = workspace.count_quarantine(_filter(job, None, None, replayed=True), cap=1)
+        if job is not None and workspace.jobs.get(job) is None:
+            known = workspace.quarantine.count(_filter(job, None, None, replayed=True), cap=1)
             if not known:  # no such job, and no quarantined row names it either
                 fail(f"no job {job}")
         if dry_run:
-            _print_replay_preview(workspace.preview_replay(_filter(job, parser, None)))
+            _print_replay_preview(workspace.quarantine.preview_replay(_filter(job, parser, None)))
             return
-        results = workspace.replay_quarantine(_filter(job, parser, None))
+        results = workspace.quarantine.replay(_filter(job, parser, None))
     if not results:
         console.print("Nothing to replay.")
     for r in results:

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
         with (
             open_workspace(ctx) as workspace,
-            workspace.query_catalog(with_quarantine=False) as catalog,
+            workspace.outputs.catalog(with_quarantine=False) as catalog,
         ):
             if not sql:
                 if as_json:

@@ -89,7 +89,7 @@ def run(
     with open_workspace(ctx) as workspace:
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
         try:
-            summary = workspace.run_parser(
+            summary = workspace.parsers.run(
                 parser,
                 input,
                 sink=sink,
@@ -223,7 +223,7 @@ def preview(
     """Show a file's format and dialect, a schema guess and its first rows (hex for binary)."""
     with open_workspace(ctx) as workspace:
         try:
-            result = workspace.preview_file(file, rows)
+            result = workspace.files.preview(file, rows)
         except OSError as exc:
             fail(f"{file}: {exc.strerror or exc}")
     if json_output:

@@ -82,7 +82,7 @@ def scan(
     with open_workspace(ctx) as workspace:
         if not show_progress:
             try:
-                summary = workspace.scan(root, patterns, tags)
+                summary = workspace.files.scan(root, patterns, tags)
             except _scan_errors() as exc:
                 fail(exc)
         else:
@@ -101,7 +101,7 @@ def scan(
                         )
 
                 try:
-                    summary = workspace.scan(root, patterns, tags, on_event=on_event)
+                    summary = workspace.files.scan(root, patterns, tags, on_event=on_event)
                 except _scan_errors() as exc:
                     fail(exc)
     if as_json:
@@ -149,10 +149,10 @@ def files(
     """List scanned files with their size, kind and tags."""
     with open_workspace(ctx) as workspace:
         try:
-            records = workspace.list_files(tag, untagged, pattern, limit, offset, order)
+            records = workspace.files.list(tag, untagged, pattern, limit, offset, order)
         except ValueError as exc:
             fail(exc)
-        total = workspace.count_files(tag, untagged, pattern)
+        total = workspace.files.count(tag, untagged, pattern)
     if as_json:
         print_json({"total": total, "files": [r.to_dict() for r in records]})
         return
@@ -180,7 +180,7 @@ def tag_files(
     """Tag files (or every file under folders) by hand."""
     with open_workspace(ctx) as workspace:
         try:
-            count = workspace.tag_files([str(p) for p in paths], tag)
+            count = workspace.files.tag([str(p) for p in paths], tag)
         except _scan_errors() as exc:
             fail(exc)
     console.print(f"tagged {counted(count, 'file')} as '{tag}'", highlight=False)
@@ -194,7 +194,7 @@ def untag(
     """Remove a tag from files (or from every file under folders)."""
     with open_workspace(ctx) as workspace:
         try:
-            count = workspace.untag_files([str(p) for p in paths], tag)
+            count = workspace.files.untag([str(p) for p in paths], tag)
         except _scan_errors() as exc:
             fail(exc)
     console.print(f"removed '{tag}' from {counted(count, 'file')}", highlight=False)
@@ -210,10 +210,10 @@ def rule_add(
     """Add a tag rule and apply it to every scanned file."""
     with open_workspace(ctx) as workspace:
         try:
-            rule = workspace.add_tag_rule(glob, tag, priority)
+            rule = workspace.files.add_tag_rule(glob, tag, priority)
         except _scan_errors() as exc:
             fail(exc)
-        tagged = workspace.count_files(tag=tag)
+        tagged = workspace.files.count(tag=tag)
     console.print(
         f"rule {rule.id}: {rule.pattern} → {rule.tag} (priority {rule.priority}); "
         f"{counted(tagged, 'file')} tagged '{rule.tag}'",
@@ -228,7 +228,7 @@ def rule_list(
 ) -> None:
     """List tag rules, highest priority first."""
     with open_workspace(ctx) as workspace:
-        rules = workspace.list_tag_rules()
+        rules = workspace.files.tag_rules()
     if as_json:
         print_json([{"id": r.id, "pattern": r.pattern, "tag": r.tag, "priority": r.priority}
                     for r in rules])  # fmt: skip
@@ -251,7 +251,7 @@ def rule_remove(
     """Remove a tag rule and the tags it assigned."""
     with open_workspace(ctx) as workspace:
         try:
-            rule = workspace.remove_tag_rule(rule_id)
+            rule = workspace.files.remove_tag_rule(rule_id)
         except _scan_errors() as exc:
             fail(exc)
     console.print(f"removed rule {rule.id}: {rule.pattern} → {rule.tag}", highlight=False)

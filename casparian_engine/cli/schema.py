@@ -78,7 +78,7 @@ def discover_command(
     given = _expand(list(paths or []))
     if tag is not None:
         with open_workspace(ctx) as workspace:
-            tagged = [Path(r.path) for r in workspace.list_files(tag=tag, limit=MAX_TAGGED)]
+            tagged = [Path(r.path) for r in workspace.files.list(tag=tag, limit=MAX_TAGGED)]
         if not tagged:
             fail(f"no file in the inventory is tagged {tag!r}")
         given.extend(tagged)
@@ -86,7 +86,7 @@ def discover_command(
         fail("name files, folders or glob patterns to discover, or --tag TAG")
     with open_workspace(ctx) as workspace, _progress() as on_progress:
         try:
-            report = workspace.discover_contracts(given, parser, on_progress)
+            report = workspace.contracts.discover(given, parser, on_progress)
         except DiscoveryError as exc:
             fail(str(exc))
     if not report.proposals:
@@ -194,12 +194,12 @@ def approve_command(
                 except ContractError as exc:
                     fail(exc)
             else:
-                proposal = workspace.contract_proposal(source)
+                proposal = workspace.contracts.proposal(source)
                 if proposal is None:
                     fail(f"{source!r} is neither a contract file nor a proposed contract's name")
                 contracts.append(proposal.contract)
         for contract in contracts:
-            _report_approval(workspace.approve_contract(contract))
+            _report_approval(workspace.contracts.approve(contract))
 
 
 def _report_approval(approval: Approval) -> None:
@@ -235,9 +235,9 @@ def show_command(
     """Print a contract version as YAML."""
     with open_workspace(ctx) as workspace:
         stored = (
-            workspace.get_contract(name, version)
+            workspace.contracts.get(name, version)
             if version is not None
-            else workspace.latest_contract(name) or workspace.contract_proposal(name)
+            else workspace.contracts.latest(name) or workspace.contracts.proposal(name)
         )
     if stored is None:
         fail(f"no contract {name!r}" + (f" version {version}" if version is not None else ""))
@@ -254,7 +254,7 @@ def list_command(
 ) -> None:
     """Every contract name with its newest version and status."""
     with open_workspace(ctx) as workspace:
-        contracts = workspace.list_contracts()
+        contracts = workspace.contracts.list()
     rows = [
         {
             "name": c.name,
@@ -288,8 +288,8 @@ def diff_command(
 ) -> None:
     """Unified diff between two versions of a contract."""
     with open_workspace(ctx) as workspace:
-        before = workspace.get_contract(name, old)
-        after = workspace.get_contract(name, new)
+        before = workspace.contracts.get(name, old)
+        after = workspace.contracts.get(name, new)
     if before is None or after is None:
         fail(f"contract {name!r} has no version {old if before is None else new}")
     from ..contracts.diff import contract_diff

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         """
         with open_workspace(ctx) as workspace:
             try:
-                result = workspace.vendor_parser(parser, version)
+                result = workspace.parsers.vendor(parser, version)
             except (ValueError, RuntimeError) as exc:
                 fail(exc)
         if as_json:
@@ -59,11 +59,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build (or reuse) the environment of a registered parser; prints its interpreter."""
         with open_workspace(ctx) as workspace:
-            record = workspace.get_parser(parser, version)
+            record = workspace.parsers.get(parser, version)
             if record is None:
                 fail(f"no parser '{parser}' is registered")
             try:
-                python = workspace.environment_for(record, offline=offline)
+                python = workspace.parsers.environment(record, offline=offline)
             except (ValueError, RuntimeError) as exc:
                 fail(exc)
         typer.echo(str(python))  # plain, unwrapped: scripts use it
@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List built environments, least recently used first."""
         with open_workspace(ctx) as workspace:
-            environments = workspace.envs.environments()
+            environments = workspace.parsers.envs.environments()
         rows: list[dict[str, Any]] = [
             {"lockfile_hash": e.lockfile_hash, "path": str(e.path), "last_used": e.last_used}
             for e in environments
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Remove the least recently used environments beyond --keep."""
         with open_workspace(ctx) as workspace:
-            removed = workspace.envs.cleanup(keep)
+            removed = workspace.parsers.envs.cleanup(keep)
         console.print(f"removed {counted(len(removed), 'environment')}", highlight=False)
 
     app.add_typer(env_app, name="env")

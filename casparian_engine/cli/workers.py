@@ -111,7 +111,7 @@ def worker_command(
     )
     try:
         with Workspace.for_config(config) as workspace:
-            summary = workspace.run_worker_host(
+            summary = workspace.jobs.worker_host(
                 worker_count, parser or (), batch, follow=not drain, worker_env=env, cancel=cancel
             )
     except CasparianError as exc:  # the store cannot be reached (StoreError)
@@ -135,7 +135,9 @@ def workers_command(
     config, _env = _host_config(ctx, store, None, None)
     try:
         with Workspace.for_config(config) as workspace:
-            reading = workspace.live_workers()  # heartbeats' own clock: ages right across hosts
+            reading = (
+                workspace.jobs.live_workers()
+            )  # heartbeats' own clock: ages right across hosts
     except CasparianError as exc:  # the store cannot be reached (StoreError)
         fail(exc)
     live, now = reading.workers, reading.now

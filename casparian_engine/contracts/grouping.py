@@ -1,6 +1,6 @@
 """Discovery over many files at once: group them by shape, then propose one contract per group.
 
-This is the one discovery every face uses (``Workspace.discover_contracts``: `schema discover`, the
+This is the one discovery every face uses (``ws.contracts.discover``: `schema discover`, the
 MCP tool ``discover_schemas``, the TUI's Discover). A scope can mix formats (invoices, sensor
 exports, logs). Folders are expanded to their delimited-text files; at most ``MAX_FILES_SNIFFED``
 files are sniffed (an even spread of a larger set, whose group sizes are then estimates). Files are

@@ -54,11 +54,11 @@ def create_demo_workspace(
         return DemoWorkspace(demo, None)
     with Workspace.open(demo.home_dir) as workspace:
         for glob, tag, priority in DEMO_TAG_RULES:
-            workspace.add_tag_rule(glob, tag, priority)
-        summary = workspace.scan(demo.files_dir, on_event=on_event, cancel=cancel)
+            workspace.files.add_tag_rule(glob, tag, priority)
+        summary = workspace.files.scan(demo.files_dir, on_event=on_event, cancel=cancel)
         for parser_dir in REGISTERED_PARSERS:
             _approve_contracts(workspace, demo.parsers_dir / parser_dir)
-            workspace.register_parser(demo.parsers_dir / parser_dir)
+            workspace.parsers.register(demo.parsers_dir / parser_dir)
     mark_home_prepared(demo)
     return DemoWorkspace(demo, summary)
 
@@ -69,4 +69,4 @@ def _approve_contracts(workspace: Workspace, parser_dir: Path) -> None:
 
     for path in sorted(parser_dir.glob("*.contract.yaml")):
         contract = SchemaContract.from_yaml(path.read_text(encoding="utf-8"), source=str(path))
-        workspace.approve_contract(contract)
+        workspace.contracts.approve(contract)

@@ -318,7 +318,7 @@ def _tail_lines(path: Path | None) -> tuple[str, ...]:
 
 def explain_failure(workspace: Workspace, job_id: int) -> FailureFacts:
     """ "Explain this failure" without a model: ``failure_facts`` of job ``job_id``."""
-    job = workspace.job_detail(job_id)
+    job = workspace.jobs.get(job_id)
     if job is None:
         raise ValueError(f"no job {job_id}")
     return failure_facts(workspace, job)
@@ -334,7 +334,7 @@ def failure_facts(workspace: Workspace, job: Job) -> FailureFacts:
     line = source_file = None
     source: list[tuple[int, str]] = []
     try:
-        folder = workspace.load_bundle(job.parser_name, job.parser_version)
+        folder = workspace.parsers.load_bundle(job.parser_name, job.parser_version)
     except Exception:  # noqa: BLE001 - a bundle that cannot load still leaves the other facts
         folder = None
     if folder is not None:
@@ -363,6 +363,6 @@ def failure_facts(workspace: Workspace, job: Job) -> FailureFacts:
         source=tuple(source),
         input_path=job.input_path,
         sample_lines=_head_lines(job.input_path),
-        log_tail=_tail_lines(workspace.job_log_path(job.id)),
+        log_tail=_tail_lines(workspace.jobs.log_path(job.id)),
         quarantined=job.rows_quarantined,
     )

@@ -139,7 +139,7 @@ def run_on_samples(
     folder.mkdir(parents=True)
     unvalidated = code + UNVALIDATED.format(cls=parser_class_name(code))
     (folder / PARSER_FILE).write_text(unvalidated, encoding="utf-8")
-    summary = workspace.run_parser(
+    summary = workspace.parsers.run(
         folder / PARSER_FILE,
         list(draft.facts.paths[:CHECK_FILES]),
         sink=f"parquet://{folder / 'out'}",

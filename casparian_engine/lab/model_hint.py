@@ -109,7 +109,7 @@ def refine_hint(
     if description.lower().replace(" ", "_") == TOOL:
         return None  # a small model echoing the tool's name said nothing about the files
     tag = usable_tag(arguments.get("tag", "")) or hint.tag
-    workspace.record_audit(
+    workspace.audit.record(
         "ai.hint",
         tag,
         provider=provider.name,

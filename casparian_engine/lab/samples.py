@@ -145,7 +145,7 @@ def gather_facts(paths: list[Path]) -> SampleFacts:
 def tagged_samples(workspace: Workspace, tag: str, limit: int = MAX_SAMPLE_FILES) -> list[Path]:
     """The live files carrying ``tag`` in the inventory (path order), at most ``limit``, as
     sample files; ``LabError`` naming the tag when it has none."""
-    records = workspace.list_files(tag=tag, limit=limit)
+    records = workspace.files.list(tag=tag, limit=limit)
     if not records:
         raise LabError(
             f"tag {tag!r}: no files carry it (tag some in Discover or with `casparian tag`)"

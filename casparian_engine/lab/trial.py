@@ -1,6 +1,6 @@
 """Try a draft: run it on the samples through the same executor as ``casparian run``.
 
-The guest, contract validation and quarantine are the dev loop's own (``Workspace.run_parser``);
+The guest, contract validation and quarantine are the dev loop's own (``ws.parsers.run``);
 rows go to a scratch Parquet folder under ``<home>/lab/<parser>/try`` (replaced on each try), so a
 try never touches the production outputs. The result gives rows written and quarantined per
 output, the first quarantine reasons with their line numbers, and a preview of each output.
@@ -149,7 +149,7 @@ def try_parser(
         if scratch.exists():
             shutil.rmtree(scratch)
         scratch.mkdir(parents=True)
-    summary = workspace.run_parser(
+    summary = workspace.parsers.run(
         parser_file,
         files,
         sink=options.sink or f"parquet://{scratch}",
@@ -192,7 +192,7 @@ def try_registered(
             f"{len(samples):,} sample files chosen for {name}; a dev run takes at most "
             f"{MAX_SAMPLE_FILES}"
         )
-    entry, origin = workspace.parser_dev_entry(name)
+    entry, origin = workspace.parsers.dev_entry(name)
     scratch = samples_scratch(workspace, name)
     return try_parser(workspace, entry, samples, scratch, cancel, options).with_origin(origin)
 

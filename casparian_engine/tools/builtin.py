@@ -17,11 +17,11 @@ SAMPLE_FILES = 10
 
 
 def _scope(ctx: ToolContext, name: str) -> ScopeDefinition:
-    scope = ctx.workspace.get_scope(name)
+    scope = ctx.workspace.scopes.get(name)
     if scope is None:
         from ..query_guard import name_list  # DuckDB loads when a tool needs it, not at import
 
-        known = name_list([s.name for s in ctx.workspace.list_scopes()], "none yet")
+        known = name_list([s.name for s in ctx.workspace.scopes.list()], "none yet")
         raise ValueError(
             f"unknown scope {name!r} (known scopes: {known}); create it with apply_scope"
         )
@@ -29,7 +29,7 @@ def _scope(ctx: ToolContext, name: str) -> ScopeDefinition:
 
 
 def _scope_paths(ctx: ToolContext, scope: ScopeDefinition) -> list[str]:
-    paths = [f.path for f in ctx.workspace.resolve_scope(scope)]
+    paths = [f.path for f in ctx.workspace.scopes.resolve(scope)]
     for path in paths:
         ctx.guard.check_path(path)
     return paths
@@ -42,17 +42,17 @@ def quick_scan(ctx: ToolContext, path: str, patterns: list[str] | None = None) -
     `patterns` are gitignore-style (e.g. `*.csv`, `!tmp/`). A rescan re-hashes only changed files.
     """
     resolved = str(ctx.guard.check_path(path))
-    summary = ctx.workspace.scan(resolved, patterns=tuple(patterns or ()))
+    summary = ctx.workspace.files.scan(resolved, patterns=tuple(patterns or ()))
     scope = ScopeDefinition(name="", paths=(resolved,))
     sample = []
-    for index, scoped in enumerate(ctx.workspace.resolve_scope(scope, batch_size=50)):
+    for index, scoped in enumerate(ctx.workspace.scopes.resolve(scope, batch_size=50)):
         if index >= SAMPLE_FILES:
             break
         sample.append({"path": scoped.path, "size": scoped.size, "sha256": scoped.sha256})
     return {
         "root": resolved,
         "summary": summary.to_dict(),
-        "tags": [{"tag": tag, "files": count} for tag, count in ctx.workspace.tag_counts()],
+        "tags": [{"tag": tag, "files": count} for tag, count in ctx.workspace.files.tag_counts()],
         "sample": sample,
     }
 
@@ -80,11 +80,11 @@ def apply_scope(
             "--read-write: start it with --read-write, or call apply_scope without `tag`"
         )
     resolved_paths = [str(ctx.guard.check_path(p)) for p in paths or ()]
-    scope = ctx.workspace.save_scope(scope_from_arguments(name, tags, patterns, resolved_paths))
+    scope = ctx.workspace.scopes.save(scope_from_arguments(name, tags, patterns, resolved_paths))
     files = _scope_paths(ctx, scope)
     tagged = 0
     if tag:
-        tagged = ctx.workspace.tag_files(list[str | int](files), tag) if files else 0
+        tagged = ctx.workspace.files.tag(list[str | int](files), tag) if files else 0
     return {
         "scope": {
             "name": scope.name,
@@ -115,7 +115,7 @@ def discover_schemas(
     )
     if not paths:
         raise ValueError("the scope holds no files: scan a folder or widen the scope")
-    report = ctx.workspace.discover_contracts(paths, name=scope)
+    report = ctx.workspace.contracts.discover(paths, name=scope)
     return {
         "proposals": [p.to_dict() for p in report.proposals],
         "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],
@@ -131,7 +131,7 @@ def approve_schemas(ctx: ToolContext, contract_ids: list[int]) -> dict[str, Any]
         raise ValueError("give at least one contract id")
     approved = []
     for contract_id in contract_ids:
-        approval = ctx.workspace.approve_contract_id(contract_id)
+        approval = ctx.workspace.contracts.approve_id(contract_id)
         approved.append(
             {
                 "requested_id": contract_id,
@@ -153,7 +153,7 @@ def run_backtest(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
     """
 
     paths = _scope_paths(ctx, _scope(ctx, scope))
-    report = ctx.workspace.backtest(parser, paths)
+    report = ctx.workspace.parsers.backtest(parser, paths)
     return {
         "parser": report.parser_name,
         "version": report.parser_version,
@@ -165,8 +165,8 @@ def run_backtest(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any]:
 def _pipeline_effect(ctx: ToolContext, arguments: dict[str, Any]) -> str:
     """What execute_pipeline will change, for the person who confirms it."""
     parser, scope = arguments.get("parser"), arguments.get("scope")
-    definition = ctx.workspace.get_scope(str(scope))
-    files = sum(1 for _ in ctx.workspace.resolve_scope(definition)) if definition else None
+    definition = ctx.workspace.scopes.get(str(scope))
+    files = sum(1 for _ in ctx.workspace.scopes.resolve(definition)) if definition else None
     held = f"{files} file(s)" if files is not None else "the files (the scope does not exist yet)"
     return (
         f"queues {held} of scope {scope!r} as jobs for parser {parser!r} and processes them "
@@ -180,8 +180,8 @@ def execute_pipeline(ctx: ToolContext, parser: str, scope: str) -> dict[str, Any
     """Queue a scope's files for a registered parser and process them (read-write servers only)."""
     definition = _scope(ctx, scope)
     scope_paths = _scope_paths(ctx, definition)
-    jobs = ctx.workspace.execute_scope(parser, definition)
-    health = ctx.workspace.parser_health(parser)
+    jobs = ctx.workspace.scopes.execute(parser, definition)
+    health = ctx.workspace.parsers.health(parser)
     paused = health.pause_note if health is not None else None
     not_queued = None
     if not scope_paths:
@@ -219,7 +219,7 @@ def query_output(ctx: ToolContext, sql: str, limit: int = DEFAULT_ROW_LIMIT) -> 
     is cancelled after the query_timeout_s setting (30 s by default); BLOB values come back as hex
     text (`notes` says which columns).
     """
-    with ctx.workspace.query_catalog(with_quarantine=False) as catalog:
+    with ctx.workspace.outputs.catalog(with_quarantine=False) as catalog:
         result = catalog.query(sql, limit=limit)
         tables = [t.name for t in catalog.tables]
     return {

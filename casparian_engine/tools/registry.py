@@ -187,7 +187,7 @@ def call_tool(
     ``caller`` goes into the audit entry as it is (the assistant names its provider and model).
     """
     started = time.perf_counter()
-    record_audit = ctx.workspace.record_audit
+    record_audit = ctx.workspace.audit.record
     who = dict(caller or {})
     try:
         check_arguments(arguments, spec.path_params)

@@ -154,13 +154,13 @@ class AuditScreen(ModalScreen[None]):
     def load(self, generation: int, where: AuditFilter) -> None:
         workspace = self.workspace
         filters = {"containing": where.text or None, "since": where.since, "until": where.until}
-        entries = workspace.audit_entries(limit=AUDIT_PAGE_ROWS, **filters)
-        total = workspace.audit_count(**filters) if len(entries) == AUDIT_PAGE_ROWS else 0
+        entries = workspace.audit.entries(limit=AUDIT_PAGE_ROWS, **filters)
+        total = workspace.audit.count(**filters) if len(entries) == AUDIT_PAGE_ROWS else 0
         self.post_message(AuditRead(generation, where, entries, max(total, len(entries))))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="audit-more")
     def load_more(self, generation: int, where: AuditFilter, before_id: int) -> None:
-        entries = self.workspace.audit_entries(
+        entries = self.workspace.audit.entries(
             limit=AUDIT_PAGE_ROWS,
             containing=where.text or None,
             since=where.since,

@@ -70,8 +70,8 @@ class ApprovesContracts(_Base):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="contract-approve")
     def preview_approval(self, contract: Any) -> None:
-        latest = self.workspace.latest_contract(contract.name)
-        diff = self.workspace.approval_diff(contract)
+        latest = self.workspace.contracts.latest(contract.name)
+        diff = self.workspace.contracts.approval_diff(contract)
         next_version = latest.version + 1 if latest is not None else 1
         self.post_message(ApprovalPreviewed(contract, diff, next_version))
 
@@ -98,7 +98,7 @@ class ApprovesContracts(_Base):
     @work(thread=True, exclusive=True, exit_on_error=False, group="contract-approve")
     def approve(self, contract: Any) -> None:
         try:
-            approval = self.workspace.approve_contract(contract)
+            approval = self.workspace.contracts.approve(contract)
         except ValueError as exc:
             self.post_message(ApprovalFailed(f"✗ approve {contract.name!r}: {describe(exc)}"))
             return

@@ -55,7 +55,7 @@ EMPTY_HINT = "No files yet: press n to scan a folder."
 def tag_problem(workspace: Workspace, tag: str) -> str:
     """Why ``tag`` cannot name a tag (the engine's own rule), or '' when it can."""
     try:
-        workspace.check_tag(tag)
+        workspace.files.check_tag(tag)
     except CasparianError as exc:  # TaggingError
         return str(exc)
     return ""
@@ -138,7 +138,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
         """One page of the files the filter selects, paged and matched by the engine; a newer
         request cancels this worker, which then stops reading."""
         worker = get_current_worker()
-        listing = self.service.workspace.list_files_page(
+        listing = self.service.workspace.files.page(
             filter_text,
             PAGE_SIZE,
             offset,
@@ -150,7 +150,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-suggest")
     def load_suggestion(self) -> None:
-        self.post_message(SuggestionsComputed(self.service.workspace.suggest_tags(limit=1)))
+        self.post_message(SuggestionsComputed(self.service.workspace.files.suggest_tags(limit=1)))
 
     def on_files_listed(self, message: FilesListed) -> None:
         if (message.pattern, message.offset) != (self.filter_text, self.requested_offset):
@@ -239,7 +239,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
         if event.input.id != "filter":
             return
         try:
-            self.service.workspace.read_file_filter(event.value)
+            self.service.workspace.files.read_filter(event.value)
         except CasparianError as exc:  # FilterError
             self.show_error(f"filter: {describe(exc)}")  # the list keeps the last good filter
             return
@@ -350,7 +350,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
     def untag_files(self, file_ids: list[int], tag: str) -> None:
-        removed = self.service.workspace.untag_files(list(file_ids), tag)
+        removed = self.service.workspace.files.untag(list(file_ids), tag)
         self.post_message(FilesUntagged(tag, removed))
 
     def on_files_untagged(self, message: FilesUntagged) -> None:
@@ -360,7 +360,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
     def tag_files(self, file_ids: list[int], tag: str) -> None:
-        tagged = self.service.workspace.tag_files(list(file_ids), tag)
+        tagged = self.service.workspace.files.tag(list(file_ids), tag)
         self.post_message(FilesTagged(tag, tagged))
 
     def on_files_tagged(self, message: FilesTagged) -> None:
@@ -381,7 +381,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-tag")
     def accept_suggestion(self, suggestion: Any) -> None:
-        tagged = self.service.workspace.accept_tag_suggestion(suggestion)
+        tagged = self.service.workspace.files.accept_suggestion(suggestion)
         self.post_message(FilesTagged(suggestion.suggested_tag, tagged))
 
     def action_preview(self) -> None:
@@ -412,7 +412,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-preview")
     def preview_file(self, path: str) -> None:
-        preview = self.service.workspace.preview_file(path, rows=PREVIEW_ROWS)
+        preview = self.service.workspace.files.preview(path, rows=PREVIEW_ROWS)
         self.post_message(FilePreviewed(path, preview))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -436,7 +436,7 @@ class DiscoverScreen(DiscoverAssistant, DiscoverContracts, ModeScreen):
         """Gather the file's facts; its kind is checked against what the preview detects."""
         preview_format, preview_error = None, ""
         try:
-            preview_format = self.service.workspace.preview_file(record.os_path, rows=1).format
+            preview_format = self.service.workspace.files.preview(record.os_path, rows=1).format
         except Exception as exc:  # an unreadable file still has facts worth showing
             preview_error = f"could not read the file: {exc}"
         name = record.path.rpartition("/")[2]

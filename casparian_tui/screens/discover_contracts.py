@@ -1,4 +1,4 @@
-"""Discover's c: propose a contract for the selected files (``Workspace.discover_contracts``,
+"""Discover's c: propose a contract for the selected files (``ws.contracts.discover``,
 which keeps the proposals for a person to approve) and open it as a table to approve."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class DiscoverContracts(_Base):
     @work(thread=True, exclusive=True, exit_on_error=False, group="discover-contract")
     def discover_contract(self, paths: list[str], name: str | None) -> None:
         try:
-            report = self.service.workspace.discover_contracts(paths, name)
+            report = self.service.workspace.contracts.discover(paths, name)
         except ValueError as exc:
             self.post_message(ContractDiscoveryFailed(describe(exc)))
             return

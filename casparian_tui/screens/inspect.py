@@ -126,7 +126,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
 
     @property
     def inspector(self) -> Any:
-        return self.service.workspace.output_inspector()
+        return self.service.workspace.outputs.inspector()
 
     @property
     def grid(self) -> ResultGrid | None:
@@ -135,7 +135,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-tables")
     def load_tables(self) -> None:
-        self.post_message(TablesListed(self.service.workspace.output_tables()))
+        self.post_message(TablesListed(self.service.workspace.outputs.tables()))
 
     def on_tables_listed(self, message: TablesListed) -> None:
         """Refill the list, keeping the cursor on the chosen table (a reload must not switch)."""
@@ -211,7 +211,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
 
         workspace = self.service.workspace
         try:
-            catalog = workspace.query_catalog(with_quarantine=bool(sql))
+            catalog = workspace.outputs.catalog(with_quarantine=bool(sql))
             result = catalog.open_result(text)
             first = result.window(0, WINDOW_ROWS, order)
             total = result.row_count()
@@ -221,7 +221,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
             return
         history: tuple[str, ...] = ()
         if sql:
-            queries = workspace.query_history()
+            queries = workspace.outputs.query_history()
             queries.add(sql)
             history = queries.queries
         self.post_message(
@@ -366,7 +366,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
     def load_query_names(self) -> None:
         """The names a query may use, the quarantine's too, for completion (its copy, made now
         unless the quarantine is unchanged since the last one, serves the queries that follow)."""
-        catalog = self.service.workspace.query_catalog(with_quarantine=True)
+        catalog = self.service.workspace.outputs.catalog(with_quarantine=True)
         self.post_message(QueryNamesRead(catalog.column_names()))
 
     def on_query_names_read(self, message: QueryNamesRead) -> None:
@@ -376,7 +376,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-history")
     def load_history(self) -> None:
-        history = self.service.workspace.query_history()
+        history = self.service.workspace.outputs.query_history()
         self.post_message(HistoryLoaded(history.queries, history.load_error))
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
@@ -514,7 +514,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
             self.exports_dir.mkdir(parents=True, exist_ok=True)  # any other folder must exist
         try:
             check_destination(target)  # a wrong name or folder is said before any query runs
-            catalog = self.service.workspace.query_catalog(with_quarantine=with_quarantine)
+            catalog = self.service.workspace.outputs.catalog(with_quarantine=with_quarantine)
             with catalog:
                 written = catalog.open_result(sql).export(target, order)
         except CasparianError as exc:
@@ -587,8 +587,8 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
 
         workspace = self.service.workspace
         where = QuarantineFilter()
-        rows = workspace.list_quarantine(where, after_id=after_id, limit=QUARANTINE_PAGE)
-        total = workspace.count_quarantine(where)
+        rows = workspace.quarantine.list(where, after_id=after_id, limit=QUARANTINE_PAGE)
+        total = workspace.quarantine.count(where)
         self.post_message(QuarantineListed(rows, total, after_id))
 
     def on_quarantine_listed(self, message: QuarantineListed) -> None:
@@ -638,7 +638,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
             self.post_message(SourceLineRead(quarantine_id, line or 0, "", text))
             return
         try:
-            found = self.service.workspace.source_line(path, line)
+            found = self.service.workspace.files.source_line(path, line)
         except SourceLineError as exc:
             self.post_message(SourceLineRead(quarantine_id, line, "", str(exc)))
             return

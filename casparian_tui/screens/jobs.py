@@ -212,8 +212,8 @@ class JobsScreen(ExplainFailure, ModeScreen):
     def load_jobs(self) -> None:
         workspace = self.service.workspace
         status = self.status_filter
-        rows = workspace.list_jobs(status=status, limit=500)
-        paused = frozenset(h.parser_name for h in workspace.paused_parsers())
+        rows = workspace.jobs.list(status=status, limit=500)
+        paused = frozenset(h.parser_name for h in workspace.parsers.paused())
         self.post_message(JobQueueRead(rows, paused, status))
 
     def action_show_audit(self) -> None:
@@ -319,8 +319,8 @@ class JobsScreen(ExplainFailure, ModeScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-detail")
     def load_detail(self, job_id: int) -> None:
         workspace = self.service.workspace
-        job = workspace.job_detail(job_id)
-        log_path = workspace.job_log_path(job_id)
+        job = workspace.jobs.get(job_id)
+        log_path = workspace.jobs.log_path(job_id)
         log_tail = ""
         if log_path is not None and log_path.is_file():
             with open(log_path, "rb") as handle:
@@ -378,17 +378,17 @@ class JobsScreen(ExplainFailure, ModeScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-act")
     def act_on_job(self, job_id: int, action: str) -> None:
         workspace = self.service.workspace
-        done = workspace.retry_job(job_id) if action == "retry" else workspace.cancel_job(job_id)
+        done = workspace.jobs.retry(job_id) if action == "retry" else workspace.jobs.cancel(job_id)
         verb = "requeued" if action == "retry" else "cancelled"
         text = f"job {job_id} {verb}" if done else f"job {job_id} could not be {verb}"
-        job = workspace.job_detail(job_id) if done and action == "retry" else None
+        job = workspace.jobs.get(job_id) if done and action == "retry" else None
         run_parser = ""
         if job is not None:
-            health = workspace.parser_health(job.parser_name)
+            health = workspace.parsers.health(job.parser_name)
             paused = health is not None and health.paused_at is not None
             text = requeued_text(job_id, job.parser_name, paused)
             run_parser = "" if paused else job.parser_name
-            if not paused and workspace.get_parser(job.parser_name, job.parser_version) is None:
+            if not paused and workspace.parsers.get(job.parser_name, job.parser_version) is None:
                 run_parser = ""
                 text = (
                     f"job {job_id} requeued; {job.parser_name} {job.parser_version} is not "

@@ -404,7 +404,7 @@ class LabScreen(Screen[None]):
             self.post_message(LabFailed("approve", str(exc)))
             return
         for contract in contracts:
-            approvals.append(self.app.workspace.approve_contract(contract))  # type: ignore[attr-defined]
+            approvals.append(self.app.workspace.contracts.approve(contract))  # type: ignore[attr-defined]
         self.post_message(LabApproved(approvals))
 
     def on_lab_approved(self, message: LabApproved) -> None:
@@ -424,7 +424,7 @@ class LabScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab-register")
     def register(self, folder: Path) -> None:
         try:
-            registration = self.app.workspace.register_parser(folder)  # type: ignore[attr-defined]
+            registration = self.app.workspace.parsers.register(folder)  # type: ignore[attr-defined]
         except ValueError as exc:
             self.post_message(LabFailed("register", str(exc)))
             return

@@ -148,7 +148,7 @@ class ParserDetailsDialog(ApprovesContracts, ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="parser-details")
     def reread_details(self, name: str) -> None:
-        self.post_message(ParserDetailsReread(self.workspace.parser_details(name)))
+        self.post_message(ParserDetailsReread(self.workspace.parsers.details(name)))
 
     def on_parser_details_reread(self, message: ParserDetailsReread) -> None:
         self.details = message.details

@@ -232,12 +232,12 @@ class ProcessScreen(ExplainFailure, ProcessWorkflow, ModeScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-parsers")
     def load_parsers(self) -> None:
         workspace = self.service.workspace
-        rows = workspace.parser_overview()
+        rows = workspace.parsers.overview()
         quarantined = {
-            row.name: workspace.count_quarantine(QuarantineFilter(parser_name=row.name))
+            row.name: workspace.quarantine.count(QuarantineFilter(parser_name=row.name))
             for row in rows
         }
-        health = {h.parser_name: h for h in workspace.paused_parsers()}
+        health = {h.parser_name: h for h in workspace.parsers.paused()}
         self.post_message(ParsersRead(rows, quarantined, health))
 
     def _add_parser_columns(self) -> None:
@@ -354,7 +354,7 @@ class ProcessScreen(ExplainFailure, ProcessWorkflow, ModeScreen):
     # --- matched files (paged) ----------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-files")
     def load_files(self, parser_name: str, offset: int) -> None:
-        page = self.service.workspace.matched_files(parser_name, offset, FILES_PAGE)
+        page = self.service.workspace.parsers.matched_files(parser_name, offset, FILES_PAGE)
         self.post_message(ParserFilesListed(parser_name, page.paths, page.total, page.offset))
 
     def on_parser_files_listed(self, message: ParserFilesListed) -> None:
@@ -429,7 +429,7 @@ class ProcessScreen(ExplainFailure, ProcessWorkflow, ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-resume")
     def resume_parser(self, name: str) -> None:
-        self.post_message(ParserResumed(name, self.service.workspace.resume_parser(name)))
+        self.post_message(ParserResumed(name, self.service.workspace.parsers.resume(name)))
 
     def on_parser_resumed(self, message: ParserResumed) -> None:
         name = message.parser_name

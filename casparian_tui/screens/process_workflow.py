@@ -173,7 +173,7 @@ class ProcessWorkflow(_Base):
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-register")
     def preview_folder(self, folder: str) -> None:
         try:
-            preview = self.service.workspace.preview_registration(Path(folder).expanduser())
+            preview = self.service.workspace.parsers.preview_registration(Path(folder).expanduser())
         except ValueError as exc:
             self.post_message(WorkflowFailed(f"register {folder}: {describe(exc)}"))
             return
@@ -201,20 +201,20 @@ class ProcessWorkflow(_Base):
 
         workspace = self.service.workspace
         policy = workspace.config.settings.gatekeeper_policy
-        dialog = RegisterDialog(folder, preview, policy, workspace.gatekeeper_rules())
+        dialog = RegisterDialog(folder, preview, policy, workspace.parsers.gatekeeper_rules())
         self.app.push_screen(dialog, answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-register")
     def register_folder(self, folder: str, choice: RegisterChoice) -> None:
         workspace = self.service.workspace
         try:
-            registration = workspace.register_parser(
+            registration = workspace.parsers.register(
                 Path(folder).expanduser(), allow=choice.allow, policy=choice.policy
             )
         except ValueError as exc:
             self.post_message(WorkflowFailed(f"register {folder}: {describe(exc)}"))
             return
-        record = workspace.get_parser(registration.name, registration.version)
+        record = workspace.parsers.get(registration.name, registration.version)
         warnings = [finding.message for finding in registration.verdict.warned]
         if record is not None and not (record.tags or record.patterns):
             warnings.insert(
@@ -248,7 +248,7 @@ class ProcessWorkflow(_Base):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-details")
     def read_details(self, name: str) -> None:
-        self.post_message(ParserDetailsRead(self.service.workspace.parser_details(name)))
+        self.post_message(ParserDetailsRead(self.service.workspace.parsers.details(name)))
 
     def on_parser_details_read(self, message: ParserDetailsRead) -> None:
         if self.is_current:
@@ -310,7 +310,7 @@ class ProcessWorkflow(_Base):
             self.app.push_screen(
                 ReviewDialog(
                     f"Give {parser.name} this machine's network for this dev run?",
-                    network_body(parser.name, self.service.workspace.audit_user()),
+                    network_body(parser.name, self.service.workspace.audit.user()),
                     "y gives it the network and runs · n or Esc: no run",
                 ),
                 network_answered,
@@ -391,7 +391,7 @@ class ProcessWorkflow(_Base):
     def plan_backfill(self, name: str, choice: BackfillChoice) -> None:
         workspace = self.service.workspace
         try:
-            plan = workspace.backfill_plan(name, choice.limit, choice.force)
+            plan = workspace.outputs.backfill_plan(name, choice.limit, choice.force)
         except ValueError as exc:
             self.post_message(WorkflowFailed(f"backfill of {name}: {describe(exc)}"))
             return
@@ -402,7 +402,7 @@ class ProcessWorkflow(_Base):
     def recheck_backfill(self, seen: Any, output_dir: str) -> None:
         """After a yes: run the plan shown if it still holds, else show the new one."""
         try:
-            now, changes = self.service.workspace.backfill_plan_changes(seen)
+            now, changes = self.service.workspace.outputs.backfill_changes(seen)
         except ValueError as exc:
             self.post_message(WorkflowFailed(f"backfill of {seen.parser_name}: {describe(exc)}"))
             return

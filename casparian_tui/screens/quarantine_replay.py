@@ -117,7 +117,7 @@ class QuarantineReplay:
 
         screen: Any = self
         where = QuarantineFilter(parser_name=row.parser_name, output_name=row.output_name)
-        screen.post_message(ReplayScopeRead(row, screen.service.workspace.count_quarantine(where)))
+        screen.post_message(ReplayScopeRead(row, screen.service.workspace.quarantine.count(where)))
 
     def on_replay_scope_read(self, message: ReplayScopeRead) -> None:
         from casparian_engine.workspace import QuarantineFilter
@@ -151,7 +151,7 @@ class QuarantineReplay:
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-replay")
     def preview_rows(self, where: Any, scope: str) -> None:
         screen: Any = self
-        previews = screen.service.workspace.preview_replay(where)
+        previews = screen.service.workspace.quarantine.preview_replay(where)
         screen.post_message(ReplayPreviewed(where, scope, previews))
 
     def on_replay_previewed(self, message: ReplayPreviewed) -> None:
@@ -171,7 +171,7 @@ class QuarantineReplay:
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-replay")
     def replay_rows(self, where: Any, scope: str) -> None:
         screen: Any = self
-        results = screen.service.workspace.replay_quarantine(where)
+        results = screen.service.workspace.quarantine.replay(where)
         screen.post_message(QuarantineReplayed(scope, results))
 
     def on_quarantine_replayed(self, message: QuarantineReplayed) -> None:

@@ -161,7 +161,7 @@ class RegisterDialog(ModalScreen[RegisterChoice | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="register-reread")
     def reread(self, choice: RegisterChoice) -> None:
         try:
-            preview = self.workspace.preview_registration(
+            preview = self.workspace.parsers.preview_registration(
                 Path(self.folder).expanduser(), allow=choice.allow, policy=choice.policy
             )
         except ValueError as exc:

@@ -60,7 +60,7 @@ class WorkersLine(Static):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="workers-line")
     def reload(self) -> None:
-        reading = self.workspace.live_workers()
+        reading = self.workspace.jobs.live_workers()
         self.post_message(self.Read(workers_text(reading.workers, reading.now)))
 
     def on_workers_line_read(self, message: Read) -> None:

@@ -90,9 +90,9 @@ def test_ask_runs_a_write_tool_only_after_the_person_types_y(
     workspace, _copy = demo_workspace  # its inventory points at the demo's own files
     home = workspace.config.home
     seed_history(home)
-    scope = workspace.get_scope("inv")
+    scope = workspace.scopes.get("inv")
     assert scope is not None
-    first = next(iter(workspace.resolve_scope(scope)))
+    first = next(iter(workspace.scopes.resolve(scope)))
     workspace.store.scopes.save(scope_from_arguments("inv", paths=[first.path]))  # one job
     assert workspace.store.jobs.counts().total == 0
 

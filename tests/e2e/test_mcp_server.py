@@ -112,7 +112,7 @@ async def test_full_flow_from_scan_to_query(demo: Path) -> None:
         )
 
     with Workspace.open(demo / "home") as workspace:
-        assert workspace.get_scope("tagged") is None  # the refused call saved nothing
+        assert workspace.scopes.get("tagged") is None  # the refused call saved nothing
 
     async with session(demo, "--read-write", "--allow-approve") as client:
         approved = await call(client, "approve_schemas", contract_ids=[proposals[0]["contract_id"]])

@@ -117,10 +117,10 @@ class Fleet:
         try:
             with Workspace.open(self.control_home) as workspace:
                 contract = folder / "invoices.contract.yaml"
-                workspace.approve_contract(SchemaContract.from_yaml(contract.read_text()))
-                workspace.register_parser(folder)
-                workspace.vendor_parser("invoices")
-                workspace.scan(self.inputs)
+                workspace.contracts.approve(SchemaContract.from_yaml(contract.read_text()))
+                workspace.parsers.register(folder)
+                workspace.parsers.vendor("invoices")
+                workspace.files.scan(self.inputs)
         finally:
             del os.environ["CASPARIAN_STORE_URL"], os.environ["CASPARIAN_WHEELHOUSE"]
         return self.queue(files) if queue else []

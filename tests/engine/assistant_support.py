@@ -82,13 +82,13 @@ def failed_job(workspace: Workspace, tmp_path: Path, csv_text: str = "id,amount\
     (parser_dir / "boom.py").write_text(FAILING_PARSER)
     (parser_dir / "pyproject.toml").write_text(parser_pyproject("boom"))
     lock_parser(parser_dir)
-    workspace.register_parser(parser_dir)
+    workspace.parsers.register(parser_dir)
     data = tmp_path / "data"
     data.mkdir()
     (data / "a.csv").write_text(csv_text)
-    workspace.scan(data)
-    workspace.tag_files([str(data / "a.csv")], "boom")
-    workspace.process(workers=1)
-    (job,) = workspace.list_jobs(parser="boom")
+    workspace.files.scan(data)
+    workspace.files.tag([str(data / "a.csv")], "boom")
+    workspace.jobs.process(workers=1)
+    (job,) = workspace.jobs.list(parser="boom")
     assert job.status in ("failed", "dead_letter"), job.status
     return job.id

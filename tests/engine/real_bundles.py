@@ -43,12 +43,12 @@ def invoices(folder: Path, *names: str, rows: int = 1) -> Path:
 def register(workspace: Workspace, folder: Path, body: str = "", version: str = "1.0.0") -> Path:
     """Register the invoices parser (a real bundle) in ``folder`` and approve its contract."""
     parser = make_parser(folder, version=version, body=body)
-    workspace.register_parser(parser)
+    workspace.parsers.register(parser)
     if not workspace.store.contracts.list():
-        workspace.approve_contract(SchemaContract.from_yaml(CONTRACT))
+        workspace.contracts.approve(SchemaContract.from_yaml(CONTRACT))
     return parser
 
 
 def job_of(workspace: Workspace, name: str) -> Job:
-    (job,) = [j for j in workspace.list_jobs(limit=1000) if j.input_path.endswith(f"/{name}")]
+    (job,) = [j for j in workspace.jobs.list(limit=1000) if j.input_path.endswith(f"/{name}")]
     return job

@@ -63,7 +63,7 @@ def _run(workspace: Workspace, parser_dir: Path, orders_csv: Path) -> tuple[obje
         if level >= logging.WARNING:
             warnings.append(message)
 
-    summary = workspace.run_parser(parser_dir / "contracted.py", orders_csv, on_log=on_log)
+    summary = workspace.parsers.run(parser_dir / "contracted.py", orders_csv, on_log=on_log)
     return summary, warnings
 
 
@@ -79,7 +79,7 @@ def test_without_an_approved_version_the_file_contract_applies(
 def test_an_equal_approved_version_runs_quietly(
     workspace: Workspace, parser_dir: Path, orders_csv: Path
 ) -> None:
-    workspace.approve_contract(EDITED)
+    workspace.contracts.approve(EDITED)
     summary, warnings = _run(workspace, parser_dir, orders_csv)
     assert summary.outputs["orders"].quarantined == 1  # type: ignore[attr-defined]
     assert warnings == []
@@ -88,7 +88,7 @@ def test_an_equal_approved_version_runs_quietly(
 def test_dev_validates_against_the_approved_version_and_warns_with_the_diff(
     workspace: Workspace, home: Path, parser_dir: Path, orders_csv: Path
 ) -> None:
-    workspace.approve_contract(APPROVED)
+    workspace.contracts.approve(APPROVED)
     summary, warnings = _run(workspace, parser_dir, orders_csv)
     counts = summary.outputs["orders"]  # type: ignore[attr-defined]
     assert (counts.written, counts.quarantined) == (1, 2)  # 500 breaks the approved max 100
@@ -109,7 +109,7 @@ def test_dev_validates_against_the_approved_version_and_warns_with_the_diff(
 def test_prod_refuses_a_contract_file_that_differs_from_the_approved_version(
     workspace: Workspace, parser_dir: Path
 ) -> None:
-    workspace.approve_contract(APPROVED)
+    workspace.contracts.approve(APPROVED)
     with pytest.raises(ExecutionError) as info:
         contract_validator(
             parser_dir,
@@ -129,8 +129,8 @@ def test_prod_refuses_a_contract_file_that_differs_from_the_approved_version(
 
 
 def test_prod_accepts_the_file_once_it_is_approved(workspace: Workspace, parser_dir: Path) -> None:
-    workspace.approve_contract(APPROVED)
-    workspace.approve_contract(EDITED)
+    workspace.contracts.approve(APPROVED)
+    workspace.contracts.approve(EDITED)
     contract_validator(
         parser_dir,
         {"orders": "orders.contract.yaml"},
@@ -143,7 +143,7 @@ def test_prod_accepts_the_file_once_it_is_approved(workspace: Workspace, parser_
 def test_cli_run_prints_the_mismatch_on_stderr(
     workspace: Workspace, home: Path, parser_dir: Path, orders_csv: Path
 ) -> None:
-    workspace.approve_contract(APPROVED)
+    workspace.contracts.approve(APPROVED)
     casparian = Path(sys.executable).parent / "casparian"
     done = subprocess.run(
         [str(casparian), "run", str(parser_dir / "contracted.py"), str(orders_csv)],

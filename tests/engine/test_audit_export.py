@@ -24,7 +24,7 @@ def sha256_of(path: Path) -> str:
 
 def processed_workspace(tmp_path: Path, workspace: Workspace) -> tuple[list[Path], list[Path]]:
     """A registered parser and two completed jobs, each with a real input and Parquet output."""
-    workspace.register_parser(make_parser(tmp_path / "parser"))
+    workspace.parsers.register(make_parser(tmp_path / "parser"))
     inputs, outputs = [], []
     for number in range(2):
         source = tmp_path / "invoices" / f"jan{number}.csv"
@@ -50,10 +50,10 @@ def test_export_writes_a_manifest_a_third_party_can_verify(
 ) -> None:
     inputs, outputs = processed_workspace(tmp_path, workspace)
     evidence = tmp_path / "evidence"
-    manifest = workspace.export_audit(evidence)
+    manifest = workspace.audit.export(evidence)
     on_disk = json.loads((evidence / "manifest.json").read_text())
     assert on_disk["format"] == "casparian-evidence-v1"
-    assert manifest["parsers"][0]["identity"] == workspace.get_parser("invoices").identity_hash  # type: ignore[union-attr]
+    assert manifest["parsers"][0]["identity"] == workspace.parsers.get("invoices").identity_hash  # type: ignore[union-attr]
     assert (evidence / "bundles" / "invoices-1.0.0.zip").is_file()
     assert [i["sha256"] for i in on_disk["inputs"]] == [sha256_of(p) for p in inputs]
     assert [o["sha256"] for o in on_disk["outputs"]] == [sha256_of(p) for p in outputs]
@@ -65,20 +65,20 @@ def test_export_writes_a_manifest_a_third_party_can_verify(
     assert "**invoices 1.0.0**" in summary and str(inputs[0]) in summary
     manifest_hash = sha256_of(evidence / "manifest.json")
     assert (evidence / "manifest.sha256").read_text() == f"{manifest_hash}  manifest.json\n"
-    check = workspace.verify_audit_export(evidence)
+    check = workspace.audit.verify(evidence)
     assert check.ok and check.problems == ()
     assert check.checked == 1 + 1 + 2 + 2
-    (exported,) = workspace.audit_entries(action="audit.exported")
+    (exported,) = workspace.audit.entries(action="audit.exported")
     assert exported.details["manifest_sha256"] == manifest_hash
 
 
 def test_a_tampered_output_is_detected(tmp_path: Path, workspace: Workspace) -> None:
     _, outputs = processed_workspace(tmp_path, workspace)
     evidence = tmp_path / "evidence"
-    workspace.export_audit(evidence)
+    workspace.audit.export(evidence)
     recorded = sha256_of(outputs[1])
     pq.write_table(pa.table({"id": [999], "amount": [0.0]}), outputs[1])
-    check = workspace.verify_audit_export(evidence)
+    check = workspace.audit.verify(evidence)
     assert not check.ok
     assert check.problems == (
         f"output {outputs[1]}: SHA-256 is {sha256_of(outputs[1])}, the manifest records {recorded}",
@@ -90,7 +90,7 @@ def test_changed_input_deleted_output_and_edited_manifest_are_each_reported(
 ) -> None:
     inputs, outputs = processed_workspace(tmp_path, workspace)
     evidence = tmp_path / "evidence"
-    workspace.export_audit(evidence)
+    workspace.audit.export(evidence)
     recorded_input = sha256_of(inputs[0])
     recorded_output = sha256_of(outputs[0])
     inputs[0].write_text("id,amount\n0,1000000\n")
@@ -99,7 +99,7 @@ def test_changed_input_deleted_output_and_edited_manifest_are_each_reported(
     manifest_path.write_text(
         manifest_path.read_text().replace('"rows_written": 1', '"rows_written": 2', 1)
     )
-    problems = workspace.verify_audit_export(evidence).problems
+    problems = workspace.audit.verify(evidence).problems
     assert problems == (
         "manifest.json: does not match the hash in manifest.sha256",
         f"input {inputs[0]}: SHA-256 is {sha256_of(inputs[0])}, "
@@ -111,10 +111,10 @@ def test_changed_input_deleted_output_and_edited_manifest_are_each_reported(
 def test_a_swapped_bundle_is_detected(tmp_path: Path, workspace: Workspace) -> None:
     processed_workspace(tmp_path, workspace)
     evidence = tmp_path / "evidence"
-    workspace.export_audit(evidence)
+    workspace.audit.export(evidence)
     bundle = evidence / "bundles" / "invoices-1.0.0.zip"
     bundle.write_bytes(bundle.read_bytes() + b"\0")
-    assert workspace.verify_audit_export(evidence).problems == (
+    assert workspace.audit.verify(evidence).problems == (
         "parser invoices 1.0.0: bundle bundles/invoices-1.0.0.zip does not match its SHA-256",
     )
 
@@ -143,7 +143,7 @@ def test_cli_audit_list_export_and_verify(tmp_path: Path, workspace: Workspace, 
 
 
 def test_verify_of_a_folder_without_a_manifest(tmp_path: Path, workspace: Workspace) -> None:
-    check = workspace.verify_audit_export(tmp_path)
+    check = workspace.audit.verify(tmp_path)
     assert check.problems == (f"{tmp_path / 'manifest.json'}: no manifest here",)
 
 

@@ -15,16 +15,16 @@ def workspace(workspace_on_each_store: Workspace) -> Workspace:
 def test_entries_containing_a_text_match_action_user_or_subject_in_any_case(
     workspace: Workspace,
 ) -> None:
-    workspace.record_audit("quarantine.replay", "invoices/invoices", rows_moved=3)
-    workspace.record_audit("files.tagged", "50%_off.csv")
-    workspace.record_audit("files.tagged", "50xoff.csv")
-    assert [e.subject for e in workspace.audit_entries(containing="REPLAY")] == [
+    workspace.audit.record("quarantine.replay", "invoices/invoices", rows_moved=3)
+    workspace.audit.record("files.tagged", "50%_off.csv")
+    workspace.audit.record("files.tagged", "50xoff.csv")
+    assert [e.subject for e in workspace.audit.entries(containing="REPLAY")] == [
         "invoices/invoices"
     ]
-    assert [e.subject for e in workspace.audit_entries(containing="50%_")] == ["50%_off.csv"]
-    user = workspace.audit_entries(limit=1)[0].os_user
-    assert len(workspace.audit_entries(containing=user)) == 3
-    assert workspace.audit_entries(containing="nothing like it") == []
+    assert [e.subject for e in workspace.audit.entries(containing="50%_")] == ["50%_off.csv"]
+    user = workspace.audit.entries(limit=1)[0].os_user
+    assert len(workspace.audit.entries(containing=user)) == 3
+    assert workspace.audit.entries(containing="nothing like it") == []
 
 
 def test_pages_by_keyset_reach_every_entry_once_newest_first(workspace: Workspace) -> None:
@@ -33,14 +33,14 @@ def test_pages_by_keyset_reach_every_entry_once_newest_first(workspace: Workspac
     )
     pages: list[list[str]] = []
     before: int | None = None
-    while page := workspace.audit_entries(limit=100, containing="tagged", before_id=before):
+    while page := workspace.audit.entries(limit=100, containing="tagged", before_id=before):
         pages.append([e.subject for e in page])
         before = page[-1].id
     assert [len(p) for p in pages] == [100, 100, 50]
     subjects = [s for p in pages for s in p]
     assert subjects == [f"f{number:03d}.csv" for number in reversed(range(250))]
-    assert workspace.audit_count(containing="tagged") == 250
-    assert workspace.audit_count(containing="no such text") == 0
+    assert workspace.audit.count(containing="tagged") == 250
+    assert workspace.audit.count(containing="no such text") == 0
 
 
 def test_a_date_range_keeps_entries_at_or_after_since_and_before_until(
@@ -52,12 +52,12 @@ def test_a_date_range_keeps_entries_at_or_after_since_and_before_until(
             "VALUES (?, 'ann', 'parser.registered', ?, '{}')",
             (at, subject),
         )
-    between = workspace.audit_entries(since=2000.0, until=3000.0)
+    between = workspace.audit.entries(since=2000.0, until=3000.0)
     assert [e.subject for e in between] == ["middle"]
-    assert [e.subject for e in workspace.audit_entries(until=2000.0)] == ["early"]
-    assert workspace.audit_count(since=2000.0) == 2
-    assert workspace.audit_count(since=1000.0, until=3000.0, containing="ANN") == 2
-    assert workspace.audit_entries(since=3001.0) == []
+    assert [e.subject for e in workspace.audit.entries(until=2000.0)] == ["early"]
+    assert workspace.audit.count(since=2000.0) == 2
+    assert workspace.audit.count(since=1000.0, until=3000.0, containing="ANN") == 2
+    assert workspace.audit.entries(since=3001.0) == []
 
 
 def test_the_cli_lists_entries_by_text_and_local_dates_and_names_a_wrong_date(

@@ -45,9 +45,9 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def processed(workspace: Workspace, tmp_path: Path) -> Workspace:
-    workspace.scan(invoices(tmp_path / "in", *FILES, rows=2))
+    workspace.files.scan(invoices(tmp_path / "in", *FILES, rows=2))
     register(workspace, tmp_path / "v1")
-    summary = workspace.process(workers=1)
+    summary = workspace.jobs.process(workers=1)
     assert summary.counts["completed"] == 6
     return workspace
 
@@ -60,15 +60,15 @@ def test_plan_lists_files_processed_by_an_older_version(
     processed: Workspace, tmp_path: Path
 ) -> None:
     _register_v2(processed, tmp_path)
-    plan = processed.backfill_plan("invoices")
+    plan = processed.outputs.backfill_plan("invoices")
     assert (plan.current_version, len(plan.files)) == ("2.0.0", 6)
     assert {f.processed_versions for f in plan.files} == {("1.0.0",)}
-    assert len(processed.backfill_plan("invoices", limit=2).files) == 2
+    assert len(processed.outputs.backfill_plan("invoices", limit=2).files) == 2
     # A plain `process` (or the daemon) does not redo them: backfill is manual only.
-    (report,) = processed.enqueue_matching("invoices")
+    (report,) = processed.jobs.enqueue("invoices")
     assert (report.parser_version, report.matched, report.queued) == ("2.0.0", 0, 0)
     with pytest.raises(BackfillError, match="no parser 'nope' is registered"):
-        processed.backfill_plan("nope")
+        processed.outputs.backfill_plan("nope")
 
 
 def test_a_backfill_whose_third_file_fails_leaves_the_old_outputs_in_place(
@@ -78,13 +78,13 @@ def test_a_backfill_whose_third_file_fails_leaves_the_old_outputs_in_place(
     before = _snapshot(live)
     assert before
     _register_v2(processed, tmp_path, body=failing_on(FILES[2]))
-    result = processed.backfill_execute("invoices", workers=1)
+    result = processed.outputs.backfill("invoices", workers=1)
     assert not result.swapped
     assert result.reason == "1 of 6 files did not succeed"
     assert _snapshot(live) == before
     assert not (processed.config.output_dir / ".staging" / result.batch_id).exists()
     assert processed.store.history.versions_of("invoices") == {"1.0.0": 6}
-    assert len(processed.backfill_plan("invoices").files) == 6
+    assert len(processed.outputs.backfill_plan("invoices").files) == 6
 
 
 def test_successful_backfill_swaps_in_the_new_version_whole(
@@ -92,7 +92,7 @@ def test_successful_backfill_swaps_in_the_new_version_whole(
 ) -> None:
     _register_v2(processed, tmp_path)
     live = processed.config.output_dir / "invoices"
-    result = processed.backfill_execute("invoices", workers=2)
+    result = processed.outputs.backfill("invoices", workers=2)
     assert result.swapped and result.output_dir == live
     batch_ids = {j.id for j in processed.store.jobs.find(batch_id=result.batch_id)}
     rows = (
@@ -107,7 +107,7 @@ def test_successful_backfill_swaps_in_the_new_version_whole(
     assert set(rows[2]) == batch_ids  # every visible row comes from the new version
     assert not (processed.config.output_dir / ".staging" / result.batch_id).exists()
     assert processed.store.history.versions_of("invoices") == {"1.0.0": 6, "2.0.0": 6}
-    assert processed.backfill_plan("invoices").files == ()
+    assert processed.outputs.backfill_plan("invoices").files == ()
     job = processed.store.jobs.find(batch_id=result.batch_id, limit=1)[0]
     assert all(path.startswith(str(live)) for path in job.output_paths)
 
@@ -136,16 +136,16 @@ def test_a_confirmed_plan_runs_as_seen_or_is_refused_with_the_new_plan(
     from casparian_engine.backfill import BackfillPlanChanged
 
     _register_v2(processed, tmp_path)
-    seen = processed.backfill_plan("invoices", limit=2)
+    seen = processed.outputs.backfill_plan("invoices", limit=2)
     assert (seen.limit, seen.force, len(seen.files)) == (2, False, 2)
-    assert processed.backfill_plan_changes(seen) == (seen, [])
+    assert processed.outputs.backfill_changes(seen) == (seen, [])
     changed = Path(seen.files[0].path)
     changed.write_text(changed.read_text() + "999999,1.5\n")  # new content: no version made it
-    processed.scan(tmp_path / "in")
+    processed.files.scan(tmp_path / "in")
     live = processed.config.output_dir / "invoices"
     before = _snapshot(live)
     with pytest.raises(BackfillPlanChanged) as refused:
-        processed.backfill_execute("invoices", confirmed=seen)
+        processed.outputs.backfill("invoices", confirmed=seen)
     assert refused.value.changes == [
         "1 file to redo that the plan did not list",
         "1 listed file no longer to redo (processed since, changed or gone)",
@@ -153,17 +153,17 @@ def test_a_confirmed_plan_runs_as_seen_or_is_refused_with_the_new_plan(
     now = refused.value.plan
     assert (now.limit, len(now.files)) == (2, 2)
     assert str(changed) not in {f.path for f in now.files}
-    assert processed.backfill_plan_changes(seen) == (now, refused.value.changes)
+    assert processed.outputs.backfill_changes(seen) == (now, refused.value.changes)
     assert _snapshot(live) == before  # nothing ran
-    assert processed.audit_entries(action="parser.backfill") == []
-    result = processed.backfill_execute("invoices", workers=1, confirmed=now)
+    assert processed.audit.entries(action="parser.backfill") == []
+    result = processed.outputs.backfill("invoices", workers=1, confirmed=now)
     assert result.swapped and result.plan == now
     assert processed.store.history.versions_of("invoices") == {"1.0.0": 6, "2.0.0": 2}
-    assert processed.backfill_plan_changes(now)[1] == [
+    assert processed.outputs.backfill_changes(now)[1] == [
         "2 files to redo that the plan did not list",
         "2 listed files no longer to redo (processed since, changed or gone)",
     ]
     register(processed, tmp_path / "v3", version="3.0.0")
-    assert processed.backfill_plan_changes(now)[1][0] == (
+    assert processed.outputs.backfill_changes(now)[1][0] == (
         "the current version of invoices is now 3.0.0 (was 2.0.0)"
     )

@@ -17,12 +17,12 @@ def test_a_backtest_puts_failed_files_first_and_restarts_the_guest_after_a_failu
     data = invoices(tmp_path / "data", "a.csv", "bad.csv", "c.csv", rows=3)
     (data / "invoices" / "b.csv").write_text("id,amount\n,1.5\n7,2.5\n")  # one null id
     with Workspace.open(home) as workspace:
-        workspace.scan(data)
+        workspace.files.scan(data)
         register(workspace, tmp_path / "parser", failing_on("bad"))
-        assert workspace.process(workers=1).counts["failed"] == 1  # bad.csv failed before
+        assert workspace.jobs.process(workers=1).counts["failed"] == 1  # bad.csv failed before
         outputs = sorted(p.name for p in (home / "output").rglob("*") if p.is_file())
         paths = [str(data / "invoices" / name) for name in ("a.csv", "b.csv", "bad.csv", "c.csv")]
-        report = workspace.backtest("invoices", paths)
+        report = workspace.parsers.backtest("invoices", paths)
         assert sorted(p.name for p in (home / "output").rglob("*") if p.is_file()) == outputs
     rows = [
         (Path(f.path).name, f.status, f.rows_emitted, f.rows_valid, f.rows_quarantined)

@@ -23,8 +23,8 @@ def invoices(workspace: Workspace, tmp_path: Path) -> Workspace:
     folder.mkdir(parents=True)
     for number in range(3):
         (folder / f"inv{number}.csv").write_text(f"id,amount\n{number},1.5\n")
-    workspace.register_parser(make_parser(tmp_path / "parser"))
-    workspace.scan(tmp_path / "batch")
+    workspace.parsers.register(make_parser(tmp_path / "parser"))
+    workspace.files.scan(tmp_path / "batch")
     return workspace
 
 
@@ -42,10 +42,10 @@ def _trip(workspace: Workspace) -> str:
 
 
 def test_a_paused_parser_says_so_in_overview_list_show_and_jobs(invoices: Workspace) -> None:
-    (running,) = invoices.parser_overview()
+    (running,) = invoices.parsers.overview()
     assert running.paused is None
     note = _trip(invoices)
-    (overview,) = invoices.parser_overview()
+    (overview,) = invoices.parsers.overview()
     assert overview.paused == note
     for command in (["parser", "list"], ["parser", "show", "invoices"], ["jobs"]):
         result = CliRunner().invoke(app, command)
@@ -58,13 +58,13 @@ def test_a_paused_parser_says_so_in_overview_list_show_and_jobs(invoices: Worksp
 def test_enqueue_does_not_queue_a_failed_file_again_and_says_to_replay(
     invoices: Workspace,
 ) -> None:
-    (first,) = invoices.enqueue_matching("invoices")
+    (first,) = invoices.jobs.enqueue("invoices")
     assert first.queued == 3
     jobs = invoices.store.jobs
     lease = jobs.claim("w", limit=1)
     (job,) = lease.jobs
     assert jobs.fail(job.id, lease.token, JobFailure("ParseError", "bad")).status == "failed"
-    (again,) = invoices.enqueue_matching("invoices")
+    (again,) = invoices.jobs.enqueue("invoices")
     assert (again.queued, again.with_failed_jobs) == (0, 1)
     assert again.why_nothing_queued() == (
         "invoices 1.0.0: 1 matched file has a failed job — replay them with `casparian jobs replay`"

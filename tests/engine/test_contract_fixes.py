@@ -89,8 +89,8 @@ def _check_contract_file(
 def test_prod_bundle_built_against_an_older_version_says_so(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.approve_contract(_orders(100))
-    workspace.approve_contract(_orders(1000))
+    workspace.contracts.approve(_orders(100))
+    workspace.contracts.approve(_orders(1000))
     with pytest.raises(ExecutionError) as info:
         _check_contract_file(workspace, tmp_path, _orders(100), strict=True)
     contract_file = tmp_path / "orders.contract.yaml"
@@ -106,7 +106,7 @@ def test_prod_bundle_built_against_an_older_version_says_so(
 def test_prod_file_matching_no_approved_version_still_advises_approval(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.approve_contract(_orders(100))
+    workspace.contracts.approve(_orders(100))
     with pytest.raises(ExecutionError) as info:
         _check_contract_file(workspace, tmp_path, _orders(7), strict=True)
     contract_file = tmp_path / "orders.contract.yaml"
@@ -164,7 +164,7 @@ def test_scope_discovery_reports_binary_and_empty_files_as_skipped(
     good.write_text("id,name\n1,x\n2,y\n", encoding="utf-8")
     (tmp_path / "b.csv").write_bytes(JUNK)
     (tmp_path / "c.csv").write_bytes(b"")
-    report = workspace.discover_contracts([good, tmp_path / "b.csv", tmp_path / "c.csv"])
+    report = workspace.contracts.discover([good, tmp_path / "b.csv", tmp_path / "c.csv"])
     assert [p.stored.contract.column_names for p in report.proposals] == [["id", "name"]]
     assert report.skipped == (
         (str(tmp_path / "b.csv"), "looks binary, not delimited text"),
@@ -189,9 +189,9 @@ def _quarantine_one(home: Path, job_id: int = 7) -> int:
         "/data/m.csv", "abc", job_id, "meters", "1.0", "meters", contract.content_hash
     )
     with Workspace.open(home) as workspace:
-        workspace.approve_contract(contract)
+        workspace.contracts.approve(contract)
         StoreQuarantineWriter(workspace.store).write(result.quarantined, lineage)
-        (row,) = workspace.list_quarantine(QuarantineFilter())
+        (row,) = workspace.quarantine.list(QuarantineFilter())
     return row.id
 
 
@@ -223,8 +223,8 @@ def test_replay_of_an_unknown_job_says_no_job(home: Path) -> None:
 def test_dev_run_with_a_file_of_an_older_version_warns_so(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.approve_contract(_orders(100))
-    workspace.approve_contract(_orders(1000))
+    workspace.contracts.approve(_orders(100))
+    workspace.contracts.approve(_orders(1000))
     warnings: list[str] = []
     _check_contract_file(workspace, tmp_path, _orders(100), on_warning=warnings.append)
     contract_file = tmp_path / "orders.contract.yaml"
@@ -263,8 +263,8 @@ def test_registered_bundle_of_an_older_contract_version_fails_naming_both_versio
         first = workspace.store.contracts.latest("invoices")
         assert first is not None and first.version == 1
         newer = SchemaContract.from_dict({**first.contract.to_dict(), "description": "v2"})
-        assert workspace.approve_contract(newer).current.version == 2
-        workspace.enqueue_matching("invoices")
+        assert workspace.contracts.approve(newer).current.version == 2
+        workspace.jobs.enqueue("invoices")
     worker = Worker(load_config(demo.home_dir), WorkerOptions(parser_names=("invoices",)))
     worker.run()
     failed = worker.store.jobs.find(status="failed", limit=100)

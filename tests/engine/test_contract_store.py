@@ -44,14 +44,14 @@ def test_bad_contract_files_name_file_column_and_key(text: str, message: str) ->
 
 
 def test_approval_versions_are_immutable_and_audited(workspace: Workspace) -> None:
-    first = workspace.approve_contract(SchemaContract.from_dict(BODY))
+    first = workspace.contracts.approve(SchemaContract.from_dict(BODY))
     assert first.created and first.current.version == 1 and first.previous is None
-    same = workspace.approve_contract(SchemaContract.from_dict(BODY))
+    same = workspace.contracts.approve(SchemaContract.from_dict(BODY))
     assert not same.created and same.current.id == first.current.id
     changed = SchemaContract.from_dict({**BODY, "columns": [{"name": "id", "type": "int32"}]})
-    second = workspace.approve_contract(changed)
+    second = workspace.contracts.approve(changed)
     assert second.current.version == 2 and second.previous == first.current
-    versions = workspace.contract_versions("sales")
+    versions = workspace.contracts.versions("sales")
     assert [v.contract for v in versions] == [SchemaContract.from_dict(BODY), changed]
     entries = workspace.store.audit.list(action="contract.approve")
     assert [e.details["version"] for e in entries] == [2, 1]
@@ -72,7 +72,7 @@ def test_schema_cli_discover_approve_show_list_diff(home: Path, tmp_path: Path) 
     assert contract.column("day").format == "%d/%m/%y"
     assert contract.column("amount").null_values == ("", "N/A")
     with Workspace.open(home) as workspace:  # the CLI's proposal is audited as MCP's is
-        (proposed,) = workspace.audit_entries(action="contract.propose")
+        (proposed,) = workspace.audit.entries(action="contract.propose")
     assert (proposed.subject, proposed.details["version"], proposed.details["files"]) == (
         "orders",
         1,

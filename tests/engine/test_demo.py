@@ -245,14 +245,14 @@ def test_demo_workspace_is_scanned_and_tagged_once(tmp_path: Path) -> None:
     assert made.scan is not None and made.scan.new == 40
     counts = made.demo.files_by_format
     with Workspace.open(made.home_dir) as workspace:
-        rules = {(rule.pattern, rule.tag) for rule in workspace.list_tag_rules()}
+        rules = {(rule.pattern, rule.tag) for rule in workspace.files.tag_rules()}
         assert rules == {(glob, tag) for glob, tag, _ in DEMO_TAG_RULES}
-        assert workspace.count_files(tag="invoices") == counts["invoice_csv"]
-        assert workspace.count_files(tag="sensors") == counts["sensor_csv"]
-        assert workspace.count_files(tag="syslog") == counts["syslog"]
-        assert workspace.count_files(tag="app_events") == counts["jsonl"]
-        assert workspace.count_files(tag="legacy_accounts") == counts["fixed_width"]
-        assert workspace.count_files(tag="bank_statements") == counts["statement_csv"]
+        assert workspace.files.count(tag="invoices") == counts["invoice_csv"]
+        assert workspace.files.count(tag="sensors") == counts["sensor_csv"]
+        assert workspace.files.count(tag="syslog") == counts["syslog"]
+        assert workspace.files.count(tag="app_events") == counts["jsonl"]
+        assert workspace.files.count(tag="legacy_accounts") == counts["fixed_width"]
+        assert workspace.files.count(tag="bank_statements") == counts["statement_csv"]
     again = create_demo_workspace(tmp_path / "demo", 40, seed=5)
     assert again.demo.reused is True and again.scan is None
 

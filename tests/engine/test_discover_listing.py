@@ -37,9 +37,9 @@ def root(workspace: Workspace, tmp_path: Path) -> Path:
     for name in FILES:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text("a,b\n1,2\n")
-    workspace.scan(folder)
-    workspace.tag_files([str(folder / "invoices")], "money")
-    workspace.tag_files([str(folder / "invoices/2024/c.csv"), str(folder / "top.csv")], "old")
+    workspace.files.scan(folder)
+    workspace.files.tag([str(folder / "invoices")], "money")
+    workspace.files.tag([str(folder / "invoices/2024/c.csv"), str(folder / "top.csv")], "old")
     return folder
 
 
@@ -102,7 +102,7 @@ def test_brackets_and_escapes_in_names(workspace: Workspace, tmp_path: Path) -> 
     for name in names:
         (folder / name).parent.mkdir(exist_ok=True)
         (folder / name).write_text("a\n")
-    workspace.scan(folder)
+    workspace.files.scan(folder)
     assert listed(workspace, "two\\ words.txt") == under(folder, "two words.txt")
     assert listed(workspace, "*\\[final\\]*") == under(folder, "Q1 [final].csv")
     assert listed(workspace, "\\[b\\]*") == under(folder, "[b]bold.csv")

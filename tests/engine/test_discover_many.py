@@ -1,5 +1,5 @@
 """`schema discover` over many files in one process: folders, quoted glob patterns and tags go
-through ``Workspace.discover_contracts`` (the discovery MCP and the TUI use): files grouped by
+through ``ws.contracts.discover`` (the discovery MCP and the TUI use): files grouped by
 shape, one audited proposal per shape, the JSON lists every file's dialect with its confidence."""
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def test_a_folder_of_two_shapes_lists_every_file_and_proposes_each_shape(
         {"path": str(data / "b" / "empty.csv"), "reason": "the file is empty"}
     ]
     with Workspace.open(home) as workspace:  # each proposal is audited, as MCP's are
-        audited = workspace.audit_entries(action="contract.propose")
+        audited = workspace.audit.entries(action="contract.propose")
     assert sorted((e.subject, e.details["files"]) for e in audited) == [
         ("q1_a", 2), ("q1_a", 2), ("q1_b", 1), ("q1_b", 1)
     ]  # fmt: skip
@@ -95,8 +95,8 @@ def test_a_glob_and_a_tag_pick_the_files(home: Path, tmp_path: Path) -> None:
         {"path": str(data / "b" / "empty.csv"), "reason": "the file is empty"}
     ]
     with Workspace.open(home) as workspace:
-        workspace.scan(data)
-        workspace.tag_files([str(data / "b" / "sensors.txt")], "sensors")
+        workspace.files.scan(data)
+        workspace.files.tag([str(data / "b" / "sensors.txt")], "sensors")
     result = CliRunner().invoke(
         app, ["schema", "discover", "--tag", "sensors", "--json", "-o", str(tmp_path / "s.yaml")]
     )
@@ -126,7 +126,7 @@ def test_nothing_to_discover_names_each_file_left_out(home: Path, tmp_path: Path
         f"{data / 'b' / 'empty.csv'}: the file is empty"
     )
     with Workspace.open(home) as workspace:
-        assert workspace.audit_entries(action="contract.propose") == []
+        assert workspace.audit.entries(action="contract.propose") == []
 
 
 def test_more_files_than_are_sniffed_are_sampled_evenly_and_say_so(
@@ -162,7 +162,7 @@ def test_the_cli_and_the_mcp_tool_propose_the_same_contracts(home: Path, tmp_pat
     with Workspace.open(home) as workspace:
         context = ToolContext(workspace, ToolGuard(allowed_paths=(data,)))
         mcp = call_tool(REGISTRY["discover_schemas"], context, {"files": files})
-        audited = workspace.audit_entries(action="contract.propose")
+        audited = workspace.audit.entries(action="contract.propose")
     same = ("name", "file_count", "dialect", "contract", "proposal_yaml", "warnings")
     assert [{k: p[k] for k in same} for p in cli["proposals"]] == [
         {k: p[k] for k in same} for p in mcp["proposals"]

@@ -44,14 +44,14 @@ def test_dev_run_quarantines_by_the_production_rules_beside_its_output(
     source.write_text(INVOICE)
     parser_dir = make_parser(tmp_path / "parser")
     with Workspace.open(home) as workspace:
-        workspace.scan(tmp_path / "data")
-        workspace.register_parser(parser_dir)
-        workspace.approve_contract(SchemaContract.from_yaml(CONTRACT))
-        dev = workspace.run_parser(parser_dir / "invoice_parser.py", source)
+        workspace.files.scan(tmp_path / "data")
+        workspace.parsers.register(parser_dir)
+        workspace.contracts.approve(SchemaContract.from_yaml(CONTRACT))
+        dev = workspace.parsers.run(parser_dir / "invoice_parser.py", source)
         assert dev.failure is None, dev.failure
-        assert workspace.list_quarantine(QuarantineFilter()) == []  # dev rows stay out
-        assert workspace.process(workers=1).rows_quarantined == 1
-        (prod,) = workspace.list_quarantine(QuarantineFilter())
+        assert workspace.quarantine.list(QuarantineFilter()) == []  # dev rows stay out
+        assert workspace.jobs.process(workers=1).rows_quarantined == 1
+        (prod,) = workspace.quarantine.list(QuarantineFilter())
     assert dev.outputs["invoices"].quarantined == 1
     (dev_row,) = pq.read_table(dev.targets["invoices__quarantine"]).to_pylist()
     assert (dev_row["rules"], json.loads(dev_row["violations"])) == (prod.rules, prod.violations)
@@ -103,7 +103,7 @@ async def test_mcp_access_labels_say_what_each_tool_does(tmp_path: Path) -> None
     assert hints == {name: name == "query_output" for name in REGISTRY}
     assert not scanned.is_error  # a default server records: the scan is in the inventory
     with Workspace.open(home) as workspace:
-        assert [r.path for r in workspace.list_files()] == [str(root / "a.csv")]
+        assert [r.path for r in workspace.files.list()] == [str(root / "a.csv")]
 
 
 def test_the_readme_tool_table_gives_each_tool_its_access_label() -> None:

@@ -64,7 +64,7 @@ def register_parser_on_local_index(tmp_path: Path, workspace: Workspace) -> Path
         dependencies='"cf-helper"',
         pyproject_extra=f'[tool.uv]\nfind-links = ["{index}"]\nno-index = true\n',
     )
-    workspace.register_parser(folder)
+    workspace.parsers.register(folder)
     return index
 
 
@@ -78,15 +78,15 @@ def test_environment_is_built_from_the_lockfile_and_reused(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p")
-    workspace.register_parser(folder)
-    record = workspace.get_parser("invoices")
+    workspace.parsers.register(folder)
+    record = workspace.parsers.get("invoices")
     assert record is not None
-    python = workspace.environment_for(record)
+    python = workspace.parsers.environment(record)
     env_dir = workspace.config.venvs_dir / record.lockfile_hash
     assert python == env_dir / "bin" / "python"
     prefix = run_python(python, "import sys, pyarrow, zmq; print(sys.prefix)")
     assert Path(prefix) == env_dir
-    again = workspace.envs.ensure(workspace.load_bundle("invoices"))
+    again = workspace.parsers.envs.ensure(workspace.parsers.load_bundle("invoices"))
     assert not again.built and again.path == env_dir
 
 
@@ -94,15 +94,15 @@ def test_offline_build_uses_only_the_wheelhouse_with_the_index_unreachable(
     tmp_path: Path, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = register_parser_on_local_index(tmp_path, workspace)
-    vendored = workspace.vendor_parser("invoices")
+    vendored = workspace.parsers.vendor("invoices")
     assert vendored.copied == ("cf_helper-1.0-py3-none-any.whl",)
     assert (workspace.config.wheelhouse_dir / "cf_helper-1.0-py3-none-any.whl").is_file()
-    assert workspace.vendor_parser("invoices").already_present == vendored.copied
+    assert workspace.parsers.vendor("invoices").already_present == vendored.copied
     # The network goes away: the "index" is gone and every index URL points at a closed port.
     index.rename(tmp_path / "index-gone")
     for variable in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "PIP_INDEX_URL"):
         monkeypatch.setenv(variable, closed_port_url())
-    python = workspace.environment_for("invoices", offline=True)
+    python = workspace.parsers.environment("invoices", offline=True)
     assert run_python(python, "import cf_helper, pyarrow; print(cf_helper.VALUE)") == "42"
 
 
@@ -110,14 +110,14 @@ def test_offline_without_a_wheelhouse_says_to_vendor_first(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p")
-    workspace.register_parser(folder)
+    workspace.parsers.register(folder)
     with pytest.raises(EnvError) as caught:
-        workspace.environment_for("invoices", offline=True)
+        workspace.parsers.environment("invoices", offline=True)
     assert str(caught.value) == (
         f"no wheelhouse at {workspace.config.wheelhouse_dir}: run `casparian vendor <parser>` "
         "on a machine with network access first, then build with --offline"
     )
-    assert workspace.envs.environments() == []
+    assert workspace.parsers.envs.environments() == []
     assert [p.name for p in workspace.config.venvs_dir.iterdir() if p.name.startswith(".b")] == []
 
 
@@ -127,10 +127,10 @@ def test_a_failed_build_leaves_no_half_built_environment(
     index = register_parser_on_local_index(tmp_path, workspace)
     index.rename(tmp_path / "index-gone")
     with pytest.raises(EnvError) as caught:
-        workspace.environment_for("invoices")
+        workspace.parsers.environment("invoices")
     assert str(caught.value).startswith("`uv sync --frozen` failed for ")
     assert "index" in str(caught.value)
-    assert workspace.envs.environments() == []
+    assert workspace.parsers.envs.environments() == []
     leftovers = [p.name for p in workspace.config.venvs_dir.iterdir() if p.name.startswith(".b")]
     assert leftovers == []
 

@@ -65,15 +65,15 @@ def test_strict_policy_refuses_registration_with_the_exact_message(
     (folder / "helpers.py").write_text(source + "\n")
     (finding,) = scan_source(source + "\n", "helpers.py")
     with pytest.raises(RegistrationError) as caught:
-        workspace.register_parser(folder, policy="strict")
+        workspace.parsers.register(folder, policy="strict")
     assert str(caught.value) == (
         "gatekeeper refused parser 'invoices' under policy 'strict': 1 finding(s)\n"
         f"  helpers.py:{finding.line}: [{rule}] {detail}\n"
         f"If this is intended, register with --allow {rule} (recorded in the audit trail), "
         "or use --policy warn."
     )
-    assert workspace.list_parsers() == []
-    (refusal,) = workspace.audit_entries(action="parser.refused")
+    assert workspace.parsers.list() == []
+    (refusal,) = workspace.audit.entries(action="parser.refused")
     assert refusal.subject == "invoices@1.0.0"
     assert refusal.details["findings"] == [finding.message]
 
@@ -81,7 +81,7 @@ def test_strict_policy_refuses_registration_with_the_exact_message(
 def test_strict_is_the_default_from_settings(tmp_path: Path, workspace: Workspace) -> None:
     folder = make_parser(tmp_path / "p", body="import socket")
     with pytest.raises(RegistrationError) as caught:
-        workspace.register_parser(folder)
+        workspace.parsers.register(folder)
     assert "under policy 'strict'" in str(caught.value)
     assert "invoice_parser.py:13: [socket] imports 'socket'" in str(caught.value)
 
@@ -90,14 +90,14 @@ def test_warn_policy_registers_and_records_the_findings(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p", body="import subprocess")
-    result = workspace.register_parser(folder, policy="warn")
+    result = workspace.parsers.register(folder, policy="warn")
     assert result.created
     expected = "invoice_parser.py:13: [subprocess] imports 'subprocess' (starts other programs)"
     assert [f.message for f in result.verdict.warned] == [expected]
-    record = workspace.get_parser("invoices")
+    record = workspace.parsers.get("invoices")
     assert record is not None
     assert [f["message"] for f in record.gatekeeper["warned"]] == [expected]
-    (entry,) = workspace.audit_entries(action="parser.registered")
+    (entry,) = workspace.audit.entries(action="parser.registered")
     assert entry.details["gatekeeper_warnings"] == [expected]
 
 
@@ -105,31 +105,31 @@ def test_warn_policy_from_settings_file(tmp_path: Path, home: Path) -> None:
     (home / "config.toml").write_text('gatekeeper_policy = "warn"\n')
     folder = make_parser(tmp_path / "p", body="import ctypes")
     with Workspace.open(home) as workspace:
-        assert workspace.register_parser(folder).created
+        assert workspace.parsers.register(folder).created
 
 
 def test_allowance_passes_strict_and_is_recorded_in_the_audit_trail(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p", body="import requests")
-    result = workspace.register_parser(folder, allow=("network",), policy="strict")
+    result = workspace.parsers.register(folder, allow=("network",), policy="strict")
     assert result.created and result.verdict.blocking == ()
     message = "invoice_parser.py:13: [network] imports 'requests' (network access)"
-    (entry,) = workspace.audit_entries(action="gatekeeper.allowed")
+    (entry,) = workspace.audit.entries(action="gatekeeper.allowed")
     assert entry.subject == "invoices@1.0.0"
     assert entry.details == {
         "identity": result.identity,
         "rules": ["network"],
         "findings": [message],
     }
-    record = workspace.get_parser("invoices")
+    record = workspace.parsers.get("invoices")
     assert record is not None and record.gatekeeper["allowed_rules"] == ["network"]
 
 
 def test_an_allowance_covers_only_its_own_rule(tmp_path: Path, workspace: Workspace) -> None:
     folder = make_parser(tmp_path / "p", body="import requests\nimport socket")
     with pytest.raises(RegistrationError) as caught:
-        workspace.register_parser(folder, allow=("network",))
+        workspace.parsers.register(folder, allow=("network",))
     assert str(caught.value) == (
         "gatekeeper refused parser 'invoices' under policy 'strict': 1 finding(s)\n"
         "  invoice_parser.py:14: [socket] imports 'socket' (raw network access)\n"

@@ -29,8 +29,8 @@ def write_output(workspace: Workspace, rows: int = 50) -> Path:
 
 def test_tables_stats_histogram_and_pages(workspace: Workspace) -> None:
     write_output(workspace)
-    inspector = workspace.output_inspector()
-    (summary,) = workspace.output_tables()
+    inspector = workspace.outputs.inspector()
+    (summary,) = workspace.outputs.tables()
     assert (summary.name, summary.file_count, summary.row_count) == ("lines", 2, 50)
     stats = inspector.column_stats("lines").to_pydict()
     assert stats["column_name"] == ["amount", "vendor"]
@@ -48,7 +48,7 @@ def test_tables_stats_histogram_and_pages(workspace: Workspace) -> None:
 
 def test_bad_filter_names_table_and_predicate(workspace: Workspace) -> None:
     write_output(workspace)
-    inspector = workspace.output_inspector()
+    inspector = workspace.outputs.inspector()
     with pytest.raises(InspectError) as info:
         inspector.row_count("lines", predicate="no_such_column > 3")
     assert str(info.value).startswith("filter 'no_such_column > 3' on lines: ")
@@ -63,7 +63,7 @@ def test_export_parquet_and_csv_of_the_filtered_view(workspace: Workspace, tmp_p
     from casparian_engine.export_file import ExportError
 
     write_output(workspace)
-    with workspace.query_catalog(with_quarantine=False) as catalog:
+    with workspace.outputs.catalog(with_quarantine=False) as catalog:
         zeta = catalog.open_result("SELECT * FROM lines WHERE (vendor = 'zeta')")
         assert zeta.export(tmp_path / "zeta.parquet") == 10
         every = catalog.open_result("SELECT * FROM lines")
@@ -114,7 +114,7 @@ def test_histograms_bin_integers_dates_and_timestamps_on_round_edges(
     workspace: Workspace,
 ) -> None:
     write_typed_output(workspace)
-    inspector = workspace.output_inspector()
+    inspector = workspace.outputs.inspector()
     units = inspector.histogram("readings", "units").to_pydict()
     assert units["bucket"] == [f"{lo} – {lo + 9}" for lo in range(1, 120, 10)]
     assert units["count"] == [10] * 12
@@ -143,7 +143,7 @@ def test_each_bin_filter_selects_exactly_the_rows_the_bin_counted(workspace: Wor
     folder = workspace.config.output_dir / "meters" / "readings"
     extra = pa.table({"units": pa.array([None, 3], pa.int32()), "label": ["∅ null", None]})
     pq.write_table(extra, folder / "part-1.parquet")  # a null, and a value that reads '∅ null'
-    inspector = workspace.output_inspector()
+    inspector = workspace.outputs.inspector()
     for column in ("units", "read_at", "read_at_utc", "day", "price", "label"):
         for bins in (3, 12):
             found = inspector.histogram("readings", column, bins=bins).to_pylist()
@@ -165,7 +165,7 @@ def test_distinct_estimate_never_exceeds_the_row_count(workspace: Workspace) -> 
     folder = workspace.config.output_dir / "ids" / "seen"
     folder.mkdir(parents=True)
     pq.write_table(pa.table({"id": pa.array(range(973))}), folder / "part-0.parquet")
-    stats = workspace.output_inspector().column_stats("seen").to_pydict()
+    stats = workspace.outputs.inspector().column_stats("seen").to_pydict()
     assert stats["count"] == [973]
     assert stats["approx_unique"][0] <= 973
 
@@ -180,11 +180,11 @@ def test_tables_count_the_source_files_behind_their_parts(workspace: Workspace) 
     bare = workspace.config.output_dir / "meters" / "readings"  # written without lineage
     bare.mkdir(parents=True)
     pq.write_table(pa.table({"meter": pa.array(["m1"])}), bare / "part-0.parquet")
-    summaries = {t.name: t for t in workspace.output_tables()}
+    summaries = {t.name: t for t in workspace.outputs.tables()}
     lines, readings = summaries["lines"], summaries["readings"]
     assert (lines.file_count, lines.row_count, lines.source_count) == (2, 5, 3)
     assert (readings.file_count, readings.row_count, readings.source_count) == (1, 1, None)
-    quick = {t.name: t for t in workspace.output_tables(with_sources=False)}
+    quick = {t.name: t for t in workspace.outputs.tables(with_sources=False)}
     assert {name: (t.file_count, t.row_count, t.source_count) for name, t in quick.items()} == {
         "lines": (2, 5, None),
         "readings": (1, 1, None),

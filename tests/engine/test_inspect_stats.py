@@ -65,7 +65,7 @@ def test_the_stats_are_summarizes_figures_for_every_kind_of_column(
 ) -> None:
     monkeypatch.setenv("TZ", "UTC")
     pattern = write_kinds(workspace)
-    inspector = workspace.output_inspector()
+    inspector = workspace.outputs.inspector()
     stats = inspector.column_stats("mixed")
     assert stats.column_names == FIGURES
     expected = summarize(pattern)
@@ -110,7 +110,7 @@ def test_sampled_stats_read_spread_row_groups_and_exact_footer_figures(
     )
     pq.write_table(table.slice(0, 250_000), folder / "a.parquet", row_group_size=10_000)
     pq.write_table(table.slice(250_000), folder / "b.parquet", row_group_size=10_000)
-    inspector = workspace.output_inspector()
+    inspector = workspace.outputs.inspector()
     exact = {row["column_name"]: row for row in inspector.column_stats("rows").to_pylist()}
     sampled = {
         row["column_name"]: row
@@ -151,7 +151,7 @@ def test_parts_of_differing_schemas_are_sampled_by_duckdb(workspace: Workspace) 
     pq.write_table(pa.table({"n": pa.array(range(300_000), pa.int64())}), folder / "a.parquet")
     later = {"n": pa.array(range(300_000), pa.int64()), "extra": pa.array(["x"] * 300_000)}
     pq.write_table(pa.table(later), folder / "b.parquet")
-    inspector = workspace.output_inspector()
+    inspector = workspace.outputs.inspector()
     stats = inspector.column_stats("parts", sample_percent=5.0).to_pylist()
     assert [row["column_name"] for row in stats] == ["n", "extra"]
     assert 0 < stats[0]["count"] < 600_000

@@ -71,8 +71,8 @@ def test_replay_and_cancel_follow_the_rules(workspace: Workspace, state: JobStat
     store = workspace.store
     replayed = job_in(store, state, "r")
     assert store.jobs.get(replayed).status == state
-    assert workspace.replay_job(replayed) is state.replayable is is_replayable(state.value)
+    assert workspace.jobs.replay(replayed) is state.replayable is is_replayable(state.value)
     assert store.jobs.get(replayed).status == (JobState.QUEUED if state.replayable else state)
     cancelled = job_in(store, state, "c")
-    assert workspace.cancel_job(cancelled) is state.live is is_live(state.value)
+    assert workspace.jobs.cancel(cancelled) is state.live is is_live(state.value)
     assert store.jobs.get(cancelled).status == (JobState.CANCELLED if state.live else state)

@@ -36,7 +36,7 @@ def test_process_drains_and_prints_a_json_summary(cli_home: Path, tmp_path: Path
     bad = folder / "invoices" / "permanent.csv"
     bad.write_text("id,amount\n1,1.5\n")
     with Workspace.open(cli_home) as workspace:
-        workspace.scan(folder)
+        workspace.files.scan(folder)
         register(workspace, tmp_path / "parser", body=failing_on("permanent"))
     result = CliRunner().invoke(
         app, ["process", "--workers", "2", "--json"], catch_exceptions=False

@@ -22,10 +22,10 @@ def test_pool_drains_the_queue_into_parquet(home: Path, tmp_path: Path) -> None:
     names = [f"input_{n:05d}.csv" for n in range(40)]
     events: list[Event] = []
     with Workspace.open(home) as workspace:
-        workspace.scan(invoices(tmp_path / "data", *names, rows=3))
+        workspace.files.scan(invoices(tmp_path / "data", *names, rows=3))
         register(workspace, tmp_path / "parser")
-        summary = workspace.process(workers=2, claim_batch=4, on_event=events.append)
-        (job,) = workspace.list_jobs(limit=1)
+        summary = workspace.jobs.process(workers=2, claim_batch=4, on_event=events.append)
+        (job,) = workspace.jobs.list(limit=1)
     assert summary.counts == {JobState.COMPLETED: 40, JobState.QUEUED: -40}
     assert (summary.jobs_finished, summary.rows_written, summary.worker_crashes) == (40, 120, 0)
     progress = [e for e in events if isinstance(e, PoolProgress)]
@@ -49,13 +49,13 @@ def test_cancel_stops_workers_gracefully(home: Path, tmp_path: Path) -> None:
             cancel.set()
 
     with Workspace.open(home) as workspace:
-        workspace.scan(invoices(tmp_path / "data", *names))
+        workspace.files.scan(invoices(tmp_path / "data", *names))
         register(workspace, tmp_path / "parser", SLOW_BODY)
-        summary = workspace.process(
+        summary = workspace.jobs.process(
             workers=2, claim_batch=4, on_event=stop_after_first_progress, cancel=cancel
         )
-        counts = workspace.job_stats()
-        queued = workspace.list_jobs(status=JobState.QUEUED, limit=100)
+        counts = workspace.jobs.counts()
+        queued = workspace.jobs.list(status=JobState.QUEUED, limit=100)
     assert summary.cancelled
     # Nothing is left running: finished jobs committed, the rest handed back to the queue.
     assert counts[JobState.RUNNING] == 0

@@ -78,7 +78,7 @@ def _draft_approve_run(
     assert (out / "uv.lock").is_file() and (out / "pyproject.toml").is_file()
     contract_path = out / f"{name}.contract.yaml"
     contract = SchemaContract.from_yaml(contract_path.read_text(), str(contract_path))
-    approval = workspace.approve_contract(contract)
+    approval = workspace.contracts.approve(contract)
     assert approval.created
     document = _run_json(home, written.folder / PARSER_FILE, samples)
     return document, draft
@@ -108,7 +108,7 @@ def test_demo_tables_draft_run_with_exact_counts_after_approval(
     assert draft.kind == kind  # type: ignore[attr-defined]
     outputs = document["outputs"]
     assert outputs == {folder: {"emitted": good + bad, "written": good, "quarantined": bad}}
-    registration = workspace.register_parser(tmp_path / folder)
+    registration = workspace.parsers.register(tmp_path / folder)
     assert registration.name == folder and registration.created
 
 
@@ -376,8 +376,8 @@ def test_cli_drafts_and_tries_from_a_tag_with_no_files_named(
     for number in range(3):
         (data / f"m{number}.csv").write_text(f"id,reading\n{number},1.5\n{number + 10},2.5\n")
     (data / "other.csv").write_text("x\n1\n")
-    workspace.scan(data)
-    workspace.tag_files([str(data / f"m{n}.csv") for n in range(3)], "meters")
+    workspace.files.scan(data)
+    workspace.files.tag([str(data / f"m{n}.csv") for n in range(3)], "meters")
     out = tmp_path / "out"
     nothing = _cli(home, "lab", "draft", "--out", str(out))
     assert nothing.returncode == 1

@@ -32,14 +32,14 @@ def contract(*names: str) -> SchemaContract:
 
 def test_the_approval_diff_is_against_the_newest_approved_version(workspace: Workspace) -> None:
     first = contract("id")
-    assert workspace.approval_diff(first).splitlines()[:3] == [
+    assert workspace.contracts.approval_diff(first).splitlines()[:3] == [
         "--- (no approved version)",
         "+++ version 1 (proposed)",
         "@@ -0,0 +1,4 @@",
     ]
-    workspace.approve_contract(first)
-    assert workspace.approval_diff(first) == ""  # approving it again changes nothing
-    diff = workspace.approval_diff(contract("id", "qty")).splitlines()
+    workspace.contracts.approve(first)
+    assert workspace.contracts.approval_diff(first) == ""  # approving it again changes nothing
+    diff = workspace.contracts.approval_diff(contract("id", "qty")).splitlines()
     assert diff[:2] == ["--- version 1", "+++ version 2 (proposed)"]
     assert diff[-2:] == ["+- name: qty", "+  type: int64"]
 
@@ -48,12 +48,12 @@ def test_a_parsers_contracts_say_whether_the_bundle_is_the_approved_version(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     folder = make_parser(tmp_path / "parser")
-    workspace.register_parser(folder)
-    (choice,) = workspace.parser_details("invoices").contracts
+    workspace.parsers.register(folder)
+    (choice,) = workspace.parsers.details("invoices").contracts
     assert (choice.output, choice.approved, choice.differs) == ("invoices", None, False)
     text = (folder / "invoices.contract.yaml").read_text()
-    workspace.approve_contract(SchemaContract.from_yaml(text.replace("float64", "string")))
-    (choice,) = workspace.parser_details("invoices").contracts
+    workspace.contracts.approve(SchemaContract.from_yaml(text.replace("float64", "string")))
+    (choice,) = workspace.parsers.details("invoices").contracts
     assert choice.differs and choice.approved is not None and choice.approved.version == 1
     assert "-  type: string" in choice.diff() and "+  type: float64" in choice.diff()
 
@@ -62,14 +62,14 @@ def test_a_dev_run_uses_the_source_folder_while_it_exists_else_the_bundle(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     folder = make_parser(tmp_path / "parser")
-    workspace.register_parser(folder)
-    entry, origin = workspace.parser_dev_entry("invoices")
+    workspace.parsers.register(folder)
+    entry, origin = workspace.parsers.dev_entry("invoices")
     assert (entry, origin) == (folder.resolve() / "invoice_parser.py", f"source folder {folder}")
     shutil.rmtree(folder)
-    entry, origin = workspace.parser_dev_entry("invoices")
+    entry, origin = workspace.parsers.dev_entry("invoices")
     assert origin == "registered bundle"
     assert entry.name == "invoice_parser.py" and entry.is_file()
-    assert workspace.parser_details("invoices").source_exists is False
+    assert workspace.parsers.details("invoices").source_exists is False
 
 
 def test_a_dev_run_refuses_no_samples_and_more_samples_than_it_takes(
@@ -81,7 +81,7 @@ def test_a_dev_run_refuses_no_samples_and_more_samples_than_it_takes(
     from casparian_engine.lab.samples import MAX_SAMPLE_FILES
     from casparian_engine.lab.trial import try_registered
 
-    workspace.register_parser(make_parser(tmp_path / "parser"))
+    workspace.parsers.register(make_parser(tmp_path / "parser"))
     with pytest.raises(LabError) as caught:
         try_registered(workspace, "invoices", [])
     assert str(caught.value) == "no sample files chosen for a dev run of invoices"
@@ -99,19 +99,19 @@ def test_a_registration_preview_stores_and_audits_nothing(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     folder = make_parser(tmp_path / "parser")
-    preview = workspace.preview_registration(folder)
+    preview = workspace.parsers.preview_registration(folder)
     assert (preview.name, preview.version, preview.change, preview.problem) == (
         "invoices",
         "1.0.0",
         "new parser",
         "",
     )
-    assert workspace.list_parsers() == [] and workspace.audit_entries() == []
-    registration = workspace.register_parser(folder)
+    assert workspace.parsers.list() == [] and workspace.audit.entries() == []
+    registration = workspace.parsers.register(folder)
     assert preview.identity == registration.identity
-    assert workspace.preview_registration(folder).change == "already registered"
+    assert workspace.parsers.preview_registration(folder).change == "already registered"
     newer = make_parser(tmp_path / "parser2", version="2.0.0")
-    later = workspace.preview_registration(newer)
+    later = workspace.parsers.preview_registration(newer)
     assert (later.change, later.current_version) == ("new version", "1.0.0")
 
 
@@ -121,7 +121,7 @@ def test_a_dev_run_of_a_parser_whose_folder_is_gone_runs_its_registered_bundle(
     from casparian_engine.lab.trial import try_registered
 
     folder = make_parser(tmp_path / "parser")
-    workspace.register_parser(folder)
+    workspace.parsers.register(folder)
     shutil.rmtree(folder)
     sample = tmp_path / "inv.csv"
     sample.write_text("id,amount\n1,2.5\n2,x\n")
@@ -130,4 +130,4 @@ def test_a_dev_run_of_a_parser_whose_folder_is_gone_runs_its_registered_bundle(
     assert (result.written, result.quarantined, result.failure) == (1, 1, None)
     scratch = workspace.home / "dev-output" / "samples" / "invoices"
     assert sorted(p.name for p in scratch.iterdir()) == ["invoices", "invoices__quarantine"]
-    assert workspace.output_tables() == []  # production outputs untouched
+    assert workspace.outputs.tables() == []  # production outputs untouched

@@ -17,33 +17,33 @@ def invoices(workspace: Workspace, tmp_path: Path) -> Workspace:
     for number in range(7):
         (folder / f"inv{number}.csv").write_text(f"id,amount\n{number},1.5\n")
     (tmp_path / "batch" / "notes.txt").write_text("not an invoice\n")
-    workspace.register_parser(make_parser(tmp_path / "parser"))
-    workspace.scan(tmp_path / "batch")
+    workspace.parsers.register(make_parser(tmp_path / "parser"))
+    workspace.files.scan(tmp_path / "batch")
     return workspace
 
 
 def test_counts_pages_and_last_run(invoices: Workspace, tmp_path: Path) -> None:
-    (overview,) = invoices.parser_overview()
+    (overview,) = invoices.parsers.overview()
     assert (overview.name, overview.version, overview.matched_file_count) == (
         "invoices",
         "1.0.0",
         7,
     )
     assert (overview.last_run_status, overview.job_counts) == ("never run", {})
-    assert invoices.matched_file_count("invoices") == 7
-    page = invoices.matched_files("invoices", offset=5, limit=5)
+    assert invoices.parsers.matched_count("invoices") == 7
+    page = invoices.parsers.matched_files("invoices", offset=5, limit=5)
     assert (page.total, page.offset, len(page.paths)) == (7, 5, 2)
-    everything = invoices.matched_files("invoices", limit=100).paths
+    everything = invoices.parsers.matched_files("invoices", limit=100).paths
     assert everything[5:] == page.paths
     assert [Path(p).name for p in everything] == [f"inv{n}.csv" for n in range(7)]  # path order
-    invoices.enqueue_matching("invoices")
-    (queued,) = invoices.parser_overview()
+    invoices.jobs.enqueue("invoices")
+    (queued,) = invoices.parsers.overview()
     assert (queued.last_run_status, queued.job_counts) == ("queued", {"queued": 7})
 
 
 def test_unknown_parser_and_bad_window_are_clear_errors(invoices: Workspace) -> None:
     with pytest.raises(KeyError, match="no parser 'nope' is registered"):
-        invoices.matched_files("nope")
+        invoices.parsers.matched_files("nope")
     with pytest.raises(ValueError) as bad:
-        invoices.matched_files("invoices", offset=-1)
+        invoices.parsers.matched_files("invoices", offset=-1)
     assert str(bad.value) == "matched files: offset must be >= 0 and limit >= 1 (got -1, 100)"

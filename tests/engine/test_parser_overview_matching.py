@@ -45,8 +45,8 @@ def inventory(workspace: Workspace, tmp_path: Path) -> Workspace:
             path = tmp_path / source / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(f"{source} {relative}\n")
-        workspace.scan(tmp_path / source)
-    workspace.register_parser(make_parser(tmp_path / "parser"))
+        workspace.files.scan(tmp_path / source)
+    workspace.parsers.register(make_parser(tmp_path / "parser"))
     return workspace
 
 
@@ -65,9 +65,9 @@ def test_patterns_select_what_the_runner_selects(inventory: Workspace, patterns:
 def test_tags_or_patterns_and_a_file_outside_its_root(inventory: Workspace, tmp_path: Path) -> None:
     store = inventory.store
     readme = str(tmp_path / "one" / "notes" / "readme.md")
-    (readme_id,) = [f.id for f in inventory.list_files(pattern="*readme.md", limit=10)
+    (readme_id,) = [f.id for f in inventory.files.list(pattern="*readme.md", limit=10)
                     if f.path == readme]  # fmt: skip
-    inventory.tag_files([readme_id], "invoices")
+    inventory.files.tag([readme_id], "invoices")
     moved = str(tmp_path / "elsewhere" / "z.csv")  # a stored path no longer under its root
     store.db.execute("UPDATE cf_files SET path = ? WHERE path = ?",
                      (moved, str(tmp_path / "two" / "deep/x/y/z.csv")))  # fmt: skip

@@ -95,12 +95,12 @@ def via_tag_rules(workspace: Workspace, patterns: list[str]) -> list[str]:
     tagging "out" with the same pattern (a rule list cannot negate, the outranking does)."""
     for rank, pattern in enumerate(patterns):
         tag = "out" if pattern.startswith("!") else "in"
-        workspace.add_tag_rule(pattern.removeprefix("!"), tag, priority=rank)
-    tagged_in = {r.path for r in workspace.list_files(tag="in", limit=1000)}
+        workspace.files.add_tag_rule(pattern.removeprefix("!"), tag, priority=rank)
+    tagged_in = {r.path for r in workspace.files.list(tag="in", limit=1000)}
     if not PathPatterns(patterns).starts_selected:
         return list(tagged_in)
-    tagged_out = {r.path for r in workspace.list_files(tag="out", limit=1000)}
-    return [r.path for r in workspace.list_files(limit=1000) if r.path not in tagged_out]
+    tagged_out = {r.path for r in workspace.files.list(tag="out", limit=1000)}
+    return [r.path for r in workspace.files.list(limit=1000) if r.path not in tagged_out]
 
 
 @pytest.mark.parametrize(("patterns", "expected"), CASES, ids=lambda v: " ".join(v) or "none")
@@ -108,15 +108,15 @@ def test_every_door_selects_the_same_files(
     workspace: Workspace, tmp_path: Path, patterns: list[str], expected: list[str]
 ) -> None:
     root = make_tree(tmp_path / "src")
-    workspace.scan(root)
+    workspace.files.scan(root)
     expected = sorted(expected)
     selected: dict[str, list[str]] = {}
 
     selected["python"] = sorted(f for f in FILES if PathPatterns(patterns).matches(f))
 
     scanned = make_tree(tmp_path / "scanned")
-    workspace.scan(scanned, patterns=patterns)
-    selected["scan"] = below(scanned, [r.path for r in workspace.list_files(limit=1000)
+    workspace.files.scan(scanned, patterns=patterns)
+    selected["scan"] = below(scanned, [r.path for r in workspace.files.list(limit=1000)
                                         if r.path.startswith(f"{scanned}/")])  # fmt: skip
 
     scope = workspace.store.scopes.save(ScopeDefinition("parity", patterns=tuple(patterns)))
@@ -133,7 +133,7 @@ def test_every_door_selects_the_same_files(
     selected["mcp apply_scope"] = below(root, answer["sample"]) if len(expected) <= 10 else expected
 
     parser_dir = make_parser(tmp_path / "parser")
-    workspace.register_parser(parser_dir)
+    workspace.parsers.register(parser_dir)
     (registered,) = current_parsers(workspace.store, "invoices")
     parser = dataclasses.replace(registered, tags=(), patterns=tuple(patterns))
     in_root = [job.input_path for job in matching_jobs(workspace.store, parser)
@@ -146,13 +146,13 @@ def test_every_door_selects_the_same_files(
     selected["discover"] = below(root, [r.path for r in listing.records
                                         if r.path.startswith(f"{root}/")])  # fmt: skip
 
-    listed = workspace.list_files(pattern=as_filter(patterns), limit=1000)
+    listed = workspace.files.list(pattern=as_filter(patterns), limit=1000)
     selected["files --pattern"] = below(root, [r.path for r in listed
                                                if r.path.startswith(f"{root}/")])  # fmt: skip
-    count = workspace.count_files(pattern=as_filter(patterns))
+    count = workspace.files.count(pattern=as_filter(patterns))
     assert count == len(listed)
 
-    workspace.scan(root)  # the tag rules below tag files under both roots
+    workspace.files.scan(root)  # the tag rules below tag files under both roots
     selected["tag rules"] = below(root, [p for p in via_tag_rules(workspace, patterns)
                                          if p.startswith(f"{root}/")])  # fmt: skip
 
@@ -161,7 +161,7 @@ def test_every_door_selects_the_same_files(
 
 def test_files_pattern_on_the_command_line(workspace: Workspace, tmp_path: Path) -> None:
     root = make_tree(tmp_path / "src")
-    workspace.scan(root)
+    workspace.files.scan(root)
     result = CliRunner().invoke(
         cli,
         ["--home", str(workspace.config.home), "files", "--json", "--limit", "100",

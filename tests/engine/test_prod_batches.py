@@ -52,13 +52,13 @@ def _parts_dir(home: Path) -> Path:
 
 def _queue_invoices(home: Path) -> list[int]:
     with Workspace.open(home) as workspace:
-        workspace.enqueue_matching("invoices")
+        workspace.jobs.enqueue("invoices")
         return [j.id for j in workspace.store.jobs.find(parser_name="invoices", limit=10_000)]
 
 
 def test_pool_writes_one_part_per_batch_and_commits_quarantine_and_audit(demo_home: Path) -> None:
     with Workspace.open(demo_home) as workspace:
-        summary = workspace.process("invoices", workers=2, claim_batch=64)
+        summary = workspace.jobs.process("invoices", workers=2, claim_batch=64)
         store = workspace.store
         jobs = store.jobs.find(parser_name="invoices", limit=10_000)
         assert summary.jobs_finished == len(jobs) and summary.rows_quarantined > 0
@@ -100,7 +100,7 @@ def test_a_failing_file_fails_alone_and_leaves_no_rows(demo_home: Path, tmp_path
     bad = tmp_path / "bad.csv"
     bad.write_text("not,an,invoice\n1,2,3\n")
     with Workspace.open(demo_home) as workspace:
-        workspace.enqueue_matching("invoices")
+        workspace.jobs.enqueue("invoices")
         version = workspace.store.jobs.find(parser_name="invoices", limit=1)[0].parser_version
         (bad_id,) = workspace.store.jobs.enqueue([NewJob("invoices", version, str(bad), "bad")])
     worker = Worker(load_config(demo_home), WorkerOptions(parser_names=("invoices",)))
@@ -232,7 +232,7 @@ def test_backfill_of_some_files_keeps_the_other_files_rows_of_shared_parts(
     pristine_demo: Path, demo_home: Path, tmp_path: Path
 ) -> None:
     with Workspace.open(demo_home) as workspace:
-        workspace.process("invoices", workers=1)
+        workspace.jobs.process("invoices", workers=1)
         before = (
             duckdb.connect()
             .execute(
@@ -245,8 +245,8 @@ def test_backfill_of_some_files_keeps_the_other_files_rows_of_shared_parts(
         shutil.copytree(pristine_demo / "parsers" / "invoices", newer)
         source = newer / "invoices.py"
         source.write_text(source.read_text().replace('version = "1.0.0"', 'version = "1.1.0"'))
-        workspace.register_parser(newer)
-        result = workspace.backfill_execute("invoices", limit=10, workers=1)
+        workspace.parsers.register(newer)
+        result = workspace.outputs.backfill("invoices", limit=10, workers=1)
         assert result.swapped, result.reason
     rows, versions, sources = (
         duckdb.connect()
@@ -305,7 +305,7 @@ def test_an_unapproved_contract_fails_jobs_trips_the_breaker_and_leaves_no_guest
     contract = changed / "invoices.contract.yaml"
     contract.write_text(contract.read_text().replace("one invoice per file", "one per file"))
     with Workspace.open(demo_home) as workspace:
-        workspace.register_parser(changed)
+        workspace.parsers.register(changed)
     _queue_invoices(demo_home)
     worker = Worker(load_config(demo_home), WorkerOptions(parser_names=("invoices",)))
     worker.run()

@@ -44,7 +44,7 @@ def test_start_stops_gracefully_on_sigterm(home: Path, tmp_path: Path) -> None:
     watched = invoices(tmp_path / "watched", *(f"input_{n:05d}.csv" for n in range(FILES)))
     with Workspace.open(home) as workspace:
         register(workspace, tmp_path / "parser", body=SLOW)
-        workspace.scan(watched)  # the daemon's first round queues every file at once
+        workspace.files.scan(watched)  # the daemon's first round queues every file at once
     env = {
         **os.environ,
         "CASPARIAN_HOME": str(home),

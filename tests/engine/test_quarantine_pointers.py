@@ -36,12 +36,12 @@ def _quarantine_with(home: Path, tmp_path: Path, body: str, text: str) -> tuple[
     source = data / "inv.csv"
     source.write_text(text)
     with Workspace.open(home) as workspace:
-        workspace.scan(tmp_path / "data")
-        workspace.register_parser(make_parser(tmp_path / "parser", body=body))
-        workspace.approve_contract(SchemaContract.from_yaml(CONTRACT))
-        summary = workspace.process(workers=1)
+        workspace.files.scan(tmp_path / "data")
+        workspace.parsers.register(make_parser(tmp_path / "parser", body=body))
+        workspace.contracts.approve(SchemaContract.from_yaml(CONTRACT))
+        summary = workspace.jobs.process(workers=1)
         assert summary.rows_quarantined == 1
-        (row,) = workspace.list_quarantine(QuarantineFilter())
+        (row,) = workspace.quarantine.list(QuarantineFilter())
     return row.id, source
 
 
@@ -63,7 +63,7 @@ def test_rows_the_executor_numbered_are_rows(home: Path, tmp_path: Path, text: s
     assert shown.splitlines()[0] == f"quarantined row {row_id}: {source} row 2"
     assert " line " not in listed + shown
     with Workspace.open(home) as workspace:
-        row = workspace.quarantined_row(row_id)
+        row = workspace.quarantine.get(row_id)
     assert row is not None and (row.source_row, row.source_row_unit) == (2, "row")
     assert row.to_dict()["source_row_unit"] == "row"
 

@@ -53,7 +53,7 @@ def _quarantine(workspace: Workspace, rows: int = 6, job_id: int = 7) -> None:
         }
     )
     result = validate(table, STRICT)
-    workspace.approve_contract(STRICT)
+    workspace.contracts.approve(STRICT)
 
     lineage = RowLineage(
         "/data/m.csv", "abc", job_id, "meters", "1.0", "meters", STRICT.content_hash
@@ -63,7 +63,7 @@ def _quarantine(workspace: Workspace, rows: int = 6, job_id: int = 7) -> None:
 
 def test_rows_keep_lineage_reasons_and_values(workspace: Workspace) -> None:
     _quarantine(workspace)
-    first = workspace.list_quarantine(QuarantineFilter(job_id=7), limit=1)[0]
+    first = workspace.quarantine.list(QuarantineFilter(job_id=7), limit=1)[0]
     assert (first.source_path, first.source_row, first.job_id) == ("/data/m.csv", 1, 7)
     assert first.rules == "cast:reading"
     assert first.violations == [
@@ -75,15 +75,15 @@ def test_rows_keep_lineage_reasons_and_values(workspace: Workspace) -> None:
 
 def test_keyset_pages_and_rule_filter(workspace: Workspace) -> None:
     _quarantine(workspace, rows=10)
-    page_one = workspace.list_quarantine(QuarantineFilter(), limit=4)
-    page_two = workspace.list_quarantine(QuarantineFilter(), after_id=page_one[-1].id, limit=4)
-    page_three = workspace.list_quarantine(QuarantineFilter(), after_id=page_two[-1].id, limit=4)
+    page_one = workspace.quarantine.list(QuarantineFilter(), limit=4)
+    page_two = workspace.quarantine.list(QuarantineFilter(), after_id=page_one[-1].id, limit=4)
+    page_three = workspace.quarantine.list(QuarantineFilter(), after_id=page_two[-1].id, limit=4)
     ids = [r.id for r in page_one + page_two + page_three]
     assert ids == sorted(ids) and len(set(ids)) == 10
-    assert workspace.count_quarantine(QuarantineFilter(rule="range")) == 5
-    assert workspace.count_quarantine(QuarantineFilter(rule="range:reading")) == 5
-    assert workspace.count_quarantine(QuarantineFilter(rule="cast:id")) == 0
-    assert workspace.count_quarantine(QuarantineFilter(parser_name="other")) == 0
+    assert workspace.quarantine.count(QuarantineFilter(rule="range")) == 5
+    assert workspace.quarantine.count(QuarantineFilter(rule="range:reading")) == 5
+    assert workspace.quarantine.count(QuarantineFilter(rule="cast:id")) == 0
+    assert workspace.quarantine.count(QuarantineFilter(parser_name="other")) == 0
 
 
 def test_rule_pages_cover_every_column_once_in_id_order(workspace: Workspace) -> None:
@@ -103,22 +103,22 @@ def test_rule_pages_cover_every_column_once_in_id_order(workspace: Workspace) ->
     store.add(2, "q", "1", "o", None, "/g.csv", "h", quarantined)
     pages: list[list[int]] = []
     after = 0
-    while page := workspace.list_quarantine(QuarantineFilter(rule="cast"), after, limit=3):
+    while page := workspace.quarantine.list(QuarantineFilter(rule="cast"), after, limit=3):
         pages.append([row.source_row or 0 for row in page])
         after = page[-1].id
     assert pages == [[1, 2, 3], [5, 6, 1], [2, 3, 5], [6]]
-    only_p = workspace.list_quarantine(QuarantineFilter(rule="cast:b", parser_name="q"), limit=9)
+    only_p = workspace.quarantine.list(QuarantineFilter(rule="cast:b", parser_name="q"), limit=9)
     assert [(row.job_id, row.source_row) for row in only_p] == [(2, 2), (2, 3), (2, 6)]
-    assert workspace.list_quarantine(QuarantineFilter(rule="cas"), limit=9) == []
+    assert workspace.quarantine.list(QuarantineFilter(rule="cas"), limit=9) == []
 
 
 def test_a_capped_count_stops_past_the_cap(workspace: Workspace, home: Path) -> None:
     _quarantine(workspace, rows=10)
-    assert workspace.count_quarantine(QuarantineFilter(), cap=3) == 4
-    assert workspace.count_quarantine(QuarantineFilter(), cap=20) == 10
-    assert workspace.count_quarantine(QuarantineFilter(rule="range"), cap=2) == 3
-    assert workspace.count_quarantine(QuarantineFilter(rule="cast"), cap=20) == 5
-    assert workspace.count_quarantine(QuarantineFilter(rule="cast", job_id=8), cap=20) == 0
+    assert workspace.quarantine.count(QuarantineFilter(), cap=3) == 4
+    assert workspace.quarantine.count(QuarantineFilter(), cap=20) == 10
+    assert workspace.quarantine.count(QuarantineFilter(rule="range"), cap=2) == 3
+    assert workspace.quarantine.count(QuarantineFilter(rule="cast"), cap=20) == 5
+    assert workspace.quarantine.count(QuarantineFilter(rule="cast", job_id=8), cap=20) == 0
     result = CliRunner().invoke(app, ["quarantine", "list", "--limit", "2"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "10 quarantined rows; showing 2"
@@ -148,8 +148,8 @@ def test_policy_fails_the_job_but_never_drops_rows() -> None:
 
 def test_replay_moves_rows_that_pass_the_new_contract(workspace: Workspace) -> None:
     _quarantine(workspace, rows=6)
-    workspace.approve_contract(RELAXED)
-    (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    workspace.contracts.approve(RELAXED)
+    (result,) = workspace.quarantine.replay(QuarantineFilter(parser_name="meters"))
     assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (6, 3, 3)
     assert result.contract_version == 2
     assert result.output_file is not None
@@ -158,11 +158,11 @@ def test_replay_moves_rows_that_pass_the_new_contract(workspace: Workspace) -> N
     assert written.column("_cf_row").to_pylist() == [2, 4, 6]
     assert set(written.column("_cf_job_id").to_pylist()) == {7}
     assert written.column("_cf_source_hash").to_pylist() == ["abc"] * 3
-    assert workspace.count_quarantine(QuarantineFilter()) == 3
-    assert workspace.count_quarantine(QuarantineFilter(include_replayed=True)) == 6
+    assert workspace.quarantine.count(QuarantineFilter()) == 3
+    assert workspace.quarantine.count(QuarantineFilter(include_replayed=True)) == 6
     (audit,) = workspace.store.audit.list(action="quarantine.replay")
     assert audit.details["rows_moved"] == 3
-    again = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    again = workspace.quarantine.replay(QuarantineFilter(parser_name="meters"))
     assert again[0].rows_moved == 0 and again[0].output_file is None
 
 
@@ -175,8 +175,8 @@ def test_replay_over_many_pages_moves_each_row_once(
 
     monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 7)
     _quarantine(workspace, rows=50)
-    workspace.approve_contract(RELAXED)
-    (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    workspace.contracts.approve(RELAXED)
+    (result,) = workspace.quarantine.replay(QuarantineFilter(parser_name="meters"))
     assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (50, 25, 25)
     assert result.output_file is not None
     written = pq.read_table(result.output_file)
@@ -191,7 +191,7 @@ def test_replay_over_many_pages_moves_each_row_once(
     assert {row.rules for row in left} == {"cast:reading"}
     (audit,) = workspace.store.audit.list(action="quarantine.replay")
     assert (audit.details["rows_moved"], audit.details["rows_checked"]) == (25, 50)
-    again = workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
+    again = workspace.quarantine.replay(QuarantineFilter(parser_name="meters"))
     assert (again[0].rows_checked, again[0].rows_moved) == (25, 0)
 
 
@@ -204,13 +204,13 @@ def test_replay_by_rule_over_many_pages_moves_only_those_rows(
 
     monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 4)
     _quarantine(workspace, rows=50)
-    workspace.approve_contract(RELAXED)
-    (result,) = workspace.replay_quarantine(QuarantineFilter(rule="range"))
+    workspace.contracts.approve(RELAXED)
+    (result,) = workspace.quarantine.replay(QuarantineFilter(rule="range"))
     assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (25, 25, 0)
     assert result.output_file is not None
     assert pq.read_table(result.output_file).column("_cf_row").to_pylist() == list(range(2, 51, 2))
-    assert workspace.count_quarantine(QuarantineFilter(rule="range")) == 0
-    assert workspace.count_quarantine(QuarantineFilter(rule="cast")) == 25
+    assert workspace.quarantine.count(QuarantineFilter(rule="range")) == 0
+    assert workspace.quarantine.count(QuarantineFilter(rule="cast")) == 25
 
 
 def test_replay_of_rows_with_a_column_the_contract_lacks_moves_nothing(
@@ -226,10 +226,10 @@ def test_replay_of_rows_with_a_column_the_contract_lacks_moves_nothing(
     narrow = SchemaContract.from_dict(
         {"name": "meters", "columns": [{"name": "id", "type": "int64", "nullable": False}]}
     )
-    workspace.approve_contract(narrow)
+    workspace.contracts.approve(narrow)
     with pytest.raises(StructuralMismatch, match="reading"):
-        workspace.replay_quarantine(QuarantineFilter(parser_name="meters"))
-    assert workspace.count_quarantine(QuarantineFilter()) == 6
+        workspace.quarantine.replay(QuarantineFilter(parser_name="meters"))
+    assert workspace.quarantine.count(QuarantineFilter()) == 6
     assert workspace.store.audit.list(action="quarantine.replay") == []
     output_dir = workspace.config.output_dir
     assert [path for path in output_dir.rglob("*") if path.is_file()] == []
@@ -263,20 +263,22 @@ def test_a_replay_preview_counts_what_would_pass_and_writes_nothing(
     monkeypatch.setattr(quarantine_replay, "REPLAY_PAGE_ROWS", 7)
     _quarantine(workspace, rows=50)
     where = QuarantineFilter(parser_name="meters")
-    (strict,) = workspace.preview_replay(where)  # nothing passes the contract that refused them
+    (strict,) = workspace.quarantine.preview_replay(
+        where
+    )  # nothing passes the contract that refused them
     assert (strict.contract_name, strict.contract_version) == ("meters", 1)
     assert (strict.rows_checked, strict.rows_passing, strict.rows_failing) == (50, 0, 50)
-    workspace.approve_contract(RELAXED)
+    workspace.contracts.approve(RELAXED)
     audit_before = workspace.store.audit.list()
-    (preview,) = workspace.preview_replay(where)
+    (preview,) = workspace.quarantine.preview_replay(where)
     assert (preview.contract_version, preview.error) == (2, None)
     assert (preview.rows_checked, preview.rows_passing, preview.rows_failing) == (50, 25, 25)
-    assert workspace.count_quarantine(QuarantineFilter()) == 50
+    assert workspace.quarantine.count(QuarantineFilter()) == 50
     assert workspace.store.audit.list() == audit_before
     assert [p for p in workspace.config.output_dir.rglob("*") if p.is_file()] == []
-    (result,) = workspace.replay_quarantine(where)  # the replay does what the preview said
+    (result,) = workspace.quarantine.replay(where)  # the replay does what the preview said
     assert (result.rows_checked, result.rows_moved) == (preview.rows_checked, preview.rows_passing)
-    (one,) = workspace.preview_replay(QuarantineFilter(quarantine_id=left_id(workspace)))
+    (one,) = workspace.quarantine.preview_replay(QuarantineFilter(quarantine_id=left_id(workspace)))
     assert (one.rows_checked, one.rows_passing, one.rows_failing) == (1, 0, 1)
 
 
@@ -291,20 +293,20 @@ def test_a_replay_preview_says_when_the_rows_no_longer_fit_the_contract(
     narrow = SchemaContract.from_dict(
         {"name": "meters", "columns": [{"name": "id", "type": "int64", "nullable": False}]}
     )
-    workspace.approve_contract(narrow)
-    (preview,) = workspace.preview_replay(QuarantineFilter(parser_name="meters"))
+    workspace.contracts.approve(narrow)
+    (preview,) = workspace.quarantine.preview_replay(QuarantineFilter(parser_name="meters"))
     assert (preview.rows_checked, preview.rows_passing, preview.rows_failing) == (6, 0, 6)
     assert preview.error == (
         "output does not match contract 'meters':\n"
         "  - column 'reading': extra column, not in the contract"
     )
-    assert workspace.count_quarantine(QuarantineFilter()) == 6
+    assert workspace.quarantine.count(QuarantineFilter()) == 6
 
 
 def test_quarantine_cli_replay_dry_run_counts_and_moves_nothing(home: Path) -> None:
     with Workspace.open(home) as workspace:
         _quarantine(workspace, rows=4)
-        workspace.approve_contract(RELAXED)
+        workspace.contracts.approve(RELAXED)
     runner = CliRunner()
     result = runner.invoke(app, ["quarantine", "replay", "--parser", "meters", "--dry-run"])
     assert result.exit_code == 0
@@ -313,5 +315,5 @@ def test_quarantine_cli_replay_dry_run_counts_and_moves_nothing(home: Path) -> N
         "(dry run: nothing written)"
     ]
     with Workspace.open(home) as workspace:
-        assert workspace.count_quarantine(QuarantineFilter()) == 4
+        assert workspace.quarantine.count(QuarantineFilter()) == 4
         assert workspace.store.audit.list(action="quarantine.replay") == []

@@ -102,7 +102,7 @@ def test_a_result_exports_whole_in_its_sort_order(tmp_path: Path) -> None:
 def test_the_quarantine_is_a_table_beside_the_outputs(workspace: Workspace, tmp_path: Path) -> None:
     write_lines(workspace.config.output_dir, rows=10)
     quarantine_file(workspace, tmp_path / "meters.csv", 4)
-    with workspace.query_catalog() as catalog:
+    with workspace.outputs.catalog() as catalog:
         assert catalog.column_names()["quarantine"][:3] == ["id", "job_id", "parser_name"]
         assert catalog.column_names()["lines"] == ["id", "vendor", "amount"]
         result = catalog.query(
@@ -112,7 +112,7 @@ def test_the_quarantine_is_a_table_beside_the_outputs(workspace: Workspace, tmp_
     assert [row["source_row"] for row in result.rows] == [2, 4]
     assert [row["reading"] for row in result.rows] == ["x", "x"]
     assert all(row["rules"] for row in result.rows)
-    with workspace.query_catalog(with_quarantine=False) as catalog:
+    with workspace.outputs.catalog(with_quarantine=False) as catalog:
         with pytest.raises(QueryRefused, match="unknown table 'quarantine'"):
             catalog.query("SELECT * FROM quarantine")
 
@@ -122,7 +122,7 @@ def test_an_output_named_quarantine_keeps_its_name(workspace: Workspace, tmp_pat
     folder.mkdir(parents=True)
     pq.write_table(pa.table({"mine": [1]}), folder / "a.parquet")
     quarantine_file(workspace, tmp_path / "meters.csv", 2)
-    with workspace.query_catalog() as catalog:
+    with workspace.outputs.catalog() as catalog:
         assert catalog.quarantine_table == "cf_quarantine"
         assert catalog.query("SELECT * FROM quarantine").rows == [{"mine": 1}]
         violations = catalog.query("SELECT violations FROM cf_quarantine LIMIT 1").rows

@@ -33,7 +33,7 @@ def poll_until(condition: Callable[[], bool], what: str) -> None:
 
 
 def log_lines(workspace: Workspace, job: Job) -> list[str]:
-    path = workspace.job_log_path(job.id)
+    path = workspace.jobs.log_path(job.id)
     assert path is not None and path.is_file()
     return path.read_text().splitlines()
 
@@ -43,14 +43,14 @@ def test_a_transient_guest_error_is_retried_after_each_backoff_then_dead_lettere
 ) -> None:
     (home / "config.toml").write_text("max_retries = 2\nretry_backoff_s = [0.2, 0.5]\n")
     with Workspace.open(home) as workspace:
-        workspace.scan(invoices(tmp_path / "data", "ok.csv", "flaky.csv"))
+        workspace.files.scan(invoices(tmp_path / "data", "ok.csv", "flaky.csv"))
         register(workspace, tmp_path / "parser", TRANSIENT)
-        summary = workspace.process(workers=1)
+        summary = workspace.jobs.process(workers=1)
         assert (summary.counts["completed"], summary.counts["dead_letter"]) == (1, 1)
         flaky = job_of(workspace, "flaky.csv")
         assert (flaky.status, flaky.retry_count) == (JobState.DEAD_LETTER, 2)
         lines = log_lines(workspace, flaky)
-        (letter,) = workspace.dead_letters()
+        (letter,) = workspace.jobs.dead_letters()
     outcomes = [line.split("job is now ", 1)[1] for line in lines if "job is now " in line]
     assert outcomes == ["queued (retry in 0.2 s)", "queued (retry in 0.5 s)", "dead_letter"]
     attempts = [line for line in lines if "(attempt " in line]
@@ -80,9 +80,9 @@ def test_permanent_guest_failures_trip_the_breaker(
 ) -> None:
     (home / "config.toml").write_text("circuit_breaker_threshold = 2\n")
     with Workspace.open(home) as workspace:
-        workspace.scan(invoices(tmp_path / "data", "bad1.csv", "bad2.csv"))
+        workspace.files.scan(invoices(tmp_path / "data", "bad1.csv", "bad2.csv"))
         register(workspace, tmp_path / "parser", failing_on("bad"))
-        summary = workspace.process(workers=1)
+        summary = workspace.jobs.process(workers=1)
         assert summary.counts["failed"] == 2
         assert summary.paused_parsers == ("invoices",)
         alert = "[CIRCUIT_BREAKER] Parser 'invoices' paused after 2 consecutive failures"
@@ -106,14 +106,14 @@ def test_permanent_guest_failures_trip_the_breaker(
                 "error": f"ValueError: {message}",
                 "status": "failed",
             }
-        spans = sorted((j.started_at or 0.0, j.finished_at or 0.0) for j in workspace.list_jobs())
+        spans = sorted((j.started_at or 0.0, j.finished_at or 0.0) for j in workspace.jobs.list())
         assert spans[0][0] < spans[0][1] <= spans[1][0] < spans[1][1]
         invoices(tmp_path / "data", "good.csv")
-        workspace.scan(tmp_path / "data")
-        paused = workspace.process(workers=1)  # a paused parser runs nothing
+        workspace.files.scan(tmp_path / "data")
+        paused = workspace.jobs.process(workers=1)  # a paused parser runs nothing
         assert paused.counts.get("completed", 0) == 0
-        workspace.resume_parser("invoices")
-        assert workspace.process(workers=1).counts["completed"] == 1
+        workspace.parsers.resume("invoices")
+        assert workspace.jobs.process(workers=1).counts["completed"] == 1
 
 
 def test_the_daemon_processes_a_new_file_for_a_registered_parser(
@@ -135,11 +135,11 @@ def test_the_daemon_processes_a_new_file_for_a_registered_parser(
     with Workspace.open(home) as workspace:
         register(workspace, tmp_path / "parser")
         daemon = threading.Thread(
-            target=lambda: workspace.serve(workers=1, on_event=record, stop=stop)
+            target=lambda: workspace.jobs.serve(workers=1, on_event=record, stop=stop)
         )
         daemon.start()
         try:
-            completed = lambda n: lambda: workspace.job_stats()["completed"] == n  # noqa: E731
+            completed = lambda n: lambda: workspace.jobs.counts()["completed"] == n  # noqa: E731
             wait_for(changed, completed(1), "the first file")
             invoices(watched, "second.csv")
             wait_for(changed, completed(2), "the file added while watching")
@@ -148,7 +148,7 @@ def test_the_daemon_processes_a_new_file_for_a_registered_parser(
             daemon.join(WAIT_LIMIT_S)
         assert not daemon.is_alive()
         assert sum(r.queued for r in rounds) == 2
-        done = {Path(j.input_path).name: j.status for j in workspace.list_jobs(limit=10)}
+        done = {Path(j.input_path).name: j.status for j in workspace.jobs.list(limit=10)}
         assert done == {"first.csv": "completed", "second.csv": "completed"}
         parts = f"{workspace.config.output_dir / 'invoices'}/**/*.parquet"
         with duckdb.connect() as con:  # its own connection: the module's default one is shared
@@ -173,9 +173,9 @@ def test_each_line_a_warm_guest_prints_lands_in_the_log_of_the_file_it_was_parsi
     # per-file mark can say whose log a line belongs to.
     names = [f"part{n}.csv" for n in range(6)]
     with Workspace.open(home) as workspace:
-        workspace.scan(invoices(tmp_path / "data", *names))
+        workspace.files.scan(invoices(tmp_path / "data", *names))
         register(workspace, tmp_path / "parser", 'print("parsing", str(path).rsplit("/", 1)[-1])')
-        assert workspace.process(workers=1).counts["completed"] == len(names)
+        assert workspace.jobs.process(workers=1).counts["completed"] == len(names)
         printed = {
             name: [
                 line for line in log_lines(workspace, job_of(workspace, name)) if "parsing" in line
@@ -215,9 +215,9 @@ def test_a_crashed_workers_jobs_go_back_to_the_queue_once_the_store_answers_agai
 
     monkeypatch.setattr(pool_module, "recover_leases", recover_after_an_outage)
     with Workspace.open(home) as workspace:
-        workspace.scan(data)
+        workspace.files.scan(data)
         register(workspace, tmp_path / "parser", body)
-        workspace.enqueue_matching()
+        workspace.jobs.enqueue()
         options = pool_module.PoolOptions(workers=1, kind="process", follow=True)
         pool = pool_module.WorkerPool(workspace.config, options)
         stop = threading.Event()
@@ -253,12 +253,12 @@ def test_a_duplicate_slipped_past_the_queue_is_refused_at_commit_and_audited(
     data = invoices(tmp_path / "data", "a.csv", rows=3)
     with Workspace.open(home) as workspace:
         assert workspace.config.store_url.startswith(backend)
-        workspace.scan(data)
+        workspace.files.scan(data)
         register(workspace, tmp_path / "parser")
-        assert workspace.process(workers=1).counts["completed"] == 1
+        assert workspace.jobs.process(workers=1).counts["completed"] == 1
         first = job_of(workspace, "a.csv")
         invoices(data, "b.csv", rows=2)
-        workspace.scan(data)
+        workspace.files.scan(data)
         copy = data / "invoices" / "copy.csv"  # not scanned: only the forced job names it
         copy.write_bytes((data / "invoices" / "a.csv").read_bytes())
         store = workspace.store
@@ -266,7 +266,7 @@ def test_a_duplicate_slipped_past_the_queue_is_refused_at_commit_and_audited(
         (dup,) = store.jobs.enqueue(
             [NewJob("invoices", "1.0.0", str(copy), first.input_hash)], skip_processed=False
         )
-        summary = workspace.process(workers=1)
+        summary = workspace.jobs.process(workers=1)
         assert (summary.counts["completed"], summary.counts["failed"]) == (1, 1)  # this run
         refused, other = store.jobs.get(dup), job_of(workspace, "b.csv")
         assert refused is not None and other.status == JobState.COMPLETED
@@ -326,9 +326,9 @@ def test_an_expired_lease_goes_to_another_worker_and_the_first_ones_result_is_re
         'print("parsing", str(path).rsplit("/", 1)[-1])'
     )
     with Workspace.open(home) as workspace:
-        workspace.scan(data)
+        workspace.files.scan(data)
         register(workspace, tmp_path / "parser", body)
-        workspace.enqueue_matching()
+        workspace.jobs.enqueue()
         held = job_of(workspace, "held.csv")
         job = lambda: workspace.store.jobs.get(held.id)  # noqa: E731
         pools = [WorkerPool(workspace.config, PoolOptions(workers=1)) for _ in range(2)]

@@ -50,24 +50,24 @@ def test_refuses_a_folder_without_uv_lock_and_says_how_to_make_one(
 ) -> None:
     folder = make_parser(tmp_path / "p", lock=False)
     with pytest.raises(RegistrationError) as caught:
-        workspace.register_parser(folder)
+        workspace.parsers.register(folder)
     assert str(caught.value) == (
         f"{folder}: no uv.lock. A registered parser needs a lockfile so its environment can be "
         f"rebuilt exactly: run `uv lock` in {folder} (add a pyproject.toml listing the parser's "
         "dependencies first, if it has none)"
     )
-    assert workspace.list_parsers() == []
+    assert workspace.parsers.list() == []
 
 
 def test_register_stores_blob_hashes_contract_and_audits(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p")
-    result = workspace.register_parser(folder / "invoice_parser.py")
+    result = workspace.parsers.register(folder / "invoice_parser.py")
     assert result.created and result.message == (
         f"registered parser 'invoices' 1.0.0 (identity {result.identity})"
     )
-    record = workspace.get_parser("invoices")
+    record = workspace.parsers.get("invoices")
     assert record is not None
     assert (record.name, record.version, record.identity_hash) == (
         "invoices",
@@ -84,7 +84,7 @@ def test_register_stores_blob_hashes_contract_and_audits(
     assert blob is not None and hashlib.sha256(blob).hexdigest() == record.bundle_sha256
     lock_hash = hashlib.sha256((folder / "uv.lock").read_bytes()).hexdigest()
     assert record.lockfile_hash == lock_hash
-    (entry,) = workspace.audit_entries(action="parser.registered")
+    (entry,) = workspace.audit.entries(action="parser.registered")
     assert entry.subject == "invoices@1.0.0"
     assert entry.details["identity"] == result.identity
     assert entry.details["bundle_sha256"] == record.bundle_sha256
@@ -94,28 +94,28 @@ def test_register_stores_blob_hashes_contract_and_audits(
 
 def test_same_content_again_is_idempotent_and_says_so(tmp_path: Path, workspace: Workspace) -> None:
     folder = make_parser(tmp_path / "p")
-    first = workspace.register_parser(folder)
-    again = workspace.register_parser(folder)
+    first = workspace.parsers.register(folder)
+    again = workspace.parsers.register(folder)
     assert not again.created and again.identity == first.identity
     assert again.message == (
         f"parser 'invoices' 1.0.0 is already registered with the same content "
         f"(identity {first.identity}); nothing changed"
     )
-    assert len(workspace.list_parsers()) == 1
-    assert len(workspace.audit_entries(action="parser.registered")) == 1
+    assert len(workspace.parsers.list()) == 1
+    assert len(workspace.audit.entries(action="parser.registered")) == 1
 
 
 def test_same_version_with_different_content_is_refused(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p")
-    first = workspace.register_parser(folder)
+    first = workspace.parsers.register(folder)
     (folder / "invoice_parser.py").write_text(
         (folder / "invoice_parser.py").read_text() + "\n# changed\n"
     )
     changed = build_bundle(folder)
     with pytest.raises(RegistrationError) as caught:
-        workspace.register_parser(folder)
+        workspace.parsers.register(folder)
     message = str(caught.value)
     assert message.startswith(
         f"parser 'invoices' 1.0.0 is already registered with identity {first.identity}, "
@@ -124,7 +124,7 @@ def test_same_version_with_different_content_is_refused(
     assert message.endswith(
         "A registered version is immutable: raise `version` in invoice_parser.py and register again"
     )
-    record = workspace.get_parser("invoices", "1.0.0")
+    record = workspace.parsers.get("invoices", "1.0.0")
     assert record is not None and record.bundle_sha256 == first.bundle_sha256
     assert changed.bundle_sha256 != first.bundle_sha256
 
@@ -192,9 +192,9 @@ def test_bad_parser_folders_are_refused_with_a_clear_message(
     folder = make_parser(tmp_path / "p")
     edit(folder)  # type: ignore[operator]
     with pytest.raises(RegistrationError) as caught:
-        workspace.register_parser(folder)
+        workspace.parsers.register(folder)
     assert str(caught.value) == expected
-    assert workspace.list_parsers() == []
+    assert workspace.parsers.list() == []
 
 
 def test_symlinks_in_the_source_are_refused(tmp_path: Path, workspace: Workspace) -> None:
@@ -202,7 +202,7 @@ def test_symlinks_in_the_source_are_refused(tmp_path: Path, workspace: Workspace
     (tmp_path / "elsewhere.py").write_text("X = 1\n")
     (folder / "linked.py").symlink_to(tmp_path / "elsewhere.py")
     with pytest.raises(RegistrationError) as caught:
-        workspace.register_parser(folder)
+        workspace.parsers.register(folder)
     assert str(caught.value) == (
         f"{folder / 'linked.py'}: symbolic links are not bundled; replace it with the file itself"
     )
@@ -212,15 +212,15 @@ def test_round_trip_export_and_register_elsewhere_gives_the_same_identity(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p")
-    original = workspace.register_parser(folder)
-    exported = workspace.export_parser("invoices", tmp_path)
+    original = workspace.parsers.register(folder)
+    exported = workspace.parsers.export("invoices", tmp_path)
     assert exported == tmp_path / "invoices-1.0.0.zip"
     with Workspace.open(tmp_path / "other-home") as other:
-        again = other.register_parser(exported)
+        again = other.parsers.register(exported)
         assert again.created
         assert again.identity == original.identity
         assert again.bundle_sha256 == original.bundle_sha256
-        record = other.get_parser("invoices")
+        record = other.parsers.get("invoices")
         assert record is not None and record.identity_hash == original.identity
 
 
@@ -228,8 +228,8 @@ def test_a_tampered_blob_is_refused_on_load_and_export(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p")
-    registered = workspace.register_parser(folder)
-    extracted = workspace.load_bundle("invoices")
+    registered = workspace.parsers.register(folder)
+    extracted = workspace.parsers.load_bundle("invoices")
     assert (extracted / "invoice_parser.py").read_bytes() == (
         folder / "invoice_parser.py"
     ).read_bytes()
@@ -244,10 +244,10 @@ def test_a_tampered_blob_is_refused_on_load_and_export(
         "the bundle was altered after registration — re-register the parser from its source"
     )
     with pytest.raises(BundleError) as on_load:
-        workspace.load_bundle("invoices")
+        workspace.parsers.load_bundle("invoices")
     assert str(on_load.value) == expected
     with pytest.raises(BundleError) as on_export:
-        workspace.export_parser("invoices", tmp_path / "out")
+        workspace.parsers.export("invoices", tmp_path / "out")
     assert str(on_export.value) == expected
 
 
@@ -255,11 +255,11 @@ def test_load_bundle_restores_an_extracted_copy_that_was_edited(
     tmp_path: Path, workspace: Workspace
 ) -> None:
     folder = make_parser(tmp_path / "p")
-    workspace.register_parser(folder)
-    extracted = workspace.load_bundle("invoices", "1.0.0")
+    workspace.parsers.register(folder)
+    extracted = workspace.parsers.load_bundle("invoices", "1.0.0")
     (extracted / "invoice_parser.py").write_text("import socket\n")
     (extracted / "extra.py").write_text("X = 1\n")
-    again = workspace.load_bundle("invoices", "1.0.0")
+    again = workspace.parsers.load_bundle("invoices", "1.0.0")
     assert again == extracted
     assert (again / "invoice_parser.py").read_bytes() == (folder / "invoice_parser.py").read_bytes()
     assert not (again / "extra.py").exists()
@@ -267,5 +267,5 @@ def test_load_bundle_restores_an_extracted_copy_that_was_edited(
 
 def test_unknown_parser_is_a_clear_error(workspace: Workspace) -> None:
     with pytest.raises(RegistrationError) as caught:
-        workspace.load_bundle("nope", "2.0")
+        workspace.parsers.load_bundle("nope", "2.0")
     assert str(caught.value) == "no version 2.0 of parser 'nope' is registered"

@@ -100,8 +100,8 @@ def test_registering_a_hostile_zip_is_refused(tmp_path: Path, workspace: Workspa
     hostile = tmp_path / "evil.zip"
     hostile.write_bytes(zip_of([("../escape.py", b"x")]))
     with pytest.raises(RegistrationError) as caught:
-        workspace.register_parser(hostile)
+        workspace.parsers.register(hostile)
     assert str(caught.value) == (
         f"bundle of {hostile}: refused member '../escape.py': path escapes the bundle ('..')"
     )
-    assert workspace.list_parsers() == []
+    assert workspace.parsers.list() == []

@@ -76,8 +76,8 @@ def two_pools_parse_each_file_once(home: Path, data: Path, env: dict[str, str]) 
     hold.write_text("")  # every worker's first file waits until all four hold a claim
     with Workspace.open(home) as workspace:
         register(workspace, data.parent / "parser", PARSE_ONCE)
-        workspace.scan(data)
-        workspace.enqueue_matching("invoices")
+        workspace.files.scan(data)
+        workspace.jobs.enqueue("invoices")
         store = workspace.store
         pools = [_start_pool(home, 2, 16, env) for _ in range(2)]
         try:
@@ -137,7 +137,7 @@ def test_kill_minus_nine_with_the_real_handler_loses_and_duplicates_nothing(
     for copy in homes.values():
         shutil.copytree(demo.home_dir, copy, symlinks=True)
         with Workspace.open(copy) as workspace:
-            assert len(workspace.enqueue_matching("invoices")) == 1
+            assert len(workspace.jobs.enqueue("invoices")) == 1
     env_of = {
         name: {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CASPARIAN_HOME": str(path)}
         for name, path in homes.items()

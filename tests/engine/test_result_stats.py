@@ -85,7 +85,7 @@ def test_a_float_columns_infinities_and_nans_get_a_bar_each(workspace: Workspace
     folder.mkdir(parents=True)
     values = [float(i) for i in range(20)] + [float("inf"), float("-inf"), float("nan"), None]
     pq.write_table(pa.table({"reading": pa.array(values, pa.float64())}), folder / "p.parquet")
-    inspector = workspace.output_inspector()
+    inspector = workspace.outputs.inspector()
     found = inspector.histogram("odd", "reading", bins=4).to_pylist()
     assert [(row["bucket"], row["count"]) for row in found] == [
         ("-inf", 1), ("[0, 5]", 6), ("(5, 10]", 5), ("(10, 15]", 5), ("(15, 20]", 4),

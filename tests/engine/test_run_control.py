@@ -96,9 +96,9 @@ def add_parser(
     (folder / f"{name}.contract.yaml").write_text(CONTRACT.format(name=name))
     (folder / "pyproject.toml").write_text(PYPROJECT.format(name=name))
     uv_lock(folder)
-    workspace.register_parser(folder)
+    workspace.parsers.register(folder)
     contract_file = folder / f"{name}.contract.yaml"
-    workspace.approve_contract(
+    workspace.contracts.approve(
         SchemaContract.from_yaml(contract_file.read_text(), str(contract_file))
     )
     return marker, release
@@ -118,7 +118,7 @@ def guest_gone(pid: int) -> bool:
 
 
 class Run:
-    """``Workspace.process`` for one parser on a thread of its own (as the TUI runs it), on
+    """``ws.jobs.process`` for one parser on a thread of its own (as the TUI runs it), on
     its own workspace: the summary and every event it reported."""
 
     def __init__(self, home: Path, parser: str, **options: object) -> None:
@@ -135,7 +135,7 @@ class Run:
     def _run(self) -> None:
         try:
             with Workspace.open(self.home) as workspace:
-                self.summary = workspace.process(
+                self.summary = workspace.jobs.process(
                     self.parser,
                     workers=1,
                     on_event=self.events.append,
@@ -174,7 +174,7 @@ def jobs_of(workspace: Workspace, parser: str) -> dict[str, tuple[str, str | Non
     """file name -> (status, error kind, error message) of the parser's jobs."""
     return {
         Path(job.input_path).name: (job.status, job.error_kind, job.error_message)
-        for job in workspace.list_jobs(parser=parser)
+        for job in workspace.jobs.list(parser=parser)
     }
 
 
@@ -201,8 +201,8 @@ def test_two_runs_side_by_side_each_report_their_own_parsers_figures(
         }
         | {"b3.csv": "id,amount\n1,1.0\n2,y\n3,z\n4,4.0\n5,5.0\n6,6.0\n7,7.0\n"},
     )
-    workspace.scan(data)
-    workspace.enqueue_matching()
+    workspace.files.scan(data)
+    workspace.jobs.enqueue()
     alpha = Run(workspace.home, "alpha", queue_matching=False)
     wait_for(lambda: (tmp_path / "alpha-holding.a0.csv").exists(), "alpha to hold a0.csv", alpha)
     beta = Run(workspace.home, "beta", queue_matching=False).result()
@@ -229,7 +229,7 @@ def test_a_stop_requeues_jobs_still_running_when_the_grace_ends(
 ) -> None:
     marker, _ = add_parser(workspace, tmp_path, "gamma", hold="g")  # never released
     write_inputs(data / "gamma", {"g0.csv": "id,amount\n1,1.5\n", "g1.csv": "id,amount\n2,2.5\n"})
-    workspace.scan(data)
+    workspace.files.scan(data)
     run = Run(workspace.home, "gamma", stop_grace_s=1.0)
     held = marker.parent.glob(f"{marker.name}.*")  # whichever file the guest started first
     wait_for(lambda: any(marker.parent.glob(f"{marker.name}.*")), "the guest to hold a file", run)
@@ -251,7 +251,7 @@ def test_a_stop_requeues_jobs_still_running_when_the_grace_ends(
     assert stopping and (stopping[0].running, stopping[0].workers) == (2, 1)
     assert stopping[0].in_progress == 1  # one file in the guest; the other claimed with it
     assert guest_gone(guest)  # the guest was killed with its worker, not left sleeping
-    assert workspace.job_stats().by_status == {"queued": 2}
+    assert workspace.jobs.counts().by_status == {"queued": 2}
 
 
 @pytest.mark.slow
@@ -267,17 +267,17 @@ def test_cancelling_a_running_job_stops_its_guest_and_the_rest_of_the_run_goes_o
             "d2.csv": "id,amount\n4,4.5\n",
         },
     )
-    workspace.scan(data)
+    workspace.files.scan(data)
     run = Run(workspace.home, "delta")
     held = Path(f"{marker}.d0.csv")
     wait_for(held.exists, "the guest to start d0.csv", run)
     guest = int(held.read_text())
-    (job,) = [j for j in workspace.list_jobs(parser="delta") if j.input_path.endswith("d0.csv")]
+    (job,) = [j for j in workspace.jobs.list(parser="delta") if j.input_path.endswith("d0.csv")]
     assert job.status == "running"
 
-    assert workspace.cancel_job(job.id) is True
+    assert workspace.jobs.cancel(job.id) is True
     # cancel_job returned once the worker said the job's work stopped: its guest is gone
-    assert workspace.job_detail(job.id).worker_id is None  # type: ignore[union-attr]
+    assert workspace.jobs.get(job.id).worker_id is None  # type: ignore[union-attr]
     assert guest_gone(guest)
     summary = run.result()
 

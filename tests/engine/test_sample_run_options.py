@@ -15,7 +15,7 @@ from tests.engine.registration_support import make_parser
 
 
 def setup(workspace: Workspace, tmp_path: Path) -> Path:
-    workspace.register_parser(make_parser(tmp_path / "parser"))
+    workspace.parsers.register(make_parser(tmp_path / "parser"))
     sample = tmp_path / "inv.csv"
     sample.write_text("id,amount\n1,2.5\n2,x\n")
     return sample
@@ -32,7 +32,7 @@ def test_whatif_writes_nothing_and_names_the_targets(workspace: Workspace, tmp_p
     )
     assert result.outputs[0].columns == (("id", "int64"), ("amount", "string"))
     assert [p for p in scratch.rglob("*") if p.is_file()] == []
-    assert workspace.audit_entries(action="guest.network_allowed") == []
+    assert workspace.audit.entries(action="guest.network_allowed") == []
 
 
 def test_a_sink_gets_the_rows_and_an_existing_output_needs_force(
@@ -65,7 +65,7 @@ def test_the_network_is_given_only_when_asked_and_audited(
         workspace, "invoices", [sample], options=SampleRunOptions(allow_network=True)
     )
     assert result.network and result.failure is None
-    (entry,) = workspace.audit_entries(action="guest.network_allowed")
+    (entry,) = workspace.audit.entries(action="guest.network_allowed")
     parser_file = (tmp_path / "parser" / "invoice_parser.py").resolve()
     assert (entry.subject, entry.os_user, entry.details) == (
         str(parser_file),

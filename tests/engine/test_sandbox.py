@@ -251,9 +251,9 @@ def test_in_production_workers_the_same_walls_hold_and_refusals_are_audited(
         "dependencies = []\n"
     )
     uv_lock(folder)
-    workspace.register_parser(folder, allow=("socket",))  # the lint rule only: no network
+    workspace.parsers.register(folder, allow=("socket",))  # the lint rule only: no network
     contract = folder / "hostile.contract.yaml"
-    workspace.approve_contract(SchemaContract.from_yaml(contract.read_text(), str(contract)))
+    workspace.contracts.approve(SchemaContract.from_yaml(contract.read_text(), str(contract)))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -266,9 +266,9 @@ def test_in_production_workers_the_same_walls_hold_and_refusals_are_audited(
         f"/proc/{{ppid}}/environ\n/proc/1/environ\n{store_file}\n/etc/shadow\n"
     )
     (probe / "connect.txt").write_text(str(port))
-    workspace.scan(tmp_path / "data")
+    workspace.files.scan(tmp_path / "data")
     try:
-        summary = workspace.process("hostile", workers=1)
+        summary = workspace.jobs.process("hostile", workers=1)
         with pytest.raises(BlockingIOError):
             listener.accept()
     finally:
@@ -277,11 +277,11 @@ def test_in_production_workers_the_same_walls_hold_and_refusals_are_audited(
     # A job printing past its log cap: the guest stops sending, its log says how many.
     (probe / "spam.txt").write_text("spam")
     monkeypatch.setenv("CASPARIAN_LOG_CAP_BYTES", "10000")  # the workers' setting
-    workspace.scan(tmp_path / "data")
-    assert workspace.process("hostile", workers=1).counts.get("completed") == 1
+    workspace.files.scan(tmp_path / "data")
+    assert workspace.jobs.process("hostile", workers=1).counts.get("completed") == 1
     (spam,) = [
         job
-        for job in workspace.list_jobs(parser="hostile", status="completed")
+        for job in workspace.jobs.list(parser="hostile", status="completed")
         if job.input_path.endswith("spam.txt")
     ]
     (log_file,) = workspace.config.logs_dir.rglob(f"{spam.id}.log")
@@ -292,7 +292,7 @@ def test_in_production_workers_the_same_walls_hold_and_refusals_are_audited(
     assert log_lines[-1].endswith(
         f"[casparian] {20_000 - kept:,} later lines were dropped at the log cap"
     )
-    (failed,) = workspace.list_jobs(parser="hostile", status="failed")
+    (failed,) = workspace.jobs.list(parser="hostile", status="failed")
     assert failed.error_kind == "NetworkRefused"
     assert failed.error_message == (
         f"{probe / 'connect.txt'}: network access is not allowed for this parser (connect to "

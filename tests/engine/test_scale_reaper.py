@@ -134,7 +134,7 @@ def test_process_queue_only_queues_for_worker_hosts_and_runs_nothing(
     workspace: Workspace, home: Path, tmp_path: Path
 ) -> None:
     write_csv_inputs(tmp_path / "in", 3)
-    workspace.scan(tmp_path / "in")
+    workspace.files.scan(tmp_path / "in")
     _register(workspace, "1")
     runner = CliRunner()
     result = runner.invoke(app, ["--home", str(home), "process", "--queue-only"])
@@ -157,9 +157,9 @@ def test_a_worker_host_rides_out_its_store_connections_being_cut(
     monkeypatch.setenv("CASPARIAN_STORE_URL", pg_url)
     names = [f"input_{n:05d}.csv" for n in range(200)]
     with Workspace.open(home) as workspace:
-        workspace.scan(invoices(tmp_path / "data", *names))
+        workspace.files.scan(invoices(tmp_path / "data", *names))
         register(workspace, tmp_path / "parser", "import time\ntime.sleep(0.05)")
-        (queued,) = workspace.enqueue_matching()
+        (queued,) = workspace.jobs.enqueue()
         assert queued.queued == 200
     env = {
         **os.environ,

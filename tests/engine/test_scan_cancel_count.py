@@ -50,7 +50,7 @@ def test_a_scan_cancelled_midway_reports_what_it_committed(
     with pytest.raises(ScanCancelled) as stopped:
         scanner.run()
     assert isinstance(stopped.value, Cancelled)  # callers catching Cancelled still do
-    assert stopped.value.files_recorded == 50 == workspace.count_files()  # 2 folders whole
+    assert stopped.value.files_recorded == 50 == workspace.files.count()  # 2 folders whole
     assert progress == [25]  # the only progress shown said 25: it is not the count kept
     assert str(stopped.value) == "scan cancelled after recording 50 files"
 
@@ -62,5 +62,5 @@ def test_a_scan_cancelled_before_its_first_batch_recorded_nothing(
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(ScanCancelled) as stopped:
-        workspace.scan(tmp_path / "few", cancel=cancel)
-    assert stopped.value.files_recorded == 0 == workspace.count_files()
+        workspace.files.scan(tmp_path / "few", cancel=cancel)
+    assert stopped.value.files_recorded == 0 == workspace.files.count()

@@ -34,13 +34,13 @@ def root(tmp_path: Path) -> Path:
 def test_missing_root_fails_with_its_path(workspace: Workspace, tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(ScanRootError, match=f"^scan root does not exist: {missing}$"):
-        workspace.scan(missing)
-    assert workspace.file_stats().source_count == 0
+        workspace.files.scan(missing)
+    assert workspace.files.stats().source_count == 0
 
 
 def test_root_that_is_a_file_fails(workspace: Workspace, root: Path) -> None:
     with pytest.raises(ScanRootError, match="^scan root is not a folder: .*good.csv$"):
-        workspace.scan(root / "good.csv")
+        workspace.files.scan(root / "good.csv")
 
 
 def test_cli_exits_non_zero_only_when_the_root_fails(home: Path, root: Path) -> None:
@@ -58,7 +58,7 @@ def test_cli_exits_non_zero_only_when_the_root_fails(home: Path, root: Path) -> 
 
 def test_broken_symlink_is_skipped(workspace: Workspace, root: Path) -> None:
     os.symlink(root / "nowhere.csv", root / "dangling.csv")
-    summary = workspace.scan(root)
+    summary = workspace.files.scan(root)
     assert (summary.new, summary.skipped) == (1, {"broken_symlink": 1})
     assert summary.skipped_examples[0].path == str(root / "dangling.csv")
 
@@ -66,7 +66,7 @@ def test_broken_symlink_is_skipped(workspace: Workspace, root: Path) -> None:
 def test_symlink_loop_is_skipped(workspace: Workspace, root: Path) -> None:
     os.symlink(root / "loop_b", root / "loop_a")
     os.symlink(root / "loop_a", root / "loop_b")
-    summary = workspace.scan(root)
+    summary = workspace.files.scan(root)
     assert (summary.new, summary.skipped) == (1, {"symlink_loop": 2})
 
 
@@ -78,15 +78,15 @@ def test_symlinked_folder_is_not_followed_but_symlinked_file_is_recorded(
     (outside / "secret.csv").write_text("x\n")
     os.symlink(outside, root / "linked_dir")
     os.symlink(root / "good.csv", root / "alias.csv")
-    summary = workspace.scan(root)
+    summary = workspace.files.scan(root)
     assert (summary.new, summary.skipped) == (2, {"symlink_to_directory": 1})
-    paths = sorted(Path(r.path).name for r in workspace.list_files())
+    paths = sorted(Path(r.path).name for r in workspace.files.list())
     assert paths == ["alias.csv", "good.csv"]
 
 
 def test_fifo_is_skipped_without_blocking(workspace: Workspace, root: Path) -> None:
     os.mkfifo(root / "pipe.csv")
-    summary = workspace.scan(root)
+    summary = workspace.files.scan(root)
     assert (summary.new, summary.skipped) == (1, {"not_regular_file": 1})
     assert summary.skipped_examples[0].detail == "a FIFO (named pipe)"
 
@@ -96,15 +96,15 @@ def test_non_utf8_name_is_recorded_with_its_raw_bytes(workspace: Workspace, root
     raw_path = os.fsencode(root) + b"/" + raw_name
     with open(raw_path, "wb") as handle:
         handle.write(b"a;b\n1;2\n3;4\n")
-    summary = workspace.scan(root)
+    summary = workspace.files.scan(root)
     assert (summary.new, summary.skipped) == (2, {})
-    record = workspace.list_files(pattern="*latin1*")[0]
+    record = workspace.files.list(pattern="*latin1*")[0]
     assert record.path == f"{root}/caf\\xe9-latin1.csv"
     assert record.raw_path == raw_path
     with open(record.os_path, "rb") as handle:
         assert hashlib.sha256(handle.read()).hexdigest() == record.sha256
-    assert workspace.tag_files([os.fsdecode(raw_path)], "latin") == 1
-    assert workspace.scan(root).unchanged == 2
+    assert workspace.files.tag([os.fsdecode(raw_path)], "latin") == 1
+    assert workspace.files.scan(root).unchanged == 2
 
 
 def test_file_vanishing_between_walk_and_hash_is_skipped(workspace: Workspace, root: Path) -> None:
@@ -115,9 +115,9 @@ def test_file_vanishing_between_walk_and_hash_is_skipped(workspace: Workspace, r
         if isinstance(event, ScanProgress) and doomed.exists():
             doomed.unlink()  # the walk has stat'ed it; the hash has not opened it yet
 
-    summary = workspace.scan(root, on_event=delete_on_first_progress)
+    summary = workspace.files.scan(root, on_event=delete_on_first_progress)
     assert (summary.new, summary.skipped) == (1, {"vanished": 1})
-    assert [Path(r.path).name for r in workspace.list_files()] == ["good.csv"]
+    assert [Path(r.path).name for r in workspace.files.list()] == ["good.csv"]
 
 
 def test_folder_vanishing_mid_walk_is_skipped(tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_unreadable_file_and_folder_are_skipped(shared_tmp: Path) -> None:
         "if os.geteuid() == 0:\n"
         "    os.setgid(65534); os.setuid(65534)\n"
         "with Workspace.open(sys.argv[1]) as ws:\n"
-        "    print(json.dumps(ws.scan(sys.argv[2]).to_dict()))\n"
+        "    print(json.dumps(ws.files.scan(sys.argv[2]).to_dict()))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASPARIAN_")}
     result = subprocess.run(

@@ -73,7 +73,7 @@ def test_big_insert_drops_and_rebuilds_secondary_indexes(
     summary = Scanner(workspace.store, root, batch_size=20, hash_workers=1).run()
     assert summary.new == 100
     assert bulk_indexes_exist(workspace)
-    assert workspace.count_files(tag="kind:csv") == 100
+    assert workspace.files.count(tag="kind:csv") == 100
     (root / "d0" / "f0.csv").rename(root / "d3" / "moved.csv")
     again = Scanner(workspace.store, root, batch_size=20, hash_workers=1).run()
     assert (again.renamed, again.unchanged, again.new, again.deleted) == (1, 99, 0, 0)
@@ -100,8 +100,8 @@ def test_cancelled_big_insert_keeps_its_work_and_the_indexes(
     )  # fmt: skip
     with pytest.raises(Cancelled):
         scanner.run()
-    assert workspace.count_files() == 60  # three batches of one folder each, all committed
-    assert workspace.count_files(tag="kind:csv") == 60
+    assert workspace.files.count() == 60  # three batches of one folder each, all committed
+    assert workspace.files.count(tag="kind:csv") == 60
     assert bulk_indexes_exist(workspace)
     assert Scanner(workspace.store, root, batch_size=20, hash_workers=1).run().new == 60
 
@@ -124,8 +124,8 @@ def test_worker_processes_see_changes_renames_links_and_vanished_files(
     (root / "link.csv").symlink_to(root / "d0" / "f0.csv")
     first = Scanner(workspace.store, root, batch_size=30, hash_workers=2).run()
     assert (first.new, first.skipped) == (121, {})
-    link = workspace.list_files(pattern="/link.csv")[0]
-    assert link.sha256 == workspace.list_files(pattern="d0/f0.csv")[0].sha256
+    link = workspace.files.list(pattern="/link.csv")[0]
+    assert link.sha256 == workspace.files.list(pattern="d0/f0.csv")[0].sha256
     (root / "d1" / "f1.csv").write_text("a,b\nnew,content,here\n")
     (root / "d2" / "f2.csv").rename(root / "d0" / "renamed.csv")
     (root / "d2" / "f3.csv").unlink()
@@ -146,7 +146,7 @@ def test_worker_processes_see_changes_renames_links_and_vanished_files(
         again.bytes_hashed
         == (root / "d1" / "f1.csv").stat().st_size + (root / "d0" / "renamed.csv").stat().st_size
     )
-    assert workspace.count_files() == 119
+    assert workspace.files.count() == 119
 
 
 def nested_folders(root: Path, sizes: list[int]) -> Path:
@@ -176,4 +176,4 @@ def test_scan_progress_never_goes_backwards_when_a_batch_is_smaller_than_the_las
     monkeypatch.setattr("casparian_engine.events.Throttle.ready", lambda self: True)
     summary = Scanner(workspace.store, root, on_event=note, batch_size=12, hash_workers=1).run()
     assert progress == [48, 60, 108, 120]
-    assert summary.files_seen == 120 == workspace.count_files()
+    assert summary.files_seen == 120 == workspace.files.count()

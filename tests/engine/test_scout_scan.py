@@ -36,10 +36,10 @@ def tree(tmp_path: Path) -> Path:
 
 
 def test_first_scan_records_every_file(workspace: Workspace, tree: Path) -> None:
-    summary = workspace.scan(tree)
+    summary = workspace.files.scan(tree)
     assert (summary.new, summary.changed, summary.unchanged, summary.deleted) == (5, 0, 0, 0)
     assert summary.skipped == {}
-    records = {Path(r.path).name: r for r in workspace.list_files(limit=10)}
+    records = {Path(r.path).name: r for r in workspace.files.list(limit=10)}
     jan = records["jan.csv"]
     stat = (tree / "invoices" / "jan.csv").stat()
     assert (jan.size, jan.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
@@ -54,13 +54,13 @@ def test_first_scan_records_every_file(workspace: Workspace, tree: Path) -> None
         "notes.txt": "text",
     }
     assert records["app.log"].tags == ("kind:log",)
-    assert workspace.file_stats().total_files == 5
-    assert workspace.file_stats().source_count == 1
+    assert workspace.files.stats().total_files == 5
+    assert workspace.files.stats().source_count == 1
 
 
 def test_rescan_of_unchanged_files_does_not_rehash(workspace: Workspace, tree: Path) -> None:
-    workspace.scan(tree)
-    summary = workspace.scan(tree)
+    workspace.files.scan(tree)
+    summary = workspace.files.scan(tree)
     assert (summary.new, summary.changed, summary.unchanged) == (0, 0, 5)
     assert summary.bytes_hashed == 0
 
@@ -68,43 +68,43 @@ def test_rescan_of_unchanged_files_does_not_rehash(workspace: Workspace, tree: P
 def test_rescan_detects_change_deletion_and_rename_keeping_tags(
     workspace: Workspace, tree: Path
 ) -> None:
-    workspace.scan(tree)
-    workspace.tag_files([str(tree / "notes.txt")], "keep")
+    workspace.files.scan(tree)
+    workspace.files.tag([str(tree / "notes.txt")], "keep")
     (tree / "notes.txt").rename(tree / "invoices" / "notes-moved.txt")
     (tree / "events.jsonl").unlink()
     write(tree / "logs" / "app.log", "2024-01-02 11:00:00 WARN changed content here\n")
-    summary = workspace.scan(tree)
+    summary = workspace.files.scan(tree)
     assert (summary.new, summary.changed, summary.renamed, summary.deleted) == (0, 1, 1, 1)
-    moved = workspace.list_files(tag="keep")
+    moved = workspace.files.list(tag="keep")
     assert [Path(r.path).name for r in moved] == ["notes-moved.txt"]
     assert moved[0].tags == ("keep", "kind:text")
-    deleted = [r for r in workspace.list_files(include_deleted=True) if r.deleted_at is not None]
+    deleted = [r for r in workspace.files.list(include_deleted=True) if r.deleted_at is not None]
     assert [Path(r.path).name for r in deleted] == ["events.jsonl"]
-    assert workspace.count_files() == 4
+    assert workspace.files.count() == 4
 
 
 def test_a_file_that_reappears_is_restored(workspace: Workspace, tree: Path) -> None:
-    workspace.scan(tree)
+    workspace.files.scan(tree)
     hidden = tree.parent / "hidden.txt"
     (tree / "notes.txt").rename(hidden)
-    assert workspace.scan(tree).deleted == 1
+    assert workspace.files.scan(tree).deleted == 1
     hidden.rename(tree / "notes.txt")
-    summary = workspace.scan(tree)
+    summary = workspace.files.scan(tree)
     assert (summary.unchanged, summary.deleted) == (5, 0)
-    assert workspace.count_files() == 5
+    assert workspace.files.count() == 5
 
 
 def test_patterns_select_files_and_spare_the_rest_from_deletion(
     workspace: Workspace, tree: Path
 ) -> None:
-    workspace.scan(tree)
-    summary = workspace.scan(tree, patterns=["*.csv", "!feb.csv"])
+    workspace.files.scan(tree)
+    summary = workspace.files.scan(tree, patterns=["*.csv", "!feb.csv"])
     assert (summary.unchanged, summary.excluded, summary.deleted) == (1, 4, 0)
     (tree / "invoices" / "jan.csv").unlink()
     (tree / "notes.txt").unlink()
-    summary = workspace.scan(tree, patterns=["*.csv"])
+    summary = workspace.files.scan(tree, patterns=["*.csv"])
     assert (summary.unchanged, summary.deleted) == (1, 1)
-    live = sorted(Path(r.path).name for r in workspace.list_files())
+    live = sorted(Path(r.path).name for r in workspace.files.list())
     assert live == ["app.log", "events.jsonl", "feb.csv", "notes.txt"]
 
 
@@ -112,21 +112,21 @@ def test_invalid_tag_on_scan_is_refused_before_scanning(workspace: Workspace, tr
     from casparian_engine.scout.tagging import TaggingError
 
     with pytest.raises(TaggingError, match="invalid tag 'kind:csv'"):
-        workspace.scan(tree, tags=["kind:csv"])
-    assert workspace.count_files() == 0
+        workspace.files.scan(tree, tags=["kind:csv"])
+    assert workspace.files.count() == 0
 
 
 def test_scan_tags_every_file_found(workspace: Workspace, tree: Path) -> None:
-    workspace.scan(tree, tags=["batch1"])
-    assert workspace.count_files(tag="batch1") == 5
-    assert workspace.count_files(untagged=True) == 0
-    workspace.scan(tree, tags=["batch2"])  # unchanged files are tagged too
-    assert workspace.count_files(tag="batch2") == 5
+    workspace.files.scan(tree, tags=["batch1"])
+    assert workspace.files.count(tag="batch1") == 5
+    assert workspace.files.count(untagged=True) == 0
+    workspace.files.scan(tree, tags=["batch2"])  # unchanged files are tagged too
+    assert workspace.files.count(tag="batch2") == 5
 
 
 def test_progress_events_and_summary_are_emitted(workspace: Workspace, tree: Path) -> None:
     events: list[Event] = []
-    summary = workspace.scan(tree, on_event=events.append)
+    summary = workspace.files.scan(tree, on_event=events.append)
     progress = [e for e in events if isinstance(e, ScanProgress)]
     assert progress and progress[0].root == str(tree)
     assert events[-1] is summary and isinstance(summary, ScanSummary)
@@ -140,8 +140,8 @@ def test_cancel_before_first_batch_records_nothing(workspace: Workspace, tree: P
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):
-        workspace.scan(tree, cancel=cancel)
-    assert workspace.count_files() == 0
+        workspace.files.scan(tree, cancel=cancel)
+    assert workspace.files.count() == 0
 
 
 def test_multi_batch_scan_with_worker_processes(workspace: Workspace, tmp_path: Path) -> None:
@@ -153,20 +153,20 @@ def test_multi_batch_scan_with_worker_processes(workspace: Workspace, tmp_path: 
             write(root / f"d{folder}" / f"f{index}.csv", f"a,b\n{folder},{index}\n")
     summary = Scanner(workspace.store, root, batch_size=200, hash_workers=2).run()
     assert summary.new == 1250
-    assert workspace.count_files(pattern="d3/") == 250
-    assert workspace.count_files(tag="kind:csv") == 1250
+    assert workspace.files.count(pattern="d3/") == 250
+    assert workspace.files.count(tag="kind:csv") == 1250
     again = Scanner(workspace.store, root, batch_size=200, hash_workers=2).run()
     assert (again.unchanged, again.new, again.deleted) == (1250, 0, 0)
 
 
 def test_list_files_pages_and_orders(workspace: Workspace, tree: Path) -> None:
-    workspace.scan(tree)
-    first = workspace.list_files(limit=2, order="path")
-    second = workspace.list_files(limit=2, offset=2, order="path")
-    everything = [r.path for r in workspace.list_files(limit=10, order="path")]
+    workspace.files.scan(tree)
+    first = workspace.files.list(limit=2, order="path")
+    second = workspace.files.list(limit=2, offset=2, order="path")
+    everything = [r.path for r in workspace.files.list(limit=10, order="path")]
     assert [r.path for r in first + second] == everything[:4]
     assert everything == sorted(everything)
-    assert workspace.list_files(limit=1, order="-size")[0].path.endswith("app.log")
+    assert workspace.files.list(limit=1, order="-size")[0].path.endswith("app.log")
     with pytest.raises(ValueError, match="unknown order 'bogus'"):
-        workspace.list_files(order="bogus")
-    assert os.path.basename(workspace.list_files(pattern="*.jsonl")[0].path) == "events.jsonl"
+        workspace.files.list(order="bogus")
+    assert os.path.basename(workspace.files.list(pattern="*.jsonl")[0].path) == "events.jsonl"

@@ -38,72 +38,72 @@ def names(records: list) -> list[str]:  # type: ignore[type-arg]
 def test_highest_priority_rule_wins_and_rules_apply_to_existing_files(
     workspace: Workspace, tree: Path
 ) -> None:
-    workspace.scan(tree)
-    low = workspace.add_tag_rule("*.csv", "csv-data", priority=0)
-    high = workspace.add_tag_rule("invoices/archive/", "archive", priority=10)
-    assert [r.id for r in workspace.list_tag_rules()] == [high.id, low.id]
-    assert names(workspace.list_files(tag="archive")) == ["old.csv"]
-    assert names(workspace.list_files(tag="csv-data")) == ["inv0.csv", "inv1.csv", "inv2.csv"]
-    workspace.remove_tag_rule(high.id)
-    assert workspace.count_files(tag="archive") == 0
-    assert workspace.count_files(tag="csv-data") == 4
+    workspace.files.scan(tree)
+    low = workspace.files.add_tag_rule("*.csv", "csv-data", priority=0)
+    high = workspace.files.add_tag_rule("invoices/archive/", "archive", priority=10)
+    assert [r.id for r in workspace.files.tag_rules()] == [high.id, low.id]
+    assert names(workspace.files.list(tag="archive")) == ["old.csv"]
+    assert names(workspace.files.list(tag="csv-data")) == ["inv0.csv", "inv1.csv", "inv2.csv"]
+    workspace.files.remove_tag_rule(high.id)
+    assert workspace.files.count(tag="archive") == 0
+    assert workspace.files.count(tag="csv-data") == 4
 
 
 def test_rules_apply_on_scan_to_new_files(workspace: Workspace, tree: Path) -> None:
-    workspace.add_tag_rule("invoices/*.csv", "invoices")
-    workspace.scan(tree)
-    assert names(workspace.list_files(tag="invoices")) == ["inv0.csv", "inv1.csv", "inv2.csv"]
+    workspace.files.add_tag_rule("invoices/*.csv", "invoices")
+    workspace.files.scan(tree)
+    assert names(workspace.files.list(tag="invoices")) == ["inv0.csv", "inv1.csv", "inv2.csv"]
 
 
 def test_manual_tag_survives_rule_removal_and_untag_removes_it(
     workspace: Workspace, tree: Path
 ) -> None:
-    workspace.scan(tree)
-    rule = workspace.add_tag_rule("*.txt", "docs")
-    assert workspace.tag_files([str(tree / "readme.txt")], "docs") == 1
-    workspace.remove_tag_rule(rule.id)
-    assert names(workspace.list_files(tag="docs")) == ["readme.txt"]
-    assert workspace.untag_files([str(tree / "readme.txt")], "docs") == 1
-    assert workspace.count_files(tag="docs") == 0
+    workspace.files.scan(tree)
+    rule = workspace.files.add_tag_rule("*.txt", "docs")
+    assert workspace.files.tag([str(tree / "readme.txt")], "docs") == 1
+    workspace.files.remove_tag_rule(rule.id)
+    assert names(workspace.files.list(tag="docs")) == ["readme.txt"]
+    assert workspace.files.untag([str(tree / "readme.txt")], "docs") == 1
+    assert workspace.files.count(tag="docs") == 0
 
 
 def test_tagging_a_folder_tags_every_file_below_it(workspace: Workspace, tree: Path) -> None:
-    workspace.scan(tree)
-    assert workspace.tag_files([str(tree / "invoices")], "finance") == 4
-    stats = workspace.file_stats()
+    workspace.files.scan(tree)
+    assert workspace.files.tag([str(tree / "invoices")], "finance") == 4
+    stats = workspace.files.stats()
     assert (stats.total_files, stats.source_count) == (5, 1)
     assert (stats.tagged_files, stats.untagged_files) == (4, 1)
-    assert names(workspace.list_files(untagged=True)) == ["readme.txt"]
+    assert names(workspace.files.list(untagged=True)) == ["readme.txt"]
 
 
 def test_bad_tag_input_names_the_problem_and_changes_nothing(
     workspace: Workspace, tree: Path
 ) -> None:
-    workspace.scan(tree)
+    workspace.files.scan(tree)
     missing = str(tree / "missing.csv")
     with pytest.raises(TaggingError, match=f"not in the inventory .*: {missing}$"):
-        workspace.tag_files([str(tree / "readme.txt"), missing], "x")
-    assert workspace.count_files(tag="x") == 0
+        workspace.files.tag([str(tree / "readme.txt"), missing], "x")
+    assert workspace.files.count(tag="x") == 0
     with pytest.raises(TaggingError, match="invalid tag 'two words'"):
-        workspace.tag_files([str(tree / "readme.txt")], "two words")
+        workspace.files.tag([str(tree / "readme.txt")], "two words")
     with pytest.raises(TaggingError, match="'kind:' prefix is reserved"):
-        workspace.add_tag_rule("*.csv", "kind:csv")
+        workspace.files.add_tag_rule("*.csv", "kind:csv")
     with pytest.raises(TaggingError, match="no tag rule with id 999"):
-        workspace.remove_tag_rule(999)
+        workspace.files.remove_tag_rule(999)
     with pytest.raises(TaggingError, match="file id 12345"):
-        workspace.tag_files([12345], "x")
+        workspace.files.tag([12345], "x")
 
 
 def test_suggestions_group_untagged_files_by_folder_and_extension(
     workspace: Workspace, tree: Path
 ) -> None:
-    workspace.scan(tree)
-    suggestion = workspace.suggest_tags()[0]
+    workspace.files.scan(tree)
+    suggestion = workspace.files.suggest_tags()[0]
     assert (suggestion.folder, suggestion.ext, suggestion.file_count) == ("invoices/", ".csv", 3)
     assert suggestion.suggested_tag == "invoices"
     assert suggestion.text == "Tag 3 .csv files in invoices/ as 'invoices'?"
-    assert workspace.accept_tag_suggestion(suggestion) == 3
-    assert all(s.parent != suggestion.parent for s in workspace.suggest_tags())
+    assert workspace.files.accept_suggestion(suggestion) == 3
+    assert all(s.parent != suggestion.parent for s in workspace.files.suggest_tags())
 
 
 def test_cli_tag_rule_files_and_untag(home: Path, tree: Path) -> None:

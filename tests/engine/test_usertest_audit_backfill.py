@@ -24,12 +24,12 @@ def test_export_after_backfill_records_superseded_outputs_and_verifies(
         (data / f"inv{number}.csv").write_text(f"id,amount\n{number},{number}.5\n")
     (data / "permanent.csv").write_text("id\n1\n")  # the parser fails it: bad header
     with Workspace.open(home) as workspace:
-        workspace.scan(tmp_path / "data")
+        workspace.files.scan(tmp_path / "data")
         register(workspace, tmp_path / "v1", body=failing_on("permanent"))
-        first = workspace.process(workers=1)
+        first = workspace.jobs.process(workers=1)
         assert (first.counts["completed"], first.counts["failed"]) == (3, 1)
         register(workspace, tmp_path / "v2", body=failing_on("permanent"), version="1.1.0")
-        backfill = workspace.backfill_execute("invoices", workers=1)
+        backfill = workspace.outputs.backfill("invoices", workers=1)
         assert backfill.swapped
         contract = SchemaContract.from_yaml(CONTRACT)  # approved by `register`
         old_jobs = {j.id for j in workspace.store.jobs.find(parser_name="invoices")} - {

@@ -101,7 +101,7 @@ def test_groups_are_named_after_the_scope_or_the_folders_that_differ(
     assert sorted(g.name for g in named) == ["q3_scope_invoices", "q3_scope_sensors"]
     (output,) = discover_groups(invoices, base_name="Invoices_2023").groups
     assert output.name == "Invoices_2023"  # already a name (a parser output's): kept as is
-    report = workspace.discover_contracts(invoices, name="invoices-2023")
+    report = workspace.contracts.discover(invoices, name="invoices-2023")
     assert [p.stored.name for p in report.proposals] == ["invoices_2023"]
     assert report.proposals[0].to_dict()["warnings"] == []
 

@@ -70,11 +70,11 @@ def _quarantine_unapproved(workspace: Workspace) -> None:
 def test_replay_finds_the_contract_by_the_parsers_declared_name(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.register_parser(_parser_folder(tmp_path / "parser"))
+    workspace.parsers.register(_parser_folder(tmp_path / "parser"))
     _quarantine_unapproved(workspace)
-    assert workspace.count_quarantine(QuarantineFilter(parser_name="smallbad")) == 3
-    workspace.approve_contract(SchemaContract.from_dict(FIXED))
-    (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="smallbad"))
+    assert workspace.quarantine.count(QuarantineFilter(parser_name="smallbad")) == 3
+    workspace.contracts.approve(SchemaContract.from_dict(FIXED))
+    (result,) = workspace.quarantine.replay(QuarantineFilter(parser_name="smallbad"))
     assert result.error is None
     assert (result.contract_name, result.contract_version) == ("smallbad", 1)
     assert (result.rows_checked, result.rows_moved, result.rows_still_quarantined) == (3, 2, 1)
@@ -82,16 +82,16 @@ def test_replay_finds_the_contract_by_the_parsers_declared_name(
 
 def test_replay_finds_the_contract_by_the_rows_hash(workspace: Workspace) -> None:
     """Rows checked against an approved version of 'smallbad' replay against its newest."""
-    workspace.approve_contract(SchemaContract.from_dict(STRICT))
+    workspace.contracts.approve(SchemaContract.from_dict(STRICT))
     _quarantine_unapproved(workspace)
-    workspace.approve_contract(SchemaContract.from_dict(FIXED))
-    (result,) = workspace.replay_quarantine(QuarantineFilter(parser_name="smallbad"))
+    workspace.contracts.approve(SchemaContract.from_dict(FIXED))
+    (result,) = workspace.quarantine.replay(QuarantineFilter(parser_name="smallbad"))
     assert (result.contract_name, result.contract_version, result.rows_moved) == ("smallbad", 2, 2)
 
 
 def test_one_failing_group_does_not_stop_the_others(home: Path, tmp_path: Path) -> None:
     with Workspace.open(home) as workspace:
-        workspace.register_parser(_parser_folder(tmp_path / "parser"))
+        workspace.parsers.register(_parser_folder(tmp_path / "parser"))
         _quarantine_unapproved(workspace)
         table = pa.table({"v": ["1"], "_cf_row": [9]})
         contract = SchemaContract.from_dict(
@@ -99,7 +99,7 @@ def test_one_failing_group_does_not_stop_the_others(home: Path, tmp_path: Path) 
         )
         writer = StoreQuarantineWriter(workspace.store)
         writer.write(validate(table, contract).quarantined, _lineage("extra", None))
-        workspace.approve_contract(SchemaContract.from_dict(FIXED))
+        workspace.contracts.approve(SchemaContract.from_dict(FIXED))
     result = CliRunner().invoke(app, ["quarantine", "replay", "--parser", "smallbad"])
     assert result.exit_code == 1
     assert (
@@ -118,7 +118,7 @@ def test_show_prints_the_parsers_reason_for_a_flagged_row(home: Path) -> None:
     _, flagged = split_parser_flagged(table)
     with Workspace.open(home) as workspace:
         StoreQuarantineWriter(workspace.store).write(flagged, _lineage("rows", None))
-        (row,) = workspace.list_quarantine(QuarantineFilter())
+        (row,) = workspace.quarantine.list(QuarantineFilter())
     result = CliRunner().invoke(app, ["quarantine", "show", str(row.id)])
     assert result.exit_code == 0
     assert "  parser_flagged  line 2 is not a reading" in result.output
@@ -127,13 +127,13 @@ def test_show_prints_the_parsers_reason_for_a_flagged_row(home: Path) -> None:
 
 def test_list_defaults_to_the_current_parser_version(home: Path, tmp_path: Path) -> None:
     with Workspace.open(home) as workspace:
-        workspace.register_parser(_parser_folder(tmp_path / "v1"))
+        workspace.parsers.register(_parser_folder(tmp_path / "v1"))
         newer = _parser_folder(tmp_path / "v2")
         for name in ("smallbad.py", "pyproject.toml"):
             text = (newer / name).read_text().replace("1.0.0", "1.1.0")
             (newer / name).write_text(text)
         uv_lock(newer)
-        workspace.register_parser(newer)
+        workspace.parsers.register(newer)
         _quarantine_unapproved(workspace)  # 3 rows of 1.0.0
         strict = SchemaContract.from_dict(STRICT)
         table = pa.table({"n": ["77"], "_cf_row": [1]})

@@ -39,7 +39,7 @@ def test_home_at(snap_compare, fixed_workspace: Workspace, size: tuple[int, int]
 def test_discover_at(  # type: ignore[no-untyped-def]
     snap_compare, fixed_workspace: Workspace, fixed_data: Path, size: tuple[int, int]
 ) -> None:
-    fixed_workspace.scan(fixed_data)
+    fixed_workspace.files.scan(fixed_data)
     first_file = str(fixed_data / "invoices" / "inv0.csv")
 
     async def open_discover(pilot: Pilot[None]) -> None:
@@ -65,8 +65,8 @@ def test_process_at(  # type: ignore[no-untyped-def]
 ) -> None:
     from tests.engine.registration_support import make_parser
 
-    fixed_workspace.register_parser(make_parser(fixed_data / "parser"))
-    fixed_workspace.scan(fixed_data / "invoices")
+    fixed_workspace.parsers.register(make_parser(fixed_data / "parser"))
+    fixed_workspace.files.scan(fixed_data / "invoices")
 
     async def open_process(pilot: Pilot[None]) -> None:
         await pilot.press("alt+p")

@@ -196,7 +196,7 @@ def fixed_data(fixed_paths: None) -> Iterator[Path]:
 
 @pytest.mark.no_model  # the hint would be the local model's words (its Pilot tests cover them)
 def test_discover_with_preview(snap_compare, fixed_workspace: Workspace, fixed_data: Path) -> None:  # type: ignore[no-untyped-def]
-    fixed_workspace.scan(fixed_data)
+    fixed_workspace.files.scan(fixed_data)
     first_file = str(fixed_data / "invoices" / "inv0.csv")
 
     async def open_discover(pilot: Pilot[None]) -> None:
@@ -228,8 +228,8 @@ def test_discover_with_preview(snap_compare, fixed_workspace: Workspace, fixed_d
 def test_process_with_an_error(snap_compare, fixed_workspace: Workspace, fixed_data: Path) -> None:  # type: ignore[no-untyped-def]
     from tests.engine.registration_support import make_parser
 
-    fixed_workspace.register_parser(make_parser(fixed_data / "parser"))
-    fixed_workspace.scan(fixed_data / "invoices")
+    fixed_workspace.parsers.register(make_parser(fixed_data / "parser"))
+    fixed_workspace.files.scan(fixed_data / "invoices")
 
     async def stop_idle(pilot: Pilot[None]) -> None:
         screen = await open_mode(pilot, "alt+p", ProcessScreen)
@@ -346,7 +346,7 @@ async def open_proposal(pilot: Pilot[None]) -> None:
 def test_contract_proposal(  # type: ignore[no-untyped-def]
     snap_compare, fixed_workspace: Workspace, fixed_data: Path, size: tuple[int, int]
 ) -> None:
-    fixed_workspace.scan(fixed_data)
+    fixed_workspace.files.scan(fixed_data)
     app = snapshot_app(fixed_workspace)
     app.service.ai.provider = NoneProvider("no model: the hint behind the dialog stays")
     assert snap_compare(app, terminal_size=size, run_before=open_proposal)
@@ -356,7 +356,7 @@ def test_contract_proposal(  # type: ignore[no-untyped-def]
 def test_contract_approval_diff(  # type: ignore[no-untyped-def]
     snap_compare, fixed_workspace: Workspace, fixed_data: Path, size: tuple[int, int]
 ) -> None:
-    fixed_workspace.scan(fixed_data)
+    fixed_workspace.files.scan(fixed_data)
 
     async def open_diff(pilot: Pilot[None]) -> None:
         await open_proposal(pilot)

@@ -71,8 +71,8 @@ async def open_process_on_invoices(pilot: Pilot[None]) -> None:
 def invoices_registered(fixed_workspace: Workspace, fixed_data: Path) -> Workspace:
     from tests.engine.registration_support import make_parser
 
-    fixed_workspace.register_parser(make_parser(fixed_data / "parser"))
-    fixed_workspace.scan(fixed_data)
+    fixed_workspace.parsers.register(make_parser(fixed_data / "parser"))
+    fixed_workspace.files.scan(fixed_data)
     return fixed_workspace
 
 
@@ -110,13 +110,13 @@ def test_replay_preview_at(  # type: ignore[no-untyped-def]
     from tests.tui.test_quarantine import METERS, quarantine_file
 
     quarantine_file(fixed_workspace, fixed_data / "meters.csv", 4)
-    fixed_workspace.approve_contract(METERS)
+    fixed_workspace.contracts.approve(METERS)
     relaxed = METERS.to_dict()
     relaxed["columns"] = [
         {**column, "max": 1000} if column["name"] == "reading" else column
         for column in relaxed["columns"]
     ]
-    fixed_workspace.approve_contract(SchemaContract.from_dict(relaxed))
+    fixed_workspace.contracts.approve(SchemaContract.from_dict(relaxed))
 
     async def show_preview(pilot: Pilot[None]) -> None:
         await pilot.press("alt+i")

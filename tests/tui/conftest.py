@@ -34,7 +34,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def scanned(workspace: Workspace, data_dir: Path) -> Workspace:
-    workspace.scan(data_dir)
+    workspace.files.scan(data_dir)
     return workspace
 
 
@@ -50,9 +50,9 @@ def registered(workspace: Workspace, tmp_path: Path) -> Workspace:
     for number in range(1, 4):
         (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number + 10},1.5\n")
     parser = make_parser(tmp_path / "parser")
-    workspace.register_parser(parser)
+    workspace.parsers.register(parser)
     approve_contract(workspace, parser / "invoices.contract.yaml")
-    workspace.scan(tmp_path / "batch")
+    workspace.files.scan(tmp_path / "batch")
     return workspace
 
 
@@ -61,7 +61,7 @@ def approve_contract(workspace: Workspace, contract_file: Path) -> None:
     from casparian_engine.contracts import SchemaContract
 
     text = contract_file.read_text()
-    workspace.approve_contract(SchemaContract.from_yaml(text, str(contract_file)))
+    workspace.contracts.approve(SchemaContract.from_yaml(text, str(contract_file)))
 
 
 def write_numbered_files(root: Path, count: int, per_folder: int = 500) -> None:

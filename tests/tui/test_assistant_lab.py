@@ -56,9 +56,9 @@ async def test_hint_describes_the_selection_and_a_tags_the_files(
         )
         await pilot.press("a")
         await settle(app, pilot)
-        tagged = sorted(Path(r.path).name for r in scanned.list_files(tag="invoices"))
+        tagged = sorted(Path(r.path).name for r in scanned.files.list(tag="invoices"))
         assert tagged == ["inv0.csv", "inv1.csv"]
-        (entry,) = scanned.audit_entries(action="files.tagged", limit=5)
+        (entry,) = scanned.audit.entries(action="files.tagged", limit=5)
         assert (entry.subject, entry.details["file_count"]) == ("invoices", 2)
         assert entry.os_user == getpass.getuser()
 
@@ -138,18 +138,18 @@ async def test_lab_draft_try_approve_register_audited_as_the_person(
         assert lab.result is not None and lab.result.ok
         assert (lab.result.written, lab.result.quarantined) == (3, 0)
         assert "invoices: 3 rows written, 0 quarantined" in str(lab.query_one("#lab-try").render())
-        assert scanned.list_contracts() == [] or all(
-            c.status != "approved" for c in scanned.list_contracts()
+        assert scanned.contracts.list() == [] or all(
+            c.status != "approved" for c in scanned.contracts.list()
         )  # trying approved nothing
         await pilot.press("A")
         await settle(app, pilot)
         await pilot.press("R")
         await settle(app, pilot)
         assert "registered invoices 0.1.0" in str(lab.query_one("#lab-status").render())
-        (approval,) = scanned.audit_entries(action="contract.approve")
+        (approval,) = scanned.audit.entries(action="contract.approve")
         assert approval.subject == "invoices"
         assert approval.details["approved_by"] == getpass.getuser()
-        assert scanned.get_parser("invoices") is not None
+        assert scanned.parsers.get("invoices") is not None
         # A second draft into the same folder asks before replacing; "n" keeps the files.
         (folder / "parser.py").write_text((folder / "parser.py").read_text() + "# mine\n")
         await pilot.press("d")
@@ -163,7 +163,7 @@ async def test_lab_model_draft_without_a_model_says_so(
     no_model: None, home: Path, data_dir: Path
 ) -> None:
     with Workspace.open(home) as workspace:
-        workspace.scan(data_dir)
+        workspace.files.scan(data_dir)
         app = CasparianApp(workspace)
         async with app.run_test(size=SIZE) as pilot:
             lab = LabScreen([data_dir / "invoices" / "inv0.csv"], "invoices")
@@ -180,7 +180,7 @@ async def test_lab_opens_on_the_filter_tag_with_nothing_selected(
     no_model: None, scanned: Workspace, data_dir: Path, tmp_path: Path
 ) -> None:
     invoices = sorted(str(p) for p in (data_dir / "invoices").glob("inv[0-3].csv"))
-    scanned.tag_files(invoices, "billing")
+    scanned.files.tag(invoices, "billing")
     app = CasparianApp(scanned)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("alt+d")

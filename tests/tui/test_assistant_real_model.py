@@ -68,7 +68,7 @@ async def test_explain_streams_the_models_answer_under_the_facts(
         pieces = [m for m in once(seen) if isinstance(m, ModelText) and m.block == f"job-{job_id}"]
         assert len(pieces) >= 2 and answer.strip()  # streamed in pieces, and said something
         assert answer == "".join(m.text for m in pieces)  # type: ignore[attr-defined]
-        (question,) = workspace.audit_entries(action="ai.question")
+        (question,) = workspace.audit.entries(action="ai.question")
         assert question.subject == "local" and question.details["outcome"] == "answered"
         assert question.details["question"].startswith(f"Explain why job {job_id} (failed)")
 
@@ -106,7 +106,7 @@ async def test_the_labs_model_draft_streams_into_its_sidebar_and_esc_stops_it(
     folder = tmp_path / "parsers" / "invoices"
     seen: list[Message] = []
     with Workspace.open(home) as workspace:
-        workspace.scan(data.parent)
+        workspace.files.scan(data.parent)
         app = CasparianApp(workspace)
         async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
             lab = LabScreen([data / "inv0.csv"], "invoices")
@@ -139,7 +139,7 @@ async def test_the_labs_model_draft_streams_into_its_sidebar_and_esc_stops_it(
 async def test_the_discover_hint_is_worded_by_the_model_and_a_tags_with_its_tag(
     workspace: Workspace, data_dir: Path
 ) -> None:
-    workspace.scan(data_dir)
+    workspace.files.scan(data_dir)
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("alt+d")
@@ -166,8 +166,8 @@ async def test_the_discover_hint_is_worded_by_the_model_and_a_tags_with_its_tag(
         assert hint.text.endswith(f" (comma CSV, 2 columns). Tag as '{hint.tag}'?")
         await pilot.press("a")
         await settle(app, pilot)
-        tagged = sorted(Path(r.path).name for r in workspace.list_files(tag=hint.tag))
+        tagged = sorted(Path(r.path).name for r in workspace.files.list(tag=hint.tag))
         assert tagged == ["inv0.csv", "inv1.csv"]
-        newest = workspace.audit_entries(action="ai.hint")[0]
+        newest = workspace.audit.entries(action="ai.hint")[0]
         assert newest.subject == hint.tag and newest.details["file_count"] == 2
         assert newest.details["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -42,7 +42,7 @@ async def test_scrolling_reads_page_after_page_until_every_entry_shows(
     workspace.store.audit.record_many(
         [("files.tagged", f"f{number:03d}.csv", {}) for number in range(450)]
     )
-    everything = [e.id for e in workspace.audit_entries(limit=10_000)]
+    everything = [e.id for e in workspace.audit.entries(limit=10_000)]
     total = len(everything)
     app = CasparianApp(workspace)
     async with app.run_test(size=size) as pilot:
@@ -65,7 +65,7 @@ async def test_the_mouse_wheel_reads_the_next_page_too(workspace: Workspace) -> 
     workspace.store.audit.record_many(
         [("files.tagged", f"f{number:03d}.csv", {}) for number in range(250)]
     )
-    everything = [e.id for e in workspace.audit_entries(limit=10_000)]
+    everything = [e.id for e in workspace.audit.entries(limit=10_000)]
     app = CasparianApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         audit = await open_audit(app, pilot)
@@ -110,7 +110,7 @@ async def test_a_date_range_and_a_user_filter_narrow_the_entries(workspace: Work
 
 
 async def test_a_wrong_date_is_named_and_the_shown_entries_stay(workspace: Workspace) -> None:
-    workspace.record_audit("parser.registered", "invoices@1.0.0")
+    workspace.audit.record("parser.registered", "invoices@1.0.0")
     app = CasparianApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         audit = await open_audit(app, pilot)

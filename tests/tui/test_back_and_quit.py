@@ -45,7 +45,7 @@ async def test_ctrl_c_during_a_run_asks_and_yes_stops_the_run_then_quits(
         assert not app.is_running
     state = app.service.runs["invoices"]
     assert not state.running  # the run ended (stopped or done) before the app closed
-    assert [job.status for job in registered.list_jobs(status="running")] == []
+    assert [job.status for job in registered.jobs.list(status="running")] == []
 
 
 async def test_ctrl_c_with_nothing_running_quits_at_once(workspace: Workspace) -> None:

@@ -18,14 +18,14 @@ from .test_process import open_process
 
 
 def backfilled_paths(workspace: Workspace) -> set[str]:
-    return {j.input_path for j in workspace.list_jobs(limit=100) if j.kind == "backfill"}
+    return {j.input_path for j in workspace.jobs.list(limit=100) if j.kind == "backfill"}
 
 
 async def test_a_limit_redoes_at_most_n_files_and_a_changed_plan_is_shown_again(
     registered: Workspace, tmp_path: Path
 ) -> None:
-    registered.process("invoices")
-    registered.register_parser(make_parser(tmp_path / "parser2", version="2.0.0"))
+    registered.jobs.process("invoices")
+    registered.parsers.register(make_parser(tmp_path / "parser2", version="2.0.0"))
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_process(app, pilot)
@@ -38,7 +38,7 @@ async def test_a_limit_redoes_at_most_n_files_and_a_changed_plan_is_shown_again(
         assert len(shown) == 2
         # Between the dialog and the yes, one listed file gets new content (no version made it).
         Path(shown[0]).write_text("id,amount\n77,7.5\n")
-        registered.scan(tmp_path / "batch")
+        registered.files.scan(tmp_path / "batch")
         again = await review_opened_by(app, pilot, "y")
         assert again.dialog is not review.dialog
         assert "invoices" not in app.service.runs  # nothing ran
@@ -65,7 +65,7 @@ async def test_a_limit_redoes_at_most_n_files_and_a_changed_plan_is_shown_again(
 async def test_force_redoes_files_the_current_version_already_processed(
     registered: Workspace,
 ) -> None:
-    registered.process("invoices")
+    registered.jobs.process("invoices")
     app = CasparianApp(registered)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_process(app, pilot)
@@ -100,10 +100,10 @@ async def test_a_limit_that_is_not_a_count_is_said_and_the_text_kept(registered:
 async def test_a_plan_that_changes_after_the_yes_runs_nothing_and_says_so(
     registered: Workspace, tmp_path: Path
 ) -> None:
-    registered.process("invoices")
-    registered.register_parser(make_parser(tmp_path / "parser2", version="2.0.0"))
-    seen = registered.backfill_plan("invoices")
-    registered.register_parser(make_parser(tmp_path / "parser3", version="3.0.0"))
+    registered.jobs.process("invoices")
+    registered.parsers.register(make_parser(tmp_path / "parser2", version="2.0.0"))
+    seen = registered.outputs.backfill_plan("invoices")
+    registered.parsers.register(make_parser(tmp_path / "parser3", version="3.0.0"))
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_process(app, pilot)
@@ -115,4 +115,4 @@ async def test_a_plan_that_changes_after_the_yes_runs_nothing_and_says_so(
             "version of invoices is now 3.0.0 (was 2.0.0); nothing was run: b shows the new plan"
         )
         assert backfilled_paths(registered) == set()
-        assert registered.audit_entries(action="parser.backfill") == []
+        assert registered.audit.entries(action="parser.backfill") == []

@@ -41,7 +41,7 @@ async def test_c_proposes_a_contract_as_a_table_and_a_approves_it_after_the_diff
             table.move_cursor(row=[Path(r.path).name for r in screen.page_rows].index(name))
             await pilot.press("space")
         proposal = await proposal_opened_by(app, pilot)
-        stored = scanned.contract_proposal("invoices")
+        stored = scanned.contracts.proposal("invoices")
         assert stored is not None and stored.status == "proposed"
         found = proposal.report.proposals[0].discovery
         confidence = {c.name: f"{c.confidence:.2f}" for c in found.column_confidences()}
@@ -72,20 +72,20 @@ async def test_c_proposes_a_contract_as_a_table_and_a_approves_it_after_the_diff
         await pilot.press("n")  # no: nothing is approved
         await settle(app, pilot)
         assert app.screen is proposal
-        assert scanned.latest_contract("invoices") is None
+        assert scanned.contracts.latest("invoices") is None
         assert proposal.status_text == "'invoices' not approved"
 
         await review_opened_by(app, pilot, "A")
         await pilot.press("y")
         await settle(app, pilot)
-        approved = scanned.latest_contract("invoices")
+        approved = scanned.contracts.latest("invoices")
         assert approved is not None
         assert (approved.version, approved.approved_by) == (1, os_user())
         assert approved.content_hash == stored.content_hash
         assert proposal.status_text == (
             f"✓ approved 'invoices' version 1 ({approved.content_hash[:12]}) by {os_user()}"
         )
-        entry = scanned.audit_entries(action="contract.approve")[0]
+        entry = scanned.audit.entries(action="contract.approve")[0]
         assert (entry.subject, entry.os_user) == ("invoices", os_user())
 
         await pilot.press("A")  # the same proposal again: nothing to approve
@@ -120,7 +120,7 @@ async def test_a_changed_shape_is_approved_as_the_next_version_with_its_diff(
         assert review.body[-3:] == ["+- name: currency", "+  type: string", "+  nullable: false"]
         await pilot.press("y")
         await settle(app, pilot)
-        assert [c.version for c in scanned.contract_versions("invoices")] == [1, 2]
+        assert [c.version for c in scanned.contracts.versions("invoices")] == [1, 2]
         assert screen.error_text == ""
 
 
@@ -131,7 +131,7 @@ async def test_files_nothing_can_be_discovered_from_say_why_and_propose_nothing(
     data.mkdir()
     (data / "empty.csv").write_text("")
     (data / "zeros.bin").write_bytes(b"\x00" * 512)
-    workspace.scan(data)
+    workspace.files.scan(data)
     app = CasparianApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_discover(app, pilot)
@@ -144,8 +144,8 @@ async def test_files_nothing_can_be_discovered_from_say_why_and_propose_nothing(
             f"✗ no contract discovered from 2 files: {data / 'empty.csv'}: the file is empty; "
             f"{data / 'zeros.bin'}: looks binary, not delimited text"
         )
-        assert workspace.list_contracts() == []
-        assert workspace.audit_entries(action="contract.propose") == []
+        assert workspace.contracts.list() == []
+        assert workspace.audit.entries(action="contract.propose") == []
 
 
 async def test_files_of_two_shapes_get_a_proposal_each_and_bracket_keys_step_through(
@@ -158,7 +158,7 @@ async def test_files_of_two_shapes_get_a_proposal_each_and_bracket_keys_step_thr
     (data / "sensors" / "s.csv").write_text(
         "sensor;reading;at\nA;0.5;2024-01-02\nB;0.7;2024-01-03\n"
     )
-    workspace.scan(data)
+    workspace.files.scan(data)
     app = CasparianApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_discover(app, pilot)
@@ -183,4 +183,4 @@ async def test_files_of_two_shapes_get_a_proposal_each_and_bracket_keys_step_thr
         await settle(app, pilot)
         await pilot.press("y")
         await settle(app, pilot)
-        assert [c.name for c in workspace.list_contracts() if c.status == "approved"] == [names[1]]
+        assert [c.name for c in workspace.contracts.list() if c.status == "approved"] == [names[1]]

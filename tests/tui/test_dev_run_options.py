@@ -68,7 +68,7 @@ async def test_whatif_writes_nothing_and_shows_targets_and_columns(
             "nothing was written · Esc closes"
         )
         assert [p for p in scratch.rglob("*") if p.is_file()] == []
-        assert registered.output_tables() == []
+        assert registered.outputs.tables() == []
 
 
 async def test_a_sink_gets_the_rows_and_an_existing_output_needs_force(
@@ -163,7 +163,7 @@ async def test_the_network_is_given_only_after_its_own_yes_and_is_audited(
         await settle(app, pilot)
         assert app.screen is screen and screen.dev_run_cancel is None
         assert [n.message for n in app._notifications] == ["Dev run of invoices not started"]
-        assert registered.audit_entries(action="guest.network_allowed") == []
+        assert registered.audit.entries(action="guest.network_allowed") == []
         await pilot.press("d")  # the box is not remembered
         await settle(app, pilot)
         assert not app.screen.query_one("#dev-network").value  # type: ignore[attr-defined]
@@ -172,5 +172,5 @@ async def test_the_network_is_given_only_after_its_own_yes_and_is_audited(
         assert body_lines[2] == (
             "⚠ the parser had this machine's network (recorded in the audit trail)"
         )
-        (entry,) = registered.audit_entries(action="guest.network_allowed")
+        (entry,) = registered.audit.entries(action="guest.network_allowed")
         assert (entry.os_user, entry.details) == (os_user(), {"mode": "dev"})

@@ -59,7 +59,7 @@ async def test_space_selects_and_t_tags_the_selection(scanned: Workspace) -> Non
         await pilot.pause()
         await pilot.press(*"q1", "enter")
         await settle(app, pilot)
-        assert scanned.count_files(tag="q1") == 2
+        assert scanned.files.count(tag="q1") == 2
         assert [("q1" in r.tags) for r in screen.page_rows] == [True, True] + [False] * 4
         assert screen.selected_ids == set()
 
@@ -88,7 +88,7 @@ async def test_a_bad_tag_keeps_the_dialog_and_its_text(scanned: Workspace) -> No
         await pilot.press("home", "right", "right", "right", "delete", "enter")
         await settle(app, pilot)
         assert app.screen is screen
-        assert scanned.count_files(tag="badtag!") == 1
+        assert scanned.files.count(tag="badtag!") == 1
 
 
 async def test_accepting_the_suggestion_tags_the_group(scanned: Workspace) -> None:
@@ -97,7 +97,7 @@ async def test_accepting_the_suggestion_tags_the_group(scanned: Workspace) -> No
         screen = await open_discover(app, pilot)
         await pilot.press("a")
         await settle(app, pilot)
-        assert scanned.count_files(tag="invoices") == 5
+        assert scanned.files.count(tag="invoices") == 5
         assert str(screen.query_one("#suggestion").render()) == ""
 
 
@@ -170,7 +170,7 @@ async def test_the_preview_shows_whole_lines_dialects_gzip_and_empty_files(
     (folder / "b_semi.csv").write_text("id;city;amount\n1;Köln am Rhein an der Mosel;2,5\n")
     (folder / "c_zipped.csv.gz").write_bytes(gzip.compress(b"id,name\n1,alpha\n2,beta\n"))
     (folder / "d_empty.csv").write_text("")
-    workspace.scan(folder)
+    workspace.files.scan(folder)
     app = CasparianApp(workspace)
     async with app.run_test(size=(200, 50)) as pilot:
         await open_discover(app, pilot)
@@ -204,8 +204,8 @@ async def test_a_folder_with_spaces_and_tag_terms_filter_the_list(
     (folder / "sub (2)").mkdir(parents=True)
     (folder / "sub (2)" / "a.csv").write_text("id\n1\n")
     (folder / "b.csv").write_text("id\n2\n")
-    workspace.scan(folder)
-    workspace.tag_files([str(folder / "b.csv")], "money")
+    workspace.files.scan(folder)
+    workspace.files.tag([str(folder / "b.csv")], "money")
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)
@@ -299,7 +299,7 @@ async def test_cancel_on_the_first_progress_keeps_exactly_the_first_batch(
         assert str(screen.query_one("#scan-status").render()) == (
             f"{big}: cancelled after {first_batch:,} files (kept)"
         )
-        assert workspace.count_files() == first_batch  # what was reported is what was kept
+        assert workspace.files.count() == first_batch  # what was reported is what was kept
         assert screen.error_text == ""
 
 
@@ -311,7 +311,7 @@ def add_files(folder: Path, count: int) -> None:
 
 async def test_brackets_page_through_the_store(scanned: Workspace, data_dir: Path) -> None:
     add_files(data_dir / "logs", 144)
-    scanned.scan(data_dir)
+    scanned.files.scan(data_dir)
     app = CasparianApp(scanned)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)
@@ -321,7 +321,7 @@ async def test_brackets_page_through_the_store(scanned: Workspace, data_dir: Pat
         await settle(app, pilot)
         assert str(screen.query_one("#files-status").render()) == "files 101–150 of 150"
         assert [r.path for r in screen.page_rows] == [
-            r.path for r in scanned.list_files(limit=PAGE_SIZE, offset=100)
+            r.path for r in scanned.files.list(limit=PAGE_SIZE, offset=100)
         ]
         await pilot.press("right_square_bracket")  # past the end: the last page stays
         await settle(app, pilot)
@@ -339,7 +339,7 @@ async def test_click_selects_a_file_and_the_wheel_scrolls(
     scanned: Workspace, data_dir: Path
 ) -> None:
     add_files(data_dir / "logs", 60)
-    scanned.scan(data_dir)
+    scanned.files.scan(data_dir)
     app = CasparianApp(scanned)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)
@@ -387,9 +387,9 @@ async def test_details_show_dates_sizes_and_tags_for_people(
     target = data_dir / "invoices" / "inv0.csv"
     target.write_text("id,amount\n" + "".join(f"{n},1.5\n" for n in range(300)))
     os.utime(target, ns=(1672703970000000000, 1672703970000000000))
-    scanned.scan(data_dir)
-    scanned.tag_files([scanned.list_files(pattern="/invoices/inv0.csv")[0].id], "invoices")
-    record = scanned.list_files(pattern="/invoices/inv0.csv")[0]
+    scanned.files.scan(data_dir)
+    scanned.files.tag([scanned.files.list(pattern="/invoices/inv0.csv")[0].id], "invoices")
+    record = scanned.files.list(pattern="/invoices/inv0.csv")[0]
     app = CasparianApp(scanned)
     async with app.run_test(size=SIZE) as pilot:
         await open_discover(app, pilot)
@@ -422,8 +422,8 @@ async def test_details_say_both_kinds_when_scan_and_preview_disagree(
     folder.mkdir()
     lines = "".join(f"2024-01-01T10:00:{n:02d},INFO,started {n}\n" for n in range(20))
     (folder / "events.dat").write_text(lines)
-    workspace.scan(folder)
-    assert workspace.list_files()[0].kind == "log"
+    workspace.files.scan(folder)
+    assert workspace.files.list()[0].kind == "log"
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await open_discover(app, pilot)

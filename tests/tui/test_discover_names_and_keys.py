@@ -44,7 +44,7 @@ def odd_root(tmp_path: Path) -> Path:
 async def test_markup_like_names_show_literally_everywhere(
     workspace: Workspace, odd_root: Path
 ) -> None:
-    workspace.scan(odd_root)
+    workspace.files.scan(odd_root)
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)
@@ -110,7 +110,7 @@ def tree(workspace: Workspace, tmp_path: Path) -> Path:
     for name in FILES:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text("a\n")
-    workspace.scan(root)
+    workspace.files.scan(root)
     return root
 
 
@@ -193,7 +193,7 @@ async def test_quick_page_presses_each_move_a_page(workspace: Workspace, tmp_pat
     root.mkdir()
     for number in range(350):
         (root / f"f{number:03d}.log").write_text("x")
-    workspace.scan(root)
+    workspace.files.scan(root)
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_discover(app, pilot)

@@ -57,9 +57,9 @@ def troubled(registered: Workspace, tmp_path: Path) -> Workspace:
     """The four invoices processed (one row quarantined) plus a file missing the amount column
     (its job fails), then the parser paused by its circuit breaker."""
     (tmp_path / "batch" / "invoices" / "broken.csv").write_text("id,other\n1,2\n")
-    registered.scan(tmp_path / "batch")
-    registered.enqueue_matching("invoices")
-    registered.process("invoices", queue_matching=False)
+    registered.files.scan(tmp_path / "batch")
+    registered.jobs.enqueue("invoices")
+    registered.jobs.process("invoices", queue_matching=False)
     health = registered.store.health
     for _ in range(health.threshold):
         health.record_failure("invoices", "ParseError: bad header")

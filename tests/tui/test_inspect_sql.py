@@ -84,7 +84,7 @@ async def test_a_refused_query_is_a_red_line_and_the_view_stays(workspace: Works
             "✗ query not run (the view keeps the last one): only SELECT queries are allowed, "
             "got a DROP statement"
         )
-        assert workspace.output_tables()[0].row_count == 250
+        assert workspace.outputs.tables()[0].row_count == 250
 
 
 async def test_tab_completes_tables_and_columns_from_the_catalog(workspace: Workspace) -> None:

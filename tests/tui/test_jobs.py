@@ -55,10 +55,10 @@ async def test_list_expand_retry_and_cancel(workspace: Workspace) -> None:
         assert "ParseError: bad header in a.csv" in detail
         await pilot.press("r")
         await settle(app, pilot)
-        assert workspace.job_detail(failed_id).status == "queued"
+        assert workspace.jobs.get(failed_id).status == "queued"
         await pilot.press("k", "c")
         await settle(app, pilot)
-        assert workspace.job_detail(queued_id).status == "cancelled"
+        assert workspace.jobs.get(queued_id).status == "cancelled"
 
 
 async def test_retrying_a_queued_job_is_refused_with_a_red_error(workspace: Workspace) -> None:
@@ -72,7 +72,7 @@ async def test_retrying_a_queued_job_is_refused_with_a_red_error(workspace: Work
             f"✗ job {queued_id} is queued: only failed, dead-lettered or cancelled jobs can be "
             "retried"
         )
-        assert workspace.job_detail(queued_id).status == "queued"
+        assert workspace.jobs.get(queued_id).status == "queued"
 
 
 def make_dead_letter(workspace: Workspace) -> int:
@@ -98,7 +98,7 @@ async def test_cancelling_a_finished_job_is_refused_with_a_red_error(
         assert (
             screen.error_text == f"✗ job {failed_id} is failed: only queued or running jobs cancel"
         )
-        assert workspace.job_detail(failed_id).status == "failed"
+        assert workspace.jobs.get(failed_id).status == "failed"
         assert workspace.store.audit.list(action="job.cancel") == []
 
 
@@ -119,7 +119,7 @@ async def test_a_dead_letter_is_shown_and_replayed(workspace: Workspace) -> None
         assert "Timeout: guest did not answer" in detail
         await pilot.press("r")
         await settle(app, pilot)
-        replayed = workspace.job_detail(dead_id)
+        replayed = workspace.jobs.get(dead_id)
         assert (replayed.status, replayed.retry_count) == ("queued", 0)
         assert workspace.store.jobs.dead_letters() == []  # replayed letters are hidden
         assert len(workspace.store.jobs.dead_letters(include_replayed=True)) == 1
@@ -188,7 +188,7 @@ async def test_the_detail_follows_a_retry_and_a_cancel(workspace: Workspace) -> 
         await pilot.press("c")
         await settle(app, pilot)
         assert str(detail.render()).splitlines()[0] == f"job {queued_id} ⊘ cancelled"
-        assert workspace.job_detail(queued_id).status == "cancelled"
+        assert workspace.jobs.get(queued_id).status == "cancelled"
 
 
 async def test_job_rows_fit_their_columns_and_the_status_key_filters(workspace: Workspace) -> None:
@@ -204,8 +204,8 @@ async def test_job_rows_fit_their_columns_and_the_status_key_filters(workspace: 
     )
     lease = jobs.claim("test-worker", limit=1)
     jobs.fail(failed_id, lease.token, JobFailure("ParseError", "bad header", trace="T"))
-    workspace.cancel_job(cancelled_id)
-    queued_at = workspace.job_detail(queued_id).created_at
+    workspace.jobs.cancel(cancelled_id)
+    queued_at = workspace.jobs.get(queued_id).created_at
     app = CasparianApp(workspace, clock=lambda: queued_at + 12.4)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_jobs(app, pilot)
@@ -232,7 +232,7 @@ async def test_job_rows_fit_their_columns_and_the_status_key_filters(workspace: 
         status = str(screen.query_one("#jobs-status").render())
         assert status == "showing ✗ failed only (s: next) · 1 failed"
         # A read begun before s (a replaced thread worker still posts it) arrives late: ignored.
-        every_job = workspace.list_jobs(limit=500)
+        every_job = workspace.jobs.list(limit=500)
         screen.post_message(JobQueueRead(every_job, frozenset(), None))
         await settle(app, pilot)
         assert [j.id for j in screen.jobs] == [failed_id]
@@ -267,7 +267,7 @@ async def test_a_queued_job_shows_its_wait_in_minutes(workspace: Workspace) -> N
     [job_id] = workspace.store.jobs.enqueue(
         [NewJob("invoices", "1.0", "/data/a.csv")], skip_processed=False
     )
-    queued_at = workspace.job_detail(job_id).created_at
+    queued_at = workspace.jobs.get(job_id).created_at
     app = CasparianApp(workspace, clock=lambda: queued_at + 528.2)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_jobs(app, pilot)
@@ -369,7 +369,7 @@ async def test_queued_jobs_of_a_paused_parser_say_they_are_blocked(workspace: Wo
             f"job {failed_id} requeued; invoices is paused: press u on invoices in Process "
             "to resume it, then r to run it"
         ]
-        assert workspace.resume_parser("invoices")
+        assert workspace.parsers.resume("invoices")
         await pilot.press("escape")
         await settle(app, pilot)
         await open_jobs(app, pilot)  # resumed meanwhile: nothing is blocked any more
@@ -379,7 +379,7 @@ async def test_queued_jobs_of_a_paused_parser_say_they_are_blocked(workspace: Wo
 
 async def test_retry_runs_the_job(registered: Workspace) -> None:
     """r on a failed job requeues it and runs it (it used to wait for the parser's next run)."""
-    registered.enqueue_matching("invoices")
+    registered.jobs.enqueue("invoices")
     jobs = registered.store.jobs
     lease = jobs.claim("test-worker", limit=1)
     failed_id = lease.jobs[0].id
@@ -397,7 +397,7 @@ async def test_retry_runs_the_job(registered: Workspace) -> None:
         )
         state = app.service.runs["invoices"]
         assert not state.running and state.outcome.startswith("done: ")
-        retried = registered.job_detail(failed_id)
+        retried = registered.jobs.get(failed_id)
         assert retried is not None and retried.status in ("completed", "completed_with_warnings")
 
 

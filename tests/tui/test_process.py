@@ -56,7 +56,7 @@ async def test_parsers_files_and_a_run_with_quarantine(registered: Workspace) ->
         assert cells(screen, "#parsers-table") == [
             ["invoices", "1.0.0", "4", "⚠ warnings", "⚠ done"]
         ]
-        assert registered.job_stats().by_status == {"completed": 3, "completed_with_warnings": 1}
+        assert registered.jobs.counts().by_status == {"completed": 3, "completed_with_warnings": 1}
         assert str(screen.query_one("#process-status").render()) == (
             "invoices: ⚠ completed with warnings · 1 file with warnings · 1 row quarantined"
         )
@@ -77,7 +77,7 @@ async def test_stop_from_the_first_progress_event_keeps_the_rest_queued(
         await settle(app, pilot)
         state = app.service.runs["invoices"]
         assert not state.running and state.outcome.startswith("stopped: ")
-        counts = registered.job_stats().by_status
+        counts = registered.jobs.counts().by_status
         finished = counts.get("completed", 0) + counts.get("completed_with_warnings", 0)
         assert finished + counts.get("queued", 0) == 4  # stopped, nothing lost
 
@@ -89,7 +89,7 @@ async def test_s_on_an_idle_parser_is_a_red_error(registered: Workspace) -> None
         await pilot.press("s")
         await pilot.pause()
         assert screen.error_text == "✗ invoices is not running: r starts it"
-        assert registered.job_stats().by_status == {}
+        assert registered.jobs.counts().by_status == {}
 
 
 async def test_r_with_no_parser_registered(workspace: Workspace) -> None:
@@ -122,7 +122,7 @@ async def test_matched_files_page_with_keys_click_and_scroll(
     more.mkdir()
     for number in range(146):
         (more / f"m{number:03d}.csv").write_text(f"id,amount\n{number},1.0\n")
-    registered.scan(tmp_path / "batch")
+    registered.files.scan(tmp_path / "batch")
     app = CasparianApp(registered)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_process(app, pilot)
@@ -225,7 +225,7 @@ async def test_r_again_when_everything_is_processed_says_why_and_how_to_redo(
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
         assert label == f"invoices  no work: {reason}"
         assert cells(screen, "#parsers-table")[0][4] == "■ no work"
-        assert registered.job_stats().by_status == {"completed": 3, "completed_with_warnings": 1}
+        assert registered.jobs.counts().by_status == {"completed": 3, "completed_with_warnings": 1}
         percentage = screen.query_one(RunProgress).query_one(PercentageStatus)
         assert str(percentage.render()) == "0%"  # nothing was done: never a full bar
 
@@ -252,7 +252,7 @@ async def test_matched_files_are_cut_on_the_left_so_names_stay(
     deep = tmp_path / "batch" / "invoices" / ("very-long-folder-name-" * 3) / "2024" / "01"
     deep.mkdir(parents=True)
     (deep / "inv_0001.csv").write_text("id,amount\n1,1.0\n")
-    registered.scan(tmp_path / "batch")
+    registered.files.scan(tmp_path / "batch")
     app = CasparianApp(registered)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_process(app, pilot)
@@ -296,7 +296,7 @@ async def test_a_paused_parser_says_so_and_u_resumes_it(registered: Workspace) -
     health = registered.store.health
     for _ in range(health.threshold):
         health.record_failure("invoices", "ParseError: bad header")
-    registered.enqueue_matching("invoices")  # its files wait in the queue, blocked
+    registered.jobs.enqueue("invoices")  # its files wait in the queue, blocked
     paused_at = health.get("invoices").paused_at
     since = time.strftime("%Y-%m-%d %H:%M", time.localtime(paused_at))
     app = CasparianApp(registered)
@@ -434,15 +434,15 @@ async def test_a_run_where_every_file_failed_does_not_say_done(
     for number in range(3):
         (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number},1.5\n")
     parser = make_parser(tmp_path / "parser", body="raise ValueError('no invoice here')")
-    workspace.register_parser(parser)
+    workspace.parsers.register(parser)
     approve_contract(workspace, parser / "invoices.contract.yaml")
-    workspace.scan(tmp_path / "batch")
+    workspace.files.scan(tmp_path / "batch")
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_process(app, pilot)
         await pilot.press("r")
         await settle(app, pilot)
-        assert workspace.job_stats().by_status == {"failed": 3}
+        assert workspace.jobs.counts().by_status == {"failed": 3}
         label = str(screen.query_one(RunProgress).query_one(".run-label").render())
         assert label == (
             "invoices · ✗ every file failed, 0 rows written · 3/3 files · 3 failed · "
@@ -530,9 +530,9 @@ def slow_parser(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         for number in range(10):
             (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number},1.5\n")
         parser = make_parser(tmp_path / "parser", body="import time\ntime.sleep(0.15)")
-        workspace.register_parser(parser)
+        workspace.parsers.register(parser)
         approve_contract(workspace, parser / "invoices.contract.yaml")
-        workspace.scan(tmp_path / "batch")
+        workspace.files.scan(tmp_path / "batch")
         yield workspace
     finally:
         workspace.close()

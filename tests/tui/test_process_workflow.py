@@ -59,7 +59,7 @@ async def test_n_registers_a_parser_from_a_folder_typed_with_completion(
         await pilot.press("tab")
         assert app.screen.query_one(Input).value == f"{parser}/"
         review = await review_opened_by(app, pilot, "enter")
-        assert workspace.list_parsers() == []  # nothing is stored before a yes
+        assert workspace.parsers.list() == []  # nothing is stored before a yes
         assert review.title == "Register invoices 1.0.0 (new parser)?"
         assert review.body[0].startswith(f"A hashed, immutable bundle of 4 files from {parser}/ ")
         assert review.body[1:] == [
@@ -73,15 +73,15 @@ async def test_n_registers_a_parser_from_a_folder_typed_with_completion(
         await pilot.press("y")
         await settle(app, pilot)
         assert app.screen is screen
-        assert [(p.name, p.version) for p in workspace.list_parsers()] == [("invoices", "1.0.0")]
+        assert [(p.name, p.version) for p in workspace.parsers.list()] == [("invoices", "1.0.0")]
         assert cells(screen, "#parsers-table")[0][0] == "invoices"
-        identity = workspace.list_parsers()[0].identity_hash
+        identity = workspace.parsers.list()[0].identity_hash
         toasts = [n.message for n in app._notifications]
         assert toasts == [f"registered parser 'invoices' 1.0.0 (identity {identity})"]
         status = text_of(screen.query_one("#process-status", Static))
         assert status == "invoices: never run"  # the cursor is on the new parser
         assert screen.error_text == ""
-        entry = workspace.audit_entries(action="parser.registered")[0]
+        entry = workspace.audit.entries(action="parser.registered")[0]
         assert (entry.subject, entry.os_user) == ("invoices@1.0.0", os_user())
 
 
@@ -102,13 +102,13 @@ async def test_a_registration_is_asked_about_and_same_or_conflicting_content_is_
         await register(parser)
         await pilot.press("n")  # no: nothing stored, nothing audited
         await settle(app, pilot)
-        assert workspace.list_parsers() == []
-        assert workspace.audit_entries(action="parser.registered") == []
+        assert workspace.parsers.list() == []
+        assert workspace.audit.entries(action="parser.registered") == []
         assert [n.message for n in app._notifications] == ["invoices 1.0.0 not registered"]
         await register(parser)
         await pilot.press("y")
         await settle(app, pilot)
-        assert [p.version for p in workspace.list_parsers()] == ["1.0.0"]
+        assert [p.version for p in workspace.parsers.list()] == ["1.0.0"]
         app._notifications.clear()
         await register(parser)  # the same content again: nothing to ask
         assert app.screen is screen
@@ -124,7 +124,7 @@ async def test_a_registration_is_asked_about_and_same_or_conflicting_content_is_
             f"✗ register {parser}: parser 'invoices' 1.0.0 is already registered with other "
             "content: raise `version` in invoice_parser.py"
         )
-        assert len(workspace.list_parsers()) == 1
+        assert len(workspace.parsers.list()) == 1
 
 
 async def test_a_folder_with_no_parser_is_refused_with_its_name_and_nothing_registered(
@@ -151,15 +151,15 @@ async def test_a_folder_with_no_parser_is_refused_with_its_name_and_nothing_regi
         assert screen.error_text == (
             f"✗ register {tmp_path / 'nowhere'}: {tmp_path / 'nowhere'}: no such file or folder"
         )
-        assert workspace.list_parsers() == []
-        assert workspace.audit_entries(action="parser.registered") == []
+        assert workspace.parsers.list() == []
+        assert workspace.audit.entries(action="parser.registered") == []
 
 
 async def test_c_shows_the_version_and_the_contract_a_prod_run_applies(
     registered: Workspace,
 ) -> None:
     app = CasparianApp(registered)
-    record = registered.list_parsers()[0]
+    record = registered.parsers.list()[0]
     for size in SIZES:
         async with app.run_test(size=size) as pilot:
             await open_process(app, pilot)
@@ -167,7 +167,7 @@ async def test_c_shows_the_version_and_the_contract_a_prod_run_applies(
             facts = text_of(dialog.query_one("#parser-facts", Static))
             assert f"version     {record.version}" in facts
             assert f"identity    {record.identity_hash}" in facts
-            approved = registered.latest_contract("invoices")
+            approved = registered.contracts.latest("invoices")
             assert approved is not None
             assert text_of(dialog.query_one("#contract-states", Static)) == (
                 f"✓ output invoices: contract 'invoices' is approved version 1 "
@@ -186,7 +186,7 @@ async def test_c_shows_the_version_and_the_contract_a_prod_run_applies(
 async def test_c_says_a_contract_is_not_approved_and_a_approves_it_after_its_diff(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.register_parser(make_parser(tmp_path / "parser"))
+    workspace.parsers.register(make_parser(tmp_path / "parser"))
     app = CasparianApp(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_process(app, pilot)
@@ -203,18 +203,18 @@ async def test_c_says_a_contract_is_not_approved_and_a_approves_it_after_its_dif
         ]
         await pilot.press("n")
         await settle(app, pilot)
-        assert workspace.latest_contract("invoices") is None
+        assert workspace.contracts.latest("invoices") is None
         assert dialog.status_text == "'invoices' not approved"
         await review_opened_by(app, pilot, "A")
         await pilot.press("y")
         await settle(app, pilot)
-        approved = workspace.latest_contract("invoices")
+        approved = workspace.contracts.latest("invoices")
         assert approved is not None and approved.approved_by == os_user()
         assert text_of(dialog.query_one("#contract-states", Static)) == (
             f"✓ output invoices: contract 'invoices' is approved version 1 "
             f"({approved.content_hash[:12]}) by {os_user()}"
         )
-        entry = workspace.audit_entries(action="contract.approve")[0]
+        entry = workspace.audit.entries(action="contract.approve")[0]
         assert (entry.subject, entry.os_user) == ("invoices", os_user())
         await pilot.press("A")
         assert dialog.status_text == (
@@ -244,7 +244,7 @@ async def test_d_dev_runs_the_picked_samples_and_shows_rows_quarantine_and_first
         assert isinstance(dialog, DevRunDialog)
         body = text_of(dialog.query_one("#dev-run-body", Static)).splitlines()
         assert body[0].startswith(
-            f"invoices (source folder {registered.list_parsers()[0].source_path}) on 2 files"
+            f"invoices (source folder {registered.parsers.list()[0].source_path}) on 2 files"
         )
         inv1 = next(p for p in screen.sample_paths if p.endswith("inv1.csv"))
         assert body[1:] == [  # inv0.csv's amounts read as text, inv1.csv's as numbers
@@ -259,14 +259,14 @@ async def test_d_dev_runs_the_picked_samples_and_shows_rows_quarantine_and_first
         assert text_of(screen.query_one("#process-status", Static)) == (
             "invoices: never run · dev run: 2 files, 1 row written, 1 quarantined, 1 failure"
         )
-        assert registered.job_stats().by_status == {}  # a dev run queues nothing
-        assert registered.output_tables() == []  # and writes no production output
+        assert registered.jobs.counts().by_status == {}  # a dev run queues nothing
+        assert registered.outputs.tables() == []  # and writes no production output
 
 
 async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
     registered: Workspace, tmp_path: Path
 ) -> None:
-    registered.process("invoices")
+    registered.jobs.process("invoices")
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_process(app, pilot)
@@ -279,8 +279,8 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
             "Nothing to backfill: no file's outputs come from a version of invoices older "
             "than 1.0.0"
         ]
-    registered.register_parser(make_parser(tmp_path / "parser2", version="2.0.0"))
-    jobs_before = registered.job_stats().by_status
+    registered.parsers.register(make_parser(tmp_path / "parser2", version="2.0.0"))
+    jobs_before = registered.jobs.counts().by_status
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_process(app, pilot)
@@ -300,7 +300,7 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
         await pilot.press("n")
         await settle(app, pilot)
         assert app.screen is screen
-        assert registered.job_stats().by_status == jobs_before  # no means nothing ran
+        assert registered.jobs.counts().by_status == jobs_before  # no means nothing ran
         assert [n.message for n in app._notifications] == ["Backfill of invoices not started"]
         assert "invoices" not in app.service.runs
         await review_opened_by(app, pilot, "b", "enter")
@@ -311,20 +311,20 @@ async def test_b_lists_the_files_a_backfill_would_redo_and_runs_it_only_on_yes(
         assert state.outcome == (
             f"backfilled: 4 files redone by version 2.0.0; {output_dir} holds its outputs"
         )
-        entry = registered.audit_entries(action="parser.backfill")[0]
+        entry = registered.audit.entries(action="parser.backfill")[0]
         assert (entry.subject, entry.os_user) == ("invoices", os_user())
-        assert registered.backfill_plan("invoices").files == ()
+        assert registered.outputs.backfill_plan("invoices").files == ()
 
 
 async def test_s_stops_a_dev_run_whose_parser_never_ends(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     never_ends = "import time\nwhile True:\n    time.sleep(0.05)"
-    workspace.register_parser(make_parser(tmp_path / "parser", body=never_ends))
+    workspace.parsers.register(make_parser(tmp_path / "parser", body=never_ends))
     batch = tmp_path / "batch" / "invoices"
     batch.mkdir(parents=True)
     (batch / "inv0.csv").write_text("id,amount\n1,2.5\n")
-    workspace.scan(tmp_path / "batch")
+    workspace.files.scan(tmp_path / "batch")
     app = CasparianApp(workspace)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_process(app, pilot)
@@ -351,11 +351,11 @@ async def test_s_stops_a_dev_run_whose_parser_never_ends(
 async def test_a_backfill_with_a_failing_file_is_not_swapped_and_the_outputs_stay(
     registered: Workspace, tmp_path: Path
 ) -> None:
-    registered.process("invoices")
+    registered.jobs.process("invoices")
     output_dir = registered.config.output_dir / "invoices"
     before = sorted(p.relative_to(output_dir) for p in output_dir.rglob("*.parquet"))
     fails_on_inv2 = 'if path.endswith("inv2.csv"):\n    raise ValueError("inv2 is broken")'
-    registered.register_parser(
+    registered.parsers.register(
         make_parser(tmp_path / "parser2", version="2.0.0", body=fails_on_inv2)
     )
     app = CasparianApp(registered)
@@ -371,8 +371,8 @@ async def test_a_backfill_with_a_failing_file_is_not_swapped_and_the_outputs_sta
         )
         after = sorted(p.relative_to(output_dir) for p in output_dir.rglob("*.parquet"))
         assert after == before
-        assert registered.audit_entries(action="parser.backfill") == []
-        assert len(registered.backfill_plan("invoices").files) == 4  # still to redo
+        assert registered.audit.entries(action="parser.backfill") == []
+        assert len(registered.outputs.backfill_plan("invoices").files) == 4  # still to redo
 
 
 async def test_c_shows_a_contract_file_that_differs_and_a_approves_it_as_the_next_version(
@@ -380,10 +380,10 @@ async def test_c_shows_a_contract_file_that_differs_and_a_approves_it_as_the_nex
 ) -> None:
     from casparian_engine.contracts import SchemaContract
 
-    first = registered.latest_contract("invoices")
+    first = registered.contracts.latest("invoices")
     assert first is not None
     text = first.contract.to_yaml().replace("float64", "string")
-    registered.approve_contract(SchemaContract.from_yaml(text))  # version 2: amount as text
+    registered.contracts.approve(SchemaContract.from_yaml(text))  # version 2: amount as text
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_process(app, pilot)
@@ -398,7 +398,7 @@ async def test_c_shows_a_contract_file_that_differs_and_a_approves_it_as_the_nex
         assert review.title == "Approve 'invoices' as version 3?"
         await pilot.press("y")
         await settle(app, pilot)
-        latest = registered.latest_contract("invoices")
+        latest = registered.contracts.latest("invoices")
         assert latest is not None and latest.version == 3
         assert latest.content_hash == first.content_hash  # the parser's file, approved anew
         assert text_of(dialog.query_one("#contract-states", Static)).startswith(

@@ -31,10 +31,10 @@ columns:
 def fixed(registered: Workspace) -> Workspace:
     """The invoices processed (inv0.csv's amount 'x' quarantined), then the fix: a contract
     version reading amount as text, approved."""
-    registered.enqueue_matching("invoices")
-    registered.process("invoices", queue_matching=False)
-    assert registered.count_quarantine(QuarantineFilter()) == 1
-    registered.approve_contract(SchemaContract.from_yaml(AMOUNT_AS_TEXT, "fix.yaml"))
+    registered.jobs.enqueue("invoices")
+    registered.jobs.process("invoices", queue_matching=False)
+    assert registered.quarantine.count(QuarantineFilter()) == 1
+    registered.contracts.approve(SchemaContract.from_yaml(AMOUNT_AS_TEXT, "fix.yaml"))
     return registered
 
 
@@ -67,7 +67,7 @@ async def test_r_replays_after_a_fix_once_asked(
         await settle(app, pilot)
         preview = app.screen  # a dry run's counts first: nothing has moved yet
         assert isinstance(preview, ReviewDialog)
-        assert fixed.count_quarantine(QuarantineFilter()) == 1
+        assert fixed.quarantine.count(QuarantineFilter()) == 1
         scope = f"row {row.id}" if choice == "o" else "invoices → invoices"
         assert str(preview.query_one("#review-title").render()) == (
             f"Replay {scope}: move 1 row into the output?"
@@ -86,8 +86,8 @@ async def test_r_replays_after_a_fix_once_asked(
             "invoices/invoices, 0 still quarantined"
         )
         assert screen.quarantine_rows == [] and screen.error_text == ""
-        assert fixed.count_quarantine(QuarantineFilter()) == 0
-        replays = fixed.audit_entries(action="quarantine.replay")
+        assert fixed.quarantine.count(QuarantineFilter()) == 0
+        replays = fixed.audit.entries(action="quarantine.replay")
         assert [entry.details.get("rows_moved") for entry in replays] == [1]
 
 
@@ -103,7 +103,7 @@ async def test_n_replays_nothing(fixed: Workspace) -> None:
         await pilot.press("n")
         await settle(app, pilot)
         assert isinstance(app.screen, InspectScreen)
-        assert fixed.count_quarantine(QuarantineFilter()) == 1
+        assert fixed.quarantine.count(QuarantineFilter()) == 1
         await pilot.press("R")  # every row, counted, then no at the counts
         await settle(app, pilot)
         await pilot.press("a")
@@ -112,15 +112,15 @@ async def test_n_replays_nothing(fixed: Workspace) -> None:
         await pilot.press("n")
         await settle(app, pilot)
         assert isinstance(app.screen, InspectScreen)
-        assert fixed.count_quarantine(QuarantineFilter()) == 1
-        assert fixed.audit_entries(action="quarantine.replay") == []
+        assert fixed.quarantine.count(QuarantineFilter()) == 1
+        assert fixed.audit.entries(action="quarantine.replay") == []
 
 
 async def test_the_preview_counts_rows_that_would_still_fail_before_the_fix(
     registered: Workspace,
 ) -> None:
-    registered.enqueue_matching("invoices")
-    registered.process("invoices", queue_matching=False)
+    registered.jobs.enqueue("invoices")
+    registered.jobs.process("invoices", queue_matching=False)
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("alt+i")
@@ -144,7 +144,7 @@ async def test_the_preview_counts_rows_that_would_still_fail_before_the_fix(
         await pilot.press("y")  # a replay that moves nothing is allowed, and says so
         await settle(app, pilot)
         assert isinstance(app.screen, InspectScreen)
-        assert registered.count_quarantine(QuarantineFilter()) == 1
+        assert registered.quarantine.count(QuarantineFilter()) == 1
         assert [n.message for n in app._notifications][-1] == (
             "replayed invoices → invoices: 1 row re-checked against invoices v1, 0 moved into "
             "invoices/invoices, 1 still quarantined"
@@ -158,9 +158,9 @@ async def test_a_in_jobs_shows_who_did_what_filtered_as_typed(
     from casparian_tui.screens.audit import AuditScreen
     from casparian_tui.screens.dialogs import DetailsDialog
 
-    fixed.replay_quarantine(QuarantineFilter(parser_name="invoices"))
-    user = fixed.audit_entries(action="quarantine.replay")[0].os_user
-    everything = fixed.audit_entries(limit=500)
+    fixed.quarantine.replay(QuarantineFilter(parser_name="invoices"))
+    user = fixed.audit.entries(action="quarantine.replay")[0].os_user
+    everything = fixed.audit.entries(limit=500)
     app = CasparianApp(fixed)
     async with app.run_test(size=size) as pilot:
         await pilot.press("alt+j")
@@ -200,7 +200,7 @@ async def test_u_in_discover_removes_a_tag_once_confirmed(
     from casparian_tui.screens.dialogs import ConfirmDialog, PromptDialog
     from casparian_tui.screens.discover import DiscoverScreen
 
-    scanned.tag_files([str(data_dir / "invoices")], "invoices")
+    scanned.files.tag([str(data_dir / "invoices")], "invoices")
     notes: list[str] = []
     app = CasparianApp(scanned)
     async with app.run_test(size=size) as pilot:
@@ -229,7 +229,7 @@ async def test_u_in_discover_removes_a_tag_once_confirmed(
         await settle(app, pilot)
         assert app.screen is screen
         assert notes[-1] == "Removed tag 'invoices' from 2 files"
-        assert scanned.count_files(tag="invoices") == 3
-        assert [e.subject for e in scanned.audit_entries(action="files.untagged")] == ["invoices"]
+        assert scanned.files.count(tag="invoices") == 3
+        assert [e.subject for e in scanned.audit.entries(action="files.untagged")] == ["invoices"]
         refreshed = {record.id: record.tags for record in screen.page_rows}
         assert "invoices" not in refreshed[first.id] and "invoices" not in refreshed[second.id]

@@ -61,7 +61,7 @@ async def test_a_refused_parser_registers_once_its_rule_is_allowed_and_that_is_a
             "✗ the gatekeeper refuses it under policy strict: allow network (space on each) "
             "or choose warn, if that is intended"
         )
-        assert workspace.list_parsers() == []
+        assert workspace.parsers.list() == []
         allow.focus()
         await pilot.press("space")
         await settle(app, pilot)
@@ -76,8 +76,8 @@ async def test_a_refused_parser_registers_once_its_rule_is_allowed_and_that_is_a
         )
         await pilot.press("y")
         await settle(app, pilot)
-        assert [(p.name, p.version) for p in workspace.list_parsers()] == [("invoices", "1.0.0")]
-        (entry,) = workspace.audit_entries(action="gatekeeper.allowed")
+        assert [(p.name, p.version) for p in workspace.parsers.list()] == [("invoices", "1.0.0")]
+        (entry,) = workspace.audit.entries(action="gatekeeper.allowed")
         assert (entry.subject, entry.os_user, entry.details["rules"]) == (
             "invoices@1.0.0",
             os_user(),
@@ -102,12 +102,12 @@ async def test_policy_warn_registers_and_records_the_findings(
         assert body[-1] == f"⚠ gatekeeper: {finding_line(folder)}"
         await pilot.press("y")
         await settle(app, pilot)
-        (record,) = workspace.list_parsers()
+        (record,) = workspace.parsers.list()
         assert record.gatekeeper["policy"] == "warn"
-        (entry,) = workspace.audit_entries(action="parser.registered")
+        (entry,) = workspace.audit.entries(action="parser.registered")
         assert entry.details["gatekeeper_policy"] == "warn"
         assert entry.details["gatekeeper_warnings"] == [finding_line(folder)]
-        assert workspace.audit_entries(action="gatekeeper.allowed") == []
+        assert workspace.audit.entries(action="gatekeeper.allowed") == []
 
 
 async def test_no_at_a_refused_parser_stores_and_audits_nothing(
@@ -120,6 +120,6 @@ async def test_no_at_a_refused_parser_stores_and_audits_nothing(
         await pilot.press("n")
         await settle(app, pilot)
         assert not isinstance(app.screen, RegisterDialog)
-        assert workspace.list_parsers() == []
-        assert workspace.audit_entries() == []
+        assert workspace.parsers.list() == []
+        assert workspace.audit.entries() == []
         assert [n.message for n in app._notifications] == ["invoices 1.0.0 not registered"]

@@ -52,9 +52,9 @@ def holding_workspace(workspace: Workspace, tmp_path: Path, prefix: str) -> Path
         (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number},1.5\n")
     marker = tmp_path / "holding"
     parser = make_parser(tmp_path / "parser", body=HOLD.format(prefix=prefix, marker=str(marker)))
-    workspace.register_parser(parser)
+    workspace.parsers.register(parser)
     approve_contract(workspace, parser / "invoices.contract.yaml")
-    workspace.scan(tmp_path / "batch")
+    workspace.files.scan(tmp_path / "batch")
     return marker
 
 
@@ -113,7 +113,7 @@ async def test_a_stop_says_what_it_waits_for_and_requeues_what_still_ran(
             "3 requeued (still running 2 s after the stop)"
         )
         assert all(gone(guest) for guest in guests)
-        jobs = workspace.list_jobs(parser="invoices")
+        jobs = workspace.jobs.list(parser="invoices")
         assert {(j.status, j.error_kind) for j in jobs} == {("queued", "interrupted")}
         assert app.service.home_stats()["process"] == "0 running, 3 pending"  # Home's card
 
@@ -132,7 +132,7 @@ async def test_c_on_a_running_job_stops_its_guest_and_the_next_jobs_run(
         await wait_until(pilot, lambda: held_guest(marker) is not None, "the guest to hold")
         guest = held_guest(marker)
         assert guest is not None
-        (held,) = [j for j in workspace.list_jobs() if j.input_path.endswith("inv1.csv")]
+        (held,) = [j for j in workspace.jobs.list() if j.input_path.endswith("inv1.csv")]
         await pilot.press("alt+j")
         await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen), "Jobs")
         screen = app.screen
@@ -148,7 +148,7 @@ async def test_c_on_a_running_job_stops_its_guest_and_the_next_jobs_run(
         assert gone(guest)  # reported once the work had stopped, not before
         state = app.service.runs["invoices"]
         await wait_until(pilot, lambda: not state.running, "the run to end")
-        statuses = {Path(j.input_path).name: j.status for j in workspace.list_jobs()}
+        statuses = {Path(j.input_path).name: j.status for j in workspace.jobs.list()}
         assert statuses == {
             "inv0.csv": "completed",
             "inv1.csv": "cancelled",

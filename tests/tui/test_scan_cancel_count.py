@@ -39,7 +39,7 @@ async def test_the_cancel_count_is_what_the_store_gained(
         app.service.changed.subscribe(screen, cancel_on_the_second_progress)
         app.service.start_scan(str(big))
         await settle(app, pilot)
-        kept = workspace.count_files()
+        kept = workspace.files.count()
         assert len(shown) == 2 and shown[1] == kept < total  # stopped midway
         assert app.service.scan is not None
         assert app.service.scan.outcome == f"cancelled after {kept:,} files (kept)"
@@ -85,7 +85,7 @@ async def test_the_scan_counter_never_goes_backwards(
         app.service.start_scan(str(tree))
         await settle(app, pilot)
         assert shown and shown == sorted(shown), shown
-        assert shown[-1] <= sum(sizes) == workspace.count_files()
+        assert shown[-1] <= sum(sizes) == workspace.files.count()
         assert str(screen.query_one("#scan-status").render()) == (
             f"{tree}: done, {sum(sizes):,} files"
         )
