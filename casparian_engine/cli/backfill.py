@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from .common import console, counted, fail, open_workspace, print_json
+
+if TYPE_CHECKING:
+    from ..backfill import BackfillPlan, BackfillResult
 
 
 def backfill_command(
@@ -27,31 +32,42 @@ def backfill_command(
     with open_workspace(ctx) as workspace:
         try:
             if not execute:
-                plan = workspace.outputs.backfill_plan(parser, limit, force)
-                if json_output:
-                    print_json(
-                        {
-                            "parser": plan.parser_name,
-                            "current_version": plan.current_version,
-                            "files": [
-                                {"path": f.path, "processed_versions": list(f.processed_versions)}
-                                for f in plan.files
-                            ],
-                        }
-                    )
-                    return
-                console.print(
-                    f"{counted(len(plan.files), 'file')} of parser '{plan.parser_name}' would be "
-                    f"reprocessed by version {plan.current_version}",
-                    highlight=False,
-                )
-                for stale in plan.files:
-                    versions = ", ".join(stale.processed_versions) or "-"
-                    console.print(f"  {stale.path} (processed by {versions})", highlight=False)
+                _print_plan(workspace.outputs.backfill_plan(parser, limit, force), json_output)
                 return
             result = workspace.outputs.backfill(parser, limit, force, workers)
         except BackfillError as exc:
             fail(exc)
+    _print_result(result, json_output)
+    if not result.swapped and result.reason != "nothing to backfill":
+        raise typer.Exit(1)
+
+
+def _print_plan(plan: BackfillPlan, json_output: bool) -> None:
+    """The files a backfill would reprocess, each with the versions that processed it."""
+    if json_output:
+        print_json(
+            {
+                "parser": plan.parser_name,
+                "current_version": plan.current_version,
+                "files": [
+                    {"path": f.path, "processed_versions": list(f.processed_versions)}
+                    for f in plan.files
+                ],
+            }
+        )
+        return
+    console.print(
+        f"{counted(len(plan.files), 'file')} of parser '{plan.parser_name}' would be "
+        f"reprocessed by version {plan.current_version}",
+        highlight=False,
+    )
+    for stale in plan.files:
+        versions = ", ".join(stale.processed_versions) or "-"
+        console.print(f"  {stale.path} (processed by {versions})", highlight=False)
+
+
+def _print_result(result: BackfillResult, json_output: bool) -> None:
+    """Whether the backfill's outputs were swapped in, and why not when they were not."""
     if json_output:
         print_json(
             {
@@ -73,8 +89,6 @@ def backfill_command(
             f"[yellow]not swapped[/]: {result.reason}; the previous output is untouched",
             highlight=False,
         )
-    if not result.swapped and result.reason != "nothing to backfill":
-        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -148,6 +148,7 @@ def _summary_document(summary: Any) -> dict[str, Any]:
 
 
 def _print_summary(summary: Any) -> None:
+    """A dev run's end: why it stopped, or what it wrote (or would), its totals and failures."""
     if summary.cancelled:
         err_console.print(
             f"[bold yellow]Interrupted:[/] stopped the guest's process group "
@@ -156,19 +157,38 @@ def _print_summary(summary: Any) -> None:
         )
         return
     if summary.failure is not None:
-        failure = summary.failure
-        transient = "transient — a retry may succeed" if failure.retryable else "permanent"
+        _print_failure(summary)
+        return
+    _print_outputs(summary)
+    _print_totals(summary)
+    if summary.failed_files:
         err_console.print(
-            f"[bold red]{failure.kind}[/] ({transient}): {failure.message}", highlight=False
-        )
-        if failure.traceback and failure.kind not in ("InactivityTimeout", "GuestExited"):
-            err_console.print(failure.traceback.rstrip(), highlight=False, markup=False)
-        err_console.print(
-            f"Stopped after {summary.files_done} of {counted(summary.files_total, 'file')}; "
-            "nothing was written.",
+            f"[bold red]{counted(len(summary.failed_files), 'file')} failed[/] "
+            "(their rows were not written):",
             highlight=False,
         )
-        return
+        for failed in summary.failed_files:
+            err_console.print(f"  {failed.kind}: {failed.message}", highlight=False, markup=False)
+
+
+def _print_failure(summary: Any) -> None:
+    """The failure that stopped a run (its traceback unless the guest died or went silent)."""
+    failure = summary.failure
+    transient = "transient — a retry may succeed" if failure.retryable else "permanent"
+    err_console.print(
+        f"[bold red]{failure.kind}[/] ({transient}): {failure.message}", highlight=False
+    )
+    if failure.traceback and failure.kind not in ("InactivityTimeout", "GuestExited"):
+        err_console.print(failure.traceback.rstrip(), highlight=False, markup=False)
+    err_console.print(
+        f"Stopped after {summary.files_done} of {counted(summary.files_total, 'file')}; "
+        "nothing was written.",
+        highlight=False,
+    )
+
+
+def _print_outputs(summary: Any) -> None:
+    """Each output's rows written (or, with --whatif, to be written, with its columns)."""
     verb = "Would write" if summary.whatif else "Wrote"
     for name, counts in sorted(summary.outputs.items()):
         target = summary.targets.get(name, "")
@@ -186,6 +206,10 @@ def _print_summary(summary: Any) -> None:
             console.print(
                 f"[yellow]{name} exists already; a real run needs --force[/]", highlight=False
             )
+
+
+def _print_totals(summary: Any) -> None:
+    """Files, rows, quarantined rows, time and speed; and whether the guest's log was capped."""
     console.print(
         f"{counted(summary.files_done, 'file')}, {counted(summary.rows_written, 'row')} "
         f"{'would be written' if summary.whatif else 'written'}, "
@@ -204,14 +228,6 @@ def _print_summary(summary: Any) -> None:
             ),
             highlight=False,
         )
-    if summary.failed_files:
-        err_console.print(
-            f"[bold red]{counted(len(summary.failed_files), 'file')} failed[/] "
-            "(their rows were not written):",
-            highlight=False,
-        )
-        for failed in summary.failed_files:
-            err_console.print(f"  {failed.kind}: {failed.message}", highlight=False, markup=False)
 
 
 def preview(
