@@ -42,16 +42,8 @@ def jobs_command(
             letters = workspace.jobs.dead_letters()[:limit]
             if json_output:
                 print_json([dataclasses.asdict(letter) for letter in letters])
-                return
-            if not letters:
-                console.print("the dead letter queue is empty")
-            for letter in letters:
-                console.print(
-                    f"[bold]{letter.job_id}[/] {letter.parser_name} {letter.input_path} "
-                    f"retries={letter.retry_count} at {local_time(letter.failed_at)}\n"
-                    f"  {letter.error}",
-                    highlight=False,
-                )
+            else:
+                _print_dead_letters(letters)
             return
         jobs = workspace.jobs.list(status, parser, limit=limit)
         stats = workspace.jobs.counts()
@@ -59,7 +51,24 @@ def jobs_command(
     if json_output:
         print_json([_job_dict(job) for job in jobs])
         return
+    _print_jobs(jobs, stats, paused)
 
+
+def _print_dead_letters(letters: list[Any]) -> None:
+    if not letters:
+        console.print("the dead letter queue is empty")
+    for letter in letters:
+        console.print(
+            f"[bold]{letter.job_id}[/] {letter.parser_name} {letter.input_path} "
+            f"retries={letter.retry_count} at {local_time(letter.failed_at)}\n"
+            f"  {letter.error}",
+            highlight=False,
+        )
+
+
+def _print_jobs(jobs: list[Any], stats: Any, paused: list[Any]) -> None:
+    """The jobs as a table, the queue's counts by state, paused parsers, and a note on jobs
+    that show their batch's times."""
     table = folding_table("id", "state", "parser", "input", "rows", "tries", "finished", "error")
     for job in jobs:
         table.add_row(

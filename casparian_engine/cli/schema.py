@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,7 +13,7 @@ from ..wording import counted
 from .common import console, err_console, fail, open_workspace, print_json
 
 if TYPE_CHECKING:
-    from ..workspace import Approval
+    from ..workspace import Approval, DiscoveryReport
 
 schema_app = typer.Typer(
     help="Schema contracts: discover a proposal from sample files, approve it (locks a new "
@@ -94,42 +94,53 @@ def discover_command(
             "no delimited text file to discover: "
             + "; ".join(f"{path}: {reason}" for path, reason in report.skipped)
         )
-    single = len(report.proposals) == 1
-    if single:
-        targets = [out or Path(f"{report.proposals[0].stored.name}.contract.yaml")]
-    else:
-        folder = out or Path(".")
-        if folder.exists() and not folder.is_dir():
-            fail(
-                f"{folder}: the files hold tables of {len(report.proposals)} shapes; --out must "
-                "be a folder (the proposals are stored: `casparian schema approve NAME` "
-                "approves one by name)"
-            )
-        folder.mkdir(parents=True, exist_ok=True)
-        targets = [folder / f"{p.stored.name}.contract.yaml" for p in report.proposals]
+    targets = _proposal_files(report, out)
     for target, proposal in zip(targets, report.proposals, strict=True):
         target.write_text(proposal.discovery.proposal_text(), encoding="utf-8")
     if as_json:
-        print_json(
-            {
-                "files": [entry.to_dict() for entry in report.files],
-                "files_total": report.total,
-                "files_sniffed": report.sniffed,
-                "proposals": [
-                    {"file": str(target), **proposal.to_dict()}
-                    for target, proposal in zip(targets, report.proposals, strict=True)
-                ],
-                "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],
-            }
+        print_json(_discovery_document(report, targets))
+    else:
+        _print_discovery(report, targets)
+
+
+def _proposal_files(report: DiscoveryReport, out: Path | None) -> list[Path]:
+    """Where each proposal is written: ``out`` (or <name>.contract.yaml) for one shape; for
+    several, <name>.contract.yaml each in the folder ``out`` (or here)."""
+    if len(report.proposals) == 1:
+        return [out or Path(f"{report.proposals[0].stored.name}.contract.yaml")]
+    folder = out or Path(".")
+    if folder.exists() and not folder.is_dir():
+        fail(
+            f"{folder}: the files hold tables of {len(report.proposals)} shapes; --out must "
+            "be a folder (the proposals are stored: `casparian schema approve NAME` "
+            "approves one by name)"
         )
-        return
+    folder.mkdir(parents=True, exist_ok=True)
+    return [folder / f"{p.stored.name}.contract.yaml" for p in report.proposals]
+
+
+def _discovery_document(report: DiscoveryReport, targets: list[Path]) -> dict[str, Any]:
+    return {
+        "files": [entry.to_dict() for entry in report.files],
+        "files_total": report.total,
+        "files_sniffed": report.sniffed,
+        "proposals": [
+            {"file": str(target), **proposal.to_dict()}
+            for target, proposal in zip(targets, report.proposals, strict=True)
+        ],
+        "skipped": [{"path": path, "reason": reason} for path, reason in report.skipped],
+    }
+
+
+def _print_discovery(report: DiscoveryReport, targets: list[Path]) -> None:
+    """One proposal in full with how to approve it; several as one line each."""
     if report.sniffed < report.total:
         console.print(
             f"Sniffed {report.sniffed} of {report.total} files (an even spread); each "
             "proposal's file count is an estimate.",
             markup=False,
         )
-    if single:
+    if len(report.proposals) == 1:
         console.print(report.proposals[0].discovery.proposal_text(), markup=False, highlight=False)
         console.print(
             f"Proposal written to {targets[0]}. Approve with: casparian schema approve "

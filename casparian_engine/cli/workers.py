@@ -13,6 +13,7 @@ import dataclasses
 import signal
 import socket
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -161,6 +162,11 @@ def workers_command(
             markup=False,
         )
         return
+    _print_live_workers(live, now)
+
+
+def _print_live_workers(live: Sequence[Any], now: float) -> None:
+    """Per host: its workers and running jobs; per worker: pid, heartbeat age, first jobs."""
     hosts: dict[str, list[Any]] = {}
     for worker in live:
         hosts.setdefault(worker.record.host, []).append(worker)
