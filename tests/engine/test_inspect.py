@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -212,3 +213,27 @@ def test_inspectors_of_several_homes_stay_confined_to_their_own_outputs(tmp_path
         assert first.execute('SELECT count(*) FROM "t"').fetchall() == [(1,)]
     finally:
         first.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_process_forked_after_inspect_reads_on_its_own_databases(tmp_path: Path) -> None:
+    """The kept DuckDB databases (parsing, each output folder's) are the parent's: a forked
+    child (the worker pool forks) reads on new ones and leaves the inherited ones alone —
+    freeing them in the child crashed it (their threads are the parent's)."""
+    from casparian_engine.inspect import OutputInspector
+
+    folder = tmp_path / "p" / "t"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"x": [1, 2, 3]}), folder / "a.parquet")
+    inspector = OutputInspector(tmp_path)
+    assert inspector.row_count("t", "x > 1") == 2  # the parent's databases exist now
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            status = 0 if OutputInspector(tmp_path).row_count("t", "x > 2") == 1 else 3
+        except BaseException:
+            status = 4
+        os._exit(status)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    assert inspector.row_count("t") == 3  # the parent's still read
