@@ -16,81 +16,83 @@ if TYPE_CHECKING:
     from ..config import Config
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("ask")
-    def ask_command(
-        ctx: typer.Context,
-        question: str = typer.Argument(
-            "", help="The question. '/query_output …' makes the first step a call of that tool."
-        ),
-        provider: str | None = typer.Option(
-            None,
-            "--provider",
-            help="local, claude or none. Default: the ai_provider setting (auto: the local model "
-            "when installed).",
-            show_default=False,
-        ),
-        context: list[Path] = typer.Option(
-            [],
-            "--context",
-            help="A file to put in the question's context: its kind and first lines, fenced as "
-            "data (repeatable).",
-        ),
-        allow_path: list[Path] = typer.Option(
-            [],
-            "--allow-path",
-            help="A folder the assistant's tools may read or scan (repeatable). Default: the "
-            "working directory.",
-        ),
-        max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer, in tokens."),
-        clear_history: bool = typer.Option(
-            False, "--clear-history", help="Forget this home's conversation first."
-        ),
-    ) -> None:
-        """Ask the AI assistant; tool calls show as dim lines on stderr.
+def ask_command(
+    ctx: typer.Context,
+    question: str = typer.Argument(
+        "", help="The question. '/query_output …' makes the first step a call of that tool."
+    ),
+    provider: str | None = typer.Option(
+        None,
+        "--provider",
+        help="local, claude or none. Default: the ai_provider setting (auto: the local model "
+        "when installed).",
+        show_default=False,
+    ),
+    context: list[Path] = typer.Option(
+        [],
+        "--context",
+        help="A file to put in the question's context: its kind and first lines, fenced as "
+        "data (repeatable).",
+    ),
+    allow_path: list[Path] = typer.Option(
+        [],
+        "--allow-path",
+        help="A folder the assistant's tools may read or scan (repeatable). Default: the "
+        "working directory.",
+    ),
+    max_tokens: int = typer.Option(512, "--max-tokens", help="Longest answer, in tokens."),
+    clear_history: bool = typer.Option(
+        False, "--clear-history", help="Forget this home's conversation first."
+    ),
+) -> None:
+    """Ask the AI assistant; tool calls show as dim lines on stderr.
 
-        Write tools (execute_pipeline) run only after you confirm them at the prompt; without a
-        terminal they are declined. Exit 2 when no model is available (the message says how to
-        install or permit one), 1 when the answer failed, 130 when stopped with Ctrl+C.
-        """
-        from ..ai import Assistant, CancelToken
-        from ..ai.context import AIContext, file_context
-        from ..ai.history import History
-        from ..tools import ToolGuard
+    Write tools (execute_pipeline) run only after you confirm them at the prompt; without a
+    terminal they are declined. Exit 2 when no model is available (the message says how to
+    install or permit one), 1 when the answer failed, 130 when stopped with Ctrl+C.
+    """
+    from ..ai import Assistant, CancelToken
+    from ..ai.context import AIContext, file_context
+    from ..ai.history import History
+    from ..tools import ToolGuard
 
-        if not 1 <= max_tokens <= 8192:
-            fail("--max-tokens must be between 1 and 8192", code=2)
-        with open_workspace(ctx) as workspace:
-            if clear_history:
-                History(workspace.config.home).clear()
-                if not question.strip():
-                    err_console.print("Conversation cleared.", style="dim")
-                    return
+    if not 1 <= max_tokens <= 8192:
+        fail("--max-tokens must be between 1 and 8192", code=2)
+    with open_workspace(ctx) as workspace:
+        if clear_history:
+            History(workspace.config.home).clear()
             if not question.strip():
-                fail('give a question, e.g. casparian ask "what does this folder hold?"', 2)
-            roots = tuple(p.expanduser().resolve() for p in allow_path) or (Path.cwd().resolve(),)
-            assistant = Assistant(
-                workspace,
-                _chosen_provider(workspace.config, provider),
-                guard=ToolGuard(allowed_paths=roots),
-                confirm=_confirm_at_terminal,
-                max_tokens=max_tokens,
-            )
-            if assistant.history.load_error:
-                err_console.print(assistant.history.load_error, markup=False, style="yellow")
-            files = tuple(file_context(p) for p in context)
-            ai_context = AIContext(mode="cli", files=files) if files else AIContext(mode="cli")
-            cancel = CancelToken()
-            printer = _AnswerPrinter()
-            try:
-                for event in assistant.ask(question, ai_context, cancel):
-                    printer.show(event)
-            except KeyboardInterrupt:
-                cancel.cancel()
-                err_console.print("stopped", style="yellow")
-                raise typer.Exit(130) from None
-            if printer.failed or not printer.ended:
-                raise typer.Exit(1)
+                err_console.print("Conversation cleared.", style="dim")
+                return
+        if not question.strip():
+            fail('give a question, e.g. casparian ask "what does this folder hold?"', 2)
+        roots = tuple(p.expanduser().resolve() for p in allow_path) or (Path.cwd().resolve(),)
+        assistant = Assistant(
+            workspace,
+            _chosen_provider(workspace.config, provider),
+            guard=ToolGuard(allowed_paths=roots),
+            confirm=_confirm_at_terminal,
+            max_tokens=max_tokens,
+        )
+        if assistant.history.load_error:
+            err_console.print(assistant.history.load_error, markup=False, style="yellow")
+        files = tuple(file_context(p) for p in context)
+        ai_context = AIContext(mode="cli", files=files) if files else AIContext(mode="cli")
+        cancel = CancelToken()
+        printer = _AnswerPrinter()
+        try:
+            for event in assistant.ask(question, ai_context, cancel):
+                printer.show(event)
+        except KeyboardInterrupt:
+            cancel.cancel()
+            err_console.print("stopped", style="yellow")
+            raise typer.Exit(130) from None
+        if printer.failed or not printer.ended:
+            raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask_command)
 
 
 def _chosen_provider(config: Config, name: str | None) -> Provider:
