@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..job_states import JOB_STATES, STATE_NAMES, TERMINAL_STATES, JobState, is_replayable
 from .common import console, fail, folding_table, local_time, open_workspace, print_json
+
+if TYPE_CHECKING:
+    from ..workspace.results import DeadLetter, Job, ParserHealth, QueueCounts
 
 STATES = STATE_NAMES
 
@@ -54,7 +57,7 @@ def jobs_command(
     _print_jobs(jobs, stats, paused)
 
 
-def _print_dead_letters(letters: list[Any]) -> None:
+def _print_dead_letters(letters: list[DeadLetter]) -> None:
     if not letters:
         console.print("the dead letter queue is empty")
     for letter in letters:
@@ -66,7 +69,7 @@ def _print_dead_letters(letters: list[Any]) -> None:
         )
 
 
-def _print_jobs(jobs: list[Any], stats: Any, paused: list[Any]) -> None:
+def _print_jobs(jobs: list[Job], stats: QueueCounts, paused: list[ParserHealth]) -> None:
     """The jobs as a table, the queue's counts by state, paused parsers, and a note on jobs
     that show their batch's times."""
     table = folding_table("id", "state", "parser", "input", "rows", "tries", "finished", "error")
@@ -99,7 +102,7 @@ def _print_jobs(jobs: list[Any], stats: Any, paused: list[Any]) -> None:
         )
 
 
-def _batched_jobs(jobs: list[Any]) -> int:
+def _batched_jobs(jobs: list[Job]) -> int:
     """How many jobs a worker finished share their start and finish times with another job of
     their worker: their batch's claim and commit times stand in for their own. (The prod
     handler times each file, failed ones too; cancelled jobs end when cancelled, not run.)"""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from ..wording import counted, plural
 from .common import console, fail, open_workspace, print_json
 from .doctor import warn_if_unsandboxed
 from .parser import parser_app
+
+if TYPE_CHECKING:
+    from ..workspace.results import PoolSummary
 
 
 def _summary_dict(summary: Any) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def _rate(per_second: float, word: str) -> str:
     return f"{shown:,} {plural(shown, word)}/s"
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: PoolSummary) -> None:
     counts = ", ".join(f"{n:,} {status}" for status, n in summary.counts.items() if n > 0)
     console.print(
         f"[bold]{summary.jobs_finished:,}[/] {plural(summary.jobs_finished, 'job')} finished "

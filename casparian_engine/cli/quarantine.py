@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +11,7 @@ from .common import console, fail, open_workspace, plural, print_json
 
 if TYPE_CHECKING:
     from ..quarantine_replay import ReplayPreview
+    from ..workspace import QuarantineFilter
 
 COUNT_CAP = 10_000  # `list` stops counting here: exact totals of millions cost a full scan
 
@@ -20,7 +21,9 @@ quarantine_app = typer.Typer(
 )
 
 
-def _filter(job: int | None, parser: str | None, rule: str | None, replayed: bool = False) -> Any:
+def _filter(
+    job: int | None, parser: str | None, rule: str | None, replayed: bool = False
+) -> QuarantineFilter:
     from ..workspace import QuarantineFilter
 
     return QuarantineFilter(job_id=job, parser_name=parser, rule=rule, include_replayed=replayed)

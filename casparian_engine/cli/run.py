@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 
 from .common import console, counted, err_console, fail, open_workspace, plural, print_json
 from .doctor import warn_if_unsandboxed
+
+if TYPE_CHECKING:
+    from ..workspace.results import RunFailure, RunSummary
 
 MIN_PREVIEW_COLUMN = 8  # narrowest column a preview shows; fewer columns fit, not thinner
 
@@ -114,7 +117,7 @@ def run(
     raise typer.Exit(summary.exit_code)
 
 
-def _summary_document(summary: Any) -> dict[str, Any]:
+def _summary_document(summary: RunSummary) -> dict[str, Any]:
     return {
         "parser": summary.parser_name,
         "version": summary.parser_version,
@@ -147,7 +150,7 @@ def _summary_document(summary: Any) -> dict[str, Any]:
     }
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: RunSummary) -> None:
     """A dev run's end: why it stopped, or what it wrote (or would), its totals and failures."""
     if summary.cancelled:
         err_console.print(
@@ -157,7 +160,7 @@ def _print_summary(summary: Any) -> None:
         )
         return
     if summary.failure is not None:
-        _print_failure(summary)
+        _print_failure(summary, summary.failure)
         return
     _print_outputs(summary)
     _print_totals(summary)
@@ -171,9 +174,8 @@ def _print_summary(summary: Any) -> None:
             err_console.print(f"  {failed.kind}: {failed.message}", highlight=False, markup=False)
 
 
-def _print_failure(summary: Any) -> None:
+def _print_failure(summary: RunSummary, failure: RunFailure) -> None:
     """The failure that stopped a run (its traceback unless the guest died or went silent)."""
-    failure = summary.failure
     transient = "transient — a retry may succeed" if failure.retryable else "permanent"
     err_console.print(
         f"[bold red]{failure.kind}[/] ({transient}): {failure.message}", highlight=False
@@ -187,7 +189,7 @@ def _print_failure(summary: Any) -> None:
     )
 
 
-def _print_outputs(summary: Any) -> None:
+def _print_outputs(summary: RunSummary) -> None:
     """Each output's rows written (or, with --whatif, to be written, with its columns)."""
     verb = "Would write" if summary.whatif else "Wrote"
     for name, counts in sorted(summary.outputs.items()):
@@ -208,7 +210,7 @@ def _print_outputs(summary: Any) -> None:
             )
 
 
-def _print_totals(summary: Any) -> None:
+def _print_totals(summary: RunSummary) -> None:
     """Files, rows, quarantined rows, time and speed; and whether the guest's log was capped."""
     console.print(
         f"{counted(summary.files_done, 'file')}, {counted(summary.rows_written, 'row')} "

@@ -24,6 +24,7 @@ from .common import console, fail, home_option, print_json, require_existing_hom
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..workspace.results import LiveWorker
 
 
 def redacted(url: str) -> str:
@@ -165,9 +166,9 @@ def workers_command(
     _print_live_workers(live, now)
 
 
-def _print_live_workers(live: Sequence[Any], now: float) -> None:
+def _print_live_workers(live: Sequence[LiveWorker], now: float) -> None:
     """Per host: its workers and running jobs; per worker: pid, heartbeat age, first jobs."""
-    hosts: dict[str, list[Any]] = {}
+    hosts: dict[str, list[LiveWorker]] = {}
     for worker in live:
         hosts.setdefault(worker.record.host, []).append(worker)
     for host, members in hosts.items():

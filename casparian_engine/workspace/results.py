@@ -1,0 +1,25 @@
+"""The records the facade's groups return, named here so a face can annotate with them.
+
+Faces import this module under ``TYPE_CHECKING`` only (``if TYPE_CHECKING: from
+..workspace.results import Job``): at run time it imports the use cases and store modules that
+define the records, which a face never imports itself.
+"""
+
+from __future__ import annotations
+
+from ..runner.dev import RunFailure, RunSummary
+from ..runner.pool import PoolSummary
+from ..store.health import ParserHealth
+from ..store.job_models import DeadLetter, Job, QueueCounts
+from ..store.workers import LiveWorker
+
+__all__ = [
+    "DeadLetter",
+    "Job",
+    "LiveWorker",
+    "ParserHealth",
+    "PoolSummary",
+    "QueueCounts",
+    "RunFailure",
+    "RunSummary",
+]
