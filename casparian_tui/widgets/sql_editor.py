@@ -28,6 +28,7 @@ from .sql_completion import CompletionList, Offer, names_to_offer
 
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 NAME_CHARACTER = re.compile(r'[A-Za-z0-9_."]')  # typing one opens or narrows the list
+WORD_REST = re.compile(r'[A-Za-z0-9_]*"?')  # a name's part after the cursor (and its closing quote)
 
 
 def sql_language() -> Language:
@@ -166,7 +167,9 @@ class SqlEditor(TextArea):
         return bool(self.completion_list.display)
 
     def take_completion(self, name: str | None = None) -> None:
-        """Put ``name`` (default: the highlighted one) in place of the word's typed part."""
+        """Put ``name`` (default: the highlighted one) in place of the whole word at the cursor:
+        its typed part and, when the cursor is inside the word, the rest of it (taking
+        ``amount`` at ``am|ount`` gives ``amount``, not ``amountount``)."""
         found = self.current_offer()
         chosen = name or self.completion_list.chosen
         self.hide_completions()
@@ -174,7 +177,9 @@ class SqlEditor(TextArea):
             return
         row, column = self.cursor_location
         start = (row, column - len(found.typed))
-        self.replace(sql_name(chosen), start, self.cursor_location)
+        rest = WORD_REST.match(self.document.get_line(row), column)
+        end = (row, rest.end() if rest is not None else column)
+        self.replace(sql_name(chosen), start, end, maintain_selection_offset=False)
 
     async def _on_key(self, event: events.Key) -> None:
         """While the list shows, Up/Down move in it, Tab/Enter take a name and Esc closes it

@@ -155,6 +155,25 @@ async def test_the_list_follows_the_cursor_and_takes_a_name_with_enter_or_tab(
         )
 
 
+async def test_a_name_taken_inside_a_word_replaces_the_whole_word(workspace: Workspace) -> None:
+    write_output(workspace)
+    write_payments(workspace)
+    app = CasparianApp(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, editor = await open_editor(app, pilot)
+        editor.insert("SELECT amount FROM payments")
+        editor.move_cursor((0, len("SELECT am")))
+        await pilot.press("tab")  # the cursor sits inside 'amount': only payments' amount fits
+        assert editor.text == "SELECT amount FROM payments"
+        assert editor.cursor_location == (0, len("SELECT amount"))
+        editor.load_text("SELECT payment_id FROM payments")
+        editor.move_cursor((0, len("SELECT pa")))
+        await pilot.press("tab")  # paid_on and payment_id fit 'pa'
+        assert offered(screen) == ["paid_on  payments", "payment_id  payments"]
+        await pilot.press("enter")
+        assert editor.text == "SELECT paid_on FROM payments" and offered(screen) == []
+
+
 async def test_escape_closes_the_list_and_stays_in_the_editor(workspace: Workspace) -> None:
     write_output(workspace)
     write_payments(workspace)
