@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from casparian_engine.events import PoolStopping
+    from casparian_engine.workspace.results import (
+        FilePreview,
+        FileRecord,
+        Job,
+        QuarantinedRow,
+        TableSummary,
+        TagSuggestion,
+    )
 
 
 @dataclass
@@ -25,9 +36,9 @@ class EngineFailed(Message):
 
 @dataclass
 class FilesListed(Message):
-    """A page of the file inventory was read from the store."""
+    """A page of the file inventory was read from the store: each file with its depth."""
 
-    rows: list[Any]
+    rows: list[tuple[FileRecord, int]]
     total: int
     offset: int
     pattern: str
@@ -38,7 +49,7 @@ class FilePreviewed(Message):
     """A file's format, dialect and first rows were read for the preview pane."""
 
     path: str
-    preview: Any
+    preview: FilePreview
 
 
 @dataclass
@@ -61,7 +72,7 @@ class FilesTagged(Message):
 class SuggestionsComputed(Message):
     """The engine proposed tags for untagged groups of files."""
 
-    suggestions: list[Any]
+    suggestions: list[TagSuggestion]
 
 
 @dataclass
@@ -84,13 +95,6 @@ class ScanFinished(Message):
     files_seen: int
     cancelled: bool = False
     error: str = ""
-
-
-@dataclass
-class ParsersListed(Message):
-    """Registered parsers with matched file counts and last-run status were read."""
-
-    rows: list[Any]
 
 
 @dataclass
@@ -122,7 +126,7 @@ class RunStopping(Message):
     """A stopping run waits for its running jobs (the pool's ``PoolStopping`` event)."""
 
     parser_name: str
-    event: Any
+    event: PoolStopping
 
 
 @dataclass
@@ -135,18 +139,12 @@ class RunFinished(Message):
 
 
 @dataclass
-class JobsListed(Message):
-    """A page of the job queue was read."""
-
-    rows: list[Any]
-
-
-@dataclass
 class JobDetailLoaded(Message):
     """One job's logs, trace and outputs were read."""
 
     job_id: int
-    detail: Any
+    detail: tuple[Job | None, str, str]
+    """The job (None once it is gone), its log's path ('' for none) and the log's tail."""
 
 
 @dataclass
@@ -164,7 +162,7 @@ class JobActed(Message):
 class TablesListed(Message):
     """The output tables were listed with row counts."""
 
-    tables: list[Any]
+    tables: list[TableSummary]
 
 
 @dataclass
@@ -261,7 +259,7 @@ class ViewExported(Message):
 class QuarantineListed(Message):
     """A keyset page of quarantined rows (ids after ``after_id``) with their reasons was read."""
 
-    rows: list[Any] = field(default_factory=list)
+    rows: list[QuarantinedRow] = field(default_factory=list)
     total: int = 0
     after_id: int = 0
 

@@ -7,19 +7,29 @@ define the records, which a face never imports itself.
 
 from __future__ import annotations
 
+from ..output_tables import TableSummary
+from ..parsers.preview import FilePreview
 from ..runner.dev import RunFailure, RunSummary
 from ..runner.pool import PoolSummary
+from ..scout.tagging import TagSuggestion
+from ..store.file_reads import FileRecord
 from ..store.health import ParserHealth
 from ..store.job_models import DeadLetter, Job, QueueCounts
+from ..store.quarantine import QuarantinedRow
 from ..store.workers import LiveWorker
 
 __all__ = [
     "DeadLetter",
+    "FilePreview",
+    "FileRecord",
     "Job",
     "LiveWorker",
     "ParserHealth",
     "PoolSummary",
+    "QuarantinedRow",
     "QueueCounts",
     "RunFailure",
     "RunSummary",
+    "TableSummary",
+    "TagSuggestion",
 ]
