@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -15,10 +17,11 @@ from .doctor import warn_if_unsandboxed
 from .parser import parser_app
 
 if TYPE_CHECKING:
-    from ..workspace.results import PoolSummary
+    from ..events import Event, EventSink
+    from ..workspace.results import EnqueueReport, PoolSummary
 
 
-def _summary_dict(summary: Any) -> dict[str, Any]:
+def _summary_dict(summary: PoolSummary) -> dict[str, Any]:
     return {
         "jobs_finished": summary.jobs_finished,
         "counts": summary.counts,
@@ -94,49 +97,62 @@ def process_command(
     if queue_only:
         _queue_only(ctx, parser, json_output)
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from ..events import PoolProgress
-
     cancel = threading.Event()
     with open_workspace(ctx) as workspace:
         if parser is not None and workspace.parsers.get(parser) is None:
             fail(f"no parser '{parser}' is registered (see `casparian parser list`)")
         warn_if_unsandboxed(workspace.config.settings.guest_sandbox)
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            disable=json_output,
-        ) as bar:
-            task = bar.add_task("processing", total=None)
-
-            def show(event: Any) -> None:
-                if isinstance(event, PoolProgress):
-                    bar.update(
-                        task,
-                        completed=event.finished,
-                        total=event.total,
-                        description=f"{event.running} running, {event.failed} failed",
-                    )
-
+        with _progress_bar(json_output) as show:
             reports = workspace.jobs.enqueue(parser) if workspace.parsers.list() else []
             summary = workspace.jobs.process(
                 parser, workers, show, cancel, claim_batch=batch, queue_matching=False,
             )  # fmt: skip
+    _print_outcome(summary, reports, json_output)
+    failed = sum(summary.counts.get(state, 0) for state in ERROR_STATES)
+    raise typer.Exit(1 if failed or summary.paused_parsers else 0)
+
+
+@contextmanager
+def _progress_bar(hidden: bool) -> Iterator[EventSink]:
+    """A transient bar of the run's jobs (finished of total, running and failed); yields the
+    sink that moves it (the bar stays hidden with ``--json``)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from ..events import PoolProgress
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=hidden,
+    ) as bar:
+        task = bar.add_task("processing", total=None)
+
+        def show(event: Event) -> None:
+            if isinstance(event, PoolProgress):
+                bar.update(
+                    task,
+                    completed=event.finished,
+                    total=event.total,
+                    description=f"{event.running} running, {event.failed} failed",
+                )
+
+        yield show
+
+
+def _print_outcome(summary: PoolSummary, reports: list[EnqueueReport], json_output: bool) -> None:
+    """The run's summary and, for each parser, why nothing was queued or which jobs failed."""
     reasons = [r.why_nothing_queued() or r.failed_jobs_note() for r in reports]
     if json_output:
         print_json({**_summary_dict(summary), "not_queued": [r for r in reasons if r]})
-    else:
-        _print_summary(summary)
-        for reason in reasons:
-            if reason:
-                console.print(reason, highlight=False, markup=False, soft_wrap=True)
-    failed = sum(summary.counts.get(state, 0) for state in ERROR_STATES)
-    raise typer.Exit(1 if failed or summary.paused_parsers else 0)
+        return
+    _print_summary(summary)
+    for reason in reasons:
+        if reason:
+            console.print(reason, highlight=False, markup=False, soft_wrap=True)
 
 
 def _queue_only(ctx: typer.Context, parser: str | None, json_output: bool) -> None:

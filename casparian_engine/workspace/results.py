@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..output_tables import TableSummary
 from ..parsers.preview import FilePreview
 from ..runner.dev import RunFailure, RunSummary
+from ..runner.matching import EnqueueReport
 from ..runner.pool import PoolSummary
 from ..scout.tagging import TagSuggestion
 from ..store.file_reads import FileRecord
@@ -20,6 +21,7 @@ from ..store.workers import LiveWorker
 
 __all__ = [
     "DeadLetter",
+    "EnqueueReport",
     "FilePreview",
     "FileRecord",
     "Job",
