@@ -181,7 +181,7 @@ def try_registered(
     options: SampleRunOptions | None = None,
 ) -> TryResult:
     """Dev-run the registered parser ``name`` on sample files, as ``casparian run`` does (its
-    source folder while that exists, else its verified bundle: ``parser_dev_entry``), into
+    source folder while that exists, else its verified bundle: ``ws.parsers.dev_entry``), into
     ``<home>/dev-output/samples/<name>`` (replaced on each run; production outputs untouched)
     or the ``options``' sink. At most ``MAX_SAMPLE_FILES`` samples: a larger pick is refused,
     not cut."""
