@@ -355,9 +355,9 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
             self.show_error("s writes SQL over the outputs: press Esc to leave quarantine first")
             return
         editor = self.query_one(SqlEditor)
+        editor.highlight_sql()
         if not editor.text.strip():
-            editor.load_text(self.sql or self.table_sql(self.table_name or "…", ""))
-            editor.move_cursor(editor.document.end)
+            editor.set_text(self.sql or self.table_sql(self.table_name or "…", ""))
         editor.display = self.editor_shown = True
         editor.focus()
         self.load_query_names()

@@ -278,6 +278,6 @@ class InspectStats:
         wrapped = bin_filtered_query(query, condition)
         editor = screen.query_one(SqlEditor)
         if editor.text.strip() in ("", self.sql):  # the editor holds the query shown
-            editor.load_text(wrapped)
+            editor.set_text(wrapped)
         screen.export_note = ""
         screen.open_view(sql=wrapped, order=screen.order)

@@ -88,8 +88,6 @@ class SqlEditor(TextArea):
             tab_behavior="focus",
             **options,  # type: ignore[arg-type]
         )
-        self.register_language("sql", sql_language(), sql_highlight_query())
-        self.language = "sql"
         self.names: dict[str, list[str]] = {}
         """Each table the query may read, with its columns (from the catalog)."""
         self.queries: list[str] = []
@@ -102,6 +100,20 @@ class SqlEditor(TextArea):
         self.screen.mount(self.completion_list)  # over the screen, so no box clips it
         self.follow_app_theme()
         self.watch(self.app, "theme", self.follow_app_theme, init=False)
+
+    def highlight_sql(self) -> None:
+        """Parse the text as SQL and colour it, from now on. The screen calls this when it first
+        shows the editor: compiling the highlight query takes 40-130 ms, which a screen that
+        never opens its editor should not pay when it is built."""
+        if self.language != "sql":
+            self.register_language("sql", sql_language(), sql_highlight_query())
+            self.language = "sql"
+
+    def set_text(self, text: str) -> None:
+        """Replace the whole text with ``text`` and put the cursor at its end, as one edit
+        (Ctrl+z brings the text before back). Unlike ``load_text``, the document and its
+        compiled highlight query are kept."""
+        self.replace(text, (0, 0), self.document.end, maintain_selection_offset=False)
 
     def follow_app_theme(self) -> None:
         """Colour the SQL with the app theme's colours (again when the person changes theme)."""
@@ -128,8 +140,7 @@ class SqlEditor(TextArea):
             self._draft if self._history_at == len(self.queries) else self.queries[self._history_at]
         )
         self.hide_completions()
-        self.load_text(shown)
-        self.move_cursor(self.document.end)
+        self.set_text(shown)
 
     # --- completion ------------------------------------------------------------------------
     def current_offer(self) -> Offer | None:

@@ -131,6 +131,9 @@ async def test_history_walks_back_and_survives_a_restart(workspace: Workspace) -
         assert editor.text == "SELECT 1 AS one"
         await pilot.press("ctrl+down", "ctrl+down")  # past the newest: what was being written
         assert editor.text == "SELECT 3"
+        await pilot.press("ctrl+up", "ctrl+z")  # a history step is an edit: undo takes it back
+        assert editor.text == "SELECT 3"
+        assert editor.cursor_location == (0, len("SELECT 3"))
 
 
 async def test_sort_by_a_column_reads_sorted_windows_and_export_writes_that_order(

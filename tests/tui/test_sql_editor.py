@@ -42,9 +42,11 @@ async def test_sql_is_highlighted_in_the_app_themes_colours(workspace: Workspace
     app = CasparianApp(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inspect(app, pilot)
+        editor = screen.query_one(SqlEditor)
+        assert editor.language is None  # Inspect is built without compiling the SQL highlighting
         await pilot.press("s")
         await pilot.pause()
-        editor = screen.query_one(SqlEditor)
+        assert editor.language == "sql"
         editor.load_text("SELECT vendor, 'x', 5 FROM lines WHERE amount > 2.5 -- big\n")
         editor.move_cursor(editor.document.end)  # the cursor's cell is not on the line looked at
         await pilot.pause()
