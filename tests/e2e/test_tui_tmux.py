@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,15 +87,18 @@ class Tmux:
                 time.sleep(0.05)
         raise AssertionError(f"{text!r} never showed in the input; last screen:\n{self.screen()}")
 
-    def wait_for_change(self, screen: str, gone: str) -> str:
-        """Poll until ``gone`` is no longer on the screen; return the new screen."""
+    def wait_until(self, shows: Callable[[str], bool], what: str) -> str:
+        """Poll until ``shows(screen)`` holds; return that screen. The filter list is read as
+        each key is typed, so a screen between the first and the final state can show (the
+        rows of ``*.l``): wait for the final state itself, not for any change."""
         deadline = time.monotonic() + DEADLINE_S
+        screen = ""
         while time.monotonic() < deadline:
             screen = self.screen()
-            if gone not in screen:
+            if shows(screen):
                 return screen
             time.sleep(0.05)
-        raise AssertionError(f"{gone!r} stayed on screen:\n{screen}")
+        raise AssertionError(f"never showed {what}; last screen:\n{screen}")
 
     def wait_for_exit(self) -> None:
         deadline = time.monotonic() + DEADLINE_S
@@ -145,12 +148,23 @@ def test_home_discover_filter_help_and_quit(demo_home: Path, tmux: Tmux) -> None
     tmux.wait_for("Casparian Flow › Discover")
     tmux.wait_for("files 1–")
     tmux.focus_input_by_typing("/", "▊  ", "*")  # keys sent with "/" may beat the focus
-    screen = tmux.replace_input_text("▊  ", "*.log")
-    status = tmux.wait_for_change(screen, "files 1–30 of 30")
-    rows = [line.split("▏")[0].split() for line in status.splitlines() if "▏" in line]
-    listed = [c[0] for c in rows if c and c[0].startswith(("…", "/")) and "." in c[0]]
-    assert listed and all(path.endswith(".log") for path in listed)  # paths are cut on the left
-    assert f"files 1–{len(listed)} of {len(listed)}" in status
+    tmux.replace_input_text("▊  ", "*.log")
+
+    def listed_paths(screen: str) -> list[str]:
+        rows = [line.split("▏")[0].split() for line in screen.splitlines() if "▏" in line]
+        return [c[0] for c in rows if c and c[0].startswith(("…", "/")) and "." in c[0]]
+
+    def only_logs_listed(screen: str) -> bool:
+        listed = listed_paths(screen)
+        return (
+            "▊  *.log " in screen
+            and bool(listed)
+            and all(path.endswith(".log") for path in listed)  # paths are cut on the left
+            and f"files 1–{len(listed)} of {len(listed)}" in screen
+        )
+
+    status = tmux.wait_until(only_logs_listed, "the .log files alone, counted")
+    assert len(listed_paths(status)) < 30  # the filter left files out
     tmux.keys("Enter")
     tmux.keys("Escape")
     tmux.wait_for("Casparian Flow › Home")
