@@ -206,6 +206,10 @@ def _find_parser_classes(files: dict[str, bytes]) -> list[tuple[str, ast.ClassDe
             continue
         try:
             tree = ast.parse(files[name], filename=name)
+            # The parser accepts what only the compiler refuses (a misplaced
+            # `from __future__`, `return` outside a function): compile too, so such a file is
+            # refused here rather than failing every job at run time.
+            compile(tree, name, "exec", dont_inherit=True)
         except SyntaxError as exc:
             raise BundleError(f"{name} line {exc.lineno}: syntax error: {exc.msg}") from exc
         for node in tree.body:

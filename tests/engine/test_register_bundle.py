@@ -179,12 +179,27 @@ def test_a_changed_contract_changes_the_identity(tmp_path: Path, workspace: Work
             "broken.py line 1: syntax error: invalid syntax",
         ),
         (
+            lambda f: (f / "late_future.py").write_text(
+                "import os\nfrom __future__ import annotations\n"
+            ),
+            "late_future.py line 2: syntax error: "
+            "from __future__ imports must occur at the beginning of the file",
+        ),
+        (
             lambda f: (f / "invoices.contract.yaml").write_text("name: invoices\ncolumns: []\n"),
             "contract of output 'invoices': invoices.contract.yaml: key 'columns' must be a "
             "non-empty list",
         ),
     ],
-    ids=["missing-contract", "non-literal", "no-class", "two-classes", "syntax", "bad-contract"],
+    ids=[
+        "missing-contract",
+        "non-literal",
+        "no-class",
+        "two-classes",
+        "syntax",
+        "compile-error",
+        "bad-contract",
+    ],
 )
 def test_bad_parser_folders_are_refused_with_a_clear_message(
     tmp_path: Path, workspace: Workspace, edit: object, expected: str
