@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from ..errors import describe
 from .common import console, fail, folding_table, local_time, open_workspace, print_json
 
 parser_app = typer.Typer(
@@ -47,7 +48,7 @@ def register_command(
         try:
             result = workspace.parsers.register(path, allow=tuple(allow), policy=policy)
         except ValueError as exc:
-            fail(exc)
+            fail(f"register {path}: {describe(exc)}")  # the message names files in the folder
         record = workspace.parsers.get(result.name, result.version)
         selects = record is not None and bool(record.tags or record.patterns)
         no_match = (

@@ -54,6 +54,17 @@ def test_register_without_lockfile_exits_1_and_says_uv_lock(tmp_path: Path, home
     assert "run `uv lock` in" in result.stderr.replace("\n", "")
 
 
+def test_a_folder_without_a_parser_class_is_named_in_the_error(tmp_path: Path, home: Path) -> None:
+    folder = make_parser(tmp_path / "p")
+    (folder / "invoice_parser.py").write_text("def parse(path):\n    return None\n")
+    result = CliRunner().invoke(app, ["--home", str(home), "parser", "register", str(folder)])
+    assert result.exit_code == 1
+    assert " ".join(result.stderr.split()) == (
+        f"error: register {folder}: no parser class found: registration needs a Level-2 "
+        "parser, `class MyParser(Parser)` with name, version and outputs"
+    )
+
+
 def test_vendor_and_env_build_list_clean(tmp_path: Path, home: Path) -> None:
     folder = make_parser(tmp_path / "p")
     runner = CliRunner()
