@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from casparian_engine.events import PoolStopping
     from casparian_engine.workspace.results import (
         FilePreview,
         FileRecord,
         Job,
         QuarantinedRow,
+        ResultSet,
+        ResultWindow,
         TableSummary,
         TagSuggestion,
     )
@@ -171,7 +175,7 @@ class ColumnStatsComputed(Message):
     (``exact`` False means from a sample)."""
 
     table: str
-    stats: Any
+    stats: pa.Table  # one row per column (OutputInspector.column_stats)
     exact: bool
     query: str = ""
 
@@ -192,7 +196,7 @@ class HistogramComputed(Message):
 
     table: str
     column: str
-    buckets: Any
+    buckets: pa.Table  # bucket, count, filter (histogram_of)
     query: str = ""
 
 
@@ -206,8 +210,8 @@ class ViewOpened(Message):
     predicate: str
     sql: str
     order: list[tuple[int, bool]]
-    result: Any
-    first: Any
+    result: ResultSet
+    first: ResultWindow
     total: int
     names: dict[str, list[str]] = field(default_factory=dict)
     history: tuple[str, ...] = ()

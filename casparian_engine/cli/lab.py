@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from .common import console, counted, err_console, fail, open_workspace, print_json
+
+if TYPE_CHECKING:
+    from ..ai import ProviderEvent
+    from ..lab import Draft, OutputTry, TryResult, WrittenDraft
+    from ..workspace import Workspace
 
 lab_app = typer.Typer(
     help="Parser Lab: draft a parser and its contract from sample files, then try it on them. "
@@ -17,7 +22,7 @@ lab_app = typer.Typer(
 )
 
 
-def _draft_document(draft: Any, written: Any) -> dict[str, Any]:
+def _draft_document(draft: Draft, written: WrittenDraft) -> dict[str, Any]:
     return {
         "name": draft.name,
         "kind": draft.kind,
@@ -88,7 +93,7 @@ def draft_command(
     _print_draft(draft, written, sample_args)
 
 
-def _write_asking(draft: Any, out: Path, force: bool, ask: bool) -> Any:
+def _write_asking(draft: Draft, out: Path, force: bool, ask: bool) -> WrittenDraft:
     """Write the draft into ``out``; files there are replaced with ``force``, or when the
     person says yes (``ask``: on a terminal), else nothing is written."""
     from ..lab import existing_files, write_draft
@@ -105,7 +110,7 @@ def _write_asking(draft: Any, out: Path, force: bool, ask: bool) -> Any:
     return write_draft(draft, out, overwrite=overwrite)
 
 
-def _print_draft(draft: Any, written: Any, sample_args: str) -> None:
+def _print_draft(draft: Draft, written: WrittenDraft, sample_args: str) -> None:
     """The drafted files with their origins, findings and notes, and the command to try it."""
     console.print(
         f"Drafted [bold]{draft.name}[/] ({draft.kind}) from "
@@ -127,7 +132,7 @@ def _print_draft(draft: Any, written: Any, sample_args: str) -> None:
     )
 
 
-def _model_draft(workspace: Any, draft: Any) -> Any:
+def _model_draft(workspace: Workspace, draft: Draft) -> Draft:
     """The model's draft (checked, falling back to ``draft``); the model's text streams to
     stderr as it comes, each attempt's verdict after it."""
     from rich.markup import escape
@@ -135,7 +140,7 @@ def _model_draft(workspace: Any, draft: Any) -> Any:
     from ..ai import Status, TextDelta
     from ..lab.model_draft import Attempt, model_draft
 
-    def on_event(event: Any) -> None:
+    def on_event(event: ProviderEvent) -> None:
         if isinstance(event, TextDelta):
             sys.stderr.write(event.text)
             sys.stderr.flush()
@@ -151,7 +156,7 @@ def _model_draft(workspace: Any, draft: Any) -> Any:
     return model_draft(workspace, draft, on_event=on_event, on_attempt=on_attempt)
 
 
-def _try_document(result: Any) -> dict[str, Any]:
+def _try_document(result: TryResult) -> dict[str, Any]:
     return {
         "folder": str(result.folder),
         "files": [str(p) for p in result.files],
@@ -223,7 +228,7 @@ def try_command(
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _print_tried_output(output: Any) -> None:
+def _print_tried_output(output: OutputTry) -> None:
     """One output of a try: rows written and quarantined, why, and a preview table."""
     from rich.table import Table
 

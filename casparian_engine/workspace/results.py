@@ -7,6 +7,7 @@ define the records, which a face never imports itself.
 
 from __future__ import annotations
 
+from ..catalog import ResultSet, ResultWindow
 from ..output_tables import TableSummary
 from ..parsers.preview import FilePreview
 from ..runner.dev import RunFailure, RunSummary
@@ -30,6 +31,8 @@ __all__ = [
     "PoolSummary",
     "QuarantinedRow",
     "QueueCounts",
+    "ResultSet",
+    "ResultWindow",
     "RunFailure",
     "RunSummary",
     "TableSummary",
