@@ -497,21 +497,12 @@ def _binned(
     numbers = [count for _, count in counts]
     filters = bin_filters(kind, compared, lowest, edges, highest)
     if kind == "float":
-        found_special = run(
-            f"SELECT {value}::VARCHAR AS cf_label, count(*) AS cf_count FROM ({source})"
-            f" WHERE {quoted} IS NOT NULL AND NOT isfinite({value}) GROUP BY 1"
-        ).to_pydict()
-        special = dict(zip(found_special["cf_label"], found_special["cf_count"], strict=True))
-        tests = {
-            "-inf": f"{compared} = '-inf'::DOUBLE",
-            "inf": f"{compared} = 'inf'::DOUBLE",
-            "nan": f"isnan({compared})",
-        }
-        first = ["-inf"] if "-inf" in special else []
-        last = [label for label in ("inf", "nan") if label in special]
-        labels = [*first, *labels, *last]
-        numbers = [*(special[name] for name in first), *numbers, *(special[name] for name in last)]
-        filters = [*(tests[name] for name in first), *filters, *(tests[name] for name in last)]
+        bars = _non_finite_bars(run, source, quoted, value, compared)
+        first = [bar for bar in bars if bar[0] == "-inf"]
+        last = [bar for bar in bars if bar[0] != "-inf"]
+        labels = [*(b[0] for b in first), *labels, *(b[0] for b in last)]
+        numbers = [*(b[1] for b in first), *numbers, *(b[1] for b in last)]
+        filters = [*(b[2] for b in first), *filters, *(b[2] for b in last)]
     return pa.table(
         {
             "bucket": pa.array(labels, pa.string()),
@@ -519,6 +510,24 @@ def _binned(
             "filter": pa.array(filters, pa.string()),
         }
     )
+
+
+def _non_finite_bars(
+    run: Callable[[str], pa.Table], source: str, quoted: str, value: str, compared: str
+) -> list[tuple[str, int, str]]:
+    """A float column's bars no bin can hold, as (label, count, filter) in the order -inf, inf,
+    nan, each only when the column has such values."""
+    found = run(
+        f"SELECT {value}::VARCHAR AS cf_label, count(*) AS cf_count FROM ({source})"
+        f" WHERE {quoted} IS NOT NULL AND NOT isfinite({value}) GROUP BY 1"
+    ).to_pydict()
+    counts = dict(zip(found["cf_label"], found["cf_count"], strict=True))
+    tests = {
+        "-inf": f"{compared} = '-inf'::DOUBLE",
+        "inf": f"{compared} = 'inf'::DOUBLE",
+        "nan": f"isnan({compared})",
+    }
+    return [(label, counts[label], test) for label, test in tests.items() if label in counts]
 
 
 def _footer_kind(value_type: pa.DataType) -> bool:
@@ -553,7 +562,30 @@ def _exact_from_footers(
         return stats
     groups = [f.metadata.row_group(i) for f in files for i in range(f.metadata.num_row_groups)]
     rows = sum(group.num_rows for group in groups)
+    nulls, ends = _footer_figures(groups, schema)
     mins, maxes = stats["min"].to_pylist(), stats["max"].to_pylist()
+    for index, (low, high) in _ends_as_text(con, ends).items():
+        mins[index], maxes[index] = low, high
+    shares = stats["null_percentage"].to_pylist()
+    if rows and nulls:
+        shares = _exact_null_shares(con, nulls, rows, shares)
+    return (
+        stats.set_column(2, "min", pa.array(mins, pa.string()))
+        .set_column(3, "max", pa.array(maxes, pa.string()))
+        .set_column(5, "count", pa.array([rows] * len(names), pa.int64()))
+        .set_column(6, "null_percentage", pa.array(shares, pa.decimal128(9, 2)))
+    )
+
+
+_NO_VALUES = (pa.array([], pa.null()), pa.array([], pa.null()))  # a column of nulls only
+
+
+def _footer_figures(
+    groups: list[pq.RowGroupMetaData], schema: pa.Schema
+) -> tuple[list[int | None], dict[int, tuple[pa.Array, pa.Array]]]:
+    """Each column's null count (None when a row group does not count them) and, by column
+    index, the minimums and maximums of its row groups (empty arrays when it holds only nulls;
+    left out when a footer lacks them or its kind's text would differ from DuckDB's)."""
     nulls: list[int | None] = []
     ends: dict[int, tuple[pa.Array, pa.Array]] = {}
     # A flat column is one Parquet leaf, found by its path; nested ones keep the sample's figures.
@@ -577,7 +609,7 @@ def _exact_from_footers(
         if not _footer_kind(field.type) or not all(s.has_min_max for s in with_values):
             continue
         if not with_values:
-            mins[index] = maxes[index] = None
+            ends[index] = _NO_VALUES
             continue
         try:
             # Parquet writes a minimum of zero as -0.0; a zero reads as 0.0 here
@@ -586,38 +618,51 @@ def _exact_from_footers(
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
             continue  # a footer value pyarrow gives in another form: the sample's figure stays
         ends[index] = (low, high)
-    if ends:  # every column's row-group ends as one list each: one query turns them to text
-        lists = {
-            f"{side}{index}": pa.ListArray.from_arrays(
-                pa.array([0, len(values)], pa.int32()), values
-            )
-            for index, (low, high) in ends.items()
-            for side, values in (("l", low), ("h", high))
-        }
-        con.register("cf_footer_ends", pa.table(lists))
-        try:
-            (found_ends,) = con.execute(
-                "SELECT "
-                + ", ".join(
-                    f"list_min(l{index})::VARCHAR, list_max(h{index})::VARCHAR" for index in ends
-                )
-                + " FROM cf_footer_ends"
-            ).fetchall()
-        finally:
-            con.unregister("cf_footer_ends")
-        for position, index in enumerate(ends):
-            mins[index], maxes[index] = found_ends[2 * position], found_ends[2 * position + 1]
-    shares = stats["null_percentage"].to_pylist()
-    if rows and nulls:
-        (exact_shares,) = con.execute(
+    return nulls, ends
+
+
+def _ends_as_text(
+    con: duckdb.DuckDBPyConnection, ends: dict[int, tuple[pa.Array, pa.Array]]
+) -> dict[int, tuple[str | None, str | None]]:
+    """Each column's smallest minimum and largest maximum as DuckDB writes them as text (None
+    for a column of nulls only), all columns in one query over one row of lists."""
+    texts: dict[int, tuple[str | None, str | None]] = {
+        index: (None, None) for index, pair in ends.items() if pair is _NO_VALUES
+    }
+    valued = {index: pair for index, pair in ends.items() if pair is not _NO_VALUES}
+    if not valued:
+        return texts
+    lists = {
+        f"{side}{index}": pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
+        for index, (low, high) in valued.items()
+        for side, values in (("l", low), ("h", high))
+    }
+    con.register("cf_footer_ends", pa.table(lists))
+    try:
+        (found,) = con.execute(
             "SELECT "
-            + ", ".join(f"CAST({int(n or 0)} * 100.0 / {rows} AS DECIMAL(9,2))" for n in nulls)
+            + ", ".join(
+                f"list_min(l{index})::VARCHAR, list_max(h{index})::VARCHAR" for index in valued
+            )
+            + " FROM cf_footer_ends"
         ).fetchall()
-        shares = [exact if n is not None else share
-                  for exact, n, share in zip(exact_shares, nulls, shares, strict=True)]  # fmt: skip
-    return (
-        stats.set_column(2, "min", pa.array(mins, pa.string()))
-        .set_column(3, "max", pa.array(maxes, pa.string()))
-        .set_column(5, "count", pa.array([rows] * len(names), pa.int64()))
-        .set_column(6, "null_percentage", pa.array(shares, pa.decimal128(9, 2)))
-    )
+    finally:
+        con.unregister("cf_footer_ends")
+    for position, index in enumerate(valued):
+        texts[index] = (found[2 * position], found[2 * position + 1])
+    return texts
+
+
+def _exact_null_shares(
+    con: duckdb.DuckDBPyConnection, nulls: list[int | None], rows: int, shares: list[Any]
+) -> list[Any]:
+    """The null percentage of each column whose footers count its nulls, computed by DuckDB as
+    ``SUMMARIZE`` rounds it; the sampled share stays for the others."""
+    (exact,) = con.execute(
+        "SELECT "
+        + ", ".join(f"CAST({int(n or 0)} * 100.0 / {rows} AS DECIMAL(9,2))" for n in nulls)
+    ).fetchall()
+    return [
+        found if n is not None else share
+        for found, n, share in zip(exact, nulls, shares, strict=True)
+    ]
