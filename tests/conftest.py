@@ -23,6 +23,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = REPO_ROOT / "tests" / "corpora" / "dev"
 
 
+def nested_folders(root: Path, sizes: list[int]) -> Path:
+    """One folder inside the other, holding ``sizes`` files in turn: a depth-first walk lists
+    them in this order, one batch each (when each size is at least the batch size)."""
+    folder = root
+    for depth, size in enumerate(sizes):
+        folder = folder / f"level{depth}"
+        folder.mkdir(parents=True)
+        for index in range(size):
+            (folder / f"f{index}.txt").write_text(str(index))
+    return root
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield

@@ -16,13 +16,12 @@ import random
 import secrets
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
-CASPARIAN = str(Path(sys.executable).with_name("casparian"))
+from tests.engine.cli_support import CASPARIAN
 
 
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ from casparian_engine.ai import ChatMessage, ToolCall, shipped_model_path
 from casparian_engine.ai.history import History
 from casparian_engine.store.scopes import scope_from_arguments
 from casparian_engine.workspace import Workspace
-from tests.e2e.test_mcp_server import CASPARIAN
+from tests.engine.cli_support import CASPARIAN
 from tests.engine.test_ai_session import demo, demo_workspace  # noqa: F401 - fixtures
 
 pytest.importorskip("llama_cpp", reason="the local-ai extra is not installed (make local-ai)")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-CASPARIAN = str(Path(sys.executable).parent / "casparian")
+from tests.engine.cli_support import CASPARIAN
 
 
 def casparian(home: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +20,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import CORPUS_DIR
+from tests.engine.cli_support import CASPARIAN
 
 PARSER = Path(__file__).parent / "corpus" / "dialect_csv.py"
-CASPARIAN = Path(sys.executable).parent / "casparian"
 
 SPECTRUM = (
     "comma_in_quotes", "empty", "empty_crlf", "escaped_quotes", "json", "location_coordinates",
@@ -94,7 +93,7 @@ class RoundTrip:
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [str(CASPARIAN), *args],
+        [CASPARIAN, *args],
         capture_output=True,
         text=True,
         env={**os.environ, "CASPARIAN_HOME": str(home)},

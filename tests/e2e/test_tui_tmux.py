@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -17,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-CASPARIAN = Path(sys.executable).with_name("casparian")
+from tests.engine.cli_support import CASPARIAN
+
 DEADLINE_S = 60.0
 
 
@@ -118,7 +118,7 @@ def demo_home() -> Iterator[Path]:
     demo = Path(tempfile.mkdtemp(prefix="cfe2e", dir="/tmp"))
     try:
         subprocess.run(
-            [str(CASPARIAN), "demo", str(demo), "--files", "30", "--json"],
+            [CASPARIAN, "demo", str(demo), "--files", "30", "--json"],
             check=True,
             capture_output=True,
         )
@@ -139,7 +139,7 @@ def tmux() -> Iterator[Tmux]:
 
 
 def test_home_discover_filter_help_and_quit(demo_home: Path, tmux: Tmux) -> None:
-    tmux.start([str(CASPARIAN), "tui", "--home", str(demo_home)])
+    tmux.start([CASPARIAN, "tui", "--home", str(demo_home)])
     tmux.wait_for("Casparian Flow")
     home = tmux.wait_for("failed,")  # the last card's live figure: "0 failed, 0 complete"
     assert " files, 1 source " in home  # one scanned source, counted in the singular

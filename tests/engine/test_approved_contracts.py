@@ -7,7 +7,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,6 +16,8 @@ from casparian_engine.contracts import SchemaContract
 from casparian_engine.runner.contracts_seam import contract_validator
 from casparian_engine.runner.executor import ExecutionError
 from casparian_engine.workspace import Workspace
+
+from .cli_support import CASPARIAN
 
 ZOO = Path(__file__).parent / "zoo"
 APPROVED = SchemaContract.from_dict(
@@ -144,9 +145,8 @@ def test_cli_run_prints_the_mismatch_on_stderr(
     workspace: Workspace, home: Path, parser_dir: Path, orders_csv: Path
 ) -> None:
     workspace.contracts.approve(APPROVED)
-    casparian = Path(sys.executable).parent / "casparian"
     done = subprocess.run(
-        [str(casparian), "run", str(parser_dir / "contracted.py"), str(orders_csv)],
+        [CASPARIAN, "run", str(parser_dir / "contracted.py"), str(orders_csv)],
         capture_output=True,
         text=True,
         env={**os.environ, "CASPARIAN_HOME": str(home)},

@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from casparian_engine.config import ConfigError, Settings, load_config
 
-CASPARIAN = str(Path(sys.executable).parent / "casparian")
+from .cli_support import CASPARIAN
 
 
 def test_defaults_without_a_file(home: Path) -> None:

@@ -25,8 +25,9 @@ from casparian_engine.demo.home import DEMO_TAG_RULES, create_demo_workspace
 from casparian_engine.events import Cancelled
 from casparian_engine.workspace import Workspace
 
+from .cli_support import CASPARIAN
+
 GUEST_DIR = Path(casparian_engine.__file__).parent / "bridge" / "guest"
-CASPARIAN = Path(sys.executable).parent / "casparian"
 
 
 def _tree(files_dir: Path) -> dict[str, tuple[bytes, int]]:
@@ -261,7 +262,7 @@ def test_cli_writes_the_demo_and_reports_refusal(tmp_path: Path) -> None:
     root = tmp_path / "cli-demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASPARIAN_")}
     made = subprocess.run(
-        [str(CASPARIAN), "demo", str(root), "--files", "25", "--seed", "2", "--json"],
+        [CASPARIAN, "demo", str(root), "--files", "25", "--seed", "2", "--json"],
         capture_output=True,
         text=True,
         env=env,
@@ -272,7 +273,7 @@ def test_cli_writes_the_demo_and_reports_refusal(tmp_path: Path) -> None:
     assert payload["scan"]["new"] == 25
     assert payload["home_dir"] == str(root / "home")
     refused = subprocess.run(
-        [str(CASPARIAN), "demo", str(root), "--files", "26"],
+        [CASPARIAN, "demo", str(root), "--files", "26"],
         capture_output=True,
         text=True,
         env=env,
@@ -459,7 +460,7 @@ def test_invoice_parser_runs_through_casparian_run_with_the_same_counts(
     assert marked > 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASPARIAN_")}
     parser_path = demo_root / "parsers" / "invoices" / "invoices.py"
-    command = [str(CASPARIAN), "--home", str(tmp_path / "home"), "run", str(parser_path)]
+    command = [CASPARIAN, "--home", str(tmp_path / "home"), "run", str(parser_path)]
     ran = subprocess.run(
         [*command, str(invoices_dir), "--sink", f"parquet://{tmp_path / 'out'}", "--json"],
         capture_output=True,

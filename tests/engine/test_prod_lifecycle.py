@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -22,10 +21,10 @@ import pytest
 from casparian_engine.store import Store
 from casparian_engine.workspace import Workspace
 
+from .cli_support import CASPARIAN
 from .real_bundles import invoices, register
 from .test_reliability import REPO_ROOT, WAIT_LIMIT_S, _wait_until, two_pools_parse_each_file_once
 
-CASPARIAN = str(Path(sys.executable).with_name("casparian"))
 FILES = 1_000
 SLOW = "import time\ntime.sleep(0.01)"  # the parser's own work: a claim takes a few seconds
 

@@ -20,6 +20,7 @@ from casparian_engine.store import Store
 from casparian_engine.store.workers import WorkerRecord
 from casparian_engine.workspace import Workspace
 
+from .cli_support import CASPARIAN
 from .jobs_support import (  # noqa: F401 - ``store_on_each_backend`` is the ``store`` fixture
     new_jobs,
     store_on_each_backend,
@@ -27,7 +28,6 @@ from .jobs_support import (  # noqa: F401 - ``store_on_each_backend`` is the ``s
 )
 from .real_bundles import invoices, register
 from .test_backfill import _register
-from .test_prod_lifecycle import CASPARIAN
 from .test_reliability import REPO_ROOT, _wait_until
 
 LEASE_S = 300.0

@@ -12,6 +12,7 @@ from casparian_engine.scout import scan as scan_module
 from casparian_engine.scout.scan import Scanner, ScanProgress
 from casparian_engine.scout.walk import walk_files
 from casparian_engine.workspace import Workspace
+from tests.conftest import nested_folders
 
 
 @pytest.fixture
@@ -147,18 +148,6 @@ def test_worker_processes_see_changes_renames_links_and_vanished_files(
         == (root / "d1" / "f1.csv").stat().st_size + (root / "d0" / "renamed.csv").stat().st_size
     )
     assert workspace.files.count() == 119
-
-
-def nested_folders(root: Path, sizes: list[int]) -> Path:
-    """One folder inside the other, holding ``sizes`` files in turn: a depth-first walk lists
-    them in this order, one batch each (when each size is at least the batch size)."""
-    folder = root
-    for depth, size in enumerate(sizes):
-        folder = folder / f"level{depth}"
-        folder.mkdir(parents=True)
-        for index in range(size):
-            (folder / f"f{index}.txt").write_text(str(index))
-    return root
 
 
 def test_scan_progress_never_goes_backwards_when_a_batch_is_smaller_than_the_last(

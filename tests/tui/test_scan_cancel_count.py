@@ -11,6 +11,7 @@ import pytest
 from casparian_engine.scout.scan import BATCH_SIZE
 from casparian_engine.workspace import Workspace
 from casparian_tui.app import CasparianApp
+from tests.conftest import nested_folders
 
 from .conftest import write_numbered_files
 from .test_discover import SIZE, open_discover, settle
@@ -46,18 +47,6 @@ async def test_the_cancel_count_is_what_the_store_gained(
         assert str(screen.query_one("#scan-status").render()) == (
             f"{big}: cancelled after {kept:,} files (kept)"
         )
-
-
-def nested_folders(root: Path, sizes: list[int]) -> Path:
-    """One folder inside the other holding ``sizes`` files in turn (a depth-first walk lists
-    them in this order, a batch per folder when each holds at least ``BATCH_SIZE`` files)."""
-    folder = root
-    for depth, size in enumerate(sizes):
-        folder = folder / f"level{depth}"
-        folder.mkdir(parents=True)
-        for index in range(size):
-            (folder / f"f{index}.txt").write_text(str(index))
-    return root
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])
