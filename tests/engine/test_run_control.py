@@ -1,16 +1,20 @@
 """Processing runs side by side, stopped and cancelled, with real guests and real worker pools.
 
-Each parser is a real, uv-locked folder whose contract is approved; its guest writes a marker
-file (its pid) when it starts a file it was told to hold, and holds it by sleeping, so a test
-acts while a job is really running in a guest. Both stores: the queue SQL changed with these
-fixes (row totals per parser, requeueing a killed worker's jobs, a worker letting go of a
-cancelled job).
+Each parser is a real, uv-locked folder whose contract is approved; its guest runs sandboxed
+as in production, writes a marker file in its private temp dir when it starts a file it was told
+to hold, and holds it until a release file lies beside the input (the sandbox shows the input's
+folder, read-only), so a test acts while a job is really running in a guest. Both stores: the
+queue SQL changed with these fixes (row totals per parser, requeueing a killed worker's jobs, a
+worker letting go of a cancelled job).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -40,10 +44,10 @@ class {cls}(Parser):
     outputs = {{"{name}": "{name}.contract.yaml"}}
 
     def parse(self, path):
-        if os.path.basename(path).startswith("{hold}"):
-            with open({marker!r} + "." + os.path.basename(path), "w") as marker:
-                marker.write(str(os.getpid()))
-            while not os.path.exists({release!r}):
+        name = os.path.basename(path)
+        if name.startswith("{hold}"):
+            open("{marker}." + name, "w").close()  # in the cwd: the guest's private temp dir
+            while not os.path.exists(os.path.join(os.path.dirname(path), "release")):
                 time.sleep(0.05)
         return pv.read_csv(path)
 """
@@ -68,30 +72,19 @@ dependencies = []
 
 
 @pytest.fixture
-def workspace(workspace_on_each_store: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    # PARSER hands its host PID to the test through a marker file beside the test's files; the
-    # guest sandbox forbids both (tests/engine/test_sandbox.py), so these guests run without it.
-    monkeypatch.setenv("CASPARIAN_GUEST_SANDBOX", "off")
+def workspace(workspace_on_each_store: Workspace) -> Workspace:
     return workspace_on_each_store
 
 
-def add_parser(
-    workspace: Workspace, tmp_path: Path, name: str, hold: str = "-never-"
-) -> tuple[Path, Path]:
+def add_parser(workspace: Workspace, tmp_path: Path, name: str, hold: str = "-never-") -> str:
     """Register and approve parser ``name`` (files ``<data>/<name>/*.csv``); its guest holds
-    files whose name starts with ``hold`` until the release file exists. Returns (marker
-    prefix, release file)."""
+    files whose name starts with ``hold`` until ``<data>/<name>/release`` exists. Returns the
+    marker's name (unique to this test: guests of parallel tests share the temp dir)."""
     folder = tmp_path / f"{name}-parser"
     folder.mkdir()
-    marker, release = tmp_path / f"{name}-holding", tmp_path / f"{name}-release"
+    marker = f"{name}-holding-{uuid.uuid4().hex}"
     (folder / f"{name}_parser.py").write_text(
-        PARSER.format(
-            cls=name.title() + "Parser",
-            name=name,
-            hold=hold,
-            marker=str(marker),
-            release=str(release),
-        )
+        PARSER.format(cls=name.title() + "Parser", name=name, hold=hold, marker=marker)
     )
     (folder / f"{name}.contract.yaml").write_text(CONTRACT.format(name=name))
     (folder / "pyproject.toml").write_text(PYPROJECT.format(name=name))
@@ -101,7 +94,30 @@ def add_parser(
     workspace.contracts.approve(
         SchemaContract.from_yaml(contract_file.read_text(), str(contract_file))
     )
-    return marker, release
+    return marker
+
+
+def held(marker: str) -> list[Path]:
+    """The marker files of the guests holding a file: ``<guest temp dir>/<marker>.<file>``
+    (other guests' temp dirs come and go meanwhile)."""
+    found: list[Path] = []
+    for work_dir in Path(tempfile.gettempdir()).glob("casparian-guest-*"):
+        try:
+            found += [work_dir / n for n in os.listdir(work_dir) if n.startswith(f"{marker}.")]
+        except OSError:  # that guest ended and its temp dir is gone
+            continue
+    return found
+
+
+def guest_pids(held_marker: Path) -> list[int]:
+    """The processes of the guest that wrote ``held_marker`` (its sandbox and the shim inside):
+    those whose command line names its private temp dir."""
+    work_dir = str(held_marker.parent)
+    return [
+        process.pid
+        for process in psutil.process_iter(["cmdline"])
+        if any(work_dir in arg for arg in process.info["cmdline"] or ())
+    ]
 
 
 def write_inputs(folder: Path, files: dict[str, str]) -> None:
@@ -184,7 +200,7 @@ def test_two_runs_side_by_side_each_report_their_own_parsers_figures(
 ) -> None:
     # alpha holds its first file until beta's whole run is over: beta's rows are written while
     # alpha's pool runs, which once counted them as its own
-    _, alpha_release = add_parser(workspace, tmp_path, "alpha", hold="a0")
+    alpha_marker = add_parser(workspace, tmp_path, "alpha", hold="a0")
     add_parser(workspace, tmp_path, "beta")
     write_inputs(
         data / "alpha",
@@ -204,9 +220,9 @@ def test_two_runs_side_by_side_each_report_their_own_parsers_figures(
     workspace.files.scan(data)
     workspace.jobs.enqueue()
     alpha = Run(workspace.home, "alpha", queue_matching=False)
-    wait_for(lambda: (tmp_path / "alpha-holding.a0.csv").exists(), "alpha to hold a0.csv", alpha)
+    wait_for(lambda: held(alpha_marker), "alpha to hold a0.csv", alpha)
     beta = Run(workspace.home, "beta", queue_matching=False).result()
-    alpha_release.touch()
+    (data / "alpha" / "release").touch()
     first = alpha.result()
 
     assert (beta.counts, beta.rows_written, beta.rows_quarantined, beta.jobs_finished) == (
@@ -227,13 +243,14 @@ def test_two_runs_side_by_side_each_report_their_own_parsers_figures(
 def test_a_stop_requeues_jobs_still_running_when_the_grace_ends(
     workspace: Workspace, tmp_path: Path, data: Path
 ) -> None:
-    marker, _ = add_parser(workspace, tmp_path, "gamma", hold="g")  # never released
+    marker = add_parser(workspace, tmp_path, "gamma", hold="g")  # never released
     write_inputs(data / "gamma", {"g0.csv": "id,amount\n1,1.5\n", "g1.csv": "id,amount\n2,2.5\n"})
     workspace.files.scan(data)
     run = Run(workspace.home, "gamma", stop_grace_s=1.0)
-    held = marker.parent.glob(f"{marker.name}.*")  # whichever file the guest started first
-    wait_for(lambda: any(marker.parent.glob(f"{marker.name}.*")), "the guest to hold a file", run)
-    guest = int(next(held).read_text())
+    wait_for(lambda: held(marker), "the guest to hold a file", run)  # whichever came first
+    (holding,) = held(marker)
+    guest = guest_pids(holding)
+    assert guest
     run.cancel.set()
     summary = run.result()
 
@@ -250,7 +267,7 @@ def test_a_stop_requeues_jobs_still_running_when_the_grace_ends(
     stopping = [e for e in run.events if isinstance(e, PoolStopping)]
     assert stopping and (stopping[0].running, stopping[0].workers) == (2, 1)
     assert stopping[0].in_progress == 1  # one file in the guest; the other claimed with it
-    assert guest_gone(guest)  # the guest was killed with its worker, not left sleeping
+    assert all(map(guest_gone, guest))  # the guest was killed with its worker, not left sleeping
     assert workspace.jobs.counts().by_status == {"queued": 2}
 
 
@@ -258,7 +275,7 @@ def test_a_stop_requeues_jobs_still_running_when_the_grace_ends(
 def test_cancelling_a_running_job_stops_its_guest_and_the_rest_of_the_run_goes_on(
     workspace: Workspace, tmp_path: Path, data: Path
 ) -> None:
-    marker, _ = add_parser(workspace, tmp_path, "delta", hold="d0")  # never released
+    marker = add_parser(workspace, tmp_path, "delta", hold="d0")  # never released
     write_inputs(
         data / "delta",
         {
@@ -269,16 +286,18 @@ def test_cancelling_a_running_job_stops_its_guest_and_the_rest_of_the_run_goes_o
     )
     workspace.files.scan(data)
     run = Run(workspace.home, "delta")
-    held = Path(f"{marker}.d0.csv")
-    wait_for(held.exists, "the guest to start d0.csv", run)
-    guest = int(held.read_text())
+    wait_for(lambda: held(marker), "the guest to start d0.csv", run)
+    (holding,) = held(marker)
+    assert holding.name.endswith(".d0.csv")
+    guest = guest_pids(holding)
+    assert guest
     (job,) = [j for j in workspace.jobs.list(parser="delta") if j.input_path.endswith("d0.csv")]
     assert job.status == "running"
 
     assert workspace.jobs.cancel(job.id) is True
     # cancel_job returned once the worker said the job's work stopped: its guest is gone
     assert workspace.jobs.get(job.id).worker_id is None  # type: ignore[union-attr]
-    assert guest_gone(guest)
+    assert all(map(guest_gone, guest))
     summary = run.result()
 
     assert jobs_of(workspace, "delta") == {
