@@ -7,9 +7,12 @@ define the records, which a face never imports itself.
 
 from __future__ import annotations
 
+from ..backfill import BackfillPlan
 from ..catalog import ResultSet, ResultWindow
 from ..output_tables import TableSummary
+from ..parser_details import ParserDetails
 from ..parsers.preview import FilePreview
+from ..parsers.registration import Registration, RegistrationPreview
 from ..runner.dev import RunFailure, RunSummary
 from ..runner.matching import EnqueueReport
 from ..runner.pool import PoolSummary
@@ -21,16 +24,20 @@ from ..store.quarantine import QuarantinedRow
 from ..store.workers import LiveWorker
 
 __all__ = [
+    "BackfillPlan",
     "DeadLetter",
     "EnqueueReport",
     "FilePreview",
     "FileRecord",
     "Job",
     "LiveWorker",
+    "ParserDetails",
     "ParserHealth",
     "PoolSummary",
     "QuarantinedRow",
     "QueueCounts",
+    "Registration",
+    "RegistrationPreview",
     "ResultSet",
     "ResultWindow",
     "RunFailure",

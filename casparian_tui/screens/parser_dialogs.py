@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -20,6 +20,9 @@ from textual.widgets import DataTable, Static
 from casparian_engine.wording import counted
 
 from .contract_approval import ApprovesContracts
+
+if TYPE_CHECKING:
+    from casparian_engine.workspace.results import ParserDetails
 
 CONTRACT_COLUMNS = ("output", "column", "type", "nullable", "format")
 DETAILS_KEYS = "A approves a contract a prod run would refuse (diff first) · Esc closes"
@@ -63,7 +66,7 @@ def parser_facts(details: Any) -> Content:
 
 @dataclass
 class ParserDetailsReread(Message):
-    details: Any
+    details: ParserDetails
 
 
 class ParserDetailsDialog(ApprovesContracts, ModalScreen[None]):

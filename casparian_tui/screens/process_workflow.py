@@ -33,6 +33,14 @@ from .workflow_options import (
 )
 
 if TYPE_CHECKING:
+    from casparian_engine.lab import TryResult
+    from casparian_engine.workspace.results import (
+        BackfillPlan,
+        ParserDetails,
+        Registration,
+        RegistrationPreview,
+    )
+
     from .base import ModeScreen
 
     _Base = ModeScreen
@@ -49,7 +57,7 @@ class ParserRegistered(Message):
     """A folder was registered (or found registered already); ``warnings`` to read."""
 
     folder: str
-    registration: Any
+    registration: Registration
     warnings: list[str]
 
 
@@ -58,18 +66,18 @@ class RegistrationPreviewed(Message):
     """A folder was read for registration (nothing stored yet)."""
 
     folder: str
-    preview: Any
+    preview: RegistrationPreview
 
 
 @dataclass
 class ParserDetailsRead(Message):
-    details: Any
+    details: ParserDetails
 
 
 @dataclass
 class DevRunFinished(Message):
     parser_name: str
-    result: Any
+    result: TryResult
 
 
 @dataclass
@@ -77,7 +85,7 @@ class BackfillPlanned(Message):
     """A backfill was planned; ``changes`` say how it differs from the plan last shown (the
     person said yes to that one, and it no longer holds)."""
 
-    plan: Any
+    plan: BackfillPlan
     output_dir: str
     changes: list[str] = field(default_factory=list)
 
@@ -86,7 +94,7 @@ class BackfillPlanned(Message):
 class BackfillConfirmed(Message):
     """The plan a person said yes to still holds: it runs as shown."""
 
-    plan: Any
+    plan: BackfillPlan
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -23,6 +23,9 @@ from casparian_engine.errors import describe
 from casparian_engine.wording import counted
 
 from .workflow_options import OptionBox
+
+if TYPE_CHECKING:
+    from casparian_engine.workspace.results import RegistrationPreview
 
 POLICIES = {
     "strict": "strict: refuse findings",
@@ -44,7 +47,7 @@ class RegistrationReread(Message):
     """The folder was read again under other options (``problem`` when it could not be)."""
 
     choice: RegisterChoice
-    preview: Any = None
+    preview: RegistrationPreview | None = None
     problem: str = ""
 
 
