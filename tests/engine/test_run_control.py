@@ -10,14 +10,10 @@ worker letting go of a cancelled job).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
-import psutil
 import pytest
 
 from casparian_engine.contracts import SchemaContract
@@ -25,6 +21,7 @@ from casparian_engine.events import Event
 from casparian_engine.runner.pool import PoolStopping, PoolSummary
 from casparian_engine.workspace import Workspace
 
+from .hold_support import guest_gone, guest_pids, held, marker_name
 from .registration_support import uv_lock
 
 WAIT_LIMIT_S = 120.0  # how long a helper waits for a condition before the test fails
@@ -79,10 +76,10 @@ def workspace(workspace_on_each_store: Workspace) -> Workspace:
 def add_parser(workspace: Workspace, tmp_path: Path, name: str, hold: str = "-never-") -> str:
     """Register and approve parser ``name`` (files ``<data>/<name>/*.csv``); its guest holds
     files whose name starts with ``hold`` until ``<data>/<name>/release`` exists. Returns the
-    marker's name (unique to this test: guests of parallel tests share the temp dir)."""
+    marker's name (``hold_support``)."""
     folder = tmp_path / f"{name}-parser"
     folder.mkdir()
-    marker = f"{name}-holding-{uuid.uuid4().hex}"
+    marker = marker_name(name)
     (folder / f"{name}_parser.py").write_text(
         PARSER.format(cls=name.title() + "Parser", name=name, hold=hold, marker=marker)
     )
@@ -97,40 +94,10 @@ def add_parser(workspace: Workspace, tmp_path: Path, name: str, hold: str = "-ne
     return marker
 
 
-def held(marker: str) -> list[Path]:
-    """The marker files of the guests holding a file: ``<guest temp dir>/<marker>.<file>``
-    (other guests' temp dirs come and go meanwhile)."""
-    found: list[Path] = []
-    for work_dir in Path(tempfile.gettempdir()).glob("casparian-guest-*"):
-        try:
-            found += [work_dir / n for n in os.listdir(work_dir) if n.startswith(f"{marker}.")]
-        except OSError:  # that guest ended and its temp dir is gone
-            continue
-    return found
-
-
-def guest_pids(held_marker: Path) -> list[int]:
-    """The processes of the guest that wrote ``held_marker`` (its sandbox and the shim inside):
-    those whose command line names its private temp dir."""
-    work_dir = str(held_marker.parent)
-    return [
-        process.pid
-        for process in psutil.process_iter(["cmdline"])
-        if any(work_dir in arg for arg in process.info["cmdline"] or ())
-    ]
-
-
 def write_inputs(folder: Path, files: dict[str, str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (folder / name).write_text(text)
-
-
-def guest_gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 class Run:

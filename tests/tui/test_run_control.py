@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 from textual.pilot import Pilot
 
@@ -16,6 +15,7 @@ from casparian_tui import services
 from casparian_tui.app import CasparianApp
 from casparian_tui.screens.jobs import JobsScreen
 from casparian_tui.screens.process import ProcessScreen
+from tests.engine.hold_support import guest_gone, guest_pids, held, marker_name
 
 from .conftest import approve_contract
 
@@ -26,32 +26,23 @@ HOLD = """\
 import os
 import time
 if os.path.basename(path).startswith({prefix!r}):
-    with open({marker!r} + "." + os.path.basename(path), "w") as marker:
-        marker.write(str(os.getpid()))
+    open({marker!r} + "." + os.path.basename(path), "w").close()  # in its private temp dir
     while True:
         time.sleep(0.05)
 """
 
 
-@pytest.fixture(autouse=True)
-def unsandboxed_guests(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """HOLD hands its host PID to the test through a marker file beside the test's files; the
-    guest sandbox forbids both (tests/engine/test_sandbox.py), so these guests run without it
-    (set after ``home`` clears the CASPARIAN_ variables)."""
-    monkeypatch.setenv("CASPARIAN_GUEST_SANDBOX", "off")
-
-
-def holding_workspace(workspace: Workspace, tmp_path: Path, prefix: str) -> Path:
-    """The invoices parser over three files; its guest holds (forever) the files whose name
-    starts with ``prefix``, after writing its pid beside the returned marker prefix."""
+def holding_workspace(workspace: Workspace, tmp_path: Path, prefix: str) -> str:
+    """The invoices parser over three files; its guest (sandboxed) holds forever the files whose
+    name starts with ``prefix``, after writing the returned marker (``hold_support``)."""
     from tests.engine.registration_support import make_parser
 
     invoices = tmp_path / "batch" / "invoices"
     invoices.mkdir(parents=True)
     for number in range(3):
         (invoices / f"inv{number}.csv").write_text(f"id,amount\n{number},1.5\n")
-    marker = tmp_path / "holding"
-    parser = make_parser(tmp_path / "parser", body=HOLD.format(prefix=prefix, marker=str(marker)))
+    marker = marker_name("invoices")
+    parser = make_parser(tmp_path / "parser", body=HOLD.format(prefix=prefix, marker=marker))
     workspace.parsers.register(parser)
     approve_contract(workspace, parser / "invoices.contract.yaml")
     workspace.files.scan(tmp_path / "batch")
@@ -65,23 +56,9 @@ async def wait_until(pilot: Pilot[None], condition: object, what: str) -> None:
         await pilot.pause(0.05)
 
 
-def held_guests(marker: Path) -> list[int]:
-    """The pids of the guests holding a file (each writes its pid as it starts holding)."""
-    texts = [path.read_text() for path in sorted(marker.parent.glob(f"{marker.name}.*"))]
-    return [int(text) for text in texts if text]
-
-
-def held_guest(marker: Path) -> int | None:
-    """The pid of the guest holding a file, once one does."""
-    guests = held_guests(marker)
-    return guests[0] if guests else None
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
+def held_guests(marker: str) -> list[int]:
+    """The processes of the guests holding a file."""
+    return [pid for holding in held(marker) for pid in guest_pids(holding)]
 
 
 async def test_a_stop_says_what_it_waits_for_and_requeues_what_still_ran(
@@ -94,7 +71,7 @@ async def test_a_stop_says_what_it_waits_for_and_requeues_what_still_ran(
         await pilot.press("alt+p")
         await wait_until(pilot, lambda: isinstance(app.screen, ProcessScreen), "Process")
         await pilot.press("r")
-        await wait_until(pilot, lambda: len(held_guests(marker)) == 2, "both guests to hold")
+        await wait_until(pilot, lambda: len(held(marker)) == 2, "both guests to hold")
         guests = held_guests(marker)
         state = app.service.runs["invoices"]
         await pilot.press("s")  # two workers, each in a file; one holds a second file claimed
@@ -112,7 +89,7 @@ async def test_a_stop_says_what_it_waits_for_and_requeues_what_still_ran(
             "stopped: 0 files, 0 rows, 0 failed, 0 quarantined, "
             "3 requeued (still running 2 s after the stop)"
         )
-        assert all(gone(guest) for guest in guests)
+        assert guests and all(guest_gone(guest) for guest in guests)
         jobs = workspace.jobs.list(parser="invoices")
         assert {(j.status, j.error_kind) for j in jobs} == {("queued", "interrupted")}
         assert app.service.home_stats()["process"] == "0 running, 3 pending"  # Home's card
@@ -129,23 +106,23 @@ async def test_c_on_a_running_job_stops_its_guest_and_the_next_jobs_run(
         await pilot.press("alt+p")
         await wait_until(pilot, lambda: isinstance(app.screen, ProcessScreen), "Process")
         await pilot.press("r")
-        await wait_until(pilot, lambda: held_guest(marker) is not None, "the guest to hold")
-        guest = held_guest(marker)
-        assert guest is not None
-        (held,) = [j for j in workspace.jobs.list() if j.input_path.endswith("inv1.csv")]
+        await wait_until(pilot, lambda: held(marker), "the guest to hold")
+        guest = held_guests(marker)
+        assert guest
+        (job,) = [j for j in workspace.jobs.list() if j.input_path.endswith("inv1.csv")]
         await pilot.press("alt+j")
         await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen), "Jobs")
         screen = app.screen
         assert isinstance(screen, JobsScreen)
-        await wait_until(pilot, lambda: any(j.id == held.id for j in screen.jobs), "the list")
-        row = next(i for i, j in enumerate(screen.jobs) if j.id == held.id)
+        await wait_until(pilot, lambda: any(j.id == job.id for j in screen.jobs), "the list")
+        row = next(i for i, j in enumerate(screen.jobs) if j.id == job.id)
         await pilot.press(*["j"] * row)
-        assert screen.current_job is not None and screen.current_job.id == held.id
+        assert screen.current_job is not None and screen.current_job.id == job.id
         assert screen.current_job.status == "running"
         await pilot.press("c")
         await wait_until(pilot, lambda: notes, "the cancel to be reported")
-        assert notes == [f"job {held.id} cancelled"]
-        assert gone(guest)  # reported once the work had stopped, not before
+        assert notes == [f"job {job.id} cancelled"]
+        assert all(map(guest_gone, guest))  # reported once the work had stopped, not before
         state = app.service.runs["invoices"]
         await wait_until(pilot, lambda: not state.running, "the run to end")
         statuses = {Path(j.input_path).name: j.status for j in workspace.jobs.list()}
