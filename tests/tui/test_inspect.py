@@ -506,3 +506,21 @@ async def test_a_bad_filter_with_brackets_is_quoted_in_the_error_as_typed(
             'filter "nope = \'[/]\'" on lines: Binder Error: Referenced column "nope" not found'
             " in FROM clause!"
         )
+
+
+async def test_the_stats_box_shows_four_rows_at_80x24(workspace: Workspace) -> None:
+    """At 80x24 the histogram leaves the stats box room for four rows (it once showed one)."""
+    folder = workspace.config.output_dir / "wide" / "metrics"
+    folder.mkdir(parents=True)
+    columns = {f"c{n}": pa.array([float(i * (n + 1)) for i in range(50)]) for n in range(8)}
+    pq.write_table(pa.table(columns), folder / "part-0.parquet")
+    app = CasparianApp(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_inspect(app, pilot)
+        assert screen.table_name == "metrics"
+        stats = screen.query_one("#stats", DataTable)
+        assert stats.row_count == 8
+        visible_rows = stats.scrollable_content_region.height - stats.header_height
+        assert visible_rows >= 4
+        histogram = screen.query_one("#histogram")
+        assert histogram.region.height >= 4  # its header and a bar beside the stats
