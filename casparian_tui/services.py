@@ -26,6 +26,8 @@ from .messages import RunFinished, RunProgressed, RunStopping, ScanFinished, Sca
 from .scan_process import CANCEL, GO, ScanChild
 
 if TYPE_CHECKING:
+    from casparian_engine.workspace.results import BackfillPlan
+
     from .ai_service import AIService
 
 BACKGROUND_NICENESS = 10
@@ -323,7 +325,7 @@ class EngineService:
         self.publish("run")
 
     # --- backfill (a run of the parser's redo, shown and stopped like any run) -----------------
-    def start_backfill(self, parser_name: str, plan: Any) -> bool:
+    def start_backfill(self, parser_name: str, plan: BackfillPlan) -> bool:
         """Backfill a parser (``ws.outputs.backfill``) in an app-level worker, as its
         run: its bar shows progress, s stops it, quitting asks first. False while a run of it
         is under way. Call only after a person confirmed ``plan``: exactly it runs, or nothing
@@ -342,7 +344,7 @@ class EngineService:
         )
         return True
 
-    def _run_backfill(self, state: RunState, plan: Any) -> None:
+    def _run_backfill(self, state: RunState, plan: BackfillPlan) -> None:
         from casparian_engine.backfill import BackfillPlanChanged
 
         try:

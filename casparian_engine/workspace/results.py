@@ -11,8 +11,10 @@ from ..backfill import BackfillPlan
 from ..catalog import ResultSet, ResultWindow
 from ..output_tables import TableSummary
 from ..parser_details import ParserDetails
+from ..parser_overview import ParserOverview
 from ..parsers.preview import FilePreview
 from ..parsers.registration import Registration, RegistrationPreview
+from ..runner.contracts_seam import ContractChoice
 from ..runner.dev import RunFailure, RunSummary
 from ..runner.matching import EnqueueReport
 from ..runner.pool import PoolSummary
@@ -25,6 +27,7 @@ from ..store.workers import LiveWorker
 
 __all__ = [
     "BackfillPlan",
+    "ContractChoice",
     "DeadLetter",
     "EnqueueReport",
     "FilePreview",
@@ -33,6 +36,7 @@ __all__ = [
     "LiveWorker",
     "ParserDetails",
     "ParserHealth",
+    "ParserOverview",
     "PoolSummary",
     "QuarantinedRow",
     "QueueCounts",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.text import Text
@@ -27,6 +27,9 @@ from ..assistant import ExplainFailure, explainable
 from ..messages import JobActed, JobDetailLoaded
 from ..widgets.workers_line import WorkersLine
 from .base import ModeScreen, fitted_width, tail_path
+
+if TYPE_CHECKING:
+    from casparian_engine.workspace.results import Job
 
 STATUS_ICONS: dict[str, str] = {
     JobState.QUEUED: "⏳",
@@ -81,7 +84,7 @@ def readable_span(seconds: float, tenths: bool = False) -> str:
     return f"{whole // 86_400}d {whole % 86_400 // 3600:02d}h"
 
 
-def job_duration(job: Any, now: float) -> str:
+def job_duration(job: Job, now: float) -> str:
     """How long a job ran ('2.5s', '8m 48s'), has been running, or has waited in the queue
     ('queued 12s'); '—' for a job that never started."""
     if job.status == JobState.QUEUED:
@@ -92,7 +95,7 @@ def job_duration(job: Any, now: float) -> str:
     return readable_span(end - job.started_at, tenths=True)
 
 
-def job_state_cell(job: Any, paused: frozenset[str]) -> str:
+def job_state_cell(job: Job, paused: frozenset[str]) -> str:
     """The state column: a queued job of a paused parser says it is blocked."""
     if job.status == JobState.QUEUED and job.parser_name in paused:
         return BLOCKED
@@ -121,7 +124,7 @@ class JobQueueRead(Message):
 ENDED_IN_ERROR = ERROR_STATES
 
 
-def error_lines(job: Any) -> list[str]:
+def error_lines(job: Job) -> list[str]:
     """A failed job's error in red; any other job's stored error is an earlier attempt's (a
     requeued, retried or cancelled job keeps it), so it is labelled as such, not as the job's."""
     if not job.error_message and not job.error_trace:
@@ -348,7 +351,7 @@ class JobsScreen(ExplainFailure, ModeScreen):
         lines += ["", f"[b]log[/b] {escape(log_path)}", escape(log_tail) or "(empty)"]
         self.query_one("#job-detail", Static).update("\n".join(lines))
 
-    def _blocked_lines(self, job: Any) -> list[str]:
+    def _blocked_lines(self, job: Job) -> list[str]:
         if job_state_cell(job, self.paused) != BLOCKED:
             return []
         name = escape(job.parser_name)

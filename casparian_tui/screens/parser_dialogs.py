@@ -22,14 +22,15 @@ from casparian_engine.wording import counted
 from .contract_approval import ApprovesContracts
 
 if TYPE_CHECKING:
-    from casparian_engine.workspace.results import ParserDetails
+    from casparian_engine.lab import TryResult
+    from casparian_engine.workspace.results import ContractChoice, ParserDetails
 
 CONTRACT_COLUMNS = ("output", "column", "type", "nullable", "format")
 DETAILS_KEYS = "A approves a contract a prod run would refuse (diff first) · Esc closes"
 FIRST_ERRORS = 5
 
 
-def contract_state(choice: Any) -> str:
+def contract_state(choice: ContractChoice) -> str:
     """What a prod run does with one output's contract, in a line."""
     file_contract, approved = choice.file_contract, choice.approved
     head = f"output {choice.output}: contract {file_contract.name!r}"
@@ -43,7 +44,7 @@ def contract_state(choice: Any) -> str:
     return f"✗ {head}: the parser's file differs from {where}; a prod run refuses it (A):"
 
 
-def parser_facts(details: Any) -> Content:
+def parser_facts(details: ParserDetails) -> Content:
     """Version, identity, where it came from and what it selects, as lines."""
     record = details.record
     registered = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.registered_at))
@@ -79,7 +80,7 @@ class ParserDetailsDialog(ApprovesContracts, ModalScreen[None]):
         Binding("escape,enter,q", "close", "Close"),
     ]
 
-    def __init__(self, details: Any) -> None:
+    def __init__(self, details: ParserDetails) -> None:
         super().__init__()
         self.details = details
 
@@ -161,7 +162,7 @@ class ParserDetailsDialog(ApprovesContracts, ModalScreen[None]):
         self.dismiss(None)
 
 
-def dev_run_text(parser_name: str, result: Any) -> Content:
+def dev_run_text(parser_name: str, result: TryResult) -> Content:
     """A dev run's summary: which copy ran on how many files, rows written and quarantined per
     output (with what-if: what a run would write, where, with which columns), the first
     quarantine reasons with their lines, and every failure."""
@@ -207,7 +208,7 @@ def dev_run_text(parser_name: str, result: Any) -> Content:
     return Content("\n".join(lines))
 
 
-def dev_run_headline(result: Any) -> str:
+def dev_run_headline(result: TryResult) -> str:
     """The summary for the status line."""
     text = (
         f"dev run: {counted(len(result.files), 'file')}, "
@@ -219,7 +220,7 @@ def dev_run_headline(result: Any) -> str:
     return text + (", stopped" if result.cancelled else "")
 
 
-def dev_run_hint(result: Any) -> str:
+def dev_run_hint(result: TryResult) -> str:
     """Where a dev run's rows are, never the production outputs."""
     if result.whatif:
         where = "nothing was written"
@@ -236,7 +237,7 @@ class DevRunDialog(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,enter,q", "close", "Close")]
 
-    def __init__(self, parser_name: str, result: Any) -> None:
+    def __init__(self, parser_name: str, result: TryResult) -> None:
         super().__init__()
         self.parser_name = parser_name
         self.result = result

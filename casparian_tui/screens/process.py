@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.text import Text
@@ -28,6 +28,9 @@ from .base import ModeScreen, fitted_width, tail_path
 from .dialogs import DetailsDialog
 from .jobs import STATUS_ICONS, status_cell
 from .process_workflow import ProcessWorkflow
+
+if TYPE_CHECKING:
+    from casparian_engine.workspace.results import ParserHealth, ParserOverview
 
 FILES_PAGE = 100
 MIN_PATH_WIDTH = 20
@@ -135,7 +138,7 @@ class ParserJobs:
         return parts
 
 
-def last_run_cell(parser: Any, jobs: ParserJobs | None = None) -> str:
+def last_run_cell(parser: ParserOverview, jobs: ParserJobs | None = None) -> str:
     """How the parser's jobs stand, or '⏸ paused' while its circuit breaker holds its jobs."""
     if parser.paused:
         return "⏸ paused"
@@ -149,7 +152,7 @@ PAUSE_REASON_CHARS = 120
 """How much of a paused parser's last failure the status line shows (its end gets '…')."""
 
 
-def pause_text(name: str, health: Any, queued: int, whole: bool = False) -> str:
+def pause_text(name: str, health: ParserHealth, queued: int, whole: bool = False) -> str:
     """'⏸ invoices paused by its circuit breaker · u resumes · 12 queued files wait · since …
     · last failure: …': the key first, the long reason last and cut with '…' (unless
     ``whole``: the message dialog, m, shows it all)."""
@@ -288,7 +291,7 @@ class ProcessScreen(ExplainFailure, ProcessWorkflow, ModeScreen):
         if self.parsers:
             table.move_cursor(row=min(cursor, len(self.parsers) - 1), scroll=False)
 
-    def parser_jobs(self, parser: Any) -> ParserJobs:
+    def parser_jobs(self, parser: ParserOverview) -> ParserJobs:
         state = self.service.runs.get(parser.name)
         return ParserJobs(
             dict(parser.job_counts),

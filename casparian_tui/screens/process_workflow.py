@@ -104,7 +104,7 @@ class WorkflowFailed(Message):
     text: str
 
 
-def backfill_options(plan: Any) -> str:
+def backfill_options(plan: BackfillPlan) -> str:
     """The plan's options as the CLI spells them ('' for none)."""
     options = ([f"--limit {plan.limit:,}"] if plan.limit is not None else []) + (
         ["--force"] if plan.force else []
@@ -112,7 +112,7 @@ def backfill_options(plan: Any) -> str:
     return " ".join(options)
 
 
-def backfill_body(plan: Any, output_dir: str, changes: list[str] | None = None) -> str:
+def backfill_body(plan: BackfillPlan, output_dir: str, changes: list[str] | None = None) -> str:
     """What a backfill would change: its files (each with the versions that produced its
     outputs), where the outputs are replaced and when; first, how the plan changed since the
     person last saw it, when it did."""
@@ -407,7 +407,7 @@ class ProcessWorkflow(_Base):
         self.post_message(BackfillPlanned(plan, output_dir))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="process-backfill-plan")
-    def recheck_backfill(self, seen: Any, output_dir: str) -> None:
+    def recheck_backfill(self, seen: BackfillPlan, output_dir: str) -> None:
         """After a yes: run the plan shown if it still holds, else show the new one."""
         try:
             now, changes = self.service.workspace.outputs.backfill_changes(seen)

@@ -51,7 +51,7 @@ class RegistrationReread(Message):
     problem: str = ""
 
 
-def registration_body(folder: str, preview: Any) -> str:
+def registration_body(folder: str, preview: RegistrationPreview) -> str:
     """What registering would store: the bundle's files, what it selects, what the gatekeeper
     noted (refuses, records, or is allowed to accept); and what is left out."""
     lines = [
@@ -75,7 +75,7 @@ def registration_body(folder: str, preview: Any) -> str:
     return "\n".join(lines)
 
 
-def found_rules(preview: Any) -> dict[str, int]:
+def found_rules(preview: RegistrationPreview) -> dict[str, int]:
     """Each gatekeeper rule the parser's source trips, with its number of findings."""
     verdict = preview.verdict
     rules: dict[str, int] = {}
@@ -94,7 +94,9 @@ class RegisterDialog(ModalScreen[RegisterChoice | None]):
         Binding("n,escape", "cancel", "Back"),
     ]
 
-    def __init__(self, folder: str, preview: Any, policy: str, rule_notes: dict[str, str]) -> None:
+    def __init__(
+        self, folder: str, preview: RegistrationPreview, policy: str, rule_notes: dict[str, str]
+    ) -> None:
         super().__init__()
         self.folder = folder
         self.preview = preview
@@ -176,7 +178,7 @@ class RegisterDialog(ModalScreen[RegisterChoice | None]):
         if message.choice != self._chosen():
             return  # read for options since changed
         problem = self.query_one("#register-problem", Static)
-        if message.problem:
+        if message.preview is None:  # the folder could not be read: ``problem`` says why
             problem.update(Text(f"✗ {message.problem}"))
             return
         problem.update("")
