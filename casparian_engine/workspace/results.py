@@ -19,6 +19,7 @@ from ..runner.dev import RunFailure, RunSummary
 from ..runner.matching import EnqueueReport
 from ..runner.pool import PoolSummary
 from ..scout.tagging import TagSuggestion
+from ..store.contracts import Approval
 from ..store.file_reads import FileRecord
 from ..store.health import ParserHealth
 from ..store.job_models import DeadLetter, Job, QueueCounts
@@ -26,6 +27,7 @@ from ..store.quarantine import QuarantinedRow
 from ..store.workers import LiveWorker
 
 __all__ = [
+    "Approval",
     "BackfillPlan",
     "ContractChoice",
     "DeadLetter",

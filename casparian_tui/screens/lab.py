@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -29,6 +29,12 @@ from casparian_engine.wording import counted
 
 from ..widgets.ai_sidebar import AISidebar
 
+if TYPE_CHECKING:
+    from casparian_engine.ai import CancelToken, ProviderEvent
+    from casparian_engine.lab import Draft, TryResult, WrittenDraft
+    from casparian_engine.lab.model_draft import Attempt
+    from casparian_engine.workspace.results import Approval, Registration
+
 PREVIEW_CELL = 14
 STREAM_CHUNK = 80  # characters of the model's text sent to the screen at a time
 MODEL_TEXT_SHOWN = 6000  # the end of the model's text kept in the sidebar while it writes
@@ -36,25 +42,25 @@ MODEL_TEXT_SHOWN = 6000  # the end of the model's text kept in the sidebar while
 
 @dataclass
 class LabDrafted(Message):
-    draft: Any
+    draft: Draft
     folder: Path
     existing: list[Path]
-    written: Any = None
+    written: WrittenDraft | None = None
 
 
 @dataclass
 class LabTried(Message):
-    result: Any
+    result: TryResult
 
 
 @dataclass
 class LabApproved(Message):
-    approvals: list[Any]
+    approvals: list[Approval]
 
 
 @dataclass
 class LabRegistered(Message):
-    registration: Any
+    registration: Registration
 
 
 @dataclass
@@ -92,7 +98,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-def files_text(draft: Any) -> Content:
+def files_text(draft: Draft) -> Content:
     """The draft's files with their provenance, then what discovery found and the notes."""
     lines = [f"{draft.name} · {draft.kind} · from {counted(len(draft.facts.paths), 'file')}"]
     lines += [f"  {f.name:<28} {f.origin}" for f in draft.files]
@@ -102,7 +108,7 @@ def files_text(draft: Any) -> Content:
     return Content("\n".join(lines))
 
 
-def try_text(result: Any) -> Content:
+def try_text(result: TryResult) -> Content:
     """Rows written and quarantined per output, the first reasons and a preview, as text."""
     lines: list[str] = []
     if result.failure:
@@ -156,12 +162,12 @@ class LabScreen(Screen[None]):
         self.samples = samples
         self.tag = tag
         self.parser_name = parser_name_for(samples, name_from_tag(tag))
-        self.draft: Any = None
+        self.draft: Draft | None = None
         self.folder: Path | None = None
-        self.result: Any = None
-        self.approvals: list[Any] = []
-        self.registration: Any = None
-        self.model_cancel: Any = None
+        self.result: TryResult | None = None
+        self.approvals: list[Approval] = []
+        self.registration: Registration | None = None
+        self.model_cancel: CancelToken | None = None
         """The cancel token of the model draft running now (Esc stops it), else None."""
         self.model_text = ""
         self.model_block: Static | None = None
@@ -266,7 +272,7 @@ class LabScreen(Screen[None]):
         if existing or written is not None:
             self.post_message(LabDrafted(draft, folder, existing, written))
 
-    def _model_draft(self, draft: Any) -> Any:
+    def _model_draft(self, draft: Draft) -> Draft:
         """The model's draft through the app's assistant, its text streamed to the sidebar as
         it comes (checked; falls back to the deterministic draft, saying so)."""
         from casparian_engine.ai import TextDelta
@@ -274,14 +280,14 @@ class LabScreen(Screen[None]):
 
         pending: list[str] = []
 
-        def on_event(event: Any) -> None:
+        def on_event(event: ProviderEvent) -> None:
             if isinstance(event, TextDelta):
                 pending.append(event.text)
                 if sum(len(p) for p in pending) >= STREAM_CHUNK:
                     self.post_message(LabModelWriting("".join(pending)))
                     pending.clear()
 
-        def on_attempt(attempt: Any) -> None:
+        def on_attempt(attempt: Attempt) -> None:
             verdict = "passed the checks" if attempt.problem is None else attempt.problem
             self.post_message(
                 LabModelWriting("".join(pending), f"attempt {attempt.number}: {verdict}")
@@ -320,7 +326,7 @@ class LabScreen(Screen[None]):
             Content.assemble((title, "bold"), "\n", self.model_text[-MODEL_TEXT_SHOWN:])
         )
 
-    def _write(self, draft: Any, folder: Path, overwrite: bool) -> Any:
+    def _write(self, draft: Draft, folder: Path, overwrite: bool) -> WrittenDraft | None:
         from casparian_engine.lab import LabError, write_draft
 
         try:
@@ -350,7 +356,7 @@ class LabScreen(Screen[None]):
         self.status(f"drafted into {message.written.folder}")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab-draft")
-    def write_over(self, draft: Any, folder: Path) -> None:
+    def write_over(self, draft: Draft, folder: Path) -> None:
         written = self._write(draft, folder, True)
         if written is not None:
             self.post_message(LabDrafted(draft, folder, [], written))
