@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..backfill import BackfillPlan
 from ..catalog import ResultSet, ResultWindow
+from ..inspect import OutputInspector
 from ..output_tables import TableSummary
 from ..parser_details import ParserDetails
 from ..parser_overview import ParserOverview
@@ -36,6 +37,7 @@ __all__ = [
     "FileRecord",
     "Job",
     "LiveWorker",
+    "OutputInspector",
     "ParserDetails",
     "ParserHealth",
     "ParserOverview",

@@ -8,7 +8,7 @@ it is audited with the OS user who pressed y.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,11 +22,14 @@ from casparian_engine.wording import counted
 
 from .contract_approval import ApprovesContracts, approved_text
 
+if TYPE_CHECKING:
+    from casparian_engine.workspace import ContractProposal, DiscoveryReport
+
 PROPOSAL_COLUMNS = ("column", "type", "nullable", "format", "confidence", "note")
 KEYS = "A approves (diff first) · ] [ other proposals · Esc closes · edit the YAML outside"
 
 
-def proposal_heading(proposal: Any, index: int, count: int) -> str:
+def proposal_heading(proposal: ContractProposal, index: int, count: int) -> str:
     """'invoices · 5 files · comma-separated … (dialect confidence 0.97) · proposal 1 of 2'."""
     discovery = proposal.discovery
     dialect = discovery.dialect
@@ -48,14 +51,14 @@ class ContractProposalScreen(ApprovesContracts, ModalScreen[None]):
         Binding("escape,q", "close", "Close"),
     ]
 
-    def __init__(self, report: Any) -> None:
+    def __init__(self, report: DiscoveryReport) -> None:
         super().__init__()
         self.report = report
         self.index = 0
         self.approved: dict[str, Any] = {}  # proposal name → its approval
 
     @property
-    def proposal(self) -> Any:
+    def proposal(self) -> ContractProposal:
         return self.report.proposals[self.index]
 
     def compose(self) -> ComposeResult:

@@ -9,7 +9,7 @@ engine has opened it, so a refused filter or query leaves the last good one in p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -44,13 +44,16 @@ from .export_dialog import ExportDialog
 from .inspect_stats import NO_HISTOGRAM, STAT_COLUMNS, InspectStats, cell
 from .quarantine_replay import QuarantineReplay
 
+if TYPE_CHECKING:
+    from casparian_engine.workspace.results import OutputInspector, TableSummary
+
 QUARANTINE_PAGE = 50
 # "files": the source files a table's rows came from (by lineage), not its Parquet parts.
 TABLE_COLUMNS = (("table", 16), ("rows", 10), ("files", 6))
 NO_LINEAGE = "–"  # parts written without lineage columns cannot say which files fed them
 
 
-def source_files(table: Any) -> str:
+def source_files(table: TableSummary) -> str:
     """How many source files fed a table, or '–' when its parts carry no lineage."""
     return NO_LINEAGE if table.source_count is None else f"{table.source_count:,}"
 
@@ -125,7 +128,7 @@ class InspectScreen(InspectStats, QuarantineReplay, InspectAnomalies, ModeScreen
         self.load_tables()
 
     @property
-    def inspector(self) -> Any:
+    def inspector(self) -> OutputInspector:
         return self.service.workspace.outputs.inspector()
 
     @property

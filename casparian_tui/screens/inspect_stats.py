@@ -11,7 +11,7 @@ table's filter, or the query wrapped in a ``WHERE`` on its result.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -20,6 +20,11 @@ from textual.widgets import DataTable
 from ..messages import ColumnStatsComputed, HistogramComputed, StatsFailed
 from ..widgets.histogram import Histogram
 from ..widgets.sql_editor import SqlEditor
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from casparian_engine.workspace.results import ResultSet
 
 SAMPLE_ABOVE_ROWS = 1_000_000
 SAMPLE_PERCENT = 1.0
@@ -55,7 +60,7 @@ def column_detail(stats: dict[str, Any]) -> str:
     )
 
 
-def histogram_text(column: str, buckets: Any, detail: str = "", width: int = 0) -> Text:
+def histogram_text(column: str, buckets: pa.Table, detail: str = "", width: int = 0) -> Text:
     """The column's name and full figures, then one bar per bucket, as literal text.
 
     Labels are data (a text column's values) or bin ranges: they are never read as markup,
@@ -106,7 +111,9 @@ class InspectStats:
         self.stat_columns: list[str] = []
         self.bucket_filters: list[str] = []  # the histogram's bars, as filters, top to bottom
         self.histogram_column = ""  # the column whose histogram is shown or coming
-        self.view_result: Any = None  # the query view's result (its stats and histograms)
+        self.view_result: ResultSet | None = (
+            None  # the query view's result (its stats and histograms)
+        )
         self.bin_filter: tuple[str, str] | None = None  # (query, condition) a bar click wrapped
 
     def want_stats(self, subject: Subject) -> None:
@@ -131,7 +138,7 @@ class InspectStats:
         self.want_stats((self.table_name, ""))
         self.load_stats(self.table_name, self.predicate, row_count > SAMPLE_ABOVE_ROWS)
 
-    def result_stats(self, sql: str, result: Any, row_count: int) -> None:
+    def result_stats(self, sql: str, result: ResultSet, row_count: int) -> None:
         """Read the stats of a query's result, unless they are those shown or coming (a new
         sort of the same query has the same stats)."""
         self.view_result = result
@@ -152,7 +159,7 @@ class InspectStats:
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-stats")
-    def load_result_stats(self, sql: str, result: Any, sample_first: bool) -> None:
+    def load_result_stats(self, sql: str, result: ResultSet, sample_first: bool) -> None:
         """DuckDB's figures on the query's result: a sample first when it is big, then exact
         (not read when another view was asked for meanwhile)."""
         from textual.worker import get_current_worker
@@ -219,7 +226,7 @@ class InspectStats:
         screen.post_message(HistogramComputed(table, column, buckets))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-histogram")
-    def load_result_histogram(self, sql: str, result: Any, column: str) -> None:
+    def load_result_histogram(self, sql: str, result: ResultSet, column: str) -> None:
         from casparian_engine.errors import CasparianError, describe
 
         screen: Any = self
