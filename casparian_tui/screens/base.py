@@ -104,7 +104,8 @@ class ModeScreen(Screen[None]):
             with Vertical(classes="mode-body"):
                 yield from self.compose_body()
                 yield ErrorLine(classes="error-line")
-            sidebar = AISidebar(self.service.ai, classes="ai-sidebar")
+            # the service (provider, saved conversation) is built when the sidebar is shown
+            sidebar = AISidebar(lambda: self.service.ai, classes="ai-sidebar")
             sidebar.display = self.casparian.show_ai_sidebar
             yield sidebar
         yield KeyFooter()

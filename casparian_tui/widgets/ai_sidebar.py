@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
@@ -26,29 +27,28 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Collapsible, Input, Markdown, Static
-from textual.widgets._markdown import MarkdownStream
-
-from casparian_engine.ai import (
-    AIErrorEvent,
-    CancelToken,
-    ChatMessage,
-    ConfirmationRequest,
-    Event,
-    NoneProvider,
-    Selection,
-    Status,
-    TextDelta,
-    ToolCall,
-    ToolCallRequested,
-    ToolResult,
-    TurnEnded,
-    context_for,
-)
-from casparian_engine.ai.session import summarize_result
+from textual.widgets import Collapsible, Input, Static
 
 if TYPE_CHECKING:
+    from textual.widgets import Markdown
+    from textual.widgets._markdown import MarkdownStream
+
+    from casparian_engine.ai import (
+        CancelToken,
+        ChatMessage,
+        ConfirmationRequest,
+        Event,
+        Selection,
+        Status,
+        ToolCall,
+        ToolResult,
+    )
+
     from ..ai_service import AIService
+
+# Every mode screen holds a (hidden) sidebar from its start, so this module imports the engine's
+# AI package and Textual's Markdown (markdown-it, highlighting) only inside the functions that
+# run once the sidebar is shown or asked: start-up pays for neither.
 
 HISTORY_SHOWN = 40  # messages of the saved conversation drawn when a sidebar opens
 RESULT_SHOWN = 1500  # characters of a tool result inside its block
@@ -58,6 +58,8 @@ WARM_STATUS_S = 0.2  # how often the status line shows the warm-up's progress
 
 def selection_of(mode: str, text: str) -> Selection:
     """The typed selection behind a screen's selection text (see each screen's set_selection)."""
+    from casparian_engine.ai import Selection
+
     if not text:
         return Selection()
     if mode == "discover":
@@ -91,6 +93,8 @@ def saved_summary(content: str) -> str:
     if isinstance(value, dict):
         if "error" in value or "declined" in value:
             return str(value.get("error") or value.get("declined"))
+        from casparian_engine.ai.session import summarize_result
+
         return summarize_result(value)
     return "saved result"
 
@@ -177,9 +181,12 @@ class AISidebar(Vertical):
     mode_name: reactive[str] = reactive("home")
     selection: reactive[str] = reactive("")
 
-    def __init__(self, ai: AIService, **kwargs: Any) -> None:
+    def __init__(self, ai: AIService | Callable[[], AIService], **kwargs: Any) -> None:
+        """``ai``: the service, or what builds it when the sidebar is first shown (choosing
+        the provider and reading the saved conversation then, not at start-up)."""
         super().__init__(**kwargs)
-        self.ai = ai
+        self._ai = ai
+        self._opened = False  # shown once: status line set, saved conversation drawn
         self._turn = 0
         self._active = False  # this sidebar's question is running and being shown
         self._markdown: Markdown | None = None
@@ -195,10 +202,16 @@ class AISidebar(Vertical):
         self.deltas_shown = 0  # text deltas of answers drawn so far (tests and bench read it)
         self.first_drawn_at: float | None = None  # perf_counter of this answer's first text
 
+    @property
+    def ai(self) -> AIService:
+        if callable(self._ai):
+            self._ai = self._ai()
+        return self._ai
+
     def compose(self) -> ComposeResult:
         yield Static("AI assistant", classes="panel-title")
         yield Static(id="ai-context")
-        yield Static(Content(self.ai.status_text), id="ai-status")
+        yield Static(id="ai-status")  # set when first shown (see sync_history)
         yield VerticalScroll(id="ai-log")
         yield Input(placeholder="Ask about this view… (Esc stops)", id="ai-input")
 
@@ -206,8 +219,6 @@ class AISidebar(Vertical):
         self._render_context()
         self.query_one("#ai-log", VerticalScroll).anchor()
         self.sync_history()
-        if self.ai.assistant.history.load_error:
-            self._log_line(self.ai.assistant.history.load_error, "ai-error")
 
     # --- context -----------------------------------------------------------------------------
     def watch_mode_name(self) -> None:
@@ -229,9 +240,20 @@ class AISidebar(Vertical):
     # --- the conversation --------------------------------------------------------------------
     def sync_history(self) -> None:
         """Draw the saved conversation when it changed since this sidebar last drew it (another
-        mode's sidebar asked, or the app restarted)."""
-        if self._active or self._shown_turns == self.ai.turns or not self.display:
+        mode's sidebar asked, or the app restarted). The first time the sidebar is shown it
+        also says the provider and, after the conversation, why a saved one could not be read."""
+        if not self.display:
             return  # a hidden sidebar draws the conversation when it is shown
+        first = not self._opened
+        self._opened = True
+        if first:
+            self._set_status(self.ai.status_text)
+        if not (self._active or self._shown_turns == self.ai.turns):
+            self._draw_history()
+        if first and self.ai.assistant.history.load_error:
+            self._log_line(self.ai.assistant.history.load_error, "ai-error")
+
+    def _draw_history(self) -> None:
         self._shown_turns = self.ai.turns
         log = self.query_one("#ai-log", VerticalScroll)
         log.remove_children()
@@ -244,6 +266,10 @@ class AISidebar(Vertical):
             log.mount_all(widgets)
 
     def _history_widgets(self, message: ChatMessage, calls: dict[str, ToolCall]) -> list[Any]:
+        from textual.widgets import Markdown
+
+        from casparian_engine.ai import ToolCall, ToolResult
+
         if message.role == "user":
             return [Static(Content(f"you: {message.text}"), classes="ai-question")]
         if message.role == "assistant":
@@ -273,6 +299,8 @@ class AISidebar(Vertical):
     def _warm_up(self, event: Input.Changed) -> None:
         """The first key typed loads the local model and reads the system prompt into its cache
         in a thread, so the answer starts sooner after Enter; the status line shows how far."""
+        from casparian_engine.ai import NoneProvider
+
         if self._warming or self.ai.busy or not event.value:
             return
         self._warming = True
@@ -285,6 +313,7 @@ class AISidebar(Vertical):
     def _warm_in_thread(self, mode: str, selection: Selection) -> None:
         """The warm-up; its progress goes to ``_warm_status`` (read by a timer: the thread
         never waits for the UI)."""
+        from casparian_engine.ai import context_for
 
         def note(status: Status) -> None:
             self._warm_status = status.text
@@ -345,6 +374,8 @@ class AISidebar(Vertical):
         self, question: str, mode: str, selection: Selection, cancel: CancelToken, turn: int
     ) -> None:
         """The worker: build the context, run the question, post every event to the UI."""
+        from casparian_engine.ai import AIErrorEvent, TextDelta, TurnEnded, context_for
+
         try:
             context = context_for(self.ai.workspace, mode, selection)
             pending = ""
@@ -381,6 +412,17 @@ class AISidebar(Vertical):
 
     @on(Posted)
     async def _show_event(self, message: Posted) -> None:
+        from textual.widgets import Markdown
+
+        from casparian_engine.ai import (
+            AIErrorEvent,
+            Status,
+            TextDelta,
+            ToolCallRequested,
+            ToolResult,
+            TurnEnded,
+        )
+
         message.stop()
         if message.turn != self._turn or not self._active:
             return  # a stopped question finishing in the background
