@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import threading
 import time
@@ -47,6 +46,7 @@ import pyarrow as pa
 from .errors import CasparianError
 from .output_tables import OutputTable as OutputTable  # re-exported: callers import it here
 from .output_tables import list_output_tables as list_output_tables
+from .process_temp import process_temp_dir, remove_stale, remove_stale_once
 from .query_guard import SourceRefused, bound_result, check_sources, hex_blobs, name_list
 from .query_limits import DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT
 from .sql_quoting import quote_identifier, quote_literal
@@ -189,9 +189,8 @@ class ReadOnlyCatalog:
         name, then ``cf_quarantine``), or "" when none was given."""
         if quarantine is not None:
             self.quarantine_table = "quarantine" if "quarantine" not in taken else "cf_quarantine"
-        remove_stale_catalogs_once()
-        pid = os.getpid()
-        self._tmp = tempfile.TemporaryDirectory(prefix=f"{CATALOG_PREFIX}{pid}-{_started(pid)}-")
+        remove_stale_once(CATALOG_PREFIX, _legacy_catalog_gone)
+        self._tmp = process_temp_dir(CATALOG_PREFIX)
         try:
             catalog_path = Path(self._tmp.name) / "catalog.duckdb"
             self.con = self._open_locked_catalog(catalog_path, quarantine)
@@ -621,43 +620,12 @@ def _close_catalog(
 
 
 # --- catalogs of processes that are gone ------------------------------------------------------
-_FOLDER_NAME = re.compile(re.escape(CATALOG_PREFIX) + r"(\d+)-(\d+)-[A-Za-z0-9_]+")
 _LEGACY_NAME = re.compile(re.escape(CATALOG_PREFIX) + r"[A-Za-z0-9_]{8}")
-_checked_roots: set[str] = set()
-_checked_lock = threading.Lock()
 
 
-def _started(pid: int) -> int:
-    """When process ``pid`` started (clock ticks since boot, from /proc), 0 where there is no
-    /proc; -1 when there is no such running process (gone, or a zombie waiting to be reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        if Path("/proc/self/stat").exists():
-            return -1
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return -1
-        except PermissionError:
-            return 0
-        return 0
-    except OSError:
-        return 0  # unreadable: it exists
-    fields = stat[stat.rfind(")") + 2 :].split()  # after the name, which may hold spaces
-    if fields[0] in ("Z", "X"):
-        return -1
-    return int(fields[19])
-
-
-def _owner_gone(folder: Path, name: str) -> bool:
-    """Whether the process that made a catalog folder is gone (a pid reused by another process
-    counts as gone: its start time differs)."""
-    match = _FOLDER_NAME.fullmatch(name)
-    if match:
-        pid, started = int(match.group(1)), int(match.group(2))
-        now = _started(pid)
-        return now == -1 or (started != 0 and now not in (0, started))
+def _legacy_catalog_gone(folder: Path, name: str) -> bool:
+    """Whether a catalog folder named without its process (made before folders named one) is
+    stale: old, and no process holds its database."""
     if not _LEGACY_NAME.fullmatch(name):
         return False
     # Made before folders named their process: gone when old and no process holds the database.
@@ -684,42 +652,6 @@ def _owner_gone(folder: Path, name: str) -> bool:
 
 def remove_stale_catalogs(root: Path | None = None) -> list[Path]:
     """Remove the catalog folders under ``root`` (the temporary folder) that this user's
-    processes left behind when they were killed: only folders named like a catalog's, owned by
-    this user, not links, and whose process is gone. Returns the folders removed."""
-    root = Path(root if root is not None else tempfile.gettempdir())
-    removed: list[Path] = []
-    if os.name != "posix":
-        return removed  # process start times and file locks are read the POSIX way
-    try:
-        entries = list(os.scandir(root))
-    except OSError:
-        return removed
-    uid = os.getuid()
-    for entry in entries:
-        if not entry.name.startswith(CATALOG_PREFIX):
-            continue
-        try:
-            if (
-                not entry.is_dir(follow_symlinks=False)
-                or entry.stat(follow_symlinks=False).st_uid != uid
-            ):
-                continue
-        except OSError:
-            continue
-        folder = Path(entry.path)
-        if _owner_gone(folder, entry.name):
-            shutil.rmtree(folder, ignore_errors=True)
-            if not folder.exists():
-                removed.append(folder)
-    return removed
-
-
-def remove_stale_catalogs_once() -> None:
-    """``remove_stale_catalogs`` on the temporary folder, the first time this process opens a
-    catalog there."""
-    root = tempfile.gettempdir()
-    with _checked_lock:
-        if root in _checked_roots:
-            return
-        _checked_roots.add(root)
-    remove_stale_catalogs(Path(root))
+    processes left behind when they were killed (``process_temp.remove_stale``; a folder named
+    without its process when ``_legacy_catalog_gone``). Returns the folders removed."""
+    return remove_stale(CATALOG_PREFIX, root, _legacy_catalog_gone)

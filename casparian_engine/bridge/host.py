@@ -21,6 +21,7 @@ import zmq
 
 from ..config import Settings
 from ..errors import CasparianError
+from ..process_temp import process_temp_dir, remove_stale_once
 from . import isolation
 from .frames import (
     DataFrame,
@@ -63,6 +64,24 @@ class GuestError(CasparianError):
         self.traceback = traceback
         self.path = path
         self.exit_code = exit_code
+
+
+GUEST_DIR_PREFIX = "casparian-guest-"
+"""Each guest's private folder (its socket, working directory and temporary files) is a
+temporary folder named ``casparian-guest-<host pid>-<start time>-…``; the first guest a process
+starts removes those of hosts that are gone (killed before they could clean up)."""
+UNNAMED_GUEST_DIR_AGE_S = 3600.0
+
+
+def _unnamed_guest_dir_gone(folder: Path, name: str) -> bool:
+    """A guest folder named without its host (made before folders named one) is stale when it
+    is empty (a live host's folder holds its socket) and older than an hour."""
+    try:
+        return not any(folder.iterdir()) and (
+            time.time() - folder.stat().st_mtime > UNNAMED_GUEST_DIR_AGE_S
+        )
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -234,7 +253,8 @@ class GuestProcess:
                 "is 'required' (set it to 'warn' to run parsers with weaker isolation)",
             )
         self.sandboxed = found.sandboxed and mode != "off"
-        self._work_dir = tempfile.TemporaryDirectory(prefix="casparian-guest-")
+        remove_stale_once(GUEST_DIR_PREFIX, _unnamed_guest_dir_gone)
+        self._work_dir = process_temp_dir(GUEST_DIR_PREFIX)
         work_dir = Path(self._work_dir.name)
         endpoint = self._bind(work_dir)
         self.memory_limit_mb = isolation.memory_limit_mb(
@@ -260,7 +280,15 @@ class GuestProcess:
         socket.setsockopt(zmq.MAXMSGSIZE, self.settings.max_frame_bytes + 64)
         self._socket = socket
         if os.name == "posix":
-            endpoint = f"ipc://{work_dir / 'bridge.sock'}"
+            path = work_dir / "bridge.sock"
+            most = getattr(zmq, "IPC_PATH_MAX_LEN", 0) or 107  # sockaddr_un's sun_path
+            if len(os.fsencode(path)) > most:
+                raise GuestError(
+                    "SocketPathTooLong",
+                    f"the guest's socket {path} is longer than the {most} bytes a Unix socket "
+                    f"path may have: set TMPDIR to a shorter folder (it is {work_dir.parent})",
+                )
+            endpoint = f"ipc://{path}"
             socket.bind(endpoint)
             return endpoint
         return f"tcp://127.0.0.1:{socket.bind_to_random_port('tcp://127.0.0.1')}"

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from casparian_engine import catalog as catalog_module
+from casparian_engine import process_temp
 from casparian_engine.catalog import STALE_LEGACY_AGE_S, ReadOnlyCatalog, remove_stale_catalogs
 
 HOLDER = """
@@ -108,7 +108,7 @@ def test_a_killed_processs_catalog_is_removed_and_live_ones_stay(
 def test_a_reused_pid_does_not_keep_a_folder(scratch: Path) -> None:
     """A folder naming a live pid with another start time belonged to an earlier process."""
     own = os.getpid()
-    started = catalog_module._started(own)
+    started = process_temp.started(own)
     reused = scratch / f"casparian-catalog-{own}-{started + 1}-abcdefgh"
     reused.mkdir()
     current = scratch / f"casparian-catalog-{own}-{started}-ijklmnop"
@@ -123,7 +123,7 @@ def test_the_first_catalog_of_a_process_cleans_its_temporary_folder(
     killed, folder = hold_catalog(outputs, holders)
     killed.kill()
     killed.wait()
-    catalog_module._checked_roots.discard(str(scratch))
+    process_temp._checked.discard(("casparian-catalog-", str(scratch)))
     with ReadOnlyCatalog(outputs):
         assert not folder.exists()
 
