@@ -59,8 +59,9 @@ class _DatabaseFileSink:
         self._connection: Any = None
 
     def _open(self) -> Any:
-        """A new connection to the file."""
-        raise NotImplementedError
+        """A new connection to the file. A hook: the SQLite and DuckDB sinks each open their
+        own kind; reaching this one is a programming error."""
+        raise NotImplementedError(f"{type(self).__name__} must define _open")
 
     def target(self, output: str) -> str:
         return f"{self.path}#{check_output_name(output)}"

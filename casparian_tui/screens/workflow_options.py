@@ -55,11 +55,14 @@ class OptionsForm(ModalScreen[Choice | None], Generic[Choice]):
             yield Static(Text(self.hint, style="dim"), id="options-hint")
 
     def fields(self) -> ComposeResult:
-        raise NotImplementedError
+        """The form's own inputs and boxes. A hook: each form (dev run, backfill) defines it;
+        reaching this one is a programming error."""
+        raise NotImplementedError(f"{type(self).__name__} must define fields")
 
     def read_choice(self) -> Choice:
-        """The fields as a choice; ValueError says which field cannot be used and why."""
-        raise NotImplementedError
+        """The fields as a choice; ValueError says which field cannot be used and why. A hook
+        each form defines, as ``fields``."""
+        raise NotImplementedError(f"{type(self).__name__} must define read_choice")
 
     @property
     def problem_text(self) -> str:

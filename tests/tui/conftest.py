@@ -86,6 +86,13 @@ async def settle(app: CasparianApp, pilot: Pilot[None], rounds: int = 4) -> None
         await pilot.pause()
 
 
+async def press_each(app: CasparianApp, pilot: Pilot[None], *keys: str) -> None:
+    """Press each key in turn, waiting after each for the work it starts (``settle``)."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(app, pilot)
+
+
 async def home_settled(app: CasparianApp, pilot: Pilot[None]) -> None:
     """Wait until Home shows its figures and "Needs you"."""
     from textual.worker import WorkerCancelled, WorkerFailed

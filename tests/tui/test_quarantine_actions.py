@@ -13,7 +13,7 @@ from casparian_tui.app import CasparianApp
 from casparian_tui.screens.dialogs import ChoiceDialog, ReviewDialog
 from casparian_tui.screens.inspect import InspectScreen
 
-from .conftest import settle
+from .conftest import press_each, settle
 
 SIZES = [(80, 24), (120, 36)]
 AMOUNT_AS_TEXT = """\
@@ -46,10 +46,7 @@ async def test_r_replays_after_a_fix_once_asked(
     app = CasparianApp(fixed)
     async with app.run_test(size=size) as pilot:
         app.notify = lambda message, **_: notes.append(message)  # type: ignore[method-assign]
-        await pilot.press("alt+i")
-        await settle(app, pilot)
-        await pilot.press("Q")
-        await settle(app, pilot)
+        await press_each(app, pilot, "alt+i", "Q")
         screen = app.screen
         assert isinstance(screen, InspectScreen) and len(screen.quarantine_rows) == 1
         row = screen.quarantine_rows[0]
@@ -94,14 +91,7 @@ async def test_r_replays_after_a_fix_once_asked(
 async def test_n_replays_nothing(fixed: Workspace) -> None:
     app = CasparianApp(fixed)
     async with app.run_test(size=SIZES[0]) as pilot:
-        await pilot.press("alt+i")
-        await settle(app, pilot)
-        await pilot.press("Q")
-        await settle(app, pilot)
-        await pilot.press("R")
-        await settle(app, pilot)
-        await pilot.press("n")
-        await settle(app, pilot)
+        await press_each(app, pilot, "alt+i", "Q", "R", "n")
         assert isinstance(app.screen, InspectScreen)
         assert fixed.quarantine.count(QuarantineFilter()) == 1
         await pilot.press("R")  # every row, counted, then no at the counts
@@ -123,14 +113,7 @@ async def test_the_preview_counts_rows_that_would_still_fail_before_the_fix(
     registered.jobs.process("invoices", queue_matching=False)
     app = CasparianApp(registered)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("alt+i")
-        await settle(app, pilot)
-        await pilot.press("Q")
-        await settle(app, pilot)
-        await pilot.press("R")
-        await settle(app, pilot)
-        await pilot.press("a")
-        await settle(app, pilot)
+        await press_each(app, pilot, "alt+i", "Q", "R", "a")
         preview = app.screen
         assert isinstance(preview, ReviewDialog)
         assert str(preview.query_one("#review-title").render()) == (
@@ -163,10 +146,7 @@ async def test_a_in_jobs_shows_who_did_what_filtered_as_typed(
     everything = fixed.audit.entries(limit=500)
     app = CasparianApp(fixed)
     async with app.run_test(size=size) as pilot:
-        await pilot.press("alt+j")
-        await settle(app, pilot)
-        await pilot.press("A")
-        await settle(app, pilot)
+        await press_each(app, pilot, "alt+j", "A")
         audit = app.screen
         assert isinstance(audit, AuditScreen)
         assert [e.id for e in audit.entries] == [e.id for e in everything]
